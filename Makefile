@@ -1,0 +1,128 @@
+# Saqr: Kubernetes operator and admission controller for ML workloads, in C11.
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+CC ?= cc
+BUILD ?= build
+BIN ?= bin
+CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/saqr
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -g -Ilib $(WARN) -MMD -MP
+REL_CFLAGS := $(BASE_CFLAGS) -O2
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
+LDLIBS := -lwebsockets -ljansson -lyaml -lcurl -lssl -lcrypto -lpthread -lm
+
+LIB_SRCS := $(shell find lib -name '*.c' 2>/dev/null | sort)
+CMDS := $(notdir $(wildcard cmd/*))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+INTEG_SRCS := $(wildcard tests/integration/test_*.c)
+TEST_HELPER_SRCS := $(wildcard tests/support/*.c)
+
+rel_obj = $(patsubst %.c,$(BUILD)/rel/%.o,$(1))
+san_obj = $(patsubst %.c,$(BUILD)/san/%.o,$(1))
+
+REL_LIB := $(BUILD)/rel/libsaqr.a
+SAN_LIB := $(BUILD)/san/libsaqr.a
+REL_BINS := $(addprefix $(BIN)/,$(CMDS))
+SAN_BINS := $(addprefix $(BUILD)/san/bin/,$(CMDS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/unit/%,$(UNIT_SRCS))
+INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/san/tests/integration/%,$(INTEG_SRCS))
+SAN_SUPPORT := $(call san_obj,$(TEST_HELPER_SRCS))
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+	  /^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Build
+
+.PHONY: deps
+deps: ## Install the Debian packages that are missing (idempotent, quiet when all is there).
+	@hack/deps.sh
+
+.PHONY: build
+build: $(REL_BINS) ## Build saqr-operator, saqr-webhook and saqrctl into bin/ (default).
+
+.PHONY: tools
+tools: ## Build kube-apiserver, etcd, kubectl and helm from their Go modules into the cache.
+	@hack/tools.sh build
+
+$(BUILD)/rel/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(REL_LIB): $(call rel_obj,$(LIB_SRCS))
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SAN_LIB): $(call san_obj,$(LIB_SRCS))
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(BIN)/%: $$(call rel_obj,$$(wildcard cmd/%/*.c)) $(REL_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/san/bin/%: $$(call san_obj,$$(wildcard cmd/%/*.c)) $(SAN_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/san/tests/unit/%: $(BUILD)/san/tests/unit/%.o $(SAN_SUPPORT) $(SAN_LIB)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/san/tests/integration/%: $(BUILD)/san/tests/integration/%.o $(SAN_SUPPORT) $(SAN_LIB)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+##@ Test
+
+.PHONY: test
+test: ## Everything: deps, control plane, unit and integration tests (what CI runs).
+	@hack/deps.sh
+	@hack/tools.sh build
+	@$(MAKE) --no-print-directory test-unit test-integration
+
+.PHONY: test-unit
+test-unit: $(UNIT_BINS) ## Unit tests (cmocka, under ASan and UBSan).
+	@hack/run-tests.sh unit $(UNIT_BINS)
+
+.PHONY: test-integration
+test-integration: $(INTEG_BINS) $(SAN_BINS) ## Integration tests against a real kube-apiserver and etcd.
+	@hack/run-tests.sh integration $(INTEG_BINS)
+
+.PHONY: lint
+lint: ## Banned calls, then cppcheck (and clang-tidy where installed).
+	@hack/lint.sh
+
+##@ Local control plane
+
+.PHONY: cluster-up
+cluster-up: ## Start etcd and kube-apiserver on 127.0.0.1 (hack/local-cluster.sh up).
+	@hack/local-cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane.
+	@hack/local-cluster.sh down
+
+##@ Clean
+
+.PHONY: clean
+clean: ## Remove build outputs (not the cached control plane).
+	rm -rf $(BUILD) $(BIN)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

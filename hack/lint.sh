@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Lint: no banned calls in product code, then cppcheck and clang-tidy.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+rc=0
+banned='\b(sprintf|vsprintf|strcpy|strcat|strncat|strtok|atoi|atol|atof|gets)[[:space:]]*\('
+if hits=$(grep -rnE "$banned" lib cmd tests --include='*.c' --include='*.h'); then
+	echo "lint: banned calls (use snprintf, buf_addf, strtol, strtok_r):"
+	echo "$hits"
+	rc=1
+fi
+
+if command -v cppcheck >/dev/null; then
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem -Ilib -D__GNUC__ lib cmd || rc=1
+fi
+if command -v clang-tidy >/dev/null; then
+	mapfile -t srcs < <(find lib cmd -name '*.c' | sort)
+	if [ ${#srcs[@]} -gt 0 ]; then
+		clang-tidy --quiet --warnings-as-errors='*' \
+			--checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-bugprone-branch-clone' \
+			"${srcs[@]}" -- -std=c11 -D_GNU_SOURCE -Ilib 2>/dev/null || rc=1
+	fi
+fi
+[ $rc -eq 0 ] && echo "lint: clean"
+exit $rc
