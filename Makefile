@@ -125,4 +125,5 @@ cluster-down: ## Stop the local control plane.
 clean: ## Remove build outputs (not the cached control plane).
 	rm -rf $(BUILD) $(BIN)
 
+-include $(wildcard mk/*.mk)
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

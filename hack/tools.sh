@@ -18,6 +18,10 @@ built() {
 
 build() {
 	built && return 0
+	mkdir -p "$cache/tools"
+	exec 9>"$cache/tools/.lock"
+	flock 9
+	built && return 0
 	command -v go >/dev/null || { echo "tools: Go is needed to build the control plane (go not found)" >&2; exit 1; }
 	mkdir -p "$bindir"
 	local start=$SECONDS tmp
