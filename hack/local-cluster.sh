@@ -92,10 +92,11 @@ KCFG
 	chmod 600 "$path"
 }
 
-wait_http() { # url timeout-seconds [curl args...]
-	local url=$1 timeout=$2
-	shift 2
+wait_http() { # pidname url timeout-seconds [curl args...]: until the URL answers 2xx or the process dies
+	local name=$1 url=$2 timeout=$3
+	shift 3
 	for _ in $(seq 1 $((timeout * 5))); do
+		alive "$name" || return 1
 		curl -fsS -o /dev/null --max-time 2 "$@" "$url" 2>/dev/null && return 0
 		sleep 0.2
 	done
@@ -114,7 +115,7 @@ start_etcd() {
 		--initial-cluster "saqr=http://127.0.0.1:$pport" --unsafe-no-fsync --log-level warn \
 		>"$dir/etcd.log" 2>&1 &
 	echo $! >"$dir/etcd.pid"
-	wait_http "http://127.0.0.1:$cport/health" 60 || { log "etcd did not become healthy; see $dir/etcd.log"; tail -20 "$dir/etcd.log" >&2; return 1; }
+	wait_http etcd "http://127.0.0.1:$cport/health" 60 || { log "etcd did not become healthy; see $dir/etcd.log"; tail -20 "$dir/etcd.log" >&2; return 1; }
 }
 
 start_apiserver() {
@@ -134,13 +135,14 @@ start_apiserver() {
 		--service-account-key-file "$pki/sa.pub" \
 		--service-account-signing-key-file "$pki/sa.key" \
 		--disable-admission-plugins ServiceAccount \
+		--endpoint-reconciler-type none \
 		--allow-privileged=true \
 		${SAQR_APISERVER_FLAGS:-} \
 		>"$dir/apiserver.log" 2>&1 &
 	echo $! >"$dir/apiserver.pid"
 	local ca=(--cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key")
-	wait_http "https://127.0.0.1:$port/readyz" 120 "${ca[@]}" &&
-		wait_http "https://127.0.0.1:$port/api/v1/namespaces/default" 60 "${ca[@]}" ||
+	wait_http apiserver "https://127.0.0.1:$port/readyz" 120 "${ca[@]}" &&
+		wait_http apiserver "https://127.0.0.1:$port/api/v1/namespaces/default" 60 "${ca[@]}" ||
 		{ log "kube-apiserver did not become ready; see $dir/apiserver.log"; tail -20 "$dir/apiserver.log" >&2; return 1; }
 }
 

@@ -8,9 +8,28 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mod="$here/tools"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/saqr"
-key=$(cat "$mod/go.mod" "$mod/go.sum" "$mod"/etcd/*.go | sha256sum | cut -c1-16)
+key=$(cat "$mod/go.mod" "$mod/go.sum" "$mod"/etcd/*.go "$0" | sha256sum | cut -c1-16)
 bindir="$cache/tools/$key/bin"
 tools=(etcd kube-apiserver kubectl helm)
+
+# Version stamps, as the upstream release builds set them (otherwise they report v0.0.0-master,
+# which breaks Helm's kubeVersion checks).
+ldflags() {
+	local k8s helm major minor
+	k8s=$(awk '$1 == "k8s.io/kubernetes" {print $2}' "$mod/go.mod")
+	helm=$(awk '$1 == "helm.sh/helm/v3" {print $2}' "$mod/go.mod")
+	major=${k8s#v}; major=${major%%.*}
+	minor=${k8s#v*.}; minor=${minor%%.*}
+	local v
+	for v in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		printf -- '-X %s.gitVersion=%s -X %s.gitMajor=%s -X %s.gitMinor=%s -X %s.gitTreeState=clean ' \
+			"$v" "$k8s" "$v" "$major" "$v" "$minor" "$v"
+	done
+	printf -- '-X helm.sh/helm/v3/internal/version.version=%s ' "$helm"
+	for v in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+		printf -- '-X %s.k8sVersionMajor=%s -X %s.k8sVersionMinor=%s ' "$v" "$major" "$v" "$minor"
+	done
+}
 
 built() {
 	for t in "${tools[@]}"; do [ -x "$bindir/$t" ] || return 1; done
@@ -27,7 +46,7 @@ build() {
 	local start=$SECONDS tmp
 	tmp=$(mktemp -d "$cache/tools/build.XXXXXX")
 	echo "tools: building ${tools[*]} from hack/tools/go.mod (first time only)" >&2
-	(cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$tmp/" \
+	(cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$(ldflags)" -o "$tmp/" \
 		./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl helm.sh/helm/v3/cmd/helm) >&2
 	mv "$tmp"/* "$bindir/"
 	rmdir "$tmp"
