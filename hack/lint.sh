@@ -19,7 +19,7 @@ if command -v clang-tidy >/dev/null; then
 	mapfile -t srcs < <(find lib cmd -name '*.c' | sort)
 	if [ ${#srcs[@]} -gt 0 ]; then
 		clang-tidy --quiet --warnings-as-errors='*' \
-			--checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-bugprone-branch-clone' \
+			--checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-bugprone-branch-clone,-bugprone-implicit-widening-of-multiplication-result,-clang-analyzer-valist.Uninitialized' \
 			"${srcs[@]}" -- -std=c11 -D_GNU_SOURCE -Ilib 2>/dev/null || rc=1
 	fi
 fi

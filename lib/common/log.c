@@ -78,14 +78,18 @@ void log_json(enum log_level lvl, const char *msg, json_t *fields)
 void log_kv(enum log_level lvl, const char *msg, ...)
 {
 	json_t *fields;
-	const char *k, *v;
 	va_list ap;
 
 	if (!log_enabled(lvl))
 		return;
 	fields = json_object();
 	va_start(ap, msg);
-	while ((k = va_arg(ap, const char *)) != NULL) {
+	for (;;) {
+		const char *k = va_arg(ap, const char *);
+		const char *v;
+
+		if (!k)
+			break;
 		v = va_arg(ap, const char *);
 		if (fields)
 			json_object_set_new(fields, k, v ? json_string(v) : json_null());
