@@ -21,11 +21,11 @@ extern char **environ;
 enum { PROC__IN, PROC__OUT, PROC__ERR, PROC__NFDS };
 
 struct proc__io {
-	int fd[PROC__NFDS];      /* parent ends of the pipes, -1 once closed */
+	int fd[PROC__NFDS]; /* parent ends of the pipes, -1 once closed */
 	const char *in_data;
 	size_t in_len;
 	size_t in_off;
-	bool in_broken;          /* a write met EPIPE: the program closed its stdin early */
+	bool in_broken; /* a write met EPIPE: the program closed its stdin early */
 	struct buf *sink[PROC__NFDS];
 };
 
@@ -196,7 +196,7 @@ static int proc__pump(struct proc__io *io, long long deadline)
 
 static int proc__reap(pid_t pid, long long deadline, int *exit_code)
 {
-	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 5 * 1000 * 1000};
+	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 5000000L};
 	int status;
 	pid_t r;
 
@@ -239,7 +239,8 @@ static int proc__run(const char *const argv[], const struct proc_opts *opts, str
 {
 	struct proc__io io;
 	int child[PROC__NFDS] = {-1, -1, -1};
-	long long deadline = proc__now_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : PROC_DEFAULT_TIMEOUT_MS);
+	long long deadline =
+	    proc__now_ms() + (opts->timeout_ms > 0 ? opts->timeout_ms : PROC_DEFAULT_TIMEOUT_MS);
 	char **envp = NULL;
 	pid_t pid = -1;
 	int rc;

@@ -12,12 +12,12 @@
 #define PROC_DEFAULT_TIMEOUT_MS 120000
 
 struct proc_opts {
-	const char *stdin_data;       /* written to the program's stdin, then closed; NULL: empty stdin */
-	size_t stdin_len;             /* bytes of stdin_data; 0 means strlen(stdin_data) */
-	struct buf *err;              /* capture stderr here; NULL: stderr goes into out with stdout */
+	const char *stdin_data;	      /* written to the program's stdin, then closed; NULL: empty stdin */
+	size_t stdin_len;	      /* bytes of stdin_data; 0 means strlen(stdin_data) */
+	struct buf *err;	      /* capture stderr here; NULL: stderr goes into out with stdout */
 	const char *const *env_extra; /* NULL-terminated "NAME=value" entries added to (or replacing
-	                                 entries of) the caller's environment; NULL: inherit as is */
-	int timeout_ms;               /* kill the program after this long; 0: PROC_DEFAULT_TIMEOUT_MS */
+					 entries of) the caller's environment; NULL: inherit as is */
+	int timeout_ms;		      /* kill the program after this long; 0: PROC_DEFAULT_TIMEOUT_MS */
 };
 
 /* Run argv[0] (a path, or a name looked up in PATH) with the NULL-terminated argv and the caller's

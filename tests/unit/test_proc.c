@@ -35,7 +35,8 @@ static void test_feeds_stdin(void **state)
 
 	(void)state;
 	buf_init(&out, 4096);
-	assert_int_equal(proc_run((const char *const[]){"tr", "a-z", "A-Z", NULL}, "kind: md\n", &out, &code), 0);
+	assert_int_equal(proc_run((const char *const[]){"tr", "a-z", "A-Z", NULL}, "kind: md\n", &out, &code),
+			 0);
 	assert_int_equal(code, 0);
 	assert_string_equal(buf_str(&out), "KIND: MD\n");
 	buf_release(&out);
@@ -43,7 +44,7 @@ static void test_feeds_stdin(void **state)
 
 static void test_large_stdin_round_trips(void **state)
 {
-	const size_t n = 3 * 1024 * 1024; /* far beyond a pipe's buffer: needs the poll loop */
+	const size_t n = (size_t)3 << 20; /* far beyond a pipe's buffer: needs the poll loop */
 	char *in = malloc(n + 1);
 	struct buf out;
 	int code = -1;
@@ -64,7 +65,7 @@ static void test_large_stdin_round_trips(void **state)
 
 static void test_program_that_ignores_stdin_is_not_fatal(void **state)
 {
-	const size_t n = 1024 * 1024;
+	const size_t n = (size_t)1 << 20;
 	char *in = malloc(n + 1);
 	struct buf out;
 	int code = -1;
@@ -104,7 +105,8 @@ static void test_separate_stderr_and_extra_env(void **state)
 	buf_init(&out, 4096);
 	buf_init(&err, 4096);
 	opts.err = &err;
-	assert_int_equal(proc_run_opts(SH("echo \"$SAQR_PROC_TEST $HOME\"; echo oops >&2"), &opts, &out, &code), 0);
+	assert_int_equal(
+	    proc_run_opts(SH("echo \"$SAQR_PROC_TEST $HOME\"; echo oops >&2"), &opts, &out, &code), 0);
 	assert_int_equal(code, 0);
 	assert_string_equal(buf_str(&out), "from-extra /nonexistent-home\n");
 	assert_string_equal(buf_str(&err), "oops\n");
@@ -132,10 +134,12 @@ static void test_missing_program(void **state)
 
 	(void)state;
 	buf_init(&out, 64);
-	assert_int_equal(proc_run((const char *const[]){"/nonexistent/saqr-no-such-tool", NULL}, NULL, &out, &code),
-			 SAQR_ENOTFOUND);
-	assert_int_equal(proc_run((const char *const[]){"saqr-no-such-tool-in-path", NULL}, NULL, &out, &code),
-			 SAQR_ENOTFOUND);
+	assert_int_equal(
+	    proc_run((const char *const[]){"/nonexistent/saqr-no-such-tool", NULL}, NULL, &out, &code),
+	    SAQR_ENOTFOUND);
+	assert_int_equal(
+	    proc_run((const char *const[]){"saqr-no-such-tool-in-path", NULL}, NULL, &out, &code),
+	    SAQR_ENOTFOUND);
 	assert_int_equal(code, -7); /* untouched on error */
 	buf_release(&out);
 }
@@ -162,7 +166,8 @@ static void test_deadline_kills_the_program(void **state)
 	(void)state;
 	buf_init(&out, 64);
 	/* prints, then hangs: the partial output stays in out */
-	assert_int_equal(proc_run_opts(SH("echo started; exec sleep 60"), &opts, &out, &code), SAQR_ETIMEDOUT);
+	assert_int_equal(proc_run_opts(SH("echo started; exec sleep 60"), &opts, &out, &code),
+			 SAQR_ETIMEDOUT);
 	assert_int_equal(code, -7);
 	assert_string_equal(buf_str(&out), "started\n");
 	buf_release(&out);
@@ -176,7 +181,8 @@ static void test_deadline_covers_a_program_that_closes_its_output(void **state)
 
 	(void)state;
 	buf_init(&out, 64);
-	assert_int_equal(proc_run_opts(SH("exec >/dev/null 2>&1; exec sleep 60"), &opts, &out, &code), SAQR_ETIMEDOUT);
+	assert_int_equal(proc_run_opts(SH("exec >/dev/null 2>&1; exec sleep 60"), &opts, &out, &code),
+			 SAQR_ETIMEDOUT);
 	buf_release(&out);
 }
 
@@ -198,18 +204,18 @@ static void test_bad_arguments(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_captures_stdout_and_stderr_in_order),
-		cmocka_unit_test(test_feeds_stdin),
-		cmocka_unit_test(test_large_stdin_round_trips),
-		cmocka_unit_test(test_program_that_ignores_stdin_is_not_fatal),
-		cmocka_unit_test(test_signal_gives_128_plus_signal),
-		cmocka_unit_test(test_separate_stderr_and_extra_env),
-		cmocka_unit_test(test_explicit_stdin_length),
-		cmocka_unit_test(test_missing_program),
-		cmocka_unit_test(test_output_cap_kills_the_program),
-		cmocka_unit_test(test_deadline_kills_the_program),
-		cmocka_unit_test(test_deadline_covers_a_program_that_closes_its_output),
-		cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_captures_stdout_and_stderr_in_order),
+	    cmocka_unit_test(test_feeds_stdin),
+	    cmocka_unit_test(test_large_stdin_round_trips),
+	    cmocka_unit_test(test_program_that_ignores_stdin_is_not_fatal),
+	    cmocka_unit_test(test_signal_gives_128_plus_signal),
+	    cmocka_unit_test(test_separate_stderr_and_extra_env),
+	    cmocka_unit_test(test_explicit_stdin_length),
+	    cmocka_unit_test(test_missing_program),
+	    cmocka_unit_test(test_output_cap_kills_the_program),
+	    cmocka_unit_test(test_deadline_kills_the_program),
+	    cmocka_unit_test(test_deadline_covers_a_program_that_closes_its_output),
+	    cmocka_unit_test(test_bad_arguments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
