@@ -22,3 +22,7 @@ samples: install-crds ## Apply the sample ModelDeployment, TrainingJob and Drift
 .PHONY: test-crds
 test-crds: $(BUILD)/san/tests/integration/test_crds ## Only the CRD integration test, on a private control plane.
 	@hack/run-tests.sh integration $<
+
+.PHONY: bench-crds
+bench-crds: ## Admission cost of each kind at a real kube-apiserver (server-side dry runs; N=300).
+	@hack/bench-crds.sh $(N)
