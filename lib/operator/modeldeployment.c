@@ -185,12 +185,22 @@ bool md_validate(const json_t *md, char *reason, size_t reasonlen, char *msg, si
 
 /* ---- Deployments ---- */
 
-/* spec.model, with the canary's fields over it for the canary. New reference or NULL. */
+/* The model a Deployment serves: spec.model, or for the canary canary.model, which inherits only
+ * name and format from spec.model (a digest or version of the primary never applies to another
+ * URI). New reference or NULL. */
 static json_t *model_for(const struct md__plan *p, bool canary)
 {
-	json_t *m = json_deep_copy(json_object_get(p->spec, "model"));
+	const json_t *primary = json_object_get(p->spec, "model");
+	json_t *m;
 
-	if (m && canary && json_object_update(m, json_path(p->spec, "canary.model"))) {
+	if (!canary)
+		return json_deep_copy(primary);
+	m = json_object();
+	if (!m || (json_object_get(primary, "name") &&
+		   json_object_set(m, "name", json_object_get(primary, "name"))) ||
+	    (json_object_get(primary, "format") &&
+	     json_object_set(m, "format", json_object_get(primary, "format"))) ||
+	    json_object_update(m, json_path(p->spec, "canary.model"))) {
 		json_decref(m);
 		return NULL;
 	}
@@ -274,7 +284,7 @@ static json_t *model_annotations(const json_t *model)
 
 static json_t *selector(const struct md__plan *p, const char *component)
 {
-	json_t *all = objmeta_labels(p->name, p->name, component, OBJMETA_LABEL_MD);
+	json_t *all = objmeta_labels(p->name, p->name, component ? component : MD_COMPONENT, OBJMETA_LABEL_MD);
 	json_t *sel;
 
 	if (!all)
