@@ -10,6 +10,8 @@
 #include "operator/trainingjob.h"
 
 #define MSG_MAX 1024
+#define MSG_SUCCEEDED "training succeeded"
+#define MSG_PROMOTED "training succeeded; the model was promoted"
 
 /* The Job as the status sees it: live, or (gone after finishing) as last recorded. */
 struct tj_view {
@@ -114,7 +116,8 @@ static int set_ready(json_t *conds, const struct tj_eval *e)
 		return put(conds, e, "Ready", COND_FALSE, "PromotionPending", msg);
 	}
 	if (e->v.complete)
-		return put(conds, e, "Ready", COND_TRUE, "Succeeded", "training succeeded");
+		return put(conds, e, "Ready", COND_TRUE, "Succeeded",
+			   tj_promotion_target(e->tj) ? MSG_PROMOTED : MSG_SUCCEEDED);
 	if (!e->v.exists) {
 		snprintf(msg, sizeof(msg), "Job %s does not exist yet", e->job);
 		return put(conds, e, "Ready", COND_FALSE, "JobNotFound", msg);
@@ -340,8 +343,7 @@ static int set_promoted_conds(json_t *conds, const json_t *tj, const char *fail_
 	if (!fail_reason) {
 		snprintf(msg, sizeof(msg), "%s", message && *message ? message : "the trained model was promoted");
 		rc = cond_set(conds, prev, &c, now);
-		c = (struct cond){"Ready", COND_TRUE, "Succeeded", "training succeeded; the model was promoted",
-				  gen};
+		c = (struct cond){"Ready", COND_TRUE, "Succeeded", MSG_PROMOTED, gen};
 		return rc ? rc : cond_set(conds, prev, &c, now);
 	}
 	snprintf(msg, sizeof(msg), "%s", message ? message : "");
