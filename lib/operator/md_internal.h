@@ -14,13 +14,13 @@ struct md__plan {
 	long long generation;
 	long long port;
 	bool grpc, tls;
-	bool autoscale;           /* spec.autoscaling present: an HPA owns the primary's replicas */
-	bool canary;              /* a canary Deployment is wanted (canary.model and weight > 0) */
-	long long primary;        /* primary replicas (without autoscaling) */
+	bool autoscale;	   /* spec.autoscaling present: an HPA owns the primary's replicas */
+	bool canary;	   /* a canary Deployment is wanted (canary.model and weight > 0) */
+	long long primary; /* primary replicas (without autoscaling) */
 	long long canary_replicas;
 	long long hpa_min, hpa_max;
-	long long total_min;      /* replicas, or autoscaling.minReplicas */
-	char dep_name[OBJMETA_NAME_BUF];    /* also the Service, HPA, NetworkPolicy and PDB name */
+	long long total_min;		 /* replicas, or autoscaling.minReplicas */
+	char dep_name[OBJMETA_NAME_BUF]; /* also the Service, HPA, NetworkPolicy and PDB name */
 	char canary_name[OBJMETA_NAME_BUF];
 };
 

@@ -11,8 +11,12 @@
 #include "operator/md_internal.h"
 #include "operator/podspec.h"
 
-static const char *const md_reserved_env[] = {"SAQR_MODEL_URI",  "SAQR_MODEL_DIGEST",  "SAQR_MODEL_FORMAT",
-					      "SAQR_MODEL_NAME", "SAQR_MODEL_VERSION", "SAQR_TLS_DIR",
+static const char *const md_reserved_env[] = {"SAQR_MODEL_URI",
+					      "SAQR_MODEL_DIGEST",
+					      "SAQR_MODEL_FORMAT",
+					      "SAQR_MODEL_NAME",
+					      "SAQR_MODEL_VERSION",
+					      "SAQR_TLS_DIR",
 					      NULL};
 
 void md_split_replicas(long long total, long long weight, long long *primary, long long *canary)
@@ -133,9 +137,10 @@ static bool check_scaling(const json_t *spec, char *msg, size_t msglen)
 	if (!json_is_object(json_object_get(spec, "autoscaling")))
 		return true;
 	if (min < 1 || min > max) {
-		snprintf(msg, msglen,
-			 "spec.autoscaling.minReplicas (%lld) must be at least 1 and at most maxReplicas (%lld)",
-			 min, max);
+		snprintf(
+		    msg, msglen,
+		    "spec.autoscaling.minReplicas (%lld) must be at least 1 and at most maxReplicas (%lld)",
+		    min, max);
 		return false;
 	}
 	return true;
@@ -150,15 +155,18 @@ static bool check_canary(const json_t *spec, char *msg, size_t msglen)
 	if (weight <= 0)
 		return true;
 	if (!*json_path_str(spec, "canary.model.uri", "")) {
-		snprintf(msg, msglen, "spec.canary.weight is %lld but spec.canary.model.uri is empty; set the "
-				      "canary model or set the weight to 0", weight);
+		snprintf(msg, msglen,
+			 "spec.canary.weight is %lld but spec.canary.model.uri is empty; set the "
+			 "canary model or set the weight to 0",
+			 weight);
 		return false;
 	}
 	if (!autoscale && replicas < 2) {
 		snprintf(msg, msglen,
 			 "spec.canary.weight is %lld but spec.replicas is %lld: traffic is split by replica "
 			 "count, so a canary needs 2 or more replicas; raise spec.replicas, use "
-			 "spec.autoscaling, or set the weight to 0", weight, replicas);
+			 "spec.autoscaling, or set the weight to 0",
+			 weight, replicas);
 		return false;
 	}
 	return true;
@@ -196,8 +204,9 @@ static json_t *model_for(const struct md__plan *p, bool canary)
 	if (!canary)
 		return json_deep_copy(primary);
 	m = json_object();
-	if (!m || (json_object_get(primary, "name") &&
-		   json_object_set(m, "name", json_object_get(primary, "name"))) ||
+	if (!m ||
+	    (json_object_get(primary, "name") &&
+	     json_object_set(m, "name", json_object_get(primary, "name"))) ||
 	    (json_object_get(primary, "format") &&
 	     json_object_set(m, "format", json_object_get(primary, "format"))) ||
 	    json_object_update(m, json_path(p->spec, "canary.model"))) {
@@ -248,9 +257,10 @@ static json_t *server_pod(const struct md__plan *p, const json_t *model)
 
 	c = podspec_container(MD_CONTAINER, json_path_str(p->spec, "server.image", ""),
 			      json_path(p->spec, "server"), model_env(p, model));
-	if (!c || json_object_set_new(c, "ports",
-				      json_pack("[{s:s, s:I, s:s}]", "name", p->grpc ? "grpc" : "http",
-						"containerPort", (json_int_t)p->port, "protocol", "TCP")) ||
+	if (!c ||
+	    json_object_set_new(c, "ports",
+				json_pack("[{s:s, s:I, s:s}]", "name", p->grpc ? "grpc" : "http",
+					  "containerPort", (json_int_t)p->port, "protocol", "TCP")) ||
 	    json_object_set_new(c, "readinessProbe", readiness_probe(p))) {
 		json_decref(c);
 		return NULL;
@@ -284,7 +294,8 @@ static json_t *model_annotations(const json_t *model)
 
 static json_t *selector(const struct md__plan *p, const char *component)
 {
-	json_t *all = objmeta_labels(p->name, p->name, component ? component : MD_COMPONENT, OBJMETA_LABEL_MD);
+	json_t *all =
+	    objmeta_labels(p->name, p->name, component ? component : MD_COMPONENT, OBJMETA_LABEL_MD);
 	json_t *sel;
 
 	if (!all)
@@ -363,15 +374,15 @@ static json_t *service(const struct md__plan *p)
 
 static json_t *hpa(const struct md__plan *p)
 {
-	long long target = json_path_int(p->spec, "autoscaling.targetCPUUtilizationPercentage",
-					 MD_DEFAULT_CPU_TARGET);
+	long long target =
+	    json_path_int(p->spec, "autoscaling.targetCPUUtilizationPercentage", MD_DEFAULT_CPU_TARGET);
 
 	return owned_object(p, "autoscaling/v2", "HorizontalPodAutoscaler",
 			    json_pack("{s:{s:s, s:s, s:s}, s:I, s:I, s:[{s:s, s:{s:s, s:{s:s, s:I}}}]}",
 				      "scaleTargetRef", "apiVersion", "apps/v1", "kind", "Deployment", "name",
 				      p->dep_name, "minReplicas", (json_int_t)p->hpa_min, "maxReplicas",
-				      (json_int_t)p->hpa_max, "metrics", "type", "Resource", "resource", "name",
-				      "cpu", "target", "type", "Utilization", "averageUtilization",
+				      (json_int_t)p->hpa_max, "metrics", "type", "Resource", "resource",
+				      "name", "cpu", "target", "type", "Utilization", "averageUtilization",
 				      (json_int_t)target));
 }
 
@@ -411,22 +422,21 @@ static json_t *network_policy(const struct md__plan *p, const struct md_options 
 	json_t *from = json_pack("[{s:{}}]", "podSelector");
 
 	if (peers && from && json_array_size(peers) > 0)
-		json_array_append_new(from,
-				      json_pack("{s:{s:[{s:s, s:s, s:O}]}}", "namespaceSelector", "matchExpressions",
-						"key", "kubernetes.io/metadata.name", "operator", "In", "values",
-						peers));
+		json_array_append_new(
+		    from, json_pack("{s:{s:[{s:s, s:s, s:O}]}}", "namespaceSelector", "matchExpressions",
+				    "key", "kubernetes.io/metadata.name", "operator", "In", "values", peers));
 	json_decref(peers);
 	return owned_object(p, "networking.k8s.io/v1", "NetworkPolicy",
-			    json_pack("{s:{s:o}, s:[s], s:[{s:o, s:[{s:s, s:I}]}]}", "podSelector", "matchLabels",
-				      selector(p, NULL), "policyTypes", "Ingress", "ingress", "from", from,
-				      "ports", "protocol", "TCP", "port", (json_int_t)p->port));
+			    json_pack("{s:{s:o}, s:[s], s:[{s:o, s:[{s:s, s:I}]}]}", "podSelector",
+				      "matchLabels", selector(p, NULL), "policyTypes", "Ingress", "ingress",
+				      "from", from, "ports", "protocol", "TCP", "port", (json_int_t)p->port));
 }
 
 static json_t *pdb(const struct md__plan *p)
 {
-	return owned_object(p, "policy/v1", "PodDisruptionBudget",
-			    json_pack("{s:i, s:{s:o}}", "maxUnavailable", 1, "selector", "matchLabels",
-				      selector(p, NULL)));
+	return owned_object(
+	    p, "policy/v1", "PodDisruptionBudget",
+	    json_pack("{s:i, s:{s:o}}", "maxUnavailable", 1, "selector", "matchLabels", selector(p, NULL)));
 }
 
 /* ---- md_desired ---- */
@@ -454,12 +464,12 @@ static int fill_desired(const struct md__plan *p, const struct md_options *opts,
 {
 	bool pdb_wanted = p->total_min >= 2;
 	json_t *objs[MD_OWNED_COUNT] = {
-		deployment(p, false, p->autoscale ? -1 : p->primary),
-		p->canary ? deployment(p, true, p->canary_replicas) : NULL,
-		service(p),
-		p->autoscale ? hpa(p) : NULL,
-		network_policy(p, opts),
-		pdb_wanted ? pdb(p) : NULL,
+	    deployment(p, false, p->autoscale ? -1 : p->primary),
+	    p->canary ? deployment(p, true, p->canary_replicas) : NULL,
+	    service(p),
+	    p->autoscale ? hpa(p) : NULL,
+	    network_policy(p, opts),
+	    pdb_wanted ? pdb(p) : NULL,
 	};
 	bool wanted[MD_OWNED_COUNT] = {true, p->canary, true, p->autoscale, true, pdb_wanted};
 	int rc = 0;
@@ -472,8 +482,8 @@ static int fill_desired(const struct md__plan *p, const struct md_options *opts,
 		  objs[MD_OWNED_SERVICE], true);
 	owned_set(&d->owned[MD_OWNED_HPA], &objmeta_res_hpas, "HorizontalPodAutoscaler", p->dep_name,
 		  objs[MD_OWNED_HPA], p->autoscale);
-	owned_set(&d->owned[MD_OWNED_NETWORKPOLICY], &objmeta_res_networkpolicies, "NetworkPolicy", p->dep_name,
-		  objs[MD_OWNED_NETWORKPOLICY], true);
+	owned_set(&d->owned[MD_OWNED_NETWORKPOLICY], &objmeta_res_networkpolicies, "NetworkPolicy",
+		  p->dep_name, objs[MD_OWNED_NETWORKPOLICY], true);
 	owned_set(&d->owned[MD_OWNED_PDB], &objmeta_res_pdbs, "PodDisruptionBudget", p->dep_name,
 		  objs[MD_OWNED_PDB], pdb_wanted);
 	for (int i = 0; i < MD_OWNED_COUNT; i++)

@@ -34,12 +34,12 @@
 
 /* Indexes into md_desired.owned. */
 enum md_owned_index {
-	MD_OWNED_DEPLOYMENT,    /* always APPLY */
-	MD_OWNED_CANARY,        /* APPLY with spec.canary and weight > 0, else DELETE */
-	MD_OWNED_SERVICE,       /* always APPLY */
-	MD_OWNED_HPA,           /* APPLY with spec.autoscaling, else DELETE */
+	MD_OWNED_DEPLOYMENT,	/* always APPLY */
+	MD_OWNED_CANARY,	/* APPLY with spec.canary and weight > 0, else DELETE */
+	MD_OWNED_SERVICE,	/* always APPLY */
+	MD_OWNED_HPA,		/* APPLY with spec.autoscaling, else DELETE */
 	MD_OWNED_NETWORKPOLICY, /* always APPLY */
-	MD_OWNED_PDB,           /* APPLY with 2+ replicas (or autoscaling.minReplicas >= 2), else DELETE */
+	MD_OWNED_PDB,		/* APPLY with 2+ replicas (or autoscaling.minReplicas >= 2), else DELETE */
 	MD_OWNED_COUNT
 };
 
@@ -79,7 +79,7 @@ void md_desired_release(struct md_desired *d);
 /* What the controller observed for md. All borrowed; any may be NULL. */
 struct md_observed {
 	const json_t *deployment; /* the primary Deployment as read back after apply */
-	const json_t *canary;     /* the canary Deployment, when it exists */
+	const json_t *canary;	  /* the canary Deployment, when it exists */
 	const char *apply_error;  /* what failed while applying owned objects, or NULL */
 };
 

@@ -74,7 +74,8 @@ static void rollout_of(const json_t *dep, const char *name, struct rollout *r)
 	if (!dep)
 		snprintf(r->msg, sizeof(r->msg), "Deployment %s does not exist yet", name);
 	else if (json_path_int(st, "observedGeneration", 0) < json_path_int(dep, "metadata.generation", 0))
-		snprintf(r->msg, sizeof(r->msg), "waiting for Deployment %s to observe its latest spec", name);
+		snprintf(r->msg, sizeof(r->msg), "waiting for Deployment %s to observe its latest spec",
+			 name);
 	else if (updated < want)
 		snprintf(r->msg, sizeof(r->msg), "Deployment %s: %lld of %lld new replicas updated", name,
 			 updated, want);
@@ -82,8 +83,8 @@ static void rollout_of(const json_t *dep, const char *name, struct rollout *r)
 		snprintf(r->msg, sizeof(r->msg), "Deployment %s: %lld old replicas pending termination", name,
 			 r->replicas - updated);
 	else if (avail < updated)
-		snprintf(r->msg, sizeof(r->msg), "Deployment %s: %lld of %lld updated replicas available", name,
-			 avail, updated);
+		snprintf(r->msg, sizeof(r->msg), "Deployment %s: %lld of %lld updated replicas available",
+			 name, avail, updated);
 	else
 		r->complete = !r->deadline;
 }
@@ -121,8 +122,10 @@ static json_t *deployed_model(const json_t *dep)
 	if (!uri || !*uri)
 		return NULL;
 	m = json_object();
-	if (!m || set_opt(m, "version", json_string_value(json_object_get(
-						json_path(tmpl, "metadata.annotations"), MD_ANN_MODEL_VERSION))) ||
+	if (!m ||
+	    set_opt(m, "version",
+		    json_string_value(
+			json_object_get(json_path(tmpl, "metadata.annotations"), MD_ANN_MODEL_VERSION))) ||
 	    set_opt(m, "uri", uri) || set_opt(m, "digest", env_value(env, "SAQR_MODEL_DIGEST")) ||
 	    set_opt(m, "format", env_value(env, "SAQR_MODEL_FORMAT"))) {
 		json_decref(m);

@@ -15,8 +15,7 @@
 const struct kube_resource objmeta_res_deployments = {"apps", "v1", "deployments", true};
 const struct kube_resource objmeta_res_services = {"", "v1", "services", true};
 const struct kube_resource objmeta_res_hpas = {"autoscaling", "v2", "horizontalpodautoscalers", true};
-const struct kube_resource objmeta_res_networkpolicies = {"networking.k8s.io", "v1", "networkpolicies",
-							   true};
+const struct kube_resource objmeta_res_networkpolicies = {"networking.k8s.io", "v1", "networkpolicies", true};
 const struct kube_resource objmeta_res_pdbs = {"policy", "v1", "poddisruptionbudgets", true};
 const struct kube_resource objmeta_res_jobs = {"batch", "v1", "jobs", true};
 
@@ -208,8 +207,7 @@ json_t *objmeta_object(const char *api_version, const char *kind, const char *na
 		return NULL;
 	}
 	return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:[o]}}", "apiVersion", api_version, "kind", kind,
-			 "metadata", "name", name, "namespace", ns, "labels", labels, "ownerReferences",
-			 ref);
+			 "metadata", "name", name, "namespace", ns, "labels", labels, "ownerReferences", ref);
 }
 
 bool objmeta_is_controlled_by(const json_t *obj, const json_t *owner)

@@ -10,7 +10,7 @@
 
 #include "kube/client.h"
 
-#define OBJMETA_NAME_MAX 63            /* a DNS-1035 label: Service names, pod hostnames */
+#define OBJMETA_NAME_MAX 63 /* a DNS-1035 label: Service names, pod hostnames */
 #define OBJMETA_NAME_BUF (OBJMETA_NAME_MAX + 1)
 #define OBJMETA_MANAGER "saqr-operator" /* the fieldManager and app.kubernetes.io/managed-by */
 #define OBJMETA_PART_OF "saqr"
@@ -58,9 +58,9 @@ bool objmeta_is_controlled_by(const json_t *obj, const json_t *owner);
 
 /* What the controller must do with one owned object. */
 enum objmeta_action {
-	OBJMETA_APPLY,  /* server-side apply obj (fieldManager OBJMETA_MANAGER, force) */
+	OBJMETA_APPLY,	/* server-side apply obj (fieldManager OBJMETA_MANAGER, force) */
 	OBJMETA_DELETE, /* delete res/name if it exists and objmeta_is_controlled_by(it, owner) */
-	OBJMETA_LEAVE,  /* touch nothing (e.g. a finished TrainingJob's Job, which TTL may remove) */
+	OBJMETA_LEAVE,	/* touch nothing (e.g. a finished TrainingJob's Job, which TTL may remove) */
 };
 
 /* One owned object. res holds static strings; obj is owned and set only for OBJMETA_APPLY. */

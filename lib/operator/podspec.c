@@ -33,8 +33,8 @@ json_t *podspec_container(const char *name, const char *image, const json_t *src
 	if (!env)
 		env = json_array();
 	c = json_pack("{s:s, s:s, s:o, s:o, s:[{s:s, s:s}]}", "name", name ? name : "", "image",
-		      image ? image : "", "securityContext", container_security(), "env", env,
-		      "volumeMounts", "name", TMP_VOLUME, "mountPath", PODSPEC_TMP_PATH);
+		      image ? image : "", "securityContext", container_security(), "env", env, "volumeMounts",
+		      "name", TMP_VOLUME, "mountPath", PODSPEC_TMP_PATH);
 	if (!c)
 		return NULL;
 	if (copy_key(c, src, "command") || copy_key(c, src, "args") || copy_key(c, src, "resources")) {
@@ -96,13 +96,13 @@ int podspec_add_volume(json_t *pod, json_t *volume, const char *mount_path, bool
 int podspec_env(json_t *env, const char *name, const char *value)
 {
 	return json_array_append_new(env, json_pack("{s:s, s:s}", "name", name, "value", value)) ? SAQR_ENOMEM
-												  : 0;
+												 : 0;
 }
 
 int podspec_env_field(json_t *env, const char *name, const char *field_path)
 {
-	json_t *e = json_pack("{s:s, s:{s:{s:s}}}", "name", name, "valueFrom", "fieldRef", "fieldPath",
-			      field_path);
+	json_t *e =
+	    json_pack("{s:s, s:{s:{s:s}}}", "name", name, "valueFrom", "fieldRef", "fieldPath", field_path);
 
 	return json_array_append_new(env, e) ? SAQR_ENOMEM : 0;
 }
@@ -167,8 +167,8 @@ bool podspec_env_check(const json_t *user, const char *const *reserved, const ch
 			return false;
 		}
 		if (first_named(user, i, name) < i) {
-			snprintf(msg, msglen, "%s[%zu] repeats the variable %s; keep one entry per name", where,
-				 i, name);
+			snprintf(msg, msglen, "%s[%zu] repeats the variable %s; keep one entry per name",
+				 where, i, name);
 			return false;
 		}
 	}

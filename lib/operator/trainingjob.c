@@ -14,10 +14,10 @@
 #define TF_CONFIG_MAX ((size_t)256 * 1024)
 
 static const char *const tj_reserved_env[] = {
-	"SAQR_DATASET_URI", "SAQR_OUTPUT_URI",    "MASTER_ADDR",  "MASTER_PORT",    "WORLD_SIZE",
-	"NNODES",           "NODE_RANK",          "RANK",         "PET_MASTER_ADDR", "PET_MASTER_PORT",
-	"PET_NNODES",       "PET_NODE_RANK",      "PET_NPROC_PER_NODE", "TF_CONFIG", TJ_TF_INDEX_ENV,
-	NULL};
+    "SAQR_DATASET_URI",	  "SAQR_OUTPUT_URI", "MASTER_ADDR",   "MASTER_PORT",
+    "WORLD_SIZE",	  "NNODES",	     "NODE_RANK",     "RANK",
+    "PET_MASTER_ADDR",	  "PET_MASTER_PORT", "PET_NNODES",    "PET_NODE_RANK",
+    "PET_NPROC_PER_NODE", "TF_CONFIG",	     TJ_TF_INDEX_ENV, NULL};
 
 enum framework { FW_NONE, FW_PYTORCH, FW_TENSORFLOW };
 
@@ -76,8 +76,8 @@ static bool check_shape(const json_t *spec, char *msg, size_t msglen)
 	else if (replicas < 1 || replicas > TJ_MAX_REPLICAS)
 		snprintf(msg, msglen, "spec.replicas is %lld; use 1 to %d", replicas, TJ_MAX_REPLICAS);
 	else if (framework_of(spec) == FW_TENSORFLOW && replicas > TJ_TF_MAX_REPLICAS)
-		snprintf(msg, msglen, "spec.replicas is %lld; TensorFlow jobs take at most %d workers", replicas,
-			 TJ_TF_MAX_REPLICAS);
+		snprintf(msg, msglen, "spec.replicas is %lld; TensorFlow jobs take at most %d workers",
+			 replicas, TJ_TF_MAX_REPLICAS);
 	else if (port < 1 || port > 65535)
 		snprintf(msg, msglen, "spec.distributed.port %lld is out of range; use 1-65535", port);
 	else if (json_path_int(spec, "distributed.nprocPerNode", 1) < 1)
@@ -97,14 +97,16 @@ static bool check_promote(const json_t *spec, char *msg, size_t msglen)
 	if (!promote)
 		return true;
 	if (!*target)
-		snprintf(msg, msglen, "spec.promote.modelDeployment is empty; name the ModelDeployment to update");
+		snprintf(msg, msglen,
+			 "spec.promote.modelDeployment is empty; name the ModelDeployment to update");
 	else if (strchr(target, '/'))
 		snprintf(msg, msglen,
 			 "spec.promote.modelDeployment \"%s\" points into another namespace; a TrainingJob "
 			 "promotes only into a ModelDeployment of its own namespace: give just its name",
 			 target);
 	else if (!*json_path_str(promote, "version", ""))
-		snprintf(msg, msglen, "spec.promote.version is empty; set the version the promoted model gets");
+		snprintf(msg, msglen,
+			 "spec.promote.version is empty; set the version the promoted model gets");
 	else if (!*json_path_str(spec, "output.uri", ""))
 		snprintf(msg, msglen, "spec.promote needs spec.output.uri: the trained model to promote");
 	else
@@ -121,8 +123,9 @@ bool tj_validate(const json_t *tj, char *reason, size_t reasonlen, char *msg, si
 		snprintf(msg, msglen, "the TrainingJob has no spec");
 		ok = false;
 	} else {
-		ok = check_shape(spec, msg, msglen) && check_promote(spec, msg, msglen) &&
-		     podspec_env_check(json_object_get(spec, "env"), tj_reserved_env, "spec.env", msg, msglen);
+		ok =
+		    check_shape(spec, msg, msglen) && check_promote(spec, msg, msglen) &&
+		    podspec_env_check(json_object_get(spec, "env"), tj_reserved_env, "spec.env", msg, msglen);
 	}
 	if (!ok)
 		snprintf(reason, reasonlen, "%s", TJ_REASON_INVALID);
@@ -159,7 +162,8 @@ static int env_pytorch(json_t *env, const struct tj_plan *p)
 	    podspec_env_field(env, "NODE_RANK", TJ_INDEX_FIELD) ||
 	    (p->nproc == 1 && podspec_env_field(env, "RANK", TJ_INDEX_FIELD)) ||
 	    podspec_env(env, "PET_MASTER_ADDR", master) || env_num(env, "PET_MASTER_PORT", p->port) ||
-	    env_num(env, "PET_NNODES", p->replicas) || podspec_env_field(env, "PET_NODE_RANK", TJ_INDEX_FIELD) ||
+	    env_num(env, "PET_NNODES", p->replicas) ||
+	    podspec_env_field(env, "PET_NODE_RANK", TJ_INDEX_FIELD) ||
 	    env_num(env, "PET_NPROC_PER_NODE", p->nproc))
 		return SAQR_ENOMEM;
 	return 0;
@@ -226,13 +230,15 @@ static int pod_extras(json_t *pod, const struct tj_plan *p)
 					  (json_int_t)p->port, "protocol", "TCP")))
 		return SAQR_ENOMEM;
 	/* Data loaders share tensors through /dev/shm, which a container caps at 64 MiB. */
-	return podspec_add_volume(pod, json_pack("{s:s, s:{s:s}}", "name", "dshm", "emptyDir", "medium", "Memory"),
+	return podspec_add_volume(pod,
+				  json_pack("{s:s, s:{s:s}}", "name", "dshm", "emptyDir", "medium", "Memory"),
 				  TJ_SHM_PATH, false);
 }
 
 static json_t *trainer_pod(const struct tj_plan *p)
 {
-	json_t *c = podspec_container(TJ_CONTAINER, json_path_str(p->spec, "image", ""), p->spec, trainer_env(p));
+	json_t *c =
+	    podspec_container(TJ_CONTAINER, json_path_str(p->spec, "image", ""), p->spec, trainer_env(p));
 	json_t *pod = c ? podspec_pod(c, json_path_str(p->spec, "serviceAccountName", NULL),
 				      json_object_get(p->spec, "scheduling"))
 			: NULL;
@@ -265,11 +271,11 @@ static int set_suspend(json_t *js, const json_t *spec)
 
 static json_t *job_spec(const struct tj_plan *p, json_t *labels)
 {
-	json_t *js = json_pack("{s:s, s:I, s:I, s:I, s:{s:{s:O}, s:o}}", "completionMode", "Indexed",
-			       "completions", (json_int_t)p->replicas, "parallelism", (json_int_t)p->replicas,
-			       "backoffLimit",
-			       (json_int_t)json_path_int(p->spec, "backoffLimit", TJ_DEFAULT_BACKOFF_LIMIT),
-			       "template", "metadata", "labels", labels, "spec", trainer_pod(p));
+	json_t *js =
+	    json_pack("{s:s, s:I, s:I, s:I, s:{s:{s:O}, s:o}}", "completionMode", "Indexed", "completions",
+		      (json_int_t)p->replicas, "parallelism", (json_int_t)p->replicas, "backoffLimit",
+		      (json_int_t)json_path_int(p->spec, "backoffLimit", TJ_DEFAULT_BACKOFF_LIMIT),
+		      "template", "metadata", "labels", labels, "spec", trainer_pod(p));
 
 	if (js && (set_int_opt(js, p->spec, "activeDeadlineSeconds") ||
 		   set_int_opt(js, p->spec, "ttlSecondsAfterFinished") || set_suspend(js, p->spec))) {
@@ -312,9 +318,10 @@ static json_t *rendezvous_service(const struct tj_plan *p)
 	json_t *labels = tj_labels(p);
 	json_t *sel = json_pack("{s:O}", OBJMETA_LABEL_TJ, json_object_get(labels, OBJMETA_LABEL_TJ));
 	json_t *obj = objmeta_object("v1", "Service", p->job, labels, p->tj);
-	json_t *spec = json_pack("{s:s, s:b, s:o, s:[{s:s, s:I, s:I, s:s}]}", "clusterIP", "None",
-				 "publishNotReadyAddresses", 1, "selector", sel, "ports", "name", TJ_PORT_NAME,
-				 "port", (json_int_t)p->port, "targetPort", (json_int_t)p->port, "protocol", "TCP");
+	json_t *spec =
+	    json_pack("{s:s, s:b, s:o, s:[{s:s, s:I, s:I, s:s}]}", "clusterIP", "None",
+		      "publishNotReadyAddresses", 1, "selector", sel, "ports", "name", TJ_PORT_NAME, "port",
+		      (json_int_t)p->port, "targetPort", (json_int_t)p->port, "protocol", "TCP");
 
 	if (!obj || !spec || json_object_set_new(obj, "spec", spec)) {
 		json_decref(obj);
@@ -350,8 +357,8 @@ int tj_desired(const json_t *tj, struct tj_desired *out)
 	memset(&d, 0, sizeof(d));
 	done = finished_before(tj);
 	svc = !done && p.replicas > 1;
-	owned_set(&d.owned[TJ_OWNED_JOB], &objmeta_res_jobs, "Job", p.job, done ? OBJMETA_LEAVE : OBJMETA_APPLY,
-		  done ? NULL : job(&p));
+	owned_set(&d.owned[TJ_OWNED_JOB], &objmeta_res_jobs, "Job", p.job,
+		  done ? OBJMETA_LEAVE : OBJMETA_APPLY, done ? NULL : job(&p));
 	owned_set(&d.owned[TJ_OWNED_SERVICE], &objmeta_res_services, "Service", p.job,
 		  svc ? OBJMETA_APPLY : OBJMETA_DELETE, svc ? rendezvous_service(&p) : NULL);
 	if ((!done && !d.owned[TJ_OWNED_JOB].obj) || (svc && !d.owned[TJ_OWNED_SERVICE].obj)) {

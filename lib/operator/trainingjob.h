@@ -47,7 +47,7 @@
 #define TJ_REASON_PROMOTION_FAILED "PromotionFailed"
 
 enum tj_owned_index {
-	TJ_OWNED_JOB,     /* APPLY; LEAVE once the TrainingJob has finished */
+	TJ_OWNED_JOB,	  /* APPLY; LEAVE once the TrainingJob has finished */
 	TJ_OWNED_SERVICE, /* headless Service: APPLY with replicas > 1 while running, else DELETE */
 	TJ_OWNED_COUNT
 };
@@ -75,7 +75,7 @@ void tj_desired_release(struct tj_desired *d);
 
 /* What the controller observed for tj. Borrowed; any may be NULL. */
 struct tj_observed {
-	const json_t *job;       /* the Job as read back after apply, or NULL when absent */
+	const json_t *job;	 /* the Job as read back after apply, or NULL when absent */
 	const char *apply_error; /* what failed while applying, or NULL */
 };
 

@@ -56,8 +56,8 @@ static void view_from_job(const json_t *job, struct tj_view *v)
 		       (json_path_bool(job, "spec.suspend", false, NULL) ||
 			cond_has_status(conds, "Suspended", COND_TRUE));
 	v->suspend_reason = cond_has_status(conds, "Suspended", COND_TRUE)
-				    ? cond_reason_or(cond_reason(conds, "Suspended", NULL), "JobSuspended")
-				    : "JobSuspended";
+				? cond_reason_or(cond_reason(conds, "Suspended", NULL), "JobSuspended")
+				: "JobSuspended";
 	v->active = json_path_int(st, "active", 0);
 	v->ready = json_path_int(st, "ready", 0);
 	v->succeeded = json_path_int(st, "succeeded", 0);
@@ -137,8 +137,8 @@ static int set_created(json_t *conds, const struct tj_eval *e)
 		snprintf(msg, sizeof(msg), "Job %s does not exist yet", e->job);
 		return put(conds, e, "Created", COND_FALSE, "JobNotFound", msg);
 	}
-	snprintf(msg, sizeof(msg), e->v.gone ? "Job %s was created; it was removed after it finished"
-					     : "Job %s was created",
+	snprintf(msg, sizeof(msg),
+		 e->v.gone ? "Job %s was created; it was removed after it finished" : "Job %s was created",
 		 e->job);
 	return put(conds, e, "Created", COND_TRUE, "JobCreated", msg);
 }
@@ -148,7 +148,8 @@ static int set_running(json_t *conds, const struct tj_eval *e)
 	char msg[MSG_MAX];
 	const char *reason = "PodsPending";
 
-	snprintf(msg, sizeof(msg), "%lld of %lld pods active, %lld ready", e->v.active, e->replicas, e->v.ready);
+	snprintf(msg, sizeof(msg), "%lld of %lld pods active, %lld ready", e->v.active, e->replicas,
+		 e->v.ready);
 	if (e->v.active > 0 && !e->v.complete && !e->v.failed && !e->v.suspended)
 		return put(conds, e, "Running", COND_TRUE, "PodsActive", msg);
 	if (!e->v.exists)
@@ -233,7 +234,8 @@ static int set_output_model(json_t *st, const struct tj_eval *e)
 
 static json_t *build_status(const struct tj_eval *e)
 {
-	json_t *st = json_pack("{s:I, s:s}", "observedGeneration", (json_int_t)e->generation, "jobName", e->job);
+	json_t *st =
+	    json_pack("{s:I, s:s}", "observedGeneration", (json_int_t)e->generation, "jobName", e->job);
 
 	if (!st || set_str_opt(st, "startTime", e->v.start) ||
 	    set_str_opt(st, "completionTime", e->v.completion) ||
@@ -341,7 +343,8 @@ static int set_promoted_conds(json_t *conds, const json_t *tj, const char *fail_
 	int rc;
 
 	if (!fail_reason) {
-		snprintf(msg, sizeof(msg), "%s", message && *message ? message : "the trained model was promoted");
+		snprintf(msg, sizeof(msg), "%s",
+			 message && *message ? message : "the trained model was promoted");
 		rc = cond_set(conds, prev, &c, now);
 		c = (struct cond){"Ready", COND_TRUE, "Succeeded", MSG_PROMOTED, gen};
 		return rc ? rc : cond_set(conds, prev, &c, now);

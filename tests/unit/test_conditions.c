@@ -59,8 +59,9 @@ static void test_transition_time_carry_over(void **state)
 {
 	struct cond same = {"Ready", COND_TRUE, "Other", "message changed", 9};
 	struct cond flip = {"Ready", COND_FALSE, "Broken", "x", 9};
-	json_t *prev = json_pack("[{s:s, s:s, s:s, s:s, s:s, s:i}]", "type", "Ready", "status", "True",
-				 "lastTransitionTime", T0, "reason", "Ok", "message", "", "observedGeneration", 1);
+	json_t *prev =
+	    json_pack("[{s:s, s:s, s:s, s:s, s:s, s:i}]", "type", "Ready", "status", "True",
+		      "lastTransitionTime", T0, "reason", "Ok", "message", "", "observedGeneration", 1);
 	json_t *conds = json_array();
 
 	(void)state;
@@ -144,8 +145,8 @@ static void test_message_cut_on_utf8_boundary(void **state)
 
 static void test_find_and_accessors(void **state)
 {
-	json_t *conds = json_pack("[{s:s, s:s, s:s, s:s}]", "type", "Progressing", "status", "False", "reason",
-				  "ProgressDeadlineExceeded", "message", "timed out");
+	json_t *conds = json_pack("[{s:s, s:s, s:s, s:s}]", "type", "Progressing", "status", "False",
+				  "reason", "ProgressDeadlineExceeded", "message", "timed out");
 
 	(void)state;
 	assert_non_null(cond_find(conds, "Progressing"));
@@ -163,12 +164,12 @@ static void test_find_and_accessors(void **state)
 
 static void test_equal_ignores_order(void **state)
 {
-	json_t *a = json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "A", "status", "True", "type", "B", "status",
-			      "False");
-	json_t *b = json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "B", "status", "False", "type", "A", "status",
-			      "True");
-	json_t *c = json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "B", "status", "True", "type", "A", "status",
-			      "True");
+	json_t *a = json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "A", "status", "True", "type", "B",
+			      "status", "False");
+	json_t *b = json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "B", "status", "False", "type", "A",
+			      "status", "True");
+	json_t *c = json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "B", "status", "True", "type", "A",
+			      "status", "True");
 	json_t *d = json_pack("[{s:s, s:s}]", "type", "A", "status", "True");
 	json_t *empty = json_array();
 
@@ -225,16 +226,16 @@ static void test_format_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_set_appends_full_condition),
-		cmocka_unit_test(test_set_replaces_in_place),
-		cmocka_unit_test(test_transition_time_carry_over),
-		cmocka_unit_test(test_set_rejects_bad_input),
-		cmocka_unit_test(test_reason_pattern),
-		cmocka_unit_test(test_message_cut_on_utf8_boundary),
-		cmocka_unit_test(test_find_and_accessors),
-		cmocka_unit_test(test_equal_ignores_order),
-		cmocka_unit_test(test_status_equal),
-		cmocka_unit_test(test_format_time),
+	    cmocka_unit_test(test_set_appends_full_condition),
+	    cmocka_unit_test(test_set_replaces_in_place),
+	    cmocka_unit_test(test_transition_time_carry_over),
+	    cmocka_unit_test(test_set_rejects_bad_input),
+	    cmocka_unit_test(test_reason_pattern),
+	    cmocka_unit_test(test_message_cut_on_utf8_boundary),
+	    cmocka_unit_test(test_find_and_accessors),
+	    cmocka_unit_test(test_equal_ignores_order),
+	    cmocka_unit_test(test_status_equal),
+	    cmocka_unit_test(test_format_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

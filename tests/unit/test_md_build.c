@@ -38,9 +38,9 @@ static void test_split_replicas(void **state)
 	static const struct {
 		long long total, weight, primary, canary;
 	} cases[] = {
-		{3, 0, 3, 0},   {10, 10, 9, 1}, {10, 25, 7, 3},  {4, 25, 3, 1},   {2, 1, 1, 1},
-		{2, 50, 1, 1},  {2, 100, 1, 2}, {10, 100, 1, 10}, {5, 50, 2, 3}, /* 2.5 rounds half up */
-		{1, 50, 1, 1},  {0, 0, 0, 0},   {4, 150, 1, 4},  {4, -5, 4, 0},
+	    {3, 0, 3, 0},  {10, 10, 9, 1}, {10, 25, 7, 3},   {4, 25, 3, 1}, {2, 1, 1, 1},
+	    {2, 50, 1, 1}, {2, 100, 1, 2}, {10, 100, 1, 10}, {5, 50, 2, 3}, /* 2.5 rounds half up */
+	    {1, 50, 1, 1}, {0, 0, 0, 0},   {4, 150, 1, 4},   {4, -5, 4, 0},
 	};
 
 	(void)state;
@@ -132,21 +132,25 @@ static void test_primary_deployment(void **state)
 	assert_int_equal(I(dep, "spec.replicas"), 3);
 	/* the selector carries only labels that never change for the life of the resource */
 	assert_int_equal(json_object_size(json_path(dep, "spec.selector.matchLabels")), 2);
-	assert_string_equal(label(json_path(dep, "spec.selector.matchLabels"), "saqr.dev/modeldeployment"), "fraud");
+	assert_string_equal(label(json_path(dep, "spec.selector.matchLabels"), "saqr.dev/modeldeployment"),
+			    "fraud");
 	assert_string_equal(label(json_path(dep, "spec.selector.matchLabels"), "app.kubernetes.io/component"),
 			    "model-server");
 	assert_string_equal(S(dep, "spec.strategy.type"), "RollingUpdate");
 	assert_int_equal(I(dep, "spec.strategy.rollingUpdate.maxUnavailable"), 0);
 	tmpl = json_path(dep, "spec.template");
 	assert_true(json_equal(json_path(tmpl, "metadata.labels"), (json_t *)labels));
-	assert_string_equal(label(json_path(tmpl, "metadata.annotations"), "saqr.dev/model-version"), "1.4.0");
+	assert_string_equal(label(json_path(tmpl, "metadata.annotations"), "saqr.dev/model-version"),
+			    "1.4.0");
 	assert_string_equal(label(json_path(tmpl, "metadata.annotations"), "saqr.dev/model-digest"),
 			    S(md, "spec.model.digest"));
 	pod = json_path(tmpl, "spec");
 	check_hardened(pod);
 	assert_string_equal(S(pod, "serviceAccountName"), "fraud-server");
-	assert_true(json_equal(json_object_get(pod, "nodeSelector"), json_path(md, "spec.scheduling.nodeSelector")));
-	assert_true(json_equal(json_object_get(pod, "tolerations"), json_path(md, "spec.scheduling.tolerations")));
+	assert_true(
+	    json_equal(json_object_get(pod, "nodeSelector"), json_path(md, "spec.scheduling.nodeSelector")));
+	assert_true(
+	    json_equal(json_object_get(pod, "tolerations"), json_path(md, "spec.scheduling.tolerations")));
 	assert_true(json_equal(json_object_get(pod, "affinity"), json_path(md, "spec.scheduling.affinity")));
 	assert_string_equal(S(pod, "priorityClassName"), "ml-serving");
 	assert_null(json_object_get(pod, "restartPolicy"));
@@ -222,7 +226,8 @@ static void test_service_netpol_pdb(void **state)
 
 	np = d.owned[MD_OWNED_NETWORKPOLICY].obj;
 	check_meta(np, "networking.k8s.io/v1", "NetworkPolicy", "fraud");
-	assert_string_equal(label(json_path(np, "spec.podSelector.matchLabels"), "saqr.dev/modeldeployment"), "fraud");
+	assert_string_equal(label(json_path(np, "spec.podSelector.matchLabels"), "saqr.dev/modeldeployment"),
+			    "fraud");
 	assert_int_equal(json_array_size(json_path(np, "spec.policyTypes")), 1);
 	assert_string_equal(S(np, "spec.policyTypes.0"), "Ingress");
 	assert_int_equal(json_array_size(json_path(np, "spec.ingress")), 1);
@@ -234,7 +239,8 @@ static void test_service_netpol_pdb(void **state)
 	assert_int_equal(json_array_size(from), 2);
 	assert_int_equal(json_object_size(json_path(from, "0.podSelector")), 0); /* own namespace */
 	assert_null(json_path(from, "0.namespaceSelector"));
-	assert_string_equal(S(from, "1.namespaceSelector.matchExpressions.0.key"), "kubernetes.io/metadata.name");
+	assert_string_equal(S(from, "1.namespaceSelector.matchExpressions.0.key"),
+			    "kubernetes.io/metadata.name");
 	assert_string_equal(S(from, "1.namespaceSelector.matchExpressions.0.operator"), "In");
 	assert_true(json_equal(json_path(from, "1.namespaceSelector.matchExpressions.0.values"),
 			       json_path(md, "spec.security.allowedNamespaces")));
@@ -243,7 +249,8 @@ static void test_service_netpol_pdb(void **state)
 	assert_int_equal(d.owned[MD_OWNED_PDB].action, OBJMETA_APPLY);
 	check_meta(pdb, "policy/v1", "PodDisruptionBudget", "fraud");
 	assert_int_equal(I(pdb, "spec.maxUnavailable"), 1);
-	assert_string_equal(label(json_path(pdb, "spec.selector.matchLabels"), "saqr.dev/modeldeployment"), "fraud");
+	assert_string_equal(label(json_path(pdb, "spec.selector.matchLabels"), "saqr.dev/modeldeployment"),
+			    "fraud");
 
 	/* no canary, no autoscaling: those are deleted */
 	assert_int_equal(d.owned[MD_OWNED_CANARY].action, OBJMETA_DELETE);
@@ -278,7 +285,8 @@ static void test_extra_ingress_namespace_and_minimal(void **state)
 	json_object_del(json_path(md, "spec.server"), "readinessPath");
 	set_path(md, "spec", "replicas", json_integer(1));
 	assert_int_equal(md_desired(md, NULL, &d), 0);
-	assert_int_equal(json_array_size(json_path(d.owned[MD_OWNED_NETWORKPOLICY].obj, "spec.ingress.0.from")), 1);
+	assert_int_equal(
+	    json_array_size(json_path(d.owned[MD_OWNED_NETWORKPOLICY].obj, "spec.ingress.0.from")), 1);
 	pod = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
 	c = json_path(pod, "containers.0");
 	assert_int_equal(json_array_size(json_object_get(pod, "volumes")), 1);
@@ -311,16 +319,20 @@ static void test_canary_autoscaling_grpc(void **state)
 	assert_string_equal(d.owned[MD_OWNED_CANARY].name, "ranker-canary");
 	assert_string_equal(S(can, "metadata.name"), "ranker-canary");
 	assert_int_equal(I(can, "spec.replicas"), 1);
-	assert_string_equal(label(json_path(can, "spec.selector.matchLabels"), "app.kubernetes.io/component"), "canary");
-	assert_string_equal(label(json_path(can, "metadata.labels"), "app.kubernetes.io/component"), "canary");
+	assert_string_equal(label(json_path(can, "spec.selector.matchLabels"), "app.kubernetes.io/component"),
+			    "canary");
+	assert_string_equal(label(json_path(can, "metadata.labels"), "app.kubernetes.io/component"),
+			    "canary");
 	/* the canary serves canary.model, inheriting the rest (format) from spec.model */
 	c = json_path(can, "spec.template.spec.containers.0");
-	assert_string_equal(env_val(c, "SAQR_MODEL_URI"), "oci://registry.example.ae/models/ranker:2.1.0-rc1");
+	assert_string_equal(env_val(c, "SAQR_MODEL_URI"),
+			    "oci://registry.example.ae/models/ranker:2.1.0-rc1");
 	assert_string_equal(env_val(c, "SAQR_MODEL_VERSION"), "2.1.0-rc1");
 	assert_string_equal(env_val(c, "SAQR_MODEL_FORMAT"), "triton");
 	assert_null(opfix_env(c, "SAQR_MODEL_DIGEST"));
-	assert_string_equal(label(json_path(can, "spec.template.metadata.annotations"), "saqr.dev/model-version"),
-			    "2.1.0-rc1");
+	assert_string_equal(
+	    label(json_path(can, "spec.template.metadata.annotations"), "saqr.dev/model-version"),
+	    "2.1.0-rc1");
 	/* gRPC: port named grpc, TCP readiness */
 	assert_string_equal(S(c, "ports.0.name"), "grpc");
 	assert_int_equal(I(c, "ports.0.containerPort"), 9000);
@@ -360,8 +372,8 @@ static void test_fixed_replicas_canary_split(void **state)
 	(void)state;
 	set_path(md, "spec", "replicas", json_integer(10));
 	set_path(md, "spec", "canary",
-		 json_pack("{s:{s:s, s:s}, s:i}", "model", "version", "1.5.0", "uri", "s3://saqr-models/fraud/1.5.0/",
-			   "weight", 20));
+		 json_pack("{s:{s:s, s:s}, s:i}", "model", "version", "1.5.0", "uri",
+			   "s3://saqr-models/fraud/1.5.0/", "weight", 20));
 	assert_int_equal(md_desired(md, NULL, &d), 0);
 	assert_int_equal(I(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.replicas"), 8);
 	assert_int_equal(I(d.owned[MD_OWNED_CANARY].obj, "spec.replicas"), 2);
@@ -371,8 +383,9 @@ static void test_fixed_replicas_canary_split(void **state)
 	assert_string_equal(env_val(c, "SAQR_MODEL_FORMAT"), "onnx");
 	assert_string_equal(env_val(c, "SAQR_MODEL_NAME"), "fraud-detector");
 	assert_null(opfix_env(c, "SAQR_MODEL_DIGEST"));
-	assert_null(json_object_get(json_path(d.owned[MD_OWNED_CANARY].obj, "spec.template.metadata.annotations"),
-				    "saqr.dev/model-digest"));
+	assert_null(
+	    json_object_get(json_path(d.owned[MD_OWNED_CANARY].obj, "spec.template.metadata.annotations"),
+			    "saqr.dev/model-digest"));
 	md_desired_release(&d);
 	/* weight 0: the canary is removed */
 	set_path(md, "spec.canary", "weight", json_integer(0));
@@ -393,7 +406,9 @@ static void test_model_change_keeps_selector(void **state)
 	assert_int_equal(md_desired(md, NULL, &a), 0);
 	set_path(md, "spec.model", "version", json_string("1.5.0"));
 	set_path(md, "spec.model", "name", json_string("fraud-detector-v2"));
-	set_path(md, "spec.model", "digest", json_string("sha256:" "abababababababababababababababababababababababababababababababab"));
+	set_path(md, "spec.model", "digest",
+		 json_string("sha256:"
+			     "abababababababababababababababababababababababababababababababab"));
 	assert_int_equal(md_desired(md, NULL, &b), 0);
 	da = a.owned[MD_OWNED_DEPLOYMENT].obj;
 	db = b.owned[MD_OWNED_DEPLOYMENT].obj;
@@ -419,7 +434,8 @@ static void test_deterministic(void **state)
 	for (int i = 0; i < MD_OWNED_COUNT; i++) {
 		assert_int_equal(a.owned[i].action, b.owned[i].action);
 		assert_string_equal(a.owned[i].name, b.owned[i].name);
-		assert_true(json_equal(a.owned[i].obj, b.owned[i].obj) || (!a.owned[i].obj && !b.owned[i].obj));
+		assert_true(json_equal(a.owned[i].obj, b.owned[i].obj) ||
+			    (!a.owned[i].obj && !b.owned[i].obj));
 	}
 	md_desired_release(&a);
 	md_desired_release(&b);
@@ -438,7 +454,8 @@ static void test_long_name(void **state)
 	for (int i = 0; i < MD_OWNED_COUNT; i++)
 		assert_true(strlen(d.owned[i].name) <= 63);
 	assert_string_not_equal(d.owned[MD_OWNED_DEPLOYMENT].name, d.owned[MD_OWNED_CANARY].name);
-	assert_string_equal(S(d.owned[MD_OWNED_DEPLOYMENT].obj, "metadata.name"), d.owned[MD_OWNED_DEPLOYMENT].name);
+	assert_string_equal(S(d.owned[MD_OWNED_DEPLOYMENT].obj, "metadata.name"),
+			    d.owned[MD_OWNED_DEPLOYMENT].name);
 	/* label values are cut too */
 	assert_true(strlen(label(json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "metadata.labels"),
 				 "app.kubernetes.io/instance")) <= 63);
@@ -479,11 +496,13 @@ static void test_validation(void **state)
 	expect_invalid(md, "spec.canary.model.uri is empty");
 
 	md = load("md_fraud.json");
-	json_array_append_new(json_path(md, "spec.server.env"), json_pack("{s:s, s:s}", "name", "SAQR_MODEL_URI", "value", "x"));
+	json_array_append_new(json_path(md, "spec.server.env"),
+			      json_pack("{s:s, s:s}", "name", "SAQR_MODEL_URI", "value", "x"));
 	expect_invalid(md, "spec.server.env[2] sets SAQR_MODEL_URI");
 
 	md = load("md_fraud.json");
-	json_array_append_new(json_path(md, "spec.server.env"), json_pack("{s:s, s:s}", "name", "LOG_LEVEL", "value", "x"));
+	json_array_append_new(json_path(md, "spec.server.env"),
+			      json_pack("{s:s, s:s}", "name", "LOG_LEVEL", "value", "x"));
 	expect_invalid(md, "repeats the variable LOG_LEVEL");
 
 	md = load("md_fraud.json");
@@ -554,19 +573,19 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split_replicas),
-		cmocka_unit_test(test_primary_deployment),
-		cmocka_unit_test(test_primary_container_env_ports_probe_tls),
-		cmocka_unit_test(test_service_netpol_pdb),
-		cmocka_unit_test(test_extra_ingress_namespace_and_minimal),
-		cmocka_unit_test(test_canary_autoscaling_grpc),
-		cmocka_unit_test(test_fixed_replicas_canary_split),
-		cmocka_unit_test(test_model_change_keeps_selector),
-		cmocka_unit_test(test_deterministic),
-		cmocka_unit_test(test_long_name),
-		cmocka_unit_test(test_validation),
-		cmocka_unit_test(test_canary_with_autoscaling_min_one_is_valid),
-		cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_split_replicas),
+	    cmocka_unit_test(test_primary_deployment),
+	    cmocka_unit_test(test_primary_container_env_ports_probe_tls),
+	    cmocka_unit_test(test_service_netpol_pdb),
+	    cmocka_unit_test(test_extra_ingress_namespace_and_minimal),
+	    cmocka_unit_test(test_canary_autoscaling_grpc),
+	    cmocka_unit_test(test_fixed_replicas_canary_split),
+	    cmocka_unit_test(test_model_change_keeps_selector),
+	    cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test(test_long_name),
+	    cmocka_unit_test(test_validation),
+	    cmocka_unit_test(test_canary_with_autoscaling_min_one_is_valid),
+	    cmocka_unit_test(test_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,7 +123,8 @@ static void test_available(void **state)
 	assert_int_equal(I(st, "readyReplicas"), 3);
 	expect_cond(st, "Ready", "True", "RolloutComplete",
 		    "model version 1.4.0 is serving at https://fraud.ml.svc:8080");
-	expect_cond(st, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.");
+	expect_cond(st, "Available", "True", "MinimumReplicasAvailable",
+		    "Deployment has minimum availability.");
 	expect_cond(st, "Progressing", "False", "NewReplicaSetAvailable", "rolled out model version 1.4.0");
 	expect_cond(st, "Degraded", "False", "AsExpected", NULL);
 	cur = json_object_get(st, "currentModel");
@@ -147,8 +148,8 @@ static void test_available(void **state)
 static json_t *serving_132(void)
 {
 	return json_pack("{s:i, s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:s}], s:[]}", "observedGeneration", 2,
-			 "currentModel", "version", "1.3.2", "uri", URI13, "history", "version", "1.3.2", "uri",
-			 URI13, "format", "onnx", "deployedAt", "2024-04-01T00:00:00Z", "conditions");
+			 "currentModel", "version", "1.3.2", "uri", URI13, "history", "version", "1.3.2",
+			 "uri", URI13, "format", "onnx", "deployedAt", "2024-04-01T00:00:00Z", "conditions");
 }
 
 static void test_progressing_keeps_current_model(void **state)
@@ -208,7 +209,8 @@ static void test_stale_generation_not_ready(void **state)
 	json_t *st = status_of(md, "deploy_stale_generation.json", NULL, T0);
 
 	(void)state;
-	expect_cond(st, "Ready", "False", "RollingOut", "waiting for Deployment fraud to observe its latest spec");
+	expect_cond(st, "Ready", "False", "RollingOut",
+		    "waiting for Deployment fraud to observe its latest spec");
 	assert_null(json_object_get(st, "currentModel"));
 	json_decref(st);
 	json_decref(md);
@@ -221,7 +223,8 @@ static void test_deployment_still_on_old_model(void **state)
 
 	(void)state;
 	/* the old model is fully rolled out and serving: it is current, but md is not Ready */
-	expect_cond(st, "Ready", "False", "RollingOut", "waiting for Deployment fraud to run model version 1.4.0");
+	expect_cond(st, "Ready", "False", "RollingOut",
+		    "waiting for Deployment fraud to run model version 1.4.0");
 	expect_cond(st, "Progressing", "True", "RollingOut", NULL);
 	assert_string_equal(S(st, "currentModel.version"), "1.3.2");
 	assert_string_equal(S(st, "currentModel.uri"), URI13);
@@ -280,10 +283,12 @@ static void test_history_capped_at_ten(void **state)
 	for (int i = 12; i >= 1; i--) { /* 12 entries, newest first: more than the cap */
 		snprintf(v, sizeof(v), "0.%d.0", i);
 		snprintf(uri, sizeof(uri), "s3://saqr-models/fraud/0.%d.0/", i);
-		json_array_append_new(hist, json_pack("{s:s, s:s, s:s}", "version", v, "uri", uri, "deployedAt", T0));
+		json_array_append_new(
+		    hist, json_pack("{s:s, s:s, s:s}", "version", v, "uri", uri, "deployedAt", T0));
 	}
-	json_object_set_new(prev, "currentModel",
-			    json_pack("{s:s, s:s}", "version", "0.12.0", "uri", "s3://saqr-models/fraud/0.12.0/"));
+	json_object_set_new(
+	    prev, "currentModel",
+	    json_pack("{s:s, s:s}", "version", "0.12.0", "uri", "s3://saqr-models/fraud/0.12.0/"));
 	json_object_set_new(prev, "history", hist);
 	adopt_status(md, prev);
 	st = status_of(md, "deploy_available.json", NULL, T1);
@@ -312,19 +317,21 @@ static void test_rollback_moves_entry_to_front(void **state)
 	json_t *md = load("md_fraud.json"), *prev, *st, *hist;
 
 	(void)state;
-	prev = json_pack("{s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}, {s:s, s:s, s:s}]}",
-			 "currentModel", "version", "1.4.0", "uri", URI14, "digest", S(md, "spec.model.digest"),
-			 "history", "version", "1.4.0", "uri", URI14, "digest", S(md, "spec.model.digest"),
-			 "deployedAt", "2024-05-01T00:00:00Z", "version", "1.3.2", "uri", URI13, "digest",
-			 "sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "deployedAt",
-			 "2024-04-01T00:00:00Z", "version", "1.2.0", "uri", "s3://saqr-models/fraud/1.2.0/",
-			 "deployedAt", "2024-03-01T00:00:00Z");
+	prev =
+	    json_pack("{s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}, {s:s, s:s, s:s}]}",
+		      "currentModel", "version", "1.4.0", "uri", URI14, "digest", S(md, "spec.model.digest"),
+		      "history", "version", "1.4.0", "uri", URI14, "digest", S(md, "spec.model.digest"),
+		      "deployedAt", "2024-05-01T00:00:00Z", "version", "1.3.2", "uri", URI13, "digest",
+		      "sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "deployedAt",
+		      "2024-04-01T00:00:00Z", "version", "1.2.0", "uri", "s3://saqr-models/fraud/1.2.0/",
+		      "deployedAt", "2024-03-01T00:00:00Z");
 	adopt_status(md, prev);
 	/* roll back: the spec and the Deployment now carry 1.3.2 */
 	json_object_set_new(json_path(md, "spec.model"), "version", json_string("1.3.2"));
 	json_object_set_new(json_path(md, "spec.model"), "uri", json_string(URI13));
-	json_object_set_new(json_path(md, "spec.model"), "digest",
-			    json_string("sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"));
+	json_object_set_new(
+	    json_path(md, "spec.model"), "digest",
+	    json_string("sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"));
 	st = status_of(md, "deploy_available_old_model.json", NULL, T1);
 	expect_cond(st, "Ready", "True", "RolloutComplete", "1.3.2");
 	hist = json_object_get(st, "history");
@@ -358,7 +365,8 @@ static void test_canary(void **state)
 	json_decref(st);
 
 	st = status_of(md, "deploy_ranker_available.json", "deploy_ranker_canary_deadline.json", T0);
-	expect_cond(st, "Degraded", "True", "ProgressDeadlineExceeded", "canary Deployment ranker-canary: ReplicaSet");
+	expect_cond(st, "Degraded", "True", "ProgressDeadlineExceeded",
+		    "canary Deployment ranker-canary: ReplicaSet");
 	expect_cond(st, "Progressing", "False", "ProgressDeadlineExceeded", "ranker-canary-6c8d7f9b5");
 	expect_cond(st, "Ready", "False", "ProgressDeadlineExceeded", NULL);
 	expect_cond(st, "Available", "True", "MinimumReplicasAvailable", NULL); /* the primary serves */
@@ -384,11 +392,14 @@ static void test_invalid_spec(void **state)
 static void test_apply_error(void **state)
 {
 	json_t *md = load("md_fraud.json"), *dep = load("deploy_available.json"), *st = NULL;
-	struct md_observed obs = {dep, NULL, "Deployment.apps \"fraud\" is invalid: spec.template.spec.containers[0].image: Required value"};
+	struct md_observed obs = {
+	    dep, NULL,
+	    "Deployment.apps \"fraud\" is invalid: spec.template.spec.containers[0].image: Required value"};
 
 	(void)state;
 	assert_int_equal(md_status(md, &obs, T0, &st), 0);
-	expect_cond(st, "Ready", "False", "ApplyFailed", "spec.template.spec.containers[0].image: Required value");
+	expect_cond(st, "Ready", "False", "ApplyFailed",
+		    "spec.template.spec.containers[0].image: Required value");
 	expect_cond(st, "Degraded", "True", "ApplyFailed", "is invalid");
 	json_decref(st);
 	json_decref(dep);
@@ -412,22 +423,22 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_deployment_yet),
-		cmocka_unit_test(test_just_created),
-		cmocka_unit_test(test_available),
-		cmocka_unit_test(test_progressing_keeps_current_model),
-		cmocka_unit_test(test_progress_deadline_exceeded),
-		cmocka_unit_test(test_replica_failure_quota),
-		cmocka_unit_test(test_stale_generation_not_ready),
-		cmocka_unit_test(test_deployment_still_on_old_model),
-		cmocka_unit_test(test_idempotent_byte_identical),
-		cmocka_unit_test(test_transition_times_per_condition),
-		cmocka_unit_test(test_history_capped_at_ten),
-		cmocka_unit_test(test_rollback_moves_entry_to_front),
-		cmocka_unit_test(test_canary),
-		cmocka_unit_test(test_invalid_spec),
-		cmocka_unit_test(test_apply_error),
-		cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_no_deployment_yet),
+	    cmocka_unit_test(test_just_created),
+	    cmocka_unit_test(test_available),
+	    cmocka_unit_test(test_progressing_keeps_current_model),
+	    cmocka_unit_test(test_progress_deadline_exceeded),
+	    cmocka_unit_test(test_replica_failure_quota),
+	    cmocka_unit_test(test_stale_generation_not_ready),
+	    cmocka_unit_test(test_deployment_still_on_old_model),
+	    cmocka_unit_test(test_idempotent_byte_identical),
+	    cmocka_unit_test(test_transition_times_per_condition),
+	    cmocka_unit_test(test_history_capped_at_ten),
+	    cmocka_unit_test(test_rollback_moves_entry_to_front),
+	    cmocka_unit_test(test_canary),
+	    cmocka_unit_test(test_invalid_spec),
+	    cmocka_unit_test(test_apply_error),
+	    cmocka_unit_test(test_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,7 @@
 #include "operator/objmeta.h"
 
 static const char *long_name =
-	"a-very-long-model-deployment-name-that-goes-on-and-on-well-past-sixty-three-characters";
+    "a-very-long-model-deployment-name-that-goes-on-and-on-well-past-sixty-three-characters";
 
 static void test_name_kept_when_valid(void **state)
 {
@@ -122,10 +122,13 @@ static void test_recommended_labels(void **state)
 	(void)state;
 	assert_non_null(l);
 	assert_int_equal(json_object_size(l), 6);
-	assert_string_equal(json_string_value(json_object_get(l, "app.kubernetes.io/name")), "fraud-detector");
+	assert_string_equal(json_string_value(json_object_get(l, "app.kubernetes.io/name")),
+			    "fraud-detector");
 	assert_string_equal(json_string_value(json_object_get(l, "app.kubernetes.io/instance")), "fraud");
-	assert_string_equal(json_string_value(json_object_get(l, "app.kubernetes.io/component")), "model-server");
-	assert_string_equal(json_string_value(json_object_get(l, "app.kubernetes.io/managed-by")), "saqr-operator");
+	assert_string_equal(json_string_value(json_object_get(l, "app.kubernetes.io/component")),
+			    "model-server");
+	assert_string_equal(json_string_value(json_object_get(l, "app.kubernetes.io/managed-by")),
+			    "saqr-operator");
 	assert_string_equal(json_string_value(json_object_get(l, "app.kubernetes.io/part-of")), "saqr");
 	assert_string_equal(json_string_value(json_object_get(l, OBJMETA_LABEL_MD)), "fraud");
 	json_decref(l);
@@ -175,11 +178,13 @@ static void test_owner_errors_and_foreign_objects(void **state)
 	/* labels are stolen even on failure: ASan would report a leak */
 	assert_null(objmeta_object("v1", "Service", "x", json_object(), no_uid));
 	assert_null(objmeta_object("v1", "Service", "x", NULL, md));
-	foreign = json_pack("{s:{s:[{s:s, s:b}]}}", "metadata", "ownerReferences", "uid", "u-1", "controller", 0);
+	foreign =
+	    json_pack("{s:{s:[{s:s, s:b}]}}", "metadata", "ownerReferences", "uid", "u-1", "controller", 0);
 	assert_false(objmeta_is_controlled_by(foreign, md)); /* not the controller */
 	assert_false(objmeta_is_controlled_by(foreign, no_uid));
 	json_decref(foreign);
-	foreign = json_pack("{s:{s:[{s:s, s:b}]}}", "metadata", "ownerReferences", "uid", "u-2", "controller", 1);
+	foreign =
+	    json_pack("{s:{s:[{s:s, s:b}]}}", "metadata", "ownerReferences", "uid", "u-2", "controller", 1);
 	assert_false(objmeta_is_controlled_by(foreign, md));
 	json_decref(foreign);
 	json_decref(md);
@@ -202,16 +207,16 @@ static void test_owned_release(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_name_kept_when_valid),
-		cmocka_unit_test(test_long_name_cut_with_hash),
-		cmocka_unit_test(test_invalid_chars_sanitised),
-		cmocka_unit_test(test_name_errors),
-		cmocka_unit_test(test_dns_label_predicate),
-		cmocka_unit_test(test_label_values),
-		cmocka_unit_test(test_recommended_labels),
-		cmocka_unit_test(test_owner_ref_and_object),
-		cmocka_unit_test(test_owner_errors_and_foreign_objects),
-		cmocka_unit_test(test_owned_release),
+	    cmocka_unit_test(test_name_kept_when_valid),
+	    cmocka_unit_test(test_long_name_cut_with_hash),
+	    cmocka_unit_test(test_invalid_chars_sanitised),
+	    cmocka_unit_test(test_name_errors),
+	    cmocka_unit_test(test_dns_label_predicate),
+	    cmocka_unit_test(test_label_values),
+	    cmocka_unit_test(test_recommended_labels),
+	    cmocka_unit_test(test_owner_ref_and_object),
+	    cmocka_unit_test(test_owner_errors_and_foreign_objects),
+	    cmocka_unit_test(test_owned_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,8 +89,10 @@ static void test_job(void **state)
 	assert_null(json_object_get(spec, "suspend"));
 	assert_null(json_object_get(spec, "selector")); /* the Job controller generates it */
 	/* the pod template does not carry the queue label (only the Job does) */
-	assert_string_equal(label(json_path(spec, "template.metadata.labels"), "kueue.x-k8s.io/queue-name"), "<missing>");
-	assert_string_equal(label(json_path(spec, "template.metadata.labels"), "saqr.dev/trainingjob"), "fraud-train");
+	assert_string_equal(label(json_path(spec, "template.metadata.labels"), "kueue.x-k8s.io/queue-name"),
+			    "<missing>");
+	assert_string_equal(label(json_path(spec, "template.metadata.labels"), "saqr.dev/trainingjob"),
+			    "fraud-train");
 	tj_desired_release(&d);
 	json_decref(tj);
 }
@@ -110,8 +112,10 @@ static void test_pod(void **state)
 	assert_true(json_is_false(json_object_get(pod, "automountServiceAccountToken")));
 	assert_true(json_is_true(json_path(pod, "securityContext.runAsNonRoot")));
 	assert_string_equal(S(pod, "securityContext.seccompProfile.type"), "RuntimeDefault");
-	assert_true(json_equal(json_object_get(pod, "nodeSelector"), json_path(tj, "spec.scheduling.nodeSelector")));
-	assert_true(json_equal(json_object_get(pod, "tolerations"), json_path(tj, "spec.scheduling.tolerations")));
+	assert_true(
+	    json_equal(json_object_get(pod, "nodeSelector"), json_path(tj, "spec.scheduling.nodeSelector")));
+	assert_true(
+	    json_equal(json_object_get(pod, "tolerations"), json_path(tj, "spec.scheduling.tolerations")));
 	assert_string_equal(S(pod, "priorityClassName"), "ml-training");
 	assert_null(json_object_get(pod, "affinity"));
 	c = json_path(pod, "containers.0");
@@ -121,7 +125,8 @@ static void test_pod(void **state)
 	assert_true(json_equal(json_object_get(c, "args"), json_path(tj, "spec.args")));
 	/* GPUs pass through untouched */
 	assert_true(json_equal(json_object_get(c, "resources"), json_path(tj, "spec.resources")));
-	assert_string_equal(json_string_value(json_object_get(json_path(c, "resources.limits"), "nvidia.com/gpu")), "2");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_path(c, "resources.limits"), "nvidia.com/gpu")), "2");
 	assert_true(json_is_false(json_path(c, "securityContext.allowPrivilegeEscalation")));
 	assert_true(json_is_true(json_path(c, "securityContext.readOnlyRootFilesystem")));
 	assert_string_equal(S(c, "securityContext.capabilities.drop.0"), "ALL");
@@ -272,7 +277,8 @@ static void test_suspend_mapping(void **state)
 	json_object_del(json_object_get(tj, "spec"), "queueName");
 	assert_int_equal(tj_desired(tj, &d), 0);
 	assert_true(json_is_true(json_path(d.owned[TJ_OWNED_JOB].obj, "spec.suspend")));
-	assert_null(json_object_get(json_path(d.owned[TJ_OWNED_JOB].obj, "metadata.labels"), "kueue.x-k8s.io/queue-name"));
+	assert_null(json_object_get(json_path(d.owned[TJ_OWNED_JOB].obj, "metadata.labels"),
+				    "kueue.x-k8s.io/queue-name"));
 	tj_desired_release(&d);
 	set(tj, "spec", "suspend", json_false());
 	assert_int_equal(tj_desired(tj, &d), 0);
@@ -288,8 +294,9 @@ static void test_finished_job_left_alone(void **state)
 
 	(void)state;
 	set(tj, NULL, "status",
-	    json_pack("{s:[{s:s, s:s, s:s, s:s, s:s}]}", "conditions", "type", "Succeeded", "status", "True", "reason",
-		      "CompletionsReached", "message", "", "lastTransitionTime", "2024-05-01T14:31:52Z"));
+	    json_pack("{s:[{s:s, s:s, s:s, s:s, s:s}]}", "conditions", "type", "Succeeded", "status", "True",
+		      "reason", "CompletionsReached", "message", "", "lastTransitionTime",
+		      "2024-05-01T14:31:52Z"));
 	assert_int_equal(tj_desired(tj, &d), 0);
 	/* never re-create a finished training, even after ttlSecondsAfterFinished removed the Job */
 	assert_int_equal(d.owned[TJ_OWNED_JOB].action, OBJMETA_LEAVE);
@@ -308,13 +315,15 @@ static void test_long_name(void **state)
 	char name[OBJMETA_NAME_BUF];
 
 	(void)state;
-	set(tj, "metadata", "name", json_string("fraud-detection-retraining-run-for-the-may-2024-dataset-window"));
+	set(tj, "metadata", "name",
+	    json_string("fraud-detection-retraining-run-for-the-may-2024-dataset-window"));
 	assert_int_equal(tj_desired(tj, &d), 0);
 	/* "<job>-<index>" must stay a 63-character hostname */
 	assert_true(strlen(d.owned[TJ_OWNED_JOB].name) <= TJ_NAME_MAX);
 	assert_string_equal(S(d.owned[TJ_OWNED_JOB].obj, "metadata.name"), d.owned[TJ_OWNED_JOB].name);
 	assert_string_equal(d.owned[TJ_OWNED_SERVICE].name, d.owned[TJ_OWNED_JOB].name);
-	assert_string_equal(S(d.owned[TJ_OWNED_JOB].obj, "spec.template.spec.subdomain"), d.owned[TJ_OWNED_JOB].name);
+	assert_string_equal(S(d.owned[TJ_OWNED_JOB].obj, "spec.template.spec.subdomain"),
+			    d.owned[TJ_OWNED_JOB].name);
 	assert_int_equal(tj_job_name(tj, name, sizeof(name)), 0);
 	assert_string_equal(name, d.owned[TJ_OWNED_JOB].name);
 	tj_desired_release(&d);
@@ -369,7 +378,8 @@ static void test_validation(void **state)
 	expect_invalid(tj, "TensorFlow jobs take at most 1000 workers");
 
 	tj = load("tj_fraud.json");
-	json_array_append_new(json_path(tj, "spec.env"), json_pack("{s:s, s:s}", "name", "WORLD_SIZE", "value", "1"));
+	json_array_append_new(json_path(tj, "spec.env"),
+			      json_pack("{s:s, s:s}", "name", "WORLD_SIZE", "value", "1"));
 	expect_invalid(tj, "spec.env[1] sets WORLD_SIZE");
 
 	tj = load("tj_fraud.json");
@@ -409,17 +419,17 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_job),
-		cmocka_unit_test(test_pod),
-		cmocka_unit_test(test_pytorch_env),
-		cmocka_unit_test(test_headless_service),
-		cmocka_unit_test(test_tensorflow_config),
-		cmocka_unit_test(test_single_replica),
-		cmocka_unit_test(test_suspend_mapping),
-		cmocka_unit_test(test_finished_job_left_alone),
-		cmocka_unit_test(test_long_name),
-		cmocka_unit_test(test_validation),
-		cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_job),
+	    cmocka_unit_test(test_pod),
+	    cmocka_unit_test(test_pytorch_env),
+	    cmocka_unit_test(test_headless_service),
+	    cmocka_unit_test(test_tensorflow_config),
+	    cmocka_unit_test(test_single_replica),
+	    cmocka_unit_test(test_suspend_mapping),
+	    cmocka_unit_test(test_finished_job_left_alone),
+	    cmocka_unit_test(test_long_name),
+	    cmocka_unit_test(test_validation),
+	    cmocka_unit_test(test_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

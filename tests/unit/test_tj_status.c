@@ -113,7 +113,8 @@ static void test_succeeded(void **state)
 
 	(void)state;
 	st = status_of(tj, "job_succeeded.json", T1);
-	expect_cond(st, "Succeeded", "True", "CompletionsReached", "Reached expected number of succeeded pods");
+	expect_cond(st, "Succeeded", "True", "CompletionsReached",
+		    "Reached expected number of succeeded pods");
 	expect_cond(st, "Failed", "False", "NotFailed", NULL);
 	expect_cond(st, "Running", "False", "JobFinished", NULL);
 	/* promote is set: not Ready until the model is promoted */
@@ -140,7 +141,8 @@ static void test_failed_backoff_limit(void **state)
 	json_t *tj = load("tj_fraud.json"), *st = status_of(tj, "job_failed_backoff.json", T1);
 
 	(void)state;
-	expect_cond(st, "Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
+	expect_cond(st, "Failed", "True", "BackoffLimitExceeded",
+		    "Job has reached the specified backoff limit");
 	expect_cond(st, "Ready", "False", "BackoffLimitExceeded", "backoff limit");
 	expect_cond(st, "Succeeded", "False", "NotCompleted", NULL);
 	expect_cond(st, "Running", "False", "JobFinished", NULL);
@@ -157,7 +159,8 @@ static void test_failed_deadline(void **state)
 	json_t *tj = load("tj_fraud.json"), *st = status_of(tj, "job_failed_deadline.json", T1);
 
 	(void)state;
-	expect_cond(st, "Failed", "True", "DeadlineExceeded", "Job was active longer than specified deadline");
+	expect_cond(st, "Failed", "True", "DeadlineExceeded",
+		    "Job was active longer than specified deadline");
 	expect_cond(st, "Ready", "False", "DeadlineExceeded", NULL);
 	assert_int_equal(I(st, "failed"), 4);
 	json_decref(st);
@@ -198,7 +201,8 @@ static void test_outcome_survives_ttl(void **state)
 	assert_string_equal(S(st, "startTime"), "2024-05-01T10:00:05Z");
 	assert_string_equal(S(st, "completionTime"), "2024-05-01T14:31:52Z");
 	assert_string_equal(S(st, "outputModel.uri"), "s3://saqr-models/fraud/1.5.0/model.onnx");
-	assert_string_equal(S(cond_find(json_object_get(st, "conditions"), "Succeeded"), "lastTransitionTime"), T1);
+	assert_string_equal(
+	    S(cond_find(json_object_get(st, "conditions"), "Succeeded"), "lastTransitionTime"), T1);
 	json_decref(st);
 	assert_int_equal(tj_desired(tj, &d), 0);
 	assert_int_equal(d.owned[TJ_OWNED_JOB].action, OBJMETA_LEAVE);
@@ -216,8 +220,8 @@ static void test_outcome_survives_ttl(void **state)
 
 static void test_idempotent(void **state)
 {
-	static const char *const fixtures[] = {"job_running.json", "job_succeeded.json", "job_failed_backoff.json",
-					       "job_suspended.json", NULL};
+	static const char *const fixtures[] = {"job_running.json", "job_succeeded.json",
+					       "job_failed_backoff.json", "job_suspended.json", NULL};
 
 	(void)state;
 	for (int i = 0; fixtures[i]; i++) {
@@ -275,7 +279,8 @@ static void test_promotion_once(void **state)
 	json_decref(patch);
 
 	/* the PATCH went through */
-	assert_int_equal(tj_set_promoted(st, tj, NULL, "ModelDeployment fraud now serves version 1.5.0", T1), 0);
+	assert_int_equal(tj_set_promoted(st, tj, NULL, "ModelDeployment fraud now serves version 1.5.0", T1),
+			 0);
 	expect_cond(st, "Promoted", "True", "ModelPromoted", "now serves version 1.5.0");
 	expect_cond(st, "Ready", "True", "Succeeded", "promoted");
 	adopt(tj, st);
@@ -297,7 +302,8 @@ static void test_promotion_target_already_serving(void **state)
 	json_t *tj = load("tj_fraud.json"), *md = load("md_fraud.json"), *patch = (json_t *)0x1;
 
 	(void)state;
-	json_object_set_new(json_path(md, "spec.model"), "uri", json_string("s3://saqr-models/fraud/1.5.0/model.onnx"));
+	json_object_set_new(json_path(md, "spec.model"), "uri",
+			    json_string("s3://saqr-models/fraud/1.5.0/model.onnx"));
 	json_object_set_new(json_path(md, "spec.model"), "version", json_string("1.5.0"));
 	assert_int_equal(tj_promotion(tj, md, &patch), 0);
 	assert_null(patch); /* a crash between PATCH and status write does not patch twice */
@@ -312,7 +318,8 @@ static void test_promotion_failures(void **state)
 	(void)state;
 	st = status_of(tj, "job_succeeded.json", T1);
 	assert_int_equal(tj_promotion(tj, NULL, &patch), SAQR_ENOTFOUND);
-	assert_int_equal(tj_set_promoted(st, tj, "TargetNotFound", "ModelDeployment fraud does not exist in ml", T1), 0);
+	assert_int_equal(
+	    tj_set_promoted(st, tj, "TargetNotFound", "ModelDeployment fraud does not exist in ml", T1), 0);
 	expect_cond(st, "Promoted", "False", "TargetNotFound", "does not exist in ml");
 	expect_cond(st, "Ready", "False", "PromotionFailed", "promotion into ModelDeployment fraud failed");
 	assert_true(tj_promotion_pending(tj, st)); /* retried later */
@@ -365,7 +372,8 @@ static void test_set_promoted_errors(void **state)
 static void test_invalid_and_apply_error(void **state)
 {
 	json_t *tj = load("tj_fraud.json"), *job = load("job_running.json"), *st = NULL;
-	struct tj_observed obs = {job, "Job.batch \"fraud-train\" is invalid: spec.template: field is immutable"};
+	struct tj_observed obs = {job,
+				  "Job.batch \"fraud-train\" is invalid: spec.template: field is immutable"};
 
 	(void)state;
 	assert_int_equal(tj_status(tj, &obs, T0, &st), 0);
@@ -398,22 +406,22 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_job_yet),
-		cmocka_unit_test(test_created_and_running),
-		cmocka_unit_test(test_succeeded),
-		cmocka_unit_test(test_failed_backoff_limit),
-		cmocka_unit_test(test_failed_deadline),
-		cmocka_unit_test(test_suspended),
-		cmocka_unit_test(test_outcome_survives_ttl),
-		cmocka_unit_test(test_idempotent),
-		cmocka_unit_test(test_transition_from_running_to_succeeded),
-		cmocka_unit_test(test_promotion_once),
-		cmocka_unit_test(test_promotion_target_already_serving),
-		cmocka_unit_test(test_promotion_failures),
-		cmocka_unit_test(test_not_pending_while_running),
-		cmocka_unit_test(test_set_promoted_errors),
-		cmocka_unit_test(test_invalid_and_apply_error),
-		cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_no_job_yet),
+	    cmocka_unit_test(test_created_and_running),
+	    cmocka_unit_test(test_succeeded),
+	    cmocka_unit_test(test_failed_backoff_limit),
+	    cmocka_unit_test(test_failed_deadline),
+	    cmocka_unit_test(test_suspended),
+	    cmocka_unit_test(test_outcome_survives_ttl),
+	    cmocka_unit_test(test_idempotent),
+	    cmocka_unit_test(test_transition_from_running_to_succeeded),
+	    cmocka_unit_test(test_promotion_once),
+	    cmocka_unit_test(test_promotion_target_already_serving),
+	    cmocka_unit_test(test_promotion_failures),
+	    cmocka_unit_test(test_not_pending_while_running),
+	    cmocka_unit_test(test_set_promoted_errors),
+	    cmocka_unit_test(test_invalid_and_apply_error),
+	    cmocka_unit_test(test_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
