@@ -238,11 +238,17 @@ static json_t *model_env(const struct md__plan *p, const json_t *model)
 	return env;
 }
 
+/* The name of the model port, which tells meshes and readers its protocol. */
+static const char *port_name(const struct md__plan *p)
+{
+	return p->grpc ? "grpc" : p->tls ? "https" : "http";
+}
+
 /* http with readinessPath: HTTP GET; otherwise (gRPC, or no path) a TCP check on the port. */
 static json_t *readiness_probe(const struct md__plan *p)
 {
 	const char *path = json_path_str(p->spec, "server.readinessPath", NULL);
-	const char *port = p->grpc ? "grpc" : "http";
+	const char *port = port_name(p);
 
 	if (!p->grpc && path && *path)
 		return json_pack("{s:{s:s, s:s, s:s}}", "httpGet", "path", path, "port", port, "scheme",
@@ -259,8 +265,8 @@ static json_t *server_pod(const struct md__plan *p, const json_t *model)
 			      json_path(p->spec, "server"), model_env(p, model));
 	if (!c ||
 	    json_object_set_new(c, "ports",
-				json_pack("[{s:s, s:I, s:s}]", "name", p->grpc ? "grpc" : "http",
-					  "containerPort", (json_int_t)p->port, "protocol", "TCP")) ||
+				json_pack("[{s:s, s:I, s:s}]", "name", port_name(p), "containerPort",
+					  (json_int_t)p->port, "protocol", "TCP")) ||
 	    json_object_set_new(c, "readinessProbe", readiness_probe(p))) {
 		json_decref(c);
 		return NULL;
@@ -364,7 +370,7 @@ static json_t *owned_object(const struct md__plan *p, const char *api, const cha
 
 static json_t *service(const struct md__plan *p)
 {
-	const char *port = p->grpc ? "grpc" : "http";
+	const char *port = port_name(p);
 
 	return owned_object(p, "v1", "Service",
 			    json_pack("{s:s, s:o, s:[{s:s, s:I, s:s, s:s}]}", "type", "ClusterIP", "selector",

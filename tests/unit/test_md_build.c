@@ -186,14 +186,14 @@ static void test_primary_container_env_ports_probe_tls(void **state)
 	assert_int_equal(opfix_env_index(c, "POD_NAME"), 7);
 	assert_string_equal(S(opfix_env(c, "POD_NAME"), "valueFrom.fieldRef.fieldPath"), "metadata.name");
 	assert_int_equal(json_array_size(json_object_get(c, "env")), 8);
-	/* port named http */
+	/* port named https: TLS is on */
 	assert_int_equal(json_array_size(json_object_get(c, "ports")), 1);
-	assert_string_equal(S(c, "ports.0.name"), "http");
+	assert_string_equal(S(c, "ports.0.name"), "https");
 	assert_int_equal(I(c, "ports.0.containerPort"), 8080);
 	assert_string_equal(S(c, "ports.0.protocol"), "TCP");
 	/* readiness on readinessPath, HTTPS because TLS is on */
 	assert_string_equal(S(c, "readinessProbe.httpGet.path"), "/v2/health/ready");
-	assert_string_equal(S(c, "readinessProbe.httpGet.port"), "http");
+	assert_string_equal(S(c, "readinessProbe.httpGet.port"), "https");
 	assert_string_equal(S(c, "readinessProbe.httpGet.scheme"), "HTTPS");
 	/* the TLS secret, read-only */
 	assert_string_equal(S(pod, "volumes.1.name"), "tls");
@@ -220,9 +220,9 @@ static void test_service_netpol_pdb(void **state)
 	/* selects the primary and the canary alike */
 	assert_int_equal(json_object_size(json_path(svc, "spec.selector")), 1);
 	assert_string_equal(label(json_path(svc, "spec.selector"), "saqr.dev/modeldeployment"), "fraud");
-	assert_string_equal(S(svc, "spec.ports.0.name"), "http");
+	assert_string_equal(S(svc, "spec.ports.0.name"), "https");
 	assert_int_equal(I(svc, "spec.ports.0.port"), 8080);
-	assert_string_equal(S(svc, "spec.ports.0.targetPort"), "http");
+	assert_string_equal(S(svc, "spec.ports.0.targetPort"), "https");
 
 	np = d.owned[MD_OWNED_NETWORKPOLICY].obj;
 	check_meta(np, "networking.k8s.io/v1", "NetworkPolicy", "fraud");
