@@ -320,10 +320,12 @@ static json_t *selector(const struct md__plan *p, const char *component)
 static json_t *deployment_spec(const struct md__plan *p, const json_t *model, const char *component,
 			       json_t *labels)
 {
-	return json_pack("{s:{s:o}, s:{s:s, s:{s:i, s:s}}, s:{s:{s:O, s:o}, s:o}}", "selector", "matchLabels",
+	/* the template gets its own copy: a later change to the object's labels must not roll pods */
+	return json_pack("{s:{s:o}, s:{s:s, s:{s:i, s:s}}, s:{s:{s:o, s:o}, s:o}}", "selector", "matchLabels",
 			 selector(p, component), "strategy", "type", "RollingUpdate", "rollingUpdate",
-			 "maxUnavailable", 0, "maxSurge", "25%", "template", "metadata", "labels", labels,
-			 "annotations", model_annotations(model), "spec", server_pod(p, model));
+			 "maxUnavailable", 0, "maxSurge", "25%", "template", "metadata", "labels",
+			 json_deep_copy(labels), "annotations", model_annotations(model), "spec",
+			 server_pod(p, model));
 }
 
 /* replicas < 0: leave replicas out (the HPA owns it). */

@@ -177,7 +177,8 @@ static json_t *history_with(const json_t *prev, const json_t *cur, const char *n
 	{
 		if (!h || json_array_size(h) >= MD_HISTORY_MAX)
 			break;
-		if (json_is_object(e) && !(cur && same_model(cur, e)) && json_array_append(h, e)) {
+		if (json_is_object(e) && !(cur && same_model(cur, e)) &&
+		    json_array_append_new(h, json_deep_copy(e))) {
 			json_decref(h);
 			return NULL;
 		}

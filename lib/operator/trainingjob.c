@@ -254,7 +254,7 @@ static int set_int_opt(json_t *obj, const json_t *spec, const char *key)
 {
 	json_t *v = json_object_get(spec, key);
 
-	return json_is_integer(v) ? json_object_set(obj, key, v) : 0;
+	return json_is_integer(v) ? json_object_set_new(obj, key, json_deep_copy(v)) : 0;
 }
 
 /* spec.suspend is applied as is, except under Kueue (queueName), which owns suspend: then it is

@@ -161,6 +161,9 @@ static void test_primary_deployment(void **state)
 	assert_true(json_equal(json_object_get(c, "command"), json_path(md, "spec.server.command")));
 	assert_true(json_equal(json_object_get(c, "args"), json_path(md, "spec.server.args")));
 	assert_true(json_equal(json_object_get(c, "resources"), json_path(md, "spec.server.resources")));
+	/* the pod template's labels are a copy: labelling the Deployment must not roll its pods */
+	json_object_set_new(json_path(dep, "metadata.labels"), "team", json_string("payments"));
+	assert_null(json_object_get(json_path(tmpl, "metadata.labels"), "team"));
 	md_desired_release(&d);
 	json_decref(md);
 }

@@ -249,6 +249,11 @@ static void test_idempotent_byte_identical(void **state)
 	assert_string_equal(S(cond(s2, "Ready"), "lastTransitionTime"), T0);
 	assert_string_equal(S(s2, "history.0.deployedAt"), T0);
 	assert_int_equal(json_array_size(json_object_get(s2, "history")), 1);
+	/* the new status shares nothing with the old one */
+	json_object_set_new(json_path(s2, "history.0"), "version", json_string("edited"));
+	json_object_set_new(json_path(s2, "currentModel"), "version", json_string("edited"));
+	assert_string_equal(S(md, "status.history.0.version"), "1.4.0");
+	assert_string_equal(S(md, "status.currentModel.version"), "1.4.0");
 	free(d1);
 	free(d2);
 	json_decref(s2);
