@@ -1,0 +1,101 @@
+/* The pure part of the ModelDeployment reconciler: from a ModelDeployment (and the Deployments
+ * observed in the cluster) to the owned objects to apply or delete and to the status to write.
+ * No I/O; every function is deterministic in its inputs (the time comes in as `now`).
+ *
+ * Wiring (one reconcile of md):
+ *   if (md_validate(md, reason, .., msg, ..)) → skip md_desired; status only (Ready=False)
+ *   md_desired(md, &opts, &d); for each d.owned[i]: APPLY → server-side apply d.owned[i].obj,
+ *       DELETE → delete res/name when objmeta_is_controlled_by(live, md); md_desired_release(&d)
+ *   obs.deployment / obs.canary = the Deployments as returned by the apply (or read from cache)
+ *   md_status(md, &obs, now, &st); if (!cond_status_equal(st, md.status)) write status subresource
+ */
+#ifndef SAQR_OPERATOR_MODELDEPLOYMENT_H
+#define SAQR_OPERATOR_MODELDEPLOYMENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "operator/objmeta.h"
+
+#define MD_KIND "ModelDeployment"
+#define MD_DEFAULT_PORT 8080
+#define MD_DEFAULT_CPU_TARGET 80 /* targetCPUUtilizationPercentage when unset */
+#define MD_HISTORY_MAX 10
+#define MD_TLS_DIR "/etc/saqr/tls"
+#define MD_CONTAINER "model-server"
+#define MD_COMPONENT "model-server"
+#define MD_COMPONENT_CANARY "canary"
+#define MD_CANARY_SUFFIX "-canary"
+#define MD_ANN_MODEL_VERSION "saqr.dev/model-version"
+#define MD_ANN_MODEL_DIGEST "saqr.dev/model-digest"
+#define MD_REASON_INVALID "InvalidSpec"
+#define MD_REASON_APPLY_FAILED "ApplyFailed"
+
+/* Indexes into md_desired.owned. */
+enum md_owned_index {
+	MD_OWNED_DEPLOYMENT,	/* always APPLY */
+	MD_OWNED_CANARY,	/* APPLY with spec.canary and weight > 0, else DELETE */
+	MD_OWNED_SERVICE,	/* always APPLY */
+	MD_OWNED_HPA,		/* APPLY with spec.autoscaling, else DELETE */
+	MD_OWNED_NETWORKPOLICY, /* always APPLY */
+	MD_OWNED_PDB,		/* APPLY with 2+ replicas (or autoscaling.minReplicas >= 2), else DELETE */
+	MD_OWNED_COUNT
+};
+
+struct md_desired {
+	struct objmeta_owned owned[MD_OWNED_COUNT];
+};
+
+struct md_options {
+	/* A namespace (the operator's own) allowed to reach the model port in addition to
+	 * spec.security.allowedNamespaces, so that a DriftPolicy in scrape mode can read the
+	 * model pods' /metrics. NULL: none. */
+	const char *extra_ingress_namespace;
+};
+
+/* Replica split for a canary (traffic split by replica ratio, an approximation without a mesh):
+ * canary = round(total * weight / 100), at least 1 when weight > 0;
+ * primary = total - canary, at least 1. weight is clamped to 0..100, total to >= 1. */
+void md_split_replicas(long long total, long long weight, long long *primary, long long *canary);
+
+/* Check what the CRD schema cannot: a canary that cannot be split off one replica, a canary
+ * without a model, autoscaling min > max, user env that collides with Saqr's variables or
+ * repeats a name. Returns true when md is valid; else false with reason (MD_REASON_INVALID) and a
+ * message saying what to change. */
+bool md_validate(const json_t *md, char *reason, size_t reasonlen, char *msg, size_t msglen);
+
+/* Desired owned objects of md (a ModelDeployment with apiVersion, kind, metadata.name,
+ * namespace, uid, spec). Each APPLY entry is an apply-ready object (apiVersion, kind, metadata
+ * {name, namespace, labels, ownerReferences with controller and blockOwnerDeletion}); each
+ * DELETE entry names the object that must not exist. opts may be NULL.
+ * On success *out is filled and owned by the caller (md_desired_release); on error it is left
+ * empty. 0, SAQR_EINVAL (invalid md: see md_validate, or missing metadata), SAQR_ENOMEM. */
+int md_desired(const json_t *md, const struct md_options *opts, struct md_desired *out);
+
+/* Free the objects of d. NULL is a no-op. */
+void md_desired_release(struct md_desired *d);
+
+/* What the controller observed for md. All borrowed; any may be NULL. */
+struct md_observed {
+	const json_t *deployment; /* the primary Deployment as read back after apply */
+	const json_t *canary;	  /* the canary Deployment, when it exists */
+	const char *apply_error;  /* what failed while applying owned objects, or NULL */
+};
+
+/* The full status md should have: observedGeneration, conditions (Ready, Available,
+ * Progressing, Degraded), replicas, readyReplicas, url, currentModel (once a model has rolled out
+ * completely) and history (newest first, at most MD_HISTORY_MAX, no duplicates). md's current
+ * status supplies lastTransitionTime of unchanged conditions, currentModel and history, so
+ * unchanged inputs give an equal status. now is RFC 3339. *status_out is a new reference
+ * (written only on success). 0, SAQR_EINVAL, SAQR_ENOMEM. */
+int md_status(const json_t *md, const struct md_observed *obs, const char *now, json_t **status_out);
+
+/* The Service URL of md into out: "http(s)://<svc>.<ns>.svc:<port>", or "<svc>.<ns>.svc:<port>"
+ * for gRPC (https when security.tlsSecretName is set). 0, SAQR_EINVAL, SAQR_ETOOBIG. */
+int md_url(const json_t *md, char *out, size_t outlen);
+
+/* Names of md's owned objects (NULL names are skipped). 0 or SAQR_EINVAL. */
+int md_names(const json_t *md, char deployment[OBJMETA_NAME_BUF], char canary[OBJMETA_NAME_BUF]);
+
+#endif
