@@ -135,6 +135,7 @@ start_apiserver() {
 		--service-account-signing-key-file "$pki/sa.key" \
 		--disable-admission-plugins ServiceAccount \
 		--allow-privileged=true \
+		--endpoint-reconciler-type none \
 		${SAQR_APISERVER_FLAGS:-} \
 		>"$dir/apiserver.log" 2>&1 &
 	echo $! >"$dir/apiserver.pid"
