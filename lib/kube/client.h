@@ -72,8 +72,9 @@ int kube_client_new(const struct kube_config *cfg, struct kube_client **out);
 void kube_client_free(struct kube_client *c);
 
 /* Build the path of a resource, collection or subresource ("/apis/apps/v1/namespaces/ns/deployments/x/status")
- * into out (outlen bytes). ns and name may be NULL; each segment is percent-escaped.
- * 0 or SAQR_ETOOBIG. */
+ * into out (outlen bytes). ns and name may be NULL; each segment is percent-escaped; ns is
+ * left out for cluster-scoped resources. 0 or SAQR_ETOOBIG; SAQR_EINVAL when res, its version
+ * or resource is missing, or a subresource is given without a name. */
 int kube_resource_path(const struct kube_resource *res, const char *ns, const char *name,
 		       const char *subresource, char *out, size_t outlen);
 
