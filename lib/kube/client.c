@@ -20,9 +20,9 @@
 #define KUBE_POOL_MAX 16               /* idle handles kept; more threads get temporary ones */
 #define KUBE_CONNECT_TIMEOUT 15L       /* seconds */
 #define KUBE_REQUEST_TIMEOUT 120L      /* seconds, whole exchange; not for watches */
-#define KUBE_URL_MAX (64u * 1024)
-#define KUBE_TOKEN_MAX (64u * 1024)
-#define KUBE_ERROR_BODY_MAX (256u * 1024) /* a failed watch's Status body */
+#define KUBE_URL_MAX ((size_t)64 * 1024)
+#define KUBE_TOKEN_MAX ((size_t)64 * 1024)
+#define KUBE_ERROR_BODY_MAX ((size_t)256 * 1024) /* a failed watch's Status body */
 #define KUBE_WATCH_POLL_MS 100         /* how often a watch looks at its stop flag */
 #define KUBE_WATCH_IDLE_DEFAULT 3600L  /* the server closes watches within 1 h by default */
 #define KUBE_WATCH_IDLE_SLACK 60L
@@ -446,7 +446,7 @@ static int kube_url(const struct kube_client *c, const char *path, struct buf *u
 	buf_init(url, KUBE_URL_MAX);
 	if (buf_addf(url, "%s%s", c->cfg->server, path)) {
 		buf_release(url);
-		kube_status_set(st, 0, "request URL exceeds %u bytes", KUBE_URL_MAX);
+		kube_status_set(st, 0, "request URL exceeds %zu bytes", KUBE_URL_MAX);
 		return SAQR_ETOOBIG;
 	}
 	return 0;
@@ -503,7 +503,7 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
 		return SAQR_EINVAL;
 	}
 	if (body_len > KUBE_MAX_REQUEST_BODY) {
-		kube_status_set(st, 0, "request body of %zu bytes exceeds %u bytes", body_len, KUBE_MAX_REQUEST_BODY);
+		kube_status_set(st, 0, "request body of %zu bytes exceeds %zu bytes", body_len, KUBE_MAX_REQUEST_BODY);
 		return SAQR_ETOOBIG;
 	}
 	return kube_perform(c, &call, out, st);
@@ -553,7 +553,7 @@ static int kube_dump_body(const json_t *v, struct buf *b, struct kube_status *st
 		return 0;
 	buf_release(b);
 	if (d.rc == SAQR_ETOOBIG) {
-		kube_status_set(st, 0, "request body exceeds %u bytes", KUBE_MAX_REQUEST_BODY);
+		kube_status_set(st, 0, "request body exceeds %zu bytes", KUBE_MAX_REQUEST_BODY);
 		return SAQR_ETOOBIG;
 	}
 	kube_status_set(st, 0, "request body cannot be serialised");
@@ -564,7 +564,7 @@ static int kube_dump_body(const json_t *v, struct buf *b, struct kube_status *st
 static int kube_send_json(struct kube_client *c, const char *method, const char *path, const char *content_type,
 			  const json_t *v, json_t **out, struct kube_status *st)
 {
-	struct buf body;
+	struct buf body = { 0 };
 	int rc = kube_dump_body(v, &body, st);
 
 	if (rc)
@@ -602,7 +602,7 @@ int kube_list(struct kube_client *c, const struct kube_resource *res, const char
 		return rc;
 	rc = kube_url_list_query(&path, opts);
 	if (rc)
-		kube_status_set(st, 0, "list query exceeds %u bytes", KUBE_URL_MAX);
+		kube_status_set(st, 0, "list query exceeds %zu bytes", KUBE_URL_MAX);
 	else
 		rc = kube_request(c, "GET", path.data, NULL, NULL, 0, out, st);
 	buf_release(&path);
@@ -667,7 +667,7 @@ static int kube_write_path(const struct kube_resource *res, const char *ns, cons
 	rc = kube_url_write_query(path, opts, apply);
 	if (rc) {
 		buf_release(path);
-		kube_status_set(st, 0, "write query exceeds %u bytes", KUBE_URL_MAX);
+		kube_status_set(st, 0, "write query exceeds %zu bytes", KUBE_URL_MAX);
 	}
 	return rc;
 }
@@ -903,7 +903,7 @@ static int kube_watch_path(const struct kube_resource *res, const char *ns, cons
 		return rc;
 	rc = kube_url_watch_query(&path, opts);
 	if (rc)
-		kube_status_set(st, 0, "watch query exceeds %u bytes", KUBE_URL_MAX);
+		kube_status_set(st, 0, "watch query exceeds %zu bytes", KUBE_URL_MAX);
 	else
 		rc = kube_url(c, path.data, url, st);
 	buf_release(&path);

@@ -16,9 +16,9 @@
 
 /* Caps on bodies. Requests larger than this are refused before sending; responses larger
  * are cut off with SAQR_ETOOBIG. */
-#define KUBE_MAX_REQUEST_BODY (3u * 1024 * 1024)
-#define KUBE_MAX_RESPONSE_BODY (64u * 1024 * 1024)
-#define KUBE_MAX_WATCH_LINE (16u * 1024 * 1024)
+#define KUBE_MAX_REQUEST_BODY ((size_t)3 * 1024 * 1024)
+#define KUBE_MAX_RESPONSE_BODY ((size_t)64 * 1024 * 1024)
+#define KUBE_MAX_WATCH_LINE ((size_t)16 * 1024 * 1024)
 
 /* What the API server said about a failed call (metav1.Status), or the transport's error.
  * http_code is 0 for transport failures. Filled by every call that takes one (may be NULL). */

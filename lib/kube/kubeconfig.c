@@ -367,7 +367,7 @@ static int kc_follow(struct kc_parse *kp, const json_t *ctx, const char *ctxpref
 static int kc_build(struct kc_parse *kp, const char *context, struct kube_config *cfg)
 {
 	char ctxprefix[64], prefix[64];
-	json_t *ctx, *inner;
+	json_t *ctx = NULL, *inner = NULL;
 	int rc;
 
 	if (!json_is_object(kp->doc))
@@ -569,6 +569,7 @@ int kube_config_in_cluster(const char *root, struct kube_config **out, char *err
 int kube_config_load_default(const char *explicit_path, struct kube_config **out, char *err, size_t errlen)
 {
 	const char *env = getenv("KUBECONFIG");
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
 	const char *home = getenv("HOME");
 	char *first, *path;
 	int rc;
@@ -585,7 +586,7 @@ int kube_config_load_default(const char *explicit_path, struct kube_config **out
 		free(first);
 		return rc;
 	}
-	if (getenv("KUBERNETES_SERVICE_HOST") && *getenv("KUBERNETES_SERVICE_HOST"))
+	if (host && *host)
 		return kube_config_in_cluster(NULL, out, err, errlen);
 	if (!home || !*home)
 		return kc_fail(err, errlen, SAQR_ECONFIG, "no kubeconfig: KUBECONFIG, in-cluster and HOME are all unset");

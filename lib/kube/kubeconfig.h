@@ -22,7 +22,7 @@ struct kube_config {
 	bool insecure_skip_tls_verify;
 };
 
-#define KUBECONFIG_MAX_BYTES (1024u * 1024)
+#define KUBECONFIG_MAX_BYTES ((size_t)1024 * 1024)
 
 /* Load path, using context (or current-context when NULL). Relative file paths in it are
  * resolved against the file's directory. On error returns SAQR_EIO, SAQR_EPARSE, SAQR_ECONFIG

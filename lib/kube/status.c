@@ -121,7 +121,7 @@ static void kube_status_from_body(const char *body, size_t len, struct kube_stat
 int kube_status_from_response(long http_code, const char *body, size_t len, const char *retry_after,
 			      struct kube_status *local)
 {
-	struct kube_status tmp;
+	struct kube_status tmp = { 0 };
 	struct kube_status *st = local ? local : &tmp;
 	int secs;
 
