@@ -163,10 +163,13 @@ static CURL *kube_pool_get(struct kube_client *c)
 	return h ? h : curl_easy_init();
 }
 
+/* Return h to the pool. The reset drops every pointer into the finished call (error buffer,
+ * headers, callbacks' data) but keeps the connection alive for the next call. */
 static void kube_pool_put(struct kube_client *c, CURL *h)
 {
 	if (!h)
 		return;
+	curl_easy_reset(h);
 	pthread_mutex_lock(&c->pool_mu);
 	if (c->nidle < KUBE_POOL_MAX) {
 		c->idle[c->nidle++] = h;
@@ -473,7 +476,6 @@ static int kube_perform(struct kube_client *c, const struct kube_call *call, jso
 		rc = SAQR_ENOMEM;
 		goto out;
 	}
-	curl_easy_reset(x.h);
 	if (kube_setup(c, &x, url.data, hdrs, errbuf) || kube_setup_method(x.h, call) ||
 	    curl_easy_setopt(x.h, CURLOPT_TIMEOUT, KUBE_REQUEST_TIMEOUT) ||
 	    curl_easy_setopt(x.h, CURLOPT_ACCEPT_ENCODING, "")) {
@@ -938,7 +940,6 @@ int kube_watch(struct kube_client *c, const struct kube_resource *res, const cha
 		rc = SAQR_ENOMEM;
 		goto out;
 	}
-	curl_easy_reset(x.h);
 	if (kube_setup(c, &x, url.data, hdrs, errbuf) || kube_setup_watch(&x, opts ? opts->timeout_seconds : 0)) {
 		kube_status_set(st, 0, "libcurl refused a watch option");
 		rc = SAQR_ECONFIG;

@@ -181,6 +181,41 @@ static void test_request_body_cap(void **state)
 	json_decref(cm);
 }
 
+static void test_response_body_cap(void **state)
+{
+	struct kube_list_opts o = { .label_selector = "batch=huge" };
+	size_t each = 1000 * 1000, count = KUBE_MAX_RESPONSE_BODY / each + 2;
+	char *blob = malloc(each + 1);
+	struct kube_status st;
+	json_t *list = NULL;
+	char name[32];
+
+	(void)state;
+	assert_non_null(blob);
+	memset(blob, 'z', each);
+	blob[each] = '\0';
+	for (size_t i = 0; i < count; i++) {
+		json_t *cm;
+
+		snprintf(name, sizeof(name), "huge-%zu", i);
+		cm = configmap(name, "huge");
+		json_object_set_new(json_object_get(cm, "data"), "blob", json_string(blob));
+		assert_int_equal(kube_create(kc, &configmaps, ns, cm, NULL, NULL, &st), 0);
+		json_decref(cm);
+	}
+	assert_int_equal(kube_list(kc, &configmaps, ns, &o, &list, &st), SAQR_ETOOBIG);
+	assert_null(list);
+	assert_non_null(strstr(st.message, "response body exceeds 67108864 bytes"));
+	/* pages keep each response under the cap */
+	o.limit = 10;
+	assert_int_equal(kube_list_all(kc, &configmaps, ns, &o, NULL, &st), 0);
+	for (size_t i = 0; i < count; i++) {
+		snprintf(name, sizeof(name), "huge-%zu", i);
+		assert_int_equal(kube_delete(kc, &configmaps, ns, name, NULL, &st), 0);
+	}
+	free(blob);
+}
+
 static void test_list_selectors_and_pages(void **state)
 {
 	struct kube_list_opts o = { .label_selector = "batch=p", .limit = 3 };
@@ -396,6 +431,7 @@ struct watch_log {
 	pthread_cond_t cv;
 	char types[16][16];
 	int n;
+	int bookmarks;
 	const char *end_on;  /* return 1 at this type */
 	struct kube_client *client;
 	struct kube_watch_opts opts;
@@ -411,7 +447,9 @@ static int watch_record(void *ud, const char *type, json_t *obj)
 
 	(void)obj;
 	pthread_mutex_lock(&w->mu);
-	if (w->n < 16)
+	if (strcmp(type, "BOOKMARK") == 0)
+		w->bookmarks++;
+	else if (w->n < 16)
 		snprintf(w->types[w->n++], sizeof(w->types[0]), "%s", type);
 	if (w->end_on && strcmp(type, w->end_on) == 0)
 		rc = 1;
@@ -485,7 +523,7 @@ static void test_watch_stop_flag(void **state)
 	while (w.n == 0)
 		pthread_cond_wait(&w.cv, &w.mu);
 	pthread_mutex_unlock(&w.mu);
-	/* the stream is now open and idle */
+	pause_ms(300); /* let the stream go idle: the flag must work without traffic */
 	set_ms = now_ms();
 	atomic_store(&stop, true);
 	pthread_join(th, NULL);
@@ -755,6 +793,10 @@ static void test_token_file_rotation(void **state)
 	/* the Role does not allow writes: the server saw the service account */
 	assert_int_equal(kube_delete(c, &configmaps, ns, "crud", NULL, &st), SAQR_EFORBIDDEN);
 	assert_non_null(strstr(st.message, "system:serviceaccount:"));
+	/* nor watches: a refused watch maps like any other call */
+	assert_int_equal(kube_watch(c, &configmaps, ns, &(struct kube_watch_opts){ .timeout_seconds = 5 }, watch_record,
+				    NULL, &st), SAQR_EFORBIDDEN);
+	assert_int_equal(st.http_code, 403);
 	rotate_token(dir, "not-a-valid-token\n");
 	assert_int_equal(kube_get(c, &configmaps, ns, "crud", NULL, &st), SAQR_EFORBIDDEN);
 	assert_int_equal(st.http_code, 401);
@@ -803,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_create_get_update),
 		cmocka_unit_test(test_invalid_object_and_raw_request),
 		cmocka_unit_test(test_request_body_cap),
+		cmocka_unit_test(test_response_body_cap),
 		cmocka_unit_test(test_list_selectors_and_pages),
 		cmocka_unit_test(test_merge_and_json_patch),
 		cmocka_unit_test(test_server_side_apply),
