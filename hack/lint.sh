@@ -17,10 +17,12 @@ if command -v cppcheck >/dev/null; then
 fi
 if command -v clang-tidy >/dev/null; then
 	mapfile -t srcs < <(find lib cmd -name '*.c' | sort)
+	# One file per clang-tidy run: clang-tidy 14 carries analyzer state from one file to the
+	# next and then reports va_list false positives (valist.Uninitialized) in the later files.
 	if [ ${#srcs[@]} -gt 0 ]; then
-		clang-tidy --quiet --warnings-as-errors='*' \
-			--checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-bugprone-branch-clone,-bugprone-implicit-widening-of-multiplication-result,-clang-analyzer-valist.Uninitialized' \
-			"${srcs[@]}" -- -std=c11 -D_GNU_SOURCE -Ilib 2>/dev/null || rc=1
+		printf '%s\0' "${srcs[@]}" | xargs -0 -n1 -P"$(nproc)" clang-tidy --quiet --warnings-as-errors='*' \
+			--checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-narrowing-conversions,-bugprone-assignment-in-if-condition,-bugprone-branch-clone,-bugprone-implicit-widening-of-multiplication-result' \
+			--extra-arg=-std=c11 --extra-arg=-D_GNU_SOURCE --extra-arg=-Ilib 2>/dev/null || rc=1
 	fi
 fi
 [ $rc -eq 0 ] && echo "lint: clean"

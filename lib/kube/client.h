@@ -16,9 +16,9 @@
 
 /* Caps on bodies. Requests larger than this are refused before sending; responses larger
  * are cut off with SAQR_ETOOBIG. */
-#define KUBE_MAX_REQUEST_BODY (3u * 1024 * 1024)
-#define KUBE_MAX_RESPONSE_BODY (64u * 1024 * 1024)
-#define KUBE_MAX_WATCH_LINE (16u * 1024 * 1024)
+#define KUBE_MAX_REQUEST_BODY ((size_t)3 * 1024 * 1024)
+#define KUBE_MAX_RESPONSE_BODY ((size_t)64 * 1024 * 1024)
+#define KUBE_MAX_WATCH_LINE ((size_t)16 * 1024 * 1024)
 
 /* What the API server said about a failed call (metav1.Status), or the transport's error.
  * http_code is 0 for transport failures. Filled by every call that takes one (may be NULL). */
@@ -72,8 +72,9 @@ int kube_client_new(const struct kube_config *cfg, struct kube_client **out);
 void kube_client_free(struct kube_client *c);
 
 /* Build the path of a resource, collection or subresource ("/apis/apps/v1/namespaces/ns/deployments/x/status")
- * into out (outlen bytes). ns and name may be NULL; each segment is percent-escaped.
- * 0 or SAQR_ETOOBIG. */
+ * into out (outlen bytes). ns and name may be NULL; each segment is percent-escaped; ns is
+ * left out for cluster-scoped resources. 0 or SAQR_ETOOBIG; SAQR_EINVAL when res, its version
+ * or resource is missing, or a subresource is given without a name. */
 int kube_resource_path(const struct kube_resource *res, const char *ns, const char *name,
 		       const char *subresource, char *out, size_t outlen);
 

@@ -22,13 +22,17 @@ struct kube_config {
 	bool insecure_skip_tls_verify;
 };
 
-#define KUBECONFIG_MAX_BYTES (1024u * 1024)
+#define KUBECONFIG_MAX_BYTES ((size_t)1024 * 1024)
 
 /* Load path, using context (or current-context when NULL). Relative file paths in it are
  * resolved against the file's directory. On error returns SAQR_EIO, SAQR_EPARSE, SAQR_ECONFIG
  * or SAQR_ETOOBIG and writes a message naming the field (and line for YAML errors) into err. */
 int kube_config_load_file(const char *path, const char *context, struct kube_config **out,
 			  char *err, size_t errlen);
+/* The same from len bytes of YAML in memory; relative paths are resolved against dir (NULL:
+ * the working directory). Messages name the field or the line, without a file name. */
+int kube_config_load_data(const char *data, size_t len, const char *dir, const char *context,
+			  struct kube_config **out, char *err, size_t errlen);
 /* In-cluster: KUBERNETES_SERVICE_HOST/PORT, /var/run/secrets/kubernetes.io/serviceaccount/{ca.crt,token,namespace}.
  * root overrides that directory (NULL for the default; tests pass their own). */
 int kube_config_in_cluster(const char *root, struct kube_config **out, char *err, size_t errlen);
