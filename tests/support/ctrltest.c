@@ -15,6 +15,7 @@
 
 struct ctrltest_reply {
 	struct ctrltest_reply *next;
+	char resource[64];     /* answers only calls on this resource; "" for any */
 	int rc;
 	json_t *obj;
 	struct kube_status st;
@@ -35,8 +36,8 @@ static struct ctrltest_reply *ctrltest_record(struct ctrltest_ops *f, enum ctrlt
 					      const struct kube_resource *res, const char *ns,
 					      const char *name, const json_t *body)
 {
+	struct ctrltest_reply **p, *r;
 	struct ctrltest_call *c;
-	struct ctrltest_reply *r;
 
 	f->calls[v] = realloc(f->calls[v], (f->ncalls[v] + 1) * sizeof(c));
 	c = calloc(1, sizeof(*c));
@@ -47,9 +48,12 @@ static struct ctrltest_reply *ctrltest_record(struct ctrltest_ops *f, enum ctrlt
 	ctrltest_copy(c->ns, sizeof(c->ns), ns);
 	ctrltest_copy(c->name, sizeof(c->name), name);
 	c->body = body ? json_deep_copy(body) : NULL;
-	r = f->replies[v];
+	for (p = &f->replies[v]; *p; p = &(*p)->next)
+		if (!(*p)->resource[0] || strcmp((*p)->resource, c->resource) == 0)
+			break;
+	r = *p;
 	if (r)
-		f->replies[v] = r->next;
+		*p = r->next;
 	pthread_cond_broadcast(&f->cv);
 	return r;
 }
@@ -77,6 +81,16 @@ static int ctrltest_unscripted(struct ctrltest_ops *f, const json_t *body, json_
 	return f->unscripted_rc;
 }
 
+static const char *const ctrltest_verbs[] = { "list", "watch", "get", "create", "update", "patch" };
+
+/* Report to the observe hook as the real binding does. */
+static int ctrltest_observed(const struct kubeops *ops, enum ctrltest_verb v, const struct kube_resource *res, int rc)
+{
+	if (ops->observe)
+		ops->observe(ops->observe_ud, ctrltest_verbs[v], res, rc);
+	return rc;
+}
+
 static int ctrltest_simple(const struct kubeops *ops, enum ctrltest_verb v, const struct kube_resource *res,
 			   const char *ns, const char *name, const json_t *body, json_t **out,
 			   struct kube_status *st)
@@ -91,7 +105,7 @@ static int ctrltest_simple(const struct kubeops *ops, enum ctrltest_verb v, cons
 	       : ctrltest_unscripted(f, v == CTRLTEST_CREATE || v == CTRLTEST_UPDATE || v == CTRLTEST_PATCH ? body : NULL,
 				     out);
 	pthread_mutex_unlock(&f->mu);
-	return rc;
+	return ctrltest_observed(ops, v, res, rc);
 }
 
 static int ctrltest_list_all(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
@@ -122,16 +136,16 @@ static int ctrltest_replay(json_t *events, kube_watch_fn fn, void *ud)
 }
 
 /* No scripted answer: deliver pushed events until stopped. */
-static int ctrltest_live_watch(struct ctrltest_ops *f, const struct kube_watch_opts *opts, kube_watch_fn fn,
-			       void *ud)
+static int ctrltest_live_watch(struct ctrltest_ops *f, const struct kube_resource *res,
+			       const struct kube_watch_opts *opts, kube_watch_fn fn, void *ud)
 {
 	for (;;) {
 		json_t *batch;
 		int rc;
 
 		pthread_mutex_lock(&f->mu);
-		batch = f->live;
-		f->live = json_array();
+		batch = json_incref(json_object_get(f->live, res->resource));
+		json_object_del(f->live, res->resource);
 		pthread_mutex_unlock(&f->mu);
 		rc = ctrltest_replay(batch, fn, ud);
 		json_decref(batch);
@@ -156,7 +170,7 @@ static int ctrltest_watch(const struct kubeops *ops, const struct kube_resource 
 	ctrltest_copy(f->calls[CTRLTEST_WATCH][f->ncalls[CTRLTEST_WATCH] - 1]->rv, 64, opts->resource_version);
 	pthread_mutex_unlock(&f->mu);
 	if (!r)
-		return ctrltest_live_watch(f, opts, fn, ud);
+		return ctrltest_observed(ops, CTRLTEST_WATCH, res, ctrltest_live_watch(f, res, opts, fn, ud));
 	rc = ctrltest_replay(r->obj, fn, ud);
 	if (rc == 0)
 		rc = r->rc;
@@ -164,7 +178,7 @@ static int ctrltest_watch(const struct kubeops *ops, const struct kube_resource 
 		*st = r->st;
 	json_decref(r->obj);
 	free(r);
-	return rc;
+	return ctrltest_observed(ops, CTRLTEST_WATCH, res, rc);
 }
 
 static int ctrltest_get(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
@@ -209,7 +223,7 @@ void ctrltest_ops_init(struct ctrltest_ops *f)
 	memset(f, 0, sizeof(*f));
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
-	f->live = json_array();
+	f->live = json_object();
 	f->unscripted_rc = SAQR_ETRANSPORT;
 	f->ops.ctx = f;
 	f->ops.list_all = ctrltest_list_all;
@@ -255,9 +269,15 @@ static void ctrltest_enqueue(struct ctrltest_ops *f, enum ctrltest_verb verb, st
 
 void ctrltest_reply(struct ctrltest_ops *f, enum ctrltest_verb verb, int rc, json_t *obj)
 {
+	ctrltest_reply_for(f, verb, NULL, rc, obj);
+}
+
+void ctrltest_reply_for(struct ctrltest_ops *f, enum ctrltest_verb verb, const char *resource, int rc, json_t *obj)
+{
 	struct ctrltest_reply *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
+	ctrltest_copy(r->resource, sizeof(r->resource), resource);
 	r->rc = rc;
 	r->obj = obj;
 	ctrltest_enqueue(f, verb, r);
@@ -275,10 +295,17 @@ void ctrltest_reply_status(struct ctrltest_ops *f, enum ctrltest_verb verb, int 
 	ctrltest_enqueue(f, verb, r);
 }
 
-void ctrltest_push_event(struct ctrltest_ops *f, const char *type, json_t *obj)
+void ctrltest_push_event(struct ctrltest_ops *f, const char *resource, const char *type, json_t *obj)
 {
+	json_t *batch;
+
 	pthread_mutex_lock(&f->mu);
-	json_array_append_new(f->live, json_pack("{s:s, s:o}", "type", type, "object", obj));
+	batch = json_object_get(f->live, resource);
+	if (!batch) {
+		batch = json_array();
+		json_object_set_new(f->live, resource, batch);
+	}
+	json_array_append_new(batch, json_pack("{s:s, s:o}", "type", type, "object", obj));
 	pthread_mutex_unlock(&f->mu);
 }
 

@@ -399,7 +399,7 @@ static void test_thread_backoff_sync_events_stop(void **state)
 	assert_int_equal(informer_add_handlers(fx->inf, &h), SAQR_EBUSY);
 	assert_int_equal(informer_wait_synced(fx->inf, 3600), 0);
 	assert_int_equal(ctrltest_ncalls(&fx->f, CTRLTEST_LIST), 3);
-	ctrltest_push_event(&fx->f, "DELETED",
+	ctrltest_push_event(&fx->f, "configmaps", "DELETED",
 			    json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "kind", "ConfigMap", "apiVersion", "v1",
 				      "metadata", "name", "a", "namespace", "team", "resourceVersion", "120"));
 	pthread_mutex_lock(&fx->seen.mu);
