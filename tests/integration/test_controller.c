@@ -1,7 +1,8 @@
 /* Integration tests for lib/controller against the real local kube-apiserver
  * (hack/local-cluster.sh): an informer on ConfigMaps follows creates, updates and deletes and
  * recovers after the API server restarts; two leader electors share one Lease and hand it over
- * at once when the leader releases it; events are created and their series patched. */
+ * at once when the leader releases it; events are created and their series patched; a manager
+ * wins its Lease, reconciles, counts its API calls and releases the Lease on stop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include "controller/informer.h"
 #include "controller/kubeops.h"
 #include "controller/leaderelection.h"
+#include "controller/manager.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 
@@ -425,12 +427,96 @@ static void test_events_created_and_aggregated(void **state)
 	cm_delete("events-target");
 }
 
+/* ---- manager ---- */
+
+struct reconciled {
+	pthread_mutex_t mu;
+	json_t *keys;
+};
+
+static struct workqueue_result cm_reconcile(void *ud, const char *ns, const char *name)
+{
+	struct reconciled *r = ud;
+
+	pthread_mutex_lock(&r->mu);
+	json_array_append_new(r->keys, json_sprintf("%s/%s", ns, name));
+	pthread_mutex_unlock(&r->mu);
+	return (struct workqueue_result){ 0 };
+}
+
+struct key_want {
+	struct reconciled *r;
+	char key[128];
+};
+
+static bool reconciled_key(void *arg)
+{
+	struct key_want *w = arg;
+	bool found = false;
+	size_t i;
+	json_t *v;
+
+	pthread_mutex_lock(&w->r->mu);
+	json_array_foreach(w->r->keys, i, v)
+		found = found || strcmp(json_string_value(v), w->key) == 0;
+	pthread_mutex_unlock(&w->r->mu);
+	return found;
+}
+
+static bool manager_leads(void *arg)
+{
+	return manager_is_leader(arg);
+}
+
+static void test_manager_reconciles_as_leader(void **state)
+{
+	struct manager_config mc = { .identity = "manager-a", .leader_election = true, .lease_namespace = env.ns,
+				     .lease_name = "saqr-manager", .retry_period = 0.2, .namespace = env.ns };
+	struct controller_config cc = { .name = "configmap", .primary = configmaps, .group = "", .kind = "ConfigMap",
+					.reconcile = cm_reconcile };
+	struct reconciled r = { PTHREAD_MUTEX_INITIALIZER, json_array() };
+	struct key_want w = { &r, "" };
+	struct httpd_request req = { .method = "GET", .path = "/metrics", .query = "", .content_type = "", .body = "" };
+	struct httpd_response resp = { .status = 200 };
+	struct manager *m;
+	json_t *lease = NULL;
+
+	(void)state;
+	cc.ud = &r;
+	assert_int_equal(manager_new(&env.ops, &mc, &m), 0);
+	assert_int_equal(manager_add_controller(m, &cc), 0);
+	assert_int_equal(manager_start(m), 0);
+	assert_true(manager_ready(m));
+	assert_true(wait_for(manager_leads, m));
+	cm_create("managed", "1", false);
+	snprintf(w.key, sizeof(w.key), "%s/managed", env.ns);
+	assert_true(wait_for(reconciled_key, &w));
+	buf_init(&resp.body, 1 << 20);
+	manager_http_handler(m, &req, &resp);
+	assert_int_equal(resp.status, 200);
+	assert_non_null(strstr(buf_str(&resp.body), "saqr_reconcile_total{controller=\"configmap\",result=\"success\"}"));
+	assert_non_null(strstr(buf_str(&resp.body),
+			       "saqr_api_requests_total{verb=\"list\",resource=\"configmaps\",result=\"ok\"} 1"));
+	assert_non_null(strstr(buf_str(&resp.body), "saqr_leader{identity=\"manager-a\"} 1"));
+	buf_release(&resp.body);
+	manager_stop(m);
+	assert_int_equal(manager_wait(m), 0);
+	/* Released on the way out. */
+	assert_int_equal(kube_get(env.client, &leaderelection_leases, env.ns, "saqr-manager", &lease, NULL), 0);
+	assert_string_equal(json_path_str(lease, "spec.holderIdentity", "x"), "");
+	json_decref(lease);
+	manager_free(m);
+	json_decref(r.keys);
+	cm_delete("managed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_informer_follows_configmaps),
 		cmocka_unit_test(test_two_electors_hand_over),
 		cmocka_unit_test(test_events_created_and_aggregated),
+		cmocka_unit_test(test_manager_reconciles_as_leader),
 		cmocka_unit_test(test_informer_recovers_after_apiserver_restart),
 	};
 
