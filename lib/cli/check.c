@@ -44,6 +44,8 @@ static const char *check_opt(int argc, char **argv, int *i, const char *s, const
 	size_t ln = strlen(l);
 
 	*missing = false;
+	if (!arg)
+		return NULL;
 	if (strcmp(arg, s) == 0 || strcmp(arg, l) == 0) {
 		if (*i + 1 >= argc) {
 			*missing = true;
@@ -111,7 +113,7 @@ int cli_check_parse_args(int argc, char **argv, struct cli_check_opts *o, char *
 /* Read all of f, at most CLI_MAX_FILE_BYTES. */
 static int check_read(FILE *f, char **out, size_t *outlen)
 {
-	size_t len = 0, cap = 64 * 1024, n;
+	size_t len = 0, cap = (size_t)64 * 1024, n;
 	char *data = malloc(cap), *grown;
 
 	while (data && (n = fread(data + len, 1, cap - len, f)) > 0) {

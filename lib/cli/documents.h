@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 /* Largest manifest file read. */
-#define CLI_MAX_FILE_BYTES (16u * 1024 * 1024)
+#define CLI_MAX_FILE_BYTES ((size_t)16 * 1024 * 1024)
 
 /* Parse data into *out, a new JSON array with one entry per object:
  *   {"document": N, "object": {...}}               (N counts documents from 1)

@@ -10,14 +10,14 @@
 #include "common/err.h"
 
 struct iso8601_unit {
-	char unit;
 	long long seconds;
+	char unit;
 	bool time; /* after the 'T' */
 };
 
 static const struct iso8601_unit iso8601_units[] = {
-	{'Y', 365LL * 86400, false}, {'M', 30LL * 86400, false}, {'W', 7LL * 86400, false}, {'D', 86400, false},
-	{'H', 3600, true},           {'M', 60, true},            {'S', 1, true},
+	{365LL * 86400, 'Y', false}, {30LL * 86400, 'M', false}, {7LL * 86400, 'W', false}, {86400, 'D', false},
+	{3600, 'H', true},           {60, 'M', true},            {1, 'S', true},
 };
 
 #define ISO8601_NUNITS (sizeof(iso8601_units) / sizeof(iso8601_units[0]))

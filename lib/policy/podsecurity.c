@@ -214,12 +214,13 @@ static void pss_volume(struct policy_eval_ctx *ev, const json_t *vol, size_t i)
 {
 	const char *name = json_string_value(json_object_get(vol, "name"));
 	char field[128];
-	const char *key;
-	json_t *v;
+	void *it;
 
 	if (!name)
 		name = "";
-	json_object_foreach((json_t *)vol, key, v) {
+	for (it = json_object_iter((json_t *)vol); it; it = json_object_iter_next((json_t *)vol, it)) {
+		const char *key = json_object_iter_key(it);
+
 		if (strcmp(key, "name") == 0)
 			continue;
 		snprintf(field, sizeof(field), "volumes[%zu].%s", i, key);
@@ -253,11 +254,11 @@ static void pss_apparmor_annotations(struct policy_eval_ctx *ev)
 	static const char prefix[] = "container.apparmor.security.beta.kubernetes.io/";
 	const json_t *ann = json_object_get(ev->pod.meta, "annotations");
 	char path[PSS_PATH_MAX];
-	const char *key;
-	json_t *v;
+	void *it;
 
-	json_object_foreach((json_t *)ann, key, v) {
-		const char *val = json_string_value(v);
+	for (it = json_object_iter((json_t *)ann); it; it = json_object_iter_next((json_t *)ann, it)) {
+		const char *key = json_object_iter_key(it);
+		const char *val = json_string_value(json_object_iter_value(it));
 
 		if (strncmp(key, prefix, sizeof(prefix) - 1) != 0 || !val || val[0] == '\0' ||
 		    strcmp(val, "runtime/default") == 0 || strncmp(val, "localhost/", 10) == 0)

@@ -112,15 +112,14 @@ static void podspec_read_sc_key(struct podspec_sc *sc, const char *key, const js
 
 static void podspec_read_sc(const json_t *obj, struct podspec_sc *sc)
 {
-	const char *key;
-	json_t *v;
+	void *it;
 
 	memset(sc, 0, sizeof(*sc));
 	if (!json_is_object(obj))
 		return;
 	sc->obj = obj;
-	json_object_foreach((json_t *)obj, key, v)
-		podspec_read_sc_key(sc, key, v);
+	for (it = json_object_iter((json_t *)obj); it; it = json_object_iter_next((json_t *)obj, it))
+		podspec_read_sc_key(sc, json_object_iter_key(it), json_object_iter_value(it));
 }
 
 static void podspec_read_pod_key(struct podspec *ps, const char *key, const json_t *v)
@@ -164,12 +163,11 @@ static void podspec_read_pod_key(struct podspec *ps, const char *key, const json
 
 static void podspec_read_pod(struct podspec *ps)
 {
-	const char *key;
-	json_t *v;
+	void *it;
 
 	ps->service_account_field = "serviceAccountName";
-	json_object_foreach((json_t *)ps->spec, key, v)
-		podspec_read_pod_key(ps, key, v);
+	for (it = json_object_iter((json_t *)ps->spec); it; it = json_object_iter_next((json_t *)ps->spec, it))
+		podspec_read_pod_key(ps, json_object_iter_key(it), json_object_iter_value(it));
 }
 
 /* A container with the hardening the operator applies to every pod it creates. */
@@ -297,8 +295,7 @@ static void podspec_read_container_key(struct podspec_container *c, const char *
 
 void podspec_container(const struct podspec *ps, int l, size_t i, struct podspec_container *c)
 {
-	const char *key;
-	json_t *v;
+	void *it;
 
 	memset(c, 0, sizeof(*c));
 	c->obj = json_array_get(ps->lists[l], i);
@@ -307,8 +304,8 @@ void podspec_container(const struct podspec *ps, int l, size_t i, struct podspec
 	c->name = "";
 	if (!json_is_object(c->obj))
 		return;
-	json_object_foreach((json_t *)c->obj, key, v)
-		podspec_read_container_key(c, key, v);
+	for (it = json_object_iter((json_t *)c->obj); it; it = json_object_iter_next((json_t *)c->obj, it))
+		podspec_read_container_key(c, json_object_iter_key(it), json_object_iter_value(it));
 }
 
 static bool podspec_starts(const char *s, const char *prefix)

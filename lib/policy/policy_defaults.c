@@ -83,7 +83,7 @@ int policy__set_defaults(struct policy *p)
 	p->compliance.require_lawful_basis = p->compliance.require_retention = true;
 	p->compliance.require_encryption = true;
 	pd_group(&p->exemptions.g);
-	p->exemptions.break_glass_max = 4 * 3600;
+	p->exemptions.break_glass_max = 4LL * 3600;
 	if (!p->residency.label)
 		rc = SAQR_ENOMEM;
 	rc = rc ? rc : pd_strlist(&p->residency.allowed_values, pd_residency_values, PD_N(pd_residency_values));

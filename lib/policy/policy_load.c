@@ -16,6 +16,7 @@
 #include "policy/policy_internal.h"
 
 #define PL_PATH_MAX 256
+#define PL_MAX_BYTES ((size_t)POLICY_MAX_FILE_BYTES)
 
 enum pl_type {
 	PL_MAP,
@@ -40,12 +41,15 @@ struct pl_field {
 };
 
 #define PL_OFF(f) offsetof(struct policy, f)
+/* Field designators cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define PL_GROUP(grp)                                                                                        \
 	{"enabled", PL_BOOL, PL_OFF(grp.g.enabled), NULL, NULL},                                                 \
 	{                                                                                                        \
 		"enforcement", PL_ENFORCE, PL_OFF(grp.g.enforcement), NULL, NULL                                 \
 	}
 #define PL_F(name, type, field) {name, type, PL_OFF(field), NULL, NULL}
+/* NOLINTEND(bugprone-macro-parentheses) */
 #define PL_SUB(name, table) {name, PL_MAP, 0, table, NULL}
 #define PL_END {NULL, PL_ANY, 0, NULL, NULL}
 
@@ -136,34 +140,41 @@ struct pl {
 	size_t errlen;
 };
 
-static int pl_fail(struct pl *pl, const yaml_node_t *node, const char *path, const char *fmt, ...)
+static void pl_report(struct pl *pl, const yaml_node_t *node, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static int pl_fail(struct pl *pl, const yaml_node_t *node, const char *path, const char *fmt, ...)
+/* Write "name:line: path: message" into the caller's error buffer. */
+static void pl_report(struct pl *pl, const yaml_node_t *node, const char *path, const char *fmt, ...)
 {
-	size_t n;
+	struct buf msg;
 	va_list ap;
 
 	if (!pl->err || pl->errlen == 0)
-		return SAQR_ECONFIG;
-	snprintf(pl->err, pl->errlen, "%s:%zu: %s: ", pl->name, node ? node->start_mark.line + 1 : 1, path);
-	n = strlen(pl->err);
+		return;
+	buf_init(&msg, pl->errlen);
 	va_start(ap, fmt);
-	vsnprintf(pl->err + n, pl->errlen - n, fmt, ap);
+	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	return SAQR_ECONFIG;
+	snprintf(pl->err, pl->errlen, "%s:%zu: %s: %s", pl->name, node ? node->start_mark.line + 1 : 1, path,
+		 buf_str(&msg));
+	buf_release(&msg);
 }
 
-/* A field path: snprintf that may truncate (paths are for messages only). */
-static void pl_path(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Report and evaluate to SAQR_ECONFIG (a macro so that analysers see the constant). */
+#define PL_FAIL(pl, node, path, ...) (pl_report((pl), (node), (path), __VA_ARGS__), SAQR_ECONFIG)
 
-static void pl_path(char *out, size_t n, const char *fmt, ...)
+/* The path of a field ("spec.podSecurity" + "level") or of a list item (index >= 0);
+ * truncated to n bytes (paths are for messages only). */
+static void pl_path(char *out, size_t n, const char *base, const char *field, long index)
 {
-	va_list ap;
+	int r;
 
-	va_start(ap, fmt);
-	vsnprintf(out, n, fmt, ap);
-	va_end(ap);
+	if (index >= 0)
+		r = snprintf(out, n, "%s[%ld]", base, index);
+	else
+		r = snprintf(out, n, "%s%s%s", base, base[0] ? "." : "", field);
+	if (r < 0)
+		out[0] = '\0';
 }
 
 static const char *pl_kind_name(const yaml_node_t *node)
@@ -181,9 +192,9 @@ static int pl_node(struct pl *pl, int index, const char *path, yaml_node_t **out
 	yaml_node_t *node = yaml_document_get_node(pl->doc, index);
 
 	if (!node)
-		return pl_fail(pl, NULL, path, "missing value");
+		return PL_FAIL(pl, NULL, path, "missing value");
 	if (pl->seen[index - 1])
-		return pl_fail(pl, node, path, "YAML aliases are not supported");
+		return PL_FAIL(pl, node, path, "YAML aliases are not supported");
 	pl->seen[index - 1] = 1;
 	*out = node;
 	return 0;
@@ -195,7 +206,7 @@ static int pl_expect(struct pl *pl, const yaml_node_t *node, yaml_node_type_t ty
 
 	if (node->type == type)
 		return 0;
-	return pl_fail(pl, node, path, "expected %s, found %s", names[type], pl_kind_name(node));
+	return PL_FAIL(pl, node, path, "expected %s, found %s", names[type], pl_kind_name(node));
 }
 
 static const char *pl_scalar(const yaml_node_t *node)
@@ -211,7 +222,7 @@ static char *pl_strdup_checked(struct pl *pl, const yaml_node_t *node, const cha
 	if (*rc)
 		return NULL;
 	if (node->data.scalar.length == 0 || strlen(pl_scalar(node)) != node->data.scalar.length) {
-		*rc = pl_fail(pl, node, path, "expected a non-empty string");
+		*rc = PL_FAIL(pl, node, path, "expected a non-empty string");
 		return NULL;
 	}
 	s = strdup(pl_scalar(node));
@@ -262,7 +273,7 @@ static int pl_one_of(struct pl *pl, const yaml_node_t *node, const char *path, c
 		if (len >= sizeof(list))
 			break;
 	}
-	return pl_fail(pl, node, path, "\"%s\" is not one of %s", pl_scalar(node), list);
+	return PL_FAIL(pl, node, path, "\"%s\" is not one of %s", pl_scalar(node), list);
 }
 
 static int pl_bool(struct pl *pl, const yaml_node_t *node, const char *path, bool *out)
@@ -271,7 +282,7 @@ static int pl_bool(struct pl *pl, const yaml_node_t *node, const char *path, boo
 	int v, rc;
 
 	if (node->type == YAML_SCALAR_NODE && node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return pl_fail(pl, node, path, "expected true or false, found the string \"%s\"", pl_scalar(node));
+		return PL_FAIL(pl, node, path, "expected true or false, found the string \"%s\"", pl_scalar(node));
 	rc = pl_one_of(pl, node, path, names, 2, &v);
 	if (rc == 0)
 		*out = v == 1;
@@ -286,7 +297,7 @@ static int pl_duration(struct pl *pl, const yaml_node_t *node, const char *path,
 	if (rc)
 		return rc;
 	if (iso8601_duration_parse(pl_scalar(node), &secs) != 0 || secs <= 0)
-		return pl_fail(pl, node, path, "\"%s\" is not a positive ISO-8601 duration (e.g. P365D, P1Y, PT4H)",
+		return PL_FAIL(pl, node, path, "\"%s\" is not a positive ISO-8601 duration (e.g. P365D, P1Y, PT4H)",
 			       pl_scalar(node));
 	*out = secs;
 	return 0;
@@ -307,7 +318,7 @@ static int pl_strlist(struct pl *pl, const yaml_node_t *node, const char *path, 
 	if (!l.v)
 		return SAQR_ENOMEM;
 	for (; l.n < n; l.n++) {
-		pl_path(ipath, sizeof(ipath), "%s[%zu]", path, l.n);
+		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
 		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
 		if (rc == 0)
 			l.v[l.n] = pl_strdup_checked(pl, item, ipath, &rc);
@@ -338,7 +349,7 @@ static int pl_location(struct pl *pl, const yaml_node_t *node, const char *path,
 		rc = pl_node(pl, pair->key, path, &k);
 		if (rc || (rc = pl_expect(pl, k, YAML_SCALAR_NODE, path)))
 			break;
-		pl_path(fpath, sizeof(fpath), "%s.%s", path, pl_scalar(k));
+		pl_path(fpath, sizeof(fpath), path, pl_scalar(k), -1);
 		rc = pl_node(pl, pair->value, fpath, &v);
 		if (rc)
 			break;
@@ -348,16 +359,16 @@ static int pl_location(struct pl *pl, const yaml_node_t *node, const char *path,
 		} else if (strcmp(pl_scalar(k), "region") == 0) {
 			slot = &loc.region;
 		} else {
-			rc = pl_fail(pl, k, fpath, "unknown field (expected provider, region)");
+			rc = PL_FAIL(pl, k, fpath, "unknown field (expected provider, region)");
 			break;
 		}
 		if (rc == 0 && *slot)
-			rc = pl_fail(pl, k, fpath, "duplicate field");
+			rc = PL_FAIL(pl, k, fpath, "duplicate field");
 		if (rc == 0)
 			*slot = pl_strdup_checked(pl, v, fpath, &rc);
 	}
 	if (rc == 0 && (!loc.provider || !loc.region))
-		rc = pl_fail(pl, node, path, "%s is required", loc.provider ? "region" : "provider");
+		rc = PL_FAIL(pl, node, path, "%s is required", loc.provider ? "region" : "provider");
 	if (rc) {
 		free(loc.provider);
 		free(loc.region);
@@ -384,7 +395,7 @@ static int pl_loclist(struct pl *pl, const yaml_node_t *node, const char *path, 
 	if (!l.v)
 		return SAQR_ENOMEM;
 	for (; l.n < n; l.n++) {
-		pl_path(ipath, sizeof(ipath), "%s[%zu]", path, l.n);
+		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
 		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
 		if (rc == 0)
 			rc = pl_location(pl, item, ipath, &l.v[l.n]);
@@ -415,7 +426,7 @@ static int pl_value(struct pl *pl, const struct pl_field *f, const yaml_node_t *
 	case PL_CONST:
 		rc = pl_expect(pl, node, YAML_SCALAR_NODE, path);
 		if (rc == 0 && strcmp(pl_scalar(node), f->expect) != 0)
-			rc = pl_fail(pl, node, path, "\"%s\" is not %s", pl_scalar(node), f->expect);
+			rc = PL_FAIL(pl, node, path, "\"%s\" is not %s", pl_scalar(node), f->expect);
 		return rc;
 	case PL_BOOL: return pl_bool(pl, node, path, (bool *)base);
 	case PL_ENFORCE:
@@ -464,7 +475,7 @@ static int pl_unknown(struct pl *pl, const yaml_node_t *key, const char *path, c
 
 	for (; fields->name && len < sizeof(list); fields++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "", fields->name);
-	return pl_fail(pl, key, path, "unknown field (expected one of: %s)", list);
+	return PL_FAIL(pl, key, path, "unknown field (expected one of: %s)", list);
 }
 
 /* Whether an earlier key of the mapping has the same name. */
@@ -494,12 +505,12 @@ static int pl_map(struct pl *pl, const yaml_node_t *node, const char *path, cons
 		rc = pl_node(pl, pair->key, path, &k);
 		if (rc || (rc = pl_expect(pl, k, YAML_SCALAR_NODE, path)))
 			break;
-		pl_path(fpath, sizeof(fpath), "%s%s%s", path, path[0] ? "." : "", pl_scalar(k));
+		pl_path(fpath, sizeof(fpath), path, pl_scalar(k), -1);
 		f = pl_lookup(fields, pl_scalar(k));
 		if (!f)
 			rc = pl_unknown(pl, k, fpath, fields);
 		else if (pl_duplicate(pl, node, pair, f->name))
-			rc = pl_fail(pl, k, fpath, "duplicate field");
+			rc = PL_FAIL(pl, k, fpath, "duplicate field");
 		else if ((rc = pl_node(pl, pair->value, fpath, &v)) == 0)
 			rc = pl_value(pl, f, v, fpath);
 	}
@@ -514,7 +525,7 @@ static int pl_root_required(struct pl *pl, const yaml_node_t *root)
 
 	for (i = 0; i < 2; i++)
 		if (!pl_duplicate(pl, root, root->data.mapping.pairs.top, required[i]))
-			return pl_fail(pl, root, required[i], "required (%s)", pl_lookup(pl_root, required[i])->expect);
+			return PL_FAIL(pl, root, required[i], "required (%s)", pl_lookup(pl_root, required[i])->expect);
 	return 0;
 }
 
@@ -573,11 +584,12 @@ static int pl_parse(struct pl *pl, const char *data, size_t len)
 			rc = pl_syntax(pl, &parser);
 		} else {
 			if (yaml_document_get_root_node(&extra))
-				rc = pl_fail(pl, yaml_document_get_root_node(&extra), "(document)",
+				rc = PL_FAIL(pl, yaml_document_get_root_node(&extra), "(document)",
 					     "only one YAML document is allowed");
 			yaml_document_delete(&extra);
 		}
 	}
+	pl->doc = NULL;
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	return rc;
@@ -593,10 +605,10 @@ int policy_load_buffer(const char *data, size_t len, const char *name, struct po
 		err[0] = '\0';
 	if (!data || !out)
 		return SAQR_EINVAL;
-	if (len > POLICY_MAX_FILE_BYTES) {
+	if (len > PL_MAX_BYTES) {
 		if (err)
-			snprintf(err, errlen, "%s: %zu bytes is over the %u-byte limit for a policy", pl.name, len,
-				 POLICY_MAX_FILE_BYTES);
+			snprintf(err, errlen, "%s: %zu bytes is over the %zu-byte limit for a policy", pl.name, len,
+				 PL_MAX_BYTES);
 		return SAQR_ETOOBIG;
 	}
 	pl.p = calloc(1, sizeof(*pl.p));
@@ -670,12 +682,12 @@ int policy_load_file(const char *path, struct policy **out, char *err, size_t er
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return SAQR_EIO;
 	}
-	rc = pl_read_fd(fd, POLICY_MAX_FILE_BYTES, &data, &len);
+	rc = pl_read_fd(fd, PL_MAX_BYTES, &data, &len);
 	if (rc == SAQR_EIO && err)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	close(fd);
 	if (rc == SAQR_ETOOBIG && err)
-		snprintf(err, errlen, "%s: over the %u-byte limit for a policy", path, POLICY_MAX_FILE_BYTES);
+		snprintf(err, errlen, "%s: over the %zu-byte limit for a policy", path, PL_MAX_BYTES);
 	if (rc == 0)
 		rc = policy_load_buffer(data, len, path, out, err, errlen);
 	free(data);
