@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "common/jsonutil.h"
 #include "policy/compliance.h"
 #include "policy/exemptions.h"
 #include "policy/podsecurity.h"
@@ -130,8 +129,8 @@ int policy__strlist_join(const struct policy_strlist *l, struct buf *b)
 	return l->n == 0 ? buf_adds(b, "(none)") : rc;
 }
 
-static void engine_containers(struct policy_eval_ctx *ev, void (*check)(struct policy_eval_ctx *,
-									  const struct podspec_container *))
+/* One pass over every container (containers, initContainers, ephemeralContainers). */
+static void engine_containers(struct policy_eval_ctx *ev, bool pss, bool zt)
 {
 	struct podspec_container c;
 	size_t i;
@@ -140,22 +139,24 @@ static void engine_containers(struct policy_eval_ctx *ev, void (*check)(struct p
 	for (l = 0; l < PODSPEC_NLISTS; l++)
 		for (i = 0; i < podspec_count(&ev->pod, l); i++) {
 			podspec_container(&ev->pod, l, i, &c);
-			check(ev, &c);
+			if (pss)
+				podsecurity_container(ev, &c);
+			if (zt)
+				zerotrust_container(ev, &c);
 		}
 }
 
 static void engine_groups(struct policy_eval_ctx *ev)
 {
 	const struct policy *p = ev->p;
+	bool pss = ev->has_pod && p->pod_security.g.enabled;
+	bool zt = ev->has_pod && p->zero_trust.g.enabled;
 
-	if (ev->has_pod && p->pod_security.g.enabled) {
+	if (pss)
 		podsecurity_pod(ev);
-		engine_containers(ev, podsecurity_container);
-	}
-	if (ev->has_pod && p->zero_trust.g.enabled) {
-		engine_containers(ev, zerotrust_container);
+	engine_containers(ev, pss, zt);
+	if (zt)
 		zerotrust_pod(ev);
-	}
 	if (p->residency.g.enabled)
 		residency_check(ev);
 	if (p->compliance.g.enabled)
@@ -170,7 +171,7 @@ static bool engine_skipped(const struct policy_eval_ctx *ev)
 
 	if (op && (strcmp(op, "DELETE") == 0 || strcmp(op, "CONNECT") == 0))
 		return true;
-	return json_path(ev->obj, "metadata.deletionTimestamp") != NULL;
+	return json_object_get(json_object_get(ev->obj, "metadata"), "deletionTimestamp") != NULL;
 }
 
 /* "rule-a,rule-b": the distinct rules in the order first found, at most ENGINE_RULES_MAX bytes. */

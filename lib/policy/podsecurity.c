@@ -98,12 +98,12 @@ static void pss_selinux(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
 
 	if (!sc->selinux)
 		return;
-	pss_who(c, who, sizeof(who));
 	for (i = 0; i < 3; i++) {
 		const char *v = json_string_value(json_object_get(sc->selinux, fields[i]));
 
 		if (!v || (i == 0 ? PSS_IN(pss_selinux_types, v) : v[0] == '\0'))
 			continue;
+		pss_who(c, who, sizeof(who));
 		snprintf(field, sizeof(field), "securityContext.seLinuxOptions.%s", fields[i]);
 		pss_report(ev, PSS_B "seLinuxOptions", c, field,
 			   "seLinuxOptions (%s set forbidden securityContext.seLinuxOptions: %s \"%s\")", who, fields[i],
@@ -151,10 +151,10 @@ static void pss_seccomp(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
 
 	if (pss_restricted(ev) && ev->pod.windows)
 		return;
-	pss_who(c, who, sizeof(who));
 	if (sc->seccomp_type) {
 		if (pss_restricted(ev) ? pss_seccomp_ok(sc->seccomp_type) : strcmp(sc->seccomp_type, "Unconfined") != 0)
 			return;
+		pss_who(c, who, sizeof(who));
 		pss_report(ev, rule, c, "securityContext.seccompProfile.type",
 			   "seccompProfile (%s must not set securityContext.seccompProfile.type to \"%s\")", who,
 			   sc->seccomp_type);
@@ -164,6 +164,7 @@ static void pss_seccomp(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
 	 * (a bad pod-level value is reported once, on the pod). */
 	if (!c || !pss_restricted(ev) || ev->pod.sc.seccomp_type)
 		return;
+	pss_who(c, who, sizeof(who));
 	pss_report(ev, rule, c, "securityContext.seccompProfile.type",
 		   "seccompProfile (pod or %s must set securityContext.seccompProfile.type to \"RuntimeDefault\" or "
 		   "\"Localhost\")",
@@ -174,16 +175,23 @@ static void pss_run_as(struct policy_eval_ctx *ev, const struct podspec_sc *sc, 
 {
 	char who[128];
 
+	bool bad_non_root, implicit_non_root, bad_user;
+
 	if (!pss_restricted(ev) || pss_userns(ev))
 		return;
+	bad_non_root = sc->run_as_non_root == PODSPEC_FALSE;
+	implicit_non_root = c && sc->run_as_non_root == PODSPEC_UNSET && ev->pod.sc.run_as_non_root == PODSPEC_UNSET;
+	bad_user = sc->run_as_user_set && sc->run_as_user == 0;
+	if (!bad_non_root && !implicit_non_root && !bad_user)
+		return;
 	pss_who(c, who, sizeof(who));
-	if (sc->run_as_non_root == PODSPEC_FALSE)
+	if (bad_non_root)
 		pss_report(ev, PSS_R "runAsNonRoot", c, "securityContext.runAsNonRoot",
 			   "runAsNonRoot != true (%s must not set securityContext.runAsNonRoot=false)", who);
-	else if (c && sc->run_as_non_root == PODSPEC_UNSET && ev->pod.sc.run_as_non_root == PODSPEC_UNSET)
+	else if (implicit_non_root)
 		pss_report(ev, PSS_R "runAsNonRoot", c, "securityContext.runAsNonRoot",
 			   "runAsNonRoot != true (pod or %s must set securityContext.runAsNonRoot=true)", who);
-	if (sc->run_as_user_set && sc->run_as_user == 0)
+	if (bad_user)
 		pss_report(ev, PSS_R "runAsUser", c, "securityContext.runAsUser",
 			   "runAsUser=0 (%s must not set runAsUser=0)", who);
 }
@@ -214,6 +222,7 @@ static void pss_volume(struct policy_eval_ctx *ev, const json_t *vol, size_t i)
 {
 	const char *name = json_string_value(json_object_get(vol, "name"));
 	char field[128];
+	bool host_path, restricted;
 	void *it;
 
 	if (!name)
@@ -223,10 +232,14 @@ static void pss_volume(struct policy_eval_ctx *ev, const json_t *vol, size_t i)
 
 		if (strcmp(key, "name") == 0)
 			continue;
+		host_path = strcmp(key, "hostPath") == 0;
+		restricted = pss_restricted(ev) && !PSS_IN(pss_restricted_volumes, key);
+		if (!host_path && !restricted)
+			continue;
 		snprintf(field, sizeof(field), "volumes[%zu].%s", i, key);
-		if (strcmp(key, "hostPath") == 0)
+		if (host_path)
 			pss_report(ev, PSS_B "hostPathVolumes", NULL, field, "hostPath volumes (volume \"%s\")", name);
-		if (pss_restricted(ev) && !PSS_IN(pss_restricted_volumes, key))
+		if (restricted)
 			pss_report(ev, PSS_R "volumeTypes", NULL, field,
 				   "restricted volume types (volume \"%s\" uses restricted volume type \"%s\")", name,
 				   key);

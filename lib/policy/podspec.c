@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "common/jsonutil.h"
 
 const char *const podspec_lists[PODSPEC_NLISTS] = {"containers", "initContainers", "ephemeralContainers"};
 
@@ -54,6 +53,18 @@ static bool podspec_group_matches(const char *api_version, const char *group)
 	return strlen(group) == n && memcmp(api_version, group, n) == 0;
 }
 
+/* The value at a dotted path of object keys (no array indices), without copying segments. */
+static const json_t *podspec_get(const json_t *obj, const char *path)
+{
+	const char *dot;
+
+	while (obj && (dot = strchr(path, '.')) != NULL) {
+		obj = json_object_getn(obj, path, (size_t)(dot - path));
+		path = dot + 1;
+	}
+	return obj ? json_object_get(obj, path) : NULL;
+}
+
 static const struct podspec_kind_entry *podspec_entry(const json_t *obj)
 {
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
@@ -82,32 +93,51 @@ static enum podspec_tri podspec_tri_of(const json_t *v)
 	return json_is_false(v) ? PODSPEC_FALSE : PODSPEC_UNSET;
 }
 
+/* Key dispatch switches on the first letter: this runs for every key of every container. */
 static void podspec_read_sc_key(struct podspec_sc *sc, const char *key, const json_t *v)
 {
-	if (strcmp(key, "privileged") == 0)
-		sc->privileged = podspec_tri_of(v);
-	else if (strcmp(key, "allowPrivilegeEscalation") == 0)
-		sc->allow_privilege_escalation = podspec_tri_of(v);
-	else if (strcmp(key, "runAsNonRoot") == 0)
-		sc->run_as_non_root = podspec_tri_of(v);
-	else if (strcmp(key, "runAsUser") == 0 && json_is_integer(v)) {
-		sc->run_as_user_set = true;
-		sc->run_as_user = json_integer_value(v);
-	} else if (strcmp(key, "seccompProfile") == 0)
-		sc->seccomp_type = json_string_value(json_object_get(v, "type"));
-	else if (strcmp(key, "appArmorProfile") == 0)
-		sc->apparmor_type = json_string_value(json_object_get(v, "type"));
-	else if (strcmp(key, "seLinuxOptions") == 0)
-		sc->selinux = json_is_object(v) ? v : NULL;
-	else if (strcmp(key, "procMount") == 0)
-		sc->proc_mount = json_string_value(v);
-	else if (strcmp(key, "capabilities") == 0) {
-		sc->cap_add = json_object_get(v, "add");
-		sc->cap_drop = json_object_get(v, "drop");
-	} else if (strcmp(key, "sysctls") == 0)
-		sc->sysctls = json_is_array(v) ? v : NULL;
-	else if (strcmp(key, "windowsOptions") == 0)
-		sc->host_process = podspec_tri_of(json_object_get(v, "hostProcess"));
+	switch (key[0]) {
+	case 'a':
+		if (strcmp(key, "allowPrivilegeEscalation") == 0)
+			sc->allow_privilege_escalation = podspec_tri_of(v);
+		else if (strcmp(key, "appArmorProfile") == 0)
+			sc->apparmor_type = json_string_value(json_object_get(v, "type"));
+		break;
+	case 'c':
+		if (strcmp(key, "capabilities") == 0) {
+			sc->cap_add = json_object_get(v, "add");
+			sc->cap_drop = json_object_get(v, "drop");
+		}
+		break;
+	case 'p':
+		if (strcmp(key, "privileged") == 0)
+			sc->privileged = podspec_tri_of(v);
+		else if (strcmp(key, "procMount") == 0)
+			sc->proc_mount = json_string_value(v);
+		break;
+	case 'r':
+		if (strcmp(key, "runAsNonRoot") == 0) {
+			sc->run_as_non_root = podspec_tri_of(v);
+		} else if (strcmp(key, "runAsUser") == 0 && json_is_integer(v)) {
+			sc->run_as_user_set = true;
+			sc->run_as_user = json_integer_value(v);
+		}
+		break;
+	case 's':
+		if (strcmp(key, "seccompProfile") == 0)
+			sc->seccomp_type = json_string_value(json_object_get(v, "type"));
+		else if (strcmp(key, "seLinuxOptions") == 0)
+			sc->selinux = json_is_object(v) ? v : NULL;
+		else if (strcmp(key, "sysctls") == 0)
+			sc->sysctls = json_is_array(v) ? v : NULL;
+		break;
+	case 'w':
+		if (strcmp(key, "windowsOptions") == 0)
+			sc->host_process = podspec_tri_of(json_object_get(v, "hostProcess"));
+		break;
+	default:
+		break;
+	}
 }
 
 static void podspec_read_sc(const json_t *obj, struct podspec_sc *sc)
@@ -122,20 +152,9 @@ static void podspec_read_sc(const json_t *obj, struct podspec_sc *sc)
 		podspec_read_sc_key(sc, json_object_iter_key(it), json_object_iter_value(it));
 }
 
-static void podspec_read_pod_key(struct podspec *ps, const char *key, const json_t *v)
+static void podspec_read_host_key(struct podspec *ps, const char *key, const json_t *v)
 {
-	int l;
-
-	for (l = 0; l < PODSPEC_NLISTS; l++)
-		if (strcmp(key, podspec_lists[l]) == 0) {
-			ps->lists[l] = json_is_array(v) ? v : NULL;
-			return;
-		}
-	if (strcmp(key, "securityContext") == 0)
-		podspec_read_sc(v, &ps->sc);
-	else if (strcmp(key, "volumes") == 0)
-		ps->volumes = json_is_array(v) ? v : NULL;
-	else if (strcmp(key, "hostNetwork") == 0)
+	if (strcmp(key, "hostNetwork") == 0)
 		ps->host_network = podspec_tri_of(v);
 	else if (strcmp(key, "hostPID") == 0)
 		ps->host_pid = podspec_tri_of(v);
@@ -143,21 +162,63 @@ static void podspec_read_pod_key(struct podspec *ps, const char *key, const json
 		ps->host_ipc = podspec_tri_of(v);
 	else if (strcmp(key, "hostUsers") == 0)
 		ps->host_users = podspec_tri_of(v);
-	else if (strcmp(key, "automountServiceAccountToken") == 0)
-		ps->automount_token = podspec_tri_of(v);
-	else if (strcmp(key, "os") == 0) {
-		const char *os = json_string_value(json_object_get(v, "name"));
-		ps->windows = os && strcmp(os, "windows") == 0;
-	} else if (strcmp(key, "nodeSelector") == 0)
-		ps->node_selector = json_is_object(v) ? v : NULL;
-	else if (strcmp(key, "affinity") == 0)
-		ps->affinity = json_is_object(v) ? v : NULL;
-	else if (strcmp(key, "serviceAccountName") == 0 && json_string_length(v) > 0) {
+}
+
+static void podspec_read_service_account(struct podspec *ps, const char *key, const json_t *v)
+{
+	if (json_string_length(v) == 0)
+		return;
+	if (strcmp(key, "serviceAccountName") == 0) {
 		ps->service_account = json_string_value(v);
 		ps->service_account_field = "serviceAccountName";
-	} else if (strcmp(key, "serviceAccount") == 0 && json_string_length(v) > 0 && !ps->service_account) {
+	} else if (strcmp(key, "serviceAccount") == 0 && !ps->service_account) {
 		ps->service_account = json_string_value(v);
 		ps->service_account_field = "serviceAccount";
+	}
+}
+
+static void podspec_read_pod_key(struct podspec *ps, const char *key, const json_t *v)
+{
+	switch (key[0]) {
+	case 'a':
+		if (strcmp(key, "automountServiceAccountToken") == 0)
+			ps->automount_token = podspec_tri_of(v);
+		else if (strcmp(key, "affinity") == 0)
+			ps->affinity = json_is_object(v) ? v : NULL;
+		break;
+	case 'c':
+	case 'e':
+	case 'i':
+		for (int l = 0; l < PODSPEC_NLISTS; l++)
+			if (strcmp(key, podspec_lists[l]) == 0)
+				ps->lists[l] = json_is_array(v) ? v : NULL;
+		break;
+	case 'h':
+		podspec_read_host_key(ps, key, v);
+		break;
+	case 'n':
+		if (strcmp(key, "nodeSelector") == 0)
+			ps->node_selector = json_is_object(v) ? v : NULL;
+		break;
+	case 'o':
+		if (strcmp(key, "os") == 0) {
+			const char *os = json_string_value(json_object_get(v, "name"));
+
+			ps->windows = os && strcmp(os, "windows") == 0;
+		}
+		break;
+	case 's':
+		if (strcmp(key, "securityContext") == 0)
+			podspec_read_sc(v, &ps->sc);
+		else
+			podspec_read_service_account(ps, key, v);
+		break;
+	case 'v':
+		if (strcmp(key, "volumes") == 0)
+			ps->volumes = json_is_array(v) ? v : NULL;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -220,7 +281,7 @@ static int podspec_synthesise(const json_t *obj, enum podspec_kind k, struct pod
 	const json_t *spec = json_object_get(obj, "spec");
 
 	if (k == PODSPEC_KIND_MODEL_DEPLOYMENT) {
-		ps->owned = podspec_synth(json_path(spec, "server.image"), json_path(spec, "security.serviceAccountName"),
+		ps->owned = podspec_synth(podspec_get(spec, "server.image"), podspec_get(spec, "security.serviceAccountName"),
 					  json_object_get(spec, "scheduling"), "server");
 		ps->map = &podspec_model_map;
 	} else {
@@ -248,10 +309,10 @@ int podspec_find(const json_t *obj, enum podspec_kind k, struct podspec *ps)
 		rc = podspec_synthesise(obj, k, ps);
 	} else {
 		e = podspec_entry(obj);
-		if (!e || !json_is_object(json_path(obj, e->spec_path)))
+		ps->spec = e ? podspec_get(obj, e->spec_path) : NULL;
+		if (!json_is_object(ps->spec))
 			return 0;
-		ps->spec = json_path(obj, e->spec_path);
-		ps->meta = json_path(obj, e->meta_path);
+		ps->meta = podspec_get(obj, e->meta_path);
 		ps->spec_path = e->spec_path;
 		ps->meta_path = e->meta_path;
 	}
@@ -275,22 +336,38 @@ size_t podspec_count(const struct podspec *ps, int l)
 
 static void podspec_read_container_key(struct podspec_container *c, const char *key, const json_t *v)
 {
-	if (strcmp(key, "name") == 0)
-		c->name = json_is_string(v) ? json_string_value(v) : "";
-	else if (strcmp(key, "image") == 0)
-		c->image = json_string_value(v);
-	else if (strcmp(key, "securityContext") == 0)
-		podspec_read_sc(v, &c->sc);
-	else if (strcmp(key, "ports") == 0)
-		c->ports = json_is_array(v) ? v : NULL;
-	else if (strcmp(key, "livenessProbe") == 0)
-		c->probes[0] = v;
-	else if (strcmp(key, "readinessProbe") == 0)
-		c->probes[1] = v;
-	else if (strcmp(key, "startupProbe") == 0)
-		c->probes[2] = v;
-	else if (strcmp(key, "lifecycle") == 0)
-		c->lifecycle = v;
+	switch (key[0]) {
+	case 'n':
+		if (strcmp(key, "name") == 0)
+			c->name = json_is_string(v) ? json_string_value(v) : "";
+		break;
+	case 'i':
+		if (strcmp(key, "image") == 0)
+			c->image = json_string_value(v);
+		break;
+	case 's':
+		if (strcmp(key, "securityContext") == 0)
+			podspec_read_sc(v, &c->sc);
+		else if (strcmp(key, "startupProbe") == 0)
+			c->probes[2] = v;
+		break;
+	case 'p':
+		if (strcmp(key, "ports") == 0)
+			c->ports = json_is_array(v) ? v : NULL;
+		break;
+	case 'l':
+		if (strcmp(key, "livenessProbe") == 0)
+			c->probes[0] = v;
+		else if (strcmp(key, "lifecycle") == 0)
+			c->lifecycle = v;
+		break;
+	case 'r':
+		if (strcmp(key, "readinessProbe") == 0)
+			c->probes[1] = v;
+		break;
+	default:
+		break;
+	}
 }
 
 void podspec_container(const struct podspec *ps, int l, size_t i, struct podspec_container *c)

@@ -335,17 +335,19 @@ static bool rs_region_ok(const struct policy_residency *r, const char *region, c
 	return true;
 }
 
-static bool rs_pin_value(struct policy_eval_ctx *ev, const char *region, const char *path)
+/* Check one pinned region; field is the pod-level field that pins it (for the path). */
+static bool rs_pin_value(struct policy_eval_ctx *ev, const char *region, const char *field)
 {
-	char why[512];
+	char why[512], path[RS_PATH_MAX];
 	struct buf allowed;
 
+	if (region && rs_region_ok(&ev->p->residency, region, why, sizeof(why)))
+		return true;
+	podspec_path(&ev->pod, NULL, field, path, sizeof(path));
 	if (!region) {
 		rs_report(ev, "dataResidency.placement", path, "the region must be a string");
 		return false;
 	}
-	if (rs_region_ok(&ev->p->residency, region, why, sizeof(why)))
-		return true;
 	buf_init(&allowed, 4096);
 	rs_allowed_pairs(&ev->p->residency, &allowed);
 	rs_report(ev, "dataResidency.placement", path, "%s; allowed: %s", why, buf_str(&allowed));
@@ -364,7 +366,7 @@ static const char *rs_str(const json_t *o, const char *key)
 static int rs_term_pins(struct policy_eval_ctx *ev, const json_t *term, size_t t)
 {
 	const json_t *exprs = json_object_get(term, "matchExpressions");
-	char field[RS_PATH_MAX], path[RS_PATH_MAX];
+	char field[RS_PATH_MAX];
 	size_t j, k;
 	int pinned = 0;
 
@@ -378,8 +380,7 @@ static int rs_term_pins(struct policy_eval_ctx *ev, const json_t *term, size_t t
 		pinned = 1;
 		for (k = 0; k < json_array_size(values); k++) {
 			snprintf(field, sizeof(field), RS_AFFINITY "[%zu].matchExpressions[%zu].values[%zu]", t, j, k);
-			podspec_path(&ev->pod, NULL, field, path, sizeof(path));
-			if (!rs_pin_value(ev, json_string_value(json_array_get(values, k)), path))
+			if (!rs_pin_value(ev, json_string_value(json_array_get(values, k)), field))
 				pinned = -1;
 		}
 	}
@@ -418,10 +419,8 @@ static void rs_placement(struct policy_eval_ctx *ev)
 	if (!r->require_placement || !ev->has_pod ||
 	    (r->has_cluster_location && rs_pair_allowed(r, r->cluster_location.provider, r->cluster_location.region)))
 		return;
-	if (sel) {
-		podspec_path(&ev->pod, NULL, "nodeSelector[" RS_REGION_KEY "]", path, sizeof(path));
-		pins = rs_pin_value(ev, json_string_value(sel), path) ? 1 : -1;
-	}
+	if (sel)
+		pins = rs_pin_value(ev, json_string_value(sel), "nodeSelector[" RS_REGION_KEY "]") ? 1 : -1;
 	if (ev->pod.affinity) {
 		int a = rs_affinity_pins(ev);
 

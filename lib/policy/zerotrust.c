@@ -101,20 +101,28 @@ static void zt_report(struct policy_eval_ctx *ev, const char *rule, const char *
 	va_end(ap);
 }
 
-static void zt_registry(struct policy_eval_ctx *ev, const char *image, const char *path)
+/* The path of c's image, built only when there is a finding to report. */
+static const char *zt_image_path(const struct policy_eval_ctx *ev, const struct podspec_container *c, char *out,
+				 size_t n)
 {
-	char repo[ZT_REPO_MAX];
+	podspec_path(&ev->pod, c, "image", out, n);
+	return out;
+}
+
+static void zt_registry(struct policy_eval_ctx *ev, const struct podspec_container *c)
+{
+	char repo[ZT_REPO_MAX], path[ZT_PATH_MAX];
 	struct buf allowed;
 
 	if (ev->p->zero_trust.allowed_registries.n == 0)
 		return;
-	zerotrust_image_repository(image, repo, sizeof(repo));
+	zerotrust_image_repository(c->image, repo, sizeof(repo));
 	if (zt_registry_allowed(&ev->p->zero_trust.allowed_registries, repo))
 		return;
 	buf_init(&allowed, 4096);
 	policy__strlist_join(&ev->p->zero_trust.allowed_registries, &allowed);
-	zt_report(ev, "zeroTrust.imageRegistry", path, "image \"%s\" (%s) is not from an allowed registry; allowed: %s",
-		  image, repo, buf_str(&allowed));
+	zt_report(ev, "zeroTrust.imageRegistry", zt_image_path(ev, c, path, sizeof(path)),
+		  "image \"%s\" (%s) is not from an allowed registry; allowed: %s", c->image, repo, buf_str(&allowed));
 	buf_release(&allowed);
 }
 
@@ -128,20 +136,19 @@ void zerotrust_container(struct policy_eval_ctx *ev, const struct podspec_contai
 
 	if (!c->image)
 		return;
-	podspec_path(&ev->pod, c, "image", path, sizeof(path));
-	zt_registry(ev, c->image, path);
+	zt_registry(ev, c);
 	pinned = zerotrust_image_pinned(c->image);
 	if (zt->require_digest && !pinned)
-		zt_report(ev, "zeroTrust.imageDigest", path,
+		zt_report(ev, "zeroTrust.imageDigest", zt_image_path(ev, c, path, sizeof(path)),
 			  "image \"%s\" is not pinned by digest; use <image>@sha256:<64 hex digits>", c->image);
 	if (!zt->forbid_latest || pinned)
 		return;
 	tag = zt_tag(c->image, &tag_len);
 	if (!tag)
-		zt_report(ev, "zeroTrust.imageLatest", path,
+		zt_report(ev, "zeroTrust.imageLatest", zt_image_path(ev, c, path, sizeof(path)),
 			  "image \"%s\" has no tag, which means :latest; pin a version tag or a digest", c->image);
 	else if (tag_len == 6 && strncmp(tag, "latest", 6) == 0)
-		zt_report(ev, "zeroTrust.imageLatest", path,
+		zt_report(ev, "zeroTrust.imageLatest", zt_image_path(ev, c, path, sizeof(path)),
 			  "image \"%s\" uses the :latest tag; pin a version tag or a digest", c->image);
 }
 
