@@ -411,7 +411,7 @@ static void rs_placement(struct policy_eval_ctx *ev)
 {
 	const struct policy_residency *r = &ev->p->residency;
 	const json_t *sel = json_object_get(ev->pod.node_selector, RS_REGION_KEY);
-	char path[RS_PATH_MAX];
+	char path[RS_PATH_MAX], why[512];
 	struct buf regions;
 	int pins = 0;
 	size_t i;
@@ -430,7 +430,10 @@ static void rs_placement(struct policy_eval_ctx *ev)
 		return;
 	buf_init(&regions, 4096);
 	for (i = 0; i < r->allowed_locations.n; i++)
-		buf_addf(&regions, "%s%s", i ? ", " : "", r->allowed_locations.v[i].region);
+		if (rs_region_ok(r, r->allowed_locations.v[i].region, why, sizeof(why)))
+			buf_addf(&regions, "%s%s", regions.len ? ", " : "", r->allowed_locations.v[i].region);
+	if (regions.len == 0)
+		buf_adds(&regions, "(none)");
 	podspec_path(&ev->pod, NULL, "nodeSelector", path, sizeof(path));
 	rs_report(ev, "dataResidency.placement", path,
 		  "pods are not pinned to an allowed region: set nodeSelector or a required node affinity on " RS_REGION_KEY

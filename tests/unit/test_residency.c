@@ -289,6 +289,11 @@ static void test_placement_node_selector(void **state)
 	assert_int_equal(d.nviolations, 1);
 	assert_string_equal(d.violations[0].rule, "dataResidency.placement");
 	assert_string_equal(d.violations[0].path, "spec.template.spec.nodeSelector");
+	/* only the regions that would be accepted are offered */
+	assert_string_equal(d.violations[0].message,
+			    "pods are not pinned to an allowed region: set nodeSelector or a required node affinity on "
+			    "topology.kubernetes.io/region to one of uaenorth, uaecentral, me-dubai-1, me-abudhabi-1, "
+			    "me-east-1, or declare the cluster's own location in the policy");
 	policy_decision_release(&d);
 	policytest_set(obj, "spec.template.spec.nodeSelector", policytest_yaml("{topology.kubernetes.io/region: me-south-1}"));
 	policytest_eval(policy, obj, &d);
@@ -346,11 +351,15 @@ static void test_cluster_location(void **state)
 	struct policy *outside = policytest_only("dataResidency", "    clusterLocation: {provider: aws, region: eu-west-1}\n");
 	struct policy *riyadh = policytest_only("dataResidency", "    clusterLocation: {provider: alibaba, region: me-central-1}\n");
 	json_t *obj = policytest_yaml(deployment);
+	struct policy_decision d;
 
 	(void)state;
 	/* a cluster in an allowed location needs no placement */
 	assert_int_equal(total(inside, obj), 0);
-	assert_int_equal(count(outside, obj, "dataResidency.placement", NULL), 1);
+	policytest_eval(outside, obj, &d);
+	assert_int_equal(d.nviolations, 1);
+	assert_non_null(strstr(d.violations[0].message, "to one of me-central-1, or declare"));
+	policy_decision_release(&d);
 	/* with the provider known, me-central-1 is resolved as a pair */
 	policytest_set(obj, "spec.template.spec.nodeSelector", policytest_yaml("{topology.kubernetes.io/region: me-central-1}"));
 	assert_int_equal(total(outside, obj), 0);
