@@ -145,10 +145,10 @@ void cli_report_text(const struct cli_report *r, FILE *out, FILE *err)
 			fprintf(err, "saqrctl check: %s: %s\n", json_string_value(json_object_get(e, "file")),
 				json_string_value(json_object_get(e, "message")));
 	}
-	fprintf(out, "%zu objects: %zu allowed, %zu denied, %zu warned", json_array_size(r->results), r->allowed,
-		r->denied, r->warned);
+	fprintf(out, "%zu object%s: %zu allowed, %zu denied, %zu warned", json_array_size(r->results),
+		json_array_size(r->results) == 1 ? "" : "s", r->allowed, r->denied, r->warned);
 	if (nerr)
-		fprintf(out, ", %zu errors", nerr);
+		fprintf(out, ", %zu error%s", nerr, nerr == 1 ? "" : "s");
 	fputc('\n', out);
 }
 

@@ -229,7 +229,7 @@ static void test_exit_codes_and_text(void **state)
 	write_file("bad.yaml", bad_pod);
 	r = check(NULL, 3, allowed);
 	assert_int_equal(r.rc, 0);
-	assert_string_equal(r.out, "1 objects: 1 allowed, 0 denied, 0 warned\n");
+	assert_string_equal(r.out, "1 object: 1 allowed, 0 denied, 0 warned\n");
 	assert_string_equal(r.err, "");
 	run_free(&r);
 	r = check(NULL, 4, denied);
@@ -254,7 +254,7 @@ static void test_warnings_are_marked(void **state)
 	r = check(bad_pod, 3, args);
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, "-: Pod bad: warning: [podSecurity.baseline.hostNamespaces] spec.hostPID: host "
-				   "namespaces (hostPID=true)\n1 objects: 1 allowed, 0 denied, 1 warned\n");
+				   "namespaces (hostPID=true)\n1 object: 1 allowed, 0 denied, 1 warned\n");
 	run_free(&r);
 }
 
