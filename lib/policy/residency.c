@@ -304,7 +304,8 @@ static void rs_region_note(const char *region, char *out, size_t n)
  * outside the allowed list. */
 static bool rs_region_ok(const struct policy_residency *r, const char *region, char *why, size_t n)
 {
-	const char *provider = NULL;
+	const struct policy_location *hit = NULL;
+	const char *provider;
 	char note[160];
 	size_t i;
 
@@ -315,14 +316,15 @@ static bool rs_region_ok(const struct policy_residency *r, const char *region, c
 			 region, r->cluster_location.provider, region);
 		return false;
 	}
-	for (i = 0; i < r->allowed_locations.n && !provider; i++)
+	for (i = 0; i < r->allowed_locations.n && !hit; i++)
 		if (strcmp(r->allowed_locations.v[i].region, region) == 0)
-			provider = r->allowed_locations.v[i].provider;
-	if (!provider) {
+			hit = &r->allowed_locations.v[i];
+	if (!hit) {
 		rs_region_note(region, note, sizeof(note));
 		snprintf(why, n, "region \"%s\" is in no allowed location%s", region, note);
 		return false;
 	}
+	provider = hit->provider;
 	for (i = 0; i < sizeof(rs_outside) / sizeof(rs_outside[0]); i++)
 		if (strcmp(rs_outside[i].region, region) == 0 && strcmp(rs_outside[i].provider, provider) != 0 &&
 		    !rs_pair_allowed(r, rs_outside[i].provider, region)) {
