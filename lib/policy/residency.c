@@ -225,13 +225,13 @@ struct rs_storage {
 };
 
 /* Where the URI and the declared fields both name a provider or region, they must agree. */
-static bool rs_consistent(struct policy_eval_ctx *ev, const struct rs_storage *s, const char *what,
-			  const char *from_uri, const char *declared, const char *field)
+static bool rs_consistent(struct policy_eval_ctx *ev, const struct rs_storage *s, const char *from_uri,
+			  const char *declared, const char *field)
 {
 	if (!from_uri[0] || !declared || strcmp(from_uri, declared) == 0)
 		return true;
-	rs_report(ev, "dataResidency.location", field, "\"%s\" contradicts %s (%s says \"%s\")", declared,
-		  s->uri_field, what, from_uri);
+	rs_report(ev, "dataResidency.location", field, "\"%s\" contradicts %s, which is in \"%s\" by its URI", declared,
+		  s->uri_field, from_uri);
 	return false;
 }
 
@@ -248,8 +248,8 @@ static void rs_storage_check(struct policy_eval_ctx *ev, const struct rs_storage
 	residency_parse_uri(uri, &u);
 	if (u.in_cluster)
 		return; /* a PVC lives where the pods do: the placement rule covers it */
-	if (!rs_consistent(ev, s, "its host", u.provider, dprov, s->provider_field) ||
-	    !rs_consistent(ev, s, "its host", u.region, dreg, s->region_field))
+	if (!rs_consistent(ev, s, u.provider, dprov, s->provider_field) ||
+	    !rs_consistent(ev, s, u.region, dreg, s->region_field))
 		return;
 	provider = u.provider[0] ? u.provider : dprov;
 	region = u.region[0] ? u.region : dreg;

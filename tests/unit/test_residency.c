@@ -186,7 +186,12 @@ static void test_region_in_the_url_decides(void **state)
 	assert_int_equal(total(policy, m), 0);
 	/* a declared region that contradicts the URL is refused */
 	policytest_set(m, "spec.storage", policytest_yaml("{provider: aws, region: me-south-1}"));
-	assert_int_equal(count(policy, m, "dataResidency.location", "spec.storage.region"), 1);
+	policytest_eval(policy, m, &d);
+	assert_int_equal(d.nviolations, 1);
+	assert_string_equal(d.violations[0].path, "spec.storage.region");
+	assert_string_equal(d.violations[0].message,
+			    "\"me-south-1\" contradicts spec.model.uri, which is in \"me-central-1\" by its URI");
+	policy_decision_release(&d);
 	policytest_set(m, "spec.storage", policytest_yaml("{provider: azure, region: me-central-1}"));
 	assert_int_equal(count(policy, m, "dataResidency.location", "spec.storage.provider"), 1);
 	json_decref(m);
