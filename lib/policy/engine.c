@@ -1,0 +1,309 @@
+/* policy_eval: runs every enabled group on one object, collects every finding, applies
+ * exemptions and break-glass, and writes the decision with its audit annotations. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "policy/compliance.h"
+#include "policy/exemptions.h"
+#include "policy/podsecurity.h"
+#include "policy/policy_internal.h"
+#include "policy/residency.h"
+#include "policy/zerotrust.h"
+
+#define ENGINE_MESSAGE_MAX 4096
+#define ENGINE_RULES_MAX 1024
+
+void policy_decision_init(struct policy_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->allowed = true;
+}
+
+void policy_decision_release(struct policy_decision *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->nviolations; i++) {
+		free(d->violations[i].rule);
+		free(d->violations[i].path);
+		free(d->violations[i].message);
+	}
+	free(d->violations);
+	json_decref(d->audit_annotations);
+	policy_decision_init(d);
+}
+
+/* Room for one more violation: capacity is 8, then doubles at each power of two. */
+static int engine_grow(struct policy_decision *d)
+{
+	size_t n = d->nviolations, cap;
+	struct policy_violation *v;
+
+	if (n != 0 && (n < 8 || (n & (n - 1)) != 0))
+		return 0;
+	cap = n == 0 ? 8 : n * 2;
+	v = realloc(d->violations, cap * sizeof(*v));
+	if (!v)
+		return SAQR_ENOMEM;
+	d->violations = v;
+	return 0;
+}
+
+void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
+			const char *path, const char *fmt, va_list ap)
+{
+	struct policy_decision *d = ev->d;
+	struct policy_violation *v;
+	struct buf msg;
+
+	if (d->nviolations >= POLICY_MAX_VIOLATIONS) {
+		ev->dropped++;
+		return;
+	}
+	if (engine_grow(d) != 0) {
+		ev->err = SAQR_ENOMEM;
+		return;
+	}
+	buf_init(&msg, ENGINE_MESSAGE_MAX);
+	buf_vaddf(&msg, fmt, ap);
+	v = &d->violations[d->nviolations];
+	v->rule = strdup(rule);
+	v->path = strdup(path);
+	v->message = buf_detach(&msg);
+	v->enforcement = enf;
+	if (!v->rule || !v->path || !v->message) {
+		free(v->rule);
+		free(v->path);
+		free(v->message);
+		ev->err = SAQR_ENOMEM;
+		return;
+	}
+	d->nviolations++;
+}
+
+void policy__violation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
+		       const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	policy__vviolation(ev, enf, rule, path, fmt, ap);
+	va_end(ap);
+}
+
+const char *policy__meta_value(const struct policy_eval_ctx *ev, const char *key)
+{
+	const char *v = json_string_value(json_object_get(ev->labels, key));
+
+	return v ? v : json_string_value(json_object_get(ev->annotations, key));
+}
+
+void policy__meta_path(const struct policy_eval_ctx *ev, const char *key, char *out, size_t n)
+{
+	bool annotation = !json_object_get(ev->labels, key) && json_object_get(ev->annotations, key);
+
+	snprintf(out, n, "metadata.%s[%s]", annotation ? "annotations" : "labels", key);
+}
+
+bool policy__strlist_has(const struct policy_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+int policy__strlist_join(const struct policy_strlist *l, struct buf *b)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < l->n && rc == 0; i++)
+		rc = buf_addf(b, "%s%s", i ? ", " : "", l->v[i]);
+	return l->n == 0 ? buf_adds(b, "(none)") : rc;
+}
+
+/* One pass over every container (containers, initContainers, ephemeralContainers). */
+static void engine_containers(struct policy_eval_ctx *ev, bool pss, bool zt)
+{
+	struct podspec_container c;
+	size_t i;
+	int l;
+
+	for (l = 0; l < PODSPEC_NLISTS; l++)
+		for (i = 0; i < podspec_count(&ev->pod, l); i++) {
+			podspec_container(&ev->pod, l, i, &c);
+			if (pss)
+				podsecurity_container(ev, &c);
+			if (zt)
+				zerotrust_container(ev, &c);
+		}
+}
+
+static void engine_groups(struct policy_eval_ctx *ev)
+{
+	const struct policy *p = ev->p;
+	bool pss = ev->has_pod && p->pod_security.g.enabled;
+	bool zt = ev->has_pod && p->zero_trust.g.enabled;
+
+	if (pss)
+		podsecurity_pod(ev);
+	engine_containers(ev, pss, zt);
+	if (zt)
+		zerotrust_pod(ev);
+	if (p->residency.g.enabled)
+		residency_check(ev);
+	if (p->compliance.g.enabled)
+		compliance_check(ev);
+}
+
+/* Operations and states the policy does not judge: deletes, connects, and updates to an
+ * object that is being deleted (so that finalizers can always be removed). */
+static bool engine_skipped(const struct policy_eval_ctx *ev)
+{
+	const char *op = ev->in->operation;
+
+	if (op && (strcmp(op, "DELETE") == 0 || strcmp(op, "CONNECT") == 0))
+		return true;
+	return json_object_get(json_object_get(ev->obj, "metadata"), "deletionTimestamp") != NULL;
+}
+
+/* "rule-a,rule-b": the distinct rules in the order first found, at most ENGINE_RULES_MAX bytes. */
+static void engine_rules(const struct policy_decision *d, struct buf *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->nviolations; i++) {
+		for (j = 0; j < i && strcmp(d->violations[j].rule, d->violations[i].rule) != 0; j++)
+			;
+		if (j == i && buf_addf(b, "%s%s", b->len ? "," : "", d->violations[i].rule) != 0)
+			return;
+	}
+}
+
+static const char *engine_outcome(const struct policy_decision *d, enum exemptions_break_glass_state bg)
+{
+	if (bg == EXEMPTIONS_BG_HONOURED)
+		return "break-glass";
+	if (d->exempt)
+		return "exempt";
+	return d->allowed ? "allowed" : "denied";
+}
+
+static int engine_annotate(struct policy_eval_ctx *ev, enum exemptions_break_glass_state bg)
+{
+	struct policy_decision *d = ev->d;
+	json_t *ann = d->audit_annotations;
+	char count[32];
+	struct buf rules;
+	int rc = 0;
+
+	snprintf(count, sizeof(count), "%zu", d->nviolations + ev->dropped);
+	rc |= json_object_set_new(ann, "decision", json_string(engine_outcome(d, bg)));
+	rc |= json_object_set_new(ann, "violations", json_string(count));
+	if (d->nviolations > 0) {
+		buf_init(&rules, ENGINE_RULES_MAX);
+		engine_rules(d, &rules);
+		rc |= json_object_set_new(ann, "rules", json_string(buf_str(&rules)));
+		buf_release(&rules);
+	}
+	return rc ? SAQR_ENOMEM : 0;
+}
+
+/* An honoured break-glass keeps every finding for the audit trail but enforces none. */
+static void engine_finish(struct policy_eval_ctx *ev, enum exemptions_break_glass_state bg)
+{
+	struct policy_decision *d = ev->d;
+	size_t i;
+
+	for (i = 0; i < d->nviolations; i++) {
+		if (bg == EXEMPTIONS_BG_HONOURED)
+			d->violations[i].enforcement = POLICY_ENFORCE_AUDIT;
+		if (d->violations[i].enforcement == POLICY_ENFORCE_DENY)
+			d->allowed = false;
+	}
+	if (bg == EXEMPTIONS_BG_HONOURED)
+		d->exempt = true;
+}
+
+static void engine_init_ctx(struct policy_eval_ctx *ev, const struct policy *p, const struct policy_input *in,
+			    struct policy_decision *d)
+{
+	const json_t *meta = json_object_get(in->object, "metadata");
+
+	memset(ev, 0, sizeof(*ev));
+	ev->p = p;
+	ev->in = in;
+	ev->obj = in->object;
+	ev->d = d;
+	ev->labels = json_object_get(meta, "labels");
+	ev->annotations = json_object_get(meta, "annotations");
+}
+
+static int engine_run(struct policy_eval_ctx *ev)
+{
+	enum exemptions_break_glass_state bg = EXEMPTIONS_BG_ABSENT;
+	char why[320];
+	int rc;
+
+	if (engine_skipped(ev))
+		return engine_annotate(ev, bg);
+	if (exemptions_match(ev, why, sizeof(why))) {
+		ev->d->exempt = true;
+		if (json_object_set_new(ev->d->audit_annotations, "exempt", json_string(why)) != 0)
+			return SAQR_ENOMEM;
+		return engine_annotate(ev, bg);
+	}
+	ev->kind = podspec_kind_of(ev->obj);
+	rc = podspec_find(ev->obj, ev->kind, &ev->pod);
+	if (rc < 0)
+		return rc;
+	ev->has_pod = rc == 1;
+	if (ev->kind != PODSPEC_KIND_OTHER)
+		engine_groups(ev);
+	if (ev->kind != PODSPEC_KIND_OTHER && ev->p->exemptions.g.enabled)
+		bg = exemptions_break_glass(ev, ev->d->audit_annotations);
+	engine_finish(ev, bg);
+	rc = engine_annotate(ev, bg);
+	return ev->err ? ev->err : rc;
+}
+
+int policy_eval(const struct policy *p, const struct policy_input *in, struct policy_decision *d)
+{
+	struct policy_eval_ctx ev;
+	int rc;
+
+	if (!p || !in || !d || !json_is_object(in->object) ||
+	    !json_is_string(json_object_get(in->object, "kind")))
+		return SAQR_EINVAL;
+	d->audit_annotations = json_object();
+	if (!d->audit_annotations)
+		return SAQR_ENOMEM;
+	engine_init_ctx(&ev, p, in, d);
+	rc = engine_run(&ev);
+	podspec_release(&ev.pod);
+	return rc;
+}
+
+int policy_decision_deny_message(const struct policy_decision *d, struct buf *out)
+{
+	size_t i;
+	int rc = 0;
+	bool first = true;
+
+	for (i = 0; i < d->nviolations && rc == 0; i++) {
+		const struct policy_violation *v = &d->violations[i];
+
+		if (v->enforcement != POLICY_ENFORCE_DENY)
+			continue;
+		rc = buf_addf(out, "%s[%s] %s: %s", first ? "" : "; ", v->rule, v->path, v->message);
+		first = false;
+	}
+	return rc;
+}

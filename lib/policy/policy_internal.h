@@ -1,0 +1,126 @@
+/* Internal to lib/policy: the loaded policy (plain C data, immutable after load) and the
+ * evaluation context that the check modules add their findings to. */
+#ifndef SAQR_POLICY_INTERNAL_H
+#define SAQR_POLICY_INTERNAL_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "policy/podspec.h"
+#include "policy/policy.h"
+
+/* Most findings kept for one object; the rest are counted (object sizes are capped upstream). */
+#define POLICY_MAX_VIOLATIONS 1000
+
+struct policy_strlist {
+	char **v;
+	size_t n;
+};
+
+struct policy_location {
+	char *provider;
+	char *region;
+};
+
+struct policy_loclist {
+	struct policy_location *v;
+	size_t n;
+};
+
+struct policy_group {
+	bool enabled;
+	enum policy_enforcement enforcement;
+};
+
+enum policy_pss_level { POLICY_PSS_BASELINE, POLICY_PSS_RESTRICTED };
+
+struct policy {
+	struct policy_pod_security {
+		struct policy_group g;
+		enum policy_pss_level level;
+	} pod_security;
+	struct policy_zero_trust {
+		struct policy_group g;
+		struct policy_strlist allowed_registries; /* empty: any registry */
+		bool require_digest;
+		bool forbid_latest;
+		bool forbid_default_sa;
+		bool require_automount_disabled;
+		bool require_model_tls;
+		bool require_model_digest;
+	} zero_trust;
+	struct policy_residency {
+		struct policy_group g;
+		char *label;
+		struct policy_strlist allowed_values;
+		struct policy_loclist allowed_locations;
+		bool has_cluster_location;
+		struct policy_location cluster_location;
+		bool require_placement;
+		struct policy_strlist transfer_bases;
+	} residency;
+	struct policy_compliance {
+		struct policy_group g;
+		bool require_classification;
+		bool require_owner;
+		long long max_retention; /* seconds */
+		bool require_lawful_basis;
+		struct policy_strlist lawful_bases;
+		bool require_retention;
+		bool require_encryption;
+	} compliance;
+	struct policy_exemptions {
+		struct policy_group g;
+		struct policy_strlist namespaces;
+		struct policy_strlist users;
+		struct policy_strlist groups;
+		struct policy_strlist break_glass_groups; /* empty: break-glass disabled */
+		long long break_glass_max;                /* seconds */
+	} exemptions;
+};
+
+/* Everything one policy_eval call reads and writes; lives on the caller's stack. */
+struct policy_eval_ctx {
+	const struct policy *p;
+	const struct policy_input *in;
+	const json_t *obj;
+	enum podspec_kind kind;
+	const json_t *labels;      /* metadata.labels or NULL */
+	const json_t *annotations; /* metadata.annotations or NULL */
+	struct podspec pod;
+	bool has_pod;
+	struct policy_decision *d;
+	size_t dropped; /* findings beyond POLICY_MAX_VIOLATIONS */
+	int err;        /* first allocation failure, reported by policy_eval */
+};
+
+/* Record a finding. Allocation failures are kept in ev->err; the caller carries on. */
+void policy__violation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
+		       const char *path, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
+			const char *path, const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+/* The value of a saqr.dev key: the object's label, else its annotation, else NULL. */
+const char *policy__meta_value(const struct policy_eval_ctx *ev, const char *key);
+/* "metadata.annotations[key]" when key is only an annotation, else "metadata.labels[key]". */
+void policy__meta_path(const struct policy_eval_ctx *ev, const char *key, char *out, size_t n);
+
+bool policy__strlist_has(const struct policy_strlist *l, const char *s);
+/* Append the list as `a, b, c` (or `(none)`) to b. */
+int policy__strlist_join(const struct policy_strlist *l, struct buf *b);
+
+/* Defaults (what manifests/policy/default.yaml spells out). 0 or SAQR_ENOMEM. */
+int policy__set_defaults(struct policy *p);
+void policy__release(struct policy *p);
+/* A canonical, line-per-setting description of p (tests compare policies with it); give b
+ * room for 64 KiB. */
+int policy__describe(const struct policy *p, struct buf *out);
+
+/* The embedded copy of manifests/policy/default.yaml. */
+extern const char policy__default_yaml[];
+extern const size_t policy__default_yaml_len;
+
+#endif

@@ -1,0 +1,200 @@
+/* Zero Trust: every image from an allowed registry and pinned by digest, no :latest, no
+ * default ServiceAccount or automounted token, and model servers with TLS and pinned models. */
+#include "policy/zerotrust.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/jsonutil.h"
+
+#define ZT_PATH_MAX 256
+#define ZT_REPO_MAX 512
+
+static bool zt_is_sha256(const char *s)
+{
+	size_t i;
+
+	if (strncmp(s, "sha256:", 7) != 0 || strlen(s) != 7 + 64)
+		return false;
+	for (i = 7; s[i]; i++)
+		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+bool zerotrust_image_pinned(const char *image)
+{
+	const char *at = image ? strchr(image, '@') : NULL;
+
+	return at && zt_is_sha256(at + 1);
+}
+
+/* The tag of image (between the last ':' after the last '/' and any '@'), or NULL. */
+static const char *zt_tag(const char *image, size_t *len)
+{
+	const char *end = strchr(image, '@');
+	const char *slash, *colon;
+
+	if (!end)
+		end = image + strlen(image);
+	slash = image;
+	for (const char *p = image; p < end; p++)
+		if (*p == '/')
+			slash = p + 1;
+	colon = memchr(slash, ':', (size_t)(end - slash));
+	if (!colon)
+		return NULL;
+	*len = (size_t)(end - colon - 1);
+	return colon + 1;
+}
+
+void zerotrust_image_repository(const char *image, char *out, size_t n)
+{
+	const char *end = strchr(image, '@');
+	const char *slash = strchr(image, '/');
+	size_t tag_len = 0;
+	const char *tag;
+	int len;
+
+	if (!end)
+		end = image + strlen(image);
+	tag = zt_tag(image, &tag_len);
+	if (tag)
+		end = tag - 1;
+	len = (int)(end - image);
+	if (!slash || slash >= end)
+		snprintf(out, n, "docker.io/library/%.*s", len, image);
+	else if (memchr(image, '.', (size_t)(slash - image)) || memchr(image, ':', (size_t)(slash - image)) ||
+		 (slash - image == 9 && strncmp(image, "localhost", 9) == 0))
+		snprintf(out, n, "%.*s", len, image);
+	else
+		snprintf(out, n, "docker.io/%.*s", len, image);
+}
+
+/* An allowedRegistries entry matches the repository itself or anything below it. */
+static bool zt_registry_allowed(const struct policy_strlist *allowed, const char *repo)
+{
+	size_t i;
+
+	for (i = 0; i < allowed->n; i++) {
+		const char *e = allowed->v[i];
+		size_t n = strlen(e);
+
+		while (n > 0 && e[n - 1] == '/')
+			n--;
+		if (strncmp(repo, e, n) == 0 && (repo[n] == '\0' || repo[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+static void zt_report(struct policy_eval_ctx *ev, const char *rule, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void zt_report(struct policy_eval_ctx *ev, const char *rule, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	policy__vviolation(ev, ev->p->zero_trust.g.enforcement, rule, path, fmt, ap);
+	va_end(ap);
+}
+
+/* The path of c's image, built only when there is a finding to report. */
+static const char *zt_image_path(const struct policy_eval_ctx *ev, const struct podspec_container *c, char *out,
+				 size_t n)
+{
+	podspec_path(&ev->pod, c, "image", out, n);
+	return out;
+}
+
+static void zt_registry(struct policy_eval_ctx *ev, const struct podspec_container *c)
+{
+	char repo[ZT_REPO_MAX], path[ZT_PATH_MAX];
+	struct buf allowed;
+
+	if (ev->p->zero_trust.allowed_registries.n == 0)
+		return;
+	zerotrust_image_repository(c->image, repo, sizeof(repo));
+	if (zt_registry_allowed(&ev->p->zero_trust.allowed_registries, repo))
+		return;
+	buf_init(&allowed, 4096);
+	policy__strlist_join(&ev->p->zero_trust.allowed_registries, &allowed);
+	zt_report(ev, "zeroTrust.imageRegistry", zt_image_path(ev, c, path, sizeof(path)),
+		  "image \"%s\" (%s) is not from an allowed registry; allowed: %s", c->image, repo, buf_str(&allowed));
+	buf_release(&allowed);
+}
+
+void zerotrust_container(struct policy_eval_ctx *ev, const struct podspec_container *c)
+{
+	const struct policy_zero_trust *zt = &ev->p->zero_trust;
+	char path[ZT_PATH_MAX];
+	size_t tag_len = 0;
+	const char *tag;
+	bool pinned;
+
+	if (!c->image)
+		return;
+	zt_registry(ev, c);
+	pinned = zerotrust_image_pinned(c->image);
+	if (zt->require_digest && !pinned)
+		zt_report(ev, "zeroTrust.imageDigest", zt_image_path(ev, c, path, sizeof(path)),
+			  "image \"%s\" is not pinned by digest; use <image>@sha256:<64 hex digits>", c->image);
+	if (!zt->forbid_latest || pinned)
+		return;
+	tag = zt_tag(c->image, &tag_len);
+	if (!tag)
+		zt_report(ev, "zeroTrust.imageLatest", zt_image_path(ev, c, path, sizeof(path)),
+			  "image \"%s\" has no tag, which means :latest; pin a version tag or a digest", c->image);
+	else if (tag_len == 6 && strncmp(tag, "latest", 6) == 0)
+		zt_report(ev, "zeroTrust.imageLatest", zt_image_path(ev, c, path, sizeof(path)),
+			  "image \"%s\" uses the :latest tag; pin a version tag or a digest", c->image);
+}
+
+static void zt_model_digest(struct policy_eval_ctx *ev, const char *field)
+{
+	const char *digest = json_path_str(ev->obj, field, NULL);
+
+	if (!digest)
+		zt_report(ev, "zeroTrust.modelDigest", field, "unset; pin the model with its sha256:<64 hex digits> digest");
+	else if (!zt_is_sha256(digest))
+		zt_report(ev, "zeroTrust.modelDigest", field, "\"%s\" is not a sha256:<64 hex digits> digest", digest);
+}
+
+static void zt_model(struct policy_eval_ctx *ev)
+{
+	const char *tls = json_path_str(ev->obj, "spec.security.tlsSecretName", "");
+
+	if (ev->p->zero_trust.require_model_tls && tls[0] == '\0')
+		zt_report(ev, "zeroTrust.modelTLS", "spec.security.tlsSecretName",
+			  "unset; the model server must serve TLS: name a kubernetes.io/tls Secret");
+	if (!ev->p->zero_trust.require_model_digest)
+		return;
+	zt_model_digest(ev, "spec.model.digest");
+	if (json_is_object(json_path(ev->obj, "spec.canary.model")))
+		zt_model_digest(ev, "spec.canary.model.digest");
+}
+
+void zerotrust_pod(struct policy_eval_ctx *ev)
+{
+	const struct podspec *ps = &ev->pod;
+	char path[ZT_PATH_MAX];
+
+	if (ev->p->zero_trust.forbid_default_sa &&
+	    (!ps->service_account || strcmp(ps->service_account, "default") == 0)) {
+		podspec_path(ps, NULL, ps->service_account_field, path, sizeof(path));
+		zt_report(ev, "zeroTrust.serviceAccount", path,
+			  "%s; pods must run as a dedicated ServiceAccount, not the namespace's \"default\"",
+			  ps->service_account ? "\"default\"" : "unset");
+	}
+	if (ev->p->zero_trust.require_automount_disabled && ps->automount_token != PODSPEC_FALSE) {
+		podspec_path(ps, NULL, "automountServiceAccountToken", path, sizeof(path));
+		zt_report(ev, "zeroTrust.automountToken", path,
+			  "%s; set automountServiceAccountToken: false (mount a projected token only where the API "
+			  "is needed)",
+			  ps->automount_token == PODSPEC_TRUE ? "true" : "unset");
+	}
+	if (ev->kind == PODSPEC_KIND_MODEL_DEPLOYMENT)
+		zt_model(ev);
+}

@@ -1,0 +1,299 @@
+/* Unit tests for lib/policy/zerotrust.c: registries, digests, :latest, ServiceAccounts, token
+ * automount, and a ModelDeployment's TLS secret and model digests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../support/policytest.h"
+#include "policy/zerotrust.h"
+
+#define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const char deployment[] = "apiVersion: apps/v1\n"
+				 "kind: Deployment\n"
+				 "metadata: {name: web, namespace: shop}\n"
+				 "spec:\n"
+				 "  template:\n"
+				 "    spec:\n"
+				 "      serviceAccountName: web\n"
+				 "      automountServiceAccountToken: false\n"
+				 "      containers:\n"
+				 "      - {name: app, image: 'ghcr.io/acme/web@" DIGEST "'}\n";
+
+static const char model[] = "apiVersion: saqr.dev/v1alpha1\n"
+			    "kind: ModelDeployment\n"
+			    "metadata: {name: fraud, namespace: ml}\n"
+			    "spec:\n"
+			    "  model: {name: fraud, uri: 's3://m/fraud', digest: '" DIGEST "'}\n"
+			    "  server: {image: 'ghcr.io/acme/server@" DIGEST "'}\n"
+			    "  security: {serviceAccountName: fraud, tlsSecretName: fraud-tls}\n";
+
+static const char *image_path = "spec.template.spec.containers[0].image";
+
+static size_t count(const struct policy *p, const json_t *obj, const char *rule, const char *path)
+{
+	struct policy_decision d;
+	size_t n;
+
+	policytest_eval(p, obj, &d);
+	n = policytest_count(&d, rule, path);
+	policy_decision_release(&d);
+	return n;
+}
+
+static size_t total(const struct policy *p, const json_t *obj)
+{
+	struct policy_decision d;
+	size_t n;
+
+	policytest_eval(p, obj, &d);
+	n = d.nviolations;
+	if (n)
+		policytest_dump(&d);
+	policy_decision_release(&d);
+	return n;
+}
+
+static void test_image_repository(void **state)
+{
+	static const char *const cases[][2] = {
+		{"nginx", "docker.io/library/nginx"},
+		{"nginx:1.27", "docker.io/library/nginx"},
+		{"nginx@" DIGEST, "docker.io/library/nginx"},
+		{"acme/web:2", "docker.io/acme/web"},
+		{"ghcr.io/acme/web:2@" DIGEST, "ghcr.io/acme/web"},
+		{"localhost:5000/web:1", "localhost:5000/web"},
+		{"localhost/web", "localhost/web"},
+		{"registry.example.com:443/a/b/c", "registry.example.com:443/a/b/c"},
+	};
+	char out[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		zerotrust_image_repository(cases[i][0], out, sizeof(out));
+		assert_string_equal(out, cases[i][1]);
+	}
+}
+
+static void test_image_pinned(void **state)
+{
+	(void)state;
+	assert_true(zerotrust_image_pinned("nginx@" DIGEST));
+	assert_true(zerotrust_image_pinned("ghcr.io/a/b:1@" DIGEST));
+	assert_false(zerotrust_image_pinned("nginx:1.27"));
+	assert_false(zerotrust_image_pinned("nginx@sha256:0123"));
+	assert_false(zerotrust_image_pinned("nginx@sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+	assert_false(zerotrust_image_pinned("nginx@sha512:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+	assert_false(zerotrust_image_pinned(NULL));
+}
+
+static void test_compliant_objects_pass(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", "    allowedRegistries: [ghcr.io/acme]\n");
+	json_t *d = policytest_yaml(deployment), *m = policytest_yaml(model);
+
+	(void)state;
+	assert_int_equal(total(p, d), 0);
+	assert_int_equal(total(p, m), 0);
+	json_decref(d);
+	json_decref(m);
+	policy_free(p);
+}
+
+static void test_registries(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", "    allowedRegistries: [ghcr.io/acme/, registry.example.com]\n");
+	json_t *d = policytest_yaml(deployment);
+	struct policy_decision dec;
+
+	(void)state;
+	policytest_set(d, "spec.template.spec.containers.0.image", json_string("registry.example.com/x/y@" DIGEST));
+	assert_int_equal(total(p, d), 0);
+	/* a prefix must end at a path boundary */
+	policytest_set(d, "spec.template.spec.containers.0.image", json_string("ghcr.io/acmeevil/web@" DIGEST));
+	policytest_eval(p, d, &dec);
+	assert_int_equal(dec.nviolations, 1);
+	assert_string_equal(dec.violations[0].rule, "zeroTrust.imageRegistry");
+	assert_string_equal(dec.violations[0].path, image_path);
+	assert_string_equal(dec.violations[0].message,
+			    "image \"ghcr.io/acmeevil/web@" DIGEST "\" (ghcr.io/acmeevil/web) is not from an allowed "
+			    "registry; allowed: ghcr.io/acme/, registry.example.com");
+	policy_decision_release(&dec);
+	/* Docker Hub short names are docker.io/library/... */
+	policytest_set(d, "spec.template.spec.containers.0.image", json_string("nginx@" DIGEST));
+	assert_int_equal(count(p, d, "zeroTrust.imageRegistry", image_path), 1);
+	json_decref(d);
+	policy_free(p);
+}
+
+static void test_any_registry_when_unset(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", NULL);
+	json_t *d = policytest_yaml(deployment);
+
+	(void)state;
+	policytest_set(d, "spec.template.spec.containers.0.image", json_string("quay.io/x/y@" DIGEST));
+	assert_int_equal(total(p, d), 0);
+	json_decref(d);
+	policy_free(p);
+}
+
+static void test_digest_and_latest(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", NULL);
+	json_t *d = policytest_yaml(deployment);
+	struct policy_decision dec;
+
+	(void)state;
+	policytest_set(d, "spec.template.spec.containers.0.image", json_string("ghcr.io/acme/web:1.4.2"));
+	assert_int_equal(count(p, d, "zeroTrust.imageDigest", image_path), 1);
+	assert_int_equal(count(p, d, "zeroTrust.imageLatest", NULL), 0);
+	policytest_set(d, "spec.template.spec.containers.0.image", json_string("ghcr.io/acme/web:latest"));
+	policytest_eval(p, d, &dec);
+	assert_int_equal(policytest_count(&dec, "zeroTrust.imageDigest", image_path), 1);
+	assert_string_equal(policytest_find(&dec, "zeroTrust.imageLatest", image_path)->message,
+			    "image \"ghcr.io/acme/web:latest\" uses the :latest tag; pin a version tag or a digest");
+	policy_decision_release(&dec);
+	policytest_set(d, "spec.template.spec.containers.0.image", json_string("localhost:5000/web"));
+	assert_int_equal(count(p, d, "zeroTrust.imageLatest", image_path), 1);
+	/* a digest pins the image whatever the tag says */
+	policytest_set(d, "spec.template.spec.containers.0.image", json_string("ghcr.io/acme/web:latest@" DIGEST));
+	assert_int_equal(total(p, d), 0);
+	json_decref(d);
+	policy_free(p);
+}
+
+static void test_switches_turn_rules_off(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", "    requireDigest: false\n    forbidLatest: false\n"
+						       "    forbidDefaultServiceAccount: false\n"
+						       "    requireAutomountDisabled: false\n");
+	json_t *d = policytest_yaml(deployment);
+
+	(void)state;
+	policytest_set(d, "spec.template.spec.containers.0.image", json_string("nginx:latest"));
+	policytest_set(d, "spec.template.spec.serviceAccountName", NULL);
+	policytest_set(d, "spec.template.spec.automountServiceAccountToken", NULL);
+	assert_int_equal(total(p, d), 0);
+	json_decref(d);
+	policy_free(p);
+}
+
+static void test_init_and_ephemeral_images(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", NULL);
+	json_t *d = policytest_yaml(deployment);
+
+	(void)state;
+	policytest_set(d, "spec.template.spec.initContainers", policytest_yaml("[{name: init, image: 'busybox:1.36'}]"));
+	policytest_set(d, "spec.template.spec.ephemeralContainers", policytest_yaml("[{name: dbg, image: 'busybox'}]"));
+	assert_int_equal(count(p, d, "zeroTrust.imageDigest", "spec.template.spec.initContainers[0].image"), 1);
+	assert_int_equal(count(p, d, "zeroTrust.imageLatest", "spec.template.spec.ephemeralContainers[0].image"), 1);
+	json_decref(d);
+	policy_free(p);
+}
+
+static void test_service_account(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", NULL);
+	json_t *d = policytest_yaml(deployment);
+	struct policy_decision dec;
+
+	(void)state;
+	policytest_set(d, "spec.template.spec.serviceAccountName", json_string("default"));
+	policytest_eval(p, d, &dec);
+	assert_int_equal(dec.nviolations, 1);
+	assert_string_equal(dec.violations[0].rule, "zeroTrust.serviceAccount");
+	assert_string_equal(dec.violations[0].path, "spec.template.spec.serviceAccountName");
+	assert_string_equal(dec.violations[0].message,
+			    "\"default\"; pods must run as a dedicated ServiceAccount, not the namespace's \"default\"");
+	policy_decision_release(&dec);
+	policytest_set(d, "spec.template.spec.serviceAccountName", NULL);
+	assert_int_equal(count(p, d, "zeroTrust.serviceAccount", "spec.template.spec.serviceAccountName"), 1);
+	/* the deprecated field counts too */
+	policytest_set(d, "spec.template.spec.serviceAccount", json_string("web"));
+	assert_int_equal(total(p, d), 0);
+	policytest_set(d, "spec.template.spec.serviceAccount", json_string("default"));
+	assert_int_equal(count(p, d, "zeroTrust.serviceAccount", "spec.template.spec.serviceAccount"), 1);
+	json_decref(d);
+	policy_free(p);
+}
+
+static void test_automount(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", NULL);
+	json_t *d = policytest_yaml(deployment);
+
+	(void)state;
+	policytest_set(d, "spec.template.spec.automountServiceAccountToken", json_true());
+	assert_int_equal(count(p, d, "zeroTrust.automountToken", "spec.template.spec.automountServiceAccountToken"), 1);
+	policytest_set(d, "spec.template.spec.automountServiceAccountToken", NULL);
+	assert_int_equal(count(p, d, "zeroTrust.automountToken", NULL), 1);
+	json_decref(d);
+	policy_free(p);
+}
+
+static void test_model_deployment(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", NULL);
+	json_t *m = policytest_yaml(model);
+	struct policy_decision dec;
+
+	(void)state;
+	policytest_set(m, "spec.server.image", json_string("ghcr.io/acme/server:2"));
+	policytest_set(m, "spec.security", NULL);
+	policytest_set(m, "spec.model.digest", json_string("sha256:abc"));
+	policytest_set(m, "spec.canary", policytest_yaml("{weight: 10, model: {uri: 's3://m/fraud-4'}}"));
+	policytest_eval(p, m, &dec);
+	assert_int_equal(policytest_count(&dec, "zeroTrust.imageDigest", "spec.server.image"), 1);
+	assert_int_equal(policytest_count(&dec, "zeroTrust.serviceAccount", "spec.security.serviceAccountName"), 1);
+	assert_string_equal(policytest_find(&dec, "zeroTrust.modelTLS", "spec.security.tlsSecretName")->message,
+			    "unset; the model server must serve TLS: name a kubernetes.io/tls Secret");
+	assert_string_equal(policytest_find(&dec, "zeroTrust.modelDigest", "spec.model.digest")->message,
+			    "\"sha256:abc\" is not a sha256:<64 hex digits> digest");
+	assert_non_null(policytest_find(&dec, "zeroTrust.modelDigest", "spec.canary.model.digest"));
+	/* the operator sets automountServiceAccountToken: false itself */
+	assert_int_equal(policytest_count(&dec, "zeroTrust.automountToken", NULL), 0);
+	assert_int_equal(dec.nviolations, 5);
+	policy_decision_release(&dec);
+	json_decref(m);
+	policy_free(p);
+}
+
+static void test_training_job(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", NULL);
+	json_t *t = policytest_yaml("apiVersion: saqr.dev/v1alpha1\nkind: TrainingJob\nmetadata: {name: t}\n"
+				    "spec: {image: 'pytorch/pytorch', serviceAccountName: default}\n");
+
+	(void)state;
+	assert_int_equal(count(p, t, "zeroTrust.imageLatest", "spec.image"), 1);
+	assert_int_equal(count(p, t, "zeroTrust.serviceAccount", "spec.serviceAccountName"), 1);
+	assert_int_equal(count(p, t, "zeroTrust.modelTLS", NULL), 0);
+	json_decref(t);
+	policy_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_image_repository),
+		cmocka_unit_test(test_image_pinned),
+		cmocka_unit_test(test_compliant_objects_pass),
+		cmocka_unit_test(test_registries),
+		cmocka_unit_test(test_any_registry_when_unset),
+		cmocka_unit_test(test_digest_and_latest),
+		cmocka_unit_test(test_switches_turn_rules_off),
+		cmocka_unit_test(test_init_and_ephemeral_images),
+		cmocka_unit_test(test_service_account),
+		cmocka_unit_test(test_automount),
+		cmocka_unit_test(test_model_deployment),
+		cmocka_unit_test(test_training_job),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
