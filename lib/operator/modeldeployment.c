@@ -9,7 +9,7 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "operator/md_internal.h"
-#include "operator/podspec.h"
+#include "operator/podtmpl.h"
 
 static const char *const md_reserved_env[] = {"SAQR_MODEL_URI",
 					      "SAQR_MODEL_DIGEST",
@@ -183,7 +183,7 @@ bool md_validate(const json_t *md, char *reason, size_t reasonlen, char *msg, si
 	} else {
 		ok = check_basics(spec, msg, msglen) && check_scaling(spec, msg, msglen) &&
 		     check_canary(spec, msg, msglen) &&
-		     podspec_env_check(json_path(spec, "server.env"), md_reserved_env, "spec.server.env", msg,
+		     podtmpl_env_check(json_path(spec, "server.env"), md_reserved_env, "spec.server.env", msg,
 				       msglen);
 	}
 	if (!ok)
@@ -218,7 +218,7 @@ static json_t *model_for(const struct md__plan *p, bool canary)
 
 static int env_opt(json_t *env, const char *name, const char *value)
 {
-	return value && *value ? podspec_env(env, name, value) : 0;
+	return value && *value ? podtmpl_env(env, name, value) : 0;
 }
 
 static json_t *model_env(const struct md__plan *p, const json_t *model)
@@ -230,8 +230,8 @@ static json_t *model_env(const struct md__plan *p, const json_t *model)
 	    env_opt(env, "SAQR_MODEL_FORMAT", json_path_str(model, "format", NULL)) ||
 	    env_opt(env, "SAQR_MODEL_NAME", json_path_str(model, "name", NULL)) ||
 	    env_opt(env, "SAQR_MODEL_VERSION", json_path_str(model, "version", NULL)) ||
-	    (p->tls && podspec_env(env, "SAQR_TLS_DIR", MD_TLS_DIR)) ||
-	    podspec_env_user(env, json_path(p->spec, "server.env"))) {
+	    (p->tls && podtmpl_env(env, "SAQR_TLS_DIR", MD_TLS_DIR)) ||
+	    podtmpl_env_user(env, json_path(p->spec, "server.env"))) {
 		json_decref(env);
 		return NULL;
 	}
@@ -261,7 +261,7 @@ static json_t *server_pod(const struct md__plan *p, const json_t *model)
 	const char *tls = json_path_str(p->spec, "security.tlsSecretName", "");
 	json_t *c, *pod;
 
-	c = podspec_container(MD_CONTAINER, json_path_str(p->spec, "server.image", ""),
+	c = podtmpl_container(MD_CONTAINER, json_path_str(p->spec, "server.image", ""),
 			      json_path(p->spec, "server"), model_env(p, model));
 	if (!c ||
 	    json_object_set_new(c, "ports",
@@ -271,10 +271,10 @@ static json_t *server_pod(const struct md__plan *p, const json_t *model)
 		json_decref(c);
 		return NULL;
 	}
-	pod = podspec_pod(c, json_path_str(p->spec, "security.serviceAccountName", NULL),
+	pod = podtmpl_pod(c, json_path_str(p->spec, "security.serviceAccountName", NULL),
 			  json_path(p->spec, "scheduling"));
 	if (pod && *tls &&
-	    podspec_add_volume(pod, json_pack("{s:s, s:{s:s}}", "name", "tls", "secret", "secretName", tls),
+	    podtmpl_add_volume(pod, json_pack("{s:s, s:{s:s}}", "name", "tls", "secret", "secretName", tls),
 			       MD_TLS_DIR, true)) {
 		json_decref(pod);
 		return NULL;

@@ -9,7 +9,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "operator/podspec.h"
+#include "operator/podtmpl.h"
 
 #define TF_CONFIG_MAX ((size_t)256 * 1024)
 
@@ -125,7 +125,7 @@ bool tj_validate(const json_t *tj, char *reason, size_t reasonlen, char *msg, si
 	} else {
 		ok =
 		    check_shape(spec, msg, msglen) && check_promote(spec, msg, msglen) &&
-		    podspec_env_check(json_object_get(spec, "env"), tj_reserved_env, "spec.env", msg, msglen);
+		    podtmpl_env_check(json_object_get(spec, "env"), tj_reserved_env, "spec.env", msg, msglen);
 	}
 	if (!ok)
 		snprintf(reason, reasonlen, "%s", TJ_REASON_INVALID);
@@ -139,12 +139,12 @@ static int env_num(json_t *env, const char *name, long long v)
 	char s[32];
 
 	snprintf(s, sizeof(s), "%lld", v);
-	return podspec_env(env, name, s);
+	return podtmpl_env(env, name, s);
 }
 
 static int env_opt(json_t *env, const char *name, const char *value)
 {
-	return value && *value ? podspec_env(env, name, value) : 0;
+	return value && *value ? podtmpl_env(env, name, value) : 0;
 }
 
 /* PyTorch: the torch.distributed env:// variables and torchrun's PET_* equivalents, with static
@@ -157,13 +157,13 @@ static int env_pytorch(json_t *env, const struct tj_plan *p)
 		snprintf(master, sizeof(master), "%s-0.%s", p->job, p->job);
 	else
 		snprintf(master, sizeof(master), "localhost");
-	if (podspec_env(env, "MASTER_ADDR", master) || env_num(env, "MASTER_PORT", p->port) ||
+	if (podtmpl_env(env, "MASTER_ADDR", master) || env_num(env, "MASTER_PORT", p->port) ||
 	    env_num(env, "WORLD_SIZE", p->replicas * p->nproc) || env_num(env, "NNODES", p->replicas) ||
-	    podspec_env_field(env, "NODE_RANK", TJ_INDEX_FIELD) ||
-	    (p->nproc == 1 && podspec_env_field(env, "RANK", TJ_INDEX_FIELD)) ||
-	    podspec_env(env, "PET_MASTER_ADDR", master) || env_num(env, "PET_MASTER_PORT", p->port) ||
+	    podtmpl_env_field(env, "NODE_RANK", TJ_INDEX_FIELD) ||
+	    (p->nproc == 1 && podtmpl_env_field(env, "RANK", TJ_INDEX_FIELD)) ||
+	    podtmpl_env(env, "PET_MASTER_ADDR", master) || env_num(env, "PET_MASTER_PORT", p->port) ||
 	    env_num(env, "PET_NNODES", p->replicas) ||
-	    podspec_env_field(env, "PET_NODE_RANK", TJ_INDEX_FIELD) ||
+	    podtmpl_env_field(env, "PET_NODE_RANK", TJ_INDEX_FIELD) ||
 	    env_num(env, "PET_NPROC_PER_NODE", p->nproc))
 		return SAQR_ENOMEM;
 	return 0;
@@ -185,8 +185,8 @@ static int env_tensorflow(json_t *env, const struct tj_plan *p)
 		rc = buf_addf(&b, "%s\"%s-%lld.%s:%lld\"", i ? "," : "", p->job, i, p->job, p->port);
 	if (!rc)
 		rc = buf_adds(&b, "]},\"task\":{\"type\":\"worker\",\"index\":$(" TJ_TF_INDEX_ENV ")}}");
-	if (!rc && (podspec_env_field(env, TJ_TF_INDEX_ENV, TJ_INDEX_FIELD) ||
-		    podspec_env(env, "TF_CONFIG", buf_str(&b))))
+	if (!rc && (podtmpl_env_field(env, TJ_TF_INDEX_ENV, TJ_INDEX_FIELD) ||
+		    podtmpl_env(env, "TF_CONFIG", buf_str(&b))))
 		rc = SAQR_ENOMEM;
 	buf_release(&b);
 	return rc;
@@ -207,7 +207,7 @@ static json_t *trainer_env(const struct tj_plan *p)
 	if (!rc && p->fw == FW_TENSORFLOW)
 		rc = env_tensorflow(env, p);
 	if (!rc)
-		rc = podspec_env_user(env, json_object_get(p->spec, "env"));
+		rc = podtmpl_env_user(env, json_object_get(p->spec, "env"));
 	if (rc) {
 		json_decref(env);
 		return NULL;
@@ -230,7 +230,7 @@ static int pod_extras(json_t *pod, const struct tj_plan *p)
 					  (json_int_t)p->port, "protocol", "TCP")))
 		return SAQR_ENOMEM;
 	/* Data loaders share tensors through /dev/shm, which a container caps at 64 MiB. */
-	return podspec_add_volume(pod,
+	return podtmpl_add_volume(pod,
 				  json_pack("{s:s, s:{s:s}}", "name", "dshm", "emptyDir", "medium", "Memory"),
 				  TJ_SHM_PATH, false);
 }
@@ -238,8 +238,8 @@ static int pod_extras(json_t *pod, const struct tj_plan *p)
 static json_t *trainer_pod(const struct tj_plan *p)
 {
 	json_t *c =
-	    podspec_container(TJ_CONTAINER, json_path_str(p->spec, "image", ""), p->spec, trainer_env(p));
-	json_t *pod = c ? podspec_pod(c, json_path_str(p->spec, "serviceAccountName", NULL),
+	    podtmpl_container(TJ_CONTAINER, json_path_str(p->spec, "image", ""), p->spec, trainer_env(p));
+	json_t *pod = c ? podtmpl_pod(c, json_path_str(p->spec, "serviceAccountName", NULL),
 				      json_object_get(p->spec, "scheduling"))
 			: NULL;
 

@@ -1,6 +1,6 @@
 /* Hardened pod templates: restricted Pod Security by default, scheduling copied from the
  * custom resource, env helpers. */
-#include "operator/podspec.h"
+#include "operator/podtmpl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +26,7 @@ static int copy_key(json_t *dst, const json_t *src, const char *key)
 	return json_object_set_new(dst, key, json_deep_copy(v)) ? SAQR_ENOMEM : 0;
 }
 
-json_t *podspec_container(const char *name, const char *image, const json_t *src, json_t *env)
+json_t *podtmpl_container(const char *name, const char *image, const json_t *src, json_t *env)
 {
 	json_t *c;
 
@@ -54,7 +54,7 @@ static int copy_scheduling(json_t *pod, const json_t *sched)
 	return 0;
 }
 
-json_t *podspec_pod(json_t *container, const char *service_account, const json_t *scheduling)
+json_t *podtmpl_pod(json_t *container, const char *service_account, const json_t *scheduling)
 {
 	json_t *pod;
 
@@ -72,7 +72,7 @@ json_t *podspec_pod(json_t *container, const char *service_account, const json_t
 	return pod;
 }
 
-int podspec_add_volume(json_t *pod, json_t *volume, const char *mount_path, bool read_only)
+int podtmpl_add_volume(json_t *pod, json_t *volume, const char *mount_path, bool read_only)
 {
 	json_t *c = json_path(pod, "containers.0");
 	json_t *vols = json_object_get(pod, "volumes");
@@ -93,13 +93,13 @@ int podspec_add_volume(json_t *pod, json_t *volume, const char *mount_path, bool
 	return json_array_append_new(vols, volume) ? SAQR_ENOMEM : 0;
 }
 
-int podspec_env(json_t *env, const char *name, const char *value)
+int podtmpl_env(json_t *env, const char *name, const char *value)
 {
 	return json_array_append_new(env, json_pack("{s:s, s:s}", "name", name, "value", value)) ? SAQR_ENOMEM
 												 : 0;
 }
 
-int podspec_env_field(json_t *env, const char *name, const char *field_path)
+int podtmpl_env_field(json_t *env, const char *name, const char *field_path)
 {
 	json_t *e =
 	    json_pack("{s:s, s:{s:{s:s}}}", "name", name, "valueFrom", "fieldRef", "fieldPath", field_path);
@@ -107,7 +107,7 @@ int podspec_env_field(json_t *env, const char *name, const char *field_path)
 	return json_array_append_new(env, e) ? SAQR_ENOMEM : 0;
 }
 
-int podspec_env_user(json_t *env, const json_t *user)
+int podtmpl_env_user(json_t *env, const json_t *user)
 {
 	size_t i;
 	json_t *e;
@@ -142,7 +142,7 @@ static size_t first_named(const json_t *user, size_t limit, const char *name)
 	return limit;
 }
 
-bool podspec_env_check(const json_t *user, const char *const *reserved, const char *where, char *msg,
+bool podtmpl_env_check(const json_t *user, const char *const *reserved, const char *where, char *msg,
 		       size_t msglen)
 {
 	size_t i;
