@@ -4,6 +4,8 @@
 #ifndef SAQR_DRIFT_SPECFUN_H
 #define SAQR_DRIFT_SPECFUN_H
 
+#include <math.h>
+
 /* Neumaier's compensated sum: the error of each addition is kept in c, so a long
  * sum of terms of mixed size loses no more than a couple of ulps. */
 struct specfun_sum {
@@ -21,6 +23,11 @@ static inline void specfun_sum_add(struct specfun_sum *k, double x)
 {
 	double t = k->s + x;
 
+	if (!isfinite(t)) { /* an infinity (or NaN) absorbs everything after it */
+		k->s = t;
+		k->c = 0;
+		return;
+	}
 	if ((k->s >= 0 ? k->s : -k->s) >= (x >= 0 ? x : -x))
 		k->c += (k->s - t) + x;
 	else
