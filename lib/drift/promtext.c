@@ -364,7 +364,7 @@ static int add_label(struct parser *ps, const char *name, const char *value)
 
 static int parse_labels(struct parser *ps)
 {
-	const char *name, *value;
+	const char *name = NULL, *value = NULL;
 	int rc;
 
 	ps->p++; /* '{' */
@@ -471,7 +471,7 @@ static int parse_all(struct parser *ps, const char *text, size_t len)
 		ps->end = nl ? nl : end;
 		if (ps->end > p && ps->end[-1] == '\r')
 			ps->end--;
-		if (memchr(p, '\0', (size_t)(ps->end - p)))
+		if (ps->end > p && memchr(p, '\0', (size_t)(ps->end - p)))
 			return perr(ps, "NUL byte in the text");
 		rc = parse_line(ps);
 		if (rc)

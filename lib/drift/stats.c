@@ -279,7 +279,13 @@ static double bin_point(const double *edges, size_t i)
 	return lo + (hi - lo) / 2;
 }
 
-static double binned_std(const double *edges, const double *w, size_t k, double total)
+/* Where the mass of bin i sits: x[i] when given, else the bin's midpoint. */
+static double point_at(const double *x, const double *edges, size_t i)
+{
+	return x ? x[i] : bin_point(edges, i);
+}
+
+static double weighted_std(const double *x, const double *edges, const double *w, size_t k, double total)
 {
 	struct specfun_sum s;
 	double mean, d;
@@ -287,11 +293,11 @@ static double binned_std(const double *edges, const double *w, size_t k, double 
 
 	specfun_sum_init(&s);
 	for (i = 0; i < k; i++)
-		specfun_sum_add(&s, w[i] * bin_point(edges, i));
+		specfun_sum_add(&s, w[i] * point_at(x, edges, i));
 	mean = specfun_sum_value(&s) / total;
 	specfun_sum_init(&s);
 	for (i = 0; i < k; i++) {
-		d = bin_point(edges, i) - mean;
+		d = point_at(x, edges, i) - mean;
 		specfun_sum_add(&s, w[i] * d * d);
 	}
 	return sqrt(specfun_sum_value(&s) / total);
@@ -302,19 +308,13 @@ static double normed(double distance, double std)
 	return distance / (std > DRIFT_WASSERSTEIN_MIN_STD ? std : DRIFT_WASSERSTEIN_MIN_STD);
 }
 
-int drift_wasserstein_binned(const double *edges, const double *ref, const double *cur, size_t k,
-			     double ref_std, struct drift_wasserstein *out, char *err, size_t errlen)
+/* ∫ |F_ref - F_cur| over the points, after the caller checked everything. */
+static void w1_points(const double *x, const double *edges, const double *ref, const double *cur, size_t k,
+		      double tref, double tcur, double ref_std, struct drift_wasserstein *out)
 {
-	double tref, tcur, dist;
 	struct specfun_sum cr, cc, w;
 	size_t i;
-	int rc;
 
-	rc = check_counts(ref, cur, k, &tref, &tcur, err, errlen);
-	if (!rc)
-		rc = check_edges(edges, k, err, errlen);
-	if (rc)
-		return rc;
 	specfun_sum_init(&cr);
 	specfun_sum_init(&cc);
 	specfun_sum_init(&w);
@@ -322,14 +322,47 @@ int drift_wasserstein_binned(const double *edges, const double *ref, const doubl
 		specfun_sum_add(&cr, ref[i]);
 		specfun_sum_add(&cc, cur[i]);
 		specfun_sum_add(&w, fabs(specfun_sum_value(&cr) / tref - specfun_sum_value(&cc) / tcur) *
-					    (bin_point(edges, i + 1) - bin_point(edges, i)));
+					    (point_at(x, edges, i + 1) - point_at(x, edges, i)));
 	}
-	dist = specfun_sum_value(&w);
 	if (isnan(ref_std) || ref_std < 0)
-		ref_std = binned_std(edges, ref, k, tref);
-	out->distance = dist;
+		ref_std = weighted_std(x, edges, ref, k, tref);
+	out->distance = specfun_sum_value(&w);
 	out->ref_std = ref_std;
-	out->normed = normed(dist, ref_std);
+	out->normed = normed(out->distance, ref_std);
+}
+
+int drift_wasserstein_binned(const double *edges, const double *ref, const double *cur, size_t k,
+			     double ref_std, struct drift_wasserstein *out, char *err, size_t errlen)
+{
+	double tref, tcur;
+	int rc;
+
+	rc = check_counts(ref, cur, k, &tref, &tcur, err, errlen);
+	if (!rc)
+		rc = check_edges(edges, k, err, errlen);
+	if (rc)
+		return rc;
+	w1_points(NULL, edges, ref, cur, k, tref, tcur, ref_std, out);
+	return 0;
+}
+
+int drift_wasserstein_points(const double *x, const double *ref, const double *cur, size_t k, double ref_std,
+			     struct drift_wasserstein *out, char *err, size_t errlen)
+{
+	double tref, tcur;
+	size_t i;
+	int rc;
+
+	rc = check_counts(ref, cur, k, &tref, &tcur, err, errlen);
+	if (rc)
+		return rc;
+	if (!x)
+		return fail(SAQR_EINVAL, err, errlen, "points missing");
+	for (i = 0; i < k; i++)
+		if (!isfinite(x[i]) || (i > 0 && !(x[i] > x[i - 1])))
+			return fail(SAQR_EINVAL, err, errlen, "point %zu (%g) is not finite or not above the one before",
+				    i, x[i]);
+	w1_points(x, NULL, ref, cur, k, tref, tcur, ref_std, out);
 	return 0;
 }
 

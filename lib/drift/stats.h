@@ -98,6 +98,10 @@ int drift_ks_binned(const double *ref, const double *cur, size_t k, struct drift
  * pass a negative value to take the weighted std of the midpoints. */
 int drift_wasserstein_binned(const double *edges, const double *ref, const double *cur, size_t k,
 			     double ref_std, struct drift_wasserstein *out, char *err, size_t errlen);
+/* The same with the mass of bin i at x[i] (finite, strictly increasing), for bins
+ * that are not contiguous. */
+int drift_wasserstein_points(const double *x, const double *ref, const double *cur, size_t k, double ref_std,
+			     struct drift_wasserstein *out, char *err, size_t errlen);
 /* One call for any method on binned data; edges (k + 1) is needed only for wasserstein. */
 int drift_score_binned(enum drift_method m, const double *edges, const double *ref, const double *cur,
 		       size_t k, double ref_std, struct drift_score *out, char *err, size_t errlen);
