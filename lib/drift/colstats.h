@@ -82,8 +82,7 @@ struct colstats_result {
 
 /* Drift of column cur against column ref (same kind). Numeric: psi, js and
  * chisquare on the baseline's quantile (or uniform) bins, snapped to sketch bucket
- * edges, plus an underflow and an overflow bin when the current data leaves the
- * baseline's range; ks and wasserstein on the raw values when both files are small,
+ * edges, the two end bins open-ended; ks and wasserstein on the raw values when both files are small,
  * else on the sketch buckets (each bucket's mass at its midpoint). Categorical:
  * psi, js, chisquare on the union of categories; ks and wasserstein are SAQR_EINVAL.
  * SAQR_EEMPTY when a side has no values. */
