@@ -37,20 +37,22 @@ struct csv_reader {
 
 enum scan_state { AT_FIELD, UNQUOTED, QUOTED, AFTER_QUOTE };
 
-__attribute__((format(printf, 5, 6))) static int fail(const struct csv_reader *r, int rc, char *err,
-							size_t errlen, const char *fmt, ...)
+/* "name:line: what" into err (when not NULL); fail() also yields rc. */
+__attribute__((format(printf, 4, 5))) static void errmsg(const struct csv_reader *r, char *err, size_t errlen,
+							const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		snprintf(err, errlen, "%s:%lu: %s", r->name, r->rec_line, msg);
-	}
-	return rc;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): clang 14 false positive on x86-64 */
+	va_end(ap);
+	snprintf(err, errlen, "%s:%lu: %s", r->name, r->rec_line, msg);
 }
+
+#define fail(r, rc, err, errlen, ...) (errmsg((r), (err), (errlen), __VA_ARGS__), (rc))
 
 static int reader_new(const char *name, size_t max_record, struct csv_reader **out)
 {
@@ -239,7 +241,7 @@ static uint64_t comma_bits64(const char *p)
 	unsigned k;
 
 	for (k = 0; k < 8; k++) {
-		memcpy(&w, p + 8 * k, 8);
+		memcpy(&w, p + (size_t)k * 8, 8);
 		bits |= comma_bits8(w) << (8 * k);
 	}
 	return bits;
@@ -356,6 +358,8 @@ static int locate(struct csv_reader *r, char **b, char **e, char **next, bool *q
 				return rc;
 			q = (char *)qe;
 		}
+		if ((size_t)(q - p) > r->max_record)
+			return fail(r, SAQR_ETOOBIG, err, errlen, "record longer than %zu bytes", r->max_record);
 		*next = q < end ? q + 1 : q;
 		r->line += 1 + lines;
 		if (q > p && q[-1] == '\r')
@@ -372,8 +376,8 @@ static int locate(struct csv_reader *r, char **b, char **e, char **next, bool *q
 
 int csv_next(struct csv_reader *r, struct csv_field **fields, size_t *n, char *err, size_t errlen)
 {
-	char *b, *e, *next;
-	bool quoted;
+	char *b = NULL, *e = NULL, *next = NULL;
+	bool quoted = false;
 	int rc;
 
 	for (;;) {

@@ -21,17 +21,19 @@ static const char *const method_names[] = {
 	[DRIFT_CHISQUARE] = "chisquare",
 };
 
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+/* Write an error message (when err is not NULL); fail() also yields rc. */
+__attribute__((format(printf, 3, 4))) static void errmsg(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): clang 14 false positive on x86-64 */
+	va_end(ap);
 }
+
+#define fail(rc, err, errlen, ...) (errmsg((err), (errlen), __VA_ARGS__), (rc))
 
 const char *drift_method_name(enum drift_method m)
 {
@@ -279,13 +281,7 @@ static double bin_point(const double *edges, size_t i)
 	return lo + (hi - lo) / 2;
 }
 
-/* Where the mass of bin i sits: x[i] when given, else the bin's midpoint. */
-static double point_at(const double *x, const double *edges, size_t i)
-{
-	return x ? x[i] : bin_point(edges, i);
-}
-
-static double weighted_std(const double *x, const double *edges, const double *w, size_t k, double total)
+static double weighted_std(const double *x, const double *w, size_t k, double total)
 {
 	struct specfun_sum s;
 	double mean, d;
@@ -293,11 +289,11 @@ static double weighted_std(const double *x, const double *edges, const double *w
 
 	specfun_sum_init(&s);
 	for (i = 0; i < k; i++)
-		specfun_sum_add(&s, w[i] * point_at(x, edges, i));
+		specfun_sum_add(&s, w[i] * x[i]);
 	mean = specfun_sum_value(&s) / total;
 	specfun_sum_init(&s);
 	for (i = 0; i < k; i++) {
-		d = point_at(x, edges, i) - mean;
+		d = x[i] - mean;
 		specfun_sum_add(&s, w[i] * d * d);
 	}
 	return sqrt(specfun_sum_value(&s) / total);
@@ -309,8 +305,8 @@ static double normed(double distance, double std)
 }
 
 /* ∫ |F_ref - F_cur| over the points, after the caller checked everything. */
-static void w1_points(const double *x, const double *edges, const double *ref, const double *cur, size_t k,
-		      double tref, double tcur, double ref_std, struct drift_wasserstein *out)
+static void w1_points(const double *x, const double *ref, const double *cur, size_t k, double tref, double tcur,
+		      double ref_std, struct drift_wasserstein *out)
 {
 	struct specfun_sum cr, cc, w;
 	size_t i;
@@ -322,10 +318,10 @@ static void w1_points(const double *x, const double *edges, const double *ref, c
 		specfun_sum_add(&cr, ref[i]);
 		specfun_sum_add(&cc, cur[i]);
 		specfun_sum_add(&w, fabs(specfun_sum_value(&cr) / tref - specfun_sum_value(&cc) / tcur) *
-					    (point_at(x, edges, i + 1) - point_at(x, edges, i)));
+					    (x[i + 1] - x[i]));
 	}
 	if (isnan(ref_std) || ref_std < 0)
-		ref_std = weighted_std(x, edges, ref, k, tref);
+		ref_std = weighted_std(x, ref, k, tref);
 	out->distance = specfun_sum_value(&w);
 	out->ref_std = ref_std;
 	out->normed = normed(out->distance, ref_std);
@@ -334,7 +330,8 @@ static void w1_points(const double *x, const double *edges, const double *ref, c
 int drift_wasserstein_binned(const double *edges, const double *ref, const double *cur, size_t k,
 			     double ref_std, struct drift_wasserstein *out, char *err, size_t errlen)
 {
-	double tref, tcur;
+	double tref = 0, tcur = 0, *x;
+	size_t i;
 	int rc;
 
 	rc = check_counts(ref, cur, k, &tref, &tcur, err, errlen);
@@ -342,14 +339,20 @@ int drift_wasserstein_binned(const double *edges, const double *ref, const doubl
 		rc = check_edges(edges, k, err, errlen);
 	if (rc)
 		return rc;
-	w1_points(NULL, edges, ref, cur, k, tref, tcur, ref_std, out);
+	x = malloc(k * sizeof(*x));
+	if (!x)
+		return fail(SAQR_ENOMEM, err, errlen, "out of memory for %zu bins", k);
+	for (i = 0; i < k; i++)
+		x[i] = bin_point(edges, i);
+	w1_points(x, ref, cur, k, tref, tcur, ref_std, out);
+	free(x);
 	return 0;
 }
 
 int drift_wasserstein_points(const double *x, const double *ref, const double *cur, size_t k, double ref_std,
 			     struct drift_wasserstein *out, char *err, size_t errlen)
 {
-	double tref, tcur;
+	double tref = 0, tcur = 0;
 	size_t i;
 	int rc;
 
@@ -362,14 +365,14 @@ int drift_wasserstein_points(const double *x, const double *ref, const double *c
 		if (!isfinite(x[i]) || (i > 0 && !(x[i] > x[i - 1])))
 			return fail(SAQR_EINVAL, err, errlen, "point %zu (%g) is not finite or not above the one before",
 				    i, x[i]);
-	w1_points(x, NULL, ref, cur, k, tref, tcur, ref_std, out);
+	w1_points(x, ref, cur, k, tref, tcur, ref_std, out);
 	return 0;
 }
 
 int drift_score_binned(enum drift_method m, const double *edges, const double *ref, const double *cur,
 		       size_t k, double ref_std, struct drift_score *out, char *err, size_t errlen)
 {
-	struct drift_wasserstein w;
+	struct drift_wasserstein w = {0, 0, 0};
 	struct drift_test t = {0, 0};
 	double v = 0;
 	int rc;
@@ -480,9 +483,15 @@ static long gcd_size(size_t a, size_t b)
 
 static int ks_pvalue(size_t na, size_t nb, enum drift_ks_mode mode, double *d, double *p)
 {
-	long g = gcd_size(na, nb), ag = (long)na / g, bg = (long)nb / g, h;
+	long g, ag, bg, h;
 	double lcm, m, n, en;
 	int exact;
+
+	if (na == 0 || nb == 0)
+		return SAQR_EINVAL;
+	g = gcd_size(na, nb);
+	ag = (long)na / g;
+	bg = (long)nb / g;
 
 	if (mode == DRIFT_KS_AUTO)
 		exact = na <= DRIFT_KS_EXACT_MAX_N && nb <= DRIFT_KS_EXACT_MAX_N;
@@ -512,7 +521,7 @@ int drift_ks_samples(const double *ref, size_t nref, const double *cur, size_t n
 	d = ks_statistic(a, nref, b, ncur);
 	rc = ks_pvalue(nref, ncur, mode, &d, &p);
 	if (rc) {
-		fail(rc, err, errlen, "KS p-value for samples of %zu and %zu: %s", nref, ncur, saqr_strerror(rc));
+		errmsg(err, errlen, "KS p-value for samples of %zu and %zu: %s", nref, ncur, saqr_strerror(rc));
 		goto out;
 	}
 	out->statistic = d;

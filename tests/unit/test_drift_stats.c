@@ -371,6 +371,24 @@ static void test_invalid_inputs(void **state)
 	assert_true(v == 42);
 }
 
+static void test_wasserstein_points(void **state)
+{
+	double edges[4] = {0, 1, 3, 4}, x[3] = {0.5, 2, 3.5}, ref[3] = {5, 3, 2}, cur[3] = {1, 4, 5};
+	double bad[3] = {0.5, 0.5, 3.5};
+	struct drift_wasserstein a, b;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(drift_wasserstein_binned(edges, ref, cur, 3, -1, &a, NULL, 0), 0);
+	assert_int_equal(drift_wasserstein_points(x, ref, cur, 3, -1, &b, NULL, 0), 0);
+	assert_true(a.distance == b.distance && a.ref_std == b.ref_std && a.normed == b.normed);
+	/* |F_ref - F_cur| = 0.4 on [0.5, 2) and 0.3 on [2, 3.5): 0.4 * 1.5 + 0.3 * 1.5 */
+	assert_true(fabs(a.distance - 1.05) < 1e-15);
+	assert_int_equal(drift_wasserstein_points(bad, ref, cur, 3, -1, &b, err, sizeof(err)), SAQR_EINVAL);
+	assert_non_null(strstr(err, "point 1"));
+	assert_int_equal(drift_wasserstein_points(NULL, ref, cur, 3, -1, &b, err, sizeof(err)), SAQR_EINVAL);
+}
+
 static void test_methods(void **state)
 {
 	enum drift_method m;
@@ -419,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_new_category_is_drift),
 		cmocka_unit_test(test_empty_inputs),
 		cmocka_unit_test(test_invalid_inputs),
+		cmocka_unit_test(test_wasserstein_points),
 		cmocka_unit_test(test_methods),
 		cmocka_unit_test(test_neumaier_sum),
 	};
