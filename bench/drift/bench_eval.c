@@ -38,23 +38,30 @@ static char *scrape(double scale, size_t *len)
 		cum = 0;
 		for (i = 0; i < BUCKETS; i++) {
 			cum += scale * (100 + 37 * ((i * 7 + f) % 11) + (f % 10 == 0 ? 20.0 * i : 0.0));
-			buf_addf(&b, "saqr_feature_value_bucket{feature=\"f%03d\",model=\"churn\",le=\"%g\"} %.0f\n", f,
-				 -2.0 + 0.2 * i, cum);
+			buf_addf(
+			    &b,
+			    "saqr_feature_value_bucket{feature=\"f%03d\",model=\"churn\",le=\"%g\"} %.0f\n",
+			    f, -2.0 + 0.2 * i, cum);
 		}
-		buf_addf(&b, "saqr_feature_value_bucket{feature=\"f%03d\",model=\"churn\",le=\"+Inf\"} %.0f\n", f,
+		buf_addf(&b,
+			 "saqr_feature_value_bucket{feature=\"f%03d\",model=\"churn\",le=\"+Inf\"} %.0f\n", f,
 			 cum + 50 * scale);
-		buf_addf(&b, "saqr_feature_value_sum{feature=\"f%03d\",model=\"churn\"} %.1f\n", f, cum * 0.3);
-		buf_addf(&b, "saqr_feature_value_count{feature=\"f%03d\",model=\"churn\"} %.0f\n", f, cum + 50 * scale);
+		buf_addf(&b, "saqr_feature_value_sum{feature=\"f%03d\",model=\"churn\"} %.1f\n", f,
+			 cum * 0.3);
+		buf_addf(&b, "saqr_feature_value_count{feature=\"f%03d\",model=\"churn\"} %.0f\n", f,
+			 cum + 50 * scale);
 	}
 	buf_adds(&b, "# TYPE saqr_inference_latency_seconds histogram\n");
 	for (i = 0, cum = 0; i < 12; i++) {
 		cum += scale * (4000 >> (i / 2));
-		buf_addf(&b, "saqr_inference_latency_seconds_bucket{le=\"%g\"} %.0f\n", 0.005 * (1 << i), cum);
+		buf_addf(&b, "saqr_inference_latency_seconds_bucket{le=\"%g\"} %.0f\n", 0.005 * (1 << i),
+			 cum);
 	}
 	buf_addf(&b, "saqr_inference_latency_seconds_bucket{le=\"+Inf\"} %.0f\n", cum + scale);
-	buf_addf(&b, "# TYPE saqr_inference_requests_total counter\n"
-		     "saqr_inference_requests_total{code=\"200\"} %.0f\n"
-		     "saqr_inference_requests_total{code=\"503\"} %.0f\n",
+	buf_addf(&b,
+		 "# TYPE saqr_inference_requests_total counter\n"
+		 "saqr_inference_requests_total{code=\"200\"} %.0f\n"
+		 "saqr_inference_requests_total{code=\"503\"} %.0f\n",
 		 scale * 10000, scale * 12);
 	*len = b.len;
 	return buf_detach(&b);
@@ -68,7 +75,8 @@ static int cmp(const void *a, const void *b)
 }
 
 /* One evaluation against an already parsed previous scrape; returns drifted features. */
-static int evaluate(const struct promtext *prev, const struct promtext *cur, double base[FEATURES][BUCKETS + 1])
+static int evaluate(const struct promtext *prev, const struct promtext *cur,
+		    double base[FEATURES][BUCKETS + 1])
 {
 	struct promtext_label filter[2] = {{"feature", NULL}, {"model", "churn"}};
 	struct promtext_hist hp, hc, inc;
@@ -134,8 +142,8 @@ int main(int argc, char **argv)
 	}
 	qsort(t_eval, (size_t)iters, sizeof(double), cmp);
 	qsort(t_all, (size_t)iters, sizeof(double), cmp);
-	printf("one evaluation of %d features (%d buckets each, %zu-byte scrape), %d runs, %d drifted:\n", FEATURES,
-	       BUCKETS + 1, lc, iters, drifted);
+	printf("one evaluation of %d features (%d buckets each, %zu-byte scrape), %d runs, %d drifted:\n",
+	       FEATURES, BUCKETS + 1, lc, iters, drifted);
 	printf("  histograms + increase + PSI/JS/KS + p99 + 5xx ratio: best %.0f us, median %.0f us CPU\n",
 	       t_eval[0] * 1e6, t_eval[iters / 2] * 1e6);
 	printf("  the same plus parsing the scrape:                     best %.0f us, median %.0f us CPU\n",

@@ -35,7 +35,8 @@ __attribute__((format(printf, 3, 4))) static void errmsg(char *err, size_t errle
 	if (!err || !errlen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): clang 14 false positive on x86-64 */
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
+	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
 
@@ -171,8 +172,9 @@ static int read_header(struct csv_reader *r, char ***names, size_t *n, char *err
 		for (j = 0; j < i; j++)
 			if (strcmp(out[j], f[i].s) == 0) {
 				colstats_names_free(out, i);
-				return fail(SAQR_EPARSE, err, errlen, "%s:%lu: column \"%s\" appears twice in the header",
-					    csv_name(r), csv_line(r), f[i].s);
+				return fail(SAQR_EPARSE, err, errlen,
+					    "%s:%lu: column \"%s\" appears twice in the header", csv_name(r),
+					    csv_line(r), f[i].s);
 			}
 		out[i] = strdup(f[i].s);
 		if (!out[i]) {
@@ -189,8 +191,8 @@ static int read_header(struct csv_reader *r, char ***names, size_t *n, char *err
 
 static int field_count_error(struct csv_reader *r, size_t got, size_t want, char *err, size_t errlen)
 {
-	return fail(SAQR_EPARSE, err, errlen, "%s:%lu: %zu fields, the header has %zu", csv_name(r), csv_line(r),
-		    got, want);
+	return fail(SAQR_EPARSE, err, errlen, "%s:%lu: %zu fields, the header has %zu", csv_name(r),
+		    csv_line(r), got, want);
 }
 
 int colstats_sniff(const char *path, size_t max_record, char ***names, enum colstats_kind **kinds,
@@ -334,8 +336,9 @@ static int add_cell(struct csv_reader *r, struct colstats_column *c, struct pend
 			return p->n[i] == COLSTATS_BLOCK ? flush(c, p, i, err, errlen) : 0;
 		}
 		if (!csv_is_missing(f->s, f->len))
-			return fail(SAQR_EPARSE, err, errlen, "%s:%lu: column \"%s\": \"%.40s\" is not a number",
-				    csv_name(r), csv_line(r), c->name, f->s);
+			return fail(SAQR_EPARSE, err, errlen,
+				    "%s:%lu: column \"%s\": \"%.40s\" is not a number", csv_name(r),
+				    csv_line(r), c->name, f->s);
 	} else if (!csv_is_missing(f->s, f->len)) {
 		c->count++;
 		return cat_add(c->cats, f->s, f->len) ? fail(SAQR_ENOMEM, err, errlen, "out of memory") : 0;
@@ -355,8 +358,8 @@ static int setup_columns(struct csv_reader *r, char *const *header, size_t nh, c
 		for (j = 0; j < nh && strcmp(header[j], names[i]) != 0; j++)
 			;
 		if (j == nh)
-			return fail(SAQR_ENOTFOUND, err, errlen, "%s: no column \"%s\" in the header", csv_name(r),
-				    names[i]);
+			return fail(SAQR_ENOTFOUND, err, errlen, "%s: no column \"%s\" in the header",
+				    csv_name(r), names[i]);
 		c->index = j;
 		c->kind = kinds[i];
 		c->name = strdup(names[i]);
@@ -517,7 +520,8 @@ static int coarse_bins(const struct colstats_column *ref, const struct colstats_
 {
 	size_t keys[COLSTATS_MAX_BINS + 1], m;
 
-	m = how == COLSTATS_UNIFORM ? uniform_edges(&ref->sketch, nb, keys) : quantile_edges(&ref->sketch, nb, keys);
+	m = how == COLSTATS_UNIFORM ? uniform_edges(&ref->sketch, nb, keys)
+				    : quantile_edges(&ref->sketch, nb, keys);
 	if (bins_alloc(b, m - 1))
 		return SAQR_ENOMEM;
 	count_into(&ref->sketch, keys, m, b->ref);
@@ -564,7 +568,8 @@ static int numeric_exact(const struct colstats_column *ref, const struct colstat
 	int rc;
 
 	if (m == DRIFT_KS) {
-		rc = drift_ks_samples(ref->raw, ref->nraw, cur->raw, cur->nraw, DRIFT_KS_AUTO, &t, err, errlen);
+		rc = drift_ks_samples(ref->raw, ref->nraw, cur->raw, cur->nraw, DRIFT_KS_AUTO, &t, err,
+				      errlen);
 		out->score = (struct drift_score){t.pvalue, t.statistic, t.pvalue, true};
 	} else {
 		rc = drift_wasserstein_samples(ref->raw, ref->nraw, cur->raw, cur->nraw, &w, err, errlen);
@@ -584,12 +589,14 @@ static int numeric_drift(const struct colstats_column *ref, const struct colstat
 	int rc;
 
 	out->ref_std = column_std(ref);
-	if ((o->method == DRIFT_KS || o->method == DRIFT_WASSERSTEIN) && !ref->raw_dropped && !cur->raw_dropped)
+	if ((o->method == DRIFT_KS || o->method == DRIFT_WASSERSTEIN) && !ref->raw_dropped &&
+	    !cur->raw_dropped)
 		return numeric_exact(ref, cur, o->method, out, err, errlen);
 	if (o->method == DRIFT_KS || o->method == DRIFT_WASSERSTEIN)
 		rc = fine_bins(&ref->sketch, &cur->sketch, &b);
 	else
-		rc = coarse_bins(ref, cur, o->bins ? o->bins : sturges(ref->count + cur->count), o->binning, &b);
+		rc = coarse_bins(ref, cur, o->bins ? o->bins : sturges(ref->count + cur->count), o->binning,
+				 &b);
 	if (rc) {
 		rc = fail(rc, err, errlen, "out of memory");
 	} else if (o->method == DRIFT_WASSERSTEIN) {
@@ -604,7 +611,8 @@ static int numeric_drift(const struct colstats_column *ref, const struct colstat
 }
 
 static int categorical_drift(const struct colstats_column *ref, const struct colstats_column *cur,
-			     const struct colstats_opts *o, struct colstats_result *out, char *err, size_t errlen)
+			     const struct colstats_opts *o, struct colstats_result *out, char *err,
+			     size_t errlen)
 {
 	const struct colstats_cat *rcat = ref->cats, *cc = cur->cats;
 	struct bins b;
@@ -612,7 +620,8 @@ static int categorical_drift(const struct colstats_column *ref, const struct col
 	int rc;
 
 	if (o->method == DRIFT_KS || o->method == DRIFT_WASSERSTEIN)
-		return fail(SAQR_EINVAL, err, errlen, "method %s needs a numeric column; \"%s\" is categorical",
+		return fail(SAQR_EINVAL, err, errlen,
+			    "method %s needs a numeric column; \"%s\" is categorical",
 			    drift_method_name(o->method), ref->name);
 	if (bins_alloc(&b, rcat->n + cc->n + 1))
 		return fail(SAQR_ENOMEM, err, errlen, "out of memory");

@@ -26,7 +26,7 @@ struct csv_reader {
 	size_t mem_len, mem_pos;
 	char *name;
 	char *buf;
-	size_t cap;        /* bytes in buf; one more is kept for a final NUL */
+	size_t cap;	   /* bytes in buf; one more is kept for a final NUL */
 	size_t start, len; /* unread bytes are buf[start, len) */
 	size_t max_record;
 	bool eof, started;
@@ -40,7 +40,7 @@ enum scan_state { AT_FIELD, UNQUOTED, QUOTED, AFTER_QUOTE };
 
 /* "name:line: what" into err (when not NULL); fail() also yields rc. */
 __attribute__((format(printf, 4, 5))) static void errmsg(const struct csv_reader *r, char *err, size_t errlen,
-							const char *fmt, ...)
+							 const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -48,7 +48,8 @@ __attribute__((format(printf, 4, 5))) static void errmsg(const struct csv_reader
 	if (!err || !errlen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): clang 14 false positive on x86-64 */
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(err, errlen, "%s:%lu: %s", r->name, r->rec_line, msg);
 }
@@ -193,7 +194,8 @@ static int scan_quoted(struct csv_reader *r, const char *p, const char *e, const
 	if (!r->eof)
 		return 0;
 	if (st == QUOTED)
-		return fail(r, SAQR_EPARSE, err, errlen, "quoted field not closed before the end of the file");
+		return fail(r, SAQR_EPARSE, err, errlen,
+			    "quoted field not closed before the end of the file");
 	*end = e;
 	return 1;
 }
@@ -218,8 +220,9 @@ static int reserve_fields(struct csv_reader *r, size_t n)
 static int add_field(struct csv_reader *r, size_t *n, char *s, size_t len, char *err, size_t errlen)
 {
 	if (*n >= CSV_MAX_FIELDS || (*n == r->fields_cap && reserve_fields(r, *n * 2 + 64)))
-		return *n >= CSV_MAX_FIELDS ? fail(r, SAQR_ETOOBIG, err, errlen, "more than %u fields", CSV_MAX_FIELDS)
-					    : SAQR_ENOMEM;
+		return *n >= CSV_MAX_FIELDS
+			   ? fail(r, SAQR_ETOOBIG, err, errlen, "more than %u fields", CSV_MAX_FIELDS)
+			   : SAQR_ENOMEM;
 	r->fields[*n].s = s;
 	r->fields[*n].len = len;
 	(*n)++;
@@ -266,7 +269,8 @@ static int split_plain(struct csv_reader *r, char *p, char *e, size_t *n, char *
 			bits &= (1ull << (len - base)) - 1;
 		for (; bits; bits &= bits - 1) {
 			if (cnt + 1 >= r->fields_cap)
-				return fail(r, SAQR_ETOOBIG, err, errlen, "more than %u fields", CSV_MAX_FIELDS);
+				return fail(r, SAQR_ETOOBIG, err, errlen, "more than %u fields",
+					    CSV_MAX_FIELDS);
 			c = p + base + (size_t)__builtin_ctzll(bits);
 			*c = '\0';
 			f[cnt].s = start;
@@ -335,7 +339,8 @@ static int split_quoted(struct csv_reader *r, char *p, char *e, size_t *n, char 
 
 /* Locate the next record in the buffer: 1 found ([*b, *e) without its line end,
  * *next past it), 0 need more data, or an error. Blank lines are skipped. */
-static int locate(struct csv_reader *r, char **b, char **e, char **next, bool *quoted, char *err, size_t errlen)
+static int locate(struct csv_reader *r, char **b, char **e, char **next, bool *quoted, char *err,
+		  size_t errlen)
 {
 	char *p, *end = r->buf + r->len, *nl, *q;
 	const char *qe = NULL;
@@ -360,7 +365,8 @@ static int locate(struct csv_reader *r, char **b, char **e, char **next, bool *q
 			q = (char *)qe;
 		}
 		if ((size_t)(q - p) > r->max_record)
-			return fail(r, SAQR_ETOOBIG, err, errlen, "record longer than %zu bytes", r->max_record);
+			return fail(r, SAQR_ETOOBIG, err, errlen, "record longer than %zu bytes",
+				    r->max_record);
 		*next = q < end ? q + 1 : q;
 		r->line += 1 + lines;
 		if (q > p && q[-1] == '\r')
@@ -391,12 +397,14 @@ int csv_next(struct csv_reader *r, struct csv_field **fields, size_t *n, char *e
 			return 0;
 		if (r->len - r->start >= r->max_record) {
 			r->rec_line = r->line;
-			return fail(r, SAQR_ETOOBIG, err, errlen, "record longer than %zu bytes", r->max_record);
+			return fail(r, SAQR_ETOOBIG, err, errlen, "record longer than %zu bytes",
+				    r->max_record);
 		}
 		rc = fill(r, err, errlen);
 		if (rc)
 			return rc;
-		if (!r->started && r->len - r->start >= 3 && memcmp(r->buf + r->start, "\xEF\xBB\xBF", 3) == 0)
+		if (!r->started && r->len - r->start >= 3 &&
+		    memcmp(r->buf + r->start, "\xEF\xBB\xBF", 3) == 0)
 			r->start += 3;
 		r->started = true;
 	}

@@ -57,8 +57,9 @@ bool csv_is_missing(const char *s, size_t len);
 
 static inline bool csv_field_double(const struct csv_field *f, double *out)
 {
-	static const double p10d[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-					1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	static const double p10d[23] = {1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,
+					1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+					1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 	const char *p = f->s, *e = f->s + f->len, *d0, *f0;
 	uint64_t neg = *p == '-', m = 0, bits;
 	size_t nd, nf = 0;

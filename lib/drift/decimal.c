@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,	 1e3,  1e4,  1e5,  1e6,	 1e7,  1e8,  1e9,  1e10, 1e11,
 				       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* strtod on a trimmed copy; no hexadecimal, no inf or nan. */
@@ -79,4 +79,3 @@ bool decimal_parse(const char *s, size_t len, double *out)
 	*out = neg ? -v : v;
 	return true;
 }
-

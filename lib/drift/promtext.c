@@ -61,7 +61,7 @@ struct promtext {
 	size_t nlabels, labels_cap;
 	size_t *label_off; /* per sample, into labels, until the pointers are fixed */
 	size_t label_off_cap;
-	double *le;        /* per sample: the le of a _bucket sample, NAN otherwise */
+	double *le;	   /* per sample: the le of a _bucket sample, NAN otherwise */
 	size_t *name_next; /* per sample: next sample with the same name */
 	size_t *bucket_next;
 	struct family *families;
@@ -73,7 +73,7 @@ struct promtext {
 	struct table by_base;  /* base name -> first group */
 	struct lentry *lent;   /* label index entries: samples (not buckets), then groups */
 	size_t nlent, lent_cap;
-	struct table by_label; /* (name, label, value) -> first entry for samples */
+	struct table by_label;	/* (name, label, value) -> first entry for samples */
 	struct table by_glabel; /* (base, label, value) -> first entry for groups */
 	bool eof;
 };
@@ -87,10 +87,10 @@ struct parser {
 };
 
 static const char *const type_names[] = {
-	[PROMTEXT_UNTYPED] = "untyped",	 [PROMTEXT_COUNTER] = "counter",
-	[PROMTEXT_GAUGE] = "gauge",	 [PROMTEXT_HISTOGRAM] = "histogram",
-	[PROMTEXT_SUMMARY] = "summary",	 [PROMTEXT_GAUGEHISTOGRAM] = "gaugehistogram",
-	[PROMTEXT_INFO] = "info",	 [PROMTEXT_STATESET] = "stateset",
+    [PROMTEXT_UNTYPED] = "untyped", [PROMTEXT_COUNTER] = "counter",
+    [PROMTEXT_GAUGE] = "gauge",	    [PROMTEXT_HISTOGRAM] = "histogram",
+    [PROMTEXT_SUMMARY] = "summary", [PROMTEXT_GAUGEHISTOGRAM] = "gaugehistogram",
+    [PROMTEXT_INFO] = "info",	    [PROMTEXT_STATESET] = "stateset",
 };
 
 /* Write an error message (when err is not NULL); fail() also yields rc. */
@@ -101,7 +101,8 @@ __attribute__((format(printf, 3, 4))) static void errmsg(char *err, size_t errle
 	if (!err || !errlen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): clang 14 false positive on x86-64 */
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
+	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
 
@@ -114,7 +115,8 @@ __attribute__((format(printf, 2, 3))) static void parse_msg(struct parser *ps, c
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): clang 14 false positive on x86-64 */
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	errmsg(ps->err, ps->errlen, "line %u: %s", ps->line, msg);
 }
@@ -208,7 +210,7 @@ static int parse_number(const char *s, size_t n, double *out)
 	static const struct {
 		const char *word;
 		double v;
-	} words[] = {{"+Inf", INFINITY}, {"-Inf", -INFINITY}, {"Inf", INFINITY}, {"NaN", NAN},
+	} words[] = {{"+Inf", INFINITY},      {"-Inf", -INFINITY},	{"Inf", INFINITY},     {"NaN", NAN},
 		     {"+Infinity", INFINITY}, {"-Infinity", -INFINITY}, {"Infinity", INFINITY}};
 	char tok[PT_MAX_TOKEN], *endp;
 	size_t i;
@@ -573,7 +575,8 @@ static bool labels_equal_but_le(const struct promtext_sample *a, const struct pr
 			j++;
 		if (i == a->nlabels || j == b->nlabels)
 			return i == a->nlabels && j == b->nlabels;
-		if (strcmp(a->labels[i].name, b->labels[j].name) != 0 || strcmp(a->labels[i].value, b->labels[j].value) != 0)
+		if (strcmp(a->labels[i].name, b->labels[j].name) != 0 ||
+		    strcmp(a->labels[i].value, b->labels[j].value) != 0)
 			return false;
 		i++;
 		j++;
@@ -809,8 +812,8 @@ int promtext_parse(const char *text, size_t len, size_t max, struct promtext **o
 	if (!text && len)
 		return fail(SAQR_EINVAL, err, errlen, "no text");
 	if (len > (max ? max : PROMTEXT_MAX_INPUT))
-		return fail(SAQR_ETOOBIG, err, errlen, "exposition of %zu bytes is over the %zu-byte cap", len,
-			    (size_t)(max ? max : PROMTEXT_MAX_INPUT));
+		return fail(SAQR_ETOOBIG, err, errlen, "exposition of %zu bytes is over the %zu-byte cap",
+			    len, (size_t)(max ? max : PROMTEXT_MAX_INPUT));
 	pt = calloc(1, sizeof(*pt));
 	if (!pt)
 		return fail(SAQR_ENOMEM, err, errlen, "out of memory");
@@ -932,8 +935,8 @@ struct cursor {
 	bool by_label;
 };
 
-static struct cursor cursor_first(const struct promtext *pt, const char *name, const struct promtext_label *filter,
-				  size_t nfilter)
+static struct cursor cursor_first(const struct promtext *pt, const char *name,
+				  const struct promtext_label *filter, size_t nfilter)
 {
 	size_t n = name ? strlen(name) : 0;
 	struct cursor c = {NONE, false};
@@ -966,7 +969,8 @@ int promtext_select(const struct promtext *pt, const char *name, const struct pr
 		s = &pt->samples[cursor_sample(pt, c)];
 		if (!matches(s, filter, nfilter))
 			continue;
-		if (grow((void **)&arr, &cap, cnt + 1, sizeof(*arr))) { /* NOLINT(bugprone-sizeof-expression): an array of pointers */
+		if (grow((void **)&arr, &cap, cnt + 1,
+			 sizeof(*arr))) { /* NOLINT(bugprone-sizeof-expression): an array of pointers */
 			free(arr);
 			return SAQR_ENOMEM;
 		}
@@ -1046,11 +1050,12 @@ static int group_buckets(const struct promtext *pt, const struct group *g, const
 	qsort(b, k, sizeof(*b), cmp_bucket);
 	for (i = 1; i < k; i++)
 		if (b[i].le == b[i - 1].le)
-			return fail(SAQR_EINVAL, err, errlen, "line %u: histogram %s has a second bucket le=%g (line %u)",
-				    b[i].line, name, b[i].le, b[i - 1].line);
+			return fail(SAQR_EINVAL, err, errlen,
+				    "line %u: histogram %s has a second bucket le=%g (line %u)", b[i].line,
+				    name, b[i].le, b[i - 1].line);
 	if (!(isinf(b[k - 1].le) && b[k - 1].le > 0))
-		return fail(SAQR_EINVAL, err, errlen, "line %u: histogram %s has no le=\"+Inf\" bucket", b[k - 1].line,
-			    name);
+		return fail(SAQR_EINVAL, err, errlen, "line %u: histogram %s has no le=\"+Inf\" bucket",
+			    b[k - 1].line, name);
 	return 0;
 }
 
@@ -1070,13 +1075,14 @@ static int hist_add_group(const struct promtext *pt, const struct group *g, cons
 		}
 		out->has_sum = true;
 	} else if (g->nbuckets != out->n) {
-		return fail(SAQR_EINVAL, err, errlen, "line %u: series of histogram %s have different buckets",
-			    b[0].line, name);
+		return fail(SAQR_EINVAL, err, errlen,
+			    "line %u: series of histogram %s have different buckets", b[0].line, name);
 	}
 	for (i = 0; i < g->nbuckets; i++) {
 		if (b[i].le != out->le[i])
-			return fail(SAQR_EINVAL, err, errlen, "line %u: series of histogram %s have different buckets",
-				    b[i].line, name);
+			return fail(SAQR_EINVAL, err, errlen,
+				    "line %u: series of histogram %s have different buckets", b[i].line,
+				    name);
 		out->cum[i] += b[i].count;
 	}
 	out->count += g->count_idx != NONE ? pt->samples[g->count_idx].value : b[g->nbuckets - 1].count;
@@ -1088,8 +1094,8 @@ static int hist_add_group(const struct promtext *pt, const struct group *g, cons
 	return 0;
 }
 
-static bool group_matches(const struct promtext *pt, const struct group *g, const struct promtext_label *filter,
-			  size_t nfilter)
+static bool group_matches(const struct promtext *pt, const struct group *g,
+			  const struct promtext_label *filter, size_t nfilter)
 {
 	return g->nbuckets > 0 && matches(&pt->samples[g->key_sample], filter, nfilter);
 }
@@ -1107,8 +1113,8 @@ static size_t first_group(const struct promtext *pt, const char *name)
 
 /* Walk the groups of histogram name that may match the filter: through the group
  * label index on the first filter pair, else along the base-name chain. */
-static struct cursor gcursor_first(const struct promtext *pt, const char *name, const struct promtext_label *filter,
-				   size_t nfilter)
+static struct cursor gcursor_first(const struct promtext *pt, const char *name,
+				   const struct promtext_label *filter, size_t nfilter)
 {
 	struct cursor c = {NONE, nfilter > 0};
 
@@ -1129,8 +1135,8 @@ static void gcursor_next(const struct promtext *pt, struct cursor *c)
 }
 
 /* The next group at or after c that matches the filter, or NONE. */
-static size_t next_matching_group(const struct promtext *pt, struct cursor *c, const struct promtext_label *filter,
-				  size_t nfilter)
+static size_t next_matching_group(const struct promtext *pt, struct cursor *c,
+				  const struct promtext_label *filter, size_t nfilter)
 {
 	size_t g;
 
@@ -1335,7 +1341,8 @@ static bool same_labels(const struct promtext_sample *a, const struct promtext_s
 	if (a->nlabels != b->nlabels)
 		return false;
 	for (i = 0; i < a->nlabels; i++)
-		if (strcmp(a->labels[i].name, b->labels[i].name) != 0 || strcmp(a->labels[i].value, b->labels[i].value) != 0)
+		if (strcmp(a->labels[i].name, b->labels[i].name) != 0 ||
+		    strcmp(a->labels[i].value, b->labels[i].value) != 0)
 			return false;
 	return true;
 }
@@ -1353,8 +1360,8 @@ static const struct promtext_sample *find_series(const struct promtext *pt, cons
 
 static bool is_5xx(const char *code)
 {
-	return code && code[0] == '5' && code[1] >= '0' && code[1] <= '9' && code[2] >= '0' && code[2] <= '9' &&
-	       code[3] == '\0';
+	return code && code[0] == '5' && code[1] >= '0' && code[1] <= '9' && code[2] >= '0' &&
+	       code[2] <= '9' && code[3] == '\0';
 }
 
 int promtext_error_ratio(const struct promtext *prev, const struct promtext *cur, const char *name,

@@ -20,8 +20,8 @@
 
 struct sketch {
 	uint64_t *block[SKETCH_BLOCKS]; /* SKETCH_SUB counts each, allocated on first use */
-	uint64_t n;                     /* values added */
-	size_t lo_block, hi_block;      /* occupied block range when n > 0 */
+	uint64_t n;			/* values added */
+	size_t lo_block, hi_block;	/* occupied block range when n > 0 */
 };
 
 void sketch_init(struct sketch *s);

@@ -14,11 +14,11 @@
 #include "drift/specfun.h"
 
 static const char *const method_names[] = {
-	[DRIFT_PSI] = "psi",
-	[DRIFT_KS] = "ks",
-	[DRIFT_JS] = "js",
-	[DRIFT_WASSERSTEIN] = "wasserstein",
-	[DRIFT_CHISQUARE] = "chisquare",
+    [DRIFT_PSI] = "psi",
+    [DRIFT_KS] = "ks",
+    [DRIFT_JS] = "js",
+    [DRIFT_WASSERSTEIN] = "wasserstein",
+    [DRIFT_CHISQUARE] = "chisquare",
 };
 
 /* Write an error message (when err is not NULL); fail() also yields rc. */
@@ -29,7 +29,8 @@ __attribute__((format(printf, 3, 4))) static void errmsg(char *err, size_t errle
 	if (!err || !errlen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): clang 14 false positive on x86-64 */
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
+	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 }
 
@@ -80,13 +81,14 @@ static int side_total(const double *c, size_t k, const char *side, double *total
 	specfun_sum_init(&s);
 	for (i = 0; i < k; i++) {
 		if (!(c[i] >= 0) || isinf(c[i]))
-			return fail(SAQR_EINVAL, err, errlen, "%s count %zu is %g (counts must be finite and >= 0)",
-				    side, i, c[i]);
+			return fail(SAQR_EINVAL, err, errlen,
+				    "%s count %zu is %g (counts must be finite and >= 0)", side, i, c[i]);
 		specfun_sum_add(&s, c[i]);
 	}
 	*total = specfun_sum_value(&s);
 	if (!(*total > 0))
-		return fail(SAQR_EEMPTY, err, errlen, "%s distribution is empty (all %zu counts are 0)", side, k);
+		return fail(SAQR_EEMPTY, err, errlen, "%s distribution is empty (all %zu counts are 0)", side,
+			    k);
 	return 0;
 }
 
@@ -215,7 +217,8 @@ int drift_chisquare(const double *ref, const double *cur, size_t k, struct drift
 	if (isinf(stat))
 		p = 0.0;
 	else if (used > 1 && specfun_chi2_sf(stat, (double)(used - 1), &p))
-		return fail(SAQR_EINVAL, err, errlen, "chi-square p-value did not converge (statistic %g)", stat);
+		return fail(SAQR_EINVAL, err, errlen, "chi-square p-value did not converge (statistic %g)",
+			    stat);
 	out->statistic = used > 1 ? stat : 0.0;
 	out->pvalue = p;
 	return 0;
@@ -256,13 +259,16 @@ static int check_edges(const double *edges, size_t k, char *err, size_t errlen)
 	if (!edges)
 		return fail(SAQR_EINVAL, err, errlen, "bin edges missing");
 	for (i = 0; i <= k; i++) {
-		if (isnan(edges[i]) || (isinf(edges[i]) && !(i == 0 && edges[i] < 0) && !(i == k && edges[i] > 0)))
-			return fail(SAQR_EINVAL, err, errlen,
-				    "bin edge %zu is %g (edges must be finite, except -inf first and +inf last)", i,
-				    edges[i]);
+		if (isnan(edges[i]) ||
+		    (isinf(edges[i]) && !(i == 0 && edges[i] < 0) && !(i == k && edges[i] > 0)))
+			return fail(
+			    SAQR_EINVAL, err, errlen,
+			    "bin edge %zu is %g (edges must be finite, except -inf first and +inf last)", i,
+			    edges[i]);
 		if (i > 0 && !(edges[i] > edges[i - 1]))
-			return fail(SAQR_EINVAL, err, errlen, "bin edges must increase: edge %zu (%g) <= edge %zu (%g)",
-				    i, edges[i], i - 1, edges[i - 1]);
+			return fail(SAQR_EINVAL, err, errlen,
+				    "bin edges must increase: edge %zu (%g) <= edge %zu (%g)", i, edges[i],
+				    i - 1, edges[i - 1]);
 	}
 	return 0;
 }
@@ -305,8 +311,8 @@ static double normed(double distance, double std)
 }
 
 /* ∫ |F_ref - F_cur| over the points, after the caller checked everything. */
-static void w1_points(const double *x, const double *ref, const double *cur, size_t k, double tref, double tcur,
-		      double ref_std, struct drift_wasserstein *out)
+static void w1_points(const double *x, const double *ref, const double *cur, size_t k, double tref,
+		      double tcur, double ref_std, struct drift_wasserstein *out)
 {
 	struct specfun_sum cr, cc, w;
 	size_t i;
@@ -318,7 +324,7 @@ static void w1_points(const double *x, const double *ref, const double *cur, siz
 		specfun_sum_add(&cr, ref[i]);
 		specfun_sum_add(&cc, cur[i]);
 		specfun_sum_add(&w, fabs(specfun_sum_value(&cr) / tref - specfun_sum_value(&cc) / tcur) *
-					    (x[i + 1] - x[i]));
+					(x[i + 1] - x[i]));
 	}
 	if (isnan(ref_std) || ref_std < 0)
 		ref_std = weighted_std(x, ref, k, tref);
@@ -363,8 +369,8 @@ int drift_wasserstein_points(const double *x, const double *ref, const double *c
 		return fail(SAQR_EINVAL, err, errlen, "points missing");
 	for (i = 0; i < k; i++)
 		if (!isfinite(x[i]) || (i > 0 && !(x[i] > x[i - 1])))
-			return fail(SAQR_EINVAL, err, errlen, "point %zu (%g) is not finite or not above the one before",
-				    i, x[i]);
+			return fail(SAQR_EINVAL, err, errlen,
+				    "point %zu (%g) is not finite or not above the one before", i, x[i]);
 	w1_points(x, ref, cur, k, tref, tcur, ref_std, out);
 	return 0;
 }
@@ -424,8 +430,8 @@ static int sorted_copy(const double *x, size_t n, const char *side, double **out
 		return fail(SAQR_EEMPTY, err, errlen, "%s sample is empty", side);
 	for (i = 0; i < n; i++)
 		if (!isfinite(x[i]))
-			return fail(SAQR_EINVAL, err, errlen, "%s sample %zu is %g (samples must be finite)", side, i,
-				    x[i]);
+			return fail(SAQR_EINVAL, err, errlen, "%s sample %zu is %g (samples must be finite)",
+				    side, i, x[i]);
 	c = malloc(n * sizeof(*c));
 	if (!c)
 		return fail(SAQR_ENOMEM, err, errlen, "out of memory copying %zu samples", n);
@@ -521,7 +527,8 @@ int drift_ks_samples(const double *ref, size_t nref, const double *cur, size_t n
 	d = ks_statistic(a, nref, b, ncur);
 	rc = ks_pvalue(nref, ncur, mode, &d, &p);
 	if (rc) {
-		errmsg(err, errlen, "KS p-value for samples of %zu and %zu: %s", nref, ncur, saqr_strerror(rc));
+		errmsg(err, errlen, "KS p-value for samples of %zu and %zu: %s", nref, ncur,
+		       saqr_strerror(rc));
 		goto out;
 	}
 	out->statistic = d;

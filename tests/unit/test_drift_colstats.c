@@ -101,7 +101,8 @@ static void test_sniff_errors(void **state)
 	expect_sniff_error("a,b,a\n1,2,3\n", SAQR_EPARSE, ":1: column \"a\" appears twice");
 	expect_sniff_error("a,b\n1,2\n3\n", SAQR_EPARSE, ":3: 1 fields, the header has 2");
 	expect_sniff_error("a,b\n1,\"2\n", SAQR_EPARSE, ":2: quoted field not closed");
-	assert_int_equal(colstats_sniff("/nonexistent.csv", 0, &names, &kinds, &n, err, sizeof(err)), SAQR_EIO);
+	assert_int_equal(colstats_sniff("/nonexistent.csv", 0, &names, &kinds, &n, err, sizeof(err)),
+			 SAQR_EIO);
 }
 
 static void test_scan_counts(void **state)
@@ -126,7 +127,8 @@ static void test_scan_counts(void **state)
 	drop(path);
 }
 
-static void expect_scan_error(const char *text, const char *col, enum colstats_kind kind, int rc, const char *msg)
+static void expect_scan_error(const char *text, const char *col, enum colstats_kind kind, int rc,
+			      const char *msg)
 {
 	char *path = temp_csv(text), *names[] = {(char *)col}, err[256] = "";
 	enum colstats_kind kinds[] = {kind};
@@ -142,9 +144,12 @@ static void expect_scan_error(const char *text, const char *col, enum colstats_k
 static void test_scan_errors(void **state)
 {
 	(void)state;
-	expect_scan_error("x\n1\n2\nabc\n", "x", COLSTATS_NUMERIC, SAQR_EPARSE, ":4: column \"x\": \"abc\" is not a number");
-	expect_scan_error("x,y\n1,2\n3,4,5\n", "x", COLSTATS_NUMERIC, SAQR_EPARSE, ":3: 3 fields, the header has 2");
-	expect_scan_error("x,y\n1,2\n", "z", COLSTATS_NUMERIC, SAQR_ENOTFOUND, "no column \"z\" in the header");
+	expect_scan_error("x\n1\n2\nabc\n", "x", COLSTATS_NUMERIC, SAQR_EPARSE,
+			  ":4: column \"x\": \"abc\" is not a number");
+	expect_scan_error("x,y\n1,2\n3,4,5\n", "x", COLSTATS_NUMERIC, SAQR_EPARSE,
+			  ":3: 3 fields, the header has 2");
+	expect_scan_error("x,y\n1,2\n", "z", COLSTATS_NUMERIC, SAQR_ENOTFOUND,
+			  "no column \"z\" in the header");
 }
 
 static void test_raw_values_dropped_past_cap(void **state)
@@ -195,13 +200,14 @@ static void test_drift_small_files_exact(void **state)
 	scan_pair(a, b, &sa, &sb);
 	/* ks and wasserstein on the raw values: exactly lib/drift/stats on them */
 	score_of(&sa.cols[0], &sb.cols[0], DRIFT_KS, &r);
-	assert_int_equal(drift_ks_samples(sa.cols[0].raw, sa.cols[0].nraw, sb.cols[0].raw, sb.cols[0].nraw, DRIFT_KS_AUTO,
-					  &t, NULL, 0),
+	assert_int_equal(drift_ks_samples(sa.cols[0].raw, sa.cols[0].nraw, sb.cols[0].raw, sb.cols[0].nraw,
+					  DRIFT_KS_AUTO, &t, NULL, 0),
 			 0);
-	assert_true(r.exact && r.score.has_pvalue && r.score.statistic == t.statistic && r.score.score == t.pvalue);
+	assert_true(r.exact && r.score.has_pvalue && r.score.statistic == t.statistic &&
+		    r.score.score == t.pvalue);
 	score_of(&sa.cols[0], &sb.cols[0], DRIFT_WASSERSTEIN, &r);
-	assert_int_equal(drift_wasserstein_samples(sa.cols[0].raw, sa.cols[0].nraw, sb.cols[0].raw, sb.cols[0].nraw, &w,
-						   NULL, 0),
+	assert_int_equal(drift_wasserstein_samples(sa.cols[0].raw, sa.cols[0].nraw, sb.cols[0].raw,
+						   sb.cols[0].nraw, &w, NULL, 0),
 			 0);
 	assert_true(r.exact && r.score.score == w.normed && fabs(r.ref_std - w.ref_std) < 1e-12);
 	/* psi on the baseline's quantile bins sees the shift */
@@ -334,16 +340,16 @@ static void test_categories_capped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sniff_kinds),
-		cmocka_unit_test(test_sniff_errors),
-		cmocka_unit_test(test_scan_counts),
-		cmocka_unit_test(test_scan_errors),
-		cmocka_unit_test(test_raw_values_dropped_past_cap),
-		cmocka_unit_test(test_drift_small_files_exact),
-		cmocka_unit_test(test_drift_identical_is_zero),
-		cmocka_unit_test(test_binned_close_to_exact),
-		cmocka_unit_test(test_drift_errors),
-		cmocka_unit_test(test_categories_capped),
+	    cmocka_unit_test(test_sniff_kinds),
+	    cmocka_unit_test(test_sniff_errors),
+	    cmocka_unit_test(test_scan_counts),
+	    cmocka_unit_test(test_scan_errors),
+	    cmocka_unit_test(test_raw_values_dropped_past_cap),
+	    cmocka_unit_test(test_drift_small_files_exact),
+	    cmocka_unit_test(test_drift_identical_is_zero),
+	    cmocka_unit_test(test_binned_close_to_exact),
+	    cmocka_unit_test(test_drift_errors),
+	    cmocka_unit_test(test_categories_capped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

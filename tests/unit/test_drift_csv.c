@@ -179,11 +179,29 @@ static void check_like_strtod(const char *s)
 
 static void test_numbers_match_strtod(void **state)
 {
-	static const char *const fixed[] = {"0", "-0", "+1", "1.", ".5", "-.5", "0.1", "123456789012345678",
-					    "1234567890123456789", "12345678901234567890", "9007199254740993",
-					    "0.30000000000000004", "1e22", "1e23", "1.7976931348623157e308",
-					    "4.9e-324", "2.2250738585072014e-308", "1E5", "3.14159e-10", "000012.5000",
-					    "0.000000000000000000000001", "-1.30316", "0.0284222"};
+	static const char *const fixed[] = {"0",
+					    "-0",
+					    "+1",
+					    "1.",
+					    ".5",
+					    "-.5",
+					    "0.1",
+					    "123456789012345678",
+					    "1234567890123456789",
+					    "12345678901234567890",
+					    "9007199254740993",
+					    "0.30000000000000004",
+					    "1e22",
+					    "1e23",
+					    "1.7976931348623157e308",
+					    "4.9e-324",
+					    "2.2250738585072014e-308",
+					    "1E5",
+					    "3.14159e-10",
+					    "000012.5000",
+					    "0.000000000000000000000001",
+					    "-1.30316",
+					    "0.0284222"};
 	const char *fmts[] = {"%.17g", "%.6g", "%.3e", "%.10f", "%g", "%.1f"};
 	uint64_t z = 88172645463325252ull, bits;
 	char buf[64];
@@ -213,8 +231,9 @@ static void test_numbers_match_strtod(void **state)
 
 static void test_non_numbers(void **state)
 {
-	static const char *const bad[] = {"", "abc", "1e", "1e+", "0x10", "inf", "-inf", "nan", "1.2.3", "--1",
-					  "1 2", "1,5", ".", "-", "+", "e5", "1e5x", "1.5e400"};
+	static const char *const bad[] = {"",	  "abc", "1e",	  "1e+", "0x10", "inf",
+					  "-inf", "nan", "1.2.3", "--1", "1 2",	 "1,5",
+					  ".",	  "-",	 "+",	  "e5",	 "1e5x", "1.5e400"};
 	struct csv_field f;
 	double v = 42;
 	size_t i;
@@ -232,7 +251,8 @@ static void test_non_numbers(void **state)
 
 static void test_missing_cells(void **state)
 {
-	static const char *const missing[] = {"", " ", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", " NA "};
+	static const char *const missing[] = {"",    " ",    "NA",   "N/A",  "NaN",
+					      "nan", "null", "NULL", "None", " NA "};
 	size_t i;
 
 	(void)state;
@@ -246,15 +266,15 @@ static void test_missing_cells(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc4180_records),
-		cmocka_unit_test(test_quote_inside_unquoted_field_is_data),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_too_many_fields),
-		cmocka_unit_test(test_open_missing_file),
-		cmocka_unit_test(test_records_across_refills),
-		cmocka_unit_test(test_numbers_match_strtod),
-		cmocka_unit_test(test_non_numbers),
-		cmocka_unit_test(test_missing_cells),
+	    cmocka_unit_test(test_rfc4180_records),
+	    cmocka_unit_test(test_quote_inside_unquoted_field_is_data),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_too_many_fields),
+	    cmocka_unit_test(test_open_missing_file),
+	    cmocka_unit_test(test_records_across_refills),
+	    cmocka_unit_test(test_numbers_match_strtod),
+	    cmocka_unit_test(test_non_numbers),
+	    cmocka_unit_test(test_missing_cells),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

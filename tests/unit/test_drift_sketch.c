@@ -96,8 +96,8 @@ static void test_counts_and_iteration(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keys_ascend_and_contain),
-		cmocka_unit_test(test_counts_and_iteration),
+	    cmocka_unit_test(test_keys_ascend_and_contain),
+	    cmocka_unit_test(test_counts_and_iteration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

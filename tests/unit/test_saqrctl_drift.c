@@ -89,19 +89,17 @@ static json_t *column(json_t *report, const char *name)
 	size_t i;
 	json_t *c;
 
-	json_array_foreach(json_object_get(report, "columns"), i, c)
-		if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
-			return c;
+	json_array_foreach(json_object_get(report, "columns"), i,
+			   c) if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0) return c;
 	fail_msg("no column %s in the report", name);
 	return NULL;
 }
 
 static void check_column_shape(json_t *c)
 {
-	static const char *const keys[] = {"name",	    "type",	     "method",		"score",
-					   "threshold",	    "drifted",	     "statistic",	"pvalue",
-					   "bins",	    "exact",	     "baselineCount",	"currentCount",
-					   "baselineMissing", "currentMissing"};
+	static const char *const keys[] = {
+	    "name",   "type", "method", "score",	 "threshold",	 "drifted",	    "statistic",
+	    "pvalue", "bins", "exact",	"baselineCount", "currentCount", "baselineMissing", "currentMissing"};
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -113,8 +111,8 @@ static void check_column_shape(json_t *c)
 
 static void test_no_drift_json(void **state)
 {
-	struct run r = drift("--baseline", fixture("baseline.csv"), "--current", fixture("current_same.csv"), "-o",
-			     "json", NULL);
+	struct run r = drift("--baseline", fixture("baseline.csv"), "--current", fixture("current_same.csv"),
+			     "-o", "json", NULL);
 	json_t *j, *c;
 	size_t i;
 
@@ -127,8 +125,7 @@ static void test_no_drift_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "baseline"), "rows")), 1000);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "current"), "rows")), 1000);
 	assert_int_equal(json_array_size(json_object_get(j, "columns")), 4);
-	json_array_foreach(json_object_get(j, "columns"), i, c)
-		check_column_shape(c);
+	json_array_foreach(json_object_get(j, "columns"), i, c) check_column_shape(c);
 	c = column(j, "age");
 	assert_string_equal(json_string_value(json_object_get(c, "type")), "numerical");
 	assert_string_equal(json_string_value(json_object_get(c, "method")), "psi");
@@ -193,8 +190,8 @@ static void test_methods_and_threshold(void **state)
 	json_decref(j);
 	run_free(&r);
 
-	r = drift("--baseline", fixture("baseline.csv"), "--current", fixture("current_drift.csv"), "--column", "age",
-		  "--method", "wasserstein", "--threshold", "5", "-o", "json", NULL);
+	r = drift("--baseline", fixture("baseline.csv"), "--current", fixture("current_drift.csv"),
+		  "--column", "age", "--method", "wasserstein", "--threshold", "5", "-o", "json", NULL);
 	assert_int_equal(r.rc, 0); /* normed W of a 12-year shift with std 9 is about 1.3 < 5 */
 	j = parse_json(r.out);
 	c = column(j, "age");
@@ -203,8 +200,8 @@ static void test_methods_and_threshold(void **state)
 	json_decref(j);
 	run_free(&r);
 
-	r = drift("--baseline", fixture("baseline.csv"), "--current", fixture("current_drift.csv"), "--method", "js",
-		  "--bins", "5", "--binning", "uniform", "-o", "json", NULL);
+	r = drift("--baseline", fixture("baseline.csv"), "--current", fixture("current_drift.csv"),
+		  "--method", "js", "--bins", "5", "--binning", "uniform", "-o", "json", NULL);
 	assert_int_equal(r.rc, 1);
 	j = parse_json(r.out);
 	assert_int_equal(json_integer_value(json_object_get(column(j, "score"), "bins")), 5);
@@ -215,7 +212,8 @@ static void test_methods_and_threshold(void **state)
 
 static void test_text_output(void **state)
 {
-	struct run r = drift("--baseline", fixture("baseline.csv"), "--current", fixture("current_drift.csv"), NULL);
+	struct run r =
+	    drift("--baseline", fixture("baseline.csv"), "--current", fixture("current_drift.csv"), NULL);
 
 	(void)state;
 	assert_int_equal(r.rc, 1);
@@ -255,15 +253,19 @@ static void test_errors(void **state)
 		     "malformed.csv:5: 3 fields, the header has 4");
 	expect_error(drift("--baseline", base, "--current", fixture("bad_number.csv"), NULL),
 		     "bad_number.csv:4: column \"age\": \"forty\" is not a number");
-	expect_error(drift("--baseline", base, "--current", base, "--method", "kl", NULL), "unknown method \"kl\"");
+	expect_error(drift("--baseline", base, "--current", base, "--method", "kl", NULL),
+		     "unknown method \"kl\"");
 	expect_error(drift("--baseline", base, "--current", base, "--column", "city", "--method", "ks", NULL),
 		     "method ks needs numeric columns; \"city\" is categorical");
-	expect_error(drift("--baseline", base, "--current", base, "--threshold", "-1", NULL), "--threshold \"-1\"");
+	expect_error(drift("--baseline", base, "--current", base, "--threshold", "-1", NULL),
+		     "--threshold \"-1\"");
 	expect_error(drift("--baseline", base, "--current", base, "--bins", "1", NULL), "--bins \"1\"");
 	expect_error(drift("--baseline", base, "--current", base, "-o", "yaml", NULL), "output \"yaml\"");
-	expect_error(drift("--baseline", base, "--current", base, "--frobnicate", "1", NULL), "unknown option --frobnicate");
+	expect_error(drift("--baseline", base, "--current", base, "--frobnicate", "1", NULL),
+		     "unknown option --frobnicate");
 	expect_error(drift("--baseline", base, "--current", NULL), "--current needs a value");
-	expect_error(drift("--baseline", base, "--current", base, "stray", NULL), "unexpected argument \"stray\"");
+	expect_error(drift("--baseline", base, "--current", base, "stray", NULL),
+		     "unexpected argument \"stray\"");
 }
 
 /* The real binary: exit status and stdout through posix_spawn. */
@@ -289,10 +291,15 @@ static int spawn_saqrctl(char *const argv[], const char *out_path)
 static void test_binary(void **state)
 {
 	char out[] = "/tmp/saqrctl-drift-out-XXXXXX";
-	char *same[] = {"saqrctl", "drift", "--baseline", fixture("baseline.csv"), "--current",
-			fixture("current_same.csv"), "-o", "json", NULL};
-	char *drifted[] = {"saqrctl", "drift", "--baseline", fixture("baseline.csv"), "--current",
-			   fixture("current_drift.csv"), NULL};
+	char *same[] = {"saqrctl",    "drift",
+			"--baseline", fixture("baseline.csv"),
+			"--current",  fixture("current_same.csv"),
+			"-o",	      "json",
+			NULL};
+	char *drifted[] = {"saqrctl",	 "drift",
+			   "--baseline", fixture("baseline.csv"),
+			   "--current",	 fixture("current_drift.csv"),
+			   NULL};
 	char *broken[] = {"saqrctl", "drift", "--baseline", fixture("baseline.csv"), NULL};
 	char *unknown[] = {"saqrctl", "frobnicate", NULL};
 	json_error_t e;
@@ -316,12 +323,12 @@ static void test_binary(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_drift_json),
-		cmocka_unit_test(test_drift_json),
-		cmocka_unit_test(test_methods_and_threshold),
-		cmocka_unit_test(test_text_output),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_binary),
+	    cmocka_unit_test(test_no_drift_json),
+	    cmocka_unit_test(test_drift_json),
+	    cmocka_unit_test(test_methods_and_threshold),
+	    cmocka_unit_test(test_text_output),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_binary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
