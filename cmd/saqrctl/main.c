@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "drift.h"
 #include "saqrctl.h"
 
 struct saqrctl_command {
@@ -12,6 +13,7 @@ struct saqrctl_command {
 
 static const struct saqrctl_command saqrctl_commands[] = {
 	{"check", "check manifests against the admission policy, offline (as saqr-webhook would)", saqrctl_check},
+	{"drift", "drift statistics between a baseline and a current CSV file (PSI, KS, JS, ...)", saqrctl_drift_main},
 };
 
 #define SAQRCTL_NCOMMANDS (sizeof(saqrctl_commands) / sizeof(saqrctl_commands[0]))
