@@ -9,6 +9,14 @@ SHELL := /bin/bash
 CC ?= cc
 BUILD ?= build
 BIN ?= bin
+# Quiet by default; `make V=1` prints every command.
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @printf '  %-5s %s\n'
+endif
 CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/saqr
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
@@ -58,36 +66,44 @@ tools: ## Build kube-apiserver, etcd, kubectl and helm from their Go modules int
 
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(quiet) CC $<
+	$(Q)$(CC) $(REL_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(quiet) CC $<
+	$(Q)$(CC) $(SAN_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(REL_LIB): $(call rel_obj,$(LIB_SRCS))
 	@mkdir -p $(@D)
 	@rm -f $@
-	ar rcs $@ $^
+	$(quiet) AR $@
+	$(Q)ar rcs $@ $^
 
 $(SAN_LIB): $(call san_obj,$(LIB_SRCS))
 	@mkdir -p $(@D)
 	@rm -f $@
-	ar rcs $@ $^
+	$(quiet) AR $@
+	$(Q)ar rcs $@ $^
 
 .SECONDEXPANSION:
 $(BIN)/%: $$(call rel_obj,$$(wildcard cmd/%/*.c)) $(REL_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/san/bin/%: $$(call san_obj,$$(wildcard cmd/%/*.c)) $(SAN_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(SAN_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/san/tests/unit/%: $(BUILD)/san/tests/unit/%.o $(SAN_SUPPORT) $(SAN_LIB)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(quiet) LINK $@
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/san/tests/integration/%: $(BUILD)/san/tests/integration/%.o $(SAN_SUPPORT) $(SAN_LIB)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(quiet) LINK $@
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 ##@ Test
 
