@@ -272,9 +272,14 @@ static void de_score_numerical(struct drifteval_feature *f, const struct driftev
 	double edges[DE_MAX_BINS + 1], cur[DE_MAX_BINS];
 	size_t k = h->n;
 
-	if (k != b->nedges + 1 || k > DE_MAX_BINS || promtext_hist_bins(h, edges, cur)) {
+	if (k != b->nedges + 1 || k > DE_MAX_BINS) {
 		de_msg(f->problem, sizeof(f->problem), "the metric has %zu buckets, the baseline %zu", k,
 		       b->nedges + 1);
+		f->missing = true;
+		return;
+	}
+	if (promtext_hist_bins(h, edges, cur)) {
+		de_msg(f->problem, sizeof(f->problem), "the histogram's buckets are not cumulative");
 		f->missing = true;
 		return;
 	}
