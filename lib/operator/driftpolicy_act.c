@@ -37,12 +37,12 @@ int driftpolicy__incidents(struct driftpolicy__run *run)
 		events_record(run->c->events, run->dp, "Warning", "IncidentOpened", "Evaluate", "incident %s: %s",
 			      plan.opened, run->result.summary);
 		driftpolicy__log(run, LOG_LVL_WARN, "incident opened", "incident", plan.opened, "summary",
-				 run->result.summary, NULL);
+				 run->result.summary, (char *)NULL);
 	}
 	if (plan.resolved) {
 		events_record(run->c->events, run->dp, "Normal", "IncidentResolved", "Evaluate",
 			      "incident %s resolved: no drift and every SLO met", plan.resolved);
-		driftpolicy__log(run, LOG_LVL_INFO, "incident resolved", "incident", plan.resolved, NULL);
+		driftpolicy__log(run, LOG_LVL_INFO, "incident resolved", "incident", plan.resolved, (char *)NULL);
 	}
 	if (plan.dropped)
 		driftpolicy__degrade(run, "NotificationFailing", "%zu notifications dropped: the queue is full",
@@ -139,7 +139,7 @@ static void dp_rollback(struct driftpolicy__run *run, json_t *inc)
 	events_record(run->c->events, run->md, "Warning", "RolledBack", "Rollback",
 		      "DriftPolicy %s rolled the model back to %s (incident %s)", run->name, label, id);
 	driftpolicy__log(run, LOG_LVL_WARN, "rolled back", "incident", id, "modelDeployment", md_name, "to", label,
-			 NULL);
+			 (char *)NULL);
 }
 
 void driftpolicy__actions(struct driftpolicy__run *run)
@@ -221,7 +221,7 @@ static bool dp_deliver_one(struct driftpolicy__run *run, size_t i, unsigned *fai
 	rc = dp_send(run, e, inc, &external, err, sizeof(err));
 	if (rc == 0) {
 		driftpolicy__log(run, LOG_LVL_INFO, "notification delivered", "id", json_path_str(e, "id", ""), "sink",
-				 json_path_str(e, "type", ""), NULL);
+				 json_path_str(e, "type", ""), (char *)NULL);
 		driftactions_delivered(run->incidents, run->pending, i, external);
 		free(external);
 		return true;
@@ -230,7 +230,7 @@ static bool dp_deliver_one(struct driftpolicy__run *run, size_t i, unsigned *fai
 	if (sink >= 0 && sink < 32)
 		*failed_sinks |= 1u << sink;
 	driftpolicy__log(run, LOG_LVL_WARN, "notification failed", "id", json_path_str(e, "id", ""), "error", err,
-			 NULL);
+			 (char *)NULL);
 	return false;
 }
 
@@ -245,7 +245,7 @@ void driftpolicy__deliver(struct driftpolicy__run *run, bool *changed)
 
 		if (driftactions_pending_stale(run->dp, e)) {
 			driftpolicy__log(run, LOG_LVL_WARN, "notification dropped: its sink left the spec", "id",
-					 json_path_str(e, "id", ""), NULL);
+					 json_path_str(e, "id", ""), (char *)NULL);
 			json_array_remove(run->pending, i);
 			*changed = true;
 			continue;

@@ -191,7 +191,7 @@ static int dp_write(struct driftpolicy__run *run, json_t *st)
 	json_decref(obj);
 	if (rc) {
 		driftpolicy__log(run, LOG_LVL_WARN, "status write failed", "error",
-				 ks.message[0] ? ks.message : saqr_strerror(rc), NULL);
+				 ks.message[0] ? ks.message : saqr_strerror(rc), (char *)NULL);
 		return rc;
 	}
 	json_decref(run->written);

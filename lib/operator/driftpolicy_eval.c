@@ -277,5 +277,5 @@ void driftpolicy__evaluate(struct driftpolicy__run *run)
 		dp_state(run, DRIFTEVAL_INVALID, "out of memory while scoring");
 		return;
 	}
-	driftpolicy__log(run, LOG_LVL_DEBUG, "evaluated", "summary", run->result.summary, NULL);
+	driftpolicy__log(run, LOG_LVL_DEBUG, "evaluated", "summary", run->result.summary, (char *)NULL);
 }

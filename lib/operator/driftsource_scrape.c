@@ -381,7 +381,7 @@ int driftsource_scrape(struct driftsource_store *s, const char *policy_key, cons
 		       const struct driftsource_names *names, double now, struct driftsource_data *out,
 		       struct driftsource_scrape_result *res, char *err, size_t errlen)
 {
-	struct driftsource_data **readings = calloc(n ? n : 1, sizeof(*readings));
+	struct driftsource_data **readings = calloc(n ? n : 1, sizeof(struct driftsource_data *));
 	struct driftsource_http http = { .skip_hostname = true };
 	double deadline = ctrltime_mono() + DS_SCRAPE_BUDGET_MS / 1000.0;
 	char why[512];
