@@ -51,14 +51,14 @@ struct column_report {
 };
 
 static const char usage_text[] =
-	"usage: saqrctl drift --baseline FILE --current FILE [--column NAME]...\n"
-	"                     [--method psi|ks|js|wasserstein|chisquare] [--threshold X]\n"
-	"                     [--bins N] [--binning quantile|uniform] [-o text|json]\n"
-	"\n"
-	"Compares each column of the current CSV file with the baseline (both with a header\n"
-	"row). Defaults: numeric columns psi (drift at >= 0.1), categorical columns chisquare\n"
-	"(drift at p < 0.05); js and wasserstein drift at >= 0.1, ks at p < 0.05.\n"
-	"Exit status: 0 no drift, 1 drift in at least one column, 2 error. See docs/drift.md.\n";
+    "usage: saqrctl drift --baseline FILE --current FILE [--column NAME]...\n"
+    "                     [--method psi|ks|js|wasserstein|chisquare] [--threshold X]\n"
+    "                     [--bins N] [--binning quantile|uniform] [-o text|json]\n"
+    "\n"
+    "Compares each column of the current CSV file with the baseline (both with a header\n"
+    "row). Defaults: numeric columns psi (drift at >= 0.1), categorical columns chisquare\n"
+    "(drift at p < 0.05); js and wasserstein drift at >= 0.1, ks at p < 0.05.\n"
+    "Exit status: 0 no drift, 1 drift in at least one column, 2 error. See docs/drift.md.\n";
 
 static int usage_error(FILE *errs, const char *fmt, const char *arg)
 {
@@ -92,7 +92,8 @@ static int set_option(struct drift_cli *c, const char *name, const char *val, FI
 		c->columns[c->ncolumns++] = val;
 	else if (strcmp(name, "--method") == 0) {
 		if (drift_method_parse(val, &c->method))
-			return usage_error(errs, "unknown method \"%s\" (psi, ks, js, wasserstein, chisquare)", val);
+			return usage_error(
+			    errs, "unknown method \"%s\" (psi, ks, js, wasserstein, chisquare)", val);
 		c->method_set = true;
 	} else if (strcmp(name, "--threshold") == 0) {
 		if (parse_number(val, 0, 1e6, &c->threshold))
@@ -190,7 +191,8 @@ static int select_columns(const struct drift_cli *c, char **header, size_t nh, s
 		for (j = 0; j < nh && strcmp(header[j], c->columns[i]) != 0; j++)
 			;
 		if (j == nh) {
-			fprintf(errs, "saqrctl drift: %s: no column \"%s\" in the header\n", c->baseline, c->columns[i]);
+			fprintf(errs, "saqrctl drift: %s: no column \"%s\" in the header\n", c->baseline,
+				c->columns[i]);
 			return EXIT_ERROR;
 		}
 		sel[i] = j;
@@ -291,9 +293,9 @@ static void print_text(FILE *out, const struct column_report *reps, size_t n, co
 	fprintf(out, "%-*s  %-11s  %-11s  %-11s  %-9s  %s\n", (int)w, "COLUMN", "TYPE", "METHOD", "SCORE",
 		"THRESHOLD", "DRIFTED");
 	for (i = 0; i < n; i++)
-		fprintf(out, "%-*s  %-11s  %-11s  %-11.4g  %-9g  %s\n", (int)w, reps[i].name, kind_name(reps[i].kind),
-			drift_method_name(reps[i].method), reps[i].r.score.score, reps[i].threshold,
-			reps[i].drifted ? "yes" : "no");
+		fprintf(out, "%-*s  %-11s  %-11s  %-11.4g  %-9g  %s\n", (int)w, reps[i].name,
+			kind_name(reps[i].kind), drift_method_name(reps[i].method), reps[i].r.score.score,
+			reps[i].threshold, reps[i].drifted ? "yes" : "no");
 	fprintf(out, "%zu of %zu columns drifted (%s: %llu rows, %s: %llu rows)\n", ndrifted, n, b->path,
 		(unsigned long long)b->rows, c->path, (unsigned long long)c->rows);
 }
@@ -350,7 +352,8 @@ static int run_drift(const struct drift_cli *c, FILE *out, FILE *errs)
 	base.names = cur.names = names;
 	base.kinds = cur.kinds = sel_kinds;
 	base.n = cur.n = nsel;
-	if (scan_both(&base, &cur, errs) || (nd = score_columns(c, reps, nsel, &base.stats, &cur.stats, errs)) < 0)
+	if (scan_both(&base, &cur, errs) ||
+	    (nd = score_columns(c, reps, nsel, &base.stats, &cur.stats, errs)) < 0)
 		goto out;
 	if (c->json)
 		print_json(out, reps, nsel, &base.stats, &cur.stats, (size_t)nd);

@@ -12,7 +12,7 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{"drift", saqrctl_drift_main, "drift statistics between a baseline and a current CSV file"},
+    {"drift", saqrctl_drift_main, "drift statistics between a baseline and a current CSV file"},
 };
 
 static int usage(FILE *f)

@@ -27,17 +27,20 @@ struct colstats_cat {
 	bool truncated;
 };
 
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+/* Write an error message (when err is not NULL); fail() also yields rc. */
+__attribute__((format(printf, 3, 4))) static void errmsg(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
+
+#define fail(rc, err, errlen, ...) (errmsg((err), (errlen), __VA_ARGS__), (rc))
 
 /* ---- categories ---- */
 
@@ -169,8 +172,9 @@ static int read_header(struct csv_reader *r, char ***names, size_t *n, char *err
 		for (j = 0; j < i; j++)
 			if (strcmp(out[j], f[i].s) == 0) {
 				colstats_names_free(out, i);
-				return fail(SAQR_EPARSE, err, errlen, "%s:%lu: column \"%s\" appears twice in the header",
-					    csv_name(r), csv_line(r), f[i].s);
+				return fail(SAQR_EPARSE, err, errlen,
+					    "%s:%lu: column \"%s\" appears twice in the header", csv_name(r),
+					    csv_line(r), f[i].s);
 			}
 		out[i] = strdup(f[i].s);
 		if (!out[i]) {
@@ -187,8 +191,8 @@ static int read_header(struct csv_reader *r, char ***names, size_t *n, char *err
 
 static int field_count_error(struct csv_reader *r, size_t got, size_t want, char *err, size_t errlen)
 {
-	return fail(SAQR_EPARSE, err, errlen, "%s:%lu: %zu fields, the header has %zu", csv_name(r), csv_line(r),
-		    got, want);
+	return fail(SAQR_EPARSE, err, errlen, "%s:%lu: %zu fields, the header has %zu", csv_name(r),
+		    csv_line(r), got, want);
 }
 
 int colstats_sniff(const char *path, size_t max_record, char ***names, enum colstats_kind **kinds,
@@ -221,7 +225,7 @@ int colstats_sniff(const char *path, size_t max_record, char ***names, enum cols
 			goto out;
 		}
 		for (i = 0; i < n; i++) {
-			if (csv_parse_double(f[i].s, f[i].len, &v))
+			if (csv_field_double(&f[i], &v))
 				seen[i] = true;
 			else if (!csv_is_missing(f[i].s, f[i].len))
 				text[i] = true;
@@ -246,46 +250,95 @@ out:
 	return rc;
 }
 
-static int add_number(struct colstats_column *c, double x)
-{
-	double d, *raw;
+#define COLSTATS_BLOCK 512 /* numbers parsed row by row, then counted column by column */
 
-	if (c->count == 0)
-		c->shift = x;
-	d = x - c->shift;
-	c->s1 += d;
-	c->s2 += d * d;
-	c->count++;
-	if (!c->raw_dropped) {
-		if (c->nraw == COLSTATS_RAW_MAX) {
-			free(c->raw);
-			c->raw = NULL;
-			c->nraw = 0;
-			c->raw_dropped = true;
-		} else {
-			if ((c->nraw & (c->nraw - 1)) == 0) { /* grow at powers of two */
-				raw = realloc(c->raw, (c->nraw ? c->nraw * 2 : 64) * sizeof(double));
-				if (!raw)
-					return SAQR_ENOMEM;
-				c->raw = raw;
-			}
-			c->raw[c->nraw++] = x;
-		}
-	}
-	return sketch_add(&c->sketch, x);
+static size_t pow2_at_least(size_t v)
+{
+	size_t p = 64;
+
+	while (p < v)
+		p *= 2;
+	return p;
 }
 
-static int add_cell(struct csv_reader *r, struct colstats_column *c, const struct csv_field *f, char *err,
-		    size_t errlen)
+/* Keep the first COLSTATS_RAW_MAX values; drop them all once there are more. */
+static int keep_raw(struct colstats_column *c, const double *x, size_t n)
+{
+	size_t cap;
+	double *raw;
+
+	if (c->raw_dropped)
+		return 0;
+	if (c->nraw + n > COLSTATS_RAW_MAX) {
+		free(c->raw);
+		c->raw = NULL;
+		c->nraw = 0;
+		c->raw_dropped = true;
+		return 0;
+	}
+	cap = pow2_at_least(c->nraw + n);
+	if (!c->raw || cap != pow2_at_least(c->nraw)) {
+		raw = realloc(c->raw, cap * sizeof(double));
+		if (!raw)
+			return SAQR_ENOMEM;
+		c->raw = raw;
+	}
+	memcpy(c->raw + c->nraw, x, n * sizeof(double));
+	c->nraw += n;
+	return 0;
+}
+
+/* Count a block of one numeric column's values: sums for the std, the sketch. */
+static int add_numbers(struct colstats_column *c, const double *x, size_t n)
+{
+	double s1 = c->s1, s2 = c->s2, d;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (c->count == 0)
+		c->shift = x[0];
+	for (i = 0; i < n; i++) {
+		d = x[i] - c->shift;
+		s1 += d;
+		s2 += d * d;
+		if (sketch_add(&c->sketch, x[i]))
+			return SAQR_ENOMEM;
+	}
+	c->s1 = s1;
+	c->s2 = s2;
+	c->count += n;
+	return keep_raw(c, x, n);
+}
+
+/* Per-column blocks of parsed numbers waiting to be counted. */
+struct pending {
+	double *x; /* COLSTATS_BLOCK per column */
+	size_t *n;
+};
+
+static int flush(struct colstats_column *c, struct pending *p, size_t i, char *err, size_t errlen)
+{
+	int rc = add_numbers(c, p->x + i * COLSTATS_BLOCK, p->n[i]);
+
+	p->n[i] = 0;
+	return rc ? fail(SAQR_ENOMEM, err, errlen, "out of memory") : 0;
+}
+
+static int add_cell(struct csv_reader *r, struct colstats_column *c, struct pending *p, size_t i,
+		    const struct csv_field *f, char *err, size_t errlen)
 {
 	double x;
 
 	if (c->kind == COLSTATS_NUMERIC) {
-		if (csv_parse_double(f->s, f->len, &x))
-			return add_number(c, x) ? fail(SAQR_ENOMEM, err, errlen, "out of memory") : 0;
+		if (csv_field_double(f, &x)) {
+			p->x[i * COLSTATS_BLOCK + p->n[i]++] = x;
+			return p->n[i] == COLSTATS_BLOCK ? flush(c, p, i, err, errlen) : 0;
+		}
 		if (!csv_is_missing(f->s, f->len))
-			return fail(SAQR_EPARSE, err, errlen, "%s:%lu: column \"%s\": \"%.40s\" is not a number",
-				    csv_name(r), csv_line(r), c->name, f->s);
+			return fail(SAQR_EPARSE, err, errlen,
+				    "%s:%lu: column \"%s\": \"%.40s\" is not a number", csv_name(r),
+				    csv_line(r), c->name, f->s);
 	} else if (!csv_is_missing(f->s, f->len)) {
 		c->count++;
 		return cat_add(c->cats, f->s, f->len) ? fail(SAQR_ENOMEM, err, errlen, "out of memory") : 0;
@@ -305,8 +358,8 @@ static int setup_columns(struct csv_reader *r, char *const *header, size_t nh, c
 		for (j = 0; j < nh && strcmp(header[j], names[i]) != 0; j++)
 			;
 		if (j == nh)
-			return fail(SAQR_ENOTFOUND, err, errlen, "%s: no column \"%s\" in the header", csv_name(r),
-				    names[i]);
+			return fail(SAQR_ENOTFOUND, err, errlen, "%s: no column \"%s\" in the header",
+				    csv_name(r), names[i]);
 		c->index = j;
 		c->kind = kinds[i];
 		c->name = strdup(names[i]);
@@ -323,6 +376,7 @@ int colstats_scan(const char *path, char *const *names, const enum colstats_kind
 		  size_t max_record, struct colstats *out, char *err, size_t errlen)
 {
 	struct csv_reader *r = NULL;
+	struct pending pend = {NULL, NULL};
 	struct csv_field *f;
 	char **header = NULL;
 	size_t nh = 0, nf, i;
@@ -339,12 +393,20 @@ int colstats_scan(const char *path, char *const *names, const enum colstats_kind
 		rc = read_header(r, &header, &nh, err, errlen);
 	if (!rc)
 		rc = setup_columns(r, header, nh, names, kinds, out, err, errlen);
+	pend.x = malloc((n ? n : 1) * COLSTATS_BLOCK * sizeof(double));
+	pend.n = calloc(n ? n : 1, sizeof(size_t));
+	if (!rc && (!pend.x || !pend.n))
+		rc = fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	while (!rc && (rc = csv_next(r, &f, &nf, err, errlen)) == 1) {
 		rc = nf == nh ? 0 : field_count_error(r, nf, nh, err, errlen);
 		for (i = 0; !rc && i < n; i++)
-			rc = add_cell(r, &out->cols[i], &f[out->cols[i].index], err, errlen);
+			rc = add_cell(r, &out->cols[i], &pend, i, &f[out->cols[i].index], err, errlen);
 		out->rows++;
 	}
+	for (i = 0; !rc && i < n; i++)
+		rc = flush(&out->cols[i], &pend, i, err, errlen);
+	free(pend.x);
+	free(pend.n);
 	colstats_names_free(header, nh);
 	csv_close(r);
 	return rc;
@@ -437,56 +499,34 @@ static size_t uniform_edges(const struct sketch *s, size_t nb, size_t *keys)
 	return m;
 }
 
-/* Count a sketch into the bins [keys[j], keys[j+1]); *under and *over get the rest. */
-static void count_into(const struct sketch *s, const size_t *keys, size_t m, double *counts, double *under,
-		       double *over)
+/* Count a sketch into the bins [keys[j], keys[j+1]); values below the first edge go
+ * to the first bin and values above the last to the last bin (open-ended ends). */
+static void count_into(const struct sketch *s, const size_t *keys, size_t m, double *counts)
 {
 	size_t k, j = 0;
 
-	*under = 0;
-	*over = 0;
 	for (k = sketch_next(s, 0); k != SKETCH_END; k = sketch_next(s, k + 1)) {
-		if (k < keys[0]) {
-			*under += (double)sketch_count(s, k);
-			continue;
-		}
-		if (k >= keys[m - 1]) {
-			*over += (double)sketch_count(s, k);
-			continue;
-		}
-		while (k >= keys[j + 1])
+		while (j + 2 < m && k >= keys[j + 1])
 			j++;
 		counts[j] += (double)sketch_count(s, k);
 	}
 }
 
-/* The coarse bins of a numeric column pair, with under/overflow bins as needed. */
+/* The coarse bins of a numeric column pair: the baseline's quantile (or uniform)
+ * bins, the first and last open-ended so that the current data always falls in
+ * one (an empty end bin would only add Evidently's epsilon artefact to PSI). */
 static int coarse_bins(const struct colstats_column *ref, const struct colstats_column *cur, size_t nb,
 		       enum colstats_binning how, struct bins *b)
 {
-	size_t keys[COLSTATS_MAX_BINS + 1], m, off;
-	double ru, ro, cu, co, *tmp_ref, *tmp_cur;
+	size_t keys[COLSTATS_MAX_BINS + 1], m;
 
-	m = how == COLSTATS_UNIFORM ? uniform_edges(&ref->sketch, nb, keys) : quantile_edges(&ref->sketch, nb, keys);
-	if (bins_alloc(b, m + 1))
+	m = how == COLSTATS_UNIFORM ? uniform_edges(&ref->sketch, nb, keys)
+				    : quantile_edges(&ref->sketch, nb, keys);
+	if (bins_alloc(b, m - 1))
 		return SAQR_ENOMEM;
-	off = 1; /* room for an underflow bin at 0 */
-	tmp_ref = b->ref + off;
-	tmp_cur = b->cur + off;
-	count_into(&ref->sketch, keys, m, tmp_ref, &ru, &ro);
-	count_into(&cur->sketch, keys, m, tmp_cur, &cu, &co);
-	b->ref[0] = ru;
-	b->cur[0] = cu;
-	b->ref[m] = ro;
-	b->cur[m] = co;
-	b->n = m + 1;
-	if (!(cu > 0 || ru > 0)) { /* drop the empty underflow bin */
-		memmove(b->ref, b->ref + 1, (b->n - 1) * sizeof(double));
-		memmove(b->cur, b->cur + 1, (b->n - 1) * sizeof(double));
-		b->n--;
-	}
-	if (!(co > 0 || ro > 0))
-		b->n--;
+	count_into(&ref->sketch, keys, m, b->ref);
+	count_into(&cur->sketch, keys, m, b->cur);
+	b->n = m - 1;
 	return 0;
 }
 
@@ -528,7 +568,8 @@ static int numeric_exact(const struct colstats_column *ref, const struct colstat
 	int rc;
 
 	if (m == DRIFT_KS) {
-		rc = drift_ks_samples(ref->raw, ref->nraw, cur->raw, cur->nraw, DRIFT_KS_AUTO, &t, err, errlen);
+		rc = drift_ks_samples(ref->raw, ref->nraw, cur->raw, cur->nraw, DRIFT_KS_AUTO, &t, err,
+				      errlen);
 		out->score = (struct drift_score){t.pvalue, t.statistic, t.pvalue, true};
 	} else {
 		rc = drift_wasserstein_samples(ref->raw, ref->nraw, cur->raw, cur->nraw, &w, err, errlen);
@@ -548,12 +589,14 @@ static int numeric_drift(const struct colstats_column *ref, const struct colstat
 	int rc;
 
 	out->ref_std = column_std(ref);
-	if ((o->method == DRIFT_KS || o->method == DRIFT_WASSERSTEIN) && !ref->raw_dropped && !cur->raw_dropped)
+	if ((o->method == DRIFT_KS || o->method == DRIFT_WASSERSTEIN) && !ref->raw_dropped &&
+	    !cur->raw_dropped)
 		return numeric_exact(ref, cur, o->method, out, err, errlen);
 	if (o->method == DRIFT_KS || o->method == DRIFT_WASSERSTEIN)
 		rc = fine_bins(&ref->sketch, &cur->sketch, &b);
 	else
-		rc = coarse_bins(ref, cur, o->bins ? o->bins : sturges(ref->count + cur->count), o->binning, &b);
+		rc = coarse_bins(ref, cur, o->bins ? o->bins : sturges(ref->count + cur->count), o->binning,
+				 &b);
 	if (rc) {
 		rc = fail(rc, err, errlen, "out of memory");
 	} else if (o->method == DRIFT_WASSERSTEIN) {
@@ -568,7 +611,8 @@ static int numeric_drift(const struct colstats_column *ref, const struct colstat
 }
 
 static int categorical_drift(const struct colstats_column *ref, const struct colstats_column *cur,
-			     const struct colstats_opts *o, struct colstats_result *out, char *err, size_t errlen)
+			     const struct colstats_opts *o, struct colstats_result *out, char *err,
+			     size_t errlen)
 {
 	const struct colstats_cat *rcat = ref->cats, *cc = cur->cats;
 	struct bins b;
@@ -576,7 +620,8 @@ static int categorical_drift(const struct colstats_column *ref, const struct col
 	int rc;
 
 	if (o->method == DRIFT_KS || o->method == DRIFT_WASSERSTEIN)
-		return fail(SAQR_EINVAL, err, errlen, "method %s needs a numeric column; \"%s\" is categorical",
+		return fail(SAQR_EINVAL, err, errlen,
+			    "method %s needs a numeric column; \"%s\" is categorical",
 			    drift_method_name(o->method), ref->name);
 	if (bins_alloc(&b, rcat->n + cc->n + 1))
 		return fail(SAQR_ENOMEM, err, errlen, "out of memory");

@@ -15,7 +15,7 @@
 #include "drift/sketch.h"
 #include "drift/stats.h"
 
-#define COLSTATS_SNIFF_ROWS 1000     /* rows read to tell numeric columns from categorical */
+#define COLSTATS_SNIFF_ROWS 1000 /* rows read to tell numeric columns from categorical */
 #define COLSTATS_MAX_CATEGORIES 10000
 #define COLSTATS_RAW_MAX DRIFT_KS_EXACT_MAX_N
 #define COLSTATS_MAX_BINS 1000
@@ -29,13 +29,13 @@ struct colstats_cat; /* private category table */
 struct colstats_column {
 	char *name;
 	enum colstats_kind kind;
-	size_t index;     /* field number in the file */
-	uint64_t count;   /* values counted */
+	size_t index;	  /* field number in the file */
+	uint64_t count;	  /* values counted */
 	uint64_t missing; /* empty, NA, NaN, null... cells */
 	/* numeric */
 	struct sketch sketch;
 	double shift, s1, s2; /* sums of (x - shift) and its square, for the std */
-	double *raw;          /* the values while there are at most COLSTATS_RAW_MAX */
+	double *raw;	      /* the values while there are at most COLSTATS_RAW_MAX */
 	size_t nraw;
 	bool raw_dropped;
 	/* categorical */
@@ -74,16 +74,15 @@ struct colstats_opts {
 
 struct colstats_result {
 	struct drift_score score;
-	size_t bins;        /* bins (or categories) the statistic was computed on */
-	bool exact;         /* ks/wasserstein on raw values rather than sketch buckets */
-	bool truncated;     /* categories over the cap were pooled */
-	double ref_std;     /* numeric: baseline standard deviation */
+	size_t bins;	/* bins (or categories) the statistic was computed on */
+	bool exact;	/* ks/wasserstein on raw values rather than sketch buckets */
+	bool truncated; /* categories over the cap were pooled */
+	double ref_std; /* numeric: baseline standard deviation */
 };
 
 /* Drift of column cur against column ref (same kind). Numeric: psi, js and
  * chisquare on the baseline's quantile (or uniform) bins, snapped to sketch bucket
- * edges, plus an underflow and an overflow bin when the current data leaves the
- * baseline's range; ks and wasserstein on the raw values when both files are small,
+ * edges, the two end bins open-ended; ks and wasserstein on the raw values when both files are small,
  * else on the sketch buckets (each bucket's mass at its midpoint). Categorical:
  * psi, js, chisquare on the union of categories; ks and wasserstein are SAQR_EINVAL.
  * SAQR_EEMPTY when a side has no values. */

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "drift/decimal.h"
 
 #define CSV_CHUNK (1u << 20)
+#define CSV_SLACK 72 /* zeroed bytes after the buffer: records are scanned 64 bytes at a time */
 
 struct csv_reader {
 	int fd; /* -1 when reading from memory */
@@ -24,7 +26,7 @@ struct csv_reader {
 	size_t mem_len, mem_pos;
 	char *name;
 	char *buf;
-	size_t cap;        /* bytes in buf; one more is kept for a final NUL */
+	size_t cap;	   /* bytes in buf; one more is kept for a final NUL */
 	size_t start, len; /* unread bytes are buf[start, len) */
 	size_t max_record;
 	bool eof, started;
@@ -36,20 +38,23 @@ struct csv_reader {
 
 enum scan_state { AT_FIELD, UNQUOTED, QUOTED, AFTER_QUOTE };
 
-__attribute__((format(printf, 5, 6))) static int fail(const struct csv_reader *r, int rc, char *err,
-							size_t errlen, const char *fmt, ...)
+/* "name:line: what" into err (when not NULL); fail() also yields rc. */
+__attribute__((format(printf, 4, 5))) static void errmsg(const struct csv_reader *r, char *err, size_t errlen,
+							 const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		snprintf(err, errlen, "%s:%lu: %s", r->name, r->rec_line, msg);
-	}
-	return rc;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s:%lu: %s", r->name, r->rec_line, msg);
 }
+
+#define fail(r, rc, err, errlen, ...) (errmsg((r), (err), (errlen), __VA_ARGS__), (rc))
 
 static int reader_new(const char *name, size_t max_record, struct csv_reader **out)
 {
@@ -61,7 +66,7 @@ static int reader_new(const char *name, size_t max_record, struct csv_reader **o
 	r->max_record = max_record ? max_record : CSV_MAX_RECORD;
 	r->cap = r->max_record + CSV_CHUNK;
 	r->name = strdup(name ? name : "-");
-	r->buf = malloc(r->cap + 1);
+	r->buf = calloc(1, r->cap + 1 + CSV_SLACK);
 	r->line = 1;
 	if (!r->name || !r->buf) {
 		csv_close(r);
@@ -189,49 +194,109 @@ static int scan_quoted(struct csv_reader *r, const char *p, const char *e, const
 	if (!r->eof)
 		return 0;
 	if (st == QUOTED)
-		return fail(r, SAQR_EPARSE, err, errlen, "quoted field not closed before the end of the file");
+		return fail(r, SAQR_EPARSE, err, errlen,
+			    "quoted field not closed before the end of the file");
 	*end = e;
 	return 1;
 }
 
-static int add_field(struct csv_reader *r, size_t *n, char *s, size_t len, char *err, size_t errlen)
+/* Room for n fields (n capped at CSV_MAX_FIELDS + 1). */
+static int reserve_fields(struct csv_reader *r, size_t n)
 {
 	struct csv_field *f;
-	size_t cap;
 
-	if (*n == r->fields_cap) {
-		if (*n >= CSV_MAX_FIELDS)
-			return fail(r, SAQR_ETOOBIG, err, errlen, "more than %u fields", CSV_MAX_FIELDS);
-		cap = r->fields_cap ? r->fields_cap * 2 : 64;
-		f = realloc(r->fields, cap * sizeof(*f));
-		if (!f)
-			return SAQR_ENOMEM;
-		r->fields = f;
-		r->fields_cap = cap;
-	}
+	if (n > CSV_MAX_FIELDS + 1)
+		n = CSV_MAX_FIELDS + 1;
+	if (n <= r->fields_cap)
+		return 0;
+	f = realloc(r->fields, n * sizeof(*f));
+	if (!f)
+		return SAQR_ENOMEM;
+	r->fields = f;
+	r->fields_cap = n;
+	return 0;
+}
+
+static int add_field(struct csv_reader *r, size_t *n, char *s, size_t len, char *err, size_t errlen)
+{
+	if (*n >= CSV_MAX_FIELDS || (*n == r->fields_cap && reserve_fields(r, *n * 2 + 64)))
+		return *n >= CSV_MAX_FIELDS
+			   ? fail(r, SAQR_ETOOBIG, err, errlen, "more than %u fields", CSV_MAX_FIELDS)
+			   : SAQR_ENOMEM;
 	r->fields[*n].s = s;
 	r->fields[*n].len = len;
 	(*n)++;
 	return 0;
 }
 
-/* Split [p, e) with no quotes in it. */
+/* Bit i set where byte i of w is a comma (exact, no false positives). */
+static uint64_t comma_bits8(uint64_t w)
+{
+	uint64_t y = w ^ 0x2c2c2c2c2c2c2c2cull;
+	uint64_t hi = ~(((y & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | y) & 0x8080808080808080ull;
+
+	return ((hi >> 7) * 0x0102040810204080ull) >> 56;
+}
+
+/* Bit i set where p[i] is a comma, for the 64 bytes at p (the buffer has slack). */
+static uint64_t comma_bits64(const char *p)
+{
+	uint64_t bits = 0, w;
+	unsigned k;
+
+	for (k = 0; k < 8; k++) {
+		memcpy(&w, p + (size_t)k * 8, 8);
+		bits |= comma_bits8(w) << (8 * k);
+	}
+	return bits;
+}
+
+/* Split [p, e) with no quotes in it: a 64-bit map of its commas per 64 bytes. */
 static int split_plain(struct csv_reader *r, char *p, char *e, size_t *n, char *err, size_t errlen)
 {
-	char *f = p;
-	int rc;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	size_t len = (size_t)(e - p), base, cnt = 0;
+	struct csv_field *f;
+	uint64_t bits;
+	char *start = p, *c;
 
-	for (; p < e; p++) {
-		if (*p != ',')
-			continue;
-		*p = '\0';
-		rc = add_field(r, n, f, (size_t)(p - f), err, errlen);
-		if (rc)
-			return rc;
-		f = p + 1;
+	if (reserve_fields(r, len + 1 < 64 ? 64 : len + 1))
+		return SAQR_ENOMEM;
+	f = r->fields;
+	for (base = 0; base < len; base += 64) {
+		bits = comma_bits64(p + base);
+		if (len - base < 64)
+			bits &= (1ull << (len - base)) - 1;
+		for (; bits; bits &= bits - 1) {
+			if (cnt + 1 >= r->fields_cap)
+				return fail(r, SAQR_ETOOBIG, err, errlen, "more than %u fields",
+					    CSV_MAX_FIELDS);
+			c = p + base + (size_t)__builtin_ctzll(bits);
+			*c = '\0';
+			f[cnt].s = start;
+			f[cnt++].len = (size_t)(c - start);
+			start = c + 1;
+		}
 	}
 	*e = '\0';
-	return add_field(r, n, f, (size_t)(e - f), err, errlen);
+	f[cnt].s = start;
+	f[cnt++].len = (size_t)(e - start);
+	*n = cnt;
+	return 0;
+#else
+	char *c;
+	int rc;
+
+	for (;;) {
+		for (c = p; c < e && *c != ','; c++)
+			;
+		*c = '\0';
+		rc = add_field(r, n, p, (size_t)(c - p), err, errlen);
+		if (rc || c == e)
+			return rc;
+		p = c + 1;
+	}
+#endif
 }
 
 /* Split [p, e) with quotes, compacting each field in place. */
@@ -274,7 +339,8 @@ static int split_quoted(struct csv_reader *r, char *p, char *e, size_t *n, char 
 
 /* Locate the next record in the buffer: 1 found ([*b, *e) without its line end,
  * *next past it), 0 need more data, or an error. Blank lines are skipped. */
-static int locate(struct csv_reader *r, char **b, char **e, char **next, bool *quoted, char *err, size_t errlen)
+static int locate(struct csv_reader *r, char **b, char **e, char **next, bool *quoted, char *err,
+		  size_t errlen)
 {
 	char *p, *end = r->buf + r->len, *nl, *q;
 	const char *qe = NULL;
@@ -298,6 +364,9 @@ static int locate(struct csv_reader *r, char **b, char **e, char **next, bool *q
 				return rc;
 			q = (char *)qe;
 		}
+		if ((size_t)(q - p) > r->max_record)
+			return fail(r, SAQR_ETOOBIG, err, errlen, "record longer than %zu bytes",
+				    r->max_record);
 		*next = q < end ? q + 1 : q;
 		r->line += 1 + lines;
 		if (q > p && q[-1] == '\r')
@@ -314,8 +383,8 @@ static int locate(struct csv_reader *r, char **b, char **e, char **next, bool *q
 
 int csv_next(struct csv_reader *r, struct csv_field **fields, size_t *n, char *err, size_t errlen)
 {
-	char *b, *e, *next;
-	bool quoted;
+	char *b = NULL, *e = NULL, *next = NULL;
+	bool quoted = false;
 	int rc;
 
 	for (;;) {
@@ -328,12 +397,14 @@ int csv_next(struct csv_reader *r, struct csv_field **fields, size_t *n, char *e
 			return 0;
 		if (r->len - r->start >= r->max_record) {
 			r->rec_line = r->line;
-			return fail(r, SAQR_ETOOBIG, err, errlen, "record longer than %zu bytes", r->max_record);
+			return fail(r, SAQR_ETOOBIG, err, errlen, "record longer than %zu bytes",
+				    r->max_record);
 		}
 		rc = fill(r, err, errlen);
 		if (rc)
 			return rc;
-		if (!r->started && r->len - r->start >= 3 && memcmp(r->buf + r->start, "\xEF\xBB\xBF", 3) == 0)
+		if (!r->started && r->len - r->start >= 3 &&
+		    memcmp(r->buf + r->start, "\xEF\xBB\xBF", 3) == 0)
 			r->start += 3;
 		r->started = true;
 	}
@@ -346,87 +417,9 @@ int csv_next(struct csv_reader *r, struct csv_field **fields, size_t *n, char *e
 	return 1;
 }
 
-static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-				       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-static bool parse_slow(const char *s, size_t len, double *out)
-{
-	char tmp[512], *endp;
-	double v;
-
-	if (len == 0 || len >= sizeof(tmp))
-		return false;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	if (strpbrk(tmp, "xXpP \t"))
-		return false;
-	v = strtod(tmp, &endp);
-	if (endp != tmp + len || !isfinite(v))
-		return false;
-	*out = v;
-	return true;
-}
-
-/* Decimal digits into m (at most 19 kept); *exp10 adjusted for the dropped ones. */
-static const char *digits(const char *p, const char *e, uint64_t *m, int *nd, int *exp10, bool frac, bool *any,
-			  bool *lost)
-{
-	for (; p < e && *p >= '0' && *p <= '9'; p++) {
-		*any = true;
-		if (*nd == 0 && *p == '0') {
-			if (frac)
-				(*exp10)--;
-			continue;
-		}
-		if (*nd < 19) {
-			*m = *m * 10 + (uint64_t)(*p - '0');
-			(*nd)++;
-			if (frac)
-				(*exp10)--;
-		} else {
-			*lost = true;
-			if (!frac)
-				(*exp10)++;
-		}
-	}
-	return p;
-}
-
 bool csv_parse_double(const char *s, size_t len, double *out)
 {
-	const char *p = s, *e = s + len;
-	bool neg = false, any = false, lost = false, eneg = false;
-	uint64_t m = 0;
-	int nd = 0, exp10 = 0, ex = 0;
-	double v;
-
-	while (p < e && (*p == ' ' || *p == '\t'))
-		p++;
-	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	s = p;
-	len = (size_t)(e - p);
-	if (p < e && (*p == '-' || *p == '+'))
-		neg = *p++ == '-';
-	p = digits(p, e, &m, &nd, &exp10, false, &any, &lost);
-	if (p < e && *p == '.')
-		p = digits(p + 1, e, &m, &nd, &exp10, true, &any, &lost);
-	if (any && p < e && (*p == 'e' || *p == 'E')) {
-		p++;
-		if (p < e && (*p == '-' || *p == '+'))
-			eneg = *p++ == '-';
-		if (p == e || *p < '0' || *p > '9')
-			return false;
-		for (; p < e && *p >= '0' && *p <= '9'; p++)
-			ex = ex < 100000 ? ex * 10 + (*p - '0') : ex;
-		exp10 += eneg ? -ex : ex;
-	}
-	if (!any || p != e || lost || m > (1ull << 53) || exp10 < -22 || exp10 > 22)
-		return parse_slow(s, len, out);
-	v = (double)m;
-	v = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
-	*out = neg ? -v : v;
-	return true;
+	return decimal_parse(s, len, out);
 }
 
 bool csv_is_missing(const char *s, size_t len)

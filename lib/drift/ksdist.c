@@ -364,7 +364,6 @@ int ksdist_two_sample_sf(long n1, long n2, long h, double *p)
 		hi = -floor_div(-(i * ng + h), mg) - 1;
 		lo = lo < 0 ? 0 : lo;
 		hi = hi > n ? n : hi;
-		below = 1.0;
 		for (j = lo; j <= hi; j++) {
 			if (j == 0)
 				continue; /* one path along the axis: unchanged while inside */

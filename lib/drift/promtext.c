@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/err.h"
+#include "drift/decimal.h"
 
 #define NONE SIZE_MAX
 #define PT_MAX_TOKEN 128
@@ -40,6 +42,16 @@ struct table {
 	size_t cap;   /* a power of two */
 };
 
+/* One (name, label=value) of a sample or group, for queries filtered on a label. */
+struct lentry {
+	uint64_t hash;
+	const char *name; /* sample name or group base, not NUL-terminated */
+	size_t namelen;
+	const struct promtext_label *label;
+	size_t target; /* sample or group index */
+	size_t next;   /* next entry with the same key */
+};
+
 struct promtext {
 	char *arena;
 	size_t arena_used, arena_cap;
@@ -49,7 +61,7 @@ struct promtext {
 	size_t nlabels, labels_cap;
 	size_t *label_off; /* per sample, into labels, until the pointers are fixed */
 	size_t label_off_cap;
-	double *le;        /* per sample: the le of a _bucket sample, NAN otherwise */
+	double *le;	   /* per sample: the le of a _bucket sample, NAN otherwise */
 	size_t *name_next; /* per sample: next sample with the same name */
 	size_t *bucket_next;
 	struct family *families;
@@ -59,6 +71,10 @@ struct promtext {
 	struct table by_name;  /* sample name -> first sample */
 	struct table by_group; /* base + labels -> group */
 	struct table by_base;  /* base name -> first group */
+	struct lentry *lent;   /* label index entries: samples (not buckets), then groups */
+	size_t nlent, lent_cap;
+	struct table by_label;	/* (name, label, value) -> first entry for samples */
+	struct table by_glabel; /* (base, label, value) -> first entry for groups */
 	bool eof;
 };
 
@@ -71,35 +87,41 @@ struct parser {
 };
 
 static const char *const type_names[] = {
-	[PROMTEXT_UNTYPED] = "untyped",	 [PROMTEXT_COUNTER] = "counter",
-	[PROMTEXT_GAUGE] = "gauge",	 [PROMTEXT_HISTOGRAM] = "histogram",
-	[PROMTEXT_SUMMARY] = "summary",	 [PROMTEXT_GAUGEHISTOGRAM] = "gaugehistogram",
-	[PROMTEXT_INFO] = "info",	 [PROMTEXT_STATESET] = "stateset",
+    [PROMTEXT_UNTYPED] = "untyped", [PROMTEXT_COUNTER] = "counter",
+    [PROMTEXT_GAUGE] = "gauge",	    [PROMTEXT_HISTOGRAM] = "histogram",
+    [PROMTEXT_SUMMARY] = "summary", [PROMTEXT_GAUGEHISTOGRAM] = "gaugehistogram",
+    [PROMTEXT_INFO] = "info",	    [PROMTEXT_STATESET] = "stateset",
 };
 
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+/* Write an error message (when err is not NULL); fail() also yields rc. */
+__attribute__((format(printf, 3, 4))) static void errmsg(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
 
-#define perr(ps, ...) parse_error(ps, __VA_ARGS__)
-__attribute__((format(printf, 2, 3))) static int parse_error(struct parser *ps, const char *fmt, ...)
+#define fail(rc, err, errlen, ...) (errmsg((err), (errlen), __VA_ARGS__), (rc))
+
+/* "line N: what" into the parser's error buffer; perr() also yields SAQR_EPARSE. */
+__attribute__((format(printf, 2, 3))) static void parse_msg(struct parser *ps, const char *fmt, ...)
 {
 	char msg[200];
 	va_list ap;
 
 	va_start(ap, fmt);
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fail(SAQR_EPARSE, ps->err, ps->errlen, "line %u: %s", ps->line, msg);
+	errmsg(ps->err, ps->errlen, "line %u: %s", ps->line, msg);
 }
+
+#define perr(ps, ...) (parse_msg((ps), __VA_ARGS__), SAQR_EPARSE)
 
 static uint64_t fnv_add(uint64_t h, const char *s, size_t n)
 {
@@ -181,22 +203,41 @@ static int lex_name(struct parser *ps, bool colon, const char **out)
 	return *out ? 0 : SAQR_ENOMEM;
 }
 
-/* A whitespace-delimited token as a float (strtod syntax: +Inf, -Inf, NaN included). */
-static int lex_float(struct parser *ps, double *out)
+/* A sample value or bucket bound: a plain decimal (fast path), one of the words Go's
+ * ParseFloat takes for infinities and NaN, or anything else strtod takes whole. */
+static int parse_number(const char *s, size_t n, double *out)
 {
-	const char *s = ps->p;
+	static const struct {
+		const char *word;
+		double v;
+	} words[] = {{"+Inf", INFINITY},      {"-Inf", -INFINITY},	{"Inf", INFINITY},     {"NaN", NAN},
+		     {"+Infinity", INFINITY}, {"-Infinity", -INFINITY}, {"Infinity", INFINITY}};
 	char tok[PT_MAX_TOKEN], *endp;
-	size_t n;
+	size_t i;
 
-	while (ps->p < ps->end && !is_ws(*ps->p))
-		ps->p++;
-	n = (size_t)(ps->p - s);
-	if (n == 0 || n >= sizeof(tok))
+	if (decimal_parse(s, n, out))
+		return 0;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i].word) == n && strncasecmp(s, words[i].word, n) == 0) {
+			*out = words[i].v;
+			return 0;
+		}
+	if (n == 0 || n >= sizeof(tok) || memchr(s, ' ', n))
 		return SAQR_EPARSE;
 	memcpy(tok, s, n);
 	tok[n] = '\0';
 	*out = strtod(tok, &endp);
 	return *endp == '\0' ? 0 : SAQR_EPARSE;
+}
+
+/* A whitespace-delimited token as a number. */
+static int lex_float(struct parser *ps, double *out)
+{
+	const char *s = ps->p;
+
+	while (ps->p < ps->end && !is_ws(*ps->p))
+		ps->p++;
+	return parse_number(s, (size_t)(ps->p - s), out);
 }
 
 /* A quoted label value with \\ \" \n unescaped (other escapes kept), into the arena. */
@@ -515,6 +556,7 @@ struct group_key {
 	const char *base;
 	size_t baselen;
 	const struct promtext_sample *s;
+	uint64_t hash;
 };
 
 static bool is_le(const struct promtext_label *l)
@@ -533,7 +575,8 @@ static bool labels_equal_but_le(const struct promtext_sample *a, const struct pr
 			j++;
 		if (i == a->nlabels || j == b->nlabels)
 			return i == a->nlabels && j == b->nlabels;
-		if (strcmp(a->labels[i].name, b->labels[j].name) || strcmp(a->labels[i].value, b->labels[j].value))
+		if (strcmp(a->labels[i].name, b->labels[j].name) != 0 ||
+		    strcmp(a->labels[i].value, b->labels[j].value) != 0)
 			return false;
 		i++;
 		j++;
@@ -545,7 +588,7 @@ static bool group_eq(const struct promtext *pt, size_t idx, const void *key)
 	const struct group *g = &pt->groups[idx];
 	const struct group_key *k = key;
 
-	return g->baselen == k->baselen && memcmp(g->base, k->base, k->baselen) == 0 &&
+	return g->hash == k->hash && g->baselen == k->baselen && memcmp(g->base, k->base, k->baselen) == 0 &&
 	       labels_equal_but_le(&pt->samples[g->key_sample], k->s);
 }
 
@@ -598,8 +641,8 @@ static int histogram_part(const struct promtext_sample *s, size_t *baselen)
 
 static int group_of(struct promtext *pt, size_t si, size_t baselen, struct group **out)
 {
-	struct group_key key = {pt->samples[si].name, baselen, &pt->samples[si]};
-	uint64_t h = group_hash(&key);
+	struct group_key key = {pt->samples[si].name, baselen, &pt->samples[si], 0};
+	uint64_t h = key.hash = group_hash(&key);
 	size_t *slot = table_find(pt, &pt->by_group, h, group_eq, &key), *bslot;
 	struct group *g;
 
@@ -623,10 +666,8 @@ static int group_of(struct promtext *pt, size_t si, size_t baselen, struct group
 static int parse_le(struct parser *ps, size_t si)
 {
 	const char *v = promtext_label_value(&ps->pt->samples[si], "le");
-	char *endp;
 
-	ps->pt->le[si] = strtod(v, &endp);
-	if (*v == '\0' || *endp != '\0' || isnan(ps->pt->le[si])) {
+	if (parse_number(v, strlen(v), &ps->pt->le[si]) || isnan(ps->pt->le[si])) {
 		ps->line = ps->pt->samples[si].line;
 		return perr(ps, "le=\"%.40s\" is not a bucket bound", v);
 	}
@@ -664,6 +705,76 @@ static int add_to_group(struct parser *ps, size_t si)
 	return 0;
 }
 
+static uint64_t label_key_hash(const char *name, size_t namelen, const char *lname, const char *lvalue)
+{
+	uint64_t h = fnv(name, namelen);
+
+	h = fnv_add(h, "\0", 1);
+	h = fnv_add(h, lname, strlen(lname) + 1);
+	return fnv_add(h, lvalue, strlen(lvalue));
+}
+
+struct label_key {
+	const char *name;
+	size_t namelen;
+	const char *lname, *lvalue;
+};
+
+static bool lentry_eq(const struct promtext *pt, size_t idx, const void *key)
+{
+	const struct lentry *e = &pt->lent[idx];
+	const struct label_key *k = key;
+
+	return e->namelen == k->namelen && memcmp(e->name, k->name, k->namelen) == 0 &&
+	       strcmp(e->label->name, k->lname) == 0 && strcmp(e->label->value, k->lvalue) == 0;
+}
+
+/* Index every label of target (a sample or a group) under (name, label, value). */
+static int index_labels(struct promtext *pt, struct table *t, const char *name, size_t namelen,
+			const struct promtext_sample *s, size_t target)
+{
+	struct label_key k = {name, namelen, NULL, NULL};
+	struct lentry *e;
+	size_t j, *slot;
+	uint64_t h;
+
+	for (j = 0; j < s->nlabels; j++) {
+		if (is_le(&s->labels[j]))
+			continue;
+		if (grow((void **)&pt->lent, &pt->lent_cap, pt->nlent + 1, sizeof(*pt->lent)))
+			return SAQR_ENOMEM;
+		k.lname = s->labels[j].name;
+		k.lvalue = s->labels[j].value;
+		h = label_key_hash(name, namelen, k.lname, k.lvalue);
+		slot = table_find(pt, t, h, lentry_eq, &k);
+		e = &pt->lent[pt->nlent];
+		*e = (struct lentry){h, name, namelen, &s->labels[j], target, *slot ? *slot - 1 : NONE};
+		*slot = ++pt->nlent;
+	}
+	return 0;
+}
+
+/* Label indexes: samples other than histogram buckets (their groups are indexed
+ * instead), then groups; both built backwards so that chains keep input order. */
+static int build_label_index(struct promtext *pt)
+{
+	size_t i, nl = 0, base;
+	int rc = 0;
+
+	for (i = 0; i < pt->nsamples; i++)
+		nl += pt->samples[i].nlabels;
+	if (table_init(&pt->by_label, nl) || table_init(&pt->by_glabel, pt->ngroups * 4 + 1))
+		return SAQR_ENOMEM;
+	for (i = pt->nsamples; !rc && i-- > 0;)
+		if (histogram_part(&pt->samples[i], &base) != 1)
+			rc = index_labels(pt, &pt->by_label, pt->samples[i].name, strlen(pt->samples[i].name),
+					  &pt->samples[i], i);
+	for (i = pt->ngroups; !rc && i-- > 0;)
+		rc = index_labels(pt, &pt->by_glabel, pt->groups[i].base, pt->groups[i].baselen,
+				  &pt->samples[pt->groups[i].key_sample], i);
+	return rc;
+}
+
 static int build_indexes(struct parser *ps)
 {
 	struct promtext *pt = ps->pt;
@@ -689,7 +800,7 @@ static int build_indexes(struct parser *ps)
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return build_label_index(pt);
 }
 
 int promtext_parse(const char *text, size_t len, size_t max, struct promtext **out, char *err, size_t errlen)
@@ -701,8 +812,8 @@ int promtext_parse(const char *text, size_t len, size_t max, struct promtext **o
 	if (!text && len)
 		return fail(SAQR_EINVAL, err, errlen, "no text");
 	if (len > (max ? max : PROMTEXT_MAX_INPUT))
-		return fail(SAQR_ETOOBIG, err, errlen, "exposition of %zu bytes is over the %zu-byte cap", len,
-			    (size_t)(max ? max : PROMTEXT_MAX_INPUT));
+		return fail(SAQR_ETOOBIG, err, errlen, "exposition of %zu bytes is over the %zu-byte cap",
+			    len, (size_t)(max ? max : PROMTEXT_MAX_INPUT));
 	pt = calloc(1, sizeof(*pt));
 	if (!pt)
 		return fail(SAQR_ENOMEM, err, errlen, "out of memory");
@@ -714,7 +825,7 @@ int promtext_parse(const char *text, size_t len, size_t max, struct promtext **o
 		rc = build_indexes(&ps);
 	if (rc) {
 		if (rc == SAQR_ENOMEM)
-			fail(rc, err, errlen, "out of memory parsing line %u", ps.line);
+			errmsg(err, errlen, "out of memory parsing line %u", ps.line);
 		promtext_free(pt);
 		return rc;
 	}
@@ -738,6 +849,9 @@ void promtext_free(struct promtext *pt)
 	free(pt->by_name.slot);
 	free(pt->by_group.slot);
 	free(pt->by_base.slot);
+	free(pt->lent);
+	free(pt->by_label.slot);
+	free(pt->by_glabel.slot);
 	free(pt);
 }
 
@@ -800,20 +914,67 @@ static size_t first_named(const struct promtext *pt, const char *name)
 	return *slot ? *slot - 1 : NONE;
 }
 
+/* The first label-index entry for (name, label=value) in table t, or NONE. */
+static size_t first_labelled(const struct promtext *pt, const struct table *t, const char *name,
+			     const struct promtext_label *l)
+{
+	struct label_key k = {name, strlen(name), l->name, l->value};
+	const size_t *slot;
+
+	if (!t->slot)
+		return NONE;
+	slot = table_find(pt, t, label_key_hash(name, k.namelen, l->name, l->value), lentry_eq, &k);
+	return *slot ? *slot - 1 : NONE;
+}
+
+/* Walk the samples called name that may match the filter: through the label index
+ * on the first filter pair (buckets are not in it), else along the name chain.
+ * cursor_sample() gives the sample of a cursor. */
+struct cursor {
+	size_t at;
+	bool by_label;
+};
+
+static struct cursor cursor_first(const struct promtext *pt, const char *name,
+				  const struct promtext_label *filter, size_t nfilter)
+{
+	size_t n = name ? strlen(name) : 0;
+	struct cursor c = {NONE, false};
+
+	if (!pt || !name || !pt->nsamples)
+		return c;
+	c.by_label = nfilter > 0 && !has_suffix(name, n, "_bucket", 7);
+	c.at = c.by_label ? first_labelled(pt, &pt->by_label, name, &filter[0]) : first_named(pt, name);
+	return c;
+}
+
+static size_t cursor_sample(const struct promtext *pt, struct cursor c)
+{
+	return c.by_label ? pt->lent[c.at].target : c.at;
+}
+
+static void cursor_next(const struct promtext *pt, struct cursor *c)
+{
+	c->at = c->by_label ? pt->lent[c->at].next : pt->name_next[c->at];
+}
+
 int promtext_select(const struct promtext *pt, const char *name, const struct promtext_label *filter,
 		    size_t nfilter, const struct promtext_sample ***out, size_t *n)
 {
-	const struct promtext_sample **arr = NULL;
-	size_t i, cnt = 0, cap = 0;
+	const struct promtext_sample **arr = NULL, *s;
+	size_t cnt = 0, cap = 0;
+	struct cursor c;
 
-	for (i = first_named(pt, name); i != NONE; i = pt->name_next[i]) {
-		if (!matches(&pt->samples[i], filter, nfilter))
+	for (c = cursor_first(pt, name, filter, nfilter); c.at != NONE; cursor_next(pt, &c)) {
+		s = &pt->samples[cursor_sample(pt, c)];
+		if (!matches(s, filter, nfilter))
 			continue;
-		if (grow((void **)&arr, &cap, cnt + 1, sizeof(*arr))) {
+		if (grow((void **)&arr, &cap, cnt + 1,
+			 sizeof(*arr))) { /* NOLINT(bugprone-sizeof-expression): an array of pointers */
 			free(arr);
 			return SAQR_ENOMEM;
 		}
-		arr[cnt++] = &pt->samples[i];
+		arr[cnt++] = s;
 	}
 	*out = arr;
 	*n = cnt;
@@ -823,14 +984,18 @@ int promtext_select(const struct promtext *pt, const char *name, const struct pr
 int promtext_counter(const struct promtext *pt, const char *name, const struct promtext_label *filter,
 		     size_t nfilter, double *out)
 {
+	const struct promtext_sample *s;
 	double sum = 0;
-	size_t i, cnt = 0;
+	size_t cnt = 0;
+	struct cursor c;
 
-	for (i = first_named(pt, name); i != NONE; i = pt->name_next[i])
-		if (matches(&pt->samples[i], filter, nfilter)) {
-			sum += pt->samples[i].value;
+	for (c = cursor_first(pt, name, filter, nfilter); c.at != NONE; cursor_next(pt, &c)) {
+		s = &pt->samples[cursor_sample(pt, c)];
+		if (matches(s, filter, nfilter)) {
+			sum += s->value;
 			cnt++;
 		}
+	}
 	if (!cnt)
 		return SAQR_ENOTFOUND;
 	*out = sum;
@@ -885,11 +1050,12 @@ static int group_buckets(const struct promtext *pt, const struct group *g, const
 	qsort(b, k, sizeof(*b), cmp_bucket);
 	for (i = 1; i < k; i++)
 		if (b[i].le == b[i - 1].le)
-			return fail(SAQR_EINVAL, err, errlen, "line %u: histogram %s has a second bucket le=%g (line %u)",
-				    b[i].line, name, b[i].le, b[i - 1].line);
+			return fail(SAQR_EINVAL, err, errlen,
+				    "line %u: histogram %s has a second bucket le=%g (line %u)", b[i].line,
+				    name, b[i].le, b[i - 1].line);
 	if (!(isinf(b[k - 1].le) && b[k - 1].le > 0))
-		return fail(SAQR_EINVAL, err, errlen, "line %u: histogram %s has no le=\"+Inf\" bucket", b[k - 1].line,
-			    name);
+		return fail(SAQR_EINVAL, err, errlen, "line %u: histogram %s has no le=\"+Inf\" bucket",
+			    b[k - 1].line, name);
 	return 0;
 }
 
@@ -909,13 +1075,14 @@ static int hist_add_group(const struct promtext *pt, const struct group *g, cons
 		}
 		out->has_sum = true;
 	} else if (g->nbuckets != out->n) {
-		return fail(SAQR_EINVAL, err, errlen, "line %u: series of histogram %s have different buckets",
-			    b[0].line, name);
+		return fail(SAQR_EINVAL, err, errlen,
+			    "line %u: series of histogram %s have different buckets", b[0].line, name);
 	}
 	for (i = 0; i < g->nbuckets; i++) {
 		if (b[i].le != out->le[i])
-			return fail(SAQR_EINVAL, err, errlen, "line %u: series of histogram %s have different buckets",
-				    b[i].line, name);
+			return fail(SAQR_EINVAL, err, errlen,
+				    "line %u: series of histogram %s have different buckets", b[i].line,
+				    name);
 		out->cum[i] += b[i].count;
 	}
 	out->count += g->count_idx != NONE ? pt->samples[g->count_idx].value : b[g->nbuckets - 1].count;
@@ -927,15 +1094,15 @@ static int hist_add_group(const struct promtext *pt, const struct group *g, cons
 	return 0;
 }
 
-static bool group_matches(const struct promtext *pt, const struct group *g, const struct promtext_label *filter,
-			  size_t nfilter)
+static bool group_matches(const struct promtext *pt, const struct group *g,
+			  const struct promtext_label *filter, size_t nfilter)
 {
 	return g->nbuckets > 0 && matches(&pt->samples[g->key_sample], filter, nfilter);
 }
 
 static size_t first_group(const struct promtext *pt, const char *name)
 {
-	struct group_key key = {name, name ? strlen(name) : 0, NULL};
+	struct group_key key = {name, name ? strlen(name) : 0, NULL, 0};
 	const size_t *slot;
 
 	if (!pt || !name || !pt->nsamples)
@@ -944,30 +1111,67 @@ static size_t first_group(const struct promtext *pt, const char *name)
 	return *slot ? *slot - 1 : NONE;
 }
 
+/* Walk the groups of histogram name that may match the filter: through the group
+ * label index on the first filter pair, else along the base-name chain. */
+static struct cursor gcursor_first(const struct promtext *pt, const char *name,
+				   const struct promtext_label *filter, size_t nfilter)
+{
+	struct cursor c = {NONE, nfilter > 0};
+
+	if (!pt || !name || !pt->nsamples)
+		return c;
+	c.at = c.by_label ? first_labelled(pt, &pt->by_glabel, name, &filter[0]) : first_group(pt, name);
+	return c;
+}
+
+static size_t gcursor_group(const struct promtext *pt, struct cursor c)
+{
+	return c.by_label ? pt->lent[c.at].target : c.at;
+}
+
+static void gcursor_next(const struct promtext *pt, struct cursor *c)
+{
+	c->at = c->by_label ? pt->lent[c->at].next : pt->groups[c->at].next_same_base;
+}
+
+/* The next group at or after c that matches the filter, or NONE. */
+static size_t next_matching_group(const struct promtext *pt, struct cursor *c,
+				  const struct promtext_label *filter, size_t nfilter)
+{
+	size_t g;
+
+	for (; c->at != NONE; gcursor_next(pt, c)) {
+		g = gcursor_group(pt, *c);
+		if (group_matches(pt, &pt->groups[g], filter, nfilter)) {
+			gcursor_next(pt, c);
+			return g;
+		}
+	}
+	return NONE;
+}
+
 int promtext_histogram(const struct promtext *pt, const char *name, const struct promtext_label *filter,
 		       size_t nfilter, struct promtext_hist *out, char *err, size_t errlen)
 {
 	struct promtext_hist h;
 	struct bucket *b = NULL;
-	size_t gi, first = NONE, i;
+	struct cursor c;
+	size_t g, i;
 	int rc = 0;
 
 	for (i = 0; i < nfilter; i++)
 		if (is_le(&filter[i]))
 			return fail(SAQR_EINVAL, err, errlen, "a histogram cannot be filtered on le");
-	for (gi = first_group(pt, name); gi != NONE && first == NONE; gi = pt->groups[gi].next_same_base)
-		if (group_matches(pt, &pt->groups[gi], filter, nfilter))
-			first = gi;
-	if (first == NONE)
+	c = gcursor_first(pt, name, filter, nfilter);
+	g = next_matching_group(pt, &c, filter, nfilter);
+	if (g == NONE)
 		return fail(SAQR_ENOTFOUND, err, errlen, "no histogram %s with the labels asked for", name);
-	if (hist_alloc(&h, pt->groups[first].nbuckets))
+	if (hist_alloc(&h, pt->groups[g].nbuckets))
 		return fail(SAQR_ENOMEM, err, errlen, "out of memory");
-	for (gi = first; gi != NONE && !rc; gi = pt->groups[gi].next_same_base) {
-		if (!group_matches(pt, &pt->groups[gi], filter, nfilter))
-			continue;
+	for (; g != NONE && !rc; g = next_matching_group(pt, &c, filter, nfilter)) {
 		free(b);
-		b = malloc(pt->groups[gi].nbuckets * sizeof(*b));
-		rc = b ? hist_add_group(pt, &pt->groups[gi], name, &h, b, err, errlen)
+		b = malloc(pt->groups[g].nbuckets * sizeof(*b));
+		rc = b ? hist_add_group(pt, &pt->groups[g], name, &h, b, err, errlen)
 		       : fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	}
 	free(b);
@@ -1137,7 +1341,8 @@ static bool same_labels(const struct promtext_sample *a, const struct promtext_s
 	if (a->nlabels != b->nlabels)
 		return false;
 	for (i = 0; i < a->nlabels; i++)
-		if (strcmp(a->labels[i].name, b->labels[i].name) || strcmp(a->labels[i].value, b->labels[i].value))
+		if (strcmp(a->labels[i].name, b->labels[i].name) != 0 ||
+		    strcmp(a->labels[i].value, b->labels[i].value) != 0)
 			return false;
 	return true;
 }
@@ -1155,8 +1360,8 @@ static const struct promtext_sample *find_series(const struct promtext *pt, cons
 
 static bool is_5xx(const char *code)
 {
-	return code && code[0] == '5' && code[1] >= '0' && code[1] <= '9' && code[2] >= '0' && code[2] <= '9' &&
-	       code[3] == '\0';
+	return code && code[0] == '5' && code[1] >= '0' && code[1] <= '9' && code[2] >= '0' &&
+	       code[2] <= '9' && code[3] == '\0';
 }
 
 int promtext_error_ratio(const struct promtext *prev, const struct promtext *cur, const char *name,
@@ -1164,10 +1369,11 @@ int promtext_error_ratio(const struct promtext *prev, const struct promtext *cur
 {
 	const struct promtext_sample *s, *old;
 	double errors = 0, total = 0, inc;
-	size_t i, cnt = 0;
+	struct cursor c;
+	size_t cnt = 0;
 
-	for (i = first_named(cur, name); i != NONE; i = cur->name_next[i]) {
-		s = &cur->samples[i];
+	for (c = cursor_first(cur, name, filter, nfilter); c.at != NONE; cursor_next(cur, &c)) {
+		s = &cur->samples[cursor_sample(cur, c)];
 		if (!matches(s, filter, nfilter))
 			continue;
 		cnt++;

@@ -35,7 +35,7 @@ struct promtext_label {
 };
 
 struct promtext_sample {
-	const char *name;                    /* as written, e.g. "x_bucket" */
+	const char *name;		     /* as written, e.g. "x_bucket" */
 	const struct promtext_label *labels; /* sorted by name, unique */
 	size_t nlabels;
 	double value;
@@ -121,6 +121,7 @@ int promtext_hist_bins(const struct promtext_hist *h, double *edges, double *cou
  * gets the denominator. SAQR_ENOTFOUND when no series matches, SAQR_EEMPTY when
  * there were no requests in the window, SAQR_ENOMEM. */
 int promtext_error_ratio(const struct promtext *prev, const struct promtext *cur, const char *name,
-			 const struct promtext_label *filter, size_t nfilter, double *ratio, double *requests);
+			 const struct promtext_label *filter, size_t nfilter, double *ratio,
+			 double *requests);
 
 #endif

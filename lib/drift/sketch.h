@@ -20,19 +20,20 @@
 
 struct sketch {
 	uint64_t *block[SKETCH_BLOCKS]; /* SKETCH_SUB counts each, allocated on first use */
-	uint64_t n;                     /* values added */
-	size_t lo_block, hi_block;      /* occupied block range when n > 0 */
+	uint64_t n;			/* values added */
+	size_t lo_block, hi_block;	/* occupied block range when n > 0 */
 };
 
 void sketch_init(struct sketch *s);
 /* Free the buckets; the sketch is empty and reusable. NULL is a no-op. */
 void sketch_release(struct sketch *s);
 
-/* The bucket key of a finite value. */
+/* The bucket key of a finite value (-0.0 counts as 0.0). */
 static inline size_t sketch_key(double v)
 {
 	uint64_t b;
 
+	v += 0.0; /* -0.0 + 0.0 is +0.0 */
 	memcpy(&b, &v, sizeof(b));
 	b = (b >> 63) ? ~b : (b | (1ull << 63));
 	return (size_t)(b >> (52 - SKETCH_SUB_BITS));

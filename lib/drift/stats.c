@@ -14,24 +14,27 @@
 #include "drift/specfun.h"
 
 static const char *const method_names[] = {
-	[DRIFT_PSI] = "psi",
-	[DRIFT_KS] = "ks",
-	[DRIFT_JS] = "js",
-	[DRIFT_WASSERSTEIN] = "wasserstein",
-	[DRIFT_CHISQUARE] = "chisquare",
+    [DRIFT_PSI] = "psi",
+    [DRIFT_KS] = "ks",
+    [DRIFT_JS] = "js",
+    [DRIFT_WASSERSTEIN] = "wasserstein",
+    [DRIFT_CHISQUARE] = "chisquare",
 };
 
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+/* Write an error message (when err is not NULL); fail() also yields rc. */
+__attribute__((format(printf, 3, 4))) static void errmsg(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }
+
+#define fail(rc, err, errlen, ...) (errmsg((err), (errlen), __VA_ARGS__), (rc))
 
 const char *drift_method_name(enum drift_method m)
 {
@@ -78,13 +81,14 @@ static int side_total(const double *c, size_t k, const char *side, double *total
 	specfun_sum_init(&s);
 	for (i = 0; i < k; i++) {
 		if (!(c[i] >= 0) || isinf(c[i]))
-			return fail(SAQR_EINVAL, err, errlen, "%s count %zu is %g (counts must be finite and >= 0)",
-				    side, i, c[i]);
+			return fail(SAQR_EINVAL, err, errlen,
+				    "%s count %zu is %g (counts must be finite and >= 0)", side, i, c[i]);
 		specfun_sum_add(&s, c[i]);
 	}
 	*total = specfun_sum_value(&s);
 	if (!(*total > 0))
-		return fail(SAQR_EEMPTY, err, errlen, "%s distribution is empty (all %zu counts are 0)", side, k);
+		return fail(SAQR_EEMPTY, err, errlen, "%s distribution is empty (all %zu counts are 0)", side,
+			    k);
 	return 0;
 }
 
@@ -213,7 +217,8 @@ int drift_chisquare(const double *ref, const double *cur, size_t k, struct drift
 	if (isinf(stat))
 		p = 0.0;
 	else if (used > 1 && specfun_chi2_sf(stat, (double)(used - 1), &p))
-		return fail(SAQR_EINVAL, err, errlen, "chi-square p-value did not converge (statistic %g)", stat);
+		return fail(SAQR_EINVAL, err, errlen, "chi-square p-value did not converge (statistic %g)",
+			    stat);
 	out->statistic = used > 1 ? stat : 0.0;
 	out->pvalue = p;
 	return 0;
@@ -254,13 +259,16 @@ static int check_edges(const double *edges, size_t k, char *err, size_t errlen)
 	if (!edges)
 		return fail(SAQR_EINVAL, err, errlen, "bin edges missing");
 	for (i = 0; i <= k; i++) {
-		if (isnan(edges[i]) || (isinf(edges[i]) && !(i == 0 && edges[i] < 0) && !(i == k && edges[i] > 0)))
-			return fail(SAQR_EINVAL, err, errlen,
-				    "bin edge %zu is %g (edges must be finite, except -inf first and +inf last)", i,
-				    edges[i]);
+		if (isnan(edges[i]) ||
+		    (isinf(edges[i]) && !(i == 0 && edges[i] < 0) && !(i == k && edges[i] > 0)))
+			return fail(
+			    SAQR_EINVAL, err, errlen,
+			    "bin edge %zu is %g (edges must be finite, except -inf first and +inf last)", i,
+			    edges[i]);
 		if (i > 0 && !(edges[i] > edges[i - 1]))
-			return fail(SAQR_EINVAL, err, errlen, "bin edges must increase: edge %zu (%g) <= edge %zu (%g)",
-				    i, edges[i], i - 1, edges[i - 1]);
+			return fail(SAQR_EINVAL, err, errlen,
+				    "bin edges must increase: edge %zu (%g) <= edge %zu (%g)", i, edges[i],
+				    i - 1, edges[i - 1]);
 	}
 	return 0;
 }
@@ -279,13 +287,7 @@ static double bin_point(const double *edges, size_t i)
 	return lo + (hi - lo) / 2;
 }
 
-/* Where the mass of bin i sits: x[i] when given, else the bin's midpoint. */
-static double point_at(const double *x, const double *edges, size_t i)
-{
-	return x ? x[i] : bin_point(edges, i);
-}
-
-static double weighted_std(const double *x, const double *edges, const double *w, size_t k, double total)
+static double weighted_std(const double *x, const double *w, size_t k, double total)
 {
 	struct specfun_sum s;
 	double mean, d;
@@ -293,11 +295,11 @@ static double weighted_std(const double *x, const double *edges, const double *w
 
 	specfun_sum_init(&s);
 	for (i = 0; i < k; i++)
-		specfun_sum_add(&s, w[i] * point_at(x, edges, i));
+		specfun_sum_add(&s, w[i] * x[i]);
 	mean = specfun_sum_value(&s) / total;
 	specfun_sum_init(&s);
 	for (i = 0; i < k; i++) {
-		d = point_at(x, edges, i) - mean;
+		d = x[i] - mean;
 		specfun_sum_add(&s, w[i] * d * d);
 	}
 	return sqrt(specfun_sum_value(&s) / total);
@@ -309,8 +311,8 @@ static double normed(double distance, double std)
 }
 
 /* ∫ |F_ref - F_cur| over the points, after the caller checked everything. */
-static void w1_points(const double *x, const double *edges, const double *ref, const double *cur, size_t k,
-		      double tref, double tcur, double ref_std, struct drift_wasserstein *out)
+static void w1_points(const double *x, const double *ref, const double *cur, size_t k, double tref,
+		      double tcur, double ref_std, struct drift_wasserstein *out)
 {
 	struct specfun_sum cr, cc, w;
 	size_t i;
@@ -322,10 +324,10 @@ static void w1_points(const double *x, const double *edges, const double *ref, c
 		specfun_sum_add(&cr, ref[i]);
 		specfun_sum_add(&cc, cur[i]);
 		specfun_sum_add(&w, fabs(specfun_sum_value(&cr) / tref - specfun_sum_value(&cc) / tcur) *
-					    (point_at(x, edges, i + 1) - point_at(x, edges, i)));
+					(x[i + 1] - x[i]));
 	}
 	if (isnan(ref_std) || ref_std < 0)
-		ref_std = weighted_std(x, edges, ref, k, tref);
+		ref_std = weighted_std(x, ref, k, tref);
 	out->distance = specfun_sum_value(&w);
 	out->ref_std = ref_std;
 	out->normed = normed(out->distance, ref_std);
@@ -334,7 +336,8 @@ static void w1_points(const double *x, const double *edges, const double *ref, c
 int drift_wasserstein_binned(const double *edges, const double *ref, const double *cur, size_t k,
 			     double ref_std, struct drift_wasserstein *out, char *err, size_t errlen)
 {
-	double tref, tcur;
+	double tref = 0, tcur = 0, *x;
+	size_t i;
 	int rc;
 
 	rc = check_counts(ref, cur, k, &tref, &tcur, err, errlen);
@@ -342,14 +345,20 @@ int drift_wasserstein_binned(const double *edges, const double *ref, const doubl
 		rc = check_edges(edges, k, err, errlen);
 	if (rc)
 		return rc;
-	w1_points(NULL, edges, ref, cur, k, tref, tcur, ref_std, out);
+	x = malloc(k * sizeof(*x));
+	if (!x)
+		return fail(SAQR_ENOMEM, err, errlen, "out of memory for %zu bins", k);
+	for (i = 0; i < k; i++)
+		x[i] = bin_point(edges, i);
+	w1_points(x, ref, cur, k, tref, tcur, ref_std, out);
+	free(x);
 	return 0;
 }
 
 int drift_wasserstein_points(const double *x, const double *ref, const double *cur, size_t k, double ref_std,
 			     struct drift_wasserstein *out, char *err, size_t errlen)
 {
-	double tref, tcur;
+	double tref = 0, tcur = 0;
 	size_t i;
 	int rc;
 
@@ -360,16 +369,16 @@ int drift_wasserstein_points(const double *x, const double *ref, const double *c
 		return fail(SAQR_EINVAL, err, errlen, "points missing");
 	for (i = 0; i < k; i++)
 		if (!isfinite(x[i]) || (i > 0 && !(x[i] > x[i - 1])))
-			return fail(SAQR_EINVAL, err, errlen, "point %zu (%g) is not finite or not above the one before",
-				    i, x[i]);
-	w1_points(x, NULL, ref, cur, k, tref, tcur, ref_std, out);
+			return fail(SAQR_EINVAL, err, errlen,
+				    "point %zu (%g) is not finite or not above the one before", i, x[i]);
+	w1_points(x, ref, cur, k, tref, tcur, ref_std, out);
 	return 0;
 }
 
 int drift_score_binned(enum drift_method m, const double *edges, const double *ref, const double *cur,
 		       size_t k, double ref_std, struct drift_score *out, char *err, size_t errlen)
 {
-	struct drift_wasserstein w;
+	struct drift_wasserstein w = {0, 0, 0};
 	struct drift_test t = {0, 0};
 	double v = 0;
 	int rc;
@@ -421,8 +430,8 @@ static int sorted_copy(const double *x, size_t n, const char *side, double **out
 		return fail(SAQR_EEMPTY, err, errlen, "%s sample is empty", side);
 	for (i = 0; i < n; i++)
 		if (!isfinite(x[i]))
-			return fail(SAQR_EINVAL, err, errlen, "%s sample %zu is %g (samples must be finite)", side, i,
-				    x[i]);
+			return fail(SAQR_EINVAL, err, errlen, "%s sample %zu is %g (samples must be finite)",
+				    side, i, x[i]);
 	c = malloc(n * sizeof(*c));
 	if (!c)
 		return fail(SAQR_ENOMEM, err, errlen, "out of memory copying %zu samples", n);
@@ -480,9 +489,15 @@ static long gcd_size(size_t a, size_t b)
 
 static int ks_pvalue(size_t na, size_t nb, enum drift_ks_mode mode, double *d, double *p)
 {
-	long g = gcd_size(na, nb), ag = (long)na / g, bg = (long)nb / g, h;
+	long g, ag, bg, h;
 	double lcm, m, n, en;
 	int exact;
+
+	if (na == 0 || nb == 0)
+		return SAQR_EINVAL;
+	g = gcd_size(na, nb);
+	ag = (long)na / g;
+	bg = (long)nb / g;
 
 	if (mode == DRIFT_KS_AUTO)
 		exact = na <= DRIFT_KS_EXACT_MAX_N && nb <= DRIFT_KS_EXACT_MAX_N;
@@ -512,7 +527,8 @@ int drift_ks_samples(const double *ref, size_t nref, const double *cur, size_t n
 	d = ks_statistic(a, nref, b, ncur);
 	rc = ks_pvalue(nref, ncur, mode, &d, &p);
 	if (rc) {
-		fail(rc, err, errlen, "KS p-value for samples of %zu and %zu: %s", nref, ncur, saqr_strerror(rc));
+		errmsg(err, errlen, "KS p-value for samples of %zu and %zu: %s", nref, ncur,
+		       saqr_strerror(rc));
 		goto out;
 	}
 	out->statistic = d;

@@ -41,8 +41,8 @@ struct drift_test {
 
 struct drift_wasserstein {
 	double distance; /* W1 in the feature's units */
-	double ref_std;  /* the reference standard deviation used to norm it */
-	double normed;   /* distance / max(ref_std, DRIFT_WASSERSTEIN_MIN_STD) */
+	double ref_std;	 /* the reference standard deviation used to norm it */
+	double normed;	 /* distance / max(ref_std, DRIFT_WASSERSTEIN_MIN_STD) */
 };
 
 /* What a method reports for one feature: the score compared with the threshold
@@ -56,7 +56,7 @@ struct drift_score {
 };
 
 enum drift_ks_mode {
-	DRIFT_KS_AUTO,  /* exact up to DRIFT_KS_EXACT_MAX_N, asymptotic beyond */
+	DRIFT_KS_AUTO,	/* exact up to DRIFT_KS_EXACT_MAX_N, asymptotic beyond */
 	DRIFT_KS_EXACT, /* exact unless lcm(n, m) does not fit 31 bits (then asymptotic) */
 	DRIFT_KS_ASYMP, /* kstwo(round(n m / (n + m))), as SciPy's method="asymp" */
 };

@@ -15,30 +15,30 @@
 #include "drift/promtext.h"
 
 static const char exposition[] =
-	"# HELP saqr_feature_value Value of each input feature.\n"
-	"# TYPE saqr_feature_value histogram\n"
-	"saqr_feature_value_bucket{feature=\"age\",le=\"18\"} 3\n"
-	"saqr_feature_value_bucket{feature=\"age\",le=\"40\"} 10\n"
-	"saqr_feature_value_bucket{le=\"+Inf\",feature=\"age\"} 12\n"
-	"saqr_feature_value_sum{feature=\"age\"} 410.5\n"
-	"saqr_feature_value_count{feature=\"age\"} 12\n"
-	"saqr_feature_value_bucket{feature=\"income\",le=\"1000\"} 1\n"
-	"saqr_feature_value_bucket{feature=\"income\",le=\"+Inf\"} 4\n"
-	"saqr_feature_value_count{feature=\"income\"} 4\n"
-	"\n"
-	"# a comment that is neither HELP nor TYPE\n"
-	"# HELP saqr_inference_requests_total Requests by \\\"code\\\"\\nsecond line \\\\ done\n"
-	"# TYPE saqr_inference_requests_total counter\n"
-	"saqr_inference_requests_total{code=\"200\",path=\"/v1/predict\"} 1027 1395066363000\n"
-	"saqr_inference_requests_total{code=\"500\",path=\"/v1/predict\"} 3\r\n"
-	"saqr_inference_requests_total{code=\"503\",path=\"/v1/predict\",} 2\n"
-	"saqr_inference_requests_total{code=\"404\" , path = \"/v1/predict\"}\t5\n"
-	"# TYPE saqr_model_quality gauge\n"
-	"saqr_model_quality{model=\"a\\\\b\",note=\"say \\\"hi\\\"\\nbye\",odd=\"\\q\"} -Inf\n"
-	"saqr_model_quality{model=\"nan\"} NaN\n"
-	"saqr_model_quality{model=\"inf\"} +Inf # {trace_id=\"abc\"} 1.0 1520879607.789\n"
-	"  up   1\n"
-	"# EOF\n";
+    "# HELP saqr_feature_value Value of each input feature.\n"
+    "# TYPE saqr_feature_value histogram\n"
+    "saqr_feature_value_bucket{feature=\"age\",le=\"18\"} 3\n"
+    "saqr_feature_value_bucket{feature=\"age\",le=\"40\"} 10\n"
+    "saqr_feature_value_bucket{le=\"+Inf\",feature=\"age\"} 12\n"
+    "saqr_feature_value_sum{feature=\"age\"} 410.5\n"
+    "saqr_feature_value_count{feature=\"age\"} 12\n"
+    "saqr_feature_value_bucket{feature=\"income\",le=\"1000\"} 1\n"
+    "saqr_feature_value_bucket{feature=\"income\",le=\"+Inf\"} 4\n"
+    "saqr_feature_value_count{feature=\"income\"} 4\n"
+    "\n"
+    "# a comment that is neither HELP nor TYPE\n"
+    "# HELP saqr_inference_requests_total Requests by \\\"code\\\"\\nsecond line \\\\ done\n"
+    "# TYPE saqr_inference_requests_total counter\n"
+    "saqr_inference_requests_total{code=\"200\",path=\"/v1/predict\"} 1027 1395066363000\n"
+    "saqr_inference_requests_total{code=\"500\",path=\"/v1/predict\"} 3\r\n"
+    "saqr_inference_requests_total{code=\"503\",path=\"/v1/predict\",} 2\n"
+    "saqr_inference_requests_total{code=\"404\" , path = \"/v1/predict\"}\t5\n"
+    "# TYPE saqr_model_quality gauge\n"
+    "saqr_model_quality{model=\"a\\\\b\",note=\"say \\\"hi\\\"\\nbye\",odd=\"\\q\"} -Inf\n"
+    "saqr_model_quality{model=\"nan\"} NaN\n"
+    "saqr_model_quality{model=\"inf\"} +Inf # {trace_id=\"abc\"} 1.0 1520879607.789\n"
+    "  up   1\n"
+    "# EOF\n";
 
 static struct promtext *parse_ok(const char *text)
 {
@@ -108,7 +108,8 @@ static void test_exemplar_is_ignored(void **state)
 static void test_histogram_query(void **state)
 {
 	struct promtext *p = parse_ok(exposition);
-	struct promtext_label age = {"feature", "age"}, income = {"feature", "income"}, none = {"feature", "zip"};
+	struct promtext_label age = {"feature", "age"}, income = {"feature", "income"},
+			      none = {"feature", "zip"};
 	struct promtext_hist h;
 	char err[256];
 
@@ -125,8 +126,8 @@ static void test_histogram_query(void **state)
 	assert_int_equal(promtext_histogram(p, "saqr_feature_value", &none, 1, &h, err, sizeof(err)),
 			 SAQR_ENOTFOUND);
 	assert_int_equal(promtext_histogram(p, "nope", NULL, 0, &h, err, sizeof(err)), SAQR_ENOTFOUND);
-	assert_int_equal(promtext_histogram(p, "saqr_feature_value", &(struct promtext_label){"le", "18"}, 1, &h,
-					    err, sizeof(err)),
+	assert_int_equal(promtext_histogram(p, "saqr_feature_value", &(struct promtext_label){"le", "18"}, 1,
+					    &h, err, sizeof(err)),
 			 SAQR_EINVAL);
 	promtext_hist_release(NULL);
 	promtext_free(p);
@@ -134,9 +135,10 @@ static void test_histogram_query(void **state)
 
 static void test_histogram_sums_series(void **state)
 {
-	struct promtext *p = parse_ok("h_bucket{i=\"a\",le=\"1\"} 1\nh_bucket{i=\"a\",le=\"+Inf\"} 2\n"
-				      "h_bucket{i=\"b\",le=\"1\"} 5\nh_bucket{i=\"b\",le=\"+Inf\"} 9\n"
-				      "h_sum{i=\"a\"} 3\nh_sum{i=\"b\"} 4\nh_count{i=\"a\"} 2\nh_count{i=\"b\"} 9\n");
+	struct promtext *p =
+	    parse_ok("h_bucket{i=\"a\",le=\"1\"} 1\nh_bucket{i=\"a\",le=\"+Inf\"} 2\n"
+		     "h_bucket{i=\"b\",le=\"1\"} 5\nh_bucket{i=\"b\",le=\"+Inf\"} 9\n"
+		     "h_sum{i=\"a\"} 3\nh_sum{i=\"b\"} 4\nh_count{i=\"a\"} 2\nh_count{i=\"b\"} 9\n");
 	struct promtext_hist h;
 
 	(void)state;
@@ -162,9 +164,10 @@ static void expect_hist_error(const char *text, int rc, const char *msg)
 static void test_histogram_errors(void **state)
 {
 	(void)state;
-	expect_hist_error("h_bucket{le=\"1\"} 1\nh_bucket{le=\"2\"} 2\n", SAQR_EINVAL, "line 2: histogram h has no le=\"+Inf\"");
-	expect_hist_error("h_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 1\nh_bucket{le=\"+Inf\"} 2\n", SAQR_EINVAL,
-			  "second bucket le=1");
+	expect_hist_error("h_bucket{le=\"1\"} 1\nh_bucket{le=\"2\"} 2\n", SAQR_EINVAL,
+			  "line 2: histogram h has no le=\"+Inf\"");
+	expect_hist_error("h_bucket{le=\"1\"} 1\nh_bucket{le=\"1.0\"} 1\nh_bucket{le=\"+Inf\"} 2\n",
+			  SAQR_EINVAL, "second bucket le=1");
 	expect_hist_error("h_bucket{i=\"a\",le=\"1\"} 1\nh_bucket{i=\"a\",le=\"+Inf\"} 2\n"
 			  "h_bucket{i=\"b\",le=\"2\"} 1\nh_bucket{i=\"b\",le=\"+Inf\"} 2\n",
 			  SAQR_EINVAL, "different buckets");
@@ -219,7 +222,7 @@ static void test_increase_and_reset(void **state)
 	(void)state;
 	make_hist(&a, 3, le, (double[]){2, 5, 9}, 10);
 	make_hist(&b, 3, le, (double[]){4, 9, 15}, 18);
-	make_hist(&c, 3, le, (double[]){1, 1, 2}, 1); /* restarted */
+	make_hist(&c, 3, le, (double[]){1, 1, 2}, 1);	 /* restarted */
 	make_hist(&d, 3, le2, (double[]){7, 9, 20}, 30); /* new layout */
 	assert_int_equal(promtext_increase(&a, &b, &out, &reset), 0);
 	assert_false(reset);
@@ -274,7 +277,8 @@ static void test_histogram_quantile(void **state)
 	/* decreasing counts are forced up to the running maximum, as Prometheus does */
 	assert_true(fabs(quantile(0.5, 4, le, (double[]){10, 60, 50, 100}) - 0.42) < 1e-15);
 	/* equal bounds are merged */
-	assert_true(fabs(quantile(0.5, 4, (double[]){1, 1, 2, INFINITY}, (double[]){2, 2, 8, 8}) - 1.0) < 1e-15);
+	assert_true(fabs(quantile(0.5, 4, (double[]){1, 1, 2, INFINITY}, (double[]){2, 2, 8, 8}) - 1.0) <
+		    1e-15);
 	make_hist(&h, 2, (double[]){1, 2}, (double[]){1, 2}, 0);
 	assert_int_equal(promtext_histogram_quantile(0.5, &h, &v), SAQR_EINVAL); /* no +Inf */
 	promtext_hist_release(&h);
@@ -364,9 +368,10 @@ static void test_malformed_lines(void **state)
 	expect_parse_error("a 1\n# EOF\nb 2\n", "line 3: content after # EOF");
 	expect_parse_error("h_bucket{le=\"x\"} 1\n", "line 1: le=\"x\" is not a bucket bound");
 	expect_parse_error("h_sum 1\nh_sum 2\n", "duplicate series h_sum (first on line 1)");
-	expect_parse_error("a 1e99999999999999999999999999999999999999999999999999999999999999999999999999999999999999"
-			   "99999999999999999999999999999999999999999999999999999999999999999999999999999999\n",
-			   "line 1: value is not a number");
+	expect_parse_error(
+	    "a 1e99999999999999999999999999999999999999999999999999999999999999999999999999999999999999"
+	    "99999999999999999999999999999999999999999999999999999999999999999999999999999999\n",
+	    "line 1: value is not a number");
 }
 
 static void test_caps_and_edges(void **state)
@@ -391,18 +396,18 @@ static void test_caps_and_edges(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_grammar),
-		cmocka_unit_test(test_exemplar_is_ignored),
-		cmocka_unit_test(test_histogram_query),
-		cmocka_unit_test(test_histogram_sums_series),
-		cmocka_unit_test(test_histogram_errors),
-		cmocka_unit_test(test_counter_and_select),
-		cmocka_unit_test(test_increase_and_reset),
-		cmocka_unit_test(test_histogram_quantile),
-		cmocka_unit_test(test_hist_bins),
-		cmocka_unit_test(test_error_ratio),
-		cmocka_unit_test(test_malformed_lines),
-		cmocka_unit_test(test_caps_and_edges),
+	    cmocka_unit_test(test_grammar),
+	    cmocka_unit_test(test_exemplar_is_ignored),
+	    cmocka_unit_test(test_histogram_query),
+	    cmocka_unit_test(test_histogram_sums_series),
+	    cmocka_unit_test(test_histogram_errors),
+	    cmocka_unit_test(test_counter_and_select),
+	    cmocka_unit_test(test_increase_and_reset),
+	    cmocka_unit_test(test_histogram_quantile),
+	    cmocka_unit_test(test_hist_bins),
+	    cmocka_unit_test(test_error_ratio),
+	    cmocka_unit_test(test_malformed_lines),
+	    cmocka_unit_test(test_caps_and_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

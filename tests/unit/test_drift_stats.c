@@ -137,7 +137,8 @@ static void test_binned_vectors(void **state)
 	char err[256];
 
 	(void)state;
-	json_array_foreach(json_object_get(vectors, "binned"), idx, c) {
+	json_array_foreach(json_object_get(vectors, "binned"), idx, c)
+	{
 		ref = jarray(json_object_get(c, "ref"), &k);
 		cur = jarray(json_object_get(c, "cur"), &k2);
 		assert_int_equal(k, k2);
@@ -153,21 +154,24 @@ static void test_binned_vectors(void **state)
 		assert_int_equal(drift_ks_binned(ref, cur, k, &t, err, sizeof(err)), 0);
 		assert_close(t.statistic, jnum(json_object_get(c, "ks_d")), "ks D");
 		assert_close(t.pvalue, jnum(json_object_get(c, "ks_p")), "ks p");
-		assert_int_equal(ksdist_kstwo_sf(json_integer_value(json_object_get(c, "ks_kstwo_n")), t.statistic, &v),
-				 0);
+		assert_int_equal(
+		    ksdist_kstwo_sf(json_integer_value(json_object_get(c, "ks_kstwo_n")), t.statistic, &v),
+		    0);
 		assert_close(v, jnum(json_object_get(c, "ks_kstwo_p")), "kstwo p");
-		assert_int_equal(drift_score_binned(DRIFT_KS, NULL, ref, cur, k, -1, &sc, err, sizeof(err)), 0);
+		assert_int_equal(drift_score_binned(DRIFT_KS, NULL, ref, cur, k, -1, &sc, err, sizeof(err)),
+				 0);
 		assert_true(sc.has_pvalue);
 		assert_close(sc.score, t.pvalue, "ks score");
 		if (json_object_get(c, "edges")) {
 			edges = jarray(json_object_get(c, "edges"), &ke);
 			assert_int_equal(ke, k + 1);
-			assert_int_equal(drift_wasserstein_binned(edges, ref, cur, k, -1, &w, err, sizeof(err)), 0);
+			assert_int_equal(
+			    drift_wasserstein_binned(edges, ref, cur, k, -1, &w, err, sizeof(err)), 0);
 			assert_close(w.distance, jnum(json_object_get(c, "w")), "wasserstein");
 			assert_close(w.ref_std, jnum(json_object_get(c, "w_std")), "wasserstein std");
 			assert_close(w.normed, jnum(json_object_get(c, "w_normed")), "wasserstein normed");
-			assert_int_equal(drift_score_binned(DRIFT_WASSERSTEIN, edges, ref, cur, k, 2.0, &sc, err,
-							    sizeof(err)),
+			assert_int_equal(drift_score_binned(DRIFT_WASSERSTEIN, edges, ref, cur, k, 2.0, &sc,
+							    err, sizeof(err)),
 					 0);
 			assert_false(sc.has_pvalue);
 			assert_close(sc.score, w.distance / 2.0, "wasserstein with given std");
@@ -190,15 +194,19 @@ static void test_sample_vectors(void **state)
 	char err[256];
 
 	(void)state;
-	json_array_foreach(json_object_get(vectors, "samples"), idx, c) {
+	json_array_foreach(json_object_get(vectors, "samples"), idx, c)
+	{
 		a = make_sample(json_object_get(c, "ref"), &na);
 		b = make_sample(json_object_get(c, "cur"), &nb);
 		mode = json_string_value(json_object_get(c, "mode"));
-		m = strcmp(mode, "exact") == 0 ? DRIFT_KS_EXACT
-					       : (strcmp(mode, "asymp") == 0 ? DRIFT_KS_ASYMP : DRIFT_KS_AUTO);
+		m = strcmp(mode, "exact") == 0
+			? DRIFT_KS_EXACT
+			: (strcmp(mode, "asymp") == 0 ? DRIFT_KS_ASYMP : DRIFT_KS_AUTO);
 		assert_int_equal(drift_ks_samples(a, na, b, nb, m, &t, err, sizeof(err)), 0);
-		assert_close(t.statistic, jnum(json_object_get(c, "ks_d")), json_string_value(json_object_get(c, "name")));
-		assert_close(t.pvalue, jnum(json_object_get(c, "ks_p")), json_string_value(json_object_get(c, "name")));
+		assert_close(t.statistic, jnum(json_object_get(c, "ks_d")),
+			     json_string_value(json_object_get(c, "name")));
+		assert_close(t.pvalue, jnum(json_object_get(c, "ks_p")),
+			     json_string_value(json_object_get(c, "name")));
 		assert_int_equal(drift_wasserstein_samples(a, na, b, nb, &w, err, sizeof(err)), 0);
 		assert_close(w.distance, jnum(json_object_get(c, "w")), "wasserstein samples");
 		assert_close(w.ref_std, jnum(json_object_get(c, "w_std")), "std");
@@ -216,7 +224,8 @@ static void test_histogram_vectors(void **state)
 	char err[256];
 
 	(void)state;
-	json_array_foreach(json_object_get(vectors, "histogram"), idx, c) {
+	json_array_foreach(json_object_get(vectors, "histogram"), idx, c)
+	{
 		x = make_sample(json_object_get(c, "sample"), &n);
 		edges = jarray(json_object_get(c, "edges"), &ke);
 		want = jarray(json_object_get(c, "counts"), &kc);
@@ -240,21 +249,26 @@ static void test_function_vectors(void **state)
 	double p;
 
 	(void)state;
-	json_array_foreach(json_object_get(fn, "kstwo_sf"), i, r) {
-		assert_int_equal(ksdist_kstwo_sf(json_integer_value(json_array_get(r, 0)), jnum(json_array_get(r, 1)), &p),
-				 0);
+	json_array_foreach(json_object_get(fn, "kstwo_sf"), i, r)
+	{
+		assert_int_equal(
+		    ksdist_kstwo_sf(json_integer_value(json_array_get(r, 0)), jnum(json_array_get(r, 1)), &p),
+		    0);
 		assert_close(p, jnum(json_array_get(r, 2)), "kstwo.sf");
 	}
-	json_array_foreach(json_object_get(fn, "smirnov_sf"), i, r)
-		assert_close(ksdist_smirnov_sf(json_integer_value(json_array_get(r, 0)), jnum(json_array_get(r, 1))),
-			     jnum(json_array_get(r, 2)), "smirnov");
-	json_array_foreach(json_object_get(fn, "kolmogorov_sf"), i, r)
-		assert_close(ksdist_kolmogorov_sf(jnum(json_array_get(r, 0))), jnum(json_array_get(r, 1)), "kolmogorov");
-	json_array_foreach(json_object_get(fn, "gamma_q"), i, r) {
-		assert_int_equal(specfun_gamma_q(jnum(json_array_get(r, 0)), jnum(json_array_get(r, 1)), &p), 0);
+	json_array_foreach(json_object_get(fn, "smirnov_sf"), i, r) assert_close(
+	    ksdist_smirnov_sf(json_integer_value(json_array_get(r, 0)), jnum(json_array_get(r, 1))),
+	    jnum(json_array_get(r, 2)), "smirnov");
+	json_array_foreach(json_object_get(fn, "kolmogorov_sf"), i, r) assert_close(
+	    ksdist_kolmogorov_sf(jnum(json_array_get(r, 0))), jnum(json_array_get(r, 1)), "kolmogorov");
+	json_array_foreach(json_object_get(fn, "gamma_q"), i, r)
+	{
+		assert_int_equal(specfun_gamma_q(jnum(json_array_get(r, 0)), jnum(json_array_get(r, 1)), &p),
+				 0);
 		assert_close(p, jnum(json_array_get(r, 2)), "gammaincc");
 	}
-	json_array_foreach(json_object_get(fn, "two_sample_sf"), i, r) {
+	json_array_foreach(json_object_get(fn, "two_sample_sf"), i, r)
+	{
 		assert_int_equal(ksdist_two_sample_sf(json_integer_value(json_array_get(r, 0)),
 						      json_integer_value(json_array_get(r, 1)),
 						      json_integer_value(json_array_get(r, 2)), &p),
@@ -296,7 +310,8 @@ static void test_one_bin_is_finite(void **state)
 	assert_int_equal(drift_wasserstein_binned(edges, ref, cur, 1, -1, &w, NULL, 0), 0);
 	assert_true(w.distance == 0 && w.ref_std == 0 && w.normed == 0);
 	for (m = DRIFT_PSI; m <= DRIFT_CHISQUARE; m++) {
-		assert_int_equal(drift_score_binned((enum drift_method)m, edges, ref, cur, 1, -1, &sc, NULL, 0), 0);
+		assert_int_equal(
+		    drift_score_binned((enum drift_method)m, edges, ref, cur, 1, -1, &sc, NULL, 0), 0);
 		assert_false(isnan(sc.score));
 	}
 }
@@ -352,14 +367,17 @@ static void test_invalid_inputs(void **state)
 	assert_non_null(strstr(err, "current count 1 is -2"));
 	assert_int_equal(drift_js(nan3, ref, 3, &v, err, sizeof(err)), SAQR_EINVAL);
 	assert_true(v == 42);
-	assert_int_equal(drift_wasserstein_binned(edges_flat, ref, ref, 3, -1, &w, err, sizeof(err)), SAQR_EINVAL);
+	assert_int_equal(drift_wasserstein_binned(edges_flat, ref, ref, 3, -1, &w, err, sizeof(err)),
+			 SAQR_EINVAL);
 	assert_non_null(strstr(err, "must increase"));
-	assert_int_equal(drift_wasserstein_binned(edges_inf, ref, ref, 3, -1, &w, err, sizeof(err)), SAQR_EINVAL);
+	assert_int_equal(drift_wasserstein_binned(edges_inf, ref, ref, 3, -1, &w, err, sizeof(err)),
+			 SAQR_EINVAL);
 	assert_non_null(strstr(err, "bin edge 1 is inf"));
 	assert_int_equal(drift_score_binned(DRIFT_WASSERSTEIN, NULL, ref, ref, 3, -1, &sc, err, sizeof(err)),
 			 SAQR_EINVAL);
-	assert_int_equal(drift_score_binned((enum drift_method)99, ok_edges, ref, ref, 3, -1, &sc, err, sizeof(err)),
-			 SAQR_EINVAL);
+	assert_int_equal(
+	    drift_score_binned((enum drift_method)99, ok_edges, ref, ref, 3, -1, &sc, err, sizeof(err)),
+	    SAQR_EINVAL);
 	assert_int_equal(drift_ks_samples(x, 2, x, 1, DRIFT_KS_AUTO, &t, err, sizeof(err)), SAQR_EINVAL);
 	assert_non_null(strstr(err, "reference sample 1 is nan"));
 	assert_int_equal(drift_histogram(x, 2, edges_flat, 3, counts, NULL, err, sizeof(err)), SAQR_EINVAL);
@@ -369,6 +387,24 @@ static void test_invalid_inputs(void **state)
 	assert_int_equal(specfun_gamma_q(1, -1, &v), SAQR_EINVAL);
 	assert_int_equal(specfun_chi2_sf(1, 0, &v), SAQR_EINVAL);
 	assert_true(v == 42);
+}
+
+static void test_wasserstein_points(void **state)
+{
+	double edges[4] = {0, 1, 3, 4}, x[3] = {0.5, 2, 3.5}, ref[3] = {5, 3, 2}, cur[3] = {1, 4, 5};
+	double bad[3] = {0.5, 0.5, 3.5};
+	struct drift_wasserstein a, b;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(drift_wasserstein_binned(edges, ref, cur, 3, -1, &a, NULL, 0), 0);
+	assert_int_equal(drift_wasserstein_points(x, ref, cur, 3, -1, &b, NULL, 0), 0);
+	assert_true(a.distance == b.distance && a.ref_std == b.ref_std && a.normed == b.normed);
+	/* |F_ref - F_cur| = 0.4 on [0.5, 2) and 0.3 on [2, 3.5): 0.4 * 1.5 + 0.3 * 1.5 */
+	assert_true(fabs(a.distance - 1.05) < 1e-15);
+	assert_int_equal(drift_wasserstein_points(bad, ref, cur, 3, -1, &b, err, sizeof(err)), SAQR_EINVAL);
+	assert_non_null(strstr(err, "point 1"));
+	assert_int_equal(drift_wasserstein_points(NULL, ref, cur, 3, -1, &b, err, sizeof(err)), SAQR_EINVAL);
 }
 
 static void test_methods(void **state)
@@ -410,17 +446,18 @@ static void test_neumaier_sum(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_binned_vectors),
-		cmocka_unit_test(test_sample_vectors),
-		cmocka_unit_test(test_histogram_vectors),
-		cmocka_unit_test(test_function_vectors),
-		cmocka_unit_test(test_nearly_equal_keeps_digits),
-		cmocka_unit_test(test_one_bin_is_finite),
-		cmocka_unit_test(test_new_category_is_drift),
-		cmocka_unit_test(test_empty_inputs),
-		cmocka_unit_test(test_invalid_inputs),
-		cmocka_unit_test(test_methods),
-		cmocka_unit_test(test_neumaier_sum),
+	    cmocka_unit_test(test_binned_vectors),
+	    cmocka_unit_test(test_sample_vectors),
+	    cmocka_unit_test(test_histogram_vectors),
+	    cmocka_unit_test(test_function_vectors),
+	    cmocka_unit_test(test_nearly_equal_keeps_digits),
+	    cmocka_unit_test(test_one_bin_is_finite),
+	    cmocka_unit_test(test_new_category_is_drift),
+	    cmocka_unit_test(test_empty_inputs),
+	    cmocka_unit_test(test_invalid_inputs),
+	    cmocka_unit_test(test_wasserstein_points),
+	    cmocka_unit_test(test_methods),
+	    cmocka_unit_test(test_neumaier_sum),
 	};
 
 	return cmocka_run_group_tests(tests, load_vectors, free_vectors);
