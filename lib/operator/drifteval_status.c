@@ -39,12 +39,12 @@ static int de_set(struct de_conds *c, const char *type, const char *status, cons
 	return cond_set(c->conds, c->prev, &cd, c->now);
 }
 
-/* Keep the previous condition of type as it is, or set Unknown with reason. */
+/* Keep the previous verdict (True or False) of type as it is, or set Unknown with reason. */
 static int de_keep(struct de_conds *c, const char *type, const char *reason, const char *msg)
 {
 	json_t *old = cond_find(c->prev, type);
 
-	if (old)
+	if (old && !cond_has_status(c->prev, type, COND_UNKNOWN))
 		return json_array_append_new(c->conds, json_deep_copy(old)) ? SAQR_ENOMEM : 0;
 	return de_set(c, type, COND_UNKNOWN, reason, msg);
 }

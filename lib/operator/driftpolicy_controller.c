@@ -118,8 +118,93 @@ static void dp_forget(struct driftpolicy_controller *c, const char *key)
 {
 	pthread_mutex_lock(&c->mu);
 	free(strmap_remove(&c->last, key));
+	free(strmap_remove(&c->expect, key));
 	pthread_mutex_unlock(&c->mu);
 	driftsource_store_forget(c->store, key);
+}
+
+/* ---- the cache behind our own writes ---- */
+
+#define DP_EXPECT_SECONDS 5.0 /* trust the cache after this long, whatever it shows */
+#define DP_EXPECT_RETRY 0.2   /* how soon to look again while it lags */
+
+static void dp_expect_clear_locked(struct driftpolicy_controller *c, const char *key, const char *rv)
+{
+	struct driftpolicy__expect *e = strmap_get(&c->expect, key);
+
+	if (e && (!rv || strcmp(e->rv, rv) == 0))
+		free(strmap_remove(&c->expect, key));
+}
+
+/* Informer handlers: the cache now shows resourceVersion rv of the policy. */
+static void dp_seen(void *ud, json_t *obj, bool deleted)
+{
+	struct driftpolicy_controller *c = ud;
+	char key[INFORMER_KEY_MAX];
+
+	if (informer_object_key(obj, key, sizeof(key)))
+		return;
+	pthread_mutex_lock(&c->mu);
+	dp_expect_clear_locked(c, key, deleted ? NULL : json_path_str(obj, "metadata.resourceVersion", ""));
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void dp_on_add(void *ud, json_t *obj)
+{
+	dp_seen(ud, obj, false);
+}
+
+static void dp_on_update(void *ud, json_t *old_obj, json_t *new_obj)
+{
+	(void)old_obj;
+	dp_seen(ud, new_obj, false);
+}
+
+static void dp_on_delete(void *ud, json_t *obj)
+{
+	dp_seen(ud, obj, true);
+}
+
+/* Remember the resourceVersion our write produced, unless the cache shows it already. */
+static void dp_expect(struct driftpolicy__run *run, const json_t *written)
+{
+	struct driftpolicy_controller *c = run->c;
+	const char *rv = json_path_str(written, "metadata.resourceVersion", "");
+	struct driftpolicy__expect *e = calloc(1, sizeof(*e));
+	json_t *cached = NULL;
+	void *old = NULL;
+
+	if (!e || !*rv) {
+		free(e);
+		return;
+	}
+	snprintf(e->rv, sizeof(e->rv), "%s", rv);
+	e->until = ctrltime_mono() + DP_EXPECT_SECONDS;
+	pthread_mutex_lock(&c->mu);
+	if (strmap_put(&c->expect, run->key, e, &old))
+		free(e);
+	free(old);
+	if (informer_get(c->dps, run->ns, run->name, &cached) == 0 &&
+	    strcmp(json_path_str(cached, "metadata.resourceVersion", ""), rv) == 0)
+		dp_expect_clear_locked(c, run->key, rv);
+	pthread_mutex_unlock(&c->mu);
+	json_decref(cached);
+}
+
+/* Whether the cache still lags behind a write of ours to the policy. */
+static bool dp_cache_lags(struct driftpolicy_controller *c, const char *key)
+{
+	struct driftpolicy__expect *e;
+	bool lags = false;
+
+	pthread_mutex_lock(&c->mu);
+	e = strmap_get(&c->expect, key);
+	if (e && ctrltime_mono() < e->until)
+		lags = true;
+	else if (e)
+		free(strmap_remove(&c->expect, key));
+	pthread_mutex_unlock(&c->mu);
+	return lags;
 }
 
 /* When the policy was last evaluated: by this process, else its status's lastEvaluationTime.
@@ -194,6 +279,7 @@ static int dp_write(struct driftpolicy__run *run, json_t *st)
 				 ks.message[0] ? ks.message : saqr_strerror(rc), (char *)NULL);
 		return rc;
 	}
+	dp_expect(run, out);
 	json_decref(run->written);
 	run->written = out;
 	return 0;
@@ -342,8 +428,13 @@ static struct workqueue_result dp_reconcile(void *ud, const char *ns, const char
 	struct workqueue_result res;
 	double until = 0;
 	bool changed = false;
-	int rc = dp_run_init(&run, ns, name);
+	int rc;
 
+	/* Before reading the cache: once the expectation is gone the cache holds our write. */
+	snprintf(run.key, sizeof(run.key), "%s/%s", ns, name);
+	if (dp_cache_lags(run.c, run.key))
+		return (struct workqueue_result){ .requeue_after = DP_EXPECT_RETRY };
+	rc = dp_run_init(&run, ns, name);
 	if (rc == SAQR_ENOTFOUND) {
 		dp_forget(run.c, run.key);
 		return (struct workqueue_result){ 0 };
@@ -390,6 +481,7 @@ int driftpolicy_controller_new(const struct operator_ctx *ctx, struct driftpolic
 	c->events = ctx->events;
 	pthread_mutex_init(&c->mu, NULL);
 	strmap_init(&c->last);
+	strmap_init(&c->expect);
 	rc = driftsource_store_new(&c->store);
 	cc.workers = ctx->workers > 0 ? ctx->workers : 1;
 	cc.ud = c;
@@ -400,6 +492,11 @@ int driftpolicy_controller_new(const struct operator_ctx *ctx, struct driftpolic
 		c->mds = manager_informer(ctx->mgr, &driftpolicy__res_md);
 		c->tjs = manager_informer(ctx->mgr, &driftpolicy__res_tj);
 		rc = c->dps && c->mds && c->tjs ? 0 : SAQR_ENOMEM;
+	}
+	if (rc == 0) {
+		struct informer_handlers h = { dp_on_add, dp_on_update, dp_on_delete, c };
+
+		rc = informer_add_handlers(c->dps, &h);
 	}
 	if (rc) {
 		driftpolicy_controller_free(c);
@@ -414,6 +511,7 @@ void driftpolicy_controller_free(struct driftpolicy_controller *c)
 	if (!c)
 		return;
 	strmap_release(&c->last, free);
+	strmap_release(&c->expect, free);
 	driftsource_store_free(c->store);
 	pthread_mutex_destroy(&c->mu);
 	free(c);

@@ -29,7 +29,16 @@ struct driftpolicy_controller {
 	struct informer *dps, *mds, *tjs;
 	struct driftsource_store *store;
 	pthread_mutex_t mu;
-	struct strmap last; /* policy key -> struct driftpolicy__last */
+	struct strmap last;   /* policy key -> struct driftpolicy__last */
+	struct strmap expect; /* policy key -> struct driftpolicy__expect */
+};
+
+/* A status write the policy cache has not shown yet: until it does (or until `until`), the
+ * cached policy is older than what this process wrote, and reconciling it could deliver a
+ * notification a second time. */
+struct driftpolicy__expect {
+	char rv[64];          /* resourceVersion the write returned */
+	double until;         /* monotonic seconds; then the cache is trusted anyway */
 };
 
 /* When a policy was last evaluated by this process. */
