@@ -53,41 +53,50 @@ static void dp_wipe_free(char *s)
 
 /* ---- sources ---- */
 
-static void dp_scrape(struct driftpolicy__run *run, const struct driftsource_config *cfg,
-		      const struct driftsource_names *names)
+/* The pods behind the target's Service; false (state set) when they cannot be listed. */
+static bool dp_scrape_targets(struct driftpolicy__run *run, const struct driftsource_config *cfg,
+			      struct driftsource_target **targets, size_t *n)
 {
 	const struct kubeops *ops = run->c->ops;
 	struct kube_list_opts lo = { 0 };
 	struct kube_status st = { 0 };
-	struct driftsource_http http = { .skip_hostname = true };
-	struct driftsource_scrape_result res;
-	struct driftsource_target *targets = NULL;
-	char sel[128], err[512] = "";
-	char *ca = NULL;
 	json_t *slices = NULL;
-	size_t n = 0;
+	char sel[128];
 	int rc;
 
 	snprintf(sel, sizeof(sel), "kubernetes.io/service-name=%s", cfg->service);
 	lo.label_selector = sel;
 	rc = ops->list_all(ops, &driftpolicy__res_endpointslices, run->ns, &lo, &slices, &st);
-	if (rc) {
+	if (rc == 0)
+		rc = driftsource_targets(slices, cfg, targets, n);
+	json_decref(slices);
+	if (rc)
 		dp_state(run, DRIFTEVAL_SOURCE_UNAVAILABLE, "cannot list the EndpointSlices of Service %s: %s",
 			 cfg->service, st.message[0] ? st.message : saqr_strerror(rc));
+	return rc == 0;
+}
+
+static void dp_scrape(struct driftpolicy__run *run, const struct driftsource_config *cfg,
+		      const struct driftsource_names *names)
+{
+	struct driftsource_http http = { .skip_hostname = true };
+	struct driftsource_scrape_result res;
+	struct driftsource_target *targets = NULL;
+	char err[512] = "";
+	size_t n = 0;
+	int rc = 0;
+
+	if (!dp_scrape_targets(run, cfg, &targets, &n))
 		return;
-	}
-	rc = driftsource_targets(slices, cfg, &targets, &n);
-	json_decref(slices);
-	if (rc == 0 && cfg->tls_secret) {
-		ca = dp_secret_key(run, cfg->tls_secret, "ca.crt", err, sizeof(err));
-		rc = ca ? 0 : SAQR_ECONFIG;
-		http.ca_pem = ca;
+	if (cfg->tls_secret) {
+		http.ca_pem = dp_secret_key(run, cfg->tls_secret, "ca.crt", err, sizeof(err));
+		rc = http.ca_pem ? 0 : SAQR_ECONFIG;
 	}
 	if (rc == 0)
 		rc = driftsource_scrape(run->c->store, run->key, json_path_str(run->dp, "metadata.uid", ""), &http, targets,
 					n, names, ctrltime_mono(), &run->window, &res, err, sizeof(err));
 	free(targets);
-	dp_wipe_free(ca);
+	dp_wipe_free((char *)http.ca_pem);
 	if (rc) {
 		dp_state(run, DRIFTEVAL_SOURCE_UNAVAILABLE, "scraping Service %s: %s", cfg->service,
 			 err[0] ? err : saqr_strerror(rc));

@@ -505,8 +505,8 @@ static int ds_target_url(const char *type, const char *addr, const struct drifts
 	return n < 0 || (size_t)n >= outlen ? SAQR_ETOOBIG : 0;
 }
 
-static int ds_slice_targets(const json_t *slice, const struct driftsource_config *cfg,
-			    struct driftsource_target *t, size_t *n)
+static void ds_slice_targets(const json_t *slice, const struct driftsource_config *cfg,
+			     struct driftsource_target *t, size_t *n)
 {
 	const char *type = json_path_str(slice, "addressType", "IPv4");
 	size_t i, j;
@@ -525,12 +525,11 @@ static int ds_slice_targets(const json_t *slice, const struct driftsource_config
 			if (ds_has_target(t, *n, &cand))
 				break;
 			if (*n >= DRIFTSOURCE_MAX_TARGETS)
-				return SAQR_ETOOBIG;
+				return; /* the first ones are a sample large enough */
 			t[(*n)++] = cand;
 			break; /* the addresses of one endpoint are one pod */
 		}
 	}
-	return 0;
 }
 
 int driftsource_targets(const json_t *slices, const struct driftsource_config *cfg,
@@ -540,21 +539,15 @@ int driftsource_targets(const json_t *slices, const struct driftsource_config *c
 	struct driftsource_target *t = calloc(DRIFTSOURCE_MAX_TARGETS, sizeof(*t));
 	size_t i, count = 0;
 	json_t *slice;
-	int rc = 0;
 
 	if (!t)
 		return SAQR_ENOMEM;
-	json_array_foreach(items, i, slice) {
-		rc = ds_slice_targets(slice, cfg, t, &count);
-		if (rc)
-			break;
-	}
-	if (rc || count == 0) {
+	json_array_foreach(items, i, slice)
+		ds_slice_targets(slice, cfg, t, &count);
+	if (count == 0) {
 		free(t);
 		t = NULL;
 	}
-	if (rc)
-		return rc;
 	*out = t;
 	*n = count;
 	return 0;

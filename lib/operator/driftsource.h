@@ -135,9 +135,9 @@ struct driftsource_target {
 };
 
 /* The targets in an EndpointSlice list (a List object or an array of slices): every endpoint
- * whose conditions.ready is not false, each address once (IPv4, IPv6 in brackets, or FQDN),
- * with cfg's scheme, port and path. *out is malloc'd (caller frees), *n may be 0.
- * 0, SAQR_ETOOBIG (more than DRIFTSOURCE_MAX_TARGETS), SAQR_ENOMEM. */
+ * whose conditions.ready is not false, each pod once (IPv4, IPv6 in brackets, or FQDN), with
+ * cfg's scheme, port and path; at most DRIFTSOURCE_MAX_TARGETS (the first ones; the rest are
+ * left out). *out is malloc'd (caller frees; NULL when *n is 0). 0 or SAQR_ENOMEM. */
 int driftsource_targets(const json_t *slices, const struct driftsource_config *cfg,
 			struct driftsource_target **out, size_t *n);
 
