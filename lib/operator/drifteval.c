@@ -614,7 +614,7 @@ int drifteval_capture(const json_t *dp, const struct driftsource_data *window, j
 			rc = de_capture_one(feats, name, driftsource_find(window, name, cat), err, errlen);
 	}
 	for (i = 0; rc == 0 && json_array_size(specs) == 0 && i < window->nfeatures; i++)
-		if (de_observed(&window->features[i]))
+		if (de_observed(&window->features[i]) && json_object_size(feats) < DRIFTEVAL_MAX_FEATURES)
 			rc = de_capture_one(feats, window->features[i].name, &window->features[i], err, errlen);
 	if (rc == 0 && json_object_size(feats) == 0) {
 		de_msg(err, errlen, "no feature had observations in the window");

@@ -20,6 +20,7 @@
 #define DRIFTEVAL_DEFAULT_COOLDOWN 3600.0    /* spec.actions.cooldown: 1h */
 #define DRIFTEVAL_MIN_INTERVAL 1.0           /* shorter intervals are raised to this */
 #define DRIFTEVAL_CAPTURE_KEY "baseline.json" /* key of the captured baseline in its ConfigMap */
+#define DRIFTEVAL_MAX_FEATURES 100        /* status.features and a captured baseline hold at most this */
 #define DRIFTEVAL_SUMMARY_MAX 1024
 #define DRIFTEVAL_MESSAGE_MAX 2048
 
@@ -103,8 +104,9 @@ int drifteval_run(const struct drifteval_input *in, struct drifteval_result *out
  * NULL) does not fully provide: a spec feature without its own baseline and missing from it,
  * or no document at all when the spec lists no features. */
 bool drifteval_needs_capture(const json_t *dp, const json_t *captured);
-/* The baseline document captured from window: every spec feature without a baseline (every
- * feature in the window when the spec lists none), as bins or categories. SAQR_EEMPTY when a
+/* The baseline document captured from window: every spec feature without a baseline (the
+ * first DRIFTEVAL_MAX_FEATURES features in the window when the spec lists none), as bins or
+ * categories. SAQR_EEMPTY when a
  * wanted feature had no observations in the window (wait for a fuller one; err says which),
  * 0 or SAQR_ENOMEM. */
 int drifteval_capture(const json_t *dp, const struct driftsource_data *window, json_t **out, char *err,

@@ -148,7 +148,7 @@ static json_t *de_features_json(const struct drifteval_result *r)
 {
 	json_t *arr = json_array();
 
-	for (size_t i = 0; arr && i < r->nfeatures; i++) {
+	for (size_t i = 0; arr && i < r->nfeatures && i < DRIFTEVAL_MAX_FEATURES; i++) {
 		const struct drifteval_feature *f = &r->features[i];
 		json_t *o = json_pack("{s:s, s:s, s:f, s:b}", "name", f->name, "method", drift_method_name(f->method),
 				      "threshold", f->threshold, "drifted", f->drifted);

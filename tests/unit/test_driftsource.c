@@ -516,6 +516,43 @@ static void test_prometheus_answers(void **state)
 	driftsource_data_release(&w);
 }
 
+static void test_prometheus_end_to_end(void **state)
+{
+	struct driftsource_config cfg;
+	struct driftsource_names names;
+	struct driftsource_http http = { .bearer_token = "prom-t0ken" };
+	struct driftsource_data w;
+	struct httprecv *prom;
+	char url[128], err[256] = "";
+	json_t *req;
+
+	(void)state;
+	assert_int_equal(httprecv_start(&prom), 0);
+	prom_cfg(&cfg, &names);
+	httprecv_url(prom, url, sizeof(url));
+	cfg.url = url;
+	httprecv_reply(prom, 200, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+				  "[{\"metric\":{\"code\":\"200\"},\"value\":[1,\"10\"]}]}}");
+	assert_int_equal(driftsource_prometheus(&cfg, &names, &http, &w, err, sizeof(err)), 0);
+	assert_int_equal(httprecv_count(prom), DRIFTSOURCE_Q_COUNT);
+	req = httprecv_request(prom, 0);
+	assert_string_equal(json_path_str(req, "method", ""), "GET");
+	assert_non_null(strstr(json_path_str(req, "path", ""), "/api/v1/query?query=sum%20by%20%28feature%2C%20le%29"));
+	assert_string_equal(json_path_str(req, "headers.authorization", ""), "Bearer prom-t0ken");
+	json_decref(req);
+	assert_true(w.seconds == 299.5);
+	assert_true(w.has_requests);
+	driftsource_data_release(&w);
+	/* Prometheus' own words when it refuses a query */
+	httprecv_reply(prom, 400, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"unknown function\"}");
+	assert_int_equal(driftsource_prometheus(&cfg, &names, &http, &w, err, sizeof(err)), SAQR_EAPI);
+	assert_non_null(strstr(err, "bad_data: unknown function"));
+	assert_null(strstr(err, "prom-t0ken"));
+	httprecv_set_down(prom, 1);
+	assert_int_equal(driftsource_prometheus(&cfg, &names, NULL, &w, err, sizeof(err)), SAQR_ETRANSPORT);
+	httprecv_stop(prom);
+}
+
 /* ---- HTTP ---- */
 
 static void test_http_get_answers_and_errors(void **state)
@@ -622,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_source_config),
 		cmocka_unit_test(test_prometheus_queries),
 		cmocka_unit_test(test_prometheus_answers),
+		cmocka_unit_test(test_prometheus_end_to_end),
 		cmocka_unit_test(test_http_get_answers_and_errors),
 		cmocka_unit_test(test_scrape_reads_pods),
 	};
