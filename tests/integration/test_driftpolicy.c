@@ -853,6 +853,36 @@ static void test_unreadable_source_is_not_no_drift(void **state)
 	expect_condition("orphan-drift", "Ready", "False", "TargetNotFound");
 }
 
+static void test_baseline_capture(void **state)
+{
+	static const struct kube_resource configmaps = { "", "v1", "configmaps", true };
+	json_t *dp = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s}, s:s, s:{s:{}}, s:{s:b}}}", "apiVersion",
+			       "saqr.dev/v1alpha1", "kind", "DriftPolicy", "metadata", "name", "capture-drift", "spec",
+			       "targetRef", "name", MD_NAME, "interval", "2s", "source", "scrape", "baseline", "capture", 1);
+	struct event_want ev = { "BaselineCaptured", "capture-drift" };
+	json_t *cm, *doc;
+
+	(void)state;
+	model_set_drift(&env.model, false);
+	create(&dps, dp);
+	expect_condition("capture-drift", "Ready", "True", "Evaluated");
+	expect_condition("capture-drift", "DriftDetected", "False", "NoDrift");
+	assert_true(wait_for(event_recorded, &ev));
+	cm = get(&configmaps, "capture-drift-baseline");
+	assert_non_null(cm);
+	assert_string_equal(json_path_str(cm, "metadata.ownerReferences.0.name", ""), "capture-drift");
+	doc = json_loads(json_string_value(json_object_get(json_object_get(cm, "data"), "baseline.json")), 0, NULL);
+	assert_non_null(doc);
+	assert_int_equal(json_array_size(json_path(doc, "features.amount_aed.edges")), 4);
+	assert_non_null(json_path(doc, "features.channel.categories.card"));
+	json_decref(doc);
+	json_decref(cm);
+	dp = get(&dps, "capture-drift");
+	assert_int_equal(json_array_size(json_path(dp, "status.features")), 2);
+	assert_string_equal(json_path_str(dp, "status.features.0.method", ""), "psi");
+	json_decref(dp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -862,6 +892,7 @@ int main(void)
 		cmocka_unit_test(test_suspend_stops_evaluations),
 		cmocka_unit_test(test_unrelated_event_does_not_write),
 		cmocka_unit_test(test_unreadable_source_is_not_no_drift),
+		cmocka_unit_test(test_baseline_capture),
 	};
 
 	return cmocka_run_group_tests_name("driftpolicy (integration)", tests, setup, teardown);
