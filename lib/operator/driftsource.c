@@ -542,8 +542,9 @@ int driftsource_targets(const json_t *slices, const struct driftsource_config *c
 
 	if (!t)
 		return SAQR_ENOMEM;
-	json_array_foreach(items, i, slice)
+	json_array_foreach(items, i, slice) {
 		ds_slice_targets(slice, cfg, t, &count);
+	}
 	if (count == 0) {
 		free(t);
 		t = NULL;
