@@ -3,6 +3,7 @@
 #include "notify/notify.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -201,6 +202,32 @@ static int notify_route(const struct notify_sink *sink, const struct notify_even
 	return rc;
 }
 
+/* "Basic <base64(user:password)>" into v. */
+static int notify_basic_auth(const char *user, const char *password, struct buf *v)
+{
+	struct buf plain;
+	unsigned char *enc = NULL;
+	int rc, n;
+
+	buf_init(&plain, 8192);
+	rc = buf_addf(&plain, "%s:%s", user, password);
+	if (!rc) {
+		enc = malloc(4 * (plain.len / 3 + 1) + 1);
+		rc = enc ? 0 : SAQR_ENOMEM;
+	}
+	if (!rc) {
+		n = EVP_EncodeBlock(enc, (const unsigned char *)buf_str(&plain), (int)plain.len);
+		rc = n < 0 ? SAQR_ENOMEM : buf_addf(v, "Basic %.*s", n, (const char *)enc);
+	}
+	if (enc)
+		OPENSSL_cleanse(enc, 4 * (plain.len / 3 + 1) + 1);
+	free(enc);
+	if (plain.data)
+		OPENSSL_cleanse(plain.data, plain.len);
+	buf_release(&plain);
+	return rc;
+}
+
 static int notify_auth(const struct notify_sink *sink, struct notify_request *req, char *err, size_t errlen)
 {
 	struct buf v;
@@ -220,6 +247,9 @@ static int notify_auth(const struct notify_sink *sink, struct notify_request *re
 		if (!sink->username || !sink->password) {
 			snprintf(err, errlen, "servicenow: the secret needs keys username and password");
 			rc = SAQR_ECONFIG;
+		} else {
+			rc = notify_basic_auth(sink->username, sink->password, &v);
+			rc = rc ? rc : notify_header(req, "Authorization", buf_str(&v));
 		}
 	} else if (sink->type == NOTIFY_PAGERDUTY && !sink->routing_key) {
 		snprintf(err, errlen, "pagerduty: the secret needs key routingKey");
@@ -254,7 +284,8 @@ int notify_build(const struct notify_sink *sink, const struct notify_event *ev, 
 	if (!rc)
 		rc = notify_header(req, "User-Agent", "saqr-operator");
 	if (!rc && sink->type == NOTIFY_WEBHOOK)
-		rc = notify_header(req, "X-Saqr-Delivery", notify_str(ev->incident_id));
+		rc = notify_header(req, "X-Saqr-Delivery",
+				   ev->delivery_id ? ev->delivery_id : notify_str(ev->incident_id));
 	if (!rc)
 		rc = notify_auth(sink, req, err, errlen);
 	if (rc)

@@ -22,8 +22,9 @@ enum notify_sink_type {
 };
 
 /* A sink and its credentials (read from the Secret named by the sink's secretRef):
- * alertmanager: token (optional bearer); webhook: hmacKey (optional, signs the body);
- * servicenow: username + password (basic auth); pagerduty: routingKey (required). */
+ * alertmanager: token (optional bearer); webhook: hmacKey (optional, signs the body into
+ * X-Saqr-Signature-256: sha256=<hex>); servicenow: username + password (required, sent as
+ * HTTP basic auth); pagerduty: routingKey (required). */
 struct notify_sink {
 	enum notify_sink_type type;
 	const char *url;        /* base URL (alertmanager, servicenow) or full URL (webhook, pagerduty) */
@@ -46,6 +47,7 @@ struct notify_event {
 	const char *opened_at;      /* RFC 3339 */
 	const char *resolved_at;    /* RFC 3339, when resolved */
 	const char *external_id;    /* the sink's own id from the trigger (ServiceNow sys_id) */
+	const char *delivery_id;    /* this notification's id (webhook X-Saqr-Delivery); NULL: incident_id */
 	const json_t *details;      /* extra JSON (feature scores...), may be NULL */
 	bool resolved;
 };

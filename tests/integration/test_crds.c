@@ -17,6 +17,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/jsonutil.h"
+#include "operator/incident.h"
 #include "../support/proc.h"
 
 #define NS "saqr-test-crds"
@@ -672,6 +673,47 @@ static void test_status_is_a_validated_subresource(void **state)
 	buf_release(&out);
 }
 
+/* What lib/operator/incident.c (and the DriftPolicy controller after it) writes in status must
+ * survive the API server: a field missing from the schema would be pruned silently. */
+static void test_driftpolicy_status_keeps_incidents_and_pending(void **state)
+{
+	static const char *const types[] = {"alertmanager", "servicenow"};
+	struct incident_cfg cfg = {.policy_name = "fraud-detector-drift", .cooldown_seconds = 3600, .nsinks = 2,
+				   .sink_types = types, .retrain = true, .rollback = true};
+	struct incident_eval ev = {.breached = true, .reason = "DriftDetected", .summary = "amount_aed psi 0.31"};
+	struct incident_plan plan;
+	struct buf out;
+	json_t *status, *patch, *got, *inc;
+	char *text;
+
+	(void)state;
+	buf_init(&out, OUT_MAX);
+	ensure_samples(&out);
+	assert_int_equal(incident_step(NULL, &ev, &cfg, 1780000000, &plan), 0);
+	inc = json_array_get(plan.incidents, 0);
+	json_object_set_new(inc, "trainingJob", json_string("fraud-detector-drift-retrain-1"));
+	json_object_set_new(inc, "rolledBackTo", json_string("v2 (s3://models/fraud/v2)"));
+	json_object_set_new(inc, "rollbackSkipped", json_string("no earlier model"));
+	json_object_set_new(inc, "externalIds", json_pack("{s:s}", "1", "9d3f"));
+	assert_int_equal(incident_pending_failed(json_array_get(plan.pending, 1), "the sink answered HTTP 503",
+						 1780000001),
+			 0);
+	status = json_pack("{s:O, s:O}", "incidents", plan.incidents, "pendingNotifications", plan.pending);
+	patch = json_pack("{s:O}", "status", status);
+	text = json_dumps(patch, JSON_COMPACT);
+	patch_status("dp/fraud-detector-drift", text, 0, "patched");
+	expect(KUBECTL(&out, "get", "-n", NS, "dp/fraud-detector-drift", "-o", "json"), 0, &out, NULL);
+	got = parse_json(&out);
+	assert_true(json_same(json_path(got, "status.incidents"), plan.incidents));
+	assert_true(json_same(json_path(got, "status.pendingNotifications"), plan.pending));
+	json_decref(got);
+	free(text);
+	json_decref(patch);
+	json_decref(status);
+	incident_plan_release(&plan);
+	buf_release(&out);
+}
+
 /* ---- kubectl explain and get ---- */
 
 /* kubectl explain reads the OpenAPI the server publishes a moment after the CRD is Established:
@@ -797,6 +839,7 @@ int main(void)
 	    cmocka_unit_test(test_every_invalid_fixture_is_checked),
 	    cmocka_unit_test(test_trainingjob_keeps_its_pod_shape),
 	    cmocka_unit_test(test_status_is_a_validated_subresource),
+	    cmocka_unit_test(test_driftpolicy_status_keeps_incidents_and_pending),
 	    cmocka_unit_test(test_explain_reads_well),
 	    cmocka_unit_test(test_printer_columns),
 	    cmocka_unit_test(test_category_and_short_names),

@@ -97,6 +97,11 @@ static void test_webhook_is_signed(void **state)
 	assert_string_equal(json_path_str(b, "modelDeployment.name", ""), "fraud");
 	json_decref(b);
 	notify_request_release(&r);
+	/* A delivery id, when given, tells the trigger and the resolve of one incident apart. */
+	ev.delivery_id = "fraud-drift-20261126t1500z/1/trigger";
+	assert_int_equal(notify_build(&sink, &ev, &r, err, sizeof(err)), 0);
+	assert_string_equal(header(&r, "X-Saqr-Delivery"), "fraud-drift-20261126t1500z/1/trigger");
+	notify_request_release(&r);
 }
 
 static void test_hmac_known_vector(void **state)
@@ -121,6 +126,7 @@ static void test_servicenow_create_and_resolve(void **state)
 	(void)state;
 	assert_int_equal(notify_build(&sink, &ev, &r, err, sizeof(err)), 0);
 	assert_string_equal(r.url, "https://acme.service-now.com/api/now/table/incident");
+	assert_string_equal(header(&r, "Authorization"), "Basic dTpw"); /* base64("u:p") */
 	b = body(&r);
 	assert_string_equal(json_path_str(b, "urgency", ""), "1");
 	assert_string_equal(json_path_str(b, "correlation_id", ""), "fraud-drift-20261126t1500z");
