@@ -179,12 +179,12 @@ play_controllers() {
 	show kubectl -n "$ns" get tj fraud-detector-train
 	note "promotion: the TrainingJob's output became the ModelDeployment's model"
 	until_ok 30 test "$(jsonpath md fraud-detector '{.spec.model.version}')" = "$(jsonpath tj fraud-detector-train '{.spec.promote.version}')"
-	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={.spec.model}{\"\\n\"}"
+	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={.spec.model}{'\n'}"
 	gen=$(jsonpath deployment fraud-detector '{.metadata.generation}')
 	kubectl -n "$ns" patch deployment fraud-detector --subresource=status --type=merge -p \
 		"{\"status\":{\"observedGeneration\":$gen}}" >/dev/null
 	until_ok 30 test "$(jsonpath md fraud-detector '{.status.currentModel.version}')" = "$(jsonpath md fraud-detector '{.spec.model.version}')"
-	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={range .status.history[*]}{.version} {.uri}{\"\\n\"}{end}"
+	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={range .status.history[*]}{.version} {.uri}{'\n'}{end}"
 }
 
 metrics_text() { # amount-bucket counts (5) and channel counts (3)
@@ -214,33 +214,28 @@ metrics_text() { # amount-bucket counts (5) and channel counts (3)
 
 drift() {
 	step "4. A drift appears in the model's metrics"
-	local mport
+	local mport sport
 	metrics_text "0 0 0 0 0" "0 0 0" >"$dir/metrics.txt"
 	: >"$dir/sink.jsonl"
+	# The model serves TLS (security.tlsSecretName): its certificate, and the Secret the
+	# DriftPolicy reads the CA from.
+	"$root/hack/webhook-certs.sh" --service fraud-detector --namespace "$ns" --out "$dir/model-certs" \
+		--ip 127.0.0.1 >/dev/null
+	kubectl -n "$ns" create secret generic fraud-detector-tls --from-file=tls.crt="$dir/model-certs/tls.crt" \
+		--from-file=tls.key="$dir/model-certs/tls.key" --from-file=ca.crt="$dir/model-certs/ca.crt" >/dev/null
 	start_bg model "$dir/model.log" "$root/build/rel/tools/saqr-demo-server" --metrics "$dir/metrics.txt" \
-		--record "$dir/sink.jsonl"
+		--cert-file "$dir/model-certs/tls.crt" --key-file "$dir/model-certs/tls.key"
+	start_bg sink "$dir/sink.log" "$root/build/rel/tools/saqr-demo-server" --record "$dir/sink.jsonl"
 	until_ok 10 grep -q port= "$dir/model.log"
+	until_ok 10 grep -q port= "$dir/sink.log"
 	mport=$(sed -n 's/^port=//p' "$dir/model.log")
-	note "the model server's /metrics and an ITSM webhook receiver: saqr-demo-server on 127.0.0.1:$mport"
-	note "the model's pod is played by an EndpointSlice for its Service that points at 127.0.0.1:$mport"
-	kubectl -n "$ns" apply -f - >/dev/null <<EOF
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: fraud-detector-demo
-  labels:
-    kubernetes.io/service-name: fraud-detector
-addressType: IPv4
-ports:
-- name: http
-  port: $mport
-  protocol: TCP
-endpoints:
-- addresses: ["127.0.0.1"]
-  conditions: {ready: true}
-EOF
+	sport=$(sed -n 's/^port=//p' "$dir/sink.log")
+	note "saqr-demo-server plays the model's /metrics (HTTPS, 127.0.0.1:$mport) and an ITSM webhook (127.0.0.1:$sport)"
+	note "the model's pods are an EndpointSlice of its Service; the API server refuses loopback"
+	note "addresses, so it names model.localhost, which resolves to 127.0.0.1 without DNS"
+	endpointslice "$mport" | kubectl -n "$ns" apply -f - >/dev/null 2>&1
 	sed -e "s#interval: 10m#interval: 5s#" -e "s#port: 8080#port: $mport#" -e "s#cooldown: 2h#cooldown: 1h#" \
-		-e "s#https://itsm.example.ae/hooks/saqr#http://127.0.0.1:$mport/hooks/saqr#" \
+		-e "s#https://itsm.example.ae/hooks/saqr#http://127.0.0.1:$sport/hooks/saqr#" \
 		"$root/manifests/samples/driftpolicy.yaml" >"$dir/driftpolicy.yaml"
 	note "the sample DriftPolicy, with a 5s interval and the local receiver as its webhook sink:"
 	show kubectl -n "$ns" apply -f "$dir/driftpolicy.yaml"
@@ -252,16 +247,39 @@ EOF
 	metrics_text "283 612 761 1415 729" "1220 2230 250" >"$dir/metrics.txt"
 	until_ok 90 cond_is dp fraud-detector-drift DriftDetected True
 	show kubectl -n "$ns" get dp fraud-detector-drift
-	show kubectl -n "$ns" get dp fraud-detector-drift -o "jsonpath={range .status.features[*]}{.name} {.method} score={.score} threshold={.threshold} drifted={.drifted}{\"\\n\"}{end}"
-	show kubectl -n "$ns" get dp fraud-detector-drift -o "jsonpath={range .status.incidents[*]}incident {.id}: {.reason} opened {.openedAt} trainingJob={.trainingJob} rolledBackTo={.rolledBackTo}{\"\\n\"}{end}"
+	show kubectl -n "$ns" get dp fraud-detector-drift -o "jsonpath=$features_fmt"
+	show kubectl -n "$ns" get dp fraud-detector-drift -o "jsonpath=$incidents_fmt"
 	until_ok 60 test -s "$dir/sink.jsonl"
 	note "what the ITSM webhook received (signed with X-Saqr-Signature-256):"
-	head -c 600 "$dir/sink.jsonl" | sed 's/^/  /'
+	head -c 700 "$dir/sink.jsonl" | sed 's/^/  /'
 	echo
-	note "the retraining TrainingJob and the Events:"
+	note "the retraining TrainingJob, the rolled-back model, and the Events:"
 	show kubectl -n "$ns" get tj
+	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={.spec.model.version}{'\n'}"
 	show kubectl -n "$ns" get events --field-selector "regarding.name=fraud-detector-drift" -o \
 		"custom-columns=TYPE:.type,REASON:.reason,NOTE:.note"
+}
+
+features_fmt="{range .status.features[*]}{.name} {.method} score={.score} threshold={.threshold} drifted={.drifted}{'\n'}{end}"
+incidents_fmt="{range .status.incidents[*]}incident {.id}: {.reason}, opened {.openedAt}, trainingJob={.trainingJob}, rolledBackTo={.rolledBackTo}{'\n'}{end}"
+
+endpointslice() { # port
+	cat <<EOF
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: fraud-detector-demo
+  labels:
+    kubernetes.io/service-name: fraud-detector
+addressType: FQDN
+ports:
+- name: http
+  port: $1
+  protocol: TCP
+endpoints:
+- addresses: ["model.localhost"]
+  conditions: {ready: true}
+EOF
 }
 
 cmd_up() {
@@ -285,6 +303,7 @@ cmd_up() {
 }
 
 cmd_down() {
+	stop_bg sink
 	stop_bg model
 	stop_bg operator
 	stop_bg webhook

@@ -4,7 +4,8 @@
  *    (re-read on every request, so a script can make a drift appear by rewriting it);
  *  - an incident sink: any POST/PATCH/PUT is answered 200 and appended as one JSON line
  *    {"time","method","path","body"} to --record FILE (ServiceNow-style paths get a sys_id).
- * It prints "port=N" on stdout once listening and stops on SIGTERM or SIGINT. */
+ * With --cert-file and --key-file it serves HTTPS (a model server with TLS, as Saqr's
+ * hardened ModelDeployments have). It prints "port=N" on stdout once listening and stops on SIGTERM or SIGINT. */
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -100,6 +101,7 @@ static int demo_usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 		"usage: saqr-demo-server [--address A] [--port N] [--metrics FILE] [--record FILE]\n"
+		"                        [--cert-file PEM --key-file PEM]\n"
 		"Serves GET /metrics from FILE and records every POST/PATCH/PUT as a JSON line.\n");
 	return code;
 }
@@ -126,6 +128,10 @@ int main(int argc, char **argv)
 			d.metrics = v;
 		else if (strcmp(argv[i], "--record") == 0)
 			d.record = v;
+		else if (strcmp(argv[i], "--cert-file") == 0)
+			o.cert_file = v;
+		else if (strcmp(argv[i], "--key-file") == 0)
+			o.key_file = v;
 		else
 			return demo_usage(2);
 		i++;
