@@ -93,6 +93,7 @@ struct httpd {
 	atomic_bool stopping;
 	pthread_mutex_t certs_lock;
 	struct httpd__certs *certs; /* NULL for plain HTTP */
+	SSL_CTX *client_ctx;        /* given to lws so that it makes none of its own (see httpd__info) */
 	struct httpd_worker *workers;
 	int nworkers;
 };
@@ -560,6 +561,10 @@ static void httpd__info(const struct httpd *h, struct httpd_worker *w, struct lw
 	info->ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_RENEGOTIATION;
 	info->ssl_cipher_list = HTTPD_TLS12_CIPHERS;
 	info->alpn = "http/1.1";
+	/* lws 4.1 keeps the index of its SSL_CTX ex_data in one static that every new context
+	 * overwrites, so a client SSL_CTX it made for any context but the last would never be
+	 * found again to be freed. We never act as a client: hand it one we own. */
+	info->provided_client_ssl_ctx = h->client_ctx;
 	if (h->client_ca_file) {
 		info->options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
 		info->ssl_ca_filepath = h->client_ca_file;
@@ -620,6 +625,7 @@ static void httpd__free(struct httpd *h)
 		httpd__worker_release(&h->workers[i]);
 	free(h->workers);
 	httpd__certs_free(h->certs);
+	SSL_CTX_free(h->client_ctx);
 	pthread_mutex_destroy(&h->certs_lock);
 	free(h->address);
 	free(h->cert_file);
@@ -644,6 +650,9 @@ static int httpd__config(struct httpd *h, const struct httpd_opts *opts)
 		return SAQR_ENOMEM;
 	if (!h->cert_file)
 		return 0;
+	h->client_ctx = SSL_CTX_new(TLS_client_method());
+	if (!h->client_ctx)
+		return SAQR_ENOMEM;
 	rc = httpd__certs_load(h->cert_file, h->key_file, &h->certs, err, sizeof(err));
 	if (!rc && h->client_ca_file)
 		rc = httpd__ca_check(h->client_ca_file, err, sizeof(err));

@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "common/err.h"
-#include "common/jsonutil.h"
+#include "webhook/fastjson.h"
 
 #define ADMISSION_OMIT_RESERVE 64 /* room kept for the "N more warnings omitted" note */
 
@@ -194,7 +194,7 @@ int admission_parse(const char *body, size_t len, size_t max, struct admission_r
 		snprintf(err, errlen, "the AdmissionReview of %zu bytes exceeds the limit of %zu bytes", len, max);
 		return SAQR_ETOOBIG;
 	}
-	r.review = json_parse_capped(body, len, max, jerr, sizeof(jerr));
+	r.review = fastjson_parse(body, len, jerr, sizeof(jerr));
 	if (!r.review) {
 		snprintf(err, errlen, "malformed JSON: %s", jerr);
 		return SAQR_EPARSE;
