@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -28,6 +29,7 @@ struct flags {
 	int port;
 	int metrics_port; /* -1: none */
 	int threads;
+	int shutdown_delay; /* seconds of serving while not ready, after a stop signal */
 	enum log_level level;
 };
 
@@ -57,6 +59,9 @@ static void usage(FILE *out)
 		"  --port N               HTTPS port (default %d)\n"
 		"  --metrics-port N       also serve /metrics, /healthz and /readyz over plain HTTP on N\n"
 		"  --threads N            service threads (default %d)\n"
+		"  --shutdown-delay S     on SIGTERM, answer /readyz with 503 but keep serving for S\n"
+		"                         seconds before stopping, so that endpoints drop the pod first\n"
+		"                         (default 0)\n"
 		"  --log-level LEVEL      debug, info, warn or error (default info)\n"
 		"  --help                 this text\n",
 		DEFAULT_PORT, DEFAULT_THREADS);
@@ -78,13 +83,14 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 /* 0, 1 (--help) or SAQR_EINVAL (reported on stderr). */
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-	enum { O_CERT = 256, O_KEY, O_CA, O_POLICY, O_ADDR, O_PORT, O_MPORT, O_THREADS, O_LEVEL, O_HELP };
+	enum { O_CERT = 256, O_KEY, O_CA, O_POLICY, O_ADDR, O_PORT, O_MPORT, O_THREADS, O_LEVEL, O_DELAY, O_HELP };
 	static const struct option opts[] = {
 		{ "cert-file", required_argument, NULL, O_CERT },    { "key-file", required_argument, NULL, O_KEY },
 		{ "client-ca-file", required_argument, NULL, O_CA }, { "policy-file", required_argument, NULL, O_POLICY },
 		{ "address", required_argument, NULL, O_ADDR },      { "port", required_argument, NULL, O_PORT },
 		{ "metrics-port", required_argument, NULL, O_MPORT }, { "threads", required_argument, NULL, O_THREADS },
-		{ "log-level", required_argument, NULL, O_LEVEL },   { "help", no_argument, NULL, O_HELP },
+		{ "log-level", required_argument, NULL, O_LEVEL },   { "shutdown-delay", required_argument, NULL, O_DELAY },
+		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc = 0;
@@ -100,6 +106,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case O_MPORT: rc = parse_int(optarg, 0, 65535, &f->metrics_port); break;
 		case O_THREADS: rc = parse_int(optarg, 1, 64, &f->threads); break;
 		case O_LEVEL: rc = log_parse_level(optarg, &f->level); break;
+		case O_DELAY: rc = parse_int(optarg, 0, 300, &f->shutdown_delay); break;
 		case 'h':
 		case O_HELP: return 1;
 		default: return SAQR_EINVAL;
@@ -182,10 +189,17 @@ static int start_servers(struct daemon *d, const struct flags *f)
 	return 0;
 }
 
-static void stop_daemon(struct daemon *d)
+/* Not ready from now on; keep answering for delay seconds while endpoints and load balancers
+ * take the pod out, then stop accepting and finish what is in flight. */
+static void stop_daemon(struct daemon *d, int delay)
 {
+	struct timespec rest = { .tv_sec = delay };
+
 	if (d->webhook)
 		webhook_set_serving(d->webhook, false);
+	if (d->server && delay > 0)
+		while (nanosleep(&rest, &rest) != 0 && errno == EINTR)
+			;
 	httpd_stop(d->server); /* finishes the requests in flight */
 	httpd_stop(d->ops);
 	reload_free(d->reload);
@@ -236,9 +250,13 @@ int main(int argc, char **argv)
 	int rc;
 
 	rc = parse_flags(argc, argv, &f);
+	if (rc == 1) {
+		usage(stdout);
+		return 0;
+	}
 	if (rc) {
-		usage(rc == 1 ? stdout : stderr);
-		return rc == 1 ? 0 : 2;
+		fprintf(stderr, "Run saqr-webhook --help for the flags.\n");
+		return 2;
 	}
 	log_set_level(f.level);
 	signal(SIGPIPE, SIG_IGN);
@@ -253,7 +271,7 @@ int main(int argc, char **argv)
 		log_info("shutting down", "signal", rc == SIGTERM ? "SIGTERM" : "SIGINT");
 		rc = 0;
 	}
-	stop_daemon(&d);
+	stop_daemon(&d, rc ? 0 : f.shutdown_delay);
 	if (!rc)
 		log_info("stopped", "status", "clean");
 	return rc ? 1 : 0;
