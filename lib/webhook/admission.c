@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "common/err.h"
+#include "webhook/arena.h"
 #include "webhook/fastjson.h"
 
 #define ADMISSION_OMIT_RESERVE 64 /* room kept for the "N more warnings omitted" note */
@@ -194,7 +195,9 @@ int admission_parse(const char *body, size_t len, size_t max, struct admission_r
 		snprintf(err, errlen, "the AdmissionReview of %zu bytes exceeds the limit of %zu bytes", len, max);
 		return SAQR_ETOOBIG;
 	}
+	arena_open(); /* the review's values die together at admission_request_release */
 	r.review = fastjson_parse(body, len, jerr, sizeof(jerr));
+	arena_close();
 	if (!r.review) {
 		snprintf(err, errlen, "malformed JSON: %s", jerr);
 		return SAQR_EPARSE;

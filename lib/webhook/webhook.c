@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "webhook/admission.h"
+#include "webhook/arena.h"
 
 #define WEBHOOK_LABEL_MAX 64
 
@@ -44,6 +45,7 @@ int webhook_new(const struct webhook_opts *opts, struct webhook **out)
 
 	if (!opts->reload || !opts->metrics)
 		return SAQR_EINVAL;
+	arena_install();
 	wh = calloc(1, sizeof(*wh));
 	if (!wh)
 		return SAQR_ENOMEM;

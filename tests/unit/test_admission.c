@@ -13,6 +13,7 @@
 
 #include "common/err.h"
 #include "webhook/admission.h"
+#include "webhook/arena.h"
 
 #define MAX_BODY (3u << 20)
 
@@ -411,5 +412,6 @@ int main(void)
 		cmocka_unit_test(test_reply_over_the_cap),
 	};
 
+	arena_install(); /* as saqr-webhook runs: the review's values come from the arena */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
