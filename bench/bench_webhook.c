@@ -289,15 +289,21 @@ static void bench_run(struct bench *b)
 
 	b->next_due = start;
 	while ((t = bench_now()) < stop) {
-		int timeout, n;
+		struct timespec wait = { 0, 100 * 1000 * 1000 };
+		int n;
 
 		if (!b->measuring && t >= start + b->warmup) {
 			b->measuring = true;
 			b->cpu_start = bench_cpu(b->server_pid);
 		}
 		bench_dispatch(b, t);
-		timeout = b->rate > 0 ? (int)((b->next_due - bench_now()) * 1000) : 100;
-		n = epoll_wait(b->ep, evs, 64, timeout < 0 ? 0 : timeout);
+		if (b->rate > 0) { /* sleep exactly until the next request is due: no busy loop */
+			double left = b->next_due - bench_now();
+
+			wait.tv_sec = left > 0 ? (time_t)left : 0;
+			wait.tv_nsec = left > 0 ? (long)((left - (double)wait.tv_sec) * 1e9) : 0;
+		}
+		n = epoll_pwait2(b->ep, evs, 64, &wait, NULL);
 		for (int i = 0; i < n; i++)
 			bench_readable(b, evs[i].data.ptr);
 	}

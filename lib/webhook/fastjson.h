@@ -4,7 +4,8 @@
  *
  * It accepts exactly what json_loadb(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY) accepts (RFC 8259,
  * UTF-8 checked, no NUL in strings, duplicate keys refused, integers that do not fit json_int_t
- * refused), which tests/fuzz/fuzz_admission.c checks differentially. */
+ * refused; a NUL byte outside a string is refused where jansson stops reading at it), which
+ * tests/fuzz/fuzz_admission.c checks differentially. */
 #ifndef SAQR_WEBHOOK_FASTJSON_H
 #define SAQR_WEBHOOK_FASTJSON_H
 

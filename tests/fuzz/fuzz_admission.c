@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "webhook/admission.h"
+#include "webhook/arena.h"
 #include "webhook/fastjson.h"
 
 static void fuzz_differential(const uint8_t *data, size_t size)
@@ -17,7 +18,9 @@ static void fuzz_differential(const uint8_t *data, size_t size)
 	json_t *fast = fastjson_parse((const char *)data, size, err, sizeof(err));
 	json_t *ref = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 
-	if (!fast != !ref || (fast && !json_equal(fast, ref)))
+	/* jansson takes a NUL byte outside a string for the end of the input ("3\0x" reads as 3);
+	 * fastjson refuses it. Only NUL-free inputs must agree. */
+	if (!memchr(data, 0, size) && (!fast != !ref || (fast && !json_equal(fast, ref))))
 		abort();
 	json_decref(fast);
 	json_decref(ref);
@@ -55,7 +58,16 @@ check:
 	buf_release(&out);
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	arena_install(); /* as saqr-webhook runs */
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
