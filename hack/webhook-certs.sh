@@ -2,13 +2,15 @@
 # Makes a CA and a serving certificate for saqr-webhook, and prints the CA as the base64
 # caBundle that a ValidatingWebhookConfiguration needs (stdout: the caBundle only).
 #
-#   hack/webhook-certs.sh [--service NAME] [--namespace NS] [--out DIR] [--days N] [--ip IP]... [--client]
+#   hack/webhook-certs.sh [--service NAME] [--namespace NS] [--out DIR] [--days N] [--ip IP]...
+#                         [--client] [--ca-from DIR]
 #
 # The serving certificate names <svc>.<ns>.svc and <svc>.<ns>.svc.cluster.local (what the
 # kube-apiserver checks for a `service:` webhook) and the IPs given (default 127.0.0.1, for a
 # `url:` webhook in tests). The apiserver refuses certificates that carry the name only in the CN.
 # --client also issues client.crt/client.key (CN kube-apiserver) for --client-ca-file setups.
-# Files: ca.crt ca.key tls.crt tls.key [client.crt client.key], keys mode 0600.
+# --ca-from signs with DIR/ca.crt and DIR/ca.key instead of a new CA (a rotation that keeps the
+# caBundle). Files: ca.crt ca.key tls.crt tls.key [client.crt client.key], keys mode 0600.
 set -euo pipefail
 
 svc=saqr-webhook
@@ -16,9 +18,10 @@ ns=saqr-system
 out=build/webhook-certs
 days=365
 client=0
+ca_from=
 ips=()
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--days) days=$2; shift 2 ;;
 	--ip) ips+=("$2"); shift 2 ;;
 	--client) client=1; shift ;;
+	--ca-from) ca_from=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "webhook-certs: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -43,10 +47,14 @@ trap 'rm -rf "$work"' EXIT
 san="DNS:$svc.$ns.svc,DNS:$svc.$ns.svc.cluster.local,DNS:$svc.$ns,DNS:$svc"
 for ip in "${ips[@]}"; do san="$san,IP:$ip"; done
 
-openssl ecparam -name prime256v1 -genkey -noout -out "$out/ca.key" 2>/dev/null
-openssl req -x509 -new -key "$out/ca.key" -subj "/CN=$svc.$ns webhook CA" -days "$days" -sha256 \
-	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-	-out "$out/ca.crt" 2>/dev/null
+if [ -n "$ca_from" ]; then
+	[ "$(cd "$ca_from" && pwd)" = "$(cd "$out" && pwd)" ] || cp "$ca_from/ca.crt" "$ca_from/ca.key" "$out/"
+else
+	openssl ecparam -name prime256v1 -genkey -noout -out "$out/ca.key" 2>/dev/null
+	openssl req -x509 -new -key "$out/ca.key" -subj "/CN=$svc.$ns webhook CA" -days "$days" -sha256 \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-out "$out/ca.crt" 2>/dev/null
+fi
 
 issue() { # name subject extendedKeyUsage [subjectAltName]
 	local name=$1 subj=$2 eku=$3 alt=${4:-}

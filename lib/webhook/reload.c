@@ -126,7 +126,7 @@ static int reload__policy(struct reload *r)
 		reload__count(r, "saqr_policy_reloads_total", help, false);
 		if (r->metrics)
 			metrics_gauge_set(r->metrics, "saqr_policy_last_reload_successful",
-					  "1 when the last policy reload succeeded.", "", 0);
+					  "Whether the last policy reload succeeded (1) or was refused (0).", "", 0);
 		return rc;
 	}
 	r->generation++;
@@ -136,7 +136,7 @@ static int reload__policy(struct reload *r)
 	reload__count(r, "saqr_policy_reloads_total", help, true);
 	if (r->metrics)
 		metrics_gauge_set(r->metrics, "saqr_policy_last_reload_successful",
-				  "1 when the last policy reload succeeded.", "", 1);
+				  "Whether the last policy reload succeeded (1) or was refused (0).", "", 1);
 	return 0;
 }
 
