@@ -115,8 +115,8 @@ static void bench_build_request(struct bench *b)
 
 static void bench_connect(struct bench *b, struct bench_conn *c)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short)b->port) };
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)b->port)};
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 	int one = 1;
 
 	inet_pton(AF_INET, b->host, &sa.sin_addr);
@@ -275,7 +275,8 @@ static double bench_cpu(int pid)
 		return 0;
 	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
 	fclose(f);
-	/* after "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+	/* after "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+	 * stime */
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -289,7 +290,7 @@ static void bench_run(struct bench *b)
 
 	b->next_due = start;
 	while ((t = bench_now()) < stop) {
-		struct timespec wait = { 0, 100 * 1000 * 1000 };
+		struct timespec wait = {0, 100 * 1000 * 1000};
 		int n;
 
 		if (!b->measuring && t >= start + b->warmup) {
@@ -330,37 +331,64 @@ static double bench_pct(const struct bench *b, double p)
 static void bench_args(int argc, char **argv, struct bench *b)
 {
 	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'h' },     { "port", required_argument, NULL, 'p' },
-		{ "ca", required_argument, NULL, 'c' },       { "body", required_argument, NULL, 'b' },
-		{ "path", required_argument, NULL, 'P' },     { "connections", required_argument, NULL, 'n' },
-		{ "duration", required_argument, NULL, 'd' }, { "warmup", required_argument, NULL, 'w' },
-		{ "rate", required_argument, NULL, 'r' },     { "server-pid", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+	    {"host", required_argument, NULL, 'h'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"ca", required_argument, NULL, 'c'},
+	    {"body", required_argument, NULL, 'b'},
+	    {"path", required_argument, NULL, 'P'},
+	    {"connections", required_argument, NULL, 'n'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"server-pid", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': b->host = optarg; break;
-		case 'p': b->port = (int)strtol(optarg, NULL, 10); break;
-		case 'c': b->ca = optarg; break;
-		case 'b': b->body_file = optarg; break;
-		case 'P': b->path = optarg; break;
-		case 'n': b->nconn = (int)strtol(optarg, NULL, 10); break;
-		case 'd': b->duration = strtod(optarg, NULL); break;
-		case 'w': b->warmup = strtod(optarg, NULL); break;
-		case 'r': b->rate = strtod(optarg, NULL); break;
-		case 's': b->server_pid = (int)strtol(optarg, NULL, 10); break;
-		default: exit(2);
+		case 'h':
+			b->host = optarg;
+			break;
+		case 'p':
+			b->port = (int)strtol(optarg, NULL, 10);
+			break;
+		case 'c':
+			b->ca = optarg;
+			break;
+		case 'b':
+			b->body_file = optarg;
+			break;
+		case 'P':
+			b->path = optarg;
+			break;
+		case 'n':
+			b->nconn = (int)strtol(optarg, NULL, 10);
+			break;
+		case 'd':
+			b->duration = strtod(optarg, NULL);
+			break;
+		case 'w':
+			b->warmup = strtod(optarg, NULL);
+			break;
+		case 'r':
+			b->rate = strtod(optarg, NULL);
+			break;
+		case 's':
+			b->server_pid = (int)strtol(optarg, NULL, 10);
+			break;
+		default:
+			exit(2);
 		}
 	}
-	if (!b->port || !b->ca || !b->body_file || b->nconn < 1 || b->nconn > BENCH_MAX_CONN || b->duration <= 0)
+	if (!b->port || !b->ca || !b->body_file || b->nconn < 1 || b->nconn > BENCH_MAX_CONN ||
+	    b->duration <= 0)
 		bench_die("usage: --port P --ca CA --body FILE [--connections N] [--duration S] [--rate R]");
 }
 
 int main(int argc, char **argv)
 {
-	struct bench b = { .host = "127.0.0.1", .path = "/validate", .nconn = 32, .duration = 5, .warmup = 1 };
+	struct bench b = {.host = "127.0.0.1", .path = "/validate", .nconn = 32, .duration = 5, .warmup = 1};
 
 	bench_args(argc, argv, &b);
 	bench_build_request(&b);
@@ -376,8 +404,8 @@ int main(int argc, char **argv)
 	bench_run(&b);
 	qsort(b.lat, b.nlat, sizeof(*b.lat), bench_cmp);
 	printf("requests/s=%.0f p50_ms=%.3f p99_ms=%.3f requests=%lu errors=%lu connections=%d mode=%s",
-	       (double)b.done / b.duration, bench_pct(&b, 0.50), bench_pct(&b, 0.99), b.done, b.errors, b.nconn,
-	       b.rate > 0 ? "rate" : "max");
+	       (double)b.done / b.duration, bench_pct(&b, 0.50), bench_pct(&b, 0.99), b.done, b.errors,
+	       b.nconn, b.rate > 0 ? "rate" : "max");
 	if (b.server_pid > 0 && b.done)
 		printf(" server_cpu_us_per_request=%.1f", (b.cpu_end - b.cpu_start) * 1e6 / (double)b.done);
 	printf("\n");

@@ -83,36 +83,76 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 /* 0, 1 (--help) or SAQR_EINVAL (reported on stderr). */
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-	enum { O_CERT = 256, O_KEY, O_CA, O_POLICY, O_ADDR, O_PORT, O_MPORT, O_THREADS, O_LEVEL, O_DELAY, O_HELP };
+	enum {
+		O_CERT = 256,
+		O_KEY,
+		O_CA,
+		O_POLICY,
+		O_ADDR,
+		O_PORT,
+		O_MPORT,
+		O_THREADS,
+		O_LEVEL,
+		O_DELAY,
+		O_HELP
+	};
 	static const struct option opts[] = {
-		{ "cert-file", required_argument, NULL, O_CERT },    { "key-file", required_argument, NULL, O_KEY },
-		{ "client-ca-file", required_argument, NULL, O_CA }, { "policy-file", required_argument, NULL, O_POLICY },
-		{ "address", required_argument, NULL, O_ADDR },      { "port", required_argument, NULL, O_PORT },
-		{ "metrics-port", required_argument, NULL, O_MPORT }, { "threads", required_argument, NULL, O_THREADS },
-		{ "log-level", required_argument, NULL, O_LEVEL },   { "shutdown-delay", required_argument, NULL, O_DELAY },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
+	    {"cert-file", required_argument, NULL, O_CERT},
+	    {"key-file", required_argument, NULL, O_KEY},
+	    {"client-ca-file", required_argument, NULL, O_CA},
+	    {"policy-file", required_argument, NULL, O_POLICY},
+	    {"address", required_argument, NULL, O_ADDR},
+	    {"port", required_argument, NULL, O_PORT},
+	    {"metrics-port", required_argument, NULL, O_MPORT},
+	    {"threads", required_argument, NULL, O_THREADS},
+	    {"log-level", required_argument, NULL, O_LEVEL},
+	    {"shutdown-delay", required_argument, NULL, O_DELAY},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	int c, rc = 0;
 
 	while (!rc && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case O_CERT: f->cert_file = optarg; break;
-		case O_KEY: f->key_file = optarg; break;
-		case O_CA: f->client_ca_file = optarg; break;
-		case O_POLICY: f->policy_file = optarg; break;
-		case O_ADDR: f->address = optarg; break;
-		case O_PORT: rc = parse_int(optarg, 0, 65535, &f->port); break;
-		case O_MPORT: rc = parse_int(optarg, 0, 65535, &f->metrics_port); break;
-		case O_THREADS: rc = parse_int(optarg, 1, 64, &f->threads); break;
-		case O_LEVEL: rc = log_parse_level(optarg, &f->level); break;
-		case O_DELAY: rc = parse_int(optarg, 0, 300, &f->shutdown_delay); break;
+		case O_CERT:
+			f->cert_file = optarg;
+			break;
+		case O_KEY:
+			f->key_file = optarg;
+			break;
+		case O_CA:
+			f->client_ca_file = optarg;
+			break;
+		case O_POLICY:
+			f->policy_file = optarg;
+			break;
+		case O_ADDR:
+			f->address = optarg;
+			break;
+		case O_PORT:
+			rc = parse_int(optarg, 0, 65535, &f->port);
+			break;
+		case O_MPORT:
+			rc = parse_int(optarg, 0, 65535, &f->metrics_port);
+			break;
+		case O_THREADS:
+			rc = parse_int(optarg, 1, 64, &f->threads);
+			break;
+		case O_LEVEL:
+			rc = log_parse_level(optarg, &f->level);
+			break;
+		case O_DELAY:
+			rc = parse_int(optarg, 0, 300, &f->shutdown_delay);
+			break;
 		case 'h':
-		case O_HELP: return 1;
-		default: return SAQR_EINVAL;
+		case O_HELP:
+			return 1;
+		default:
+			return SAQR_EINVAL;
 		}
 		if (rc)
-			fprintf(stderr, "saqr-webhook: bad value for --%s: %s\n", opts[c - O_CERT].name, optarg);
+			fprintf(stderr, "saqr-webhook: bad value for --%s: %s\n", opts[c - O_CERT].name,
+				optarg);
 	}
 	if (!rc && optind < argc) {
 		fprintf(stderr, "saqr-webhook: unexpected argument: %s\n", argv[optind]);
@@ -139,32 +179,42 @@ static int reload_tls(void *ud)
 static int start_reloader(struct daemon *d, const struct flags *f)
 {
 	struct reload_opts ro = {
-		.policy_file = f->policy_file,
-		.cert_file = f->cert_file,
-		.key_file = f->key_file,
-		.reload_tls = reload_tls,
-		.tls_ud = d,
-		.metrics = d->metrics,
+	    .policy_file = f->policy_file,
+	    .cert_file = f->cert_file,
+	    .key_file = f->key_file,
+	    .reload_tls = reload_tls,
+	    .tls_ud = d,
+	    .metrics = d->metrics,
 	};
 	char err[512] = "";
 	int rc = reload_new(&ro, &d->reload, err, sizeof(err));
 
 	if (rc)
-		log_error("cannot load the policy", "file", f->policy_file ? f->policy_file : "(built-in)", "error",
-			  err[0] ? err : saqr_strerror(rc));
+		log_error("cannot load the policy", "file", f->policy_file ? f->policy_file : "(built-in)",
+			  "error", err[0] ? err : saqr_strerror(rc));
 	return rc;
 }
 
 static int start_servers(struct daemon *d, const struct flags *f)
 {
 	struct httpd_opts main_opts = {
-		.address = f->address, .port = f->port, .cert_file = f->cert_file, .key_file = f->key_file,
-		.client_ca_file = f->client_ca_file, .max_body = WEBHOOK_MAX_BODY, .threads = f->threads,
-		.handler = webhook_handle, .ud = d->webhook,
+	    .address = f->address,
+	    .port = f->port,
+	    .cert_file = f->cert_file,
+	    .key_file = f->key_file,
+	    .client_ca_file = f->client_ca_file,
+	    .max_body = WEBHOOK_MAX_BODY,
+	    .threads = f->threads,
+	    .handler = webhook_handle,
+	    .ud = d->webhook,
 	};
 	struct httpd_opts ops_opts = {
-		.address = f->address, .port = f->metrics_port, .max_body = 4096, .threads = 1,
-		.handler = webhook_handle_ops, .ud = d->webhook,
+	    .address = f->address,
+	    .port = f->metrics_port,
+	    .max_body = 4096,
+	    .threads = 1,
+	    .handler = webhook_handle_ops,
+	    .ud = d->webhook,
 	};
 	char port[16];
 	int rc;
@@ -193,7 +243,7 @@ static int start_servers(struct daemon *d, const struct flags *f)
  * take the pod out, then stop accepting and finish what is in flight. */
 static void stop_daemon(struct daemon *d, int delay)
 {
-	struct timespec rest = { .tv_sec = delay };
+	struct timespec rest = {.tv_sec = delay};
 
 	if (d->webhook)
 		webhook_set_serving(d->webhook, false);
@@ -209,7 +259,7 @@ static void stop_daemon(struct daemon *d, int delay)
 
 static int start_daemon(struct daemon *d, const struct flags *f)
 {
-	struct webhook_opts wo = { .max_body = WEBHOOK_MAX_BODY };
+	struct webhook_opts wo = {.max_body = WEBHOOK_MAX_BODY};
 	int rc;
 
 	d->metrics = metrics_new();
@@ -243,9 +293,9 @@ static int wait_for_stop(const sigset_t *set)
 
 int main(int argc, char **argv)
 {
-	struct flags f = { .port = DEFAULT_PORT, .metrics_port = -1, .threads = DEFAULT_THREADS,
-			   .level = LOG_LVL_INFO };
-	struct daemon d = { 0 };
+	struct flags f = {
+	    .port = DEFAULT_PORT, .metrics_port = -1, .threads = DEFAULT_THREADS, .level = LOG_LVL_INFO};
+	struct daemon d = {0};
 	sigset_t set;
 	int rc;
 

@@ -74,7 +74,8 @@ static int admission__envelope(const json_t *root, const json_t **request, char 
 	if (admission__req_str(root, "apiVersion", "", &api_version, err, errlen))
 		return SAQR_EINVAL;
 	if (strcmp(api_version, ADMISSION_API_VERSION) != 0) {
-		snprintf(err, errlen, "apiVersion %.64s is not served; send %s", api_version, ADMISSION_API_VERSION);
+		snprintf(err, errlen, "apiVersion %.64s is not served; send %s", api_version,
+			 ADMISSION_API_VERSION);
 		return SAQR_EINVAL;
 	}
 	if (admission__req_str(root, "kind", "", &kind, err, errlen))
@@ -186,13 +187,14 @@ static int admission__request(const json_t *request, struct admission_request *r
 int admission_parse(const char *body, size_t len, size_t max, struct admission_request *out, char *err,
 		    size_t errlen)
 {
-	struct admission_request r = { 0 };
+	struct admission_request r = {0};
 	const json_t *request = NULL;
 	char jerr[160];
 	int rc;
 
 	if (len > max) {
-		snprintf(err, errlen, "the AdmissionReview of %zu bytes exceeds the limit of %zu bytes", len, max);
+		snprintf(err, errlen, "the AdmissionReview of %zu bytes exceeds the limit of %zu bytes", len,
+			 max);
 		return SAQR_ETOOBIG;
 	}
 	arena_open(); /* the review's values die together at admission_request_release */
@@ -340,7 +342,8 @@ static int admission__annotations(const struct admission_verdict *v, json_t *res
 	out = json_object();
 	if (!out || json_object_set_new(resp, "auditAnnotations", out))
 		return SAQR_ENOMEM;
-	json_object_foreach((json_t *)v->audit_annotations, key, value) {
+	json_object_foreach((json_t *)v->audit_annotations, key, value)
+	{
 		json_t *s;
 
 		const char *name = strrchr(key, '/') ? strrchr(key, '/') + 1 : key;
@@ -387,7 +390,8 @@ static int admission__dump(const json_t *root, struct buf *out)
 	return 0;
 }
 
-int admission_response(const struct admission_request *req, const struct admission_verdict *v, struct buf *out)
+int admission_response(const struct admission_request *req, const struct admission_verdict *v,
+		       struct buf *out)
 {
 	json_t *root, *resp, *warnings;
 	int rc = SAQR_ENOMEM;
@@ -401,7 +405,8 @@ int admission_response(const struct admission_request *req, const struct admissi
 		goto out;
 	if (v->nwarnings) {
 		warnings = json_array();
-		if (!warnings || json_object_set_new(resp, "warnings", warnings) || admission__warnings(v, warnings))
+		if (!warnings || json_object_set_new(resp, "warnings", warnings) ||
+		    admission__warnings(v, warnings))
 			goto out;
 	}
 	if (admission__annotations(v, resp))
@@ -423,8 +428,9 @@ int admission_error_body(int code, const char *reason, const char *message, stru
 	for (; message && message[i] && i + 1 < sizeof(text); i++)
 		text[i] = (message[i] >= 0x20 && message[i] < 0x7f) ? message[i] : '?';
 	text[i] = '\0';
-	st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1", "metadata",
-		       "status", "Failure", "message", text, "reason", reason ? reason : "BadRequest", "code", code);
+	st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+		       "metadata", "status", "Failure", "message", text, "reason",
+		       reason ? reason : "BadRequest", "code", code);
 	if (!st)
 		return SAQR_ENOMEM;
 	rc = admission__dump(st, out);

@@ -12,39 +12,39 @@
 
 #define ADMISSION_API_VERSION "admission.k8s.io/v1"
 #define ADMISSION_KIND "AdmissionReview"
-#define ADMISSION_WARNING_MAX 256          /* the apiserver may cut longer warnings */
-#define ADMISSION_WARNINGS_TOTAL_MAX 4096  /* and drops what is beyond 4 KiB in all */
+#define ADMISSION_WARNING_MAX 256		 /* the apiserver may cut longer warnings */
+#define ADMISSION_WARNINGS_TOTAL_MAX 4096	 /* and drops what is beyond 4 KiB in all */
 #define ADMISSION_MESSAGE_MAX ((size_t)16 << 10) /* a denial longer than this is cut, with a marker */
 #define ADMISSION_ANNOTATION_VALUE_MAX 1024
 
 /* The fields of request that Saqr reads. Every string points into review and lives as long as
  * the request; absent optional strings are "" (never NULL). */
 struct admission_request {
-	json_t *review;           /* the parsed body (owned) */
+	json_t *review; /* the parsed body (owned) */
 	const char *uid;
-	const char *group;        /* request.kind.group ("" for the core group) */
-	const char *version;      /* request.kind.version */
-	const char *kind;         /* request.kind.kind */
-	const char *resource;     /* request.resource.resource */
+	const char *group;	  /* request.kind.group ("" for the core group) */
+	const char *version;	  /* request.kind.version */
+	const char *kind;	  /* request.kind.kind */
+	const char *resource;	  /* request.resource.resource */
 	const char *sub_resource; /* request.subResource */
-	const char *namespace;    /* request.namespace ("" when cluster-scoped) */
-	const char *name;         /* request.name ("" when the object has only generateName) */
-	const char *operation;    /* CREATE, UPDATE, DELETE or CONNECT */
-	const char *username;     /* request.userInfo.username */
-	const char **groups;      /* request.userInfo.groups (owned array of borrowed strings) */
+	const char *namespace;	  /* request.namespace ("" when cluster-scoped) */
+	const char *name;	  /* request.name ("" when the object has only generateName) */
+	const char *operation;	  /* CREATE, UPDATE, DELETE or CONNECT */
+	const char *username;	  /* request.userInfo.username */
+	const char **groups;	  /* request.userInfo.groups (owned array of borrowed strings) */
 	size_t ngroups;
-	const json_t *object;     /* request.object; NULL when absent or null (DELETE) */
+	const json_t *object;	  /* request.object; NULL when absent or null (DELETE) */
 	const json_t *old_object; /* request.oldObject; NULL when absent or null */
-	bool dry_run;             /* request.dryRun */
+	bool dry_run;		  /* request.dryRun */
 };
 
 /* What to answer. Strings and annotations are borrowed for the call. */
 struct admission_verdict {
 	bool allowed;
-	int code;                        /* when denied: the HTTP-like code the user sees (403) */
-	const char *reason;              /* when denied: "Forbidden" (NULL: none) */
-	const char *message;             /* when denied: every violation */
-	const char *const *warnings;     /* shown by kubectl as "Warning: ..." */
+	int code;		     /* when denied: the HTTP-like code the user sees (403) */
+	const char *reason;	     /* when denied: "Forbidden" (NULL: none) */
+	const char *message;	     /* when denied: every violation */
+	const char *const *warnings; /* shown by kubectl as "Warning: ..." */
 	size_t nwarnings;
 	const json_t *audit_annotations; /* object of string values, or NULL */
 };
@@ -65,7 +65,8 @@ void admission_request_release(struct admission_request *r);
  * name as the prefix), keys still invalid are dropped, values are cut at
  * ADMISSION_ANNOTATION_VALUE_MAX bytes.
  * 0, SAQR_ENOMEM or SAQR_ETOOBIG (out's cap). */
-int admission_response(const struct admission_request *req, const struct admission_verdict *v, struct buf *out);
+int admission_response(const struct admission_request *req, const struct admission_verdict *v,
+		       struct buf *out);
 
 /* Append a metav1.Status body (status Failure) for an HTTP error reply to out. */
 int admission_error_body(int code, const char *reason, const char *message, struct buf *out);

@@ -231,7 +231,8 @@ static bool fastjson__unescape(struct fastjson *f, const char *raw, size_t n, si
 			s++;
 			cp = fastjson__unicode(&s, e);
 			if (cp <= 0) {
-				fastjson__fail(f, cp == 0 ? "\\u0000 is not allowed in a string" : "invalid \\u escape");
+				fastjson__fail(f, cp == 0 ? "\\u0000 is not allowed in a string"
+							  : "invalid \\u escape");
 				return false;
 			}
 			o += fastjson__put_utf8(f->scratch + o, (unsigned long)cp);
@@ -508,13 +509,20 @@ static json_t *fastjson__array(struct fastjson *f)
 static json_t *fastjson__token(struct fastjson *f)
 {
 	switch (*f->p) {
-	case '{': return fastjson__object(f);
-	case '[': return fastjson__array(f);
-	case '"': return fastjson__string(f);
-	case 't': return fastjson__literal(f, "true", json_true());
-	case 'f': return fastjson__literal(f, "false", json_false());
-	case 'n': return fastjson__literal(f, "null", json_null());
-	default: break;
+	case '{':
+		return fastjson__object(f);
+	case '[':
+		return fastjson__array(f);
+	case '"':
+		return fastjson__string(f);
+	case 't':
+		return fastjson__literal(f, "true", json_true());
+	case 'f':
+		return fastjson__literal(f, "false", json_false());
+	case 'n':
+		return fastjson__literal(f, "null", json_null());
+	default:
+		break;
 	}
 	if (*f->p == '-' || (*f->p >= '0' && *f->p <= '9'))
 		return fastjson__number(f);
@@ -542,7 +550,7 @@ static json_t *fastjson__value(struct fastjson *f)
 
 json_t *fastjson_parse(const char *data, size_t len, char *err, size_t errlen)
 {
-	struct fastjson f = { .start = data, .p = data, .end = data + len, .err = err, .errlen = errlen };
+	struct fastjson f = {.start = data, .p = data, .end = data + len, .err = err, .errlen = errlen};
 	json_t *v = fastjson__value(&f);
 
 	if (v) {

@@ -126,7 +126,8 @@ static int reload__policy(struct reload *r)
 		reload__count(r, "saqr_policy_reloads_total", help, false);
 		if (r->metrics)
 			metrics_gauge_set(r->metrics, "saqr_policy_last_reload_successful",
-					  "Whether the last policy reload succeeded (1) or was refused (0).", "", 0);
+					  "Whether the last policy reload succeeded (1) or was refused (0).",
+					  "", 0);
 		return rc;
 	}
 	r->generation++;
@@ -234,7 +235,8 @@ int reload_new(const struct reload_opts *opts, struct reload **out, char *err, s
 	pthread_condattr_destroy(&ca);
 	rc = reload__copy_opts(r, opts);
 	if (rc)
-		snprintf(err, errlen, "%s", rc == SAQR_EINVAL ? "a certificate needs its key" : "out of memory");
+		snprintf(err, errlen, "%s",
+			 rc == SAQR_EINVAL ? "a certificate needs its key" : "out of memory");
 	else
 		rc = reload__first_load(r, err, errlen);
 	if (rc) {

@@ -20,19 +20,19 @@
 /* One loaded policy. It lives while anyone holds a reference, so a request that started with
  * it finishes with it even when a reload swaps in another. */
 struct reload_policy {
-	struct policy *policy;    /* immutable */
+	struct policy *policy;	  /* immutable */
 	unsigned long generation; /* 1 for the first load, +1 per successful reload */
-	atomic_uint refs;         /* private to reload.c */
+	atomic_uint refs;	  /* private to reload.c */
 };
 
 struct reload_opts {
-	const char *policy_file;     /* NULL: the built-in default policy, never reloaded */
-	const char *cert_file;       /* NULL: no serving certificate to watch */
+	const char *policy_file; /* NULL: the built-in default policy, never reloaded */
+	const char *cert_file;	 /* NULL: no serving certificate to watch */
 	const char *key_file;
 	int (*reload_tls)(void *ud); /* called when the certificate or key changed; 0 on success */
 	void *tls_ud;
-	struct metrics *metrics;     /* where reloads are counted; may be NULL */
-	unsigned interval_ms;        /* watcher period; 0: 1000 */
+	struct metrics *metrics; /* where reloads are counted; may be NULL */
+	unsigned interval_ms;	 /* watcher period; 0: 1000 */
 };
 
 struct reload;

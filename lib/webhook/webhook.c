@@ -17,8 +17,8 @@
 
 #define WEBHOOK_LABEL_MAX 64
 
-static const double webhook__buckets[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-					   0.01,   0.025,   0.05,   0.1,   0.25,   1 };
+static const double webhook__buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+					  0.01,	  0.025,   0.05,   0.1,	  0.25,	  1};
 
 struct webhook {
 	struct reload *reload;
@@ -29,12 +29,12 @@ struct webhook {
 
 /* What one review decided: the reply's parts, and what metrics and the log need. */
 struct webhook__outcome {
-	const char *decision;     /* "allow", "deny" or "error" */
-	struct buf message;       /* the denial */
+	const char *decision; /* "allow", "deny" or "error" */
+	struct buf message;   /* the denial */
 	char **warnings;
 	size_t nwarnings;
-	json_t *annotations;      /* auditAnnotations (owned) */
-	json_t *rules;            /* distinct rule ids of every finding (owned) */
+	json_t *annotations;	  /* auditAnnotations (owned) */
+	json_t *rules;		  /* distinct rule ids of every finding (owned) */
 	unsigned long generation; /* of the policy that decided */
 	bool exempt;
 };
@@ -85,10 +85,12 @@ static void webhook__count(struct webhook *wh, const char *kind, const char *ope
 	metrics_escape_label(kind && *kind ? kind : "unknown", k, WEBHOOK_LABEL_MAX);
 	metrics_escape_label(operation && *operation ? operation : "unknown", op, WEBHOOK_LABEL_MAX);
 	snprintf(labels, sizeof(labels), "kind=\"%s\",operation=\"%s\",decision=\"%s\"", k, op, decision);
-	metrics_counter_add(wh->metrics, "saqr_admission_requests_total", "AdmissionReviews answered.", labels, 1);
+	metrics_counter_add(wh->metrics, "saqr_admission_requests_total", "AdmissionReviews answered.",
+			    labels, 1);
 	metrics_histogram_observe(wh->metrics, "saqr_admission_duration_seconds",
-				  "Time to decide one AdmissionReview, from parse to reply.", "", webhook__buckets,
-				  sizeof(webhook__buckets) / sizeof(webhook__buckets[0]), seconds);
+				  "Time to decide one AdmissionReview, from parse to reply.", "",
+				  webhook__buckets, sizeof(webhook__buckets) / sizeof(webhook__buckets[0]),
+				  seconds);
 }
 
 static void webhook__count_violations(struct webhook *wh, const struct policy_decision *d)
@@ -105,11 +107,12 @@ static void webhook__count_violations(struct webhook *wh, const struct policy_de
 
 static void webhook__log(const struct admission_request *ar, const struct webhook__outcome *o, double seconds)
 {
-	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:b, s:b, s:I, s:I}", "uid", ar->uid,
-			      "user", ar->username, "kind", ar->kind, "namespace", ar->namespace, "name", ar->name,
-			      "operation", ar->operation, "decision", o->decision, "rules", o->rules, "warnings",
-			      (int)o->nwarnings, "dryRun", ar->dry_run, "exempt", o->exempt, "policyGeneration",
-			      (json_int_t)o->generation, "durationUs", (json_int_t)(seconds * 1e6));
+	json_t *f =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:b, s:b, s:I, s:I}", "uid", ar->uid,
+		      "user", ar->username, "kind", ar->kind, "namespace", ar->namespace, "name", ar->name,
+		      "operation", ar->operation, "decision", o->decision, "rules", o->rules, "warnings",
+		      (int)o->nwarnings, "dryRun", ar->dry_run, "exempt", o->exempt, "policyGeneration",
+		      (json_int_t)o->generation, "durationUs", (json_int_t)(seconds * 1e6));
 
 	log_json(LOG_LVL_INFO, "admission decision", f);
 }
@@ -155,9 +158,7 @@ static bool webhook__has_rule(const json_t *rules, const char *rule)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(rules, i, v)
-		if (strcmp(json_string_value(v), rule) == 0)
-			return true;
+	json_array_foreach(rules, i, v) if (strcmp(json_string_value(v), rule) == 0) return true;
 	return false;
 }
 
@@ -192,7 +193,8 @@ static int webhook__annotations(const struct admission_request *ar, const struct
 	rc = webhook__rules(d, o, &joined);
 	if (!rc && json_object_set_new(o->annotations, "decision", json_string(o->decision)))
 		rc = SAQR_ENOMEM;
-	if (!rc && joined.len && json_object_set_new(o->annotations, "violations", json_string(buf_str(&joined))))
+	if (!rc && joined.len &&
+	    json_object_set_new(o->annotations, "violations", json_string(buf_str(&joined))))
 		rc = SAQR_ENOMEM;
 	if (!rc && ar->dry_run && json_object_set_new(o->annotations, "dry-run", json_string("true")))
 		rc = SAQR_ENOMEM;
@@ -236,15 +238,16 @@ static void webhook__status(struct httpd_response *resp, int code, const char *r
 		buf_reset(&resp->body);
 }
 
-static int webhook__eval(const struct policy *p, const struct admission_request *ar, struct policy_decision *d)
+static int webhook__eval(const struct policy *p, const struct admission_request *ar,
+			 struct policy_decision *d)
 {
-	struct policy_user user = { .username = ar->username, .groups = ar->groups, .ngroups = ar->ngroups };
+	struct policy_user user = {.username = ar->username, .groups = ar->groups, .ngroups = ar->ngroups};
 	struct policy_input in = {
-		.object = ar->object,
-		.operation = ar->operation,
-		.namespace = ar->namespace[0] ? ar->namespace : NULL,
-		.user = &user,
-		.now = time(NULL),
+	    .object = ar->object,
+	    .operation = ar->operation,
+	    .namespace = ar->namespace[0] ? ar->namespace : NULL,
+	    .user = &user,
+	    .now = time(NULL),
 	};
 
 	/* only what creates or changes an object is judged; DELETE and CONNECT carry none */
@@ -279,13 +282,13 @@ static int webhook__reply(const struct admission_request *ar, const struct webho
 {
 	char msg[160];
 	struct admission_verdict v = {
-		.allowed = !eval_rc && strcmp(o->decision, "allow") == 0,
-		.code = 403,
-		.reason = "Forbidden",
-		.message = buf_str(&o->message),
-		.warnings = (const char *const *)o->warnings,
-		.nwarnings = o->nwarnings,
-		.audit_annotations = o->annotations,
+	    .allowed = !eval_rc && strcmp(o->decision, "allow") == 0,
+	    .code = 403,
+	    .reason = "Forbidden",
+	    .message = buf_str(&o->message),
+	    .warnings = (const char *const *)o->warnings,
+	    .nwarnings = o->nwarnings,
+	    .audit_annotations = o->annotations,
 	};
 
 	if (eval_rc) {
@@ -300,7 +303,7 @@ static int webhook__reply(const struct admission_request *ar, const struct webho
 static void webhook__decide_and_reply(struct webhook *wh, const struct admission_request *ar,
 				      struct httpd_response *resp, double t0)
 {
-	struct webhook__outcome o = { .decision = "error" };
+	struct webhook__outcome o = {.decision = "error"};
 	int rc;
 
 	buf_init(&o.message, ADMISSION_MESSAGE_MAX * 2);
@@ -354,7 +357,8 @@ static bool webhook__json_body(const char *content_type)
 	return !*content_type || strncasecmp(content_type, "application/json", 16) == 0;
 }
 
-static void webhook__validate(struct webhook *wh, const struct httpd_request *req, struct httpd_response *resp)
+static void webhook__validate(struct webhook *wh, const struct httpd_request *req,
+			      struct httpd_response *resp)
 {
 	if (strcmp(req->method, "POST") != 0) {
 		webhook__status(resp, 405, "MethodNotAllowed", "POST an AdmissionReview to /validate");

@@ -18,9 +18,9 @@
 #define WEBHOOK_MAX_BODY ((size_t)3 << 20) /* the apiserver's own request limit */
 
 struct webhook_opts {
-	struct reload *reload;   /* where the policy comes from (borrowed, outlives the webhook) */
+	struct reload *reload;	 /* where the policy comes from (borrowed, outlives the webhook) */
 	struct metrics *metrics; /* borrowed; may be shared with the reloader */
-	size_t max_body;         /* 0: WEBHOOK_MAX_BODY */
+	size_t max_body;	 /* 0: WEBHOOK_MAX_BODY */
 };
 
 struct webhook;

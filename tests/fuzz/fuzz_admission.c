@@ -30,7 +30,8 @@ static void fuzz_review(const uint8_t *data, size_t size)
 {
 	struct admission_request req;
 	const char *warnings[3];
-	struct admission_verdict v = { .code = 403, .reason = "Forbidden", .warnings = warnings, .nwarnings = 3 };
+	struct admission_verdict v = {
+	    .code = 403, .reason = "Forbidden", .warnings = warnings, .nwarnings = 3};
 	struct buf out;
 	char err[512];
 	json_t *reply;

@@ -45,7 +45,7 @@ struct it {
 	char ns[64], vwc[64];
 	char user_kubeconfig[512];
 	char policy[128], default_policy[600];
-	char tls[128];   /* holds ..data -> ../v1 and tls.crt, tls.key -> ..data/... */
+	char tls[128]; /* holds ..data -> ../v1 and tls.crt, tls.key -> ..data/... */
 	char log[128];
 	char *ca_bundle;
 	pid_t pid;
@@ -59,7 +59,7 @@ static struct it T;
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -105,7 +105,7 @@ static void spit(const char *path, const char *data)
 static int run(const char *const argv[], bool as_user)
 {
 	char env[600];
-	const char *extra[] = { env, NULL };
+	const char *extra[] = {env, NULL};
 
 	snprintf(env, sizeof(env), "KUBECONFIG=%s", T.user_kubeconfig);
 	return webhook_proc_run(argv, as_user ? extra : NULL, T.out, OUT_MAX);
@@ -114,7 +114,7 @@ static int run(const char *const argv[], bool as_user)
 /* kubectl as the test user, in the test namespace, on one manifest file. */
 static int kubectl_file(const char *verb, const char *file, const char *extra)
 {
-	const char *argv[] = { "kubectl", verb, "-n", T.ns, "-f", file, extra, NULL };
+	const char *argv[] = {"kubectl", verb, "-n", T.ns, "-f", file, extra, NULL};
 
 	return run(argv, true);
 }
@@ -152,16 +152,16 @@ static char *manifest(const char *file, const char *new_name)
 
 struct verdict {
 	bool allowed;
-	json_t *deny;  /* "[rule] path" of each deny-mode finding */
-	json_t *warn;  /* same for warn mode */
+	json_t *deny; /* "[rule] path" of each deny-mode finding */
+	json_t *warn; /* same for warn mode */
 	char summary[4096];
 };
 
 static void judge(const char *policy_file, json_t *doc, struct verdict *v)
 {
-	static const char *const groups[] = { GROUP, "system:authenticated" };
-	struct policy_user user = { .username = USER, .groups = groups, .ngroups = 2 };
-	struct policy_input in = { .object = doc, .operation = "CREATE", .namespace = T.ns, .user = &user };
+	static const char *const groups[] = {GROUP, "system:authenticated"};
+	struct policy_user user = {.username = USER, .groups = groups, .ngroups = 2};
+	struct policy_input in = {.object = doc, .operation = "CREATE", .namespace = T.ns, .user = &user};
 	struct policy *p = NULL;
 	struct policy_decision d;
 	char err[512] = "", item[1024];
@@ -186,8 +186,8 @@ static void judge(const char *policy_file, json_t *doc, struct verdict *v)
 		else if (x->enforcement == POLICY_ENFORCE_WARN)
 			json_array_append_new(v->warn, json_string(item));
 		if (used + strlen(item) + 3 < sizeof(v->summary))
-			used += (size_t)snprintf(v->summary + used, sizeof(v->summary) - used, "%s%s: %s", used ? "; " : "",
-						 item, x->message ? x->message : "");
+			used += (size_t)snprintf(v->summary + used, sizeof(v->summary) - used, "%s%s: %s",
+						 used ? "; " : "", item, x->message ? x->message : "");
 	}
 	policy_decision_release(&d);
 	policy_free(p);
@@ -263,7 +263,7 @@ static void env_or_fail(const char *name, char *out, size_t n)
 static void make_certs(const char *dir, const char *ca_from)
 {
 	char script[600], out[700];
-	const char *argv[] = { script, "--out", out, ca_from ? "--ca-from" : NULL, ca_from, NULL };
+	const char *argv[] = {script, "--out", out, ca_from ? "--ca-from" : NULL, ca_from, NULL};
 
 	snprintf(script, sizeof(script), "%s/hack/webhook-certs.sh", T.root);
 	snprintf(out, sizeof(out), "%s/%s", T.tmp, dir);
@@ -302,8 +302,9 @@ static int port_after(const char *log, const char *msg)
 static void start_webhook(void)
 {
 	char cert[200], key[200];
-	const char *argv[] = { T.bin, "--cert-file", cert, "--key-file", key, "--policy-file", T.policy, "--address",
-			       "127.0.0.1", "--port", "0", "--metrics-port", "0", "--threads", "2", NULL };
+	const char *argv[] = {T.bin,	"--cert-file", cert,	    "--key-file", key, "--policy-file",
+			      T.policy, "--address",   "127.0.0.1", "--port",	  "0", "--metrics-port",
+			      "0",	"--threads",   "2",	    NULL};
 	char *log = NULL;
 
 	snprintf(cert, sizeof(cert), "%s/tls.crt", T.tls);
@@ -326,7 +327,7 @@ static void start_webhook(void)
 static void register_webhook(void)
 {
 	char yaml[16384], path[256];
-	const char *argv[] = { "kubectl", "apply", "-f", path, NULL };
+	const char *argv[] = {"kubectl", "apply", "-f", path, NULL};
 
 	snprintf(yaml, sizeof(yaml),
 		 "apiVersion: admissionregistration.k8s.io/v1\n"
@@ -340,9 +341,12 @@ static void register_webhook(void)
 		 "  namespaceSelector:\n    matchExpressions:\n"
 		 "    - {key: kubernetes.io/metadata.name, operator: In, values: [%s]}\n"
 		 "  rules:\n"
-		 "  - {apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods], scope: Namespaced}\n"
-		 "  - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [deployments, statefulsets, daemonsets, replicasets], scope: Namespaced}\n"
-		 "  - {apiGroups: [batch], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [jobs, cronjobs], scope: Namespaced}\n",
+		 "  - {apiGroups: [\"\"], apiVersions: [v1], operations: [CREATE, UPDATE], resources: "
+		 "[pods], scope: Namespaced}\n"
+		 "  - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE, UPDATE], resources: "
+		 "[deployments, statefulsets, daemonsets, replicasets], scope: Namespaced}\n"
+		 "  - {apiGroups: [batch], apiVersions: [v1], operations: [CREATE, UPDATE], resources: "
+		 "[jobs, cronjobs], scope: Namespaced}\n",
 		 T.vwc, T.port, T.ca_bundle, T.ns);
 	write_manifest("vwc.yaml", yaml, path, sizeof(path));
 	if (run(argv, false) != 0)
@@ -354,23 +358,24 @@ static void register_webhook(void)
 static void make_user(void)
 {
 	char script[600], path[256], yaml[2048];
-	const char *user[] = { script, "user", USER, GROUP, NULL };
-	const char *ns[] = { "kubectl", "create", "namespace", T.ns, NULL };
-	const char *rbac[] = { "kubectl", "apply", "-f", path, NULL };
+	const char *user[] = {script, "user", USER, GROUP, NULL};
+	const char *ns[] = {"kubectl", "create", "namespace", T.ns, NULL};
+	const char *rbac[] = {"kubectl", "apply", "-f", path, NULL};
 
 	snprintf(script, sizeof(script), "%s/hack/local-cluster.sh", T.root);
-	snprintf(yaml, sizeof(yaml),
-		 "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n"
-		 "metadata: {name: workloads, namespace: %s}\n"
-		 "rules:\n"
-		 "- {apiGroups: [\"\", apps, batch], resources: [pods, deployments, statefulsets, daemonsets, "
-		 "replicasets, jobs, cronjobs], verbs: [get, list, create, update, patch, delete]}\n"
-		 "---\n"
-		 "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"
-		 "metadata: {name: workloads-" USER ", namespace: %s}\n"
-		 "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: workloads}\n"
-		 "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: " USER "}]\n",
-		 T.ns, T.ns);
+	snprintf(
+	    yaml, sizeof(yaml),
+	    "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n"
+	    "metadata: {name: workloads, namespace: %s}\n"
+	    "rules:\n"
+	    "- {apiGroups: [\"\", apps, batch], resources: [pods, deployments, statefulsets, daemonsets, "
+	    "replicasets, jobs, cronjobs], verbs: [get, list, create, update, patch, delete]}\n"
+	    "---\n"
+	    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"
+	    "metadata: {name: workloads-" USER ", namespace: %s}\n"
+	    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: workloads}\n"
+	    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: " USER "}]\n",
+	    T.ns, T.ns);
 	if (run(ns, false) != 0)
 		fail_msg("kubectl create namespace: %s", T.out);
 	write_manifest("rbac.yaml", yaml, path, sizeof(path));
@@ -434,8 +439,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	const char *del[] = { "kubectl", "delete", "validatingwebhookconfiguration", T.vwc, "--ignore-not-found",
-			      NULL };
+	const char *del[] = {
+	    "kubectl", "delete", "validatingwebhookconfiguration", T.vwc, "--ignore-not-found", NULL};
 	char cmd[128];
 
 	(void)state;
@@ -465,9 +470,8 @@ static void assert_denied_with(const char *what, int rc, const struct verdict *v
 
 	if (rc == 0 || !strstr(T.out, DENIED))
 		fail_msg("%s was not denied by the webhook: %s", what, T.out);
-	json_array_foreach(v->deny, i, item)
-		if (!strstr(T.out, json_string_value(item)))
-			fail_msg("%s: the denial lacks %s: %s", what, json_string_value(item), T.out);
+	json_array_foreach(v->deny, i, item) if (!strstr(T.out, json_string_value(item)))
+	    fail_msg("%s: the denial lacks %s: %s", what, json_string_value(item), T.out);
 }
 
 /* Every warn-mode finding that fits in the apiserver's warning budget shows as "Warning: ...". */
@@ -477,7 +481,8 @@ static void assert_warned_with(const char *what, const struct verdict *v)
 	size_t i, total = 0;
 	json_t *item;
 
-	json_array_foreach(v->warn, i, item) {
+	json_array_foreach(v->warn, i, item)
+	{
 		total += admission_warning_fit(json_string_value(item), fitted, sizeof(fitted)) + 64;
 		if (total > ADMISSION_WARNINGS_TOTAL_MAX - 64)
 			break;
@@ -495,7 +500,8 @@ static void apply_with(const char *policy, const char *file, const char *rename_
 	json_t *docs = docs_of(yaml), *doc;
 	size_t i;
 
-	json_array_foreach(docs, i, doc) {
+	json_array_foreach(docs, i, doc)
+	{
 		struct verdict v;
 		char *text = json_dumps(doc, JSON_INDENT(2)); /* JSON is YAML: one document per file */
 		int rc;
@@ -509,7 +515,8 @@ static void apply_with(const char *policy, const char *file, const char *rename_
 		if (expect_allowed && !v.allowed)
 			fail_msg("test fixture %s is not compliant under %s: %s", label, policy, v.summary);
 		if (!expect_allowed && v.allowed)
-			fail_msg("test fixture %s breaks nothing that %s denies: %s", label, policy, v.summary);
+			fail_msg("test fixture %s breaks nothing that %s denies: %s", label, policy,
+				 v.summary);
 		rc = kubectl_file("create", path, extra);
 		if (v.allowed) {
 			assert_admitted(label, rc);
@@ -531,7 +538,7 @@ static void apply_and_check(const char *file, const char *rename_to, const char 
 
 static bool exists(const char *kind, const char *name)
 {
-	const char *argv[] = { "kubectl", "get", kind, name, "-n", T.ns, "-o", "name", NULL };
+	const char *argv[] = {"kubectl", "get", kind, name, "-n", T.ns, "-o", "name", NULL};
 
 	return run(argv, true) == 0;
 }
@@ -542,8 +549,8 @@ static bool exists(const char *kind, const char *name)
 static void test_install_manifests_are_valid(void **state)
 {
 	char dir[600];
-	const char *ns[] = { "kubectl", "create", "namespace", "saqr-system", NULL };
-	const char *apply[] = { "kubectl", "apply", "-k", dir, "--dry-run=server", NULL };
+	const char *ns[] = {"kubectl", "create", "namespace", "saqr-system", NULL};
+	const char *apply[] = {"kubectl", "apply", "-k", dir, "--dry-run=server", NULL};
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/manifests/webhook", T.root);
@@ -551,7 +558,8 @@ static void test_install_manifests_are_valid(void **state)
 		fail_msg("kubectl create namespace saqr-system: %s", T.out);
 	if (run(apply, false) != 0)
 		fail_msg("kubectl apply -k manifests/webhook --dry-run=server: %s", T.out);
-	assert_non_null(strstr(T.out, "validatingwebhookconfiguration.admissionregistration.k8s.io/saqr-webhook"));
+	assert_non_null(
+	    strstr(T.out, "validatingwebhookconfiguration.admissionregistration.k8s.io/saqr-webhook"));
 	assert_non_null(strstr(T.out, "deployment.apps/saqr-webhook"));
 	assert_non_null(strstr(T.out, "configmap/saqr-webhook-policy"));
 }
@@ -572,7 +580,9 @@ static void test_violations_are_denied_with_every_finding(void **state)
 	apply_and_check("workloads-privileged.yaml", NULL, NULL, false);
 	assert_false(exists("pod", "debug-shell"));
 	assert_false(exists("cronjob", "bad-cronjob"));
-	assert_true(metric("saqr_admission_requests_total{kind=\"Pod\",operation=\"CREATE\",decision=\"deny\"}") >= 1);
+	assert_true(
+	    metric("saqr_admission_requests_total{kind=\"Pod\",operation=\"CREATE\",decision=\"deny\"}") >=
+	    1);
 }
 
 static void test_dry_run_server(void **state)
@@ -608,7 +618,8 @@ static void write_warn_policy(const char *path)
 		size_t i;
 
 		if (json_is_object(v)) {
-			json_object_foreach(v, key, child) {
+			json_object_foreach(v, key, child)
+			{
 				if (strcmp(key, "enforcement") == 0 && json_is_string(child)) {
 					json_object_set_new(v, key, json_string("warn"));
 					changed++;
@@ -617,9 +628,7 @@ static void write_warn_policy(const char *path)
 				}
 			}
 		} else if (json_is_array(v)) {
-			json_array_foreach(v, i, child)
-				if (depth < 64)
-					stack[depth++] = child;
+			json_array_foreach(v, i, child) if (depth < 64) stack[depth++] = child;
 		}
 	}
 	if (!changed)
@@ -684,8 +693,8 @@ static void *flow_requests(void *arg)
 	struct flow *fl = arg;
 	char path[256], *yaml = manifest("pod-compliant.yaml", "scorer-flow");
 	char env[600], *out = malloc(OUT_MAX);
-	const char *extra[] = { env, NULL };
-	const char *argv[] = { "kubectl", "create", "-n", T.ns, "-f", path, "--dry-run=server", NULL };
+	const char *extra[] = {env, NULL};
+	const char *argv[] = {"kubectl", "create", "-n", T.ns, "-f", path, "--dry-run=server", NULL};
 
 	snprintf(path, sizeof(path), "%s/flow.yaml", T.tmp);
 	spit(path, yaml);
@@ -736,7 +745,7 @@ static bool serves_certificate(const char *file)
 static void test_certificate_rotation_while_requests_flow(void **state)
 {
 	char v1[256], v2[256], data[256], swap[256];
-	struct flow fl = { .ok = 0 };
+	struct flow fl = {.ok = 0};
 	pthread_t t;
 	int before;
 
@@ -767,8 +776,8 @@ static void test_certificate_rotation_while_requests_flow(void **state)
 	atomic_store(&fl.stop, true);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	if (fl.failed)
-		fail_msg("%d of %d requests failed during the rotation; last: %s", fl.failed, fl.ok + fl.failed,
-			 fl.last_failure);
+		fail_msg("%d of %d requests failed during the rotation; last: %s", fl.failed,
+			 fl.ok + fl.failed, fl.last_failure);
 	assert_true(fl.ok >= 6);
 }
 
@@ -787,14 +796,14 @@ static void test_sigterm_stops_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_install_manifests_are_valid),
-		cmocka_unit_test(test_compliant_objects_are_admitted),
-		cmocka_unit_test(test_violations_are_denied_with_every_finding),
-		cmocka_unit_test(test_dry_run_server),
-		cmocka_unit_test(test_warn_mode_findings_are_kubectl_warnings),
-		cmocka_unit_test(test_a_broken_policy_keeps_the_last_good_one),
-		cmocka_unit_test(test_certificate_rotation_while_requests_flow),
-		cmocka_unit_test(test_sigterm_stops_cleanly),
+	    cmocka_unit_test(test_install_manifests_are_valid),
+	    cmocka_unit_test(test_compliant_objects_are_admitted),
+	    cmocka_unit_test(test_violations_are_denied_with_every_finding),
+	    cmocka_unit_test(test_dry_run_server),
+	    cmocka_unit_test(test_warn_mode_findings_are_kubectl_warnings),
+	    cmocka_unit_test(test_a_broken_policy_keeps_the_last_good_one),
+	    cmocka_unit_test(test_certificate_rotation_while_requests_flow),
+	    cmocka_unit_test(test_sigterm_stops_cleanly),
 	};
 	int rc;
 

@@ -120,7 +120,8 @@ int certgen_leaf(const struct certgen_ca *ca, const char *cn, const char *san, b
 	    certgen_ext(cert, ca->cert, NID_key_usage, "critical,digitalSignature,keyEncipherment") ||
 	    certgen_ext(cert, ca->cert, NID_ext_key_usage, client ? "clientAuth" : "serverAuth") ||
 	    certgen_ext(cert, ca->cert, NID_authority_key_identifier, "keyid:always") ||
-	    (san && certgen_ext(cert, ca->cert, NID_subject_alt_name, san)) || !X509_sign(cert, ca->key, EVP_sha256()))
+	    (san && certgen_ext(cert, ca->cert, NID_subject_alt_name, san)) ||
+	    !X509_sign(cert, ca->key, EVP_sha256()))
 		goto out;
 	if (certgen_write_cert(cert, cert_path) == 0 && certgen_write_key(key, key_path) == 0)
 		rc = 0;

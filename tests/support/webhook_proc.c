@@ -70,8 +70,7 @@ int webhook_proc_run(const char *const argv[], const char *const env_extra[], ch
 			;
 		rc = webhook_proc_status(status);
 	}
-	while (outlen > 1 && (size_t)n < outlen - 1 &&
-	       (got = read(fd, out + n, outlen - 1 - (size_t)n)) > 0)
+	while (outlen > 1 && (size_t)n < outlen - 1 && (got = read(fd, out + n, outlen - 1 - (size_t)n)) > 0)
 		n += got;
 	if (outlen)
 		out[n] = '\0';

@@ -115,9 +115,10 @@ static void test_parse_dry_run(void **state)
 
 static void test_delete_has_no_object(void **state)
 {
-	const char *s = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
-			"{\"uid\":\"u1\",\"kind\":{\"kind\":\"Pod\"},\"operation\":\"DELETE\",\"object\":null,"
-			"\"oldObject\":{\"kind\":\"Pod\"}}}";
+	const char *s =
+	    "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+	    "{\"uid\":\"u1\",\"kind\":{\"kind\":\"Pod\"},\"operation\":\"DELETE\",\"object\":null,"
+	    "\"oldObject\":{\"kind\":\"Pod\"}}}";
 	struct admission_request r;
 	char err[128];
 
@@ -133,7 +134,7 @@ static void test_delete_has_no_object(void **state)
 static void test_allow_reply_echoes_uid(void **state)
 {
 	struct admission_request r;
-	struct admission_verdict v = { .allowed = true };
+	struct admission_verdict v = {.allowed = true};
 	json_t *j, *resp;
 
 	(void)state;
@@ -154,8 +155,10 @@ static void test_allow_reply_echoes_uid(void **state)
 static void test_deny_reply_has_status(void **state)
 {
 	struct admission_request r;
-	struct admission_verdict v = { .allowed = false, .code = 403, .reason = "Forbidden",
-				       .message = "[podSecurity.baseline.privileged] spec.containers[0]: no" };
+	struct admission_verdict v = {.allowed = false,
+				      .code = 403,
+				      .reason = "Forbidden",
+				      .message = "[podSecurity.baseline.privileged] spec.containers[0]: no"};
 	json_t *j, *st;
 
 	(void)state;
@@ -176,7 +179,7 @@ static void test_long_denial_is_cut(void **state)
 	struct admission_request r;
 	size_t n = ADMISSION_MESSAGE_MAX * 2;
 	char *msg = malloc(n + 1);
-	struct admission_verdict v = { .allowed = false, .code = 403, .message = msg };
+	struct admission_verdict v = {.allowed = false, .code = 403, .message = msg};
 	const char *got;
 	json_t *j;
 
@@ -185,7 +188,8 @@ static void test_long_denial_is_cut(void **state)
 	msg[n] = '\0';
 	parse_fixture("pod-privileged-review.json", &r);
 	j = reply(&r, &v);
-	got = json_string_value(json_object_get(json_object_get(json_object_get(j, "response"), "status"), "message"));
+	got = json_string_value(
+	    json_object_get(json_object_get(json_object_get(j, "response"), "status"), "message"));
 	assert_true(strlen(got) <= ADMISSION_MESSAGE_MAX + 32);
 	assert_non_null(strstr(got, "(message truncated)"));
 	json_decref(j);
@@ -231,27 +235,29 @@ static void test_warnings_fit_in_4k(void **state)
 	enum { N = 40 };
 	const char *ws[N];
 	char text[N][260];
-	struct admission_verdict v = { .allowed = true, .warnings = ws, .nwarnings = N };
+	struct admission_verdict v = {.allowed = true, .warnings = ws, .nwarnings = N};
 	size_t total = 0, i;
 	json_t *j, *arr, *w;
 
 	(void)state;
 	for (i = 0; i < N; i++) {
-		snprintf(text[i], sizeof(text[i]), "Warning: [zeroTrust.imageDigest] spec.containers[%zu].image: %0180d",
-			 i, 0);
+		snprintf(text[i], sizeof(text[i]),
+			 "Warning: [zeroTrust.imageDigest] spec.containers[%zu].image: %0180d", i, 0);
 		ws[i] = text[i];
 	}
 	parse_fixture("deployment-review.json", &r);
 	j = reply(&r, &v);
 	arr = json_object_get(json_object_get(j, "response"), "warnings");
 	assert_true(json_array_size(arr) > 1 && json_array_size(arr) < N);
-	json_array_foreach(arr, i, w) {
+	json_array_foreach(arr, i, w)
+	{
 		assert_true(json_string_length(w) <= ADMISSION_WARNING_MAX);
 		assert_null(strstr(json_string_value(w), "Warning:"));
 		total += json_string_length(w);
 	}
 	assert_true(total <= ADMISSION_WARNINGS_TOTAL_MAX);
-	assert_non_null(strstr(json_string_value(json_array_get(arr, json_array_size(arr) - 1)), "more warnings omitted"));
+	assert_non_null(strstr(json_string_value(json_array_get(arr, json_array_size(arr) - 1)),
+			       "more warnings omitted"));
 	json_decref(j);
 
 	/* when they all fit, all are kept */
@@ -267,13 +273,14 @@ static void test_audit_annotations(void **state)
 	struct admission_request r;
 	char long_value[3000];
 	json_t *in = json_object(), *j, *aa;
-	struct admission_verdict v = { .allowed = true, .audit_annotations = in };
+	struct admission_verdict v = {.allowed = true, .audit_annotations = in};
 
 	(void)state;
 	memset(long_value, 'v', sizeof(long_value) - 1);
 	long_value[sizeof(long_value) - 1] = '\0';
 	json_object_set_new(in, "decision", json_string("allow"));
-	json_object_set_new(in, "saqr.dev/break-glass", json_string("incident 42; expires=2026-12-01T00:00:00Z"));
+	json_object_set_new(in, "saqr.dev/break-glass",
+			    json_string("incident 42; expires=2026-12-01T00:00:00Z"));
 	json_object_set_new(in, "bad key!", json_string("dropped"));
 	json_object_set_new(in, "count", json_integer(3));
 	json_object_set_new(in, "long", json_string(long_value));
@@ -301,7 +308,8 @@ static void test_annotation_keys(void **state)
 	assert_false(admission_annotation_key_valid("trailing."));
 	assert_false(admission_annotation_key_valid("has/slash"));
 	assert_false(admission_annotation_key_valid("space here"));
-	assert_false(admission_annotation_key_valid("a234567890123456789012345678901234567890123456789012345678901234"));
+	assert_false(admission_annotation_key_valid(
+	    "a234567890123456789012345678901234567890123456789012345678901234"));
 }
 
 static void test_malformed_json(void **state)
@@ -313,16 +321,18 @@ static void test_malformed_json(void **state)
 	expect_refused("{\"a\":1,\"a\":2}", SAQR_EPARSE, "duplicate");
 }
 
-#define REVIEW(req) "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":" req "}"
-#define REQ(extra) "{\"uid\":\"u\",\"kind\":{\"kind\":\"Pod\"},\"operation\":\"CREATE\",\"object\":{}" extra "}"
+#define REVIEW(req)                                                                                          \
+	"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":" req "}"
+#define REQ(extra)                                                                                           \
+	"{\"uid\":\"u\",\"kind\":{\"kind\":\"Pod\"},\"operation\":\"CREATE\",\"object\":{}" extra "}"
 
 static void test_missing_and_wrong_fields(void **state)
 {
 	(void)state;
 	expect_refused("[]", SAQR_EINVAL, "the body is not a JSON object");
 	expect_refused("{\"kind\":\"AdmissionReview\",\"request\":{}}", SAQR_EINVAL, "apiVersion is missing");
-	expect_refused("{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"kind\":\"AdmissionReview\"}", SAQR_EINVAL,
-		       "apiVersion admission.k8s.io/v1beta1 is not served");
+	expect_refused("{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"kind\":\"AdmissionReview\"}",
+		       SAQR_EINVAL, "apiVersion admission.k8s.io/v1beta1 is not served");
 	expect_refused("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"Foo\"}", SAQR_EINVAL,
 		       "kind Foo is not AdmissionReview");
 	expect_refused("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}", SAQR_EINVAL,
@@ -331,13 +341,15 @@ static void test_missing_and_wrong_fields(void **state)
 	expect_refused(REVIEW("{}"), SAQR_EINVAL, "request.uid is missing");
 	expect_refused(REVIEW("{\"uid\":7}"), SAQR_EINVAL, "request.uid must be a string");
 	expect_refused(REVIEW("{\"uid\":\"u\"}"), SAQR_EINVAL, "request.operation is missing");
-	expect_refused(REVIEW("{\"uid\":\"u\",\"operation\":\"CREATE\"}"), SAQR_EINVAL, "request.kind is missing");
+	expect_refused(REVIEW("{\"uid\":\"u\",\"operation\":\"CREATE\"}"), SAQR_EINVAL,
+		       "request.kind is missing");
 	expect_refused(REVIEW("{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{}}"), SAQR_EINVAL,
 		       "request.kind.kind is missing");
-	expect_refused(REVIEW("{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"kind\":\"Pod\"}}"), SAQR_EINVAL,
-		       "request.object is missing for a CREATE");
-	expect_refused(REVIEW("{\"uid\":\"u\",\"operation\":\"UPDATE\",\"kind\":{\"kind\":\"Pod\"},\"object\":[]}"),
-		       SAQR_EINVAL, "request.object must be a JSON object");
+	expect_refused(REVIEW("{\"uid\":\"u\",\"operation\":\"CREATE\",\"kind\":{\"kind\":\"Pod\"}}"),
+		       SAQR_EINVAL, "request.object is missing for a CREATE");
+	expect_refused(
+	    REVIEW("{\"uid\":\"u\",\"operation\":\"UPDATE\",\"kind\":{\"kind\":\"Pod\"},\"object\":[]}"),
+	    SAQR_EINVAL, "request.object must be a JSON object");
 	expect_refused(REVIEW(REQ(",\"userInfo\":{\"groups\":[\"a\",1]}")), SAQR_EINVAL,
 		       "request.userInfo.groups must be a list of strings");
 	expect_refused(REVIEW(REQ(",\"userInfo\":{\"username\":false}")), SAQR_EINVAL,
@@ -380,7 +392,7 @@ static void test_error_body(void **state)
 static void test_reply_over_the_cap(void **state)
 {
 	struct admission_request r;
-	struct admission_verdict v = { .allowed = true };
+	struct admission_verdict v = {.allowed = true};
 	struct buf out;
 
 	(void)state;
@@ -395,21 +407,21 @@ static void test_reply_over_the_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_deployment),
-		cmocka_unit_test(test_parse_dry_run),
-		cmocka_unit_test(test_delete_has_no_object),
-		cmocka_unit_test(test_allow_reply_echoes_uid),
-		cmocka_unit_test(test_deny_reply_has_status),
-		cmocka_unit_test(test_long_denial_is_cut),
-		cmocka_unit_test(test_warning_fit),
-		cmocka_unit_test(test_warnings_fit_in_4k),
-		cmocka_unit_test(test_audit_annotations),
-		cmocka_unit_test(test_annotation_keys),
-		cmocka_unit_test(test_malformed_json),
-		cmocka_unit_test(test_missing_and_wrong_fields),
-		cmocka_unit_test(test_oversized),
-		cmocka_unit_test(test_error_body),
-		cmocka_unit_test(test_reply_over_the_cap),
+	    cmocka_unit_test(test_parse_deployment),
+	    cmocka_unit_test(test_parse_dry_run),
+	    cmocka_unit_test(test_delete_has_no_object),
+	    cmocka_unit_test(test_allow_reply_echoes_uid),
+	    cmocka_unit_test(test_deny_reply_has_status),
+	    cmocka_unit_test(test_long_denial_is_cut),
+	    cmocka_unit_test(test_warning_fit),
+	    cmocka_unit_test(test_warnings_fit_in_4k),
+	    cmocka_unit_test(test_audit_annotations),
+	    cmocka_unit_test(test_annotation_keys),
+	    cmocka_unit_test(test_malformed_json),
+	    cmocka_unit_test(test_missing_and_wrong_fields),
+	    cmocka_unit_test(test_oversized),
+	    cmocka_unit_test(test_error_body),
+	    cmocka_unit_test(test_reply_over_the_cap),
 	};
 
 	arena_install(); /* as saqr-webhook runs: the review's values come from the arena */

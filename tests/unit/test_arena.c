@@ -15,8 +15,9 @@
 #include "webhook/arena.h"
 #include "webhook/fastjson.h"
 
-static const char doc[] = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"labels\":"
-			  "{\"a\":\"1\",\"b\":\"2\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}";
+static const char doc[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"labels\":"
+    "{\"a\":\"1\",\"b\":\"2\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}";
 
 static json_t *parse_in_arena(void)
 {
@@ -111,11 +112,11 @@ static void test_threads_have_their_own_arena(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_values_are_counted_until_freed),
-		cmocka_unit_test(test_closed_arena_uses_the_heap),
-		cmocka_unit_test(test_kept_value_is_not_overwritten),
-		cmocka_unit_test(test_big_values_go_to_the_heap),
-		cmocka_unit_test(test_threads_have_their_own_arena),
+	    cmocka_unit_test(test_values_are_counted_until_freed),
+	    cmocka_unit_test(test_closed_arena_uses_the_heap),
+	    cmocka_unit_test(test_kept_value_is_not_overwritten),
+	    cmocka_unit_test(test_big_values_go_to_the_heap),
+	    cmocka_unit_test(test_threads_have_their_own_arena),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

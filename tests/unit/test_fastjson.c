@@ -23,8 +23,8 @@ static bool agree(const char *s, size_t n)
 	bool accepted = fast != NULL;
 
 	if (!fast != !ref)
-		fail_msg("disagree on <%.*s>: fastjson %s (%s), jansson %s (%s)", (int)n, s, fast ? "accepts" : "refuses",
-			 err, ref ? "accepts" : "refuses", je.text);
+		fail_msg("disagree on <%.*s>: fastjson %s (%s), jansson %s (%s)", (int)n, s,
+			 fast ? "accepts" : "refuses", err, ref ? "accepts" : "refuses", je.text);
 	if (fast && !json_equal(fast, ref))
 		fail_msg("different values for <%.*s>", (int)n, s);
 	if (!fast && !strstr(err, "line "))
@@ -42,10 +42,27 @@ static bool agree_str(const char *s)
 static void test_valid_documents(void **state)
 {
 	static const char *const ok[] = {
-		"{}", "[]", " { \"a\" : [ 1 , 2.5 , -3 , true , false , null ] } ", "\"text\"", "0", "-0", "-0.0",
-		"1e10", "1E+2", "2.5e-3", "123456789012345678", "-9223372036854775808", "9223372036854775807",
-		"1e-400", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\u00e9\\u4e2d\\ud83d\\ude00\"", "\"é中😀\"",
-		"{\"\\u0041\":1,\"A\\u0042\":2}", "[[[[[]]]]]", "{\"a\":{\"b\":{\"c\":[{}]}}}", "\t\r\n[1]\n",
+	    "{}",
+	    "[]",
+	    " { \"a\" : [ 1 , 2.5 , -3 , true , false , null ] } ",
+	    "\"text\"",
+	    "0",
+	    "-0",
+	    "-0.0",
+	    "1e10",
+	    "1E+2",
+	    "2.5e-3",
+	    "123456789012345678",
+	    "-9223372036854775808",
+	    "9223372036854775807",
+	    "1e-400",
+	    "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+	    "\"\\u00e9\\u4e2d\\ud83d\\ude00\"",
+	    "\"é中😀\"",
+	    "{\"\\u0041\":1,\"A\\u0042\":2}",
+	    "[[[[[]]]]]",
+	    "{\"a\":{\"b\":{\"c\":[{}]}}}",
+	    "\t\r\n[1]\n",
 	};
 
 	(void)state;
@@ -56,12 +73,53 @@ static void test_valid_documents(void **state)
 static void test_invalid_documents(void **state)
 {
 	static const char *const bad[] = {
-		"", " ", "{", "}", "[1,]", "[,1]", "{\"a\":1,}", "{\"a\"}", "{\"a\" 1}", "{a:1}", "{\"a\":1 \"b\":2}",
-		"01", "-", "1.", ".5", "1e", "1e+", "+1", "0x10", "Infinity", "NaN", "tru", "truex", "nul",
-		"\"unterminated", "\"bad escape \\x\"", "\"\\u12\"", "\"\\u00zz\"", "\"\\ud83d\"", "\"\\ude00\"",
-		"\"\\ud83d\\u0041\"", "\"\\u0000\"", "\"tab\there\"", "{\"a\":1,\"a\":2}", "[1] [2]", "{}x",
-		"99999999999999999999", "-99999999999999999999", "1e400", "-1e400", "\xef\xbb\xbf{}",
-		"\"\xc3\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xff\"", "[1,2",
+	    "",
+	    " ",
+	    "{",
+	    "}",
+	    "[1,]",
+	    "[,1]",
+	    "{\"a\":1,}",
+	    "{\"a\"}",
+	    "{\"a\" 1}",
+	    "{a:1}",
+	    "{\"a\":1 \"b\":2}",
+	    "01",
+	    "-",
+	    "1.",
+	    ".5",
+	    "1e",
+	    "1e+",
+	    "+1",
+	    "0x10",
+	    "Infinity",
+	    "NaN",
+	    "tru",
+	    "truex",
+	    "nul",
+	    "\"unterminated",
+	    "\"bad escape \\x\"",
+	    "\"\\u12\"",
+	    "\"\\u00zz\"",
+	    "\"\\ud83d\"",
+	    "\"\\ude00\"",
+	    "\"\\ud83d\\u0041\"",
+	    "\"\\u0000\"",
+	    "\"tab\there\"",
+	    "{\"a\":1,\"a\":2}",
+	    "[1] [2]",
+	    "{}x",
+	    "99999999999999999999",
+	    "-99999999999999999999",
+	    "1e400",
+	    "-1e400",
+	    "\xef\xbb\xbf{}",
+	    "\"\xc3\"",
+	    "\"\xc0\xaf\"",
+	    "\"\xed\xa0\x80\"",
+	    "\"\xf4\x90\x80\x80\"",
+	    "\"\xff\"",
+	    "[1,2",
 	};
 
 	(void)state;
@@ -103,7 +161,7 @@ static void test_error_position(void **state)
 
 static void test_fixtures_match_jansson(void **state)
 {
-	const char *names[] = { "deployment-review.json", "pod-privileged-review.json" };
+	const char *names[] = {"deployment-review.json", "pod-privileged-review.json"};
 	const char *root = getenv("SAQR_ROOT");
 
 	(void)state;
@@ -147,21 +205,21 @@ static void test_long_strings_and_numbers(void **state)
 		s[i] = '\\';
 	assert_true(agree(s, n + 2));
 	memset(s, '1', 200);
-	assert_false(agree(s, 200));       /* too big an integer */
+	assert_false(agree(s, 200)); /* too big an integer */
 	memcpy(s + 100, ".5", 2);
-	assert_true(agree(s, 200));        /* a long real is fine */
+	assert_true(agree(s, 200)); /* a long real is fine */
 	free(s);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_documents),
-		cmocka_unit_test(test_invalid_documents),
-		cmocka_unit_test(test_depth_limit),
-		cmocka_unit_test(test_error_position),
-		cmocka_unit_test(test_fixtures_match_jansson),
-		cmocka_unit_test(test_long_strings_and_numbers),
+	    cmocka_unit_test(test_valid_documents),
+	    cmocka_unit_test(test_invalid_documents),
+	    cmocka_unit_test(test_depth_limit),
+	    cmocka_unit_test(test_error_position),
+	    cmocka_unit_test(test_fixtures_match_jansson),
+	    cmocka_unit_test(test_long_strings_and_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

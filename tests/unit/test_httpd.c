@@ -20,10 +20,10 @@
 
 struct fixture {
 	char dir[64];
-	char ca[128], cert[128], key[128];         /* CA 1 and a server certificate it signed */
-	char ca2[128], cert2[128], key2[128];      /* CA 2 and another server certificate */
-	char client_cert[128], client_key[128];    /* a client certificate from CA 1 */
-	char rogue_cert[128], rogue_key[128];      /* a client certificate from CA 2 */
+	char ca[128], cert[128], key[128];	/* CA 1 and a server certificate it signed */
+	char ca2[128], cert2[128], key2[128];	/* CA 2 and another server certificate */
+	char client_cert[128], client_key[128]; /* a client certificate from CA 1 */
+	char rogue_cert[128], rogue_key[128];	/* a client certificate from CA 2 */
 };
 
 /* The test handler: echoes the request as JSON; /block waits until released; /big answers 1 MiB. */
@@ -58,8 +58,8 @@ static void echo_handler(void *ud, const struct httpd_request *req, struct httpd
 	if (strcmp(req->path, "/teapot") == 0)
 		resp->status = 418;
 	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s%}", "method", req->method, "path", req->path, "query",
-		      req->query, "contentType", req->content_type, "bodyLen", (json_int_t)req->body_len, "body",
-		      req->body, req->body_len);
+		      req->query, "contentType", req->content_type, "bodyLen", (json_int_t)req->body_len,
+		      "body", req->body, req->body_len);
 	text = json_dumps(o, JSON_COMPACT);
 	buf_adds(&resp->body, text);
 	free(text);
@@ -98,8 +98,8 @@ out:
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	const char *names[] = { "ca.crt", "tls.crt", "tls.key", "ca2.crt", "tls2.crt", "tls2.key",
-				"client.crt", "client.key", "rogue.crt", "rogue.key" };
+	const char *names[] = {"ca.crt",   "tls.crt",	 "tls.key",    "ca2.crt",   "tls2.crt",
+			       "tls2.key", "client.crt", "client.key", "rogue.crt", "rogue.key"};
 	char path[160];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -213,7 +213,7 @@ static json_t *reply_json(const struct reply *r)
 
 static void test_plain_get_and_post(void **state)
 {
-	struct httpd_opts o = { 0 };
+	struct httpd_opts o = {0};
 	struct httpd *h = start(&o);
 	struct reply *r = malloc(sizeof(*r));
 	CURL *c = client(NULL);
@@ -250,7 +250,7 @@ static void test_plain_get_and_post(void **state)
 
 static void test_keep_alive_reuses_the_connection(void **state)
 {
-	struct httpd_opts o = { 0 };
+	struct httpd_opts o = {0};
 	struct httpd *h = start(&o);
 	struct reply *r = malloc(sizeof(*r));
 	CURL *c = client(NULL);
@@ -276,7 +276,7 @@ static void test_keep_alive_reuses_the_connection(void **state)
 
 static void test_body_over_the_cap(void **state)
 {
-	struct httpd_opts o = { .max_body = 1000 };
+	struct httpd_opts o = {.max_body = 1000};
 	struct httpd *h = start(&o);
 	struct reply *r = malloc(sizeof(*r));
 	CURL *c = client(NULL);
@@ -292,7 +292,8 @@ static void test_body_over_the_cap(void **state)
 	v = reply_json(r);
 	assert_string_equal(json_string_value(json_object_get(v, "reason")), "RequestEntityTooLarge");
 	assert_int_equal(json_integer_value(json_object_get(v, "code")), 413);
-	assert_non_null(strstr(json_string_value(json_object_get(v, "message")), "exceeds the limit of 1000 bytes"));
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(v, "message")), "exceeds the limit of 1000 bytes"));
 	json_decref(v);
 	/* the body was read and dropped: the same connection serves the next request */
 	assert_int_equal(request(c, u, "POST", big, 1000, r), CURLE_OK);
@@ -307,7 +308,7 @@ static void test_body_over_the_cap(void **state)
 
 static void test_methods_and_lengths_refused(void **state)
 {
-	struct httpd_opts o = { 0 };
+	struct httpd_opts o = {0};
 	struct httpd *h = start(&o);
 	struct reply *r = malloc(sizeof(*r));
 	CURL *c = client(NULL);
@@ -342,7 +343,7 @@ static void test_methods_and_lengths_refused(void **state)
 static void test_tls(void **state)
 {
 	struct fixture *f = *state;
-	struct httpd_opts o = { .cert_file = f->cert, .key_file = f->key };
+	struct httpd_opts o = {.cert_file = f->cert, .key_file = f->key};
 	struct httpd *h = start(&o);
 	struct reply *r = malloc(sizeof(*r));
 	CURL *c = client(f->ca);
@@ -359,7 +360,8 @@ static void test_tls(void **state)
 
 	/* TLS 1.1 and below are refused */
 	c = client(f->ca);
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_0 | CURL_SSLVERSION_MAX_TLSv1_1));
+	curl_easy_setopt(c, CURLOPT_SSLVERSION,
+			 (long)(CURL_SSLVERSION_TLSv1_0 | CURL_SSLVERSION_MAX_TLSv1_1));
 	assert_int_not_equal(request(c, u, "GET", NULL, 0, r), CURLE_OK);
 	curl_easy_cleanup(c);
 
@@ -374,7 +376,7 @@ static void test_tls(void **state)
 static void test_client_certificates(void **state)
 {
 	struct fixture *f = *state;
-	struct httpd_opts o = { .cert_file = f->cert, .key_file = f->key, .client_ca_file = f->ca };
+	struct httpd_opts o = {.cert_file = f->cert, .key_file = f->key, .client_ca_file = f->ca};
 	struct httpd *h = start(&o);
 	struct reply *r = malloc(sizeof(*r));
 	CURL *c;
@@ -421,7 +423,7 @@ static void test_certificate_rotation(void **state)
 {
 	struct fixture *f = *state;
 	char cert[160], key[160], u[128];
-	struct httpd_opts o = { .cert_file = cert, .key_file = key, .threads = 2 };
+	struct httpd_opts o = {.cert_file = cert, .key_file = key, .threads = 2};
 	struct reply *r = malloc(sizeof(*r));
 	struct httpd *h;
 	CURL *c;
@@ -459,7 +461,7 @@ static void test_certificate_rotation(void **state)
 static void test_start_errors(void **state)
 {
 	struct fixture *f = *state;
-	struct httpd_opts o = { .address = "127.0.0.1", .handler = echo_handler };
+	struct httpd_opts o = {.address = "127.0.0.1", .handler = echo_handler};
 	struct httpd *h = NULL, *h2 = NULL;
 
 	o.cert_file = f->cert;
@@ -488,7 +490,7 @@ static void test_start_errors(void **state)
 static void test_threads_serve_many_connections(void **state)
 {
 	struct fixture *f = *state;
-	struct httpd_opts o = { .cert_file = f->cert, .key_file = f->key, .threads = 3 };
+	struct httpd_opts o = {.cert_file = f->cert, .key_file = f->key, .threads = 3};
 	struct httpd *h = start(&o);
 	enum { NCONN = 12, ROUNDS = 10 };
 	struct reply *r = malloc(NCONN * sizeof(*r));
@@ -535,7 +537,7 @@ static void test_threads_serve_many_connections(void **state)
 
 static void test_large_response(void **state)
 {
-	struct httpd_opts o = { 0 };
+	struct httpd_opts o = {0};
 	struct httpd *h = start(&o);
 	struct reply *r = malloc(sizeof(*r));
 	CURL *c = client(NULL);
@@ -582,8 +584,8 @@ static void *stopper(void *arg)
 
 static void test_graceful_stop_finishes_in_flight(void **state)
 {
-	struct httpd_opts o = { 0 };
-	struct inflight in = { 0 };
+	struct httpd_opts o = {0};
+	struct inflight in = {0};
 	pthread_t client_thread, stop_thread;
 
 	(void)state;
@@ -611,17 +613,17 @@ static void test_graceful_stop_finishes_in_flight(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_get_and_post),
-		cmocka_unit_test(test_keep_alive_reuses_the_connection),
-		cmocka_unit_test(test_body_over_the_cap),
-		cmocka_unit_test(test_methods_and_lengths_refused),
-		cmocka_unit_test(test_tls),
-		cmocka_unit_test(test_client_certificates),
-		cmocka_unit_test(test_certificate_rotation),
-		cmocka_unit_test(test_start_errors),
-		cmocka_unit_test(test_threads_serve_many_connections),
-		cmocka_unit_test(test_large_response),
-		cmocka_unit_test(test_graceful_stop_finishes_in_flight),
+	    cmocka_unit_test(test_plain_get_and_post),
+	    cmocka_unit_test(test_keep_alive_reuses_the_connection),
+	    cmocka_unit_test(test_body_over_the_cap),
+	    cmocka_unit_test(test_methods_and_lengths_refused),
+	    cmocka_unit_test(test_tls),
+	    cmocka_unit_test(test_client_certificates),
+	    cmocka_unit_test(test_certificate_rotation),
+	    cmocka_unit_test(test_start_errors),
+	    cmocka_unit_test(test_threads_serve_many_connections),
+	    cmocka_unit_test(test_large_response),
+	    cmocka_unit_test(test_graceful_stop_finishes_in_flight),
 	};
 	int rc;
 

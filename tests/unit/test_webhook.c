@@ -29,8 +29,8 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct reload_opts ro = { 0 };
-	struct webhook_opts wo = { 0 };
+	struct reload_opts ro = {0};
+	struct webhook_opts wo = {0};
 	char err[256];
 
 	log_set_level(LOG_LVL_ERROR);
@@ -81,11 +81,15 @@ static char *read_fixture(const char *name, size_t *len)
 }
 
 /* Send one request through the httpd handler; returns the parsed JSON body (or NULL for text). */
-static json_t *call(struct fixture *f, const char *method, const char *path, const char *ctype, const char *body,
-		    size_t len, struct httpd_response *resp)
+static json_t *call(struct fixture *f, const char *method, const char *path, const char *ctype,
+		    const char *body, size_t len, struct httpd_response *resp)
 {
-	struct httpd_request req = { .method = method, .path = path, .query = "", .content_type = ctype,
-				     .body = body ? body : "", .body_len = len };
+	struct httpd_request req = {.method = method,
+				    .path = path,
+				    .query = "",
+				    .content_type = ctype,
+				    .body = body ? body : "",
+				    .body_len = len};
 
 	resp->status = 200;
 	resp->content_type = "application/json";
@@ -113,10 +117,10 @@ static void engine_decision(struct fixture *f, const char *fixture, struct polic
 	char *body = read_fixture(fixture, &len);
 	json_t *root = json_loads(body, 0, NULL);
 	json_t *req = json_object_get(root, "request");
-	struct policy_input in = { .object = json_object_get(req, "object"),
-				   .operation = json_string_value(json_object_get(req, "operation")),
-				   .namespace = json_string_value(json_object_get(req, "namespace")),
-				   .now = 0 };
+	struct policy_input in = {.object = json_object_get(req, "object"),
+				  .operation = json_string_value(json_object_get(req, "operation")),
+				  .namespace = json_string_value(json_object_get(req, "namespace")),
+				  .now = 0};
 
 	in.now = time(NULL);
 	policy_decision_init(d);
@@ -141,7 +145,8 @@ static void test_privileged_pod_denied(void **state)
 	const json_t *aa = json_object_get(r, "auditAnnotations");
 
 	assert_string_equal(json_string_value(json_object_get(j, "apiVersion")), "admission.k8s.io/v1");
-	assert_string_equal(json_string_value(json_object_get(r, "uid")), "d3f0c4e2-2f8e-4d4f-9b4e-6c1a1b2c3d4e");
+	assert_string_equal(json_string_value(json_object_get(r, "uid")),
+			    "d3f0c4e2-2f8e-4d4f-9b4e-6c1a1b2c3d4e");
 	assert_true(json_is_false(json_object_get(r, "allowed")));
 	assert_int_equal(json_integer_value(json_object_get(st, "code")), 403);
 	assert_string_equal(json_string_value(json_object_get(st, "reason")), "Forbidden");
@@ -165,8 +170,8 @@ static void test_compliant_pod_allowed(void **state)
 		print_findings(r);
 	assert_true(json_is_true(json_object_get(r, "allowed")));
 	assert_null(json_object_get(r, "status"));
-	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "auditAnnotations"), "decision")),
-			    "allow");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r, "auditAnnotations"), "decision")), "allow");
 	json_decref(j);
 	buf_release(&resp.body);
 }
@@ -189,8 +194,9 @@ static void check_reply_matches_engine(struct fixture *f, const char *fixture)
 	if (!d.allowed) {
 		buf_init(&msg, 1 << 20);
 		assert_int_equal(policy_decision_deny_message(&d, &msg), 0);
-		assert_string_equal(json_string_value(json_object_get(json_object_get(r, "status"), "message")),
-				    buf_str(&msg));
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(r, "status"), "message")),
+		    buf_str(&msg));
 		buf_release(&msg);
 	}
 	policy_decision_release(&d);
@@ -208,9 +214,10 @@ static void test_reply_matches_the_engine(void **state)
 static void test_delete_is_allowed_without_evaluation(void **state)
 {
 	struct fixture *f = *state;
-	const char *s = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
-			"{\"uid\":\"del-1\",\"kind\":{\"kind\":\"Pod\"},\"operation\":\"DELETE\",\"oldObject\":"
-			"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"spec\":{\"hostNetwork\":true}}}}";
+	const char *s =
+	    "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+	    "{\"uid\":\"del-1\",\"kind\":{\"kind\":\"Pod\"},\"operation\":\"DELETE\",\"oldObject\":"
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"spec\":{\"hostNetwork\":true}}}}";
 	struct httpd_response resp;
 	json_t *j = call(f, "POST", "/validate", "application/json", s, strlen(s), &resp);
 
@@ -244,10 +251,11 @@ static void test_bad_requests(void **state)
 
 	expect_status(f, "POST", "/validate", "application/json", "{not json", 400, "malformed JSON");
 	expect_status(f, "POST", "/validate", "application/json",
-		      "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{}}", 400,
-		      "request.uid is missing");
+		      "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{}}",
+		      400, "request.uid is missing");
 	expect_status(f, "POST", "/validate", "application/json",
-		      "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}", 400, "request is missing");
+		      "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}", 400,
+		      "request is missing");
 	expect_status(f, "POST", "/validate", "", "{\"apiVersion\":\"admission.k8s.io/v1beta1\"}", 400,
 		      "admission.k8s.io/v1beta1 is not served");
 	expect_status(f, "POST", "/validate", "text/plain", "{}", 415, "application/json");
@@ -295,8 +303,12 @@ static void test_probes_and_metrics(void **state)
 	resp.status = 200;
 	buf_init(&resp.body, 4096);
 	{
-		struct httpd_request req = { .method = "POST", .path = "/validate", .query = "",
-					     .content_type = "application/json", .body = "{}", .body_len = 2 };
+		struct httpd_request req = {.method = "POST",
+					    .path = "/validate",
+					    .query = "",
+					    .content_type = "application/json",
+					    .body = "{}",
+					    .body_len = 2};
 
 		webhook_handle_ops(f->wh, &req, &resp);
 	}
@@ -306,7 +318,7 @@ static void test_probes_and_metrics(void **state)
 
 static void test_new_needs_reload_and_metrics(void **state)
 {
-	struct webhook_opts wo = { 0 };
+	struct webhook_opts wo = {0};
 	struct webhook *wh = NULL;
 
 	(void)state;
@@ -318,13 +330,13 @@ static void test_new_needs_reload_and_metrics(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_privileged_pod_denied),
-		cmocka_unit_test(test_compliant_pod_allowed),
-		cmocka_unit_test(test_reply_matches_the_engine),
-		cmocka_unit_test(test_delete_is_allowed_without_evaluation),
-		cmocka_unit_test(test_bad_requests),
-		cmocka_unit_test(test_probes_and_metrics),
-		cmocka_unit_test(test_new_needs_reload_and_metrics),
+	    cmocka_unit_test(test_privileged_pod_denied),
+	    cmocka_unit_test(test_compliant_pod_allowed),
+	    cmocka_unit_test(test_reply_matches_the_engine),
+	    cmocka_unit_test(test_delete_is_allowed_without_evaluation),
+	    cmocka_unit_test(test_bad_requests),
+	    cmocka_unit_test(test_probes_and_metrics),
+	    cmocka_unit_test(test_new_needs_reload_and_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -25,7 +25,7 @@
 struct fixture {
 	char dir[64];
 	char policy[128];
-	char *good;      /* a policy the engine accepts: manifests/policy/default.yaml */
+	char *good; /* a policy the engine accepts: manifests/policy/default.yaml */
 	size_t good_len;
 	struct metrics *metrics;
 };
@@ -123,7 +123,7 @@ static int after(void **state)
 
 static struct reload *open_reload(struct fixture *f, const char *policy_file)
 {
-	struct reload_opts o = { .policy_file = policy_file, .metrics = f->metrics, .interval_ms = 10 };
+	struct reload_opts o = {.policy_file = policy_file, .metrics = f->metrics, .interval_ms = 10};
 	struct reload *r = NULL;
 	char err[256] = "";
 
@@ -143,10 +143,10 @@ static unsigned long generation(struct reload *r)
 /* The policy still judges objects: evaluate a small Pod with it. */
 static void assert_usable(const struct reload_policy *p)
 {
-	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1", "kind", "Pod",
-				"metadata", "name", "p", "namespace", "default", "spec", "containers", "name", "c",
-				"image", "busybox");
-	struct policy_input in = { .object = pod, .operation = "CREATE" };
+	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1", "kind",
+				"Pod", "metadata", "name", "p", "namespace", "default", "spec", "containers",
+				"name", "c", "image", "busybox");
+	struct policy_input in = {.object = pod, .operation = "CREATE"};
 	struct policy_decision d;
 
 	policy_decision_init(&d);
@@ -267,8 +267,8 @@ static void test_certificate_changes_reload_tls(void **state)
 {
 	struct fixture *f = *state;
 	char cert[128], key[128], err[128];
-	struct reload_opts o = { .cert_file = cert, .key_file = key, .reload_tls = fake_reload_tls,
-				 .metrics = f->metrics };
+	struct reload_opts o = {
+	    .cert_file = cert, .key_file = key, .reload_tls = fake_reload_tls, .metrics = f->metrics};
 	struct reload *r = NULL;
 
 	snprintf(cert, sizeof(cert), "%s/tls.crt", f->dir);
@@ -297,7 +297,7 @@ static void test_certificate_changes_reload_tls(void **state)
 static void test_bad_initial_policy(void **state)
 {
 	struct fixture *f = *state;
-	struct reload_opts o = { .policy_file = f->policy };
+	struct reload_opts o = {.policy_file = f->policy};
 	struct reload *r = NULL;
 	char err[256] = "";
 
@@ -319,7 +319,7 @@ static void test_watcher_thread_reloads_by_itself(void **state)
 {
 	struct fixture *f = *state;
 	struct reload *r = open_reload(f, f->policy);
-	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	struct timespec pause = {0, 10 * 1000 * 1000};
 
 	assert_int_equal(reload_start(r), 0);
 	put_file(f->policy, f->good, f->good_len, "\n# picked up by the watcher\n");
@@ -332,13 +332,13 @@ static void test_watcher_thread_reloads_by_itself(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_good_then_bad_keeps_the_last_good, before, after),
-		cmocka_unit_test_setup_teardown(test_in_flight_reference_survives_a_swap, before, after),
-		cmocka_unit_test_setup_teardown(test_missing_file_is_an_error, before, after),
-		cmocka_unit_test_setup_teardown(test_configmap_symlink_swap, before, after),
-		cmocka_unit_test_setup_teardown(test_certificate_changes_reload_tls, before, after),
-		cmocka_unit_test_setup_teardown(test_bad_initial_policy, before, after),
-		cmocka_unit_test_setup_teardown(test_watcher_thread_reloads_by_itself, before, after),
+	    cmocka_unit_test_setup_teardown(test_good_then_bad_keeps_the_last_good, before, after),
+	    cmocka_unit_test_setup_teardown(test_in_flight_reference_survives_a_swap, before, after),
+	    cmocka_unit_test_setup_teardown(test_missing_file_is_an_error, before, after),
+	    cmocka_unit_test_setup_teardown(test_configmap_symlink_swap, before, after),
+	    cmocka_unit_test_setup_teardown(test_certificate_changes_reload_tls, before, after),
+	    cmocka_unit_test_setup_teardown(test_bad_initial_policy, before, after),
+	    cmocka_unit_test_setup_teardown(test_watcher_thread_reloads_by_itself, before, after),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
