@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "webhook/admission.h"
 #include "webhook/arena.h"
+#include "webhook/decisionlog.h"
 
 #define WEBHOOK_LABEL_MAX 64
 
@@ -23,6 +24,7 @@ static const double webhook__buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025
 struct webhook {
 	struct reload *reload;
 	struct metrics *metrics;
+	struct decisionlog *dlog;
 	size_t max_body;
 	atomic_bool serving;
 };
@@ -42,6 +44,7 @@ struct webhook__outcome {
 int webhook_new(const struct webhook_opts *opts, struct webhook **out)
 {
 	struct webhook *wh;
+	int rc;
 
 	if (!opts->reload || !opts->metrics)
 		return SAQR_EINVAL;
@@ -53,12 +56,22 @@ int webhook_new(const struct webhook_opts *opts, struct webhook **out)
 	wh->metrics = opts->metrics;
 	wh->max_body = opts->max_body ? opts->max_body : WEBHOOK_MAX_BODY;
 	atomic_init(&wh->serving, false);
+	rc = decisionlog_new(0, wh->metrics, &wh->dlog);
+	if (!rc)
+		rc = decisionlog_start(wh->dlog);
+	if (rc) {
+		webhook_free(wh);
+		return rc;
+	}
 	*out = wh;
 	return 0;
 }
 
 void webhook_free(struct webhook *wh)
 {
+	if (!wh)
+		return;
+	decisionlog_free(wh->dlog); /* writes what is still queued */
 	free(wh);
 }
 
@@ -105,16 +118,21 @@ static void webhook__count_violations(struct webhook *wh, const struct policy_de
 	}
 }
 
-static void webhook__log(const struct admission_request *ar, const struct webhook__outcome *o, double seconds)
+/* One line per decision, written off the request path; never the object. */
+static void webhook__log(struct webhook *wh, const struct admission_request *ar,
+			 const struct webhook__outcome *o, double seconds)
 {
-	json_t *f =
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:b, s:b, s:I, s:I}", "uid", ar->uid,
+	json_t *f;
+
+	if (!log_enabled(LOG_LVL_INFO))
+		return;
+	f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:b, s:b, s:I, s:I}", "uid", ar->uid,
 		      "user", ar->username, "kind", ar->kind, "namespace", ar->namespace, "name", ar->name,
 		      "operation", ar->operation, "decision", o->decision, "rules", o->rules, "warnings",
 		      (int)o->nwarnings, "dryRun", ar->dry_run, "exempt", o->exempt, "policyGeneration",
 		      (json_int_t)o->generation, "durationUs", (json_int_t)(seconds * 1e6));
-
-	log_json(LOG_LVL_INFO, "admission decision", f);
+	if (f)
+		decisionlog_push(wh->dlog, "admission decision", f);
 }
 
 /* ---- from a policy decision to a verdict ---- */
@@ -317,7 +335,7 @@ static void webhook__decide_and_reply(struct webhook *wh, const struct admission
 		o.decision = "error";
 	}
 	webhook__count(wh, ar->kind, ar->operation, o.decision, webhook__now() - t0);
-	webhook__log(ar, &o, webhook__now() - t0);
+	webhook__log(wh, ar, &o, webhook__now() - t0);
 	webhook__outcome_release(&o);
 }
 
