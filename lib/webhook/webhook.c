@@ -90,14 +90,28 @@ static double webhook__now(void)
 
 /* ---- metrics and the decision log ---- */
 
+/* A label value from a closed list, so that requests cannot grow the metrics without bound. */
+static const char *webhook__known(const char *v, const char *const *known)
+{
+	if (!v || !*v)
+		return "unknown";
+	for (; *known; known++)
+		if (strcmp(v, *known) == 0)
+			return v;
+	return "other";
+}
+
 static void webhook__count(struct webhook *wh, const char *kind, const char *operation, const char *decision,
 			   double seconds)
 {
-	char k[WEBHOOK_LABEL_MAX * 2], op[WEBHOOK_LABEL_MAX * 2], labels[WEBHOOK_LABEL_MAX * 5];
+	static const char *const kinds[] = {"Pod",	   "Deployment",  "StatefulSet", "DaemonSet",
+					    "ReplicaSet",  "Job",	  "CronJob",	 "ModelDeployment",
+					    "TrainingJob", "DriftPolicy", NULL};
+	static const char *const operations[] = {"CREATE", "UPDATE", "DELETE", "CONNECT", NULL};
+	char labels[160];
 
-	metrics_escape_label(kind && *kind ? kind : "unknown", k, WEBHOOK_LABEL_MAX);
-	metrics_escape_label(operation && *operation ? operation : "unknown", op, WEBHOOK_LABEL_MAX);
-	snprintf(labels, sizeof(labels), "kind=\"%s\",operation=\"%s\",decision=\"%s\"", k, op, decision);
+	snprintf(labels, sizeof(labels), "kind=\"%s\",operation=\"%s\",decision=\"%s\"",
+		 webhook__known(kind, kinds), webhook__known(operation, operations), decision);
 	metrics_counter_add(wh->metrics, "saqr_admission_requests_total", "AdmissionReviews answered.",
 			    labels, 1);
 	metrics_histogram_observe(wh->metrics, "saqr_admission_duration_seconds",

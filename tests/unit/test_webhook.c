@@ -227,6 +227,23 @@ static void test_delete_is_allowed_without_evaluation(void **state)
 	buf_release(&resp.body);
 }
 
+static void test_unknown_kinds_do_not_grow_the_metrics(void **state)
+{
+	struct fixture *f = *state;
+	const char *s = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+			"{\"uid\":\"w-1\",\"kind\":{\"group\":\"example.com\",\"version\":\"v1\",\"kind\":"
+			"\"Widget\"},\"operation\":\"PATCH\",\"object\":{\"apiVersion\":\"example.com/v1\","
+			"\"kind\":\"Widget\",\"metadata\":{\"name\":\"w\"}}}}";
+	struct httpd_response resp;
+	json_t *j = call(f, "POST", "/validate", "application/json", s, strlen(s), &resp);
+
+	assert_int_equal(resp.status, 200);
+	assert_true(metrics_value(f->metrics, "saqr_admission_requests_total",
+				  "kind=\"other\",operation=\"other\",decision=\"allow\"") == 1);
+	json_decref(j);
+	buf_release(&resp.body);
+}
+
 static void expect_status(struct fixture *f, const char *method, const char *path, const char *ctype,
 			  const char *body, int code, const char *want)
 {
