@@ -351,6 +351,7 @@ int main(void)
 	    cmocka_unit_test(test_compliant_pod_allowed),
 	    cmocka_unit_test(test_reply_matches_the_engine),
 	    cmocka_unit_test(test_delete_is_allowed_without_evaluation),
+	    cmocka_unit_test(test_unknown_kinds_do_not_grow_the_metrics),
 	    cmocka_unit_test(test_bad_requests),
 	    cmocka_unit_test(test_probes_and_metrics),
 	    cmocka_unit_test(test_new_needs_reload_and_metrics),
