@@ -63,17 +63,19 @@ struct httpd_pss {
 	struct httpd_exchange *ex;
 };
 
-/* Everything below `thread` is touched only by the worker's own service thread. */
+/* One service thread and its lws_context. The first group is set up before the thread starts;
+ * the second is touched only by the service thread itself. */
 struct httpd_worker {
 	struct httpd *h;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
-	int listen_fd; /* owned by listen_wsi once adopted */
 	pthread_t thread;
 	bool running;
-	struct lws *listen_wsi;
-	bool deprecated; /* listening stopped for shutdown */
-	int inflight;	 /* exchanges between request and response */
+
+	int listen_fd;		/* owned by listen_wsi once adopted */
+	struct lws *listen_wsi; /* NULL once closed */
+	bool deprecated;	/* listening stopped for shutdown */
+	int inflight;		/* exchanges between request and response */
 	struct httpd_exchange *pool;
 	size_t npool;
 	unsigned char *out; /* LWS_PRE + headers + body */
@@ -692,6 +694,9 @@ static int httpd__start_workers(struct httpd *h)
 	return 0;
 }
 
+/* lws 4.1 keeps the OpenSSL ex_data indexes it uses to find a connection from an SSL in statics
+ * that every new TLS context resets. Start TLS servers before any of them serves connections
+ * that present client certificates (saqr-webhook starts its one TLS server first). */
 int httpd_start(const struct httpd_opts *opts, struct httpd **out)
 {
 	static pthread_once_t log_once = PTHREAD_ONCE_INIT;
