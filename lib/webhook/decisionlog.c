@@ -3,8 +3,6 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -13,7 +11,6 @@
 #include "common/log.h"
 
 #define DECISIONLOG_BATCH 256
-#define DECISIONLOG_NICE 5		/* the writer yields the CPU to the threads that answer requests */
 #define DECISIONLOG_PERIOD_NS 10000000L /* the writer wakes at least this often */
 
 struct decisionlog_line {
@@ -119,8 +116,9 @@ static void decisionlog__report_drops(unsigned long dropped)
 }
 
 /* Write until stopped and drained. */
-static void decisionlog__drain(struct decisionlog *dl)
+static void *decisionlog__writer(void *arg)
 {
+	struct decisionlog *dl = arg;
 	struct decisionlog_line batch[DECISIONLOG_BATCH];
 	unsigned long dropped;
 	size_t n;
@@ -130,12 +128,6 @@ static void decisionlog__drain(struct decisionlog *dl)
 			log_json(LOG_LVL_INFO, batch[i].msg, batch[i].fields);
 		decisionlog__report_drops(dropped);
 	}
-}
-
-static void *decisionlog__thread(void *arg)
-{
-	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), DECISIONLOG_NICE); /* Linux: this thread only */
-	decisionlog__drain(arg);
 	return NULL;
 }
 
@@ -143,7 +135,7 @@ int decisionlog_start(struct decisionlog *dl)
 {
 	if (dl->running)
 		return 0;
-	if (pthread_create(&dl->thread, NULL, decisionlog__thread, dl))
+	if (pthread_create(&dl->thread, NULL, decisionlog__writer, dl))
 		return SAQR_ENOMEM;
 	dl->running = true;
 	return 0;
@@ -160,7 +152,7 @@ void decisionlog_free(struct decisionlog *dl)
 	if (dl->running)
 		pthread_join(dl->thread, NULL);
 	else
-		decisionlog__drain(dl); /* never started: write what was queued here */
+		decisionlog__writer(dl); /* never started: write what was queued here */
 	pthread_cond_destroy(&dl->wake);
 	pthread_mutex_destroy(&dl->lock);
 	free(dl->ring);
