@@ -11,7 +11,7 @@
 #include "common/log.h"
 
 #define DECISIONLOG_BATCH 256
-#define DECISIONLOG_PERIOD_NS 10000000L /* the writer wakes at least this often */
+#define DECISIONLOG_PERIOD_NS 2000000L /* the writer wakes this often: short bursts, few wake-ups */
 
 struct decisionlog_line {
 	const char *msg;
