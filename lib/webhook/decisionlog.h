@@ -14,7 +14,7 @@
 
 #include "common/metrics.h"
 
-#define DECISIONLOG_DEFAULT_CAPACITY 4096 /* about 0.1 s at full load; bounds memory when stderr stalls */
+#define DECISIONLOG_DEFAULT_CAPACITY 1024 /* ~30 ms at full load; bounds memory when stderr stalls */
 
 struct decisionlog;
 
