@@ -33,19 +33,19 @@
 #define HTTPD_PATH_MAX 1024
 #define HTTPD_QUERY_MAX 1024
 #define HTTPD_CTYPE_MAX 128
-#define HTTPD_HEAD_ROOM 1024              /* status line and headers */
-#define HTTPD_POOL_MAX 64                 /* idle exchanges kept per worker */
+#define HTTPD_HEAD_ROOM 1024			/* status line and headers */
+#define HTTPD_POOL_MAX 64			/* idle exchanges kept per worker */
 #define HTTPD_KEEP_BODY_BUF ((size_t)256 << 10) /* larger body buffers are not kept idle */
 #define HTTPD_DISCARD_MIN ((size_t)16 << 20)
-#define HTTPD_KEEPALIVE_SECS 120          /* beyond Go's 90 s idle timeout: the client closes first */
+#define HTTPD_KEEPALIVE_SECS 120 /* beyond Go's 90 s idle timeout: the client closes first */
 #define HTTPD_TIMEOUT_SECS 10
 #define HTTPD_FD_LIMIT 8192
 #define HTTPD_READ_BUF 16384
 #define HTTPD_BACKLOG 1024
 #define HTTPD_ACCEPT_BATCH 64
 
-#define HTTPD_TLS12_CIPHERS                                                                            \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"     \
+#define HTTPD_TLS12_CIPHERS                                                                                  \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"           \
 	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 /* One request being received or answered; pooled per worker so that buffers are reused. */
@@ -63,20 +63,22 @@ struct httpd_pss {
 	struct httpd_exchange *ex;
 };
 
-/* Everything below `thread` is touched only by the worker's own service thread. */
+/* One service thread and its lws_context. The first group is set up before the thread starts;
+ * the second is touched only by the service thread itself. */
 struct httpd_worker {
 	struct httpd *h;
 	struct lws_context *ctx;
 	struct lws_vhost *vhost;
-	int listen_fd;           /* owned by listen_wsi once adopted */
 	pthread_t thread;
 	bool running;
-	struct lws *listen_wsi;
-	bool deprecated;         /* listening stopped for shutdown */
-	int inflight;            /* exchanges between request and response */
+
+	int listen_fd;		/* owned by listen_wsi once adopted */
+	struct lws *listen_wsi; /* NULL once closed */
+	bool deprecated;	/* listening stopped for shutdown */
+	int inflight;		/* exchanges between request and response */
 	struct httpd_exchange *pool;
 	size_t npool;
-	unsigned char *out;      /* LWS_PRE + headers + body */
+	unsigned char *out; /* LWS_PRE + headers + body */
 	size_t out_cap;
 	struct httpd_response resp;
 };
@@ -93,7 +95,7 @@ struct httpd {
 	atomic_bool stopping;
 	pthread_mutex_t certs_lock;
 	struct httpd__certs *certs; /* NULL for plain HTTP */
-	SSL_CTX *client_ctx;        /* given to lws so that it makes none of its own (see httpd__info) */
+	SSL_CTX *client_ctx;	    /* given to lws so that it makes none of its own (see httpd__info) */
 	struct httpd_worker *workers;
 	int nworkers;
 };
@@ -203,8 +205,9 @@ static int httpd__headers(struct lws *wsi, int status, const char *ctype, size_t
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:", (const unsigned char *)allow,
 					(int)strlen(allow), p, end))
 		return -1;
-	if (close && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)conn_close,
-						  (int)strlen(conn_close), p, end))
+	if (close &&
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)conn_close,
+					 (int)strlen(conn_close), p, end))
 		return -1;
 	return lws_finalize_http_header(wsi, p, end) ? -1 : 0;
 }
@@ -248,9 +251,9 @@ static int httpd__finish(struct httpd_worker *w, struct lws *wsi, struct httpd_p
 /* A metav1.Status-shaped JSON error, which is what Kubernetes clients expect to read. */
 static void httpd__status_body(struct buf *out, int code, const char *reason, const char *message)
 {
-	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
-			       "metadata", "status", "Failure", "message", message, "reason", reason, "code",
-			       code);
+	json_t *st =
+	    json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+		      "metadata", "status", "Failure", "message", message, "reason", reason, "code", code);
 	char *text = st ? json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
 	buf_reset(out);
@@ -307,12 +310,12 @@ static int httpd__dispatch(struct httpd_worker *w, struct lws *wsi, struct httpd
 	struct httpd_exchange *ex = pss->ex;
 	struct httpd_response *resp = &w->resp;
 	struct httpd_request req = {
-		.method = ex->method,
-		.path = ex->path,
-		.query = ex->query,
-		.content_type = ex->content_type,
-		.body = buf_str(&ex->body),
-		.body_len = ex->body.len,
+	    .method = ex->method,
+	    .path = ex->path,
+	    .query = ex->query,
+	    .content_type = ex->content_type,
+	    .body = buf_str(&ex->body),
+	    .body_len = ex->body.len,
 	};
 
 	resp->status = 200;
@@ -358,7 +361,8 @@ static int httpd__on_request(struct httpd_worker *w, struct lws *wsi, struct htt
 	if (!pss->ex)
 		return -1;
 	if (!method)
-		return httpd__fail(w, wsi, pss, 405, "MethodNotAllowed", "only GET and POST are served", true);
+		return httpd__fail(w, wsi, pss, 405, "MethodNotAllowed", "only GET and POST are served",
+				   true);
 	if (uri && strlen(uri) >= HTTPD_PATH_MAX)
 		return httpd__fail(w, wsi, pss, 414, "RequestURITooLong", "the path is too long", true);
 	httpd__fill(pss->ex, wsi, method, uri);
@@ -423,8 +427,10 @@ static void httpd__accept(struct httpd_worker *w)
 		if (fd < 0)
 			return; /* EAGAIN, or a transient failure that the next wake retries */
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (!lws_adopt_socket_vhost(w->vhost, fd)) /* lws has closed fd */
-			log_warn("cannot take a new connection", "error", "lws_adopt_socket_vhost failed");
+		/* lws closes fd when it fails, which with TLS includes a peer that already gave up on
+		 * the handshake: routine, so only at debug level */
+		if (!lws_adopt_socket_vhost(w->vhost, fd))
+			log_debug("connection dropped at accept", "error", "lws_adopt_socket_vhost failed");
 	}
 }
 
@@ -456,7 +462,8 @@ static int httpd__listen_callback(struct lws *wsi, enum lws_callback_reasons rea
 	}
 }
 
-static int httpd__callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int httpd__callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+			   size_t len)
 {
 	struct httpd_pss *pss = user;
 
@@ -484,9 +491,9 @@ static int httpd__callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 }
 
 static const struct lws_protocols httpd__protocols[] = {
-	{ "saqr-http", httpd__callback, sizeof(struct httpd_pss), 0, 0, NULL, 0 },
-	{ "saqr-listen", httpd__listen_callback, 0, 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+    {"saqr-http", httpd__callback, sizeof(struct httpd_pss), 0, 0, NULL, 0},
+    {"saqr-listen", httpd__listen_callback, 0, 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
 /* A listening socket of our own; with several workers each has one on the same port. */
@@ -522,7 +529,7 @@ static int httpd__bound_port(int fd)
 
 static int httpd__listen(const struct httpd *h, int port, int *fd_out, int *port_out)
 {
-	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
 	char service[16];
 	int rc = SAQR_EIO;
@@ -574,7 +581,7 @@ static void httpd__info(const struct httpd *h, struct httpd_worker *w, struct lw
 static int httpd__worker_create(struct httpd *h, struct httpd_worker *w, int fd)
 {
 	struct lws_context_creation_info info;
-	lws_sock_file_fd_type lfd = { .filefd = fd };
+	lws_sock_file_fd_type lfd = {.filefd = fd};
 
 	w->h = h;
 	w->listen_fd = fd;
@@ -584,8 +591,8 @@ static int httpd__worker_create(struct httpd *h, struct httpd_worker *w, int fd)
 	if (w->ctx)
 		w->vhost = lws_create_vhost(w->ctx, &info);
 	if (w->vhost)
-		w->listen_wsi = lws_adopt_descriptor_vhost(w->vhost, LWS_ADOPT_RAW_FILE_DESC, lfd, "saqr-listen",
-							   NULL);
+		w->listen_wsi =
+		    lws_adopt_descriptor_vhost(w->vhost, LWS_ADOPT_RAW_FILE_DESC, lfd, "saqr-listen", NULL);
 	if (!w->listen_wsi) {
 		close(fd);
 		w->listen_fd = -1;
@@ -639,7 +646,8 @@ static int httpd__config(struct httpd *h, const struct httpd_opts *opts)
 	char err[512];
 	int rc;
 
-	if (!opts->handler || !opts->cert_file != !opts->key_file || (opts->client_ca_file && !opts->cert_file))
+	if (!opts->handler || !opts->cert_file != !opts->key_file ||
+	    (opts->client_ca_file && !opts->cert_file))
 		return SAQR_EINVAL;
 	h->address = httpd__strdup(opts->address);
 	h->cert_file = httpd__strdup(opts->cert_file);
@@ -673,7 +681,8 @@ static int httpd__start_workers(struct httpd *h)
 			rc = httpd__worker_create(h, &h->workers[i], fd);
 		if (rc) {
 			snprintf(port_text, sizeof(port_text), "%d", h->port);
-			log_error("cannot listen", "address", h->address ? h->address : "*", "port", port_text);
+			log_error("cannot listen", "address", h->address ? h->address : "*", "port",
+				  port_text);
 			return rc;
 		}
 	}
@@ -685,6 +694,9 @@ static int httpd__start_workers(struct httpd *h)
 	return 0;
 }
 
+/* lws 4.1 keeps the OpenSSL ex_data indexes it uses to find a connection from an SSL in statics
+ * that every new TLS context resets. Start TLS servers before any of them serves connections
+ * that present client certificates (saqr-webhook starts its one TLS server first). */
 int httpd_start(const struct httpd_opts *opts, struct httpd **out)
 {
 	static pthread_once_t log_once = PTHREAD_ONCE_INIT;

@@ -78,8 +78,8 @@ static int httpd__read_key(const char *key_file, struct httpd__certs *c, char *e
 	return 0;
 }
 
-int httpd__certs_load(const char *cert_file, const char *key_file, struct httpd__certs **out,
-		      char *err, size_t errlen)
+int httpd__certs_load(const char *cert_file, const char *key_file, struct httpd__certs **out, char *err,
+		      size_t errlen)
 {
 	struct httpd__certs *c = calloc(1, sizeof(*c));
 	int rc = SAQR_ENOMEM;

@@ -10,14 +10,14 @@
 struct httpd__certs {
 	X509 *leaf;
 	EVP_PKEY *key;
-	STACK_OF(X509) *chain; /* may be empty, never NULL */
+	STACK_OF(X509) * chain; /* may be empty, never NULL */
 };
 
 /* Read PEM files: the certificate file holds the leaf first and then any intermediates.
  * 0 with *out owned by the caller (free with httpd__certs_free), or SAQR_ECONFIG with a
  * message in err (unreadable file, no certificate, bad key, key does not match). */
-int httpd__certs_load(const char *cert_file, const char *key_file, struct httpd__certs **out,
-		      char *err, size_t errlen);
+int httpd__certs_load(const char *cert_file, const char *key_file, struct httpd__certs **out, char *err,
+		      size_t errlen);
 /* NULL is a no-op. */
 void httpd__certs_free(struct httpd__certs *c);
 /* Make ssl present these certificates (used from OpenSSL's certificate callback).

@@ -1,0 +1,361 @@
+/* Unit tests for lib/webhook/webhook.c with the real policy engine and its built-in policy:
+ * a privileged Pod is denied with 403 and its violations, a hardened Pod is allowed, the reply
+ * always says what the engine decided, bad requests get 400 with the reason, and the probe and
+ * metrics routes answer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "webhook/admission.h"
+#include "webhook/webhook.h"
+
+struct fixture {
+	struct metrics *metrics;
+	struct reload *reload;
+	struct webhook *wh;
+	struct policy *policy; /* the same built-in policy, to compare with */
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct reload_opts ro = {0};
+	struct webhook_opts wo = {0};
+	char err[256];
+
+	log_set_level(LOG_LVL_ERROR);
+	f->metrics = metrics_new();
+	ro.metrics = f->metrics;
+	if (!f->metrics || reload_new(&ro, &f->reload, err, sizeof(err)) || policy_load_default(&f->policy))
+		return -1;
+	wo.reload = f->reload;
+	wo.metrics = f->metrics;
+	if (webhook_new(&wo, &f->wh))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	webhook_free(f->wh);
+	reload_free(f->reload);
+	policy_free(f->policy);
+	metrics_free(f->metrics);
+	free(f);
+	return 0;
+}
+
+static char *read_fixture(const char *name, size_t *len)
+{
+	const char *root = getenv("SAQR_ROOT");
+	char path[512];
+	FILE *f;
+	char *data;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/data/webhook/%s", root ? root : ".", name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	data = malloc((size_t)n + 1);
+	assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
+	data[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return data;
+}
+
+/* Send one request through the httpd handler; returns the parsed JSON body (or NULL for text). */
+static json_t *call(struct fixture *f, const char *method, const char *path, const char *ctype,
+		    const char *body, size_t len, struct httpd_response *resp)
+{
+	struct httpd_request req = {.method = method,
+				    .path = path,
+				    .query = "",
+				    .content_type = ctype,
+				    .body = body ? body : "",
+				    .body_len = len};
+
+	resp->status = 200;
+	resp->content_type = "application/json";
+	buf_init(&resp->body, 1 << 22);
+	webhook_handle(f->wh, &req, resp);
+	return json_loads(buf_str(&resp->body), 0, NULL);
+}
+
+static json_t *review(struct fixture *f, const char *fixture, struct httpd_response *resp)
+{
+	size_t len;
+	char *body = read_fixture(fixture, &len);
+	json_t *j = call(f, "POST", "/validate", "application/json", body, len, resp);
+
+	free(body);
+	assert_int_equal(resp->status, 200);
+	assert_non_null(j);
+	return j;
+}
+
+/* What the engine itself says about the fixture's object. */
+static void engine_decision(struct fixture *f, const char *fixture, struct policy_decision *d)
+{
+	size_t len;
+	char *body = read_fixture(fixture, &len);
+	json_t *root = json_loads(body, 0, NULL);
+	json_t *req = json_object_get(root, "request");
+	struct policy_input in = {.object = json_object_get(req, "object"),
+				  .operation = json_string_value(json_object_get(req, "operation")),
+				  .namespace = json_string_value(json_object_get(req, "namespace")),
+				  .now = 0};
+
+	in.now = time(NULL);
+	policy_decision_init(d);
+	assert_int_equal(policy_eval(f->policy, &in, d), 0);
+	json_decref(root);
+	free(body);
+}
+
+static void print_findings(const json_t *resp)
+{
+	const json_t *st = json_object_get(resp, "status");
+
+	fprintf(stderr, "status: %s\n", json_string_value(json_object_get(st, "message")));
+}
+
+static void test_privileged_pod_denied(void **state)
+{
+	struct fixture *f = *state;
+	struct httpd_response resp;
+	json_t *j = review(f, "pod-privileged-review.json", &resp), *r = json_object_get(j, "response");
+	const json_t *st = json_object_get(r, "status");
+	const json_t *aa = json_object_get(r, "auditAnnotations");
+
+	assert_string_equal(json_string_value(json_object_get(j, "apiVersion")), "admission.k8s.io/v1");
+	assert_string_equal(json_string_value(json_object_get(r, "uid")),
+			    "d3f0c4e2-2f8e-4d4f-9b4e-6c1a1b2c3d4e");
+	assert_true(json_is_false(json_object_get(r, "allowed")));
+	assert_int_equal(json_integer_value(json_object_get(st, "code")), 403);
+	assert_string_equal(json_string_value(json_object_get(st, "reason")), "Forbidden");
+	assert_non_null(strstr(json_string_value(json_object_get(st, "message")), "privileged"));
+	assert_string_equal(json_string_value(json_object_get(aa, "decision")), "deny");
+	assert_string_equal(json_string_value(json_object_get(aa, "dry-run")), "true");
+	assert_non_null(json_string_value(json_object_get(aa, "violations")));
+	assert_true(metrics_value(f->metrics, "saqr_admission_requests_total",
+				  "kind=\"Pod\",operation=\"CREATE\",decision=\"deny\"") >= 1);
+	json_decref(j);
+	buf_release(&resp.body);
+}
+
+static void test_compliant_pod_allowed(void **state)
+{
+	struct fixture *f = *state;
+	struct httpd_response resp;
+	json_t *j = review(f, "pod-compliant-review.json", &resp), *r = json_object_get(j, "response");
+
+	if (!json_is_true(json_object_get(r, "allowed")))
+		print_findings(r);
+	assert_true(json_is_true(json_object_get(r, "allowed")));
+	assert_null(json_object_get(r, "status"));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r, "auditAnnotations"), "decision")), "allow");
+	json_decref(j);
+	buf_release(&resp.body);
+}
+
+/* Whatever the policy says of a fixture, the reply says the same: allowed, the denial message,
+ * one warning per warn-mode finding. */
+static void check_reply_matches_engine(struct fixture *f, const char *fixture)
+{
+	struct httpd_response resp;
+	struct policy_decision d;
+	struct buf msg;
+	size_t warns = 0;
+	json_t *j = review(f, fixture, &resp), *r = json_object_get(j, "response");
+
+	engine_decision(f, fixture, &d);
+	assert_int_equal(json_is_true(json_object_get(r, "allowed")), d.allowed);
+	for (size_t i = 0; i < d.nviolations; i++)
+		warns += d.violations[i].enforcement == POLICY_ENFORCE_WARN;
+	assert_int_equal(json_array_size(json_object_get(r, "warnings")), warns);
+	if (!d.allowed) {
+		buf_init(&msg, 1 << 20);
+		assert_int_equal(policy_decision_deny_message(&d, &msg), 0);
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(r, "status"), "message")),
+		    buf_str(&msg));
+		buf_release(&msg);
+	}
+	policy_decision_release(&d);
+	json_decref(j);
+	buf_release(&resp.body);
+}
+
+static void test_reply_matches_the_engine(void **state)
+{
+	check_reply_matches_engine(*state, "deployment-review.json");
+	check_reply_matches_engine(*state, "pod-privileged-review.json");
+	check_reply_matches_engine(*state, "pod-compliant-review.json");
+}
+
+static void test_delete_is_allowed_without_evaluation(void **state)
+{
+	struct fixture *f = *state;
+	const char *s =
+	    "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+	    "{\"uid\":\"del-1\",\"kind\":{\"kind\":\"Pod\"},\"operation\":\"DELETE\",\"oldObject\":"
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"spec\":{\"hostNetwork\":true}}}}";
+	struct httpd_response resp;
+	json_t *j = call(f, "POST", "/validate", "application/json", s, strlen(s), &resp);
+
+	assert_int_equal(resp.status, 200);
+	assert_true(json_is_true(json_object_get(json_object_get(j, "response"), "allowed")));
+	json_decref(j);
+	buf_release(&resp.body);
+}
+
+static void test_unknown_kinds_do_not_grow_the_metrics(void **state)
+{
+	struct fixture *f = *state;
+	const char *s = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+			"{\"uid\":\"w-1\",\"kind\":{\"group\":\"example.com\",\"version\":\"v1\",\"kind\":"
+			"\"Widget\"},\"operation\":\"PATCH\",\"object\":{\"apiVersion\":\"example.com/v1\","
+			"\"kind\":\"Widget\",\"metadata\":{\"name\":\"w\"}}}}";
+	struct httpd_response resp;
+	json_t *j = call(f, "POST", "/validate", "application/json", s, strlen(s), &resp);
+
+	assert_int_equal(resp.status, 200);
+	assert_true(metrics_value(f->metrics, "saqr_admission_requests_total",
+				  "kind=\"other\",operation=\"other\",decision=\"allow\"") == 1);
+	json_decref(j);
+	buf_release(&resp.body);
+}
+
+static void expect_status(struct fixture *f, const char *method, const char *path, const char *ctype,
+			  const char *body, int code, const char *want)
+{
+	struct httpd_response resp;
+	json_t *j = call(f, method, path, ctype, body, body ? strlen(body) : 0, &resp);
+
+	assert_int_equal(resp.status, code);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "kind")), "Status");
+	if (!strstr(json_string_value(json_object_get(j, "message")), want))
+		fail_msg("%s %s: message \"%s\" lacks \"%s\"", method, path,
+			 json_string_value(json_object_get(j, "message")), want);
+	json_decref(j);
+	buf_release(&resp.body);
+}
+
+static void test_bad_requests(void **state)
+{
+	struct fixture *f = *state;
+	double before = metrics_value(f->metrics, "saqr_admission_requests_total",
+				      "kind=\"unknown\",operation=\"unknown\",decision=\"error\"");
+
+	expect_status(f, "POST", "/validate", "application/json", "{not json", 400, "malformed JSON");
+	expect_status(f, "POST", "/validate", "application/json",
+		      "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{}}",
+		      400, "request.uid is missing");
+	expect_status(f, "POST", "/validate", "application/json",
+		      "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}", 400,
+		      "request is missing");
+	expect_status(f, "POST", "/validate", "", "{\"apiVersion\":\"admission.k8s.io/v1beta1\"}", 400,
+		      "admission.k8s.io/v1beta1 is not served");
+	expect_status(f, "POST", "/validate", "text/plain", "{}", 415, "application/json");
+	expect_status(f, "GET", "/validate", "", NULL, 405, "POST");
+	expect_status(f, "POST", "/healthz", "", "{}", 405, "GET");
+	expect_status(f, "GET", "/nope", "", NULL, 404, "no such path");
+	assert_true(metrics_value(f->metrics, "saqr_admission_requests_total",
+				  "kind=\"unknown\",operation=\"unknown\",decision=\"error\"") == before + 4);
+}
+
+static void test_probes_and_metrics(void **state)
+{
+	struct fixture *f = *state;
+	struct httpd_response resp;
+	json_t *j;
+
+	j = call(f, "GET", "/healthz", "", NULL, 0, &resp);
+	assert_int_equal(resp.status, 200);
+	json_decref(j);
+	buf_release(&resp.body);
+
+	webhook_set_serving(f->wh, false);
+	j = call(f, "GET", "/readyz", "", NULL, 0, &resp);
+	assert_int_equal(resp.status, 503);
+	json_decref(j);
+	buf_release(&resp.body);
+	webhook_set_serving(f->wh, true);
+	j = call(f, "GET", "/readyz", "", NULL, 0, &resp);
+	assert_int_equal(resp.status, 200);
+	json_decref(j);
+	buf_release(&resp.body);
+
+	json_decref(review(f, "pod-privileged-review.json", &resp));
+	buf_release(&resp.body);
+	j = call(f, "GET", "/metrics", "", NULL, 0, &resp);
+	assert_int_equal(resp.status, 200);
+	assert_non_null(strstr(resp.content_type, "text/plain"));
+	assert_non_null(strstr(buf_str(&resp.body), "saqr_admission_requests_total{kind=\"Pod\""));
+	assert_non_null(strstr(buf_str(&resp.body), "saqr_admission_duration_seconds_bucket"));
+	assert_non_null(strstr(buf_str(&resp.body), "saqr_policy_violations_total{rule="));
+	json_decref(j);
+	buf_release(&resp.body);
+
+	/* the plain-HTTP operations port never judges AdmissionReviews */
+	resp.status = 200;
+	buf_init(&resp.body, 4096);
+	{
+		struct httpd_request req = {.method = "POST",
+					    .path = "/validate",
+					    .query = "",
+					    .content_type = "application/json",
+					    .body = "{}",
+					    .body_len = 2};
+
+		webhook_handle_ops(f->wh, &req, &resp);
+	}
+	assert_int_equal(resp.status, 405);
+	buf_release(&resp.body);
+}
+
+static void test_new_needs_reload_and_metrics(void **state)
+{
+	struct webhook_opts wo = {0};
+	struct webhook *wh = NULL;
+
+	(void)state;
+	assert_int_equal(webhook_new(&wo, &wh), SAQR_EINVAL);
+	assert_null(wh);
+	webhook_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_privileged_pod_denied),
+	    cmocka_unit_test(test_compliant_pod_allowed),
+	    cmocka_unit_test(test_reply_matches_the_engine),
+	    cmocka_unit_test(test_delete_is_allowed_without_evaluation),
+	    cmocka_unit_test(test_unknown_kinds_do_not_grow_the_metrics),
+	    cmocka_unit_test(test_bad_requests),
+	    cmocka_unit_test(test_probes_and_metrics),
+	    cmocka_unit_test(test_new_needs_reload_and_metrics),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
