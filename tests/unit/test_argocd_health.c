@@ -152,7 +152,7 @@ static void test_cm_patch_ships_the_scripts(void **state)
 	static const char *const kinds[] = { "ModelDeployment", "TrainingJob", "DriftPolicy" };
 	const char *root = install_proc_root();
 	char path[4096], key[256];
-	size_t len;
+	size_t len = 0;
 	char *yaml, err[256];
 	json_t *cm = NULL;
 
