@@ -891,6 +891,94 @@ static void test_sync_check_finds_drift(void **state)
 	}
 }
 
+/* ---- tests: image file trees ------------------------------------------------------------------ */
+
+static bool file_exists(const char *dir, const char *rel)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	return access(path, F_OK) == 0;
+}
+
+/* make image-rootfs on a stand-in dynamic program (lua5.4) and on the Saqr programs that are
+ * built: the tree holds the binary, its loader and libraries, passwd and CA bundle, and runs. */
+static void test_image_rootfs_builds_runnable_trees(void **state)
+{
+	static const char *const cmds[] = { "saqr-operator", "saqr-webhook", "saqrctl" };
+	char tmp[] = "/tmp/saqr-rootfs-XXXXXX", lua_root[512];
+	char *script = path_in_root("hack/image-rootfs.sh");
+	struct install_proc_result r;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmp));
+	setenv("IMAGE_ROOTFS_PROBE_ARGS", "-v", 1);
+	{
+		const char *argv[] = { script, tmp, "/usr/bin/lua5.4", NULL };
+
+		run(argv, 0, &r);
+	}
+	unsetenv("IMAGE_ROOTFS_PROBE_ARGS");
+	assert_non_null(strstr(r.out, "runs `lua5.4 -v` from the tree"));
+	install_proc_result_release(&r);
+	snprintf(lua_root, sizeof(lua_root), "%s/lua5.4", tmp);
+	assert_true(file_exists(lua_root, "usr/local/bin/lua5.4"));
+	assert_true(file_exists(lua_root, "lib64/ld-linux-x86-64.so.2"));
+	assert_true(file_exists(lua_root, "lib/x86_64-linux-gnu/libc.so.6"));
+	assert_true(file_exists(lua_root, "etc/ssl/certs/ca-certificates.crt"));
+	{
+		char *passwd_path = NULL;
+		char path[600];
+
+		snprintf(path, sizeof(path), "%s/etc/passwd", lua_root);
+		passwd_path = read_all(path, NULL);
+		assert_non_null(passwd_path);
+		assert_non_null(strstr(passwd_path, "nonroot:x:65532:65532:"));
+		free(passwd_path);
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char rel[64];
+		char *bin;
+
+		snprintf(rel, sizeof(rel), "bin/%s", cmds[i]);
+		bin = path_in_root(rel);
+		if (access(bin, X_OK) == 0) {
+			const char *argv[] = { script, tmp, bin, NULL };
+
+			run(argv, 0, &r);
+			assert_non_null(strstr(r.out, "from the tree"));
+			install_proc_result_release(&r);
+		}
+		free(bin);
+	}
+	{
+		const char *rm[] = { "rm", "-rf", tmp, NULL };
+
+		run(rm, 0, &r);
+		install_proc_result_release(&r);
+	}
+	free(script);
+}
+
+static void test_image_rootfs_names_missing_binaries(void **state)
+{
+	char tmp[] = "/tmp/saqr-rootfs-XXXXXX";
+	char *script = path_in_root("hack/image-rootfs.sh");
+	struct install_proc_result r;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmp));
+	{
+		const char *argv[] = { script, tmp, "/nonexistent/saqr-ghost", "/nonexistent/saqr-phantom", NULL };
+
+		run(argv, 1, &r);
+	}
+	assert_non_null(strstr(r.err, "missing (run `make build`): /nonexistent/saqr-ghost /nonexistent/saqr-phantom"));
+	install_proc_result_release(&r);
+	rmdir(tmp);
+	free(script);
+}
+
 /* ---- tests: the API server ---------------------------------------------------------------------- */
 
 static void need_cluster(void)
@@ -1065,6 +1153,8 @@ int main(void)
 		cmocka_unit_test(test_kustomize_manifests),
 		cmocka_unit_test(test_kustomize_cert_manager_overlay),
 		cmocka_unit_test(test_rbac_same_in_both_paths),
+		cmocka_unit_test(test_image_rootfs_builds_runnable_trees),
+		cmocka_unit_test(test_image_rootfs_names_missing_binaries),
 		cmocka_unit_test(test_server_dry_run_helm),
 		cmocka_unit_test(test_server_dry_run_kustomize),
 		cmocka_unit_test(test_helm_keeps_certificate),
