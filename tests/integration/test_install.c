@@ -620,6 +620,8 @@ static void test_helm_default_values(void **state)
 			continue;
 		ncrd++;
 		assert_string_equal(dotted_key(o, "metadata.annotations", "helm.sh/resource-policy"), "keep");
+		assert_non_null(dotted_key(o, "metadata.annotations", "argocd.argoproj.io/sync-options"));
+		assert_non_null(strstr(dotted_key(o, "metadata.annotations", "argocd.argoproj.io/sync-options"), "Prune=false"));
 		assert_string_equal(dotted_key(o, "metadata.labels", "app.kubernetes.io/part-of"), "saqr");
 	}
 	assert_int_equal(ncrd, count_source_crds());
@@ -685,8 +687,10 @@ static void test_helm_crds_disabled_or_not_kept(void **state)
 	docs = helm_render(unkept);
 	assert_int_equal(count_kind(docs, "CustomResourceDefinition"), count_source_crds());
 	json_array_foreach(docs, i, o) {
-		if (strcmp(kind_of(o), "CustomResourceDefinition") == 0)
-			assert_null(json_object_get(json_path(o, "metadata.annotations"), "helm.sh/resource-policy"));
+		if (strcmp(kind_of(o), "CustomResourceDefinition") == 0) {
+			assert_null(dotted_key(o, "metadata.annotations", "helm.sh/resource-policy"));
+			assert_null(dotted_key(o, "metadata.annotations", "argocd.argoproj.io/sync-options"));
+		}
 	}
 	json_decref(docs);
 }
