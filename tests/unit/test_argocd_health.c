@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonutil.h"
 #include "common/yamljson.h"
 #include "../support/install_proc.h"
 
@@ -181,6 +182,33 @@ static void test_cm_patch_ships_the_scripts(void **state)
 	free(yaml);
 }
 
+/* The example Application installs this repository's chart with a certificate mode that does
+ * not depend on Helm's lookup (which Argo CD cannot do). */
+static void test_application_uses_the_chart(void **state)
+{
+	char path[4096], err[256];
+	size_t len = 0;
+	char *yaml;
+	json_t *app = NULL;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/deploy/argocd/application.yaml", install_proc_root());
+	yaml = argocd_read_file(path, &len);
+	assert_non_null(yaml);
+	if (yaml_to_json(yaml, len, 1 << 20, &app, err, sizeof(err)) != 0)
+		fail_msg("%s: %s", path, err);
+	assert_string_equal(json_path_str(app, "kind", ""), "Application");
+	assert_string_equal(json_path_str(app, "spec.source.path", ""), "charts/saqr");
+	assert_string_equal(json_path_str(app, "spec.source.helm.valuesObject.certificates.mode", ""), "cert-manager");
+	assert_string_equal(json_path_str(app, "spec.destination.namespace", ""), "saqr-system");
+	snprintf(path, sizeof(path), "%s/charts/saqr/Chart.yaml", install_proc_root());
+	free(yaml);
+	yaml = argocd_read_file(path, NULL);
+	assert_non_null(yaml);
+	json_decref(app);
+	free(yaml);
+}
+
 /* The process runner's own error path: a program that does not exist. */
 static void test_proc_missing_program(void **state)
 {
@@ -223,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_runner_reports_wrong_expectations),
 		cmocka_unit_test(test_runner_unknown_case_fails),
 		cmocka_unit_test(test_cm_patch_ships_the_scripts),
+		cmocka_unit_test(test_application_uses_the_chart),
 		cmocka_unit_test(test_proc_missing_program),
 	};
 	struct CMUnitTest tests[ARGOCD_MAX_CASES + sizeof(fixed) / sizeof(fixed[0])];
