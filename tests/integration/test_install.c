@@ -95,7 +95,7 @@ static json_t *parse_docs(const char *what, const char *yaml, size_t len)
 /* `helm template saqr charts/saqr -n saqr-system` plus extra (NULL-terminated). */
 static json_t *helm_render(const char *const *extra)
 {
-	const char *argv[48] = { "helm", "template", "saqr", NULL, "-n", NS, "--kube-version", KUBE_VERSION };
+	const char *argv[48] = {"helm", "template", "saqr", NULL, "-n", NS, "--kube-version", KUBE_VERSION};
 	size_t n = 8;
 	struct install_proc_result r;
 	char *chart = path_in_root("charts/saqr");
@@ -115,7 +115,7 @@ static json_t *helm_render(const char *const *extra)
 static json_t *kustomize_render(const char *rel_dir)
 {
 	char *dir = path_in_root(rel_dir);
-	const char *argv[] = { "kubectl", "kustomize", dir, NULL };
+	const char *argv[] = {"kubectl", "kustomize", dir, NULL};
 	struct install_proc_result r;
 	json_t *docs;
 
@@ -128,15 +128,22 @@ static json_t *kustomize_render(const char *rel_dir)
 
 /* ---- reading rendered objects ------------------------------------------------------------ */
 
-static const char *kind_of(const json_t *o) { return json_path_str(o, "kind", ""); }
-static const char *name_of(const json_t *o) { return json_path_str(o, "metadata.name", ""); }
+static const char *kind_of(const json_t *o)
+{
+	return json_path_str(o, "kind", "");
+}
+static const char *name_of(const json_t *o)
+{
+	return json_path_str(o, "metadata.name", "");
+}
 
 static json_t *find_obj(const json_t *docs, const char *kind, const char *name)
 {
 	size_t i;
 	json_t *o;
 
-	json_array_foreach(docs, i, o) {
+	json_array_foreach(docs, i, o)
+	{
 		if (strcmp(kind_of(o), kind) == 0 && (name == NULL || strcmp(name_of(o), name) == 0))
 			return o;
 	}
@@ -157,8 +164,7 @@ static size_t count_kind(const json_t *docs, const char *kind)
 	size_t i, n = 0;
 	json_t *o;
 
-	json_array_foreach(docs, i, o)
-		n += strcmp(kind_of(o), kind) == 0;
+	json_array_foreach(docs, i, o) n += strcmp(kind_of(o), kind) == 0;
 	return n;
 }
 
@@ -167,7 +173,8 @@ static bool str_in_array(const json_t *arr, const char *s)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
 			return true;
 	}
@@ -183,19 +190,22 @@ static bool selector_matches(const json_t *sel, const json_t *labels)
 
 	if (!json_is_object(sel))
 		return false;
-	json_object_foreach(json_object_get(sel, "matchLabels"), k, v) {
+	json_object_foreach(json_object_get(sel, "matchLabels"), k, v)
+	{
 		const char *have = json_string_value(json_object_get(labels, k));
 
 		if (have == NULL || strcmp(have, json_string_value(v)) != 0)
 			return false;
 	}
-	json_array_foreach(json_object_get(sel, "matchExpressions"), i, e) {
+	json_array_foreach(json_object_get(sel, "matchExpressions"), i, e)
+	{
 		const char *op = json_path_str(e, "operator", "");
 		const char *have = json_string_value(json_object_get(labels, json_path_str(e, "key", "")));
 		bool in = have != NULL && str_in_array(json_object_get(e, "values"), have);
 
 		if ((strcmp(op, "In") == 0 && !in) || (strcmp(op, "NotIn") == 0 && in) ||
-		    (strcmp(op, "Exists") == 0 && have == NULL) || (strcmp(op, "DoesNotExist") == 0 && have != NULL))
+		    (strcmp(op, "Exists") == 0 && have == NULL) ||
+		    (strcmp(op, "DoesNotExist") == 0 && have != NULL))
 			return false;
 	}
 	return true;
@@ -217,7 +227,10 @@ static const char *dotted_key(const json_t *o, const char *map_path, const char 
 	return json_string_value(json_object_get(json_path(o, map_path), key));
 }
 
-static json_t *pod_labels(const json_t *dep) { return json_path(dep, "spec.template.metadata.labels"); }
+static json_t *pod_labels(const json_t *dep)
+{
+	return json_path(dep, "spec.template.metadata.labels");
+}
 
 /* ---- what every install must satisfy ------------------------------------------------------ */
 
@@ -234,20 +247,25 @@ static void check_container(const char *who, const json_t *c, const json_t *pod_
 		fail_msg("%s/%s: readOnlyRootFilesystem must be true", who, name);
 	if (!str_in_array(json_path(sc, "capabilities.drop"), "ALL"))
 		fail_msg("%s/%s: capabilities must drop ALL", who, name);
-	if (json_path(sc, "capabilities.add") != NULL && json_array_size(json_path(sc, "capabilities.add")) > 0)
+	if (json_path(sc, "capabilities.add") != NULL &&
+	    json_array_size(json_path(sc, "capabilities.add")) > 0)
 		fail_msg("%s/%s: adds capabilities", who, name);
 	if (json_path_bool(sc, "privileged", false, NULL))
 		fail_msg("%s/%s: privileged", who, name);
-	if (!json_path_bool(sc, "runAsNonRoot", false, NULL) && !json_path_bool(pod_sc, "runAsNonRoot", false, NULL))
+	if (!json_path_bool(sc, "runAsNonRoot", false, NULL) &&
+	    !json_path_bool(pod_sc, "runAsNonRoot", false, NULL))
 		fail_msg("%s/%s: runAsNonRoot must be true", who, name);
 	if (json_path_int(sc, "runAsUser", 1) == 0 || json_path_int(pod_sc, "runAsUser", 1) == 0)
 		fail_msg("%s/%s: runs as uid 0", who, name);
-	if (strcmp(json_path_str(sc, "seccompProfile.type", json_path_str(pod_sc, "seccompProfile.type", "")), "RuntimeDefault") != 0)
+	if (strcmp(json_path_str(sc, "seccompProfile.type", json_path_str(pod_sc, "seccompProfile.type", "")),
+		   "RuntimeDefault") != 0)
 		fail_msg("%s/%s: seccompProfile must be RuntimeDefault", who, name);
-	if (json_path_str(c, "resources.requests.cpu", NULL) == NULL || json_path_str(c, "resources.requests.memory", NULL) == NULL ||
+	if (json_path_str(c, "resources.requests.cpu", NULL) == NULL ||
+	    json_path_str(c, "resources.requests.memory", NULL) == NULL ||
 	    json_path_str(c, "resources.limits.memory", NULL) == NULL)
 		fail_msg("%s/%s: needs cpu and memory requests and a memory limit", who, name);
-	if (image[0] == '\0' || strstr(image, ":latest") != NULL || strchr(strrchr(image, '/') ? strrchr(image, '/') : image, ':') == NULL)
+	if (image[0] == '\0' || strstr(image, ":latest") != NULL ||
+	    strchr(strrchr(image, '/') ? strrchr(image, '/') : image, ':') == NULL)
 		fail_msg("%s/%s: image %s must carry a version tag, not latest", who, name, image);
 }
 
@@ -266,25 +284,30 @@ static void check_hardened_deployment(const json_t *dep)
 	if (json_path_bool(spec, "hostNetwork", false, NULL) || json_path_bool(spec, "hostPID", false, NULL))
 		fail_msg("%s: uses host namespaces", who);
 	assert_true(json_array_size(json_object_get(spec, "containers")) > 0);
-	json_array_foreach(json_object_get(spec, "containers"), i, c) {
+	json_array_foreach(json_object_get(spec, "containers"), i, c)
+	{
 		check_container(who, c, pod_sc);
-		if (json_path(c, "livenessProbe.httpGet.path") == NULL || json_path(c, "readinessProbe.httpGet.path") == NULL)
-			fail_msg("%s/%s: needs HTTP liveness and readiness probes", who, json_path_str(c, "name", "?"));
+		if (json_path(c, "livenessProbe.httpGet.path") == NULL ||
+		    json_path(c, "readinessProbe.httpGet.path") == NULL)
+			fail_msg("%s/%s: needs HTTP liveness and readiness probes", who,
+				 json_path_str(c, "name", "?"));
 	}
 }
 
 static void check_no_wildcards(const json_t *role)
 {
-	static const char *const fields[] = { "apiGroups", "resources", "verbs" };
-	static const char *const dangerous[] = { "*", "escalate", "bind", "impersonate" };
+	static const char *const fields[] = {"apiGroups", "resources", "verbs"};
+	static const char *const dangerous[] = {"*", "escalate", "bind", "impersonate"};
 	json_t *rule;
 	size_t i;
 
-	json_array_foreach(json_object_get(role, "rules"), i, rule) {
+	json_array_foreach(json_object_get(role, "rules"), i, rule)
+	{
 		for (size_t f = 0; f < 3; f++) {
 			for (size_t d = 0; d < 4; d++) {
 				if (str_in_array(json_object_get(rule, fields[f]), dangerous[d]))
-					fail_msg("%s %s: rule %zu has %s \"%s\"", kind_of(role), name_of(role), i, fields[f], dangerous[d]);
+					fail_msg("%s %s: rule %zu has %s \"%s\"", kind_of(role),
+						 name_of(role), i, fields[f], dangerous[d]);
 			}
 		}
 		if (json_object_get(rule, "nonResourceURLs") != NULL)
@@ -298,11 +321,13 @@ static json_t *verbs_on(const json_t *role, const char *group, const char *resou
 	json_t *out = json_array(), *rule, *v;
 	size_t i, j;
 
-	json_array_foreach(json_object_get(role, "rules"), i, rule) {
+	json_array_foreach(json_object_get(role, "rules"), i, rule)
+	{
 		if (!str_in_array(json_object_get(rule, "apiGroups"), group) ||
 		    !str_in_array(json_object_get(rule, "resources"), resource))
 			continue;
-		json_array_foreach(json_object_get(rule, "verbs"), j, v) {
+		json_array_foreach(json_object_get(rule, "verbs"), j, v)
+		{
 			if (!str_in_array(out, json_string_value(v)))
 				json_array_append(out, v);
 		}
@@ -316,10 +341,11 @@ static void check_verbs(const json_t *role, const char *group, const char *resou
 	char list[256] = "";
 	size_t i, used = 0;
 
-	json_array_foreach(got, i, v)
-		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", json_string_value(v));
+	json_array_foreach(got, i, v) used +=
+	    (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", json_string_value(v));
 	if (strcmp(list, want) != 0)
-		fail_msg("operator ClusterRole: %s/%s verbs \"%s\", want \"%s\"", group, resource, list, want);
+		fail_msg("operator ClusterRole: %s/%s verbs \"%s\", want \"%s\"", group, resource, list,
+			 want);
 	json_decref(got);
 }
 
@@ -328,7 +354,8 @@ static void check_operator_rbac(const json_t *docs, const char *role_name)
 	json_t *role = must_find(docs, "ClusterRole", role_name), *o;
 	size_t i;
 
-	json_array_foreach(docs, i, o) {
+	json_array_foreach(docs, i, o)
+	{
 		if (strcmp(kind_of(o), "ClusterRole") == 0 || strcmp(kind_of(o), "Role") == 0)
 			check_no_wildcards(o);
 	}
@@ -339,7 +366,8 @@ static void check_operator_rbac(const json_t *docs, const char *role_name)
 	check_verbs(role, "saqr.dev", "modeldeployments/status", "get,patch,update");
 	check_verbs(role, "coordination.k8s.io", "leases", "");
 	check_verbs(role, "", "pods", "");
-	check_verbs(must_find(docs, "Role", "saqr-leader-election"), "coordination.k8s.io", "leases", "get,create,update");
+	check_verbs(must_find(docs, "Role", "saqr-leader-election"), "coordination.k8s.io", "leases",
+		    "get,create,update");
 }
 
 static bool deployment_has_port(const json_t *dep, const char *port_name)
@@ -347,8 +375,10 @@ static bool deployment_has_port(const json_t *dep, const char *port_name)
 	json_t *c, *p;
 	size_t i, j;
 
-	json_array_foreach(json_path(dep, "spec.template.spec.containers"), i, c) {
-		json_array_foreach(json_object_get(c, "ports"), j, p) {
+	json_array_foreach(json_path(dep, "spec.template.spec.containers"), i, c)
+	{
+		json_array_foreach(json_object_get(c, "ports"), j, p)
+		{
 			if (strcmp(json_path_str(p, "name", ""), port_name) == 0)
 				return true;
 		}
@@ -361,7 +391,8 @@ static void check_pdb_for(const json_t *docs, const json_t *dep)
 	json_t *o;
 	size_t i;
 
-	json_array_foreach(docs, i, o) {
+	json_array_foreach(docs, i, o)
+	{
 		if (strcmp(kind_of(o), "PodDisruptionBudget") == 0 &&
 		    selector_matches(json_path(o, "spec.selector"), pod_labels(dep)) &&
 		    json_path_int(o, "spec.minAvailable", 0) >= 1)
@@ -378,18 +409,25 @@ static bool netpol_allows(const json_t *docs, const json_t *labels, const char *
 	json_t *o, *rule, *p;
 	size_t i, j, k;
 
-	json_array_foreach(docs, i, o) {
-		if (strcmp(kind_of(o), "NetworkPolicy") != 0 || !selector_matches(json_path(o, "spec.podSelector"), labels))
+	json_array_foreach(docs, i, o)
+	{
+		if (strcmp(kind_of(o), "NetworkPolicy") != 0 ||
+		    !selector_matches(json_path(o, "spec.podSelector"), labels))
 			continue;
-		json_array_foreach(json_path(o, strcmp(dir, "ingress") == 0 ? "spec.ingress" : "spec.egress"), j, rule) {
-			bool peer_any = json_object_get(rule, strcmp(dir, "ingress") == 0 ? "from" : "to") == NULL;
+		json_array_foreach(json_path(o, strcmp(dir, "ingress") == 0 ? "spec.ingress" : "spec.egress"),
+				   j, rule)
+		{
+			bool peer_any =
+			    json_object_get(rule, strcmp(dir, "ingress") == 0 ? "from" : "to") == NULL;
 
 			if (any_peer && !peer_any)
 				continue;
-			json_array_foreach(json_object_get(rule, "ports"), k, p) {
+			json_array_foreach(json_object_get(rule, "ports"), k, p)
+			{
 				json_t *port = json_object_get(p, "port");
 
-				if ((json_is_string(port) && port_name && strcmp(json_string_value(port), port_name) == 0) ||
+				if ((json_is_string(port) && port_name &&
+				     strcmp(json_string_value(port), port_name) == 0) ||
 				    (json_is_integer(port) && json_integer_value(port) == port_number))
 					return true;
 			}
@@ -404,9 +442,11 @@ static void check_network_policies(const json_t *docs, const json_t *op, const j
 	size_t i;
 	bool deny = false;
 
-	json_array_foreach(docs, i, o) {
+	json_array_foreach(docs, i, o)
+	{
 		if (strcmp(kind_of(o), "NetworkPolicy") == 0 && json_path(o, "spec.ingress") == NULL &&
-		    json_path(o, "spec.egress") == NULL && str_in_array(json_path(o, "spec.policyTypes"), "Ingress") &&
+		    json_path(o, "spec.egress") == NULL &&
+		    str_in_array(json_path(o, "spec.policyTypes"), "Ingress") &&
 		    str_in_array(json_path(o, "spec.policyTypes"), "Egress") &&
 		    selector_matches(json_path(o, "spec.podSelector"), pod_labels(op)) &&
 		    selector_matches(json_path(o, "spec.podSelector"), pod_labels(wh)))
@@ -426,7 +466,8 @@ static const json_t *volume_source(const json_t *dep, const char *field)
 	json_t *v;
 	size_t i;
 
-	json_array_foreach(json_path(dep, "spec.template.spec.volumes"), i, v) {
+	json_array_foreach(json_path(dep, "spec.template.spec.volumes"), i, v)
+	{
 		if (json_object_get(v, field) != NULL)
 			return json_object_get(v, field);
 	}
@@ -439,7 +480,8 @@ static void check_webhook_config(const json_t *docs, const json_t *wh_svc)
 	size_t i, j;
 
 	assert_true(json_array_size(json_object_get(vwc, "webhooks")) > 0);
-	json_array_foreach(json_object_get(vwc, "webhooks"), i, w) {
+	json_array_foreach(json_object_get(vwc, "webhooks"), i, w)
+	{
 		bool excludes_self = false;
 
 		assert_string_equal(json_path_str(w, "sideEffects", ""), "None");
@@ -447,7 +489,8 @@ static void check_webhook_config(const json_t *docs, const json_t *wh_svc)
 		assert_true(str_in_array(json_object_get(w, "admissionReviewVersions"), "v1"));
 		assert_string_equal(json_path_str(w, "clientConfig.service.name", ""), name_of(wh_svc));
 		assert_string_equal(json_path_str(w, "clientConfig.service.namespace", ""), NS);
-		json_array_foreach(json_path(w, "namespaceSelector.matchExpressions"), j, e) {
+		json_array_foreach(json_path(w, "namespaceSelector.matchExpressions"), j, e)
+		{
 			if (strcmp(json_path_str(e, "operator", ""), "NotIn") == 0 &&
 			    strcmp(json_path_str(e, "key", ""), "kubernetes.io/metadata.name") == 0 &&
 			    str_in_array(json_object_get(e, "values"), NS))
@@ -496,13 +539,16 @@ static void check_install(const json_t *docs)
 	check_webhook_config(docs, wh_svc);
 	/* The webhook mounts a policy ConfigMap that is installed, and the TLS Secret. */
 	assert_non_null(cm_vol);
-	assert_non_null(dotted_key(must_find(docs, "ConfigMap", json_path_str(cm_vol, "name", "")), "data", "policy.yaml"));
+	assert_non_null(dotted_key(must_find(docs, "ConfigMap", json_path_str(cm_vol, "name", "")), "data",
+				   "policy.yaml"));
 	assert_non_null(secret_vol);
 	assert_string_equal(json_path_str(secret_vol, "secretName", ""), TLS_SECRET);
-	json_array_foreach(docs, i, o) {
+	json_array_foreach(docs, i, o)
+	{
 		const char *k = kind_of(o);
-		bool cluster_scoped = strcmp(k, "Namespace") == 0 || strcmp(k, "CustomResourceDefinition") == 0 ||
-				      strncmp(k, "Cluster", 7) == 0 || strcmp(k, "ValidatingWebhookConfiguration") == 0;
+		bool cluster_scoped =
+		    strcmp(k, "Namespace") == 0 || strcmp(k, "CustomResourceDefinition") == 0 ||
+		    strncmp(k, "Cluster", 7) == 0 || strcmp(k, "ValidatingWebhookConfiguration") == 0;
 
 		if (!cluster_scoped && strcmp(json_path_str(o, "metadata.namespace", ""), NS) != 0)
 			fail_msg("%s %s is not in %s", k, name_of(o), NS);
@@ -556,8 +602,8 @@ static bool cert_verifies(const char *crt_b64, const char *ca_b64, const char *h
 	bool ok = false;
 
 	*why = "unreadable certificate";
-	if (leaf != NULL && ca != NULL && store != NULL && ctx != NULL && X509_STORE_add_cert(store, ca) == 1 &&
-	    X509_STORE_CTX_init(ctx, store, leaf, NULL) == 1) {
+	if (leaf != NULL && ca != NULL && store != NULL && ctx != NULL &&
+	    X509_STORE_add_cert(store, ca) == 1 && X509_STORE_CTX_init(ctx, store, leaf, NULL) == 1) {
 		X509_VERIFY_PARAM_set1_host(X509_STORE_CTX_get0_param(ctx), host, 0);
 		ok = X509_verify_cert(ctx) == 1;
 		*why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
@@ -581,7 +627,8 @@ static void check_helm_certificate(const json_t *docs)
 	assert_non_null(dotted_key(secret, "data", "tls.key"));
 	assert_string_equal(json_path_str(secret, "type", ""), "kubernetes.io/tls");
 	if (!cert_verifies(crt, bundle, WEBHOOK_HOST, &why))
-		fail_msg("the caBundle does not verify the serving certificate for %s: %s", WEBHOOK_HOST, why);
+		fail_msg("the caBundle does not verify the serving certificate for %s: %s", WEBHOOK_HOST,
+			 why);
 	assert_false(cert_verifies(crt, bundle, "saqr-webhook.elsewhere.svc", &why));
 }
 
@@ -590,7 +637,7 @@ static void check_helm_certificate(const json_t *docs)
 static void test_helm_lint_strict(void **state)
 {
 	char *chart = path_in_root("charts/saqr");
-	const char *argv[] = { "helm", "lint", chart, "--strict", "--kube-version", KUBE_VERSION, NULL };
+	const char *argv[] = {"helm", "lint", chart, "--strict", "--kube-version", KUBE_VERSION, NULL};
 	struct install_proc_result r;
 
 	(void)state;
@@ -615,24 +662,29 @@ static void test_helm_default_values(void **state)
 	assert_int_equal(count_kind(docs, "Certificate"), 0);
 	assert_int_equal(count_kind(docs, "ClusterRoleBinding"), 1);
 	assert_int_equal(count_kind(docs, "NetworkPolicy"), 3);
-	json_array_foreach(docs, i, o) {
+	json_array_foreach(docs, i, o)
+	{
 		if (strcmp(kind_of(o), "CustomResourceDefinition") != 0)
 			continue;
 		ncrd++;
 		assert_string_equal(dotted_key(o, "metadata.annotations", "helm.sh/resource-policy"), "keep");
 		assert_non_null(dotted_key(o, "metadata.annotations", "argocd.argoproj.io/sync-options"));
-		assert_non_null(strstr(dotted_key(o, "metadata.annotations", "argocd.argoproj.io/sync-options"), "Prune=false"));
+		assert_non_null(strstr(
+		    dotted_key(o, "metadata.annotations", "argocd.argoproj.io/sync-options"), "Prune=false"));
 		assert_string_equal(dotted_key(o, "metadata.labels", "app.kubernetes.io/part-of"), "saqr");
 	}
 	assert_int_equal(ncrd, count_source_crds());
 	/* The policy ships as the file is, comments and all. */
 	assert_non_null(policy);
-	assert_string_equal(dotted_key(must_find(docs, "ConfigMap", "saqr-policy"), "data", "policy.yaml"), policy);
+	assert_string_equal(dotted_key(must_find(docs, "ConfigMap", "saqr-policy"), "data", "policy.yaml"),
+			    policy);
 	/* The helm test pod is as hardened as the daemons. */
 	test_pod = must_find(docs, "Pod", "saqr-test-webhook");
 	assert_string_equal(dotted_key(test_pod, "metadata.annotations", "helm.sh/hook"), "test");
-	check_container("test pod", json_path(test_pod, "spec.containers.0"), json_path(test_pod, "spec.securityContext"));
-	assert_non_null(strstr(json_path_str(test_pod, "spec.containers.0.args.0", ""), "https://" WEBHOOK_HOST ":443/readyz"));
+	check_container("test pod", json_path(test_pod, "spec.containers.0"),
+			json_path(test_pod, "spec.securityContext"));
+	assert_non_null(strstr(json_path_str(test_pod, "spec.containers.0.args.0", ""),
+			       "https://" WEBHOOK_HOST ":443/readyz"));
 	free(policy);
 	free(policy_path);
 	json_decref(docs);
@@ -640,7 +692,7 @@ static void test_helm_default_values(void **state)
 
 static void test_helm_cert_manager_mode(void **state)
 {
-	const char *extra[] = { "--set", "certificates.mode=cert-manager", NULL };
+	const char *extra[] = {"--set", "certificates.mode=cert-manager", NULL};
 	json_t *docs = helm_render(extra), *cert, *vwc;
 	const char *inject;
 
@@ -662,21 +714,24 @@ static void test_helm_cert_manager_mode(void **state)
 
 static void test_helm_existing_secret_mode(void **state)
 {
-	const char *extra[] = { "--set", "certificates.mode=existingSecret", "--set", "certificates.existingSecret.caBundle=Q0E=", NULL };
+	const char *extra[] = {"--set", "certificates.mode=existingSecret", "--set",
+			       "certificates.existingSecret.caBundle=Q0E=", NULL};
 	json_t *docs = helm_render(extra);
 
 	(void)state;
 	check_install(docs);
 	assert_null(find_obj(docs, "Secret", TLS_SECRET));
 	assert_int_equal(count_kind(docs, "Certificate"), 0);
-	assert_string_equal(json_path_str(must_find(docs, "ValidatingWebhookConfiguration", NULL), "webhooks.0.clientConfig.caBundle", ""), "Q0E=");
+	assert_string_equal(json_path_str(must_find(docs, "ValidatingWebhookConfiguration", NULL),
+					  "webhooks.0.clientConfig.caBundle", ""),
+			    "Q0E=");
 	json_decref(docs);
 }
 
 static void test_helm_crds_disabled_or_not_kept(void **state)
 {
-	const char *off[] = { "--set", "crds.install=false", NULL };
-	const char *unkept[] = { "--set", "crds.keep=false", NULL };
+	const char *off[] = {"--set", "crds.install=false", NULL};
+	const char *unkept[] = {"--set", "crds.keep=false", NULL};
 	json_t *docs = helm_render(off), *o;
 	size_t i;
 
@@ -686,7 +741,8 @@ static void test_helm_crds_disabled_or_not_kept(void **state)
 	json_decref(docs);
 	docs = helm_render(unkept);
 	assert_int_equal(count_kind(docs, "CustomResourceDefinition"), count_source_crds());
-	json_array_foreach(docs, i, o) {
+	json_array_foreach(docs, i, o)
+	{
 		if (strcmp(kind_of(o), "CustomResourceDefinition") == 0) {
 			assert_null(dotted_key(o, "metadata.annotations", "helm.sh/resource-policy"));
 			assert_null(dotted_key(o, "metadata.annotations", "argocd.argoproj.io/sync-options"));
@@ -698,7 +754,7 @@ static void test_helm_crds_disabled_or_not_kept(void **state)
 /* watchNamespace binds the operator's rights in that namespace only. */
 static void test_helm_watch_namespace(void **state)
 {
-	const char *extra[] = { "--set", "operator.watchNamespace=ml-team", NULL };
+	const char *extra[] = {"--set", "operator.watchNamespace=ml-team", NULL};
 	json_t *docs = helm_render(extra), *rb;
 
 	(void)state;
@@ -706,15 +762,16 @@ static void test_helm_watch_namespace(void **state)
 	rb = must_find(docs, "RoleBinding", "saqr-operator");
 	assert_string_equal(json_path_str(rb, "metadata.namespace", ""), "ml-team");
 	assert_string_equal(json_path_str(rb, "roleRef.kind", ""), "ClusterRole");
-	assert_true(str_in_array(json_path(must_find(docs, "Deployment", "saqr-operator"), "spec.template.spec.containers.0.args"),
-				 "--watch-namespace=ml-team"));
+	assert_true(str_in_array(
+	    json_path(must_find(docs, "Deployment", "saqr-operator"), "spec.template.spec.containers.0.args"),
+	    "--watch-namespace=ml-team"));
 	json_decref(docs);
 }
 
 /* policy: values merge over the shipped file; the other keys stay. */
 static void test_helm_policy_override(void **state)
 {
-	const char *extra[] = { "--set", "policy.dataResidency.enforcement=warn", NULL };
+	const char *extra[] = {"--set", "policy.dataResidency.enforcement=warn", NULL};
 	json_t *docs = helm_render(extra), *merged = NULL, *base = NULL, *v;
 	char *path = path_in_root("charts/saqr/files/policy.yaml"), err[256];
 	size_t len = 0;
@@ -728,8 +785,7 @@ static void test_helm_policy_override(void **state)
 	assert_non_null(rendered);
 	assert_int_equal(yaml_to_json(rendered, strlen(rendered), RENDER_MAX, &merged, err, sizeof(err)), 0);
 	assert_string_equal(json_path_str(merged, "dataResidency.enforcement", ""), "warn");
-	json_object_foreach(base, k, v)
-		assert_non_null(json_object_get(merged, k));
+	json_object_foreach(base, k, v) assert_non_null(json_object_get(merged, k));
 	json_decref(base);
 	json_decref(merged);
 	free(text);
@@ -739,13 +795,18 @@ static void test_helm_policy_override(void **state)
 
 static void test_helm_service_monitor(void **state)
 {
-	const char *extra[] = { "--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.labels.release=prom", NULL };
+	const char *extra[] = {"--set", "serviceMonitor.enabled=true", "--set",
+			       "serviceMonitor.labels.release=prom", NULL};
 	json_t *docs = helm_render(extra), *sm;
 
 	(void)state;
 	sm = must_find(docs, "ServiceMonitor", "saqr");
-	assert_true(selector_matches(json_path(sm, "spec.selector"), json_path(must_find(docs, "Service", "saqr-metrics"), "metadata.labels")));
-	assert_false(selector_matches(json_path(sm, "spec.selector"), json_path(must_find(docs, "Service", "saqr-webhook"), "metadata.labels")));
+	assert_true(
+	    selector_matches(json_path(sm, "spec.selector"),
+			     json_path(must_find(docs, "Service", "saqr-metrics"), "metadata.labels")));
+	assert_false(
+	    selector_matches(json_path(sm, "spec.selector"),
+			     json_path(must_find(docs, "Service", "saqr-webhook"), "metadata.labels")));
 	assert_string_equal(json_path_str(sm, "spec.endpoints.0.port", ""), "metrics");
 	assert_string_equal(json_path_str(sm, "metadata.labels.release", ""), "prom");
 	json_decref(docs);
@@ -755,20 +816,26 @@ static void test_helm_service_monitor(void **state)
 static void test_helm_schema_refuses_bad_values(void **state)
 {
 	static const char *const bad[] = {
-		"webhook.failurePolicy=Sometimes", "webhook.timeoutSeconds=31", "operator.replicass=2",
-		"certificates.mode=vault", "operator.image.digest=sha256:xyz", "operator.logLevel=loud",
-		"networkPolicy.apiServerPorts[0]=70000",
+	    "webhook.failurePolicy=Sometimes",
+	    "webhook.timeoutSeconds=31",
+	    "operator.replicass=2",
+	    "certificates.mode=vault",
+	    "operator.image.digest=sha256:xyz",
+	    "operator.logLevel=loud",
+	    "networkPolicy.apiServerPorts[0]=70000",
 	};
 	char *chart = path_in_root("charts/saqr");
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *argv[] = { "helm", "template", "saqr", chart, "--kube-version", KUBE_VERSION, "--set", bad[i], NULL };
+		const char *argv[] = {"helm",	    "template", "saqr", chart, "--kube-version",
+				      KUBE_VERSION, "--set",	bad[i], NULL};
 		struct install_proc_result r;
 
 		run(argv, -1, &r);
 		if (r.status == 0 || strstr(r.err, "schema") == NULL)
-			fail_msg("--set %s: exit %d, want a schema error; stderr: %s", bad[i], r.status, r.err);
+			fail_msg("--set %s: exit %d, want a schema error; stderr: %s", bad[i], r.status,
+				 r.err);
 		install_proc_result_release(&r);
 	}
 	free(chart);
@@ -785,11 +852,13 @@ static void test_kustomize_manifests(void **state)
 	(void)state;
 	check_install(docs);
 	ns = must_find(docs, "Namespace", NS);
-	assert_string_equal(dotted_key(ns, "metadata.labels", "pod-security.kubernetes.io/enforce"), "restricted");
+	assert_string_equal(dotted_key(ns, "metadata.labels", "pod-security.kubernetes.io/enforce"),
+			    "restricted");
 	assert_int_equal(count_kind(docs, "CustomResourceDefinition"), count_source_crds());
 	assert_true(count_source_crds() >= 3);
 	assert_non_null(policy);
-	assert_string_equal(dotted_key(must_find(docs, "ConfigMap", "saqr-policy"), "data", "policy.yaml"), policy);
+	assert_string_equal(dotted_key(must_find(docs, "ConfigMap", "saqr-policy"), "data", "policy.yaml"),
+			    policy);
 	assert_int_equal(count_kind(docs, "Certificate"), 0);
 	free(policy);
 	free(path);
@@ -816,14 +885,17 @@ static void test_kustomize_cert_manager_overlay(void **state)
 static void test_rbac_same_in_both_paths(void **state)
 {
 	json_t *chart = helm_render(NULL), *kust = kustomize_render("manifests");
-	const char *roles[][2] = { { "ClusterRole", "saqr-operator" }, { "Role", "saqr-leader-election" },
-				   { "ClusterRole", "saqr-edit" }, { "ClusterRole", "saqr-view" } };
+	const char *roles[][2] = {{"ClusterRole", "saqr-operator"},
+				  {"Role", "saqr-leader-election"},
+				  {"ClusterRole", "saqr-edit"},
+				  {"ClusterRole", "saqr-view"}};
 
 	(void)state;
 	for (size_t i = 0; i < 4; i++) {
 		if (!json_same(json_object_get(must_find(chart, roles[i][0], roles[i][1]), "rules"),
 			       json_object_get(must_find(kust, roles[i][0], roles[i][1]), "rules")))
-			fail_msg("%s %s: rules differ between charts/saqr and manifests/", roles[i][0], roles[i][1]);
+			fail_msg("%s %s: rules differ between charts/saqr and manifests/", roles[i][0],
+				 roles[i][1]);
 	}
 	json_decref(chart);
 	json_decref(kust);
@@ -834,13 +906,14 @@ static void test_rbac_same_in_both_paths(void **state)
 static void test_generated_copies_are_current(void **state)
 {
 	char *script = path_in_root("hack/install-sync.sh");
-	const char *argv[] = { script, "--check", install_proc_root(), NULL };
+	const char *argv[] = {script, "--check", install_proc_root(), NULL};
 	struct install_proc_result r;
 
 	(void)state;
 	run(argv, -1, &r);
 	if (r.status != 0)
-		fail_msg("generated copies are stale or sources missing (run `make manifests`):\n%s%s", r.out, r.err);
+		fail_msg("generated copies are stale or sources missing (run `make manifests`):\n%s%s", r.out,
+			 r.err);
 	install_proc_result_release(&r);
 	free(script);
 }
@@ -849,8 +922,8 @@ static void test_generated_copies_are_current(void **state)
 static void test_sync_check_finds_drift(void **state)
 {
 	char tmp[] = "/tmp/saqr-install-sync-XXXXXX";
-	char *src[] = { path_in_root("hack"), path_in_root("crds"), path_in_root("manifests"), path_in_root("charts"),
-			path_in_root("deploy") };
+	char *src[] = {path_in_root("hack"), path_in_root("crds"), path_in_root("manifests"),
+		       path_in_root("charts"), path_in_root("deploy")};
 	char script[512], drifted[512], stale[512];
 	struct install_proc_result r;
 	FILE *f;
@@ -858,7 +931,7 @@ static void test_sync_check_finds_drift(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(tmp));
 	for (size_t i = 0; i < 5; i++) {
-		const char *cp[] = { "cp", "-a", src[i], tmp, NULL };
+		const char *cp[] = {"cp", "-a", src[i], tmp, NULL};
 
 		run(cp, 0, &r);
 		install_proc_result_release(&r);
@@ -874,8 +947,8 @@ static void test_sync_check_finds_drift(void **state)
 	fputs("kind: CustomResourceDefinition\n", f);
 	fclose(f);
 	{
-		const char *check[] = { script, "--check", tmp, NULL };
-		const char *sync[] = { script, tmp, NULL };
+		const char *check[] = {script, "--check", tmp, NULL};
+		const char *sync[] = {script, tmp, NULL};
 
 		run(check, 1, &r);
 		assert_non_null(strstr(r.out, "charts/saqr/files/policy.yaml differs from its source"));
@@ -888,7 +961,7 @@ static void test_sync_check_finds_drift(void **state)
 		assert_int_equal(access(stale, F_OK), -1);
 	}
 	{
-		const char *rm[] = { "rm", "-rf", tmp, NULL };
+		const char *rm[] = {"rm", "-rf", tmp, NULL};
 
 		run(rm, 0, &r);
 		install_proc_result_release(&r);
@@ -909,7 +982,7 @@ static bool file_exists(const char *dir, const char *rel)
  * built: the tree holds the binary, its loader and libraries, passwd and CA bundle, and runs. */
 static void test_image_rootfs_builds_runnable_trees(void **state)
 {
-	static const char *const cmds[] = { "saqr-operator", "saqr-webhook", "saqrctl" };
+	static const char *const cmds[] = {"saqr-operator", "saqr-webhook", "saqrctl"};
 	char tmp[] = "/tmp/saqr-rootfs-XXXXXX", lua_root[512];
 	char *script = path_in_root("hack/image-rootfs.sh");
 	struct install_proc_result r;
@@ -918,7 +991,7 @@ static void test_image_rootfs_builds_runnable_trees(void **state)
 	assert_non_null(mkdtemp(tmp));
 	setenv("IMAGE_ROOTFS_PROBE_ARGS", "-v", 1);
 	{
-		const char *argv[] = { script, tmp, "/usr/bin/lua5.4", NULL };
+		const char *argv[] = {script, tmp, "/usr/bin/lua5.4", NULL};
 
 		run(argv, 0, &r);
 	}
@@ -947,7 +1020,7 @@ static void test_image_rootfs_builds_runnable_trees(void **state)
 		snprintf(rel, sizeof(rel), "bin/%s", cmds[i]);
 		bin = path_in_root(rel);
 		if (access(bin, X_OK) == 0) {
-			const char *argv[] = { script, tmp, bin, NULL };
+			const char *argv[] = {script, tmp, bin, NULL};
 
 			run(argv, 0, &r);
 			assert_non_null(strstr(r.out, "from the tree"));
@@ -956,7 +1029,7 @@ static void test_image_rootfs_builds_runnable_trees(void **state)
 		free(bin);
 	}
 	{
-		const char *rm[] = { "rm", "-rf", tmp, NULL };
+		const char *rm[] = {"rm", "-rf", tmp, NULL};
 
 		run(rm, 0, &r);
 		install_proc_result_release(&r);
@@ -973,11 +1046,13 @@ static void test_image_rootfs_names_missing_binaries(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(tmp));
 	{
-		const char *argv[] = { script, tmp, "/nonexistent/saqr-ghost", "/nonexistent/saqr-phantom", NULL };
+		const char *argv[] = {script, tmp, "/nonexistent/saqr-ghost", "/nonexistent/saqr-phantom",
+				      NULL};
 
 		run(argv, 1, &r);
 	}
-	assert_non_null(strstr(r.err, "missing (run `make build`): /nonexistent/saqr-ghost /nonexistent/saqr-phantom"));
+	assert_non_null(
+	    strstr(r.err, "missing (run `make build`): /nonexistent/saqr-ghost /nonexistent/saqr-phantom"));
 	install_proc_result_release(&r);
 	rmdir(tmp);
 	free(script);
@@ -988,11 +1063,12 @@ static void test_image_rootfs_names_missing_binaries(void **state)
 static void need_cluster(void)
 {
 	char *ns = path_in_root("manifests/namespace.yaml");
-	const char *argv[] = { "kubectl", "apply", "-f", ns, NULL };
+	const char *argv[] = {"kubectl", "apply", "-f", ns, NULL};
 	struct install_proc_result r;
 
 	if (getenv("KUBECONFIG") == NULL)
-		fail_msg("KUBECONFIG is not set: run through `make test-install` (it starts the local control plane)");
+		fail_msg("KUBECONFIG is not set: run through `make test-install` (it starts the local "
+			 "control plane)");
 	run(argv, 0, &r);
 	install_proc_result_release(&r);
 	free(ns);
@@ -1000,7 +1076,7 @@ static void need_cluster(void)
 
 static void dry_run_file(const char *what, const char *path)
 {
-	const char *argv[] = { "kubectl", "apply", "--dry-run=server", "-f", path, NULL };
+	const char *argv[] = {"kubectl", "apply", "--dry-run=server", "-f", path, NULL};
 	struct install_proc_result r;
 
 	run(argv, -1, &r);
@@ -1012,7 +1088,8 @@ static void dry_run_file(const char *what, const char *path)
 
 static void dry_run_docs(const char *what, const json_t *docs)
 {
-	json_t *list = json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "List", "items", (json_t *)docs);
+	json_t *list =
+	    json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "List", "items", (json_t *)docs);
 	char *text = json_dumps(list, JSON_COMPACT), *path = NULL;
 
 	assert_non_null(text);
@@ -1026,7 +1103,8 @@ static void dry_run_docs(const char *what, const json_t *docs)
 
 static void test_server_dry_run_helm(void **state)
 {
-	const char *no_crds[] = { "--set", "crds.install=false", "--set", "operator.watchNamespace=default", NULL };
+	const char *no_crds[] = {"--set", "crds.install=false", "--set", "operator.watchNamespace=default",
+				 NULL};
 	json_t *docs;
 
 	(void)state;
@@ -1042,7 +1120,7 @@ static void test_server_dry_run_helm(void **state)
 static void test_server_dry_run_kustomize(void **state)
 {
 	char *dir = path_in_root("manifests");
-	const char *argv[] = { "kubectl", "apply", "--dry-run=server", "-k", dir, NULL };
+	const char *argv[] = {"kubectl", "apply", "--dry-run=server", "-k", dir, NULL};
 	struct install_proc_result r;
 
 	(void)state;
@@ -1051,7 +1129,8 @@ static void test_server_dry_run_kustomize(void **state)
 	if (r.status != 0)
 		fail_msg("the API server refused manifests/:\n%s", r.err);
 	assert_non_null(strstr(r.out, "deployment.apps/saqr-operator created (server dry run)"));
-	assert_non_null(strstr(r.out, "validatingwebhookconfiguration.admissionregistration.k8s.io/saqr-webhook"));
+	assert_non_null(
+	    strstr(r.out, "validatingwebhookconfiguration.admissionregistration.k8s.io/saqr-webhook"));
 	install_proc_result_release(&r);
 	free(dir);
 }
@@ -1059,7 +1138,8 @@ static void test_server_dry_run_kustomize(void **state)
 /* The Secret as the API server holds it, then rendered again with lookup (--dry-run=server). */
 static json_t *render_admission(bool from_cluster)
 {
-	const char *extra[] = { "--show-only", "templates/webhook-admission.yaml", from_cluster ? "--dry-run=server" : NULL, NULL };
+	const char *extra[] = {"--show-only", "templates/webhook-admission.yaml",
+			       from_cluster ? "--dry-run=server" : NULL, NULL};
 
 	return helm_render(extra);
 }
@@ -1082,7 +1162,8 @@ static void annotate_in_days(const char *annotation, int days)
 	char value[256], arg[320];
 	time_t t = time(NULL) + (time_t)days * 86400;
 	struct tm tm;
-	const char *argv[] = { "kubectl", "-n", NS, "annotate", "--overwrite", "secret", TLS_SECRET, arg, NULL };
+	const char *argv[] = {"kubectl", "-n",	     NS,  "annotate", "--overwrite",
+			      "secret",	 TLS_SECRET, arg, NULL};
 
 	gmtime_r(&t, &tm);
 	strftime(value, sizeof(value), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -1094,7 +1175,7 @@ static void annotate_in_days(const char *annotation, int days)
  * expiry with the same CA (so the caBundle does not change), and renews the CA near its own. */
 static void test_helm_keeps_certificate(void **state)
 {
-	const char *del[] = { "kubectl", "-n", NS, "delete", "secret", TLS_SECRET, "--ignore-not-found", NULL };
+	const char *del[] = {"kubectl", "-n", NS, "delete", "secret", TLS_SECRET, "--ignore-not-found", NULL};
 	json_t *first, *again, *renewed, *newca, *one;
 	char *text, *path = NULL;
 	const char *why;
@@ -1103,18 +1184,20 @@ static void test_helm_keeps_certificate(void **state)
 	need_cluster();
 	kubectl(del);
 	first = render_admission(false);
-	one = json_pack("{s:s, s:s, s:[O]}", "apiVersion", "v1", "kind", "List", "items", must_find(first, "Secret", TLS_SECRET));
+	one = json_pack("{s:s, s:s, s:[O]}", "apiVersion", "v1", "kind", "List", "items",
+			must_find(first, "Secret", TLS_SECRET));
 	text = json_dumps(one, JSON_COMPACT);
 	assert_int_equal(install_proc_write_temp(text, strlen(text), &path), 0);
 	{
-		const char *create[] = { "kubectl", "create", "-f", path, NULL };
+		const char *create[] = {"kubectl", "create", "-f", path, NULL};
 
 		kubectl(create);
 	}
 	again = render_admission(true);
 	assert_string_equal(secret_key(again, "tls.crt"), secret_key(first, "tls.crt"));
 	assert_string_equal(secret_key(again, "ca.crt"), secret_key(first, "ca.crt"));
-	assert_string_equal(json_path_str(must_find(again, "ValidatingWebhookConfiguration", NULL), "webhooks.0.clientConfig.caBundle", ""),
+	assert_string_equal(json_path_str(must_find(again, "ValidatingWebhookConfiguration", NULL),
+					  "webhooks.0.clientConfig.caBundle", ""),
 			    secret_key(first, "ca.crt"));
 
 	annotate_in_days("saqr.dev/not-after", 10);
@@ -1143,25 +1226,25 @@ static void test_helm_keeps_certificate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_generated_copies_are_current),
-		cmocka_unit_test(test_sync_check_finds_drift),
-		cmocka_unit_test(test_helm_lint_strict),
-		cmocka_unit_test(test_helm_default_values),
-		cmocka_unit_test(test_helm_cert_manager_mode),
-		cmocka_unit_test(test_helm_existing_secret_mode),
-		cmocka_unit_test(test_helm_crds_disabled_or_not_kept),
-		cmocka_unit_test(test_helm_watch_namespace),
-		cmocka_unit_test(test_helm_policy_override),
-		cmocka_unit_test(test_helm_service_monitor),
-		cmocka_unit_test(test_helm_schema_refuses_bad_values),
-		cmocka_unit_test(test_kustomize_manifests),
-		cmocka_unit_test(test_kustomize_cert_manager_overlay),
-		cmocka_unit_test(test_rbac_same_in_both_paths),
-		cmocka_unit_test(test_image_rootfs_builds_runnable_trees),
-		cmocka_unit_test(test_image_rootfs_names_missing_binaries),
-		cmocka_unit_test(test_server_dry_run_helm),
-		cmocka_unit_test(test_server_dry_run_kustomize),
-		cmocka_unit_test(test_helm_keeps_certificate),
+	    cmocka_unit_test(test_generated_copies_are_current),
+	    cmocka_unit_test(test_sync_check_finds_drift),
+	    cmocka_unit_test(test_helm_lint_strict),
+	    cmocka_unit_test(test_helm_default_values),
+	    cmocka_unit_test(test_helm_cert_manager_mode),
+	    cmocka_unit_test(test_helm_existing_secret_mode),
+	    cmocka_unit_test(test_helm_crds_disabled_or_not_kept),
+	    cmocka_unit_test(test_helm_watch_namespace),
+	    cmocka_unit_test(test_helm_policy_override),
+	    cmocka_unit_test(test_helm_service_monitor),
+	    cmocka_unit_test(test_helm_schema_refuses_bad_values),
+	    cmocka_unit_test(test_kustomize_manifests),
+	    cmocka_unit_test(test_kustomize_cert_manager_overlay),
+	    cmocka_unit_test(test_rbac_same_in_both_paths),
+	    cmocka_unit_test(test_image_rootfs_builds_runnable_trees),
+	    cmocka_unit_test(test_image_rootfs_names_missing_binaries),
+	    cmocka_unit_test(test_server_dry_run_helm),
+	    cmocka_unit_test(test_server_dry_run_kustomize),
+	    cmocka_unit_test(test_helm_keeps_certificate),
 	};
 
 	return cmocka_run_group_tests_name("install", tests, NULL, NULL);

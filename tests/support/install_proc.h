@@ -8,10 +8,10 @@
 #define INSTALL_PROC_MAX_OUTPUT ((size_t)64 * 1024 * 1024)
 
 struct install_proc_result {
-	int status;    /* exit code; 128 + signal number when killed; 127 when it could not start */
-	char *out;     /* standard output, NUL-terminated (owned) */
+	int status; /* exit code; 128 + signal number when killed; 127 when it could not start */
+	char *out;  /* standard output, NUL-terminated (owned) */
 	size_t out_len;
-	char *err;     /* standard error, NUL-terminated (owned) */
+	char *err; /* standard error, NUL-terminated (owned) */
 };
 
 /* Run argv (argv[0] looked up in PATH) with standard input from stdin_path (NULL: /dev/null)

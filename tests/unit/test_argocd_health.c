@@ -19,7 +19,7 @@
 
 #define ARGOCD_MAX_CASES 256
 
-static const char *const interpreters[] = { "lua5.4", "lua5.1" };
+static const char *const interpreters[] = {"lua5.4", "lua5.1"};
 #define NINTERP (sizeof(interpreters) / sizeof(interpreters[0]))
 
 static char runner_path[4096];
@@ -69,7 +69,7 @@ static int group_setup(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < NINTERP; i++) {
-		const char *argv[] = { interpreters[i], runner_path, NULL };
+		const char *argv[] = {interpreters[i], runner_path, NULL};
 
 		runs_rc[i] = install_proc_run(argv, NULL, &runs[i]);
 	}
@@ -93,11 +93,13 @@ static void test_case(void **state)
 		const char *p;
 
 		if (runs_rc[i] != 0)
-			fail_msg("%s could not be run (is it installed? hack/deps.sh installs it)", interpreters[i]);
+			fail_msg("%s could not be run (is it installed? hack/deps.sh installs it)",
+				 interpreters[i]);
 		snprintf(prefix, sizeof(prefix), "ok %s ", name);
 		p = strstr(runs[i].out, prefix);
 		if (p == NULL || (p != runs[i].out && p[-1] != '\n'))
-			fail_msg("%s: case %s did not pass:\n%s%s", interpreters[i], name, runs[i].out, runs[i].err);
+			fail_msg("%s: case %s did not pass:\n%s%s", interpreters[i], name, runs[i].out,
+				 runs[i].err);
 	}
 }
 
@@ -107,7 +109,8 @@ static void test_runner_exits_zero(void **state)
 	for (size_t i = 0; i < NINTERP; i++) {
 		assert_int_equal(runs_rc[i], 0);
 		if (runs[i].status != 0)
-			fail_msg("%s exited %d:\n%s%s", interpreters[i], runs[i].status, runs[i].out, runs[i].err);
+			fail_msg("%s exited %d:\n%s%s", interpreters[i], runs[i].status, runs[i].out,
+				 runs[i].err);
 		assert_non_null(strstr(runs[i].out, ", 0 failed"));
 	}
 }
@@ -118,14 +121,16 @@ static void test_runner_reports_wrong_expectations(void **state)
 {
 	char cases[4200];
 	struct install_proc_result r;
-	const char *argv[] = { "lua5.4", runner_path, "--cases", cases, NULL };
+	const char *argv[] = {"lua5.4", runner_path, "--cases", cases, NULL};
 
 	(void)state;
 	snprintf(cases, sizeof(cases), "%s/bad-cases.lua", data_dir);
 	assert_int_equal(install_proc_run(argv, NULL, &r), 0);
 	assert_int_equal(r.status, 1);
-	assert_true(has_line(r.out, "not ok wrong-status: status Healthy, want Degraded (message \"Available: 2/2 replicas ready, serving fraud-scorer 3.2.0\")"));
-	assert_non_null(strstr(r.out, "not ok wrong-message: message \"JobRunning: training on 4 nodes (4 active)\", want \"Running\""));
+	assert_true(has_line(r.out, "not ok wrong-status: status Healthy, want Degraded (message "
+				    "\"Available: 2/2 replicas ready, serving fraud-scorer 3.2.0\")"));
+	assert_non_null(strstr(r.out, "not ok wrong-message: message \"JobRunning: training on 4 nodes (4 "
+				      "active)\", want \"Running\""));
 	assert_true(has_line(r.out, "not ok wrong-kind: sample is a DriftPolicy, not a TrainingJob"));
 	assert_non_null(strstr(r.out, "not ok missing-sample: "));
 	assert_non_null(strstr(r.out, "not ok malformed-json: JSON: expected , or }"));
@@ -138,7 +143,7 @@ static void test_runner_reports_wrong_expectations(void **state)
 static void test_runner_unknown_case_fails(void **state)
 {
 	struct install_proc_result r;
-	const char *argv[] = { "lua5.4", runner_path, "no-such-case", NULL };
+	const char *argv[] = {"lua5.4", runner_path, "no-such-case", NULL};
 
 	(void)state;
 	assert_int_equal(install_proc_run(argv, NULL, &r), 0);
@@ -150,7 +155,7 @@ static void test_runner_unknown_case_fails(void **state)
 /* argocd-cm-patch.yaml carries each script, byte for byte, under its Argo CD key. */
 static void test_cm_patch_ships_the_scripts(void **state)
 {
-	static const char *const kinds[] = { "ModelDeployment", "TrainingJob", "DriftPolicy" };
+	static const char *const kinds[] = {"ModelDeployment", "TrainingJob", "DriftPolicy"};
 	const char *root = install_proc_root();
 	char path[4096], key[256];
 	size_t len = 0;
@@ -163,7 +168,8 @@ static void test_cm_patch_ships_the_scripts(void **state)
 	assert_non_null(yaml);
 	if (yaml_to_json(yaml, len, 1 << 20, &cm, err, sizeof(err)) != 0)
 		fail_msg("%s: %s", path, err);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(cm, "metadata"), "name")), "argocd-cm");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(cm, "metadata"), "name")),
+			    "argocd-cm");
 	assert_int_equal(json_object_size(json_object_get(cm, "data")), 3);
 	for (size_t i = 0; i < 3; i++) {
 		char *script;
@@ -175,7 +181,8 @@ static void test_cm_patch_ships_the_scripts(void **state)
 		snprintf(key, sizeof(key), "resource.customizations.health.saqr.dev_%s", kinds[i]);
 		shipped = json_string_value(json_object_get(json_object_get(cm, "data"), key));
 		if (shipped == NULL || strcmp(shipped, script) != 0)
-			fail_msg("%s in argocd-cm-patch.yaml differs from %s (run `make manifests`)", key, path);
+			fail_msg("%s in argocd-cm-patch.yaml differs from %s (run `make manifests`)", key,
+				 path);
 		free(script);
 	}
 	json_decref(cm);
@@ -199,7 +206,8 @@ static void test_application_uses_the_chart(void **state)
 		fail_msg("%s: %s", path, err);
 	assert_string_equal(json_path_str(app, "kind", ""), "Application");
 	assert_string_equal(json_path_str(app, "spec.source.path", ""), "charts/saqr");
-	assert_string_equal(json_path_str(app, "spec.source.helm.valuesObject.certificates.mode", ""), "cert-manager");
+	assert_string_equal(json_path_str(app, "spec.source.helm.valuesObject.certificates.mode", ""),
+			    "cert-manager");
 	assert_string_equal(json_path_str(app, "spec.destination.namespace", ""), "saqr-system");
 	snprintf(path, sizeof(path), "%s/charts/saqr/Chart.yaml", install_proc_root());
 	free(yaml);
@@ -213,7 +221,7 @@ static void test_application_uses_the_chart(void **state)
 static void test_proc_missing_program(void **state)
 {
 	struct install_proc_result r;
-	const char *argv[] = { "saqr-no-such-program-xyz", NULL };
+	const char *argv[] = {"saqr-no-such-program-xyz", NULL};
 
 	(void)state;
 	assert_int_not_equal(install_proc_run(argv, NULL, &r), 0);
@@ -226,7 +234,7 @@ static void test_proc_missing_program(void **state)
 static size_t list_cases(char **buf, char **names, size_t max)
 {
 	struct install_proc_result r;
-	const char *argv[] = { "lua5.4", runner_path, "--list", NULL };
+	const char *argv[] = {"lua5.4", runner_path, "--list", NULL};
 	size_t n = 0;
 	char *line, *save = NULL;
 
@@ -247,12 +255,12 @@ static size_t list_cases(char **buf, char **names, size_t max)
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
-		cmocka_unit_test(test_runner_exits_zero),
-		cmocka_unit_test(test_runner_reports_wrong_expectations),
-		cmocka_unit_test(test_runner_unknown_case_fails),
-		cmocka_unit_test(test_cm_patch_ships_the_scripts),
-		cmocka_unit_test(test_application_uses_the_chart),
-		cmocka_unit_test(test_proc_missing_program),
+	    cmocka_unit_test(test_runner_exits_zero),
+	    cmocka_unit_test(test_runner_reports_wrong_expectations),
+	    cmocka_unit_test(test_runner_unknown_case_fails),
+	    cmocka_unit_test(test_cm_patch_ships_the_scripts),
+	    cmocka_unit_test(test_application_uses_the_chart),
+	    cmocka_unit_test(test_proc_missing_program),
 	};
 	struct CMUnitTest tests[ARGOCD_MAX_CASES + sizeof(fixed) / sizeof(fixed[0])];
 	char *names[ARGOCD_MAX_CASES], *buf;
