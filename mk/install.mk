@@ -1,0 +1,31 @@
+# Install paths: kustomize manifests, the Helm chart, Argo CD health checks, image file trees.
+
+HELM_KUBE_VERSION ?= 1.34.0
+IMAGE_CMDS ?= saqr-operator saqr-webhook saqrctl
+
+##@ Install
+
+.PHONY: manifests
+manifests: ## Sync generated copies: crds/ into manifests/crds and the chart, the policy into the chart, Argo CD health into argocd-cm-patch.yaml.
+	@hack/install-sync.sh
+
+.PHONY: manifests-check
+manifests-check: ## Fail if a generated copy (see `manifests`) differs from its source.
+	@hack/install-sync.sh --check
+
+.PHONY: helm-lint
+helm-lint: ## helm lint --strict on charts/saqr, and render it with default, cert-manager and no-CRD values.
+	@helm=$$(hack/tools.sh bindir)/helm; set -e; \
+	$$helm lint charts/saqr --strict --kube-version $(HELM_KUBE_VERSION); \
+	for v in "" "--set certificates.mode=cert-manager" "--set crds.install=false"; do \
+	  $$helm template saqr charts/saqr -n saqr-system --kube-version $(HELM_KUBE_VERSION) $$v >/dev/null; \
+	done; echo "helm-lint: clean"
+
+.PHONY: test-install
+test-install: $(BUILD)/san/tests/integration/test_install $(BUILD)/san/tests/unit/test_argocd_health ## Install tests: chart, kustomize, server dry-run, Argo CD health.
+	@hack/run-tests.sh unit $(BUILD)/san/tests/unit/test_argocd_health
+	@hack/run-tests.sh integration $(BUILD)/san/tests/integration/test_install
+
+.PHONY: image-rootfs
+image-rootfs: ## Assemble build/rootfs/<cmd>/ (binary, its shared libraries, passwd, CA certificates) for each built daemon and prove it runs.
+	@hack/image-rootfs.sh $(BUILD)/rootfs $(addprefix $(BIN)/,$(IMAGE_CMDS))
