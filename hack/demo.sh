@@ -19,15 +19,16 @@ note() { printf '%s# %s%s\n' "$dim" "$*" "$off"; }
 show() { printf '$ %s\n' "$*"; "$@" 2>&1 | sed 's/^/  /'; }
 kubectl() { "$tools/kubectl" "$@"; }
 
-# Wait until a command succeeds (up to $1 seconds).
+# Wait until a shell condition holds (up to $1 seconds); the condition is evaluated afresh
+# each time.
 until_ok() {
 	local t=$1
 	shift
 	for _ in $(seq 1 $((t * 4))); do
-		"$@" >/dev/null 2>&1 && return 0
+		eval "$*" >/dev/null 2>&1 && return 0
 		sleep 0.25
 	done
-	echo "demo: timed out waiting for: $*" >&2
+	echo "demo: timed out after ${t}s waiting for: $*" >&2
 	return 1
 }
 
@@ -178,12 +179,12 @@ play_controllers() {
 	until_ok 30 cond_is tj fraud-detector-train Succeeded True
 	show kubectl -n "$ns" get tj fraud-detector-train
 	note "promotion: the TrainingJob's output became the ModelDeployment's model"
-	until_ok 30 test "$(jsonpath md fraud-detector '{.spec.model.version}')" = "$(jsonpath tj fraud-detector-train '{.spec.promote.version}')"
+	until_ok 30 '[ "$(jsonpath md fraud-detector {.spec.model.version})" = "$(jsonpath tj fraud-detector-train {.spec.promote.version})" ]'
 	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={.spec.model}{'\n'}"
 	gen=$(jsonpath deployment fraud-detector '{.metadata.generation}')
 	kubectl -n "$ns" patch deployment fraud-detector --subresource=status --type=merge -p \
 		"{\"status\":{\"observedGeneration\":$gen}}" >/dev/null
-	until_ok 30 test "$(jsonpath md fraud-detector '{.status.currentModel.version}')" = "$(jsonpath md fraud-detector '{.spec.model.version}')"
+	until_ok 30 '[ "$(jsonpath md fraud-detector {.status.currentModel.version})" = "$(jsonpath md fraud-detector {.spec.model.version})" ]'
 	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={range .status.history[*]}{.version} {.uri}{'\n'}{end}"
 }
 
@@ -210,6 +211,23 @@ metrics_text() { # amount-bucket counts (5) and channel counts (3)
 	echo "saqr_inference_requests_total{code=\"200\"} $cum"
 	echo "# TYPE saqr_model_quality gauge"
 	echo "saqr_model_quality 0.95"
+}
+
+# One second of requests at a time, added to the cumulative counters of the model's /metrics,
+# shaped like the baseline or drifted ($dir/traffic.mode). Runs in the background.
+traffic() {
+	local a=(0 0 0 0 0) c=(0 0 0) step_a step_c i
+	while [ -f "$dir/traffic.mode" ]; do
+		if [ "$(cat "$dir/traffic.mode" 2>/dev/null)" = drift ]; then
+			step_a=(28 61 76 141 73) step_c=(122 223 25)
+		else
+			step_a=(18 41 26 11 3) step_c=(62 23 15)
+		fi
+		for i in 0 1 2 3 4; do a[i]=$((a[i] + step_a[i])); done
+		for i in 0 1 2; do c[i]=$((c[i] + step_c[i])); done
+		metrics_text "${a[*]}" "${c[*]}" >"$dir/metrics.tmp" && mv "$dir/metrics.tmp" "$dir/metrics.txt"
+		sleep 1
+	done
 }
 
 drift() {
@@ -239,12 +257,14 @@ drift() {
 		"$root/manifests/samples/driftpolicy.yaml" >"$dir/driftpolicy.yaml"
 	note "the sample DriftPolicy, with a 5s interval and the local receiver as its webhook sink:"
 	show kubectl -n "$ns" apply -f "$dir/driftpolicy.yaml"
-	note "traffic like the baseline: no drift"
-	metrics_text "183 412 261 115 29" "620 230 150" >"$dir/metrics.txt"
-	until_ok 60 test -n "$(jsonpath dp fraud-detector-drift '{.status.features[0].score}')"
+	note "traffic shaped like the baseline: no drift"
+	echo baseline >"$dir/traffic.mode"
+	traffic &
+	echo $! >"$dir/traffic.pid"
+	until_ok 60 '[ -n "$(jsonpath dp fraud-detector-drift {.status.features[0].score})" ]'
 	show kubectl -n "$ns" get dp fraud-detector-drift
 	note "now large amounts dominate and wallets take over: the next window drifts"
-	metrics_text "283 612 761 1415 729" "1220 2230 250" >"$dir/metrics.txt"
+	echo drift >"$dir/traffic.mode"
 	until_ok 90 cond_is dp fraud-detector-drift DriftDetected True
 	show kubectl -n "$ns" get dp fraud-detector-drift
 	show kubectl -n "$ns" get dp fraud-detector-drift -o "jsonpath=$features_fmt"
@@ -256,8 +276,8 @@ drift() {
 	note "the retraining TrainingJob, the rolled-back model, and the Events:"
 	show kubectl -n "$ns" get tj
 	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={.spec.model.version}{'\n'}"
-	show kubectl -n "$ns" get events --field-selector "regarding.name=fraud-detector-drift" -o \
-		"custom-columns=TYPE:.type,REASON:.reason,NOTE:.note"
+	show kubectl -n "$ns" get events --field-selector involvedObject.name=fraud-detector-drift -o \
+		"custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message"
 }
 
 features_fmt="{range .status.features[*]}{.name} {.method} score={.score} threshold={.threshold} drifted={.drifted}{'\n'}{end}"
@@ -303,6 +323,8 @@ cmd_up() {
 }
 
 cmd_down() {
+	rm -f "$dir/traffic.mode"
+	stop_bg traffic
 	stop_bg sink
 	stop_bg model
 	stop_bg operator
