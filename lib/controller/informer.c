@@ -334,13 +334,15 @@ static void informer_set_rv(struct informer *inf, const char *rv)
 		memcpy(inf->rv, rv, n + 1);
 }
 
-/* What the cache stores for obj: obj itself with managedFields removed. obj must be ours. */
-static void informer_strip(const struct informer *inf, json_t *obj)
+/* What the cache stores for obj: obj itself with managedFields removed, then transformed.
+ * obj must be ours (shallow at the top and in metadata). 0 or the transform's error. */
+static int informer_strip(const struct informer *inf, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
 
 	if (!inf->cfg.keep_managed_fields && json_is_object(meta))
 		json_object_del(meta, "managedFields");
+	return inf->cfg.transform ? inf->cfg.transform(obj) : 0;
 }
 
 /* A private copy of a borrowed watch object: shallow at the top and in metadata, so stripping
@@ -351,11 +353,10 @@ static json_t *informer_adopt(const struct informer *inf, json_t *obj)
 	json_t *meta = copy ? json_copy(json_object_get(copy, "metadata")) : NULL;
 
 	if (!copy || (json_object_get(copy, "metadata") && !meta) ||
-	    (meta && json_object_set_new(copy, "metadata", meta) != 0)) {
+	    (meta && json_object_set_new(copy, "metadata", meta) != 0) || informer_strip(inf, copy) != 0) {
 		json_decref(copy);
 		return NULL;
 	}
-	informer_strip(inf, copy);
 	return copy;
 }
 
@@ -442,7 +443,8 @@ static int informer_build_cache(struct informer *inf, json_t *list, struct strma
 		if (!json_is_object(item) || informer_object_key(item, key, sizeof(key)) != 0)
 			continue;
 		informer_fill_type(item, kind, api_version);
-		informer_strip(inf, item);
+		if (informer_strip(inf, item) != 0)
+			return SAQR_ENOMEM;
 		if (strmap_put(fresh, key, json_incref(item), NULL) != 0) {
 			json_decref(item);
 			return SAQR_ENOMEM;

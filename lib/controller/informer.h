@@ -10,6 +10,8 @@
  * - Memory: cached objects have metadata.managedFields removed (controller-runtime's default
  *   transform); server-side apply bookkeeping is often the largest part of an object and no
  *   reconciler reads it. keep_managed_fields turns this off.
+ * - A transform hook (informer_config.transform) may cut objects down further before they are
+ *   cached, e.g. to the metadata and status of objects a reconciler only owns.
  * - Cached objects are shared, immutable jansson values: readers get new references (incref'd)
  *   and must not modify them (json_deep_copy first). jansson's refcounts are atomic.
  * - Handlers run on the informer's thread, one event at a time, without the cache lock held
@@ -38,6 +40,14 @@ struct informer_handlers {
 	void *ud;
 };
 
+/* Reduce what the cache keeps of an object (client-go's TransformFunc). Called on the informer's
+ * thread for every listed or watched object, after managedFields are dropped and before the
+ * object is cached and handed to handlers (list items have kind and apiVersion filled in).
+ * obj is the informer's own shallow copy: the hook may set or delete members of obj and of its
+ * "metadata" object, but must not change deeper values in place (they may be shared with the
+ * decoded watch event). 0, or SAQR_ENOMEM (the list or watch fails and is retried). */
+typedef int (*informer_transform_fn)(json_t *obj);
+
 /* Strings are copied. Zero fields take the defaults above. */
 struct informer_config {
 	struct kube_resource res;
@@ -49,6 +59,7 @@ struct informer_config {
 	double backoff_initial;       /* seconds, after a failed list or watch */
 	double backoff_max;
 	bool keep_managed_fields;
+	informer_transform_fn transform;  /* NULL: cache objects whole */
 };
 
 struct informer;

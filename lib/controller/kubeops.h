@@ -14,7 +14,7 @@
 struct kubeops;
 
 /* Called after each call made through a bound table: verb ("list", "watch", "get", "create",
- * "update", "patch"), the resource and the call's result. Must be thread-safe and quick. */
+ * "update", "patch", "delete"), the resource and the call's result. Must be thread-safe and quick. */
 typedef void (*kubeops_observe_fn)(void *ud, const char *verb, const struct kube_resource *res, int rc);
 
 struct kubeops {
@@ -32,6 +32,9 @@ struct kubeops {
 	int (*patch)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 		     const char *name, enum kube_patch_type type, const json_t *patch,
 		     const struct kube_write_opts *opts, json_t **out, struct kube_status *st);
+	/* kube_delete; may be NULL in tables that never delete (callers check). */
+	int (*del)(const struct kubeops *ops, const struct kube_resource *res, const char *ns, const char *name,
+		   const struct kube_delete_opts *opts, struct kube_status *st);
 	kubeops_observe_fn observe;   /* may be NULL */
 	void *observe_ud;
 };

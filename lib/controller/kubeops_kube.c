@@ -52,6 +52,12 @@ static int kubeops_kube_patch(const struct kubeops *ops, const struct kube_resou
 				kube_patch(ops->ctx, res, ns, name, type, patch, opts, out, st));
 }
 
+static int kubeops_kube_del(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
+			    const char *name, const struct kube_delete_opts *opts, struct kube_status *st)
+{
+	return kubeops_observed(ops, "delete", res, kube_delete(ops->ctx, res, ns, name, opts, st));
+}
+
 void kubeops_init_kube(struct kubeops *ops, struct kube_client *c, kubeops_observe_fn observe, void *observe_ud)
 {
 	memset(ops, 0, sizeof(*ops));
@@ -62,6 +68,7 @@ void kubeops_init_kube(struct kubeops *ops, struct kube_client *c, kubeops_obser
 	ops->create = kubeops_kube_create;
 	ops->update = kubeops_kube_update;
 	ops->patch = kubeops_kube_patch;
+	ops->del = kubeops_kube_del;
 	ops->observe = observe;
 	ops->observe_ud = observe_ud;
 }
