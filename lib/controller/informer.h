@@ -9,11 +9,16 @@
  *   keep the cache, so readers see the last known state while the API server is away.
  * - Memory: cached objects have metadata.managedFields removed (controller-runtime's default
  *   transform); server-side apply bookkeeping is often the largest part of an object and no
- *   reconciler reads it. keep_managed_fields turns this off.
+ *   reconciler reads it. keep_managed_fields turns this off. A jansson tree costs 5-15 times the
+ *   object's JSON text; `compact` keeps each object as compact JSON text instead and parses it on
+ *   every read (a few microseconds for a typical object). Lists go page by page (the kubeops
+ *   `list` call), at most INFORMER_LIST_CONCURRENCY informers of the process at a time, so that
+ *   a relist of thousands of objects never holds them all as trees at once.
  * - A transform hook (informer_config.transform) may cut objects down further before they are
  *   cached, e.g. to the metadata and status of objects a reconciler only owns.
  * - Cached objects are shared, immutable jansson values: readers get new references (incref'd)
- *   and must not modify them (json_deep_copy first). jansson's refcounts are atomic.
+ *   and must not modify them (json_deep_copy first). jansson's refcounts are atomic. (With
+ *   `compact`, each read returns a private tree; the rule stays the same.)
  * - Handlers run on the informer's thread, one event at a time, without the cache lock held
  *   (they may read the cache). Objects passed to them are borrowed for the call.
  *
@@ -32,6 +37,7 @@
 #define INFORMER_PAGE_SIZE 500
 #define INFORMER_BACKOFF_INITIAL 0.8
 #define INFORMER_BACKOFF_MAX 30.0
+#define INFORMER_LIST_CONCURRENCY 2  /* informers listing at once, process-wide */
 
 struct informer_handlers {
 	void (*on_add)(void *ud, json_t *obj);
@@ -60,6 +66,7 @@ struct informer_config {
 	double backoff_max;
 	bool keep_managed_fields;
 	informer_transform_fn transform;  /* NULL: cache objects whole */
+	bool compact;                     /* cache compact JSON text, parsed on each read */
 };
 
 struct informer;

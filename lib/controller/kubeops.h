@@ -21,6 +21,9 @@ struct kubeops {
 	void *ctx;   /* the client, or a test's state */
 	int (*list_all)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 			const struct kube_list_opts *opts, json_t **out, struct kube_status *st);
+	/* kube_list, one page; may be NULL (the informer then lists with list_all). */
+	int (*list)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
+		    const struct kube_list_opts *opts, json_t **out, struct kube_status *st);
 	int (*watch)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 		     const struct kube_watch_opts *opts, kube_watch_fn fn, void *ud, struct kube_status *st);
 	int (*get)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,

@@ -18,6 +18,12 @@ static int kubeops_kube_list_all(const struct kubeops *ops, const struct kube_re
 	return kubeops_observed(ops, "list", res, kube_list_all(ops->ctx, res, ns, opts, out, st));
 }
 
+static int kubeops_kube_list(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
+			     const struct kube_list_opts *opts, json_t **out, struct kube_status *st)
+{
+	return kubeops_observed(ops, "list", res, kube_list(ops->ctx, res, ns, opts, out, st));
+}
+
 static int kubeops_kube_watch(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 			      const struct kube_watch_opts *opts, kube_watch_fn fn, void *ud, struct kube_status *st)
 {
@@ -63,6 +69,7 @@ void kubeops_init_kube(struct kubeops *ops, struct kube_client *c, kubeops_obser
 	memset(ops, 0, sizeof(*ops));
 	ops->ctx = c;
 	ops->list_all = kubeops_kube_list_all;
+	ops->list = kubeops_kube_list;
 	ops->watch = kubeops_kube_watch;
 	ops->get = kubeops_kube_get;
 	ops->create = kubeops_kube_create;

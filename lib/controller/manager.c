@@ -254,7 +254,8 @@ static struct mgr_informer *mgr_find_informer(struct manager *m, const char *key
 static struct informer *mgr_new_informer(struct manager *m, const struct kube_resource *res, const char *key,
 					 const char *selector, informer_transform_fn transform)
 {
-	struct informer_config ic = { .res = *res, .label_selector = selector, .transform = transform };
+	struct informer_config ic = { .res = *res, .label_selector = selector, .transform = transform,
+				      .compact = m->cfg.compact_cache, .page_size = m->cfg.list_page_size };
 	struct mgr_informer *slot;
 	struct informer *inf;
 

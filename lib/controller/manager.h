@@ -42,6 +42,8 @@ struct manager_config {
 	const char *namespace;        /* watch only this namespace; NULL: all */
 	double sync_timeout;          /* manager_start waits this long for caches (0: 120 s) */
 	struct metrics *metrics;      /* borrowed; NULL: the manager makes its own */
+	bool compact_cache;           /* informers keep compact JSON text (informer_config.compact) */
+	long list_page_size;          /* informers list in pages of this many objects (0: default) */
 };
 
 /* Reconcile the object ns/name (ns "" when cluster-scoped); it may be gone from the cache

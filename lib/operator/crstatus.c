@@ -77,7 +77,9 @@ bool crstatus_cache_behind(struct crstatus_memo *m, const json_t *obj)
 		return false;
 	pthread_mutex_lock(&m->lock);
 	e = strmap_get(&m->writes, key);
-	if (e && strcmp(e->replaced_rv, rv) == 0 && ctrltime_mono() - e->at < CRSTATUS_GRACE)
+	if (e && ctrltime_mono() - e->at >= CRSTATUS_GRACE)
+		free(strmap_remove(&m->writes, key)); /* says nothing any more */
+	else if (e && strcmp(e->replaced_rv, rv) == 0)
 		behind = true;
 	pthread_mutex_unlock(&m->lock);
 	return behind;

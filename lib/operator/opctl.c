@@ -47,9 +47,19 @@ struct workqueue_result opctl_result(int rc, bool waiting)
 
 bool opctl_refused(int rc, const struct kube_status *st)
 {
-	if (rc == SAQR_EINVALID || rc == SAQR_EFORBIDDEN)
+	(void)st;
+	switch (rc) {
+	case 0:
+	case SAQR_ECONFLICT:   /* a newer version exists: just retry */
+	case SAQR_ETRANSPORT:  /* the API server is away */
+	case SAQR_EBUSY:       /* 429 or 503 */
+	case SAQR_ETIMEDOUT:
+	case SAQR_ENOMEM:
+	case SAQR_ECLOSED:
+		return false;
+	default:
 		return true;
-	return rc == SAQR_EAPI && st && st->http_code == 400;
+	}
 }
 
 void opctl_format(char *out, size_t outlen, const char *fmt, ...)

@@ -28,8 +28,9 @@ int opctl_owned_informers(struct manager *m, struct owned_tracker *t, const stru
  * requeue at once with the per-key backoff, without an error; others → error and backoff. */
 struct workqueue_result opctl_result(int rc, bool waiting);
 
-/* Whether an API error is about the object itself (the server refused it: 400, 403, 422), so it
- * belongs in the status and an Event rather than only in the logs. */
+/* Whether the API server answered a write with an error that will not go away by itself
+ * (400, 403, 404, 422, 500, e.g. "the Service IP range is full"): it belongs in the status and
+ * an Event. Conflicts, throttling and transport errors are only retried. */
 bool opctl_refused(int rc, const struct kube_status *st);
 
 /* snprintf that cuts quietly (messages for conditions and Events may be cut). */

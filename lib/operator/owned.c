@@ -86,16 +86,21 @@ int owned_tracker_put(struct owned_tracker *t, const char *kind, const char *ns,
 	return rc;
 }
 
-void owned_tracker_forget(struct owned_tracker *t, const json_t *obj)
+void owned_tracker_drop(struct owned_tracker *t, const char *kind, const char *ns, const char *name)
 {
 	char key[OWNED_KEY_MAX];
 
-	if (tracker_key(json_path_str(obj, "kind", ""), json_path_str(obj, "metadata.namespace", ""),
-			json_path_str(obj, "metadata.name", ""), key, sizeof(key)))
+	if (tracker_key(kind, ns, name, key, sizeof(key)))
 		return;
 	pthread_mutex_lock(&t->lock);
 	free(strmap_remove(&t->records, key));
 	pthread_mutex_unlock(&t->lock);
+}
+
+void owned_tracker_forget(struct owned_tracker *t, const json_t *obj)
+{
+	owned_tracker_drop(t, json_path_str(obj, "kind", ""), json_path_str(obj, "metadata.namespace", ""),
+			   json_path_str(obj, "metadata.name", ""));
 }
 
 size_t owned_tracker_len(struct owned_tracker *t)
@@ -205,12 +210,15 @@ int owned_hash(const json_t *desired, char out[OWNED_HASH_BUF])
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	json_t *copy = json_deep_copy(desired);
+	json_t *copy = json_deep_copy(desired), *ann;
 	char *text;
 
 	if (!copy)
 		return SAQR_ENOMEM;
-	json_object_del(json_path(copy, "metadata.annotations"), OWNED_ANN_HASH);
+	ann = json_path(copy, "metadata.annotations");
+	json_object_del(ann, OWNED_ANN_HASH);
+	if (json_is_object(ann) && json_object_size(ann) == 0)
+		json_object_del(json_object_get(copy, "metadata"), "annotations");
 	text = json_dump_canonical(copy);
 	json_decref(copy);
 	if (!text)
@@ -369,6 +377,7 @@ static int sync_apply(const struct owned_sync *s, struct objmeta_owned *o, const
 	char hash[OWNED_HASH_BUF];
 	struct owned_record rec;
 	bool known = owned_tracker_get(s->tracker, o->kind, ns, o->name, &rec);
+	double now = ctrltime_mono();
 	json_t *applied = NULL;
 	int rc = owned_hash(o->obj, hash);
 
@@ -376,8 +385,11 @@ static int sync_apply(const struct owned_sync *s, struct objmeta_owned *o, const
 		rc = owned_stamp(o->obj, hash);
 	if (rc)
 		return rc;
-	switch (owned_decide(live, o->obj, hash, s->owner, known ? &rec : NULL, ctrltime_mono())) {
+	switch (owned_decide(live, o->obj, hash, s->owner, known ? &rec : NULL, now)) {
 	case OWNED_IN_SYNC:
+		/* Without the record the decision is the same (generation 1 or none expected). */
+		if (known && rec.generation <= 1 && now - rec.applied_at >= OWNED_CACHE_GRACE)
+			owned_tracker_drop(s->tracker, o->kind, ns, o->name);
 		*outcome = OWNED_UNCHANGED;
 		*live_out = json_incref(live);
 		return 0;

@@ -15,7 +15,9 @@
  * Otherwise the object is applied again (server-side apply, force), which puts a hand change to
  * an owned field back; an apply that changes nothing is not a write on the server.
  * Right after an apply the cache may not show it yet: that is recognised (the tracker remembers
- * what was applied, for OWNED_CACHE_GRACE seconds) and not taken for drift. */
+ * what was applied, for OWNED_CACHE_GRACE seconds) and not taken for drift. Once an object is
+ * seen in sync, its record is kept only when it says more than the defaults (a generation
+ * above 1), so the tracker stays small. */
 #ifndef SAQR_OPERATOR_OWNED_H
 #define SAQR_OPERATOR_OWNED_H
 
@@ -54,6 +56,8 @@ int owned_tracker_put(struct owned_tracker *t, const char *kind, const char *ns,
 		      const struct owned_record *rec);
 /* Forget what is remembered of obj (by its kind, namespace and name). */
 void owned_tracker_forget(struct owned_tracker *t, const json_t *obj);
+/* Forget kind ns/name. */
+void owned_tracker_drop(struct owned_tracker *t, const char *kind, const char *ns, const char *name);
 size_t owned_tracker_len(struct owned_tracker *t);
 /* Informer handlers that forget deleted objects: register them on each owned informer BEFORE the
  * manager's (manager_add_controller), so the record is gone when the owner is reconciled. */
