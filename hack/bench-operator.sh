@@ -16,7 +16,15 @@ export SAQR_APISERVER_FLAGS="--service-cluster-ip-range=10.96.0.0/16 ${SAQR_APIS
 logdir="$root/build/bench-operator"
 "$here/local-cluster.sh" down >/dev/null 2>&1 || true
 trap '"$here/local-cluster.sh" down >/dev/null 2>&1' EXIT
-eval "$("$here/local-cluster.sh" up)"
+# Ports are picked at random: another control plane on the machine may take one first.
+for try in 1 2 3; do
+	if up=$("$here/local-cluster.sh" up); then
+		eval "$up"
+		break
+	fi
+	"$here/local-cluster.sh" down >/dev/null 2>&1 || true
+	[ "$try" = 3 ] && { echo "bench-operator: the control plane did not start" >&2; exit 1; }
+done
 kubectl="$("$here/tools.sh" bindir)/kubectl"
 "$kubectl" apply --server-side -f "$root/crds/" >/dev/null
 "$kubectl" wait --for condition=Established --timeout=60s crd --all >/dev/null

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/jsonpack.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "controller/ctrltime.h"
@@ -53,11 +54,11 @@ static void informer_json_decref(void *v)
 
 /* ---- cache entries ---- */
 
-/* The entry to cache for obj (ours, already stripped): a new reference, or its compact text.
- * NULL when out of memory. */
+/* The entry to cache for obj (ours, already stripped): a new reference, or its packed compact
+ * JSON text (common/jsonpack.h). NULL when out of memory. */
 static void *informer_entry(const struct informer *inf, json_t *obj)
 {
-	return inf->cfg.compact ? (void *)json_dumps(obj, JSON_COMPACT) : (void *)json_incref(obj);
+	return inf->cfg.compact ? (void *)jsonpack_dump(obj) : (void *)json_incref(obj);
 }
 
 /* A new reference to the object of entry e (NULL for NULL, or when out of memory). */
@@ -65,7 +66,7 @@ static json_t *informer_entry_object(const struct informer *inf, void *e)
 {
 	if (!e)
 		return NULL;
-	return inf->cfg.compact ? json_loads(e, 0, NULL) : json_incref(e);
+	return inf->cfg.compact ? jsonpack_load(e) : json_incref(e);
 }
 
 static void informer_entry_free(const struct informer *inf, void *e)

@@ -10,8 +10,8 @@
  * - Memory: cached objects have metadata.managedFields removed (controller-runtime's default
  *   transform); server-side apply bookkeeping is often the largest part of an object and no
  *   reconciler reads it. keep_managed_fields turns this off. A jansson tree costs 5-15 times the
- *   object's JSON text; `compact` keeps each object as compact JSON text instead and parses it on
- *   every read (a few microseconds for a typical object). Lists go page by page (the kubeops
+ *   object's JSON text; `compact` keeps each object as compact JSON text instead, packed
+ *   (common/jsonpack.h), and parses it on every read (a few microseconds for a typical object). Lists go page by page (the kubeops
  *   `list` call), at most INFORMER_LIST_CONCURRENCY informers of the process at a time, so that
  *   a relist of thousands of objects never holds them all as trees at once.
  * - A transform hook (informer_config.transform) may cut objects down further before they are
