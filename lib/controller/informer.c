@@ -69,9 +69,9 @@ static json_t *informer_entry_object(const struct informer *inf, void *e)
 	return inf->cfg.compact ? jsonpack_load(e) : json_incref(e);
 }
 
-static void informer_entry_free(const struct informer *inf, void *e)
+static void informer_entry_free(bool compact, void *e)
 {
-	if (inf->cfg.compact)
+	if (compact)
 		free(e);
 	else
 		json_decref(e);
@@ -446,6 +446,7 @@ static json_t *informer_adopt(const struct informer *inf, json_t *obj)
 
 static int informer_apply(struct informer *inf, const char *type, json_t *obj)
 {
+	const bool compact = inf->cfg.compact;
 	char key[INFORMER_KEY_MAX];
 	bool deleted = strcmp(type, "DELETED") == 0;
 	void *old = NULL, *entry = NULL;
@@ -467,7 +468,7 @@ static int informer_apply(struct informer *inf, const char *type, json_t *obj)
 		informer_set_rv(inf, json_path_str(obj, "metadata.resourceVersion", NULL));
 	pthread_rwlock_unlock(&inf->cache_lock);
 	if (rc) {
-		informer_entry_free(inf, entry);
+		informer_entry_free(compact, entry);
 		return rc;
 	}
 	if (deleted) {
@@ -481,7 +482,7 @@ static int informer_apply(struct informer *inf, const char *type, json_t *obj)
 		informer_fire_add(inf, obj);
 	}
 	if (old)
-		informer_entry_free(inf, old);
+		informer_entry_free(compact, old);
 	return 0;
 }
 
@@ -522,6 +523,7 @@ static void informer_fill_type(json_t *item, const char *list_kind, const char *
 /* Add the items of one List page to the new cache. */
 static int informer_build_cache(struct informer *inf, json_t *list, struct strmap *fresh)
 {
+	const bool compact = inf->cfg.compact;
 	const char *kind = json_path_str(list, "kind", "");
 	const char *api_version = json_path_str(list, "apiVersion", "");
 	json_t *items = json_object_get(list, "items");
@@ -537,11 +539,11 @@ static int informer_build_cache(struct informer *inf, json_t *list, struct strma
 		if (informer_strip(inf, item) != 0 || !(entry = informer_entry(inf, item)))
 			return SAQR_ENOMEM;
 		if (strmap_put(fresh, key, entry, &old) != 0) {
-			informer_entry_free(inf, entry);
+			informer_entry_free(compact, entry);
 			return SAQR_ENOMEM;
 		}
 		if (old)
-			informer_entry_free(inf, old);
+			informer_entry_free(compact, old);
 	}
 	return 0;
 }
