@@ -435,7 +435,27 @@ static long start_operator(struct bench *b, struct bgproc *p, const char *log_na
 
 /* ---- phases ---- */
 
+/* CPU seconds of the control plane (kube-apiserver and etcd, from BENCH_SERVER_PIDS). */
+static double server_cpu(void)
+{
+	const char *pids = getenv("BENCH_SERVER_PIDS");
+	double sum = 0;
+	char *end;
+
+	for (const char *p = pids ? pids : ""; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+		struct proc_sample s;
+
+		if (end == p)
+			break;
+		sample_proc((pid_t)pid, &s);
+		sum += s.cpu;
+	}
+	return sum;
+}
+
 struct run {
+	double server_cpu; /* control-plane CPU seconds while converging */
 	double converge, drained, stop;
 	struct proc_sample at_converge, at_drain, after_quiet;
 	struct api_counts at_converge_api, at_drain_api, after_quiet_api;
@@ -466,7 +486,7 @@ static double wait_events_drained(long port)
 static int run_operator(struct bench *b, const char *log_name, struct run *r, bool expect_converged)
 {
 	struct bgproc p = { 0 };
-	double t0 = ctrltime_mono(), next_print = t0 + 10;
+	double t0 = ctrltime_mono(), next_print = t0 + 10, cpu0 = server_cpu();
 	long port = start_operator(b, &p, log_name);
 
 	if (port <= 0) {
@@ -486,6 +506,7 @@ static int run_operator(struct bench *b, const char *log_name, struct run *r, bo
 		}
 	}
 	r->converge = ctrltime_mono() - t0;
+	r->server_cpu = server_cpu() - cpu0;
 	sample_proc(p.pid, &r->at_converge);
 	scrape(port, &r->at_converge_api);
 	r->drained = wait_events_drained(port);
@@ -519,6 +540,8 @@ static void print_run(const struct bench *b, const char *title, const struct run
 	printf("  %-44s %10.1f MiB\n", "peak RSS (VmHWM)", (double)r->after_quiet.hwm_kb / 1024.0);
 	printf("  %-44s %10.1f MiB\n", "RSS after the quiet window", (double)r->after_quiet.rss_kb / 1024.0);
 	printf("  %-44s %10.2f s\n", "CPU (user + system) to converge", r->at_converge.cpu);
+	printf("  %-44s %10.2f s  (%.1f cores busy)\n", "kube-apiserver + etcd CPU meanwhile", r->server_cpu,
+	       r->converge > 0 ? r->server_cpu / r->converge : 0);
 	printf("  %-44s %10.0f\n", "API requests to converge", c->total);
 	printf("  %-44s %10.2f\n", "  per custom resource", c->total / n);
 	printf("  %-44s %10.0f  (%.2f per CR, %.0f/s)\n", "  writes (owned objects, status)", c->writes,
