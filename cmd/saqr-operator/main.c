@@ -385,7 +385,9 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	log_set_level(app.flags.level);
+#ifndef __SANITIZE_ADDRESS__ /* ASan's allocator replaces glibc's */
 	mallopt(M_ARENA_MAX, OP_MALLOC_ARENAS);
+#endif
 	/* Every thread inherits this mask; only the signal thread takes the signals. */
 	op_signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);

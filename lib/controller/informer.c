@@ -3,7 +3,10 @@
  * informer thread is its only writer. */
 #include "controller/informer.h"
 
-#ifdef __GLIBC__
+/* glibc's malloc_trim; not under AddressSanitizer, whose allocator replaces glibc's (waking
+ * glibc's unused arenas there trips its thread-exit bookkeeping). */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define INFORMER_TRIM 1
 #include <malloc.h>
 #endif
 #include <pthread.h>
@@ -643,7 +646,7 @@ static int informer_relist(struct informer *inf)
 	informer_fire_replace(inf, &inf->cache, &stale);
 	strmap_release(&stale, informer_entry_freer(inf));
 	informer_mark_synced(inf);
-#ifdef __GLIBC__
+#ifdef INFORMER_TRIM
 	/* The pages were parsed into trees and freed: give that memory back to the system. */
 	if (inf->cfg.compact)
 		malloc_trim(0);
