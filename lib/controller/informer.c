@@ -1,7 +1,14 @@
-/* Informer: list, watch, cache, handlers. The cache is a strmap of key -> json_t* under a
- * read-write lock; the informer thread is its only writer. */
+/* Informer: list, watch, cache, handlers. The cache is a strmap of key -> entry under a
+ * read-write lock (an entry is a json_t*, or with `compact` a malloc'd compact JSON text); the
+ * informer thread is its only writer. */
 #include "controller/informer.h"
 
+/* glibc's malloc_trim; not under AddressSanitizer, whose allocator replaces glibc's (waking
+ * glibc's unused arenas there trips its thread-exit bookkeeping). */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define INFORMER_TRIM 1
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -9,12 +16,14 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/jsonpack.h"
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "controller/ctrltime.h"
 #include "controller/strmap.h"
 
 #define INFORMER_RV_MAX 128
+#define INFORMER_CONTINUE_MAX 4096
 
 struct informer {
 	const struct kubeops *ops;
@@ -44,6 +53,80 @@ struct informer {
 static void informer_json_decref(void *v)
 {
 	json_decref(v);
+}
+
+/* ---- cache entries ---- */
+
+/* The entry to cache for obj (ours, already stripped): a new reference, or its packed compact
+ * JSON text (common/jsonpack.h). NULL when out of memory. */
+static void *informer_entry(const struct informer *inf, json_t *obj)
+{
+	return inf->cfg.compact ? (void *)jsonpack_dump(obj) : (void *)json_incref(obj);
+}
+
+/* A new reference to the object of entry e (NULL for NULL, or when out of memory). */
+static json_t *informer_entry_object(const struct informer *inf, void *e)
+{
+	if (!e)
+		return NULL;
+	return inf->cfg.compact ? jsonpack_load(e) : json_incref(e);
+}
+
+static void informer_entry_free(bool compact, void *e)
+{
+	if (compact)
+		free(e);
+	else
+		json_decref(e);
+}
+
+static void (*informer_entry_freer(const struct informer *inf))(void *)
+{
+	return inf->cfg.compact ? free : informer_json_decref;
+}
+
+/* Whether two entries hold the same object version (the same resourceVersion). */
+static bool informer_entry_same(const struct informer *inf, void *a, void *b)
+{
+	json_t *x, *y;
+	bool same;
+
+	if (!inf->cfg.compact)
+		return strcmp(json_path_str(a, "metadata.resourceVersion", ""),
+			      json_path_str(b, "metadata.resourceVersion", "")) == 0;
+	if (strcmp(a, b) == 0)
+		return true;
+	x = informer_entry_object(inf, a);
+	y = informer_entry_object(inf, b);
+	same = x && y &&
+	       strcmp(json_path_str(x, "metadata.resourceVersion", ""), json_path_str(y, "metadata.resourceVersion", "")) ==
+		   0;
+	json_decref(x);
+	json_decref(y);
+	return same;
+}
+
+/* ---- the list gate: at most INFORMER_LIST_CONCURRENCY informers list at once ---- */
+
+static pthread_mutex_t informer_gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t informer_gate_cond = PTHREAD_COND_INITIALIZER;
+static int informer_gate_active;
+
+static void informer_gate_enter(void)
+{
+	pthread_mutex_lock(&informer_gate_lock);
+	while (informer_gate_active >= INFORMER_LIST_CONCURRENCY)
+		pthread_cond_wait(&informer_gate_cond, &informer_gate_lock);
+	informer_gate_active++;
+	pthread_mutex_unlock(&informer_gate_lock);
+}
+
+static void informer_gate_leave(void)
+{
+	pthread_mutex_lock(&informer_gate_lock);
+	informer_gate_active--;
+	pthread_cond_signal(&informer_gate_cond);
+	pthread_mutex_unlock(&informer_gate_lock);
 }
 
 static int informer_dup(const char *s, char **out)
@@ -113,7 +196,7 @@ void informer_free(struct informer *inf)
 	if (!inf)
 		return;
 	informer_stop(inf);
-	strmap_release(&inf->cache, informer_json_decref);
+	strmap_release(&inf->cache, informer_entry_freer(inf));
 	pthread_rwlock_destroy(&inf->cache_lock);
 	pthread_cond_destroy(&inf->cond);
 	pthread_mutex_destroy(&inf->lock);
@@ -212,7 +295,7 @@ int informer_get_key(struct informer *inf, const char *key, json_t **out)
 	json_t *v;
 
 	pthread_rwlock_rdlock(&inf->cache_lock);
-	v = json_incref(strmap_get(&inf->cache, key));
+	v = informer_entry_object(inf, strmap_get(&inf->cache, key));
 	pthread_rwlock_unlock(&inf->cache_lock);
 	if (!v)
 		return SAQR_ENOTFOUND;
@@ -240,10 +323,14 @@ int informer_list(struct informer *inf, const char *ns, json_t **out)
 	pthread_rwlock_rdlock(&inf->cache_lock);
 	strmap_iter_init(&it);
 	while (rc == 0 && strmap_next(&inf->cache, &it, NULL, &val)) {
-		if (ns && strcmp(json_path_str(val, "metadata.namespace", ""), ns) != 0)
-			continue;
-		if (json_array_append(arr, val) != 0)
+		json_t *obj = informer_entry_object(inf, val);
+
+		if (!obj)
 			rc = SAQR_ENOMEM;
+		else if ((!ns || strcmp(json_path_str(obj, "metadata.namespace", ""), ns) == 0) &&
+			 json_array_append(arr, obj) != 0)
+			rc = SAQR_ENOMEM;
+		json_decref(obj);
 	}
 	pthread_rwlock_unlock(&inf->cache_lock);
 	if (rc) {
@@ -334,13 +421,15 @@ static void informer_set_rv(struct informer *inf, const char *rv)
 		memcpy(inf->rv, rv, n + 1);
 }
 
-/* What the cache stores for obj: obj itself with managedFields removed. obj must be ours. */
-static void informer_strip(const struct informer *inf, json_t *obj)
+/* What the cache stores for obj: obj itself with managedFields removed, then transformed.
+ * obj must be ours (shallow at the top and in metadata). 0 or the transform's error. */
+static int informer_strip(const struct informer *inf, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
 
 	if (!inf->cfg.keep_managed_fields && json_is_object(meta))
 		json_object_del(meta, "managedFields");
+	return inf->cfg.transform ? inf->cfg.transform(obj) : 0;
 }
 
 /* A private copy of a borrowed watch object: shallow at the top and in metadata, so stripping
@@ -351,46 +440,52 @@ static json_t *informer_adopt(const struct informer *inf, json_t *obj)
 	json_t *meta = copy ? json_copy(json_object_get(copy, "metadata")) : NULL;
 
 	if (!copy || (json_object_get(copy, "metadata") && !meta) ||
-	    (meta && json_object_set_new(copy, "metadata", meta) != 0)) {
+	    (meta && json_object_set_new(copy, "metadata", meta) != 0) || informer_strip(inf, copy) != 0) {
 		json_decref(copy);
 		return NULL;
 	}
-	informer_strip(inf, copy);
 	return copy;
 }
 
 static int informer_apply(struct informer *inf, const char *type, json_t *obj)
 {
+	const bool compact = inf->cfg.compact;
 	char key[INFORMER_KEY_MAX];
 	bool deleted = strcmp(type, "DELETED") == 0;
-	void *old = NULL;
-	int rc;
+	void *old = NULL, *entry = NULL;
+	json_t *old_obj;
+	int rc = 0;
 
 	if (informer_object_key(obj, key, sizeof(key)) != 0) {
 		log_warn("informer: event without a usable name", "resource", inf->res.resource, "type", type);
 		return 0;
 	}
+	if (!deleted && !(entry = informer_entry(inf, obj)))
+		return SAQR_ENOMEM;
 	pthread_rwlock_wrlock(&inf->cache_lock);
-	if (deleted) {
+	if (deleted)
 		old = strmap_remove(&inf->cache, key);
-		rc = 0;
-	} else {
-		rc = strmap_put(&inf->cache, key, json_incref(obj), &old);
-		if (rc)
-			json_decref(obj);
-	}
+	else
+		rc = strmap_put(&inf->cache, key, entry, &old);
 	if (rc == 0)
 		informer_set_rv(inf, json_path_str(obj, "metadata.resourceVersion", NULL));
 	pthread_rwlock_unlock(&inf->cache_lock);
-	if (rc)
+	if (rc) {
+		informer_entry_free(compact, entry);
 		return rc;
-	if (deleted)
+	}
+	if (deleted) {
 		informer_fire_delete(inf, obj);
-	else if (old)
-		informer_fire_update(inf, old, obj);
-	else
+	} else if (old) {
+		old_obj = informer_entry_object(inf, old);
+		if (old_obj)
+			informer_fire_update(inf, old_obj, obj);
+		json_decref(old_obj);
+	} else {
 		informer_fire_add(inf, obj);
-	json_decref(old);
+	}
+	if (old)
+		informer_entry_free(compact, old);
 	return 0;
 }
 
@@ -428,13 +523,15 @@ static void informer_fill_type(json_t *item, const char *list_kind, const char *
 		json_object_set_new(item, "apiVersion", json_string(api_version));
 }
 
-/* Build the new cache from a List object. */
+/* Add the items of one List page to the new cache. */
 static int informer_build_cache(struct informer *inf, json_t *list, struct strmap *fresh)
 {
+	const bool compact = inf->cfg.compact;
 	const char *kind = json_path_str(list, "kind", "");
 	const char *api_version = json_path_str(list, "apiVersion", "");
 	json_t *items = json_object_get(list, "items");
 	char key[INFORMER_KEY_MAX];
+	void *entry, *old = NULL;
 	json_t *item;
 	size_t i;
 
@@ -442,13 +539,31 @@ static int informer_build_cache(struct informer *inf, json_t *list, struct strma
 		if (!json_is_object(item) || informer_object_key(item, key, sizeof(key)) != 0)
 			continue;
 		informer_fill_type(item, kind, api_version);
-		informer_strip(inf, item);
-		if (strmap_put(fresh, key, json_incref(item), NULL) != 0) {
-			json_decref(item);
+		if (informer_strip(inf, item) != 0 || !(entry = informer_entry(inf, item)))
+			return SAQR_ENOMEM;
+		if (strmap_put(fresh, key, entry, &old) != 0) {
+			informer_entry_free(compact, entry);
 			return SAQR_ENOMEM;
 		}
+		if (old)
+			informer_entry_free(compact, old);
 	}
 	return 0;
+}
+
+/* Fire one handler call about the entries fresh (may be NULL) and stale (may be NULL). */
+static void informer_fire_entries(struct informer *inf, void *fresh, void *stale)
+{
+	json_t *now = informer_entry_object(inf, fresh), *before = informer_entry_object(inf, stale);
+
+	if (now && !stale)
+		informer_fire_add(inf, now);
+	else if (now && before)
+		informer_fire_update(inf, before, now);
+	else if (before && !fresh)
+		informer_fire_delete(inf, before);
+	json_decref(now);
+	json_decref(before);
 }
 
 /* Tell the handlers how the new cache differs from the old one. */
@@ -460,57 +575,83 @@ static void informer_fire_replace(struct informer *inf, struct strmap *fresh, st
 
 	strmap_iter_init(&it);
 	while (strmap_next(fresh, &it, &key, &val)) {
-		json_t *old = strmap_get(stale, key);
+		void *old = strmap_get(stale, key);
 
-		if (!old)
-			informer_fire_add(inf, val);
-		else if (strcmp(json_path_str(old, "metadata.resourceVersion", ""),
-				json_path_str(val, "metadata.resourceVersion", "")) != 0)
-			informer_fire_update(inf, old, val);
+		if (!old || !informer_entry_same(inf, old, val))
+			informer_fire_entries(inf, val, old);
 	}
 	strmap_iter_init(&it);
 	while (strmap_next(stale, &it, &key, &val))
 		if (!strmap_get(fresh, key))
-			informer_fire_delete(inf, val);
+			informer_fire_entries(inf, NULL, val);
 }
 
-static int informer_relist(struct informer *inf)
+/* List every page into fresh, one page held at a time; rv gets the list's resourceVersion. */
+static int informer_list_pages(struct informer *inf, struct strmap *fresh, char *rv, size_t rvlen)
 {
 	struct kube_list_opts lo = { .label_selector = inf->label_selector,
 				     .field_selector = inf->field_selector,
 				     .limit = inf->cfg.page_size };
-	struct kube_status st = { 0 };
-	struct strmap fresh, stale;
-	json_t *list = NULL;
+	char cont[INFORMER_CONTINUE_MAX] = "";
 	int rc;
 
-	strmap_init(&fresh);
-	rc = inf->ops->list_all(inf->ops, &inf->res, inf->ns, &lo, &list, &st);
-	if (rc) {
-		log_warn("informer: list failed", "resource", inf->res.resource, "error", saqr_strerror(rc),
-			 "message", st.message);
-		return rc;
-	}
-	rc = informer_build_cache(inf, list, &fresh);
-	if (rc)
-		goto out;
-	pthread_rwlock_wrlock(&inf->cache_lock);
-	stale = inf->cache;
-	inf->cache = fresh;
-	strmap_init(&fresh);
-	informer_set_rv(inf, json_path_str(list, "metadata.resourceVersion", NULL));
-	pthread_rwlock_unlock(&inf->cache_lock);
-	informer_fire_replace(inf, &inf->cache, &stale);
-	strmap_release(&stale, informer_json_decref);
+	do {
+		struct kube_status st = { 0 };
+		json_t *page = NULL;
+
+		lo.continue_token = *cont ? cont : NULL;
+		rc = inf->ops->list ? inf->ops->list(inf->ops, &inf->res, inf->ns, &lo, &page, &st)
+				    : inf->ops->list_all(inf->ops, &inf->res, inf->ns, &lo, &page, &st);
+		if (rc) {
+			log_warn("informer: list failed", "resource", inf->res.resource, "error", saqr_strerror(rc),
+				 "message", st.message);
+			return rc;
+		}
+		rc = informer_build_cache(inf, page, fresh);
+		snprintf(rv, rvlen, "%s", json_path_str(page, "metadata.resourceVersion", ""));
+		snprintf(cont, sizeof(cont), "%s", inf->ops->list ? json_path_str(page, "metadata.continue", "") : "");
+		json_decref(page);
+	} while (rc == 0 && *cont);
+	return rc;
+}
+
+static void informer_mark_synced(struct informer *inf)
+{
 	if (!atomic_exchange(&inf->synced, true)) {
 		pthread_mutex_lock(&inf->lock);
 		pthread_cond_broadcast(&inf->cond);
 		pthread_mutex_unlock(&inf->lock);
 	}
-out:
-	strmap_release(&fresh, informer_json_decref);
-	json_decref(list);
-	return rc;
+}
+
+static int informer_relist(struct informer *inf)
+{
+	char rv[INFORMER_RV_MAX] = "";
+	struct strmap fresh, stale;
+	int rc;
+
+	strmap_init(&fresh);
+	informer_gate_enter();
+	rc = informer_list_pages(inf, &fresh, rv, sizeof(rv));
+	informer_gate_leave();
+	if (rc) {
+		strmap_release(&fresh, informer_entry_freer(inf));
+		return rc;
+	}
+	pthread_rwlock_wrlock(&inf->cache_lock);
+	stale = inf->cache;
+	inf->cache = fresh;
+	informer_set_rv(inf, rv);
+	pthread_rwlock_unlock(&inf->cache_lock);
+	informer_fire_replace(inf, &inf->cache, &stale);
+	strmap_release(&stale, informer_entry_freer(inf));
+	informer_mark_synced(inf);
+#ifdef INFORMER_TRIM
+	/* The pages were parsed into trees and freed: give that memory back to the system. */
+	if (inf->cfg.compact)
+		malloc_trim(0);
+#endif
+	return 0;
 }
 
 static int informer_watch(struct informer *inf)

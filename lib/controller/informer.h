@@ -9,9 +9,16 @@
  *   keep the cache, so readers see the last known state while the API server is away.
  * - Memory: cached objects have metadata.managedFields removed (controller-runtime's default
  *   transform); server-side apply bookkeeping is often the largest part of an object and no
- *   reconciler reads it. keep_managed_fields turns this off.
+ *   reconciler reads it. keep_managed_fields turns this off. A jansson tree costs 5-15 times the
+ *   object's JSON text; `compact` keeps each object as compact JSON text instead, packed
+ *   (common/jsonpack.h), and parses it on every read (a few microseconds for a typical object). Lists go page by page (the kubeops
+ *   `list` call), at most INFORMER_LIST_CONCURRENCY informers of the process at a time, so that
+ *   a relist of thousands of objects never holds them all as trees at once.
+ * - A transform hook (informer_config.transform) may cut objects down further before they are
+ *   cached, e.g. to the metadata and status of objects a reconciler only owns.
  * - Cached objects are shared, immutable jansson values: readers get new references (incref'd)
- *   and must not modify them (json_deep_copy first). jansson's refcounts are atomic.
+ *   and must not modify them (json_deep_copy first). jansson's refcounts are atomic. (With
+ *   `compact`, each read returns a private tree; the rule stays the same.)
  * - Handlers run on the informer's thread, one event at a time, without the cache lock held
  *   (they may read the cache). Objects passed to them are borrowed for the call.
  *
@@ -30,6 +37,7 @@
 #define INFORMER_PAGE_SIZE 500
 #define INFORMER_BACKOFF_INITIAL 0.8
 #define INFORMER_BACKOFF_MAX 30.0
+#define INFORMER_LIST_CONCURRENCY 2  /* informers listing at once, process-wide */
 
 struct informer_handlers {
 	void (*on_add)(void *ud, json_t *obj);
@@ -37,6 +45,14 @@ struct informer_handlers {
 	void (*on_delete)(void *ud, json_t *obj);   /* the object's last state */
 	void *ud;
 };
+
+/* Reduce what the cache keeps of an object (client-go's TransformFunc). Called on the informer's
+ * thread for every listed or watched object, after managedFields are dropped and before the
+ * object is cached and handed to handlers (list items have kind and apiVersion filled in).
+ * obj is the informer's own shallow copy: the hook may set or delete members of obj and of its
+ * "metadata" object, but must not change deeper values in place (they may be shared with the
+ * decoded watch event). 0, or SAQR_ENOMEM (the list or watch fails and is retried). */
+typedef int (*informer_transform_fn)(json_t *obj);
 
 /* Strings are copied. Zero fields take the defaults above. */
 struct informer_config {
@@ -49,6 +65,8 @@ struct informer_config {
 	double backoff_initial;       /* seconds, after a failed list or watch */
 	double backoff_max;
 	bool keep_managed_fields;
+	informer_transform_fn transform;  /* NULL: cache objects whole */
+	bool compact;                     /* cache compact JSON text, parsed on each read */
 };
 
 struct informer;

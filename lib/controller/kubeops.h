@@ -14,13 +14,16 @@
 struct kubeops;
 
 /* Called after each call made through a bound table: verb ("list", "watch", "get", "create",
- * "update", "patch"), the resource and the call's result. Must be thread-safe and quick. */
+ * "update", "patch", "delete"), the resource and the call's result. Must be thread-safe and quick. */
 typedef void (*kubeops_observe_fn)(void *ud, const char *verb, const struct kube_resource *res, int rc);
 
 struct kubeops {
 	void *ctx;   /* the client, or a test's state */
 	int (*list_all)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 			const struct kube_list_opts *opts, json_t **out, struct kube_status *st);
+	/* kube_list, one page; may be NULL (the informer then lists with list_all). */
+	int (*list)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
+		    const struct kube_list_opts *opts, json_t **out, struct kube_status *st);
 	int (*watch)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 		     const struct kube_watch_opts *opts, kube_watch_fn fn, void *ud, struct kube_status *st);
 	int (*get)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
@@ -32,6 +35,9 @@ struct kubeops {
 	int (*patch)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 		     const char *name, enum kube_patch_type type, const json_t *patch,
 		     const struct kube_write_opts *opts, json_t **out, struct kube_status *st);
+	/* kube_delete; may be NULL in tables that never delete (callers check). */
+	int (*del)(const struct kubeops *ops, const struct kube_resource *res, const char *ns, const char *name,
+		   const struct kube_delete_opts *opts, struct kube_status *st);
 	kubeops_observe_fn observe;   /* may be NULL */
 	void *observe_ud;
 };

@@ -18,6 +18,12 @@ static int kubeops_kube_list_all(const struct kubeops *ops, const struct kube_re
 	return kubeops_observed(ops, "list", res, kube_list_all(ops->ctx, res, ns, opts, out, st));
 }
 
+static int kubeops_kube_list(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
+			     const struct kube_list_opts *opts, json_t **out, struct kube_status *st)
+{
+	return kubeops_observed(ops, "list", res, kube_list(ops->ctx, res, ns, opts, out, st));
+}
+
 static int kubeops_kube_watch(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 			      const struct kube_watch_opts *opts, kube_watch_fn fn, void *ud, struct kube_status *st)
 {
@@ -52,16 +58,24 @@ static int kubeops_kube_patch(const struct kubeops *ops, const struct kube_resou
 				kube_patch(ops->ctx, res, ns, name, type, patch, opts, out, st));
 }
 
+static int kubeops_kube_del(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
+			    const char *name, const struct kube_delete_opts *opts, struct kube_status *st)
+{
+	return kubeops_observed(ops, "delete", res, kube_delete(ops->ctx, res, ns, name, opts, st));
+}
+
 void kubeops_init_kube(struct kubeops *ops, struct kube_client *c, kubeops_observe_fn observe, void *observe_ud)
 {
 	memset(ops, 0, sizeof(*ops));
 	ops->ctx = c;
 	ops->list_all = kubeops_kube_list_all;
+	ops->list = kubeops_kube_list;
 	ops->watch = kubeops_kube_watch;
 	ops->get = kubeops_kube_get;
 	ops->create = kubeops_kube_create;
 	ops->update = kubeops_kube_update;
 	ops->patch = kubeops_kube_patch;
+	ops->del = kubeops_kube_del;
 	ops->observe = observe;
 	ops->observe_ud = observe_ud;
 }

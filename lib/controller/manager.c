@@ -18,7 +18,8 @@
 static const double mgr_duration_buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
 
 struct mgr_informer {
-	char key[256];              /* group/version/resource */
+	char key[512];              /* group/version/resource?label-selector */
+	informer_transform_fn transform;
 	struct informer *inf;
 };
 
@@ -233,42 +234,65 @@ const struct kubeops *manager_kubeops(struct manager *m)
 
 /* ---- informers ---- */
 
-static void mgr_res_key(const struct kube_resource *res, char *out, size_t outlen)
+static int mgr_res_key(const struct kube_resource *res, const char *selector, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s/%s/%s", res->group ? res->group : "", res->version, res->resource);
+	int n = snprintf(out, outlen, "%s/%s/%s?%s", res->group ? res->group : "", res->version, res->resource,
+			 selector ? selector : "");
+
+	return n < 0 || (size_t)n >= outlen ? SAQR_ETOOBIG : 0;
 }
 
-static struct informer *mgr_find_informer(struct manager *m, const char *key)
+static struct mgr_informer *mgr_find_informer(struct manager *m, const char *key)
 {
 	for (size_t i = 0; i < m->ninformers; i++)
 		if (strcmp(m->informers[i].key, key) == 0)
-			return m->informers[i].inf;
+			return &m->informers[i];
 	return NULL;
+}
+
+/* A new informer in the next slot; lock held. */
+static struct informer *mgr_new_informer(struct manager *m, const struct kube_resource *res, const char *key,
+					 const char *selector, informer_transform_fn transform)
+{
+	struct informer_config ic = { .res = *res, .label_selector = selector, .transform = transform,
+				      .compact = m->cfg.compact_cache, .page_size = m->cfg.list_page_size };
+	struct mgr_informer *slot;
+	struct informer *inf;
+
+	if (m->started || m->ninformers == MANAGER_MAX_INFORMERS)
+		return NULL;
+	ic.namespace = res->namespaced ? m->namespace : NULL;
+	if (informer_new(&m->ops, &ic, &inf) != 0)
+		return NULL;
+	slot = &m->informers[m->ninformers++];
+	snprintf(slot->key, sizeof(slot->key), "%s", key);
+	slot->transform = transform;
+	slot->inf = inf;
+	return inf;
+}
+
+struct informer *manager_informer_with(struct manager *m, const struct kube_resource *res,
+				       const char *label_selector, informer_transform_fn transform)
+{
+	struct mgr_informer *found;
+	struct informer *inf = NULL;
+	char key[512];
+
+	if (!res || !res->version || !res->resource || mgr_res_key(res, label_selector, key, sizeof(key)))
+		return NULL;
+	pthread_mutex_lock(&m->lock);
+	found = mgr_find_informer(m, key);
+	if (found)
+		inf = found->transform == transform ? found->inf : NULL;
+	else
+		inf = mgr_new_informer(m, res, key, label_selector, transform);
+	pthread_mutex_unlock(&m->lock);
+	return inf;
 }
 
 struct informer *manager_informer(struct manager *m, const struct kube_resource *res)
 {
-	struct informer_config ic = { .res = *res };
-	struct mgr_informer *slot;
-	struct informer *inf;
-	char key[256];
-
-	if (!res || !res->version || !res->resource)
-		return NULL;
-	mgr_res_key(res, key, sizeof(key));
-	pthread_mutex_lock(&m->lock);
-	inf = mgr_find_informer(m, key);
-	if (inf || m->started || m->ninformers == MANAGER_MAX_INFORMERS)
-		goto out;
-	ic.namespace = res->namespaced ? m->namespace : NULL;
-	if (informer_new(&m->ops, &ic, &inf) != 0)
-		goto out;
-	slot = &m->informers[m->ninformers++];
-	snprintf(slot->key, sizeof(slot->key), "%s", key);
-	slot->inf = inf;
-out:
-	pthread_mutex_unlock(&m->lock);
-	return inf;
+	return manager_informer_with(m, res, NULL, NULL);
 }
 
 /* ---- event handlers: objects to keys ---- */
@@ -315,9 +339,11 @@ static void mgr_on_delete(void *ud, json_t *obj)
 	mgr_enqueue_obj(ud, obj);
 }
 
-static int mgr_watch(struct manager *m, struct mgr_controller *c, const struct kube_resource *res, bool owned)
+static int mgr_watch(struct manager *m, struct mgr_controller *c, const struct kube_resource *res,
+		     const struct controller_config *cc, bool owned)
 {
-	struct informer *inf = manager_informer(m, res);
+	struct informer *inf = owned ? manager_informer_with(m, res, cc->owned_label_selector, cc->owned_transform)
+				     : manager_informer(m, res);
 	struct informer_handlers h = { mgr_on_add, mgr_on_update, mgr_on_delete, NULL };
 	struct mgr_watch *w;
 	int rc;
@@ -415,9 +441,9 @@ int manager_add_controller(struct manager *m, const struct controller_config *cc
 		return rc;
 	/* From here the controller is registered, so manager_free releases it on any error. */
 	m->controllers[m->ncontrollers++] = c;
-	rc = mgr_watch(m, c, &cc->primary, false);
+	rc = mgr_watch(m, c, &cc->primary, cc, false);
 	for (size_t i = 0; rc == 0 && i < cc->nowned; i++)
-		rc = mgr_watch(m, c, &cc->owned[i], true);
+		rc = mgr_watch(m, c, &cc->owned[i], cc, true);
 	return rc;
 }
 

@@ -42,6 +42,8 @@ struct manager_config {
 	const char *namespace;        /* watch only this namespace; NULL: all */
 	double sync_timeout;          /* manager_start waits this long for caches (0: 120 s) */
 	struct metrics *metrics;      /* borrowed; NULL: the manager makes its own */
+	bool compact_cache;           /* informers keep compact JSON text (informer_config.compact) */
+	long list_page_size;          /* informers list in pages of this many objects (0: default) */
 };
 
 /* Reconcile the object ns/name (ns "" when cluster-scoped); it may be gone from the cache
@@ -59,6 +61,12 @@ struct controller_config {
 	int workers;                        /* 0: 1 */
 	manager_reconcile_fn reconcile;
 	void *ud;
+	/* How the owned types are cached (both NULL: every object, whole): only objects matching
+	 * the label selector, cut down by the transform. Owned informers are shared by every
+	 * controller that asks for the same type and selector, which must then pass the same
+	 * transform. */
+	const char *owned_label_selector;
+	informer_transform_fn owned_transform;
 };
 
 struct manager;
@@ -76,6 +84,12 @@ int manager_add_controller(struct manager *m, const struct controller_config *cc
  * from it, and may add handlers to it before start). NULL after start when there is none, or
  * when out of memory. */
 struct informer *manager_informer(struct manager *m, const struct kube_resource *res);
+/* The shared informer for res restricted to label_selector (NULL: all objects) and cut down by
+ * transform (NULL: none); manager_informer(m, res) is manager_informer_with(m, res, NULL, NULL).
+ * Informers are keyed by type and selector. NULL when an informer of that key exists with
+ * another transform, after start when there is none, or when out of memory or slots. */
+struct informer *manager_informer_with(struct manager *m, const struct kube_resource *res,
+				       const char *label_selector, informer_transform_fn transform);
 /* Queue key ("ns/name") for the named controller after delay seconds (0: now).
  * 0, SAQR_ENOTFOUND (no such controller), SAQR_ECLOSED or SAQR_ENOMEM. */
 int manager_enqueue(struct manager *m, const char *controller, const char *key, double delay);

@@ -108,8 +108,12 @@ static int set_ready(json_t *conds, const struct tj_eval *e)
 		return put(conds, e, "Ready", COND_FALSE, TJ_REASON_INVALID, e->invalid_msg);
 	if (e->obs->apply_error)
 		return put(conds, e, "Ready", COND_FALSE, TJ_REASON_APPLY_FAILED, e->obs->apply_error);
-	if (e->v.failed)
-		return put(conds, e, "Ready", COND_FALSE, e->v.fail_reason, e->v.fail_msg);
+	/* Ready's reason is the printer column STATUS (docs/api.md): Pending, Running, Suspended,
+	 * Succeeded or Failed; the Job's own reason stays on the Failed condition. */
+	if (e->v.failed) {
+		snprintf(msg, sizeof(msg), "%s: %s", e->v.fail_reason, e->v.fail_msg);
+		return put(conds, e, "Ready", COND_FALSE, "Failed", msg);
+	}
 	if (e->v.complete && promotion_waiting(e)) {
 		snprintf(msg, sizeof(msg), "training succeeded; promoting the model into ModelDeployment %s",
 			 tj_promotion_target(e->tj));
@@ -120,7 +124,7 @@ static int set_ready(json_t *conds, const struct tj_eval *e)
 			   tj_promotion_target(e->tj) ? MSG_PROMOTED : MSG_SUCCEEDED);
 	if (!e->v.exists) {
 		snprintf(msg, sizeof(msg), "Job %s does not exist yet", e->job);
-		return put(conds, e, "Ready", COND_FALSE, "JobNotFound", msg);
+		return put(conds, e, "Ready", COND_FALSE, "Pending", msg);
 	}
 	if (e->v.suspended)
 		return put(conds, e, "Ready", COND_FALSE, "Suspended", "the Job is suspended");

@@ -112,13 +112,17 @@ static int ctrltest_list_all(const struct kubeops *ops, const struct kube_resour
 			     const struct kube_list_opts *opts, json_t **out, struct kube_status *st)
 {
 	struct ctrltest_ops *f = ctrltest_self(ops);
-	int rc = ctrltest_simple(ops, CTRLTEST_LIST, res, ns, NULL, NULL, out, st);
+	struct ctrltest_reply *r;
+	int rc;
 
+	/* The selector goes into this call's record under the same lock: informers list at once. */
 	pthread_mutex_lock(&f->mu);
+	r = ctrltest_record(f, CTRLTEST_LIST, res, ns, NULL, NULL);
 	ctrltest_copy(f->calls[CTRLTEST_LIST][f->ncalls[CTRLTEST_LIST] - 1]->label_selector, 128,
 		      opts ? opts->label_selector : NULL);
+	rc = r ? ctrltest_answer(r, out, st) : ctrltest_unscripted(f, NULL, out);
 	pthread_mutex_unlock(&f->mu);
-	return rc;
+	return ctrltest_observed(ops, CTRLTEST_LIST, res, rc);
 }
 
 static int ctrltest_replay(json_t *events, kube_watch_fn fn, void *ud)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,11 +86,11 @@ struct fixture {
 	struct informer *inf;
 };
 
-static int setup(void **state)
+static int setup_with(void **state, bool compact)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
 	struct informer_config cfg = { .res = configmaps, .label_selector = "app=x", .backoff_initial = 0.001,
-				       .backoff_max = 0.002 };
+				       .backoff_max = 0.002, .compact = compact };
 	struct informer_handlers h = { on_add, on_update, on_delete, NULL };
 
 	assert_non_null(fx);
@@ -102,6 +103,17 @@ static int setup(void **state)
 	assert_int_equal(informer_add_handlers(fx->inf, &h), 0);
 	*state = fx;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, false);
+}
+
+/* The same informer keeping compact JSON text: every behaviour must be the same. */
+static int setup_compact(void **state)
+{
+	return setup_with(state, true);
 }
 
 static int teardown(void **state)
@@ -414,6 +426,98 @@ static void test_thread_backoff_sync_events_stop(void **state)
 	assert_int_equal(informer_len(fx->inf), 2);
 }
 
+/* A transform that drops data and adds a marker: what handlers and readers see. */
+static int drop_data(json_t *obj)
+{
+	json_object_del(obj, "data");
+	return json_object_set_new(obj, "trimmed", json_true()) ? SAQR_ENOMEM : 0;
+}
+
+static void test_transform(void **state)
+{
+	struct ctrltest_ops f;
+	struct informer_config cfg = { .res = configmaps, .transform = drop_data, .compact = true };
+	struct informer *inf;
+	json_t *obj;
+
+	(void)state;
+	ctrltest_ops_init(&f);
+	assert_int_equal(informer_new(&f.ops, &cfg, &inf), 0);
+	ctrltest_reply(&f, CTRLTEST_LIST, 0, ctrltest_fixture("configmaps_list.json"));
+	ctrltest_reply(&f, CTRLTEST_WATCH, 0, ctrltest_fixture("configmaps_watch.json"));
+	assert_int_equal(informer_run_once(inf), 0);
+	/* listed (c) and watched (d) objects alike */
+	assert_int_equal(informer_get_key(inf, "other/c", &obj), 0);
+	assert_null(json_object_get(obj, "data"));
+	assert_true(json_is_true(json_object_get(obj, "trimmed")));
+	assert_string_equal(json_path_str(obj, "kind", ""), "ConfigMap");
+	json_decref(obj);
+	assert_int_equal(informer_get_key(inf, "team/d", &obj), 0);
+	assert_null(json_object_get(obj, "data"));
+	assert_true(json_is_true(json_object_get(obj, "trimmed")));
+	json_decref(obj);
+	informer_free(inf);
+	ctrltest_ops_release(&f);
+}
+
+/* A paged list: two pages joined by a continue token, the resourceVersion of the last page. */
+struct pager {
+	int calls;
+	char tokens[4][32];
+};
+
+static struct pager pager;
+
+static int paged_list(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
+		      const struct kube_list_opts *opts, json_t **out, struct kube_status *st)
+{
+	json_t *page = ctrltest_fixture("configmaps_list.json");
+	json_t *items = json_object_get(page, "items");
+	bool first = !opts->continue_token;
+
+	(void)ops, (void)res, (void)ns, (void)st;
+	assert_int_equal(opts->limit, 2);
+	snprintf(pager.tokens[pager.calls++ % 4], sizeof(pager.tokens[0]), "%s",
+		 opts->continue_token ? opts->continue_token : "");
+	if (first) {
+		json_array_remove(items, 2);
+		json_object_set_new(json_object_get(page, "metadata"), "continue", json_string("page-2"));
+	} else {
+		json_array_remove(items, 0);
+		json_array_remove(items, 0);
+		json_object_set_new(json_object_get(page, "metadata"), "resourceVersion", json_string("105"));
+	}
+	*out = page;
+	return 0;
+}
+
+static void test_paged_relist(void **state)
+{
+	struct ctrltest_ops f;
+	struct informer_config cfg = { .res = configmaps, .page_size = 2, .compact = true };
+	struct informer *inf;
+	char rv[32];
+
+	(void)state;
+	memset(&pager, 0, sizeof(pager));
+	ctrltest_ops_init(&f);
+	f.ops.list = paged_list;
+	assert_int_equal(informer_new(&f.ops, &cfg, &inf), 0);
+	ctrltest_reply(&f, CTRLTEST_WATCH, 0, json_array());
+	assert_int_equal(informer_run_once(inf), 0);
+	assert_int_equal(pager.calls, 2);
+	assert_string_equal(pager.tokens[0], "");
+	assert_string_equal(pager.tokens[1], "page-2");
+	assert_int_equal(informer_len(inf), 3);
+	assert_int_equal(informer_resource_version(inf, rv, sizeof(rv)), 0);
+	assert_string_equal(rv, "105");
+	assert_string_equal(ctrltest_call(&f, CTRLTEST_WATCH, 0)->rv, "105");
+	/* list_all was not used */
+	assert_int_equal(ctrltest_ncalls(&f, CTRLTEST_LIST), 0);
+	informer_free(inf);
+	ctrltest_ops_release(&f);
+}
+
 static void test_bad_config(void **state)
 {
 	struct ctrltest_ops f;
@@ -443,6 +547,13 @@ int main(void)
 		cmocka_unit_test(test_controller_owner_key),
 		cmocka_unit_test_setup_teardown(test_thread_backoff_sync_events_stop, setup, teardown),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test_setup_teardown(test_list_then_watch_cache, setup_compact, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_from_last_rv, setup_compact, teardown),
+		cmocka_unit_test_setup_teardown(test_relist_on_gone, setup_compact, teardown),
+		cmocka_unit_test_setup_teardown(test_readers_keep_old_state, setup_compact, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_backoff_sync_events_stop, setup_compact, teardown),
+		cmocka_unit_test(test_transform),
+		cmocka_unit_test(test_paged_relist),
 	};
 
 	return cmocka_run_group_tests_name("informer", tests, NULL, NULL);

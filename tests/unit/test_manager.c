@@ -207,6 +207,79 @@ static void test_informer_shared(void **state)
 	free_fx(x);
 }
 
+static int keep_name(json_t *obj)
+{
+	json_object_del(obj, "spec");
+	return 0;
+}
+
+static int other_transform(json_t *obj)
+{
+	(void)obj;
+	return 0;
+}
+
+/* Owned types cached with a label selector and a transform: keyed by type and selector, shared
+ * only with the same transform; the list asks for the selector; the cache is compact. */
+static void test_owned_informers_selector_and_transform(void **state)
+{
+	struct ctrltest_ops f;
+	struct manager *m;
+	struct rec r = { .keys = json_array() };
+	struct manager_config mc = { .identity = "op", .compact_cache = true, .list_page_size = 7 };
+	struct controller_config cc = { .name = "modeldeployment", .primary = modeldeployments, .group = "saqr.dev",
+					.kind = "ModelDeployment", .owned = &deployments, .nowned = 1,
+					.reconcile = reconcile, .ud = &r, .owned_label_selector = "managed=saqr",
+					.owned_transform = keep_name };
+	struct informer *owned, *plain;
+	int selected = 0;
+	json_t *obj;
+
+	(void)state;
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
+	ctrltest_ops_init(&f);
+	assert_int_equal(manager_new(&f.ops, &mc, &m), 0);
+	owned = manager_informer_with(m, &deployments, "managed=saqr", keep_name);
+	assert_non_null(owned);
+	assert_ptr_equal(manager_informer_with(m, &deployments, "managed=saqr", keep_name), owned);
+	assert_null(manager_informer_with(m, &deployments, "managed=saqr", other_transform));
+	plain = manager_informer(m, &deployments);
+	assert_non_null(plain);
+	assert_ptr_not_equal(plain, owned);
+	assert_int_equal(manager_add_controller(m, &cc), 0);
+	/* another controller asking for the same owned type with another transform is refused */
+	cc.name = "other";
+	cc.owned_transform = other_transform;
+	assert_int_not_equal(manager_add_controller(m, &cc), 0);
+	ctrltest_reply_for(&f, CTRLTEST_LIST, "modeldeployments", 0, ctrltest_fixture("modeldeployments_list.json"));
+	ctrltest_reply_for(&f, CTRLTEST_LIST, "deployments", 0, ctrltest_fixture("deployments_list.json"));
+	ctrltest_reply_for(&f, CTRLTEST_LIST, "deployments", 0, ctrltest_fixture("deployments_list.json"));
+	assert_int_equal(manager_start(m), 0);
+	for (size_t i = 0; i < ctrltest_ncalls(&f, CTRLTEST_LIST); i++) {
+		const struct ctrltest_call *c = ctrltest_call(&f, CTRLTEST_LIST, i);
+
+		if (strcmp(c->resource, "modeldeployments") == 0)
+			assert_string_equal(c->label_selector, "");
+		else
+			selected += strcmp(c->label_selector, "managed=saqr") == 0;
+	}
+	assert_int_equal(selected, 1);
+	assert_int_equal(informer_len(owned), 2);
+	assert_int_equal(informer_list(owned, NULL, &obj), 0);
+	assert_null(json_path(json_array_get(obj, 0), "spec"));
+	json_decref(obj);
+	assert_int_equal(informer_list(plain, NULL, &obj), 0);
+	assert_non_null(json_path(json_array_get(obj, 0), "spec"));
+	json_decref(obj);
+	manager_stop(m);
+	manager_free(m);
+	ctrltest_ops_release(&f);
+	json_decref(r.keys);
+	pthread_mutex_destroy(&r.mu);
+	pthread_cond_destroy(&r.cv);
+}
+
 static void test_leader_gating_and_release(void **state)
 {
 	struct fx *x = new_fx(true);
@@ -301,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_keys_metrics_and_http),
 		cmocka_unit_test(test_informer_shared),
+		cmocka_unit_test(test_owned_informers_selector_and_transform),
 		cmocka_unit_test(test_leader_gating_and_release),
 		cmocka_unit_test(test_lost_lease_stops_workers),
 		cmocka_unit_test(test_standby_never_reconciles),

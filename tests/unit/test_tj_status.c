@@ -74,7 +74,7 @@ static void test_no_job_yet(void **state)
 	assert_null(json_object_get(st, "outputModel"));
 	assert_int_equal(json_array_size(json_object_get(st, "conditions")), 6);
 	assert_string_equal(S(st, "conditions.0.type"), "Ready");
-	expect_cond(st, "Ready", "False", "JobNotFound", "Job fraud-train does not exist yet");
+	expect_cond(st, "Ready", "False", "Pending", "Job fraud-train does not exist yet");
 	expect_cond(st, "Created", "False", "JobNotFound", NULL);
 	expect_cond(st, "Running", "False", "JobNotFound", NULL);
 	expect_cond(st, "Suspended", "False", "NotSuspended", NULL);
@@ -143,7 +143,7 @@ static void test_failed_backoff_limit(void **state)
 	(void)state;
 	expect_cond(st, "Failed", "True", "BackoffLimitExceeded",
 		    "Job has reached the specified backoff limit");
-	expect_cond(st, "Ready", "False", "BackoffLimitExceeded", "backoff limit");
+	expect_cond(st, "Ready", "False", "Failed", "BackoffLimitExceeded: Job has reached the specified backoff limit");
 	expect_cond(st, "Succeeded", "False", "NotCompleted", NULL);
 	expect_cond(st, "Running", "False", "JobFinished", NULL);
 	assert_int_equal(I(st, "failed"), 3);
@@ -161,7 +161,7 @@ static void test_failed_deadline(void **state)
 	(void)state;
 	expect_cond(st, "Failed", "True", "DeadlineExceeded",
 		    "Job was active longer than specified deadline");
-	expect_cond(st, "Ready", "False", "DeadlineExceeded", NULL);
+	expect_cond(st, "Ready", "False", "Failed", "DeadlineExceeded");
 	assert_int_equal(I(st, "failed"), 4);
 	json_decref(st);
 	json_decref(tj);
