@@ -253,10 +253,8 @@ static int op_register(struct op_app *a)
 	rc = operator_register_modeldeployment(&a->ctx);
 	if (rc == 0)
 		rc = operator_register_trainingjob(&a->ctx);
-#ifdef SAQR_WITH_DRIFTPOLICY
 	if (rc == 0)
-		rc = operator_register_driftpolicy(&a->ctx); /* the lead removes this guard at merge */
-#endif
+		rc = operator_register_driftpolicy(&a->ctx);
 	if (rc)
 		log_error("cannot register the controllers", "error", saqr_strerror(rc));
 	return rc;
