@@ -107,7 +107,7 @@ start_operator() {
 # ---- the walk-through -----------------------------------------------------------------------
 
 admit_samples() {
-	step "1. A compliant ModelDeployment, TrainingJob and DriftPolicy are admitted and reconciled"
+	step "1. A compliant ModelDeployment and TrainingJob are admitted and reconciled (the DriftPolicy joins in step 4)"
 	kubectl create namespace "$ns" >/dev/null
 	kubectl -n "$ns" create secret generic itsm-webhook --from-literal=hmacKey=demo-signing-key >/dev/null
 	show kubectl -n "$ns" apply -f "$root/manifests/samples/modeldeployment.yaml" \
