@@ -2,8 +2,8 @@
 
 BENCH_OPERATOR := $(BUILD)/rel/tests/bench/bench_operator
 
-.PHONY: run
-run: $(BIN)/saqr-operator ## Run saqr-operator against the current KUBECONFIG (ARGS="--namespace x ...").
+.PHONY: run-operator
+run-operator: $(BIN)/saqr-operator ## Run saqr-operator against the current KUBECONFIG (ARGS="--namespace x ...").
 	$(BIN)/saqr-operator $(ARGS)
 
 .PHONY: test-operator

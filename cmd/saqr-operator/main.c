@@ -43,6 +43,7 @@ struct op_flags {
 	const char *lease_name;
 	char metrics_host[256];	       /* "" : every address */
 	int metrics_port;	       /* -1: no metrics server */
+	int port_override;	       /* --metrics-port, -1 when not given */
 	enum log_level level;
 };
 
@@ -157,7 +158,7 @@ static int op_flag(struct op_flags *f, int opt, const char *arg)
 	case OPT_LEASE_NS: f->lease_namespace = arg; return 0;
 	case OPT_LEASE_ID: f->lease_name = arg; return 0;
 	case OPT_METRICS_ADDR: return op_parse_addr(arg, f);
-	case OPT_METRICS_PORT: return op_parse_int(arg, 0, 65535, &f->metrics_port);
+	case OPT_METRICS_PORT: return op_parse_int(arg, 0, 65535, &f->port_override);
 	case OPT_LOG_LEVEL: return log_parse_level(arg, &f->level);
 	case OPT_HELP: return 1;
 	default: return SAQR_EINVAL;
@@ -172,20 +173,28 @@ static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 	memset(f, 0, sizeof(*f));
 	f->workers = OP_DEFAULT_WORKERS;
 	f->metrics_port = OP_DEFAULT_METRICS_PORT;
+	f->port_override = -1;
 	f->level = LOG_LVL_INFO;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", op_options, &idx)) != -1) {
-		rc = opt == '?' ? SAQR_EINVAL : op_flag(f, opt, optarg);
-		if (rc) {
-			if (rc < 0)
-				fprintf(stderr, "saqr-operator: bad flag %s\n%s", argv[optind - 1], op_usage);
-			return rc;
+		if (opt == '?') {
+			fprintf(stderr, "saqr-operator: unknown flag or missing value: %s\n%s", argv[optind - 1],
+				op_usage);
+			return SAQR_EINVAL;
 		}
+		rc = op_flag(f, opt, optarg);
+		if (rc < 0)
+			fprintf(stderr, "saqr-operator: bad value for --%s: %s\n%s", op_options[idx].name,
+				optarg ? optarg : "", op_usage);
+		if (rc)
+			return rc;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "saqr-operator: unexpected argument %s\n%s", argv[optind], op_usage);
 		return SAQR_EINVAL;
 	}
+	if (f->port_override >= 0 && f->metrics_port >= 0)
+		f->metrics_port = f->port_override;
 	return 0;
 }
 

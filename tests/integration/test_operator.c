@@ -972,6 +972,29 @@ static void test_recovers_after_apiserver_restart(void **state)
 	json_decref(wait_obj(&r_pdb, env.ns, "after-restart", NULL, NULL));
 }
 
+static void test_flags(void **state)
+{
+	const char *help[] = { env.operator_bin, "--help", NULL };
+	const char *bad[] = { env.operator_bin, "--workers", "0", NULL };
+	const char *unknown[] = { env.operator_bin, "--bogus", NULL };
+	struct buf out;
+	int code = -1;
+
+	(void)state;
+	buf_init(&out, 1u << 20);
+	assert_int_equal(proc_run(help, NULL, &out, &code), 0);
+	assert_int_equal(code, 0);
+	assert_non_null(strstr(buf_str(&out), "--leader-elect"));
+	buf_reset(&out);
+	assert_int_equal(proc_run(bad, NULL, &out, &code), 0);
+	assert_int_equal(code, 2);
+	assert_non_null(strstr(buf_str(&out), "bad value for --workers: 0"));
+	buf_reset(&out);
+	assert_int_equal(proc_run(unknown, NULL, &out, &code), 0);
+	assert_int_equal(code, 2);
+	buf_release(&out);
+}
+
 static void test_stops_cleanly(void **state)
 {
 	(void)state;
@@ -992,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_tj_promotes_once),
 		cmocka_unit_test(test_no_writes_when_converged),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_standby_takes_over),
 		cmocka_unit_test(test_recovers_after_apiserver_restart),
 		cmocka_unit_test(test_stops_cleanly),
