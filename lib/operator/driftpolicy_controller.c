@@ -517,9 +517,10 @@ void driftpolicy_controller_free(struct driftpolicy_controller *c)
 	free(c);
 }
 
-/* Controllers registered for the process' life: kept reachable, freed at exit by the OS. */
-static struct driftpolicy_controller *dp_registered[MANAGER_MAX_CONTROLLERS];
-static pthread_mutex_t dp_registered_mu = PTHREAD_MUTEX_INITIALIZER;
+static void dp_release(void *ud)
+{
+	driftpolicy_controller_free(ud);
+}
 
 int operator_register_driftpolicy(struct operator_ctx *ctx)
 {
@@ -528,14 +529,6 @@ int operator_register_driftpolicy(struct operator_ctx *ctx)
 
 	if (rc)
 		return rc;
-	pthread_mutex_lock(&dp_registered_mu);
-	for (size_t i = 0; i < MANAGER_MAX_CONTROLLERS; i++) {
-		if (!dp_registered[i]) {
-			dp_registered[i] = c;
-			c = NULL;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&dp_registered_mu);
-	return c ? SAQR_ETOOBIG : 0;
+	/* Freed by operator_release() after the manager has stopped. */
+	return operator_defer_release(ctx, dp_release, c);
 }
