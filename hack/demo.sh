@@ -83,7 +83,7 @@ start_webhook() {
 	start_bg webhook "$dir/webhook.log" "$root/bin/saqr-webhook" --cert-file "$dir/certs/tls.crt" \
 		--key-file "$dir/certs/tls.key" --policy-file "$root/manifests/policy/default.yaml" \
 		--address 127.0.0.1 --port "$wport" --metrics-port "$wmport"
-	until_ok 20 curl -fsS "http://127.0.0.1:$wmport/readyz"
+	until_ok 30 curl -fsS "http://127.0.0.1:$wmport/readyz" || { tail -20 "$dir/webhook.log" >&2; exit 1; }
 	note "saqr-webhook ready on https://127.0.0.1:$wport (metrics on :$wmport, log $dir/webhook.log)"
 	kubectl patch --local -f "$root/manifests/webhook/validatingwebhookconfiguration.yaml" --type=json -o yaml \
 		-p "[{\"op\":\"replace\",\"path\":\"/webhooks/0/clientConfig\",\"value\":{\"url\":\"https://127.0.0.1:$wport/validate\",\"caBundle\":\"$(cat "$dir/cabundle")\"}}]" \
@@ -100,7 +100,7 @@ start_operator() {
 	oport=$(free_port)
 	start_bg operator "$dir/operator.log" "$root/bin/saqr-operator" --kubeconfig "$kc" \
 		--metrics-port "$oport" --log-level info
-	until_ok 30 curl -fsS "http://127.0.0.1:$oport/readyz"
+	until_ok 60 curl -fsS "http://127.0.0.1:$oport/readyz" || { tail -20 "$dir/operator.log" >&2; exit 1; }
 	note "saqr-operator ready (metrics on http://127.0.0.1:$oport/metrics, log $dir/operator.log)"
 }
 
