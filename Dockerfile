@@ -26,7 +26,11 @@ COPY Makefile ./
 COPY mk/ mk/
 COPY hack/ hack/
 COPY lib/ lib/
-COPY cmd/ cmd/
+COPY policy/ policy/
+COPY drift/ drift/
+COPY operator/ operator/
+COPY webhook/ webhook/
+COPY saqrctl/ saqrctl/
 RUN make build && make image-rootfs
 
 FROM scratch AS runtime-base

@@ -20,14 +20,21 @@ endif
 CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/saqr
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -g -Ilib $(WARN) -MMD -MP
+# Includes name their folder: "common/buf.h" (lib/), "policy/policy.h", "operator/runtime/informer.h".
+INCLUDES := -I. -Ilib
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -g $(INCLUDES) $(WARN) -MMD -MP
 REL_CFLAGS := $(BASE_CFLAGS) -O2
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
 LDLIBS := -lwebsockets -ljansson -lyaml -lcurl -lssl -lcrypto -lpthread -lm
 
-LIB_SRCS := $(shell find lib -name '*.c' 2>/dev/null | sort)
-CMDS := $(notdir $(wildcard cmd/*))
+# Each program is <folder>/main.c; everything else is one library the programs and tests link.
+COMPONENTS := lib policy drift operator webhook saqrctl
+LIB_SRCS := $(shell find $(COMPONENTS) -name '*.c' ! -name main.c 2>/dev/null | sort)
+CMDS := saqr-operator saqr-webhook saqrctl
+cmd_dir_saqr-operator := operator
+cmd_dir_saqr-webhook := webhook
+cmd_dir_saqrctl := saqrctl
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 INTEG_SRCS := $(wildcard tests/integration/test_*.c)
 TEST_HELPER_SRCS := $(wildcard tests/support/*.c)
@@ -78,21 +85,21 @@ $(REL_LIB): $(call rel_obj,$(LIB_SRCS))
 	@mkdir -p $(@D)
 	@rm -f $@
 	$(quiet) AR $@
-	$(Q)ar rcs $@ $^
+	$(Q)ar qcs $@ $^
 
 $(SAN_LIB): $(call san_obj,$(LIB_SRCS))
 	@mkdir -p $(@D)
 	@rm -f $@
 	$(quiet) AR $@
-	$(Q)ar rcs $@ $^
+	$(Q)ar qcs $@ $^
 
 .SECONDEXPANSION:
-$(BIN)/%: $$(call rel_obj,$$(wildcard cmd/%/*.c)) $(REL_LIB)
+$(BIN)/%: $$(call rel_obj,$$(cmd_dir_$$*)/main.c) $(REL_LIB)
 	@mkdir -p $(@D)
 	$(quiet) LINK $@
 	$(Q)$(CC) $(REL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/san/bin/%: $$(call san_obj,$$(wildcard cmd/%/*.c)) $(SAN_LIB)
+$(BUILD)/san/bin/%: $$(call san_obj,$$(cmd_dir_$$*)/main.c) $(SAN_LIB)
 	@mkdir -p $(@D)
 	$(quiet) LINK $@
 	$(Q)$(CC) $(SAN_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)

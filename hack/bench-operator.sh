@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench-operator: start a fresh private control plane, install the CRDs, and run the
-# operator benchmark (tests/bench/bench_operator.c) against it; stop the control plane after.
+# operator benchmark (bench/bench_operator.c) against it; stop the control plane after.
 #   hack/bench-operator.sh BENCH_BINARY OPERATOR_BINARY
 # Environment: BENCH_MD (2000), BENCH_TJ (1000), BENCH_LOADERS (16), BENCH_WORKERS (8),
 # BENCH_QUIET (seconds of quiet window, 20).

@@ -1,10 +1,10 @@
 ##@ Controller machinery
 
-CTRL_BENCH := $(BUILD)/rel/tests/bench/bench_controller
+CTRL_BENCH := $(BUILD)/rel/bench/bench_controller
 
 .PHONY: bench-controller
 bench-controller: $(CTRL_BENCH) ## Work queue throughput, informer event rate, cache reads and memory per cached object.
 	@$(CTRL_BENCH)
 
-$(CTRL_BENCH): $(BUILD)/rel/tests/bench/bench_controller.o $(REL_LIB)
+$(CTRL_BENCH): $(BUILD)/rel/bench/bench_controller.o $(REL_LIB)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)

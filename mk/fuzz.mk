@@ -2,7 +2,7 @@
 
 FUZZ_SECONDS ?= 20
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -g -O1 -Ilib -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -g -O1 -I. -Ilib -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))

@@ -1,8 +1,8 @@
 ##@ Kubernetes client
 
-BENCH_KUBE := $(BUILD)/rel/tests/bench/bench_kube
+BENCH_KUBE := $(BUILD)/rel/bench/bench_kube
 
-$(BENCH_KUBE): $(BUILD)/rel/tests/bench/bench_kube.o $(REL_LIB)
+$(BENCH_KUBE): $(BUILD)/rel/bench/bench_kube.o $(REL_LIB)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Starts a private control plane unless one already runs in SAQR_CLUSTER_DIR (then leaves it up).

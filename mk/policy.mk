@@ -1,8 +1,8 @@
 ##@ Policy
 
 # The default policy is compiled in from its YAML (and a unit test checks they match).
-lib/policy/policy_default.c: manifests/policy/default.yaml hack/gen-default-policy.sh
+policy/policy_default.c: manifests/policy/default.yaml hack/gen-default-policy.sh
 	hack/gen-default-policy.sh
 
 .PHONY: policy-default
-policy-default: lib/policy/policy_default.c ## Regenerate lib/policy/policy_default.c from manifests/policy/default.yaml.
+policy-default: policy/policy_default.c ## Regenerate policy/policy_default.c from manifests/policy/default.yaml.

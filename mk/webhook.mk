@@ -3,8 +3,8 @@
 FUZZ_TIME ?= 60
 BENCH_BIN := $(BUILD)/bench/bench_webhook
 FUZZ_ADMISSION := $(BUILD)/fuzz/fuzz_admission
-FUZZ_ADMISSION_SRCS := tests/fuzz/fuzz_admission.c lib/webhook/admission.c lib/webhook/arena.c \
-	lib/webhook/fastjson.c lib/common/buf.c lib/common/err.c
+FUZZ_ADMISSION_SRCS := tests/fuzz/fuzz_admission.c webhook/admission.c webhook/arena.c \
+	webhook/fastjson.c lib/common/buf.c lib/common/err.c
 
 ##@ Webhook
 
@@ -24,5 +24,5 @@ fuzz-admission: $(FUZZ_ADMISSION) ## Fuzz the AdmissionReview path (libFuzzer; F
 
 $(FUZZ_ADMISSION): $(FUZZ_ADMISSION_SRCS)
 	@mkdir -p $(@D)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -Ilib -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ $(FUZZ_ADMISSION_SRCS) -ljansson

@@ -18,11 +18,11 @@
 
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "controller/events.h"
-#include "controller/informer.h"
-#include "controller/kubeops.h"
-#include "controller/leaderelection.h"
-#include "controller/manager.h"
+#include "operator/runtime/events.h"
+#include "operator/runtime/informer.h"
+#include "operator/runtime/kubeops.h"
+#include "operator/runtime/leaderelection.h"
+#include "operator/runtime/manager.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 

@@ -17,7 +17,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "operator/incident.h"
+#include "operator/driftpolicy/incident.h"
 #include "../support/proc.h"
 
 #define NS "saqr-test-crds"
@@ -673,7 +673,7 @@ static void test_status_is_a_validated_subresource(void **state)
 	buf_release(&out);
 }
 
-/* What lib/operator/incident.c (and the DriftPolicy controller after it) writes in status must
+/* What operator/driftpolicy/incident.c (and the DriftPolicy controller after it) writes in status must
  * survive the API server: a field missing from the schema would be pruned silently. */
 static void test_driftpolicy_status_keeps_incidents_and_pending(void **state)
 {

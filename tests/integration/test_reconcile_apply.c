@@ -18,8 +18,8 @@
 #include "common/buf.h"
 #include "common/jsonutil.h"
 #include "operator/conditions.h"
-#include "operator/modeldeployment.h"
-#include "operator/trainingjob.h"
+#include "operator/modeldeployment/modeldeployment.h"
+#include "operator/trainingjob/trainingjob.h"
 
 #define NS "saqr-it-reconcile"
 #define OUT_MAX (8u << 20)

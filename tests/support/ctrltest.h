@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "controller/kubeops.h"
+#include "operator/runtime/kubeops.h"
 
 enum ctrltest_verb { CTRLTEST_LIST, CTRLTEST_WATCH, CTRLTEST_GET, CTRLTEST_CREATE, CTRLTEST_UPDATE,
 		     CTRLTEST_PATCH, CTRLTEST_NVERBS };

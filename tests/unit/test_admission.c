@@ -1,4 +1,4 @@
-/* Unit tests for lib/webhook/admission.c: AdmissionReview v1 parsing (every field Saqr reads,
+/* Unit tests for webhook/admission.c: AdmissionReview v1 parsing (every field Saqr reads,
  * every way a request can be refused) and the reply (uid echo, denial status, warnings fitted
  * to the apiserver's limits, audit annotations). */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/webhook/arena.c: jansson values made while the arena is open come from
+/* Unit tests for webhook/arena.c: jansson values made while the arena is open come from
  * it and are counted until freed; chunks are reused only when empty, so a value kept past its
  * request is never overwritten; values made with the arena closed are ordinary heap memory;
  * a thread's arena goes away with the thread (ASan's leak check). */

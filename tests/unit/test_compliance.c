@@ -1,4 +1,4 @@
-/* Unit tests for lib/policy/compliance.c: classification, owner, and personal data (lawful
+/* Unit tests for policy/compliance.c: classification, owner, and personal data (lawful
  * basis, retention against the maximum, encryption at rest). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/conditions.c: set with lastTransitionTime carry-over, find,
+/* Unit tests for operator/conditions.c: set with lastTransitionTime carry-over, find,
  * reason validation, message cap, order-insensitive comparison of conditions and statuses. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
-/* Unit tests for lib/operator/crstatus.c: the status subresource is written only when the
+/* Unit tests for operator/crstatus.c: the status subresource is written only when the
  * status changed, with the cached resourceVersion; a write is remembered so that a cache
  * still holding the version it replaced is recognised; errors pass through. Also the
- * work-queue results of lib/operator/opctl.c. */
+ * work-queue results of operator/opctl.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

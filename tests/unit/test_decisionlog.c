@@ -1,4 +1,4 @@
-/* Unit tests for lib/webhook/decisionlog.c: queued lines are all written, in order, by the
+/* Unit tests for webhook/decisionlog.c: queued lines are all written, in order, by the
  * writer thread; a full queue drops lines, counts them and says so; freeing drains. */
 #include <setjmp.h>
 #include <stdarg.h>

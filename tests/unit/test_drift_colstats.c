@@ -1,6 +1,6 @@
-/* Unit tests for lib/drift/colstats.c: column kinds, streaming accumulation, malformed
+/* Unit tests for drift/colstats.c: column kinds, streaming accumulation, malformed
  * rows naming their line, bounded memory (raw values dropped past the cap, capped
- * categories), and drift per method against lib/drift/stats on the same values. */
+ * categories), and drift per method against drift/stats on the same values. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -198,7 +198,7 @@ static void test_drift_small_files_exact(void **state)
 
 	(void)state;
 	scan_pair(a, b, &sa, &sb);
-	/* ks and wasserstein on the raw values: exactly lib/drift/stats on them */
+	/* ks and wasserstein on the raw values: exactly drift/stats on them */
 	score_of(&sa.cols[0], &sb.cols[0], DRIFT_KS, &r);
 	assert_int_equal(drift_ks_samples(sa.cols[0].raw, sa.cols[0].nraw, sb.cols[0].raw, sb.cols[0].nraw,
 					  DRIFT_KS_AUTO, &t, NULL, 0),

@@ -1,4 +1,4 @@
-/* Unit tests for lib/drift/csv.c: RFC 4180 records (quotes, embedded commas and line
+/* Unit tests for drift/csv.c: RFC 4180 records (quotes, embedded commas and line
  * breaks, CRLF, BOM, blank lines), line numbers, caps, buffer refills, and number
  * parsing bit-for-bit equal to strtod. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/drift/promtext.c: the exposition grammar (Prometheus 0.0.4 and
+/* Unit tests for drift/promtext.c: the exposition grammar (Prometheus 0.0.4 and
  * OpenMetrics), histogram and counter queries, increases with counter resets,
  * histogram_quantile(), the 5xx ratio, and malformed input naming its line. */
 #include <setjmp.h>

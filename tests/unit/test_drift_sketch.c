@@ -1,4 +1,4 @@
-/* Unit tests for lib/drift/sketch.c: keys ascend with values, every value lies in its
+/* Unit tests for drift/sketch.c: keys ascend with values, every value lies in its
  * bucket, buckets are at most 2^-7 of their value wide, counts and iteration. */
 #include <setjmp.h>
 #include <stdarg.h>

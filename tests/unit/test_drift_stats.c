@@ -1,4 +1,4 @@
-/* Unit tests for lib/drift/{stats,ksdist,specfun}.c: agreement with SciPy/NumPy on the
+/* Unit tests for drift/{stats,ksdist,specfun}.c: agreement with SciPy/NumPy on the
  * vectors of tests/data/drift/vectors.json (1e-9 relative, 1e-12 absolute near 0),
  * numerical care on nearly equal distributions, and the error paths. */
 #include <setjmp.h>

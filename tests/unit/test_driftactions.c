@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/driftactions.c: incident settings, the retraining TrainingJob
+/* Unit tests for operator/driftpolicy/driftactions.c: incident settings, the retraining TrainingJob
  * (naming, ownership, at most one running), rollback decisions and patches, sink credentials
  * and URLs, notification events and what a delivery changes in status. */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "operator/driftactions.h"
+#include "operator/driftpolicy/driftactions.h"
 #include "../support/kubetest.h"
 
 static json_t *load_json(const char *name)

@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/drifteval*.c: durations, baselines, one evaluation of recorded
+/* Unit tests for operator/driftpolicy/drifteval*.c: durations, baselines, one evaluation of recorded
  * windows (no drift, drift with SLO breaches, a counter reset, missing or mismatched metrics,
  * ConfigMap and captured baselines) and the status built from it in every state. */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "operator/conditions.h"
-#include "operator/drifteval.h"
+#include "operator/driftpolicy/drifteval.h"
 #include "../support/kubetest.h"
 
 static json_t *load_json(const char *name)

@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/driftsource*.c: readings from recorded exposition text
+/* Unit tests for operator/driftpolicy/driftsource*.c: readings from recorded exposition text
  * (tests/data/driftpolicy/, .prom files), increases with counter resets, sums over pods, the
  * per-policy store (first window, new pods, failed pods, uid change), scrape targets from
  * EndpointSlices, the source configuration, the Prometheus queries and answers, and HTTP GETs
@@ -16,7 +16,7 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "drift/promtext.h"
-#include "operator/driftsource.h"
+#include "operator/driftpolicy/driftsource.h"
 #include "../support/httprecv.h"
 #include "../support/kubetest.h"
 

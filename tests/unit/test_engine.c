@@ -1,4 +1,4 @@
-/* Unit tests for lib/policy/engine.c: the default policy on compliant objects, every finding
+/* Unit tests for policy/engine.c: the default policy on compliant objects, every finding
  * reported, the deny message, warn and audit modes, audit annotations, skipped operations and
  * invalid input. */
 #include <setjmp.h>

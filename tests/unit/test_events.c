@@ -1,4 +1,4 @@
-/* Unit tests for lib/controller/events.c: the Event body and series patch, validation of
+/* Unit tests for operator/runtime/events.c: the Event body and series patch, validation of
  * what is recorded, aggregation of repeats into series (in the queue and within the window),
  * a new Event after the window or when the old one expired, the bounded queue, stop. */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "common/metrics.h"
-#include "controller/events.h"
+#include "operator/runtime/events.h"
 #include "../support/ctrltest.h"
 
 #define WALL 1736503590.25   /* 2025-01-10T10:06:30.250000Z */

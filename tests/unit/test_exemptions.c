@@ -1,4 +1,4 @@
-/* Unit tests for lib/policy/exemptions.c: namespace, user and group exemptions, and the
+/* Unit tests for policy/exemptions.c: namespace, user and group exemptions, and the
  * break-glass annotation (honoured, expired, too long, unlisted group, disabled, malformed,
  * offline). */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/webhook/fastjson.c: it must accept what jansson's json_loadb accepts
+/* Unit tests for webhook/fastjson.c: it must accept what jansson's json_loadb accepts
  * (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY), refuse what it refuses, and build equal values. */
 #include <setjmp.h>
 #include <stdarg.h>

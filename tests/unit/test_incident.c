@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/incident.c: open once per cooldown, resolve, queue one
+/* Unit tests for operator/driftpolicy/incident.c: open once per cooldown, resolve, queue one
  * notification per sink, backoff of failed deliveries, bounded lists, time parsing. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "operator/incident.h"
+#include "operator/driftpolicy/incident.h"
 
 static const char *const sinks[] = { "alertmanager", "webhook" };
 static const struct incident_cfg cfg = {

@@ -1,4 +1,4 @@
-/* Unit tests for lib/controller/informer.c, driven by recorded list and watch answers:
+/* Unit tests for operator/runtime/informer.c, driven by recorded list and watch answers:
  * cache contents after ADDED/MODIFIED/DELETED, resuming from the last resourceVersion
  * (bookmarks included), relisting on 410 Gone and API errors with deletes for vanished
  * objects, managedFields stripping, keys and controller-owner mapping, and the thread. */
@@ -14,7 +14,7 @@
 
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "controller/informer.h"
+#include "operator/runtime/informer.h"
 #include "../support/ctrltest.h"
 
 static const struct kube_resource configmaps = { "", "v1", "configmaps", true };

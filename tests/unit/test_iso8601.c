@@ -1,4 +1,4 @@
-/* Unit tests for lib/policy/iso8601.c: durations (parse and format) and RFC 3339 times. */
+/* Unit tests for policy/iso8601.c: durations (parse and format) and RFC 3339 times. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/controller/leaderelection.c: the decisions over recorded Lease objects
+/* Unit tests for operator/runtime/leaderelection.c: the decisions over recorded Lease objects
  * (absent -> create; held by another and fresh -> wait; unchanged for its duration -> take
  * over with leaseTransitions+1; ours -> renew; released -> take over at once; renewal failing
  * past the deadline -> lost; release), then the elector's calls through scripted kubeops. */
@@ -13,7 +13,7 @@
 
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "controller/leaderelection.h"
+#include "operator/runtime/leaderelection.h"
 #include "../support/ctrltest.h"
 
 #define ME "saqr-operator-7d9f-a"

@@ -1,4 +1,4 @@
-/* Unit tests for lib/controller/manager.c over scripted kubeops: primary and owned objects
+/* Unit tests for operator/runtime/manager.c over scripted kubeops: primary and owned objects
  * queue the right keys, reconcile results and metrics, leader gating (workers only while
  * leading; a lost lease stops them and ends manager_wait), the Lease released on stop, and
  * the /metrics, /healthz and /readyz answers. */
@@ -13,7 +13,7 @@
 
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "controller/manager.h"
+#include "operator/runtime/manager.h"
 #include "../support/ctrltest.h"
 
 static const struct kube_resource modeldeployments = { "saqr.dev", "v1alpha1", "modeldeployments", true };

@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/modeldeployment.c: the desired Deployment(s), Service, HPA,
+/* Unit tests for operator/modeldeployment/modeldeployment.c: the desired Deployment(s), Service, HPA,
  * NetworkPolicy and PDB of a ModelDeployment, field by field; the canary replica split; the
  * checks the CRD cannot make. */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include "../support/opfixture.h"
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "operator/modeldeployment.h"
+#include "operator/modeldeployment/modeldeployment.h"
 
 #define S(obj, path) json_path_str((obj), (path), "<missing>")
 #define I(obj, path) json_path_int((obj), (path), -12345)

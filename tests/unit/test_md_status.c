@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/modeldeployment_status.c: ModelDeployment status computed from
+/* Unit tests for operator/modeldeployment/status.c: ModelDeployment status computed from
  * Deployment objects in the shapes the API server returns (tests/data/operator/deploy_*.json):
  * available, progressing, ProgressDeadlineExceeded, ReplicaFailure (quota), stale generation,
  * canary; idempotence, lastTransitionTime carry-over, currentModel and the bounded history. */
@@ -15,7 +15,7 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "operator/conditions.h"
-#include "operator/modeldeployment.h"
+#include "operator/modeldeployment/modeldeployment.h"
 
 #define T0 "2024-05-02T08:00:00Z"
 #define T1 "2024-05-02T09:30:00Z"

@@ -9,7 +9,7 @@
 
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "notify/notify.h"
+#include "operator/driftpolicy/notify.h"
 
 static struct notify_event sample_event(bool resolved)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/objmeta.c: owned-object names and label values always valid
+/* Unit tests for operator/objmeta.c: owned-object names and label values always valid
  * (hash suffix when cut), recommended labels, the controller ownerReference. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/owned.c: the no-write check (hash annotation, generation,
+/* Unit tests for operator/owned.c: the no-write check (hash annotation, generation,
  * labels, owner, Service spec), the cache-lag grace, the cache transform, the observed view,
  * the tracker, and owned_sync's apply/delete calls against a scripted kubeops and a real
  * informer cache. */
@@ -13,8 +13,8 @@
 #include "../support/opfixture.h"
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "controller/ctrltime.h"
-#include "operator/modeldeployment.h"
+#include "operator/runtime/ctrltime.h"
+#include "operator/modeldeployment/modeldeployment.h"
 #include "operator/owned.h"
 
 #define S(obj, path) json_path_str((obj), (path), "<missing>")

@@ -1,4 +1,4 @@
-/* Unit tests for lib/policy/podsecurity.c and podspec.c: every baseline and restricted check
+/* Unit tests for policy/podsecurity.c and podspec.c: every baseline and restricted check
  * passing and failing, pod/container precedence, hostUsers and Windows relaxations, init and
  * ephemeral containers, every workload kind and Saqr's synthesised pods. */
 #include <setjmp.h>

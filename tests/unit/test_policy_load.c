@@ -1,4 +1,4 @@
-/* Unit tests for lib/policy/policy_load.c and policy_defaults.c: the documented defaults, the
+/* Unit tests for policy/policy_load.c and policy_defaults.c: the documented defaults, the
  * embedded default policy, overrides, and every load error with its line and field. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/policy/residency.c: URIs, (provider, region) pairs and the non-UAE traps,
+/* Unit tests for policy/residency.c: URIs, (provider, region) pairs and the non-UAE traps,
  * the residency label, placement (nodeSelector, node affinity, spec.scheduling, the cluster's
  * own location) and DIFC/ADGM transfer bases. */
 #include <setjmp.h>

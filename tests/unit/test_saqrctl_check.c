@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "../support/policytest.h"
-#include "cli/check.h"
-#include "cli/documents.h"
+#include "saqrctl/check.h"
+#include "saqrctl/documents.h"
 #include "common/err.h"
 
 #define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

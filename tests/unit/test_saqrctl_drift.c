@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../cmd/saqrctl/drift.h"
+#include "saqrctl/drift.h"
 
 extern char **environ;
 

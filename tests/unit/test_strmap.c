@@ -1,4 +1,4 @@
-/* Unit tests for lib/controller/strmap.c and lib/controller/ratelimit.c: put/get/replace/
+/* Unit tests for operator/runtime/strmap.c and operator/runtime/ratelimit.c: put/get/replace/
  * remove, growth past many entries, iteration with removal; token bucket and backoff. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "controller/ratelimit.h"
-#include "controller/strmap.h"
+#include "operator/runtime/ratelimit.h"
+#include "operator/runtime/strmap.h"
 
 static void test_put_get_replace_remove(void **state)
 {

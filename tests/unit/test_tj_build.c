@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/trainingjob.c: the Indexed Job and headless Service of a
+/* Unit tests for operator/trainingjob/trainingjob.c: the Indexed Job and headless Service of a
  * TrainingJob, field by field; PyTorch and TensorFlow rendezvous variables; Kueue and suspend;
  * a finished TrainingJob's Job left alone; the checks the CRD cannot make. */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include "../support/opfixture.h"
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "operator/trainingjob.h"
+#include "operator/trainingjob/trainingjob.h"
 
 #define S(obj, path) json_path_str((obj), (path), "<missing>")
 #define I(obj, path) json_path_int((obj), (path), -12345)

@@ -1,4 +1,4 @@
-/* Unit tests for lib/operator/trainingjob_status.c: TrainingJob status from Job objects in the
+/* Unit tests for operator/trainingjob/status.c: TrainingJob status from Job objects in the
  * shapes the API server returns (tests/data/operator/job_*.json): created, running, succeeded,
  * failed (BackoffLimitExceeded, DeadlineExceeded), suspended by Kueue; the outcome kept after TTL
  * removes the Job; idempotence; promotion into a ModelDeployment exactly once. */
@@ -15,7 +15,7 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "operator/conditions.h"
-#include "operator/trainingjob.h"
+#include "operator/trainingjob/trainingjob.h"
 
 #define T0 "2024-05-01T10:00:10Z"
 #define T1 "2024-05-01T14:32:00Z"

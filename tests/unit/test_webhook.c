@@ -1,4 +1,4 @@
-/* Unit tests for lib/webhook/webhook.c with the real policy engine and its built-in policy:
+/* Unit tests for webhook/webhook.c with the real policy engine and its built-in policy:
  * a privileged Pod is denied with 403 and its violations, a hardened Pod is allowed, the reply
  * always says what the engine decided, bad requests get 400 with the reason, and the probe and
  * metrics routes answer. */

@@ -1,4 +1,4 @@
-/* Unit tests for lib/webhook/reload.c against the real policy engine: a good policy replaced
+/* Unit tests for webhook/reload.c against the real policy engine: a good policy replaced
  * by a bad one keeps the last good one (counted as an error), in-flight references survive a
  * swap, the Kubernetes ConfigMap `..data` symlink swap is seen, certificate changes call the
  * TLS reload, and the watcher thread picks changes up on its own. */

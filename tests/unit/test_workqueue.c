@@ -1,4 +1,4 @@
-/* Unit tests for lib/controller/workqueue.c: de-duplication, re-adding while processing,
+/* Unit tests for operator/runtime/workqueue.c: de-duplication, re-adding while processing,
  * the backoff sequence and its cap, the token bucket, delayed adds, workers under
  * concurrency, and shutdown. */
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "controller/workqueue.h"
+#include "operator/runtime/workqueue.h"
 
 static double fake_now;
 

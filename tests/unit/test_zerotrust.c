@@ -1,4 +1,4 @@
-/* Unit tests for lib/policy/zerotrust.c: registries, digests, :latest, ServiceAccounts, token
+/* Unit tests for policy/zerotrust.c: registries, digests, :latest, ServiceAccounts, token
  * automount, and a ModelDeployment's TLS secret and model digests. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,0 +1,439 @@
+/* Decisions behind a DriftPolicy's actions: incident settings, the retraining TrainingJob, the
+ * rollback patch, and the notification of a queued entry. Pure functions over JSON. */
+#include "operator/driftpolicy/driftactions.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "common/jsonutil.h"
+#include "operator/driftpolicy/drifteval.h"
+#include "operator/objmeta.h"
+
+#define DA_RETRAIN_SUFFIX "-retrain-"
+
+/* ---- incidents ---- */
+
+void driftactions_incident_cfg(const json_t *dp, struct driftactions_incident *inc)
+{
+	const json_t *actions = json_path(dp, "spec.actions"), *sinks = json_path(actions, "alert.sinks");
+	double cooldown;
+	size_t i;
+	json_t *s;
+
+	memset(inc, 0, sizeof(*inc));
+	if (drifteval_duration(json_path_str(actions, "cooldown", "1h"), &cooldown))
+		cooldown = DRIFTEVAL_DEFAULT_COOLDOWN;
+	json_array_foreach(sinks, i, s) {
+		if (i >= DRIFTACTIONS_MAX_SINKS)
+			break;
+		inc->types[i] = json_path_str(s, "type", "webhook");
+		inc->cfg.nsinks = i + 1;
+	}
+	inc->cfg.policy_name = json_path_str(dp, "metadata.name", "driftpolicy");
+	inc->cfg.cooldown_seconds = (long)cooldown;
+	inc->cfg.sink_types = inc->types;
+	inc->cfg.retrain = json_is_object(json_path(actions, "retrain.template"));
+	inc->cfg.rollback = json_path_bool(actions, "rollback.enabled", false, NULL);
+}
+
+/* ---- retrain ---- */
+
+bool driftactions_tj_finished(const json_t *tj)
+{
+	const json_t *conds = json_path(tj, "status.conditions");
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(conds, i, c) {
+		const char *type = json_path_str(c, "type", "");
+
+		if ((strcmp(type, "Succeeded") == 0 || strcmp(type, "Failed") == 0) &&
+		    strcmp(json_path_str(c, "status", ""), "True") == 0)
+			return true;
+	}
+	return false;
+}
+
+const char *driftactions_running_retrain(const json_t *dp, const json_t *tjs)
+{
+	size_t i;
+	json_t *tj;
+
+	json_array_foreach(tjs, i, tj)
+		if (objmeta_is_controlled_by(tj, dp) && !driftactions_tj_finished(tj))
+			return json_path_str(tj, "metadata.name", NULL);
+	return NULL;
+}
+
+const char *driftactions_retrain_for(const json_t *dp, const json_t *tjs, const char *incident_id)
+{
+	size_t i;
+	json_t *tj;
+
+	json_array_foreach(tjs, i, tj) {
+		const json_t *ann = json_path(tj, "metadata.annotations");
+		const char *for_id = json_string_value(json_object_get(ann, DRIFTACTIONS_ANN_INCIDENT));
+
+		if (objmeta_is_controlled_by(tj, dp) && for_id && strcmp(for_id, incident_id) == 0)
+			return json_path_str(tj, "metadata.name", NULL);
+	}
+	return NULL;
+}
+
+static bool da_name_taken(const json_t *tjs, const char *name)
+{
+	size_t i;
+	json_t *tj;
+
+	json_array_foreach(tjs, i, tj)
+		if (strcmp(json_path_str(tj, "metadata.name", ""), name) == 0)
+			return true;
+	return false;
+}
+
+/* <dp>-retrain-<n>: n one more than the jobs dp owns, then the first free one. */
+static int da_retrain_name(const json_t *dp, const json_t *tjs, char *out, size_t outlen)
+{
+	const char *name = json_path_str(dp, "metadata.name", "");
+	size_t owned = 0, i;
+	char suffix[48];
+	json_t *tj;
+
+	json_array_foreach(tjs, i, tj)
+		owned += objmeta_is_controlled_by(tj, dp);
+	for (size_t n = owned + 1; n < owned + 1000; n++) {
+		snprintf(suffix, sizeof(suffix), DA_RETRAIN_SUFFIX "%zu", n);
+		if (objmeta_name(name, suffix, OBJMETA_NAME_MAX, out, outlen))
+			return SAQR_EINVAL;
+		if (!da_name_taken(tjs, out))
+			return 0;
+	}
+	return SAQR_EEXIST;
+}
+
+int driftactions_retrain_object(const json_t *dp, const json_t *tjs, const char *incident_id, json_t **out)
+{
+	const json_t *tmpl = json_path(dp, "spec.actions.retrain.template");
+	const char *dp_name = json_path_str(dp, "metadata.name", NULL);
+	char name[OBJMETA_NAME_BUF];
+	json_t *labels, *tj, *spec;
+	int rc;
+
+	if (!json_is_object(tmpl) || !dp_name || !incident_id)
+		return SAQR_EINVAL;
+	rc = da_retrain_name(dp, tjs, name, sizeof(name));
+	if (rc)
+		return rc;
+	labels = objmeta_labels(json_path_str(dp, "spec.targetRef.name", dp_name), dp_name, "retrain",
+				DRIFTACTIONS_LABEL_POLICY);
+	if (!labels)
+		return SAQR_ENOMEM;
+	tj = objmeta_object(OBJMETA_API_VERSION, "TrainingJob", name, labels, dp);
+	if (!tj)
+		return SAQR_EINVAL;
+	spec = json_deep_copy(tmpl);
+	if (!spec || json_object_set_new(tj, "spec", spec) ||
+	    json_object_set_new(json_object_get(tj, "metadata"), "annotations",
+				json_pack("{s:s}", DRIFTACTIONS_ANN_INCIDENT, incident_id))) {
+		json_decref(tj);
+		return SAQR_ENOMEM;
+	}
+	*out = tj;
+	return 0;
+}
+
+/* ---- rollback ---- */
+
+static bool da_same_str(const json_t *a, const json_t *b, const char *key)
+{
+	return strcmp(json_path_str(a, key, ""), json_path_str(b, key, "")) == 0;
+}
+
+static bool da_same_model(const json_t *a, const json_t *b)
+{
+	return da_same_str(a, b, "uri") && da_same_str(a, b, "version") && da_same_str(a, b, "digest");
+}
+
+const json_t *driftactions_rollback_target(const json_t *md)
+{
+	const json_t *model = json_path(md, "spec.model");
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(json_path(md, "status.history"), i, e)
+		if (json_path_str(e, "uri", NULL) && !da_same_model(e, model))
+			return e;
+	return NULL;
+}
+
+bool driftactions_rolled_back_for(const json_t *md, const char *incident_id)
+{
+	const json_t *ann = json_path(md, "metadata.annotations");
+	const char *v = json_string_value(json_object_get(ann, DRIFTACTIONS_ANN_ROLLED_BACK_FOR));
+
+	return v && incident_id && strcmp(v, incident_id) == 0;
+}
+
+/* entry's key into model, or null (removed by the merge patch) when entry lacks it. */
+static int da_model_field(json_t *model, const json_t *entry, const char *key, bool keep_missing)
+{
+	const json_t *v = json_object_get(entry, key);
+
+	if (!json_is_string(v))
+		return keep_missing ? 0 : json_object_set_new(model, key, json_null());
+	return json_object_set_new(model, key, json_deep_copy(v));
+}
+
+int driftactions_rollback_patch(const json_t *entry, const char *incident_id, json_t **out)
+{
+	json_t *model = json_object();
+	json_t *patch = json_pack("{s:{s:{s:s}}, s:{}}", "metadata", "annotations", DRIFTACTIONS_ANN_ROLLED_BACK_FOR,
+				  incident_id ? incident_id : "", "spec");
+
+	if (!model || !patch || da_model_field(model, entry, "version", false) ||
+	    da_model_field(model, entry, "uri", false) || da_model_field(model, entry, "digest", false) ||
+	    da_model_field(model, entry, "name", true) || da_model_field(model, entry, "format", true) ||
+	    json_object_set_new(json_object_get(patch, "spec"), "model", model)) {
+		json_decref(patch);
+		return SAQR_ENOMEM;
+	}
+	*out = patch;
+	return 0;
+}
+
+void driftactions_model_label(const json_t *model, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s (%s)", json_path_str(model, "version", "?"), json_path_str(model, "uri", "?"));
+}
+
+/* ---- credentials ---- */
+
+/* Base64 value of key in data, decoded and without trailing newlines; *out stays NULL when the
+ * key is absent. */
+static int da_secret_value(const json_t *data, const char *key, char **out)
+{
+	const char *b64 = json_string_value(json_object_get(data, key));
+	size_t len, pad = 0;
+	unsigned char *dec;
+	int n;
+
+	if (!b64)
+		return 0;
+	len = strlen(b64);
+	if (len % 4)
+		return SAQR_EINVAL;
+	dec = malloc(len / 4 * 3 + 1);
+	if (!dec)
+		return SAQR_ENOMEM;
+	n = EVP_DecodeBlock(dec, (const unsigned char *)b64, (int)len);
+	for (size_t i = len; i > 0 && b64[i - 1] == '='; i--)
+		pad++;
+	if (n < 0 || (size_t)n < pad) {
+		free(dec);
+		return SAQR_EINVAL;
+	}
+	n -= (int)pad;
+	while (n > 0 && (dec[n - 1] == '\n' || dec[n - 1] == '\r'))
+		n--;
+	dec[n] = '\0';
+	*out = (char *)dec;
+	return 0;
+}
+
+int driftactions_secret_value(const json_t *secret, const char *key, char **out)
+{
+	*out = NULL;
+	return da_secret_value(json_object_get(secret, "data"), key, out);
+}
+
+int driftactions_secret_decode(const json_t *secret, struct driftactions_secret *out)
+{
+	const json_t *data = json_object_get(secret, "data");
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = da_secret_value(data, "token", &out->token);
+	rc = rc ? rc : da_secret_value(data, "hmacKey", &out->hmac_key);
+	rc = rc ? rc : da_secret_value(data, "username", &out->username);
+	rc = rc ? rc : da_secret_value(data, "password", &out->password);
+	rc = rc ? rc : da_secret_value(data, "routingKey", &out->routing_key);
+	if (rc)
+		driftactions_secret_release(out);
+	return rc;
+}
+
+static void da_wipe(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+void driftactions_secret_release(struct driftactions_secret *s)
+{
+	if (!s)
+		return;
+	da_wipe(s->token);
+	da_wipe(s->hmac_key);
+	da_wipe(s->username);
+	da_wipe(s->password);
+	da_wipe(s->routing_key);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- notifications ---- */
+
+/* PagerDuty's URL: the default, or /v2/enqueue on a URL without a path. */
+static void da_pagerduty_url(const char *url, char *out, size_t outlen)
+{
+	const char *host = url ? strstr(url, "://") : NULL;
+	const char *path = host ? strchr(host + 3, '/') : NULL;
+
+	if (!url || !*url)
+		snprintf(out, outlen, "%s", DRIFTACTIONS_PAGERDUTY_URL);
+	else if (!path || strcmp(path, "/") == 0)
+		snprintf(out, outlen, "%.*s/v2/enqueue", (int)(path ? (size_t)(path - url) : strlen(url)), url);
+	else
+		snprintf(out, outlen, "%s", url);
+}
+
+int driftactions_sink(const json_t *dp, size_t index, const struct driftactions_secret *sec,
+		      struct driftactions_sink *out)
+{
+	const json_t *s = json_array_get(json_path(dp, "spec.actions.alert.sinks"), index);
+	const char *url = json_path_str(s, "url", NULL);
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return SAQR_ENOTFOUND;
+	if (notify_sink_type_parse(json_path_str(s, "type", ""), &out->sink.type))
+		return SAQR_EINVAL;
+	if (out->sink.type == NOTIFY_PAGERDUTY)
+		da_pagerduty_url(url, out->url, sizeof(out->url));
+	else
+		snprintf(out->url, sizeof(out->url), "%s", url ? url : "");
+	out->sink.url = out->url;
+	if (sec) {
+		out->sink.token = sec->token;
+		out->sink.hmac_key = sec->hmac_key;
+		out->sink.username = sec->username;
+		out->sink.password = sec->password;
+		out->sink.routing_key = sec->routing_key;
+	}
+	return 0;
+}
+
+bool driftactions_pending_stale(const json_t *dp, const json_t *entry)
+{
+	const json_t *sinks = json_path(dp, "spec.actions.alert.sinks");
+	long long i = json_path_int(entry, "sink", -1);
+	const char *type = json_path_str(entry, "type", NULL);
+
+	if (i < 0 || (size_t)i >= json_array_size(sinks))
+		return true;
+	return type && strcmp(type, json_path_str(json_array_get(sinks, (size_t)i), "type", "")) != 0;
+}
+
+void driftactions_event(const json_t *dp, const json_t *incident, const json_t *entry, const json_t *details,
+			struct notify_event *out)
+{
+	char idx[24];
+
+	snprintf(idx, sizeof(idx), "%lld", json_path_int(entry, "sink", 0));
+	memset(out, 0, sizeof(*out));
+	out->incident_id = json_path_str(incident, "id", NULL);
+	out->reason = json_path_str(incident, "reason", "DriftDetected");
+	out->severity = json_path_str(dp, "spec.actions.alert.severity", "warning");
+	out->summary = json_path_str(incident, "summary", "");
+	out->namespace = json_path_str(dp, "metadata.namespace", "");
+	out->policy = json_path_str(dp, "metadata.name", "");
+	out->target = json_path_str(dp, "spec.targetRef.name", "");
+	out->opened_at = json_path_str(incident, "openedAt", NULL);
+	out->resolved_at = json_path_str(incident, "resolvedAt", NULL);
+	out->external_id = json_string_value(json_object_get(json_object_get(incident, "externalIds"), idx));
+	out->delivery_id = json_path_str(entry, "id", NULL);
+	out->details = details;
+	out->resolved = strcmp(json_path_str(entry, "action", "trigger"), "resolve") == 0;
+}
+
+json_t *driftactions_details(const json_t *status, const json_t *incident)
+{
+	json_t *d = json_object(), *feats = json_array(), *f;
+	static const char *const keys[] = { "latencyP99Ms", "errorRatePercent" };
+	static const char *const inc_keys[] = { "trainingJob", "rolledBackTo" };
+	size_t i;
+
+	if (!d || !feats || json_object_set_new(d, "driftedFeatures", feats)) {
+		json_decref(d);
+		return NULL;
+	}
+	json_array_foreach(json_object_get(status, "features"), i, f)
+		if (json_path_bool(f, "drifted", false, NULL))
+			json_array_append(feats, f);
+	for (i = 0; i < 2; i++) {
+		if (json_object_get(status, keys[i]))
+			json_object_set(d, keys[i], json_object_get(status, keys[i]));
+		if (json_object_get(incident, inc_keys[i]))
+			json_object_set(d, inc_keys[i], json_object_get(incident, inc_keys[i]));
+	}
+	return d;
+}
+
+json_t *driftactions_incident(const json_t *incidents, const char *id)
+{
+	size_t i;
+	json_t *inc;
+
+	json_array_foreach(incidents, i, inc)
+		if (id && strcmp(json_path_str(inc, "id", ""), id) == 0)
+			return inc;
+	return NULL;
+}
+
+static bool da_trigger_left(const json_t *pending, const char *incident)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(pending, i, e)
+		if (strcmp(json_path_str(e, "incident", ""), incident) == 0 &&
+		    strcmp(json_path_str(e, "action", ""), "trigger") == 0)
+			return true;
+	return false;
+}
+
+int driftactions_delivered(json_t *incidents, json_t *pending, size_t index, const char *external_id)
+{
+	json_t *e = json_array_get(pending, index), *inc, *ids;
+	char incident[320], idx[24];
+	bool trigger;
+
+	if (!e)
+		return SAQR_EINVAL;
+	snprintf(incident, sizeof(incident), "%s", json_path_str(e, "incident", ""));
+	snprintf(idx, sizeof(idx), "%lld", json_path_int(e, "sink", 0));
+	trigger = strcmp(json_path_str(e, "action", ""), "trigger") == 0;
+	if (json_array_remove(pending, index))
+		return SAQR_EINVAL;
+	inc = driftactions_incident(incidents, incident);
+	if (!inc || !trigger)
+		return 0;
+	if (external_id) {
+		ids = json_object_get(inc, "externalIds");
+		if (!ids) {
+			ids = json_object();
+			if (json_object_set_new(inc, "externalIds", ids))
+				return SAQR_ENOMEM;
+		}
+		if (json_object_set_new(ids, idx, json_string(external_id)))
+			return SAQR_ENOMEM;
+	}
+	if (!da_trigger_left(pending, incident) && json_object_set_new(inc, "notified", json_true()))
+		return SAQR_ENOMEM;
+	return 0;
+}

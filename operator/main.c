@@ -1,0 +1,413 @@
+/* saqr-operator: the controller manager process. It parses flags, connects to the API server,
+ * registers the ModelDeployment and TrainingJob (and DriftPolicy) controllers, serves /metrics,
+ * /healthz and /readyz, and runs until SIGTERM/SIGINT (exit 0, the Lease released so a standby
+ * takes over at once) or until it loses the Lease (exit 1, so that Kubernetes restarts it as a
+ * standby). Logs are JSON lines on stderr. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "operator/runtime/kubeops.h"
+#include "operator/runtime/manager.h"
+#include "httpd/httpd.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "operator/operator.h"
+
+#define OP_DEFAULT_WORKERS 4
+#define OP_MAX_WORKERS 64
+#define OP_DEFAULT_METRICS_PORT 8080
+#define OP_ID_MAX 256
+#define OP_LIST_PAGE_SIZE 50 /* a page of full Deployments parses into ~3 MiB of trees */
+#define OP_MALLOC_ARENAS 2   /* glibc: fewer arenas, less memory kept by each thread */
+
+struct op_flags {
+	const char *kubeconfig;
+	const char *namespace;	       /* NULL: all namespaces */
+	int workers;
+	bool leader_elect;
+	const char *lease_namespace;   /* NULL: POD_NAMESPACE, the kubeconfig's, "default" */
+	const char *lease_name;
+	char metrics_host[256];	       /* "" : every address */
+	int metrics_port;	       /* -1: no metrics server */
+	int port_override;	       /* --metrics-port, -1 when not given */
+	enum log_level level;
+};
+
+struct op_app {
+	struct op_flags flags;
+	struct kube_config *cfg;
+	struct kube_client *client;
+	struct kubeops ops;
+	struct manager *mgr;
+	struct operator_ctx ctx;
+	struct httpd *httpd;
+	char identity[OP_ID_MAX];
+	char own_namespace[256];
+	pthread_t signal_thread;
+	atomic_bool stopping;
+};
+
+static const char op_usage[] =
+	"Usage: saqr-operator [flags]\n"
+	"Runs the Saqr controllers (ModelDeployment, TrainingJob, DriftPolicy).\n"
+	"\n"
+	"  --kubeconfig PATH                 kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)\n"
+	"  --namespace, --watch-namespace NS watch only NS (default: every namespace)\n"
+	"  --workers N                       reconcile workers per controller (default 4)\n"
+	"  --leader-elect[=true|false]       run only while holding the Lease (default false)\n"
+	"  --leader-election-namespace NS    namespace of the Lease (default: $POD_NAMESPACE, the\n"
+	"                                    kubeconfig's namespace, default)\n"
+	"  --leader-election-id NAME         name of the Lease (default saqr-operator)\n"
+	"  --metrics-addr [HOST]:PORT        serve /metrics /healthz /readyz here (default :8080;\n"
+	"                                    \"0\" turns the server off)\n"
+	"  --metrics-port PORT               the port alone (overrides the one in --metrics-addr)\n"
+	"  --log-level debug|info|warn|error (default info)\n"
+	"  --help                            this text\n"
+	"\n"
+	"The identity in the Lease is $POD_NAME, else <hostname>_<random>.\n";
+
+/* ---- flags ---- */
+
+static int op_parse_int(const char *s, long lo, long hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return SAQR_EINVAL;
+	*out = (int)v;
+	return 0;
+}
+
+static int op_parse_bool(const char *s, bool *out)
+{
+	if (!s || strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
+		*out = true;
+	else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+		*out = false;
+	else
+		return SAQR_EINVAL;
+	return 0;
+}
+
+/* "[host]:port", or "0" for no server. */
+static int op_parse_addr(const char *s, struct op_flags *f)
+{
+	const char *colon = strrchr(s, ':');
+	size_t hlen;
+
+	if (strcmp(s, "0") == 0) {
+		f->metrics_port = -1;
+		return 0;
+	}
+	if (!colon)
+		return SAQR_EINVAL;
+	hlen = (size_t)(colon - s);
+	if (hlen >= sizeof(f->metrics_host))
+		return SAQR_EINVAL;
+	memcpy(f->metrics_host, s, hlen);
+	f->metrics_host[hlen] = '\0';
+	return op_parse_int(colon + 1, 0, 65535, &f->metrics_port);
+}
+
+enum {
+	OPT_KUBECONFIG = 256, OPT_NAMESPACE, OPT_WORKERS, OPT_LEADER_ELECT, OPT_LEASE_NS, OPT_LEASE_ID,
+	OPT_METRICS_ADDR, OPT_METRICS_PORT, OPT_LOG_LEVEL, OPT_HELP
+};
+
+static const struct option op_options[] = {
+	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+	{ "namespace", required_argument, NULL, OPT_NAMESPACE },
+	{ "watch-namespace", required_argument, NULL, OPT_NAMESPACE },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "leader-elect", optional_argument, NULL, OPT_LEADER_ELECT },
+	{ "leader-election-namespace", required_argument, NULL, OPT_LEASE_NS },
+	{ "leader-election-id", required_argument, NULL, OPT_LEASE_ID },
+	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
+	{ "metrics-bind-address", required_argument, NULL, OPT_METRICS_ADDR },
+	{ "metrics-port", required_argument, NULL, OPT_METRICS_PORT },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One flag. 0, SAQR_EINVAL (bad value) or 1 (--help). */
+static int op_flag(struct op_flags *f, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_KUBECONFIG: f->kubeconfig = arg; return 0;
+	case OPT_NAMESPACE: f->namespace = *arg ? arg : NULL; return 0;
+	case OPT_WORKERS: return op_parse_int(arg, 1, OP_MAX_WORKERS, &f->workers);
+	case OPT_LEADER_ELECT: return op_parse_bool(arg, &f->leader_elect);
+	case OPT_LEASE_NS: f->lease_namespace = arg; return 0;
+	case OPT_LEASE_ID: f->lease_name = arg; return 0;
+	case OPT_METRICS_ADDR: return op_parse_addr(arg, f);
+	case OPT_METRICS_PORT: return op_parse_int(arg, 0, 65535, &f->port_override);
+	case OPT_LOG_LEVEL: return log_parse_level(arg, &f->level);
+	case OPT_HELP: return 1;
+	default: return SAQR_EINVAL;
+	}
+}
+
+/* 0, 1 (--help) or SAQR_EINVAL (a message is printed). */
+static int op_parse_flags(int argc, char **argv, struct op_flags *f)
+{
+	int opt, idx = 0, rc;
+
+	memset(f, 0, sizeof(*f));
+	f->workers = OP_DEFAULT_WORKERS;
+	f->metrics_port = OP_DEFAULT_METRICS_PORT;
+	f->port_override = -1;
+	f->level = LOG_LVL_INFO;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", op_options, &idx)) != -1) {
+		if (opt == '?') {
+			fprintf(stderr, "saqr-operator: unknown flag or missing value: %s\n%s", argv[optind - 1],
+				op_usage);
+			return SAQR_EINVAL;
+		}
+		rc = op_flag(f, opt, optarg);
+		if (rc < 0)
+			fprintf(stderr, "saqr-operator: bad value for --%s: %s\n%s", op_options[idx].name,
+				optarg ? optarg : "", op_usage);
+		if (rc)
+			return rc;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "saqr-operator: unexpected argument %s\n%s", argv[optind], op_usage);
+		return SAQR_EINVAL;
+	}
+	if (f->port_override >= 0 && f->metrics_port >= 0)
+		f->metrics_port = f->port_override;
+	return 0;
+}
+
+/* ---- identity and namespaces ---- */
+
+static void op_identity(struct op_app *a)
+{
+	const char *pod = getenv("POD_NAME");
+	char host[HOST_NAME_MAX + 1] = "saqr-operator";
+	unsigned char rnd[4] = { 0 };
+
+	if (pod && *pod) {
+		snprintf(a->identity, sizeof(a->identity), "%s", pod);
+		return;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "saqr-operator");
+	host[sizeof(host) - 1] = '\0';
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(a->identity, sizeof(a->identity), "%s_%02x%02x%02x%02x", host, rnd[0], rnd[1], rnd[2], rnd[3]);
+}
+
+static void op_own_namespace(struct op_app *a)
+{
+	const char *ns = getenv("POD_NAMESPACE");
+
+	if (a->flags.lease_namespace && *a->flags.lease_namespace)
+		ns = a->flags.lease_namespace;
+	else if (!ns || !*ns)
+		ns = a->cfg->namespace && *a->cfg->namespace ? a->cfg->namespace : "default";
+	snprintf(a->own_namespace, sizeof(a->own_namespace), "%s", ns);
+}
+
+/* ---- setup ---- */
+
+static int op_connect(struct op_app *a)
+{
+	char err[512] = "";
+	int rc = kube_config_load_default(a->flags.kubeconfig, &a->cfg, err, sizeof(err));
+
+	if (rc) {
+		log_error("cannot load the Kubernetes configuration", "error", saqr_strerror(rc), "detail", err);
+		return rc;
+	}
+	rc = kube_client_new(a->cfg, &a->client);
+	if (rc) {
+		log_error("cannot create the Kubernetes client", "error", saqr_strerror(rc));
+		return rc;
+	}
+	kubeops_init_kube(&a->ops, a->client, NULL, NULL);
+	return 0;
+}
+
+static int op_register(struct op_app *a)
+{
+	int rc;
+
+	a->ctx.mgr = a->mgr;
+	a->ctx.client = a->client;
+	a->ctx.ops = manager_kubeops(a->mgr);
+	a->ctx.events = manager_events(a->mgr);
+	a->ctx.own_namespace = a->own_namespace;
+	a->ctx.workers = a->flags.workers;
+	rc = operator_register_modeldeployment(&a->ctx);
+	if (rc == 0)
+		rc = operator_register_trainingjob(&a->ctx);
+	if (rc == 0)
+		rc = operator_register_driftpolicy(&a->ctx);
+	if (rc)
+		log_error("cannot register the controllers", "error", saqr_strerror(rc));
+	return rc;
+}
+
+static int op_new_manager(struct op_app *a)
+{
+	struct manager_config mc = { .identity = a->identity,
+				     .leader_election = a->flags.leader_elect,
+				     .lease_namespace = a->own_namespace,
+				     .lease_name = a->flags.lease_name,
+				     .namespace = a->flags.namespace,
+				     .compact_cache = true,
+				     .list_page_size = OP_LIST_PAGE_SIZE };
+	int rc = manager_new(&a->ops, &mc, &a->mgr);
+
+	if (rc) {
+		log_error("cannot create the controller manager", "error", saqr_strerror(rc));
+		return rc;
+	}
+	return op_register(a);
+}
+
+static int op_serve(struct op_app *a)
+{
+	struct httpd_opts ho = { .address = a->flags.metrics_host[0] ? a->flags.metrics_host : NULL,
+				 .port = a->flags.metrics_port,
+				 .max_body = 4096,
+				 .threads = 1,
+				 .handler = manager_http_handler,
+				 .ud = a->mgr };
+	char port[16];
+	int rc;
+
+	if (a->flags.metrics_port < 0)
+		return 0;
+	rc = httpd_start(&ho, &a->httpd);
+	if (rc) {
+		log_error("cannot serve metrics", "error", saqr_strerror(rc), "address", a->flags.metrics_host);
+		return rc;
+	}
+	snprintf(port, sizeof(port), "%d", httpd_port(a->httpd));
+	log_info("serving /metrics /healthz /readyz", "address", a->flags.metrics_host[0] ? a->flags.metrics_host : "*",
+		 "port", port);
+	return 0;
+}
+
+/* ---- signals ---- */
+
+static void op_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);   /* main: stop waiting */
+}
+
+/* SIGTERM or SIGINT stop the manager (which releases the Lease); SIGUSR1 ends the thread. */
+static void *op_signal_main(void *arg)
+{
+	struct op_app *a = arg;
+	sigset_t set;
+	int sig = 0;
+
+	op_signal_set(&set);
+	while (sigwait(&set, &sig) != 0)
+		;
+	if (sig != SIGUSR1) {
+		log_info("stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		atomic_store(&a->stopping, true);
+		manager_stop(a->mgr);
+	}
+	return NULL;
+}
+
+/* ---- run ---- */
+
+/* Start, then wait for a signal or the loss of the Lease. The process's exit status. */
+static int op_run(struct op_app *a)
+{
+	char workers[16];
+	int rc;
+
+	snprintf(workers, sizeof(workers), "%d", a->flags.workers);
+	log_info("starting saqr-operator", "identity", a->identity, "namespace",
+		 a->flags.namespace ? a->flags.namespace : "(all)", "workers", workers, "leaderElection",
+		 a->flags.leader_elect ? "true" : "false", "leaseNamespace", a->own_namespace);
+	if (pthread_create(&a->signal_thread, NULL, op_signal_main, a) != 0)
+		return 1;
+	rc = atomic_load(&a->stopping) ? 0 : manager_start(a->mgr);
+	if (rc && !atomic_load(&a->stopping))
+		log_error("cannot start: caches did not sync", "error", saqr_strerror(rc));
+	else
+		rc = manager_wait(a->mgr);
+	pthread_kill(a->signal_thread, SIGUSR1);
+	pthread_join(a->signal_thread, NULL);
+	manager_stop(a->mgr);
+	if (rc == SAQR_ECLOSED) {
+		log_error("leadership lost: exiting so that a standby takes over", "identity", a->identity);
+		return 1;
+	}
+	if (rc && !atomic_load(&a->stopping))
+		return 1;
+	log_info("stopped", "identity", a->identity);
+	return 0;
+}
+
+static void op_cleanup(struct op_app *a)
+{
+	httpd_stop(a->httpd);
+	manager_free(a->mgr);
+	operator_release(&a->ctx);
+	kube_client_free(a->client);
+	kube_config_free(a->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	static struct op_app app;
+	sigset_t set;
+	int rc, status = 1;
+
+	rc = op_parse_flags(argc, argv, &app.flags);
+	if (rc > 0)
+		fputs(op_usage, stdout);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	log_set_level(app.flags.level);
+#ifndef __SANITIZE_ADDRESS__ /* ASan's allocator replaces glibc's */
+	mallopt(M_ARENA_MAX, OP_MALLOC_ARENAS);
+#endif
+	/* Every thread inherits this mask; only the signal thread takes the signals. */
+	op_signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return 1;
+	op_identity(&app);
+	if (op_connect(&app) == 0) {
+		op_own_namespace(&app);
+		if (op_new_manager(&app) == 0 && op_serve(&app) == 0)
+			status = op_run(&app);
+	}
+	op_cleanup(&app);
+	curl_global_cleanup();
+	return status;
+}
