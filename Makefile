@@ -115,8 +115,9 @@ $(BUILD)/san/tests/integration/%: $(BUILD)/san/tests/integration/%.o $(SAN_SUPPO
 ##@ Test
 
 .PHONY: test
-test: ## Everything: deps, control plane, unit and integration tests (what CI runs).
+test: ## Everything (what CI runs): deps, generated files current (manifests-check), control plane, unit and integration tests.
 	@hack/deps.sh
+	@hack/install-sync.sh --check
 	@hack/tools.sh build
 	@$(MAKE) --no-print-directory test-unit test-integration
 
