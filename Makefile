@@ -52,11 +52,33 @@ SAN_SUPPORT := $(call san_obj,$(TEST_HELPER_SRCS))
 
 ##@ General
 
+# Sections gather the targets of every makefile (this one first, then mk/*.mk) under one heading each,
+# in the order this file introduces them.
 .PHONY: help
 help: ## Show this help.
-	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
-	  /^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } \
-	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*##"} \
+	  /^##@/ { sec = substr($$0, 5); if (!(sec in seen)) { seen[sec] = 1; order[++n] = sec }; next } \
+	  /^[a-zA-Z0-9_-]+:.*?##/ { body[sec] = body[sec] sprintf("  \033[36m%-18s\033[0m %s\n", $$1, $$2) } \
+	  END { printf "Usage: make <target>\n"; \
+	    for (i = 1; i <= n; i++) if (body[order[i]] != "") printf "\n\033[1m%s\033[0m\n%s", order[i], body[order[i]] }' \
+	  $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: run
+run: run-operator ## Run saqr-operator locally against the current KUBECONFIG (same as run-operator; ARGS="...").
+
+.PHONY: format
+format: ## clang-format -i every C source and header (lib policy drift operator webhook saqrctl tests bench).
+	@hack/format.sh
+
+.PHONY: format-check
+format-check: ## List the C files whose formatting differs from .clang-format; fail if any (part of lint).
+	@hack/format.sh --check
+
+.PHONY: lint
+lint: ## Banned calls, format-check, cppcheck and clang-tidy (hack/lint.sh).
+	@hack/lint.sh
 
 ##@ Build
 
@@ -70,6 +92,10 @@ build: $(REL_BINS) ## Build saqr-operator, saqr-webhook and saqrctl into bin/ (d
 .PHONY: tools
 tools: ## Build kube-apiserver, etcd, kubectl and helm from their Go modules into the cache.
 	@hack/tools.sh build
+
+.PHONY: clean
+clean: ## Remove build outputs (not the cached control plane).
+	rm -rf $(BUILD) $(BIN)
 
 $(BUILD)/rel/%.o: %.c
 	@mkdir -p $(@D)
@@ -129,9 +155,36 @@ test-unit: $(UNIT_BINS) ## Unit tests (cmocka, under ASan and UBSan).
 test-integration: $(INTEG_BINS) $(SAN_BINS) ## Integration tests against a real kube-apiserver and etcd.
 	@hack/run-tests.sh integration $(INTEG_BINS)
 
-.PHONY: lint
-lint: ## Banned calls, then cppcheck (and clang-tidy where installed).
-	@hack/lint.sh
+##@ Deployment
+
+# kubectl for the targets that act on the cluster of the current KUBECONFIG: KUBECTL, else the one on
+# PATH, else the one hack/tools.sh builds; resolved only when used.
+CLUSTER_KUBECTL = $(or $(KUBECTL),$(shell command -v kubectl 2>/dev/null),$(shell hack/tools.sh bindir)/kubectl)
+# What `deploy` applies: manifests/ (the kustomize install the README recommends), or an overlay
+# such as deploy/kustomize/cert-manager.
+DEPLOY_DIR ?= manifests
+
+.PHONY: install
+install: ## Install the CRDs (crds/) into the current cluster, server-side, and wait until they are Established.
+	$(CLUSTER_KUBECTL) apply --server-side -f crds/
+	$(CLUSTER_KUBECTL) wait --for condition=Established --timeout=60s \
+		crd/modeldeployments.saqr.dev crd/trainingjobs.saqr.dev crd/driftpolicies.saqr.dev
+
+.PHONY: uninstall
+uninstall: ## Delete the CRDs, and with them every ModelDeployment, TrainingJob and DriftPolicy in the cluster.
+	$(CLUSTER_KUBECTL) delete --ignore-not-found -f crds/
+
+.PHONY: deploy
+deploy: ## Install Saqr as the README does: kubectl apply --server-side -k manifests/ (DEPLOY_DIR=<overlay> for another).
+	$(CLUSTER_KUBECTL) apply --server-side -k $(DEPLOY_DIR)
+	@echo "deploy: the webhook serves once the Secret saqr-webhook-tls exists: hack/webhook-certs.sh," \
+	  "manifests/certs/README.md, or DEPLOY_DIR=deploy/kustomize/cert-manager with cert-manager."
+
+.PHONY: undeploy
+undeploy: ## Remove what `deploy` installed except the CRDs (webhook configuration first); `make uninstall` removes those.
+	$(CLUSTER_KUBECTL) delete --ignore-not-found validatingwebhookconfiguration \
+		-l app.kubernetes.io/part-of=saqr,app.kubernetes.io/managed-by=kustomize
+	$(CLUSTER_KUBECTL) delete --ignore-not-found -k $(DEPLOY_DIR) -l 'app.kubernetes.io/component!=crd'
 
 ##@ Local control plane
 
@@ -142,12 +195,6 @@ cluster-up: ## Start etcd and kube-apiserver on 127.0.0.1 (hack/local-cluster.sh
 .PHONY: cluster-down
 cluster-down: ## Stop the local control plane.
 	@hack/local-cluster.sh down
-
-##@ Clean
-
-.PHONY: clean
-clean: ## Remove build outputs (not the cached control plane).
-	rm -rf $(BUILD) $(BIN)
 
 -include $(wildcard mk/*.mk)
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

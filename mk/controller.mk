@@ -1,4 +1,6 @@
-##@ Controller machinery
+# Controller machinery (operator/runtime): benchmark.
+
+##@ Benchmarks
 
 CTRL_BENCH := $(BUILD)/rel/bench/bench_controller
 

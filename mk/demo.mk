@@ -1,4 +1,6 @@
-##@ Demo
+# The demo on a local control plane (hack/demo.sh).
+
+##@ Local control plane
 
 DEMO_TOOLS := $(BUILD)/rel/tools/saqr-demo-server
 

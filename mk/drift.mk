@@ -1,4 +1,6 @@
-##@ Drift
+# Drift statistics (drift/): test wiring and the SciPy reference vectors.
+
+##@ Development
 
 # test_saqrctl_drift calls saqrctl_drift_run() from the library and also runs the sanitized
 # saqrctl binary (order-only: built first, not linked).

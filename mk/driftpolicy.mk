@@ -1,4 +1,6 @@
-##@ DriftPolicy
+# DriftPolicy evaluation: benchmark.
+
+##@ Benchmarks
 
 BENCH_DRIFT_EVAL := $(BUILD)/rel/bench/bench_drift_eval
 

@@ -3,14 +3,14 @@
 HELM_KUBE_VERSION ?= 1.34.0
 IMAGE_CMDS ?= saqr-operator saqr-webhook saqrctl
 
-##@ Install
+##@ Development
 
 .PHONY: manifests
-manifests: ## Sync generated copies: crds/ into manifests/crds and the chart, the policy into the chart, Argo CD health into argocd-cm-patch.yaml.
+manifests: ## Write crds/Kustomization, manifests/crds, the chart's files/ and argocd-cm-patch.yaml from their sources.
 	@hack/install-sync.sh
 
 .PHONY: manifests-check
-manifests-check: ## Fail if a generated copy (see `manifests`) differs from its source.
+manifests-check: ## Fail if a file `manifests` writes differs from its source (part of `make test`).
 	@hack/install-sync.sh --check
 
 .PHONY: helm-lint
@@ -21,10 +21,14 @@ helm-lint: ## helm lint --strict on charts/saqr, and render it with default, cer
 	  $$helm template saqr charts/saqr -n saqr-system --kube-version $(HELM_KUBE_VERSION) $$v >/dev/null; \
 	done; echo "helm-lint: clean"
 
+##@ Test
+
 .PHONY: test-install
 test-install: $(BUILD)/san/tests/integration/test_install $(BUILD)/san/tests/unit/test_argocd_health ## Install tests: chart, kustomize, server dry-run, Argo CD health.
 	@hack/run-tests.sh unit $(BUILD)/san/tests/unit/test_argocd_health
 	@hack/run-tests.sh integration $(BUILD)/san/tests/integration/test_install
+
+##@ Build
 
 .PHONY: image-rootfs
 image-rootfs: ## Assemble build/rootfs/<cmd>/ (binary, its shared libraries, passwd, CA certificates) for each built daemon and prove it runs.

@@ -1,4 +1,6 @@
-##@ Kubernetes client
+# Kubernetes client (lib/kube): benchmark.
+
+##@ Benchmarks
 
 BENCH_KUBE := $(BUILD)/rel/bench/bench_kube
 

@@ -1,4 +1,6 @@
-##@ Policy
+# Admission policy (policy/): the compiled-in default.
+
+##@ Development
 
 # The default policy is compiled in from its YAML (and a unit test checks they match).
 policy/policy_default.c: manifests/policy/default.yaml hack/gen-default-policy.sh

@@ -1,4 +1,6 @@
-##@ Reconcilers (ModelDeployment, TrainingJob)
+# ModelDeployment and TrainingJob reconcilers: benchmark.
+
+##@ Benchmarks
 
 BENCH_RECONCILE := $(BUILD)/rel/bench/bench_reconcile
 

@@ -6,7 +6,7 @@ FUZZ_ADMISSION := $(BUILD)/fuzz/fuzz_admission
 FUZZ_ADMISSION_SRCS := tests/fuzz/fuzz_admission.c webhook/admission.c webhook/arena.c \
 	webhook/fastjson.c lib/common/buf.c lib/common/err.c
 
-##@ Webhook
+##@ Benchmarks
 
 .PHONY: bench-webhook
 bench-webhook: $(BIN)/saqr-webhook $(BENCH_BIN) ## AdmissionReviews/s, p50/p99 and peak RSS of saqr-webhook over TLS keep-alive.
@@ -15,6 +15,8 @@ bench-webhook: $(BIN)/saqr-webhook $(BENCH_BIN) ## AdmissionReviews/s, p50/p99 a
 $(BENCH_BIN): bench/bench_webhook.c
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
+
+##@ Fuzz
 
 .PHONY: fuzz-admission
 fuzz-admission: $(FUZZ_ADMISSION) ## Fuzz the AdmissionReview path (libFuzzer; FUZZ_TIME seconds, default 60).
