@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	gcc make pkg-config git curl openssl ca-certificates
 	libcurl4-openssl-dev libyaml-dev libjansson-dev libssl-dev libwebsockets-dev libcmocka-dev
-	clang clang-tidy cppcheck libclang-rt-14-dev lua5.4 lua5.1 wrk time
+	clang clang-format clang-tidy cppcheck libclang-rt-14-dev lua5.4 lua5.1 wrk time
 )
 [ -n "${SAQR_EXTRA_PACKAGES:-}" ] && read -r -a extra <<<"$SAQR_EXTRA_PACKAGES" && packages+=("${extra[@]}")
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint: no banned calls in product code, then cppcheck and clang-tidy.
+# Lint: no banned calls, formatting as .clang-format says (hack/format.sh --check), then cppcheck
+# and clang-tidy.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ if hits=$(grep -rnE "$banned" lib policy drift operator webhook saqrctl tests be
 	echo "$hits"
 	rc=1
 fi
+
+hack/format.sh --check || rc=1
 
 if command -v cppcheck >/dev/null; then
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
