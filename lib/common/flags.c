@@ -30,7 +30,10 @@ static const struct flags_opt *flags__find(const struct flags_set *set, const st
 	return NULL;
 }
 
-static int flags__int(const struct flags_opt *o, const char *s, const char **why)
+/* A value's type checks fill why ("" when there is nothing to add) on failure. */
+#define FLAGS__WHY_MAX 64
+
+static int flags__int(const struct flags_opt *o, const char *s, char *why)
 {
 	char *end;
 	long v;
@@ -38,18 +41,18 @@ static int flags__int(const struct flags_opt *o, const char *s, const char **why
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end) {
-		*why = "not a number";
+		snprintf(why, FLAGS__WHY_MAX, "not a number");
 		return SAQR_EINVAL;
 	}
 	if (v < o->min || v > o->max) {
-		*why = "out of range";
+		snprintf(why, FLAGS__WHY_MAX, "out of range %ld..%ld", o->min, o->max);
 		return SAQR_EINVAL;
 	}
 	*(int *)o->target = (int)v;
 	return 0;
 }
 
-static int flags__bool(const struct flags_opt *o, const char *s, const char **why)
+static int flags__bool(const struct flags_opt *o, const char *s, char *why)
 {
 	bool *b = o->target;
 
@@ -58,16 +61,16 @@ static int flags__bool(const struct flags_opt *o, const char *s, const char **wh
 	else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
 		*b = false;
 	else {
-		*why = "want true or false";
+		snprintf(why, FLAGS__WHY_MAX, "want true or false");
 		return SAQR_EINVAL;
 	}
 	return 0;
 }
 
-/* Store value in o's target. *why says what was wrong when it was (NULL: nothing to add). */
-static int flags__store(const struct flags_opt *o, const char *value, const char **why)
+/* Store value in o's target. */
+static int flags__store(const struct flags_opt *o, const char *value, char *why)
 {
-	*why = NULL;
+	why[0] = '\0';
 	switch (o->type) {
 	case FLAGS_STRING:
 		*(const char **)o->target = value;
@@ -85,16 +88,10 @@ static int flags__store(const struct flags_opt *o, const char *value, const char
 	return SAQR_EINVAL;
 }
 
-static void flags__bad_value(const struct flags_opt *o, const struct flags__arg *a, const char *why,
-			     char *err, size_t errlen)
+static void flags__bad_value(const struct flags__arg *a, const char *why, char *err, size_t errlen)
 {
-	if (why && o->type == FLAGS_INT && strcmp(why, "out of range") == 0)
-		snprintf(err, errlen, "bad value for --%.*s: %s (out of range %ld..%ld)", (int)a->name_len,
-			 a->name, a->value, o->min, o->max);
-	else if (why)
-		snprintf(err, errlen, "bad value for --%.*s: %s (%s)", (int)a->name_len, a->name, a->value, why);
-	else
-		snprintf(err, errlen, "bad value for --%.*s: %s", (int)a->name_len, a->name, a->value);
+	snprintf(err, errlen, "bad value for --%.*s: %s%s%s%s", (int)a->name_len, a->name, a->value,
+		 why[0] ? " (" : "", why, why[0] ? ")" : "");
 }
 
 /* Split argv[*i] ("--name" or "--name=value") and take the value from argv[*i + 1] when o needs
@@ -134,7 +131,7 @@ static int flags__one(const struct flags_set *set, int argc, char **argv, int *i
 {
 	const struct flags_opt *o = NULL;
 	struct flags__arg a;
-	const char *why;
+	char why[FLAGS__WHY_MAX];
 	int rc;
 
 	if (strncmp(argv[*i], "--", 2) == 0) {
@@ -149,8 +146,8 @@ static int flags__one(const struct flags_set *set, int argc, char **argv, int *i
 		return SAQR_EINVAL;
 	}
 	rc = flags__value(o, &a, argc, argv, i, err, errlen);
-	if (rc == 0 && (rc = flags__store(o, a.value, &why)) != 0)
-		flags__bad_value(o, &a, why, err, errlen);
+	if (rc == 0 && (rc = flags__store(o, a.value, why)) != 0)
+		flags__bad_value(&a, why, err, errlen);
 	return rc;
 }
 
