@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../support/bgproc.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/jsonutil.h"
@@ -29,6 +28,7 @@
 #include "kube/kubeconfig.h"
 #include "operator/objmeta.h"
 #include "operator/owned.h"
+#include "tests/support/proc.h"
 
 #define NS "saqr-bench"
 #define CONVERGE_LIMIT 900.0
@@ -408,7 +408,7 @@ static int scrape(long port, struct api_counts *c)
 }
 
 /* The operator now running, killed if the benchmark itself is interrupted. */
-static struct bgproc *running;
+static struct proc *running;
 
 static void on_signal(int sig)
 {
@@ -419,7 +419,7 @@ static void on_signal(int sig)
 }
 
 /* Start the operator (info logs, as in production) and find its metrics port in its log. */
-static long start_operator(struct bench *b, struct bgproc *p, const char *log_name)
+static long start_operator(struct bench *b, struct proc *p, const char *log_name)
 {
 	char log[1024], workers[16];
 	const char *argv[] = { b->operator_bin, "--namespace", NS, "--workers", workers, "--metrics-addr",
@@ -427,10 +427,14 @@ static long start_operator(struct bench *b, struct bgproc *p, const char *log_na
 
 	snprintf(workers, sizeof(workers), "%d", b->workers);
 	snprintf(log, sizeof(log), "%s/%s", b->logdir, log_name);
-	if (bgproc_start(p, argv, NULL, log))
+	long port = -1;
+
+	if (proc_start(p, argv, NULL, log))
 		return -1;
 	running = p;
-	return bgproc_log_number(p, "\"port\":\"", 10000);
+	if (proc_log_number(p, "\"port\":\"", 10000, &port) != 0)
+		return -1;
+	return port;
 }
 
 /* ---- phases ---- */
@@ -485,13 +489,13 @@ static double wait_events_drained(long port)
 
 static int run_operator(struct bench *b, const char *log_name, struct run *r, bool expect_converged)
 {
-	struct bgproc p = { 0 };
+	struct proc p = { 0 };
 	double t0 = ctrltime_mono(), next_print = t0 + 10, cpu0 = server_cpu();
 	long port = start_operator(b, &p, log_name);
 
 	if (port <= 0) {
 		fprintf(stderr, "bench-operator: the operator did not start (see %s)\n", p.log_path);
-		bgproc_kill(&p);
+		proc_kill(&p);
 		running = NULL;
 		return -1;
 	}
@@ -517,9 +521,7 @@ static int run_operator(struct bench *b, const char *log_name, struct run *r, bo
 	sample_proc(p.pid, &r->after_quiet);
 	scrape(port, &r->after_quiet_api);
 	t0 = ctrltime_mono();
-	bgproc_signal(&p, SIGTERM);
-	if (!bgproc_wait(&p, 30000))
-		bgproc_kill(&p);
+	proc_stop(&p, SIGTERM, 30000);
 	r->stop = ctrltime_mono() - t0;
 	running = NULL;
 	if (!converged(b, false)) {

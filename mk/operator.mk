@@ -20,6 +20,6 @@ test-operator: $(BUILD)/san/tests/integration/test_operator $(BUILD)/san/bin/saq
 bench-operator: $(BENCH_OPERATOR) $(BIN)/saqr-operator ## 2,000 ModelDeployments + 1,000 TrainingJobs on a fresh control plane: convergence time, peak RSS, CPU, API requests, quiet writes.
 	@hack/bench-operator.sh $(BENCH_OPERATOR) $(BIN)/saqr-operator
 
-$(BENCH_OPERATOR): $(call rel_obj,bench/bench_operator.c tests/support/bgproc.c) $(REL_LIB)
+$(BENCH_OPERATOR): $(call rel_obj,bench/bench_operator.c tests/support/proc.c) $(REL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)

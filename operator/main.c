@@ -5,7 +5,6 @@
  * standby). Logs are JSON lines on stderr. */
 #include <curl/curl.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "operator/runtime/kubeops.h"
 #include "operator/runtime/manager.h"
@@ -45,6 +45,7 @@ struct op_flags {
 	int metrics_port;	       /* -1: no metrics server */
 	int port_override;	       /* --metrics-port, -1 when not given */
 	enum log_level level;
+	bool help;		       /* --help was given (and the usage printed) */
 };
 
 struct op_app {
@@ -61,56 +62,16 @@ struct op_app {
 	atomic_bool stopping;
 };
 
-static const char op_usage[] =
-	"Usage: saqr-operator [flags]\n"
-	"Runs the Saqr controllers (ModelDeployment, TrainingJob, DriftPolicy).\n"
-	"\n"
-	"  --kubeconfig PATH                 kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)\n"
-	"  --namespace, --watch-namespace NS watch only NS (default: every namespace)\n"
-	"  --workers N                       reconcile workers per controller (default 4)\n"
-	"  --leader-elect[=true|false]       run only while holding the Lease (default false)\n"
-	"  --leader-election-namespace NS    namespace of the Lease (default: $POD_NAMESPACE, the\n"
-	"                                    kubeconfig's namespace, default)\n"
-	"  --leader-election-id NAME         name of the Lease (default saqr-operator)\n"
-	"  --metrics-addr [HOST]:PORT        serve /metrics /healthz /readyz here (default :8080;\n"
-	"                                    \"0\" turns the server off)\n"
-	"  --metrics-port PORT               the port alone (overrides the one in --metrics-addr)\n"
-	"  --log-level debug|info|warn|error (default info)\n"
-	"  --help                            this text\n"
-	"\n"
-	"The identity in the Lease is $POD_NAME, else <hostname>_<random>.\n";
-
 /* ---- flags ---- */
 
-static int op_parse_int(const char *s, long lo, long hi, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return SAQR_EINVAL;
-	*out = (int)v;
-	return 0;
-}
-
-static int op_parse_bool(const char *s, bool *out)
-{
-	if (!s || strcmp(s, "true") == 0 || strcmp(s, "1") == 0)
-		*out = true;
-	else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
-		*out = false;
-	else
-		return SAQR_EINVAL;
-	return 0;
-}
-
 /* "[host]:port", or "0" for no server. */
-static int op_parse_addr(const char *s, struct op_flags *f)
+static int op_parse_addr(const char *s, void *target)
 {
+	struct op_flags *f = target;
 	const char *colon = strrchr(s, ':');
+	char *end;
 	size_t hlen;
+	long port;
 
 	if (strcmp(s, "0") == 0) {
 		f->metrics_port = -1;
@@ -121,80 +82,93 @@ static int op_parse_addr(const char *s, struct op_flags *f)
 	hlen = (size_t)(colon - s);
 	if (hlen >= sizeof(f->metrics_host))
 		return SAQR_EINVAL;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port < 0 || port > 65535)
+		return SAQR_EINVAL;
 	memcpy(f->metrics_host, s, hlen);
 	f->metrics_host[hlen] = '\0';
-	return op_parse_int(colon + 1, 0, 65535, &f->metrics_port);
+	f->metrics_port = (int)port;
+	return 0;
 }
 
-enum {
-	OPT_KUBECONFIG = 256, OPT_NAMESPACE, OPT_WORKERS, OPT_LEADER_ELECT, OPT_LEASE_NS, OPT_LEASE_ID,
-	OPT_METRICS_ADDR, OPT_METRICS_PORT, OPT_LOG_LEVEL, OPT_HELP
-};
-
-static const struct option op_options[] = {
-	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
-	{ "namespace", required_argument, NULL, OPT_NAMESPACE },
-	{ "watch-namespace", required_argument, NULL, OPT_NAMESPACE },
-	{ "workers", required_argument, NULL, OPT_WORKERS },
-	{ "leader-elect", optional_argument, NULL, OPT_LEADER_ELECT },
-	{ "leader-election-namespace", required_argument, NULL, OPT_LEASE_NS },
-	{ "leader-election-id", required_argument, NULL, OPT_LEASE_ID },
-	{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
-	{ "metrics-bind-address", required_argument, NULL, OPT_METRICS_ADDR },
-	{ "metrics-port", required_argument, NULL, OPT_METRICS_PORT },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* One flag. 0, SAQR_EINVAL (bad value) or 1 (--help). */
-static int op_flag(struct op_flags *f, int opt, const char *arg)
+static int op_parse_level(const char *s, void *target)
 {
-	switch (opt) {
-	case OPT_KUBECONFIG: f->kubeconfig = arg; return 0;
-	case OPT_NAMESPACE: f->namespace = *arg ? arg : NULL; return 0;
-	case OPT_WORKERS: return op_parse_int(arg, 1, OP_MAX_WORKERS, &f->workers);
-	case OPT_LEADER_ELECT: return op_parse_bool(arg, &f->leader_elect);
-	case OPT_LEASE_NS: f->lease_namespace = arg; return 0;
-	case OPT_LEASE_ID: f->lease_name = arg; return 0;
-	case OPT_METRICS_ADDR: return op_parse_addr(arg, f);
-	case OPT_METRICS_PORT: return op_parse_int(arg, 0, 65535, &f->port_override);
-	case OPT_LOG_LEVEL: return log_parse_level(arg, &f->level);
-	case OPT_HELP: return 1;
-	default: return SAQR_EINVAL;
-	}
+	return log_parse_level(s, target);
 }
 
-/* 0, 1 (--help) or SAQR_EINVAL (a message is printed). */
-static int op_parse_flags(int argc, char **argv, struct op_flags *f)
+static void op_usage(const struct flags_opt *opts, FILE *out)
 {
-	int opt, idx = 0, rc;
+	const struct flags_set set = {
+		.opts = opts,
+		.head = "Usage: saqr-operator [flags]\n"
+			"Runs the Saqr controllers (ModelDeployment, TrainingJob, DriftPolicy).\n"
+			"\n",
+		.tail = "\nThe identity in the Lease is $POD_NAME, else <hostname>_<random>.\n",
+		.column = 36,
+	};
 
+	flags_usage(&set, out);
+}
+
+static void op_flags_defaults(struct op_flags *f)
+{
 	memset(f, 0, sizeof(*f));
 	f->workers = OP_DEFAULT_WORKERS;
 	f->metrics_port = OP_DEFAULT_METRICS_PORT;
 	f->port_override = -1;
 	f->level = LOG_LVL_INFO;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", op_options, &idx)) != -1) {
-		if (opt == '?') {
-			fprintf(stderr, "saqr-operator: unknown flag or missing value: %s\n%s", argv[optind - 1],
-				op_usage);
-			return SAQR_EINVAL;
-		}
-		rc = op_flag(f, opt, optarg);
-		if (rc < 0)
-			fprintf(stderr, "saqr-operator: bad value for --%s: %s\n%s", op_options[idx].name,
-				optarg ? optarg : "", op_usage);
-		if (rc)
-			return rc;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "saqr-operator: unexpected argument %s\n%s", argv[optind], op_usage);
-		return SAQR_EINVAL;
-	}
+}
+
+/* What depends on more than one flag: "--namespace ''" is every namespace, and --metrics-port
+ * overrides the port of --metrics-addr unless that turned the server off. */
+static void op_flags_settle(struct op_flags *f)
+{
+	if (f->namespace && !*f->namespace)
+		f->namespace = NULL;
 	if (f->port_override >= 0 && f->metrics_port >= 0)
 		f->metrics_port = f->port_override;
+}
+
+/* 0, or SAQR_EINVAL (a message and the usage are printed). --help prints the usage and sets
+ * f->help. */
+static int op_parse_flags(int argc, char **argv, struct op_flags *f)
+{
+	const struct flags_opt opts[] = {
+		{ "kubeconfig", NULL, FLAGS_STRING, &f->kubeconfig, .arg = "PATH",
+		  .help = "kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)" },
+		{ "namespace", "watch-namespace", FLAGS_STRING, &f->namespace, .arg = "NS",
+		  .help = "watch only NS (default: every namespace)" },
+		{ "workers", NULL, FLAGS_INT, &f->workers, 1, OP_MAX_WORKERS, .arg = "N",
+		  .help = "reconcile workers per controller (default 4)" },
+		{ "leader-elect", NULL, FLAGS_BOOL, &f->leader_elect, .arg = "[=true|false]",
+		  .help = "run only while holding the Lease (default false)" },
+		{ "leader-election-namespace", NULL, FLAGS_STRING, &f->lease_namespace, .arg = "NS",
+		  .help = "namespace of the Lease (default: $POD_NAMESPACE, the\nkubeconfig's namespace, default)" },
+		{ "leader-election-id", NULL, FLAGS_STRING, &f->lease_name, .arg = "NAME",
+		  .help = "name of the Lease (default saqr-operator)" },
+		{ "metrics-addr", NULL, FLAGS_FUNC, f, .parse = op_parse_addr, .arg = "[HOST]:PORT",
+		  .help = "serve /metrics /healthz /readyz here (default :8080;\n\"0\" turns the server off)" },
+		{ "metrics-bind-address", NULL, FLAGS_FUNC, f, .parse = op_parse_addr },
+		{ "metrics-port", NULL, FLAGS_INT, &f->port_override, 0, 65535, .arg = "PORT",
+		  .help = "the port alone (overrides the one in --metrics-addr)" },
+		{ "log-level", NULL, FLAGS_FUNC, &f->level, .parse = op_parse_level, .arg = "debug|info|warn|error",
+		  .help = "(default info)" },
+		{ "help", NULL, FLAGS_HELP, &f->help, .help = "this text" },
+		{ NULL },
+	};
+	const struct flags_set set = { .opts = opts };
+	char err[512];
+
+	op_flags_defaults(f);
+	if (flags_parse(&set, argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "saqr-operator: %s\n", err);
+		op_usage(opts, stderr);
+		return SAQR_EINVAL;
+	}
+	if (f->help)
+		op_usage(opts, stdout);
+	op_flags_settle(f);
 	return 0;
 }
 
@@ -384,13 +358,12 @@ int main(int argc, char **argv)
 {
 	static struct op_app app;
 	sigset_t set;
-	int rc, status = 1;
+	int status = 1;
 
-	rc = op_parse_flags(argc, argv, &app.flags);
-	if (rc > 0)
-		fputs(op_usage, stdout);
-	if (rc)
-		return rc > 0 ? 0 : 2;
+	if (op_parse_flags(argc, argv, &app.flags) != 0)
+		return 2;
+	if (app.flags.help)
+		return 0;
 	log_set_level(app.flags.level);
 #ifndef __SANITIZE_ADDRESS__ /* ASan's allocator replaces glibc's */
 	mallopt(M_ARENA_MAX, OP_MALLOC_ARENAS);

@@ -2,8 +2,8 @@
  * them with the policy file (hot-reloaded, as is the serving certificate), and shuts down
  * gracefully on SIGTERM or SIGINT. */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "httpd/httpd.h"
@@ -31,6 +32,7 @@ struct flags {
 	int threads;
 	int shutdown_delay; /* seconds of serving while not ready, after a stop signal */
 	enum log_level level;
+	bool help; /* --help was given (and the usage printed) */
 };
 
 /* What the daemon runs; torn down in reverse order. */
@@ -42,131 +44,81 @@ struct daemon {
 	struct httpd *ops;
 };
 
-static void usage(FILE *out)
+#define WH_STR_(x) #x
+#define WH_STR(x) WH_STR_(x)
+
+static void usage(const struct flags_opt *opts, FILE *out)
 {
-	fprintf(out,
-		"Usage: saqr-webhook [flags]\n"
-		"\n"
-		"Saqr's validating admission webhook: POST /validate (AdmissionReview admission.k8s.io/v1),\n"
-		"GET /healthz, /readyz and /metrics. The policy file and the serving certificate are\n"
-		"reloaded when they change on disk; SIGTERM or SIGINT stops it gracefully.\n"
-		"\n"
-		"  --cert-file PATH       serving certificate (PEM, leaf first); without it: plain HTTP\n"
-		"  --key-file PATH        its private key (PEM)\n"
-		"  --client-ca-file PATH  require client certificates signed by this CA (PEM)\n"
-		"  --policy-file PATH     admission policy (YAML); default: the built-in policy\n"
-		"  --address ADDR         address to listen on (default: all)\n"
-		"  --port N               HTTPS port (default %d)\n"
-		"  --metrics-port N       also serve /metrics, /healthz and /readyz over plain HTTP on N\n"
-		"  --threads N            service threads (default %d)\n"
-		"  --shutdown-delay S     on SIGTERM, answer /readyz with 503 but keep serving for S\n"
-		"                         seconds before stopping, so that endpoints drop the pod first\n"
-		"                         (default 0)\n"
-		"  --log-level LEVEL      debug, info, warn or error (default info)\n"
-		"  --help                 this text\n",
-		DEFAULT_PORT, DEFAULT_THREADS);
+	const struct flags_set set = {
+	    .opts = opts,
+	    .head = "Usage: saqr-webhook [flags]\n"
+		    "\n"
+		    "Saqr's validating admission webhook: POST /validate (AdmissionReview admission.k8s.io/v1),\n"
+		    "GET /healthz, /readyz and /metrics. The policy file and the serving certificate are\n"
+		    "reloaded when they change on disk; SIGTERM or SIGINT stops it gracefully.\n"
+		    "\n",
+	    .column = 25,
+	};
+
+	flags_usage(&set, out);
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
+static int parse_level(const char *s, void *target)
 {
-	char *end;
-	long v;
+	return log_parse_level(s, target);
+}
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
+/* The flags that only make sense together. 0 or SAQR_EINVAL (reported on stderr). */
+static int check_flags(const struct flags *f)
+{
+	if (!f->cert_file != !f->key_file) {
+		fprintf(stderr, "saqr-webhook: --cert-file and --key-file go together\n");
 		return SAQR_EINVAL;
-	*out = (int)v;
+	}
+	if (f->client_ca_file && !f->cert_file) {
+		fprintf(stderr, "saqr-webhook: --client-ca-file needs --cert-file\n");
+		return SAQR_EINVAL;
+	}
 	return 0;
 }
 
-/* 0, 1 (--help) or SAQR_EINVAL (reported on stderr). */
+/* 0 or SAQR_EINVAL (reported on stderr). --help prints the usage and sets f->help. */
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
-	enum {
-		O_CERT = 256,
-		O_KEY,
-		O_CA,
-		O_POLICY,
-		O_ADDR,
-		O_PORT,
-		O_MPORT,
-		O_THREADS,
-		O_LEVEL,
-		O_DELAY,
-		O_HELP
+	const struct flags_opt opts[] = {
+	    {"cert-file", NULL, FLAGS_STRING, &f->cert_file, .arg = "PATH",
+	     .help = "serving certificate (PEM, leaf first); without it: plain HTTP"},
+	    {"key-file", NULL, FLAGS_STRING, &f->key_file, .arg = "PATH", .help = "its private key (PEM)"},
+	    {"client-ca-file", NULL, FLAGS_STRING, &f->client_ca_file, .arg = "PATH",
+	     .help = "require client certificates signed by this CA (PEM)"},
+	    {"policy-file", NULL, FLAGS_STRING, &f->policy_file, .arg = "PATH",
+	     .help = "admission policy (YAML); default: the built-in policy"},
+	    {"address", NULL, FLAGS_STRING, &f->address, .arg = "ADDR", .help = "address to listen on (default: all)"},
+	    {"port", NULL, FLAGS_INT, &f->port, 0, 65535, .arg = "N", .help = "HTTPS port (default " WH_STR(DEFAULT_PORT) ")"},
+	    {"metrics-port", NULL, FLAGS_INT, &f->metrics_port, 0, 65535, .arg = "N",
+	     .help = "also serve /metrics, /healthz and /readyz over plain HTTP on N"},
+	    {"threads", NULL, FLAGS_INT, &f->threads, 1, 64, .arg = "N",
+	     .help = "service threads (default " WH_STR(DEFAULT_THREADS) ")"},
+	    {"shutdown-delay", NULL, FLAGS_INT, &f->shutdown_delay, 0, 300, .arg = "S",
+	     .help = "on SIGTERM, answer /readyz with 503 but keep serving for S\nseconds before stopping, so that "
+		     "endpoints drop the pod first\n(default 0)"},
+	    {"log-level", NULL, FLAGS_FUNC, &f->level, .parse = parse_level, .arg = "LEVEL",
+	     .help = "debug, info, warn or error (default info)"},
+	    {"help", NULL, FLAGS_HELP, &f->help, .help = "this text"},
+	    {NULL},
 	};
-	static const struct option opts[] = {
-	    {"cert-file", required_argument, NULL, O_CERT},
-	    {"key-file", required_argument, NULL, O_KEY},
-	    {"client-ca-file", required_argument, NULL, O_CA},
-	    {"policy-file", required_argument, NULL, O_POLICY},
-	    {"address", required_argument, NULL, O_ADDR},
-	    {"port", required_argument, NULL, O_PORT},
-	    {"metrics-port", required_argument, NULL, O_MPORT},
-	    {"threads", required_argument, NULL, O_THREADS},
-	    {"log-level", required_argument, NULL, O_LEVEL},
-	    {"shutdown-delay", required_argument, NULL, O_DELAY},
-	    {"help", no_argument, NULL, O_HELP},
-	    {NULL, 0, NULL, 0},
-	};
-	int c, rc = 0;
+	const struct flags_set set = {.opts = opts, .short_help = true};
+	char err[512];
 
-	while (!rc && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_CERT:
-			f->cert_file = optarg;
-			break;
-		case O_KEY:
-			f->key_file = optarg;
-			break;
-		case O_CA:
-			f->client_ca_file = optarg;
-			break;
-		case O_POLICY:
-			f->policy_file = optarg;
-			break;
-		case O_ADDR:
-			f->address = optarg;
-			break;
-		case O_PORT:
-			rc = parse_int(optarg, 0, 65535, &f->port);
-			break;
-		case O_MPORT:
-			rc = parse_int(optarg, 0, 65535, &f->metrics_port);
-			break;
-		case O_THREADS:
-			rc = parse_int(optarg, 1, 64, &f->threads);
-			break;
-		case O_LEVEL:
-			rc = log_parse_level(optarg, &f->level);
-			break;
-		case O_DELAY:
-			rc = parse_int(optarg, 0, 300, &f->shutdown_delay);
-			break;
-		case 'h':
-		case O_HELP:
-			return 1;
-		default:
-			return SAQR_EINVAL;
-		}
-		if (rc)
-			fprintf(stderr, "saqr-webhook: bad value for --%s: %s\n", opts[c - O_CERT].name,
-				optarg);
+	if (flags_parse(&set, argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "saqr-webhook: %s\n", err);
+		return SAQR_EINVAL;
 	}
-	if (!rc && optind < argc) {
-		fprintf(stderr, "saqr-webhook: unexpected argument: %s\n", argv[optind]);
-		rc = SAQR_EINVAL;
+	if (f->help) {
+		usage(opts, stdout);
+		return 0;
 	}
-	if (!rc && !f->cert_file != !f->key_file) {
-		fprintf(stderr, "saqr-webhook: --cert-file and --key-file go together\n");
-		rc = SAQR_EINVAL;
-	}
-	if (!rc && f->client_ca_file && !f->cert_file) {
-		fprintf(stderr, "saqr-webhook: --client-ca-file needs --cert-file\n");
-		rc = SAQR_EINVAL;
-	}
-	return rc;
+	return check_flags(f);
 }
 
 static int reload_tls(void *ud)
@@ -299,15 +251,12 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int rc;
 
-	rc = parse_flags(argc, argv, &f);
-	if (rc == 1) {
-		usage(stdout);
-		return 0;
-	}
-	if (rc) {
+	if (parse_flags(argc, argv, &f) != 0) {
 		fprintf(stderr, "Run saqr-webhook --help for the flags.\n");
 		return 2;
 	}
+	if (f.help)
+		return 0;
 	log_set_level(f.level);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);

@@ -23,7 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../support/install_proc.h"
+#include "../support/kubetest.h"
+#include "../support/proc.h"
 #include "common/jsonutil.h"
 #include "common/yamljson.h"
 
@@ -37,7 +38,7 @@
 
 static char *path_in_root(const char *rel)
 {
-	const char *root = install_proc_root();
+	const char *root = kubetest_root();
 	size_t n = strlen(root) + strlen(rel) + 2;
 	char *p = malloc(n);
 
@@ -73,9 +74,9 @@ static char *read_all(const char *path, size_t *len_out)
 }
 
 /* Run argv; fail the test with its output unless it exits want_status (-1: anything). */
-static void run(const char *const argv[], int want_status, struct install_proc_result *r)
+static void run(const char *const argv[], int want_status, struct proc_result *r)
 {
-	if (install_proc_run(argv, NULL, r) != 0)
+	if (proc_capture(argv, NULL, r) != 0)
 		fail_msg("could not run %s (is it on PATH? SAQR_TOOLS_BIN holds helm and kubectl)", argv[0]);
 	if (want_status >= 0 && r->status != want_status)
 		fail_msg("%s %s exited %d, want %d:\n%s\n%s", argv[0], argv[1] ? argv[1] : "", r->status,
@@ -97,7 +98,7 @@ static json_t *helm_render(const char *const *extra)
 {
 	const char *argv[48] = {"helm", "template", "saqr", NULL, "-n", NS, "--kube-version", KUBE_VERSION};
 	size_t n = 8;
-	struct install_proc_result r;
+	struct proc_result r;
 	char *chart = path_in_root("charts/saqr");
 	json_t *docs;
 
@@ -107,7 +108,7 @@ static json_t *helm_render(const char *const *extra)
 	argv[n] = NULL;
 	run(argv, 0, &r);
 	docs = parse_docs("helm template output", r.out, r.out_len);
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 	free(chart);
 	return docs;
 }
@@ -116,12 +117,12 @@ static json_t *kustomize_render(const char *rel_dir)
 {
 	char *dir = path_in_root(rel_dir);
 	const char *argv[] = {"kubectl", "kustomize", dir, NULL};
-	struct install_proc_result r;
+	struct proc_result r;
 	json_t *docs;
 
 	run(argv, 0, &r);
 	docs = parse_docs(rel_dir, r.out, r.out_len);
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 	free(dir);
 	return docs;
 }
@@ -638,13 +639,13 @@ static void test_helm_lint_strict(void **state)
 {
 	char *chart = path_in_root("charts/saqr");
 	const char *argv[] = {"helm", "lint", chart, "--strict", "--kube-version", KUBE_VERSION, NULL};
-	struct install_proc_result r;
+	struct proc_result r;
 
 	(void)state;
 	run(argv, 0, &r);
 	assert_non_null(strstr(r.out, "1 chart(s) linted, 0 chart(s) failed"));
 	assert_null(strstr(r.out, "[WARNING]"));
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 	free(chart);
 }
 
@@ -830,13 +831,13 @@ static void test_helm_schema_refuses_bad_values(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *argv[] = {"helm",	    "template", "saqr", chart, "--kube-version",
 				      KUBE_VERSION, "--set",	bad[i], NULL};
-		struct install_proc_result r;
+		struct proc_result r;
 
 		run(argv, -1, &r);
 		if (r.status == 0 || strstr(r.err, "schema") == NULL)
 			fail_msg("--set %s: exit %d, want a schema error; stderr: %s", bad[i], r.status,
 				 r.err);
-		install_proc_result_release(&r);
+		proc_result_release(&r);
 	}
 	free(chart);
 }
@@ -906,15 +907,15 @@ static void test_rbac_same_in_both_paths(void **state)
 static void test_generated_copies_are_current(void **state)
 {
 	char *script = path_in_root("hack/install-sync.sh");
-	const char *argv[] = {script, "--check", install_proc_root(), NULL};
-	struct install_proc_result r;
+	const char *argv[] = {script, "--check", kubetest_root(), NULL};
+	struct proc_result r;
 
 	(void)state;
 	run(argv, -1, &r);
 	if (r.status != 0)
 		fail_msg("generated copies are stale or sources missing (run `make manifests`):\n%s%s", r.out,
 			 r.err);
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 	free(script);
 }
 
@@ -925,7 +926,7 @@ static void test_sync_check_finds_drift(void **state)
 	char *src[] = {path_in_root("hack"), path_in_root("crds"), path_in_root("manifests"),
 		       path_in_root("charts"), path_in_root("deploy")};
 	char script[512], drifted[512], stale[512];
-	struct install_proc_result r;
+	struct proc_result r;
 	FILE *f;
 
 	(void)state;
@@ -934,7 +935,7 @@ static void test_sync_check_finds_drift(void **state)
 		const char *cp[] = {"cp", "-a", src[i], tmp, NULL};
 
 		run(cp, 0, &r);
-		install_proc_result_release(&r);
+		proc_result_release(&r);
 		free(src[i]);
 	}
 	snprintf(script, sizeof(script), "%s/hack/install-sync.sh", tmp);
@@ -953,18 +954,18 @@ static void test_sync_check_finds_drift(void **state)
 		run(check, 1, &r);
 		assert_non_null(strstr(r.out, "charts/saqr/files/policy.yaml differs from its source"));
 		assert_non_null(strstr(r.out, "manifests/crds/old.yaml has no source"));
-		install_proc_result_release(&r);
+		proc_result_release(&r);
 		run(sync, 0, &r);
-		install_proc_result_release(&r);
+		proc_result_release(&r);
 		run(check, 0, &r);
-		install_proc_result_release(&r);
+		proc_result_release(&r);
 		assert_int_equal(access(stale, F_OK), -1);
 	}
 	{
 		const char *rm[] = {"rm", "-rf", tmp, NULL};
 
 		run(rm, 0, &r);
-		install_proc_result_release(&r);
+		proc_result_release(&r);
 	}
 }
 
@@ -985,7 +986,7 @@ static void test_image_rootfs_builds_runnable_trees(void **state)
 	static const char *const cmds[] = {"saqr-operator", "saqr-webhook", "saqrctl"};
 	char tmp[] = "/tmp/saqr-rootfs-XXXXXX", lua_root[512];
 	char *script = path_in_root("hack/image-rootfs.sh");
-	struct install_proc_result r;
+	struct proc_result r;
 
 	(void)state;
 	assert_non_null(mkdtemp(tmp));
@@ -997,7 +998,7 @@ static void test_image_rootfs_builds_runnable_trees(void **state)
 	}
 	unsetenv("IMAGE_ROOTFS_PROBE_ARGS");
 	assert_non_null(strstr(r.out, "runs `lua5.4 -v` from the tree"));
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 	snprintf(lua_root, sizeof(lua_root), "%s/lua5.4", tmp);
 	assert_true(file_exists(lua_root, "usr/local/bin/lua5.4"));
 	assert_true(file_exists(lua_root, "lib64/ld-linux-x86-64.so.2"));
@@ -1024,7 +1025,7 @@ static void test_image_rootfs_builds_runnable_trees(void **state)
 
 			run(argv, 0, &r);
 			assert_non_null(strstr(r.out, "from the tree"));
-			install_proc_result_release(&r);
+			proc_result_release(&r);
 		}
 		free(bin);
 	}
@@ -1032,7 +1033,7 @@ static void test_image_rootfs_builds_runnable_trees(void **state)
 		const char *rm[] = {"rm", "-rf", tmp, NULL};
 
 		run(rm, 0, &r);
-		install_proc_result_release(&r);
+		proc_result_release(&r);
 	}
 	free(script);
 }
@@ -1041,7 +1042,7 @@ static void test_image_rootfs_names_missing_binaries(void **state)
 {
 	char tmp[] = "/tmp/saqr-rootfs-XXXXXX";
 	char *script = path_in_root("hack/image-rootfs.sh");
-	struct install_proc_result r;
+	struct proc_result r;
 
 	(void)state;
 	assert_non_null(mkdtemp(tmp));
@@ -1053,7 +1054,7 @@ static void test_image_rootfs_names_missing_binaries(void **state)
 	}
 	assert_non_null(
 	    strstr(r.err, "missing (run `make build`): /nonexistent/saqr-ghost /nonexistent/saqr-phantom"));
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 	rmdir(tmp);
 	free(script);
 }
@@ -1064,26 +1065,26 @@ static void need_cluster(void)
 {
 	char *ns = path_in_root("manifests/namespace.yaml");
 	const char *argv[] = {"kubectl", "apply", "-f", ns, NULL};
-	struct install_proc_result r;
+	struct proc_result r;
 
 	if (getenv("KUBECONFIG") == NULL)
 		fail_msg("KUBECONFIG is not set: run through `make test-install` (it starts the local "
 			 "control plane)");
 	run(argv, 0, &r);
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 	free(ns);
 }
 
 static void dry_run_file(const char *what, const char *path)
 {
 	const char *argv[] = {"kubectl", "apply", "--dry-run=server", "-f", path, NULL};
-	struct install_proc_result r;
+	struct proc_result r;
 
 	run(argv, -1, &r);
 	if (r.status != 0)
 		fail_msg("the API server refused %s:\n%s", what, r.err);
 	assert_non_null(strstr(r.out, "(server dry run)"));
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 }
 
 static void dry_run_docs(const char *what, const json_t *docs)
@@ -1093,7 +1094,7 @@ static void dry_run_docs(const char *what, const json_t *docs)
 	char *text = json_dumps(list, JSON_COMPACT), *path = NULL;
 
 	assert_non_null(text);
-	assert_int_equal(install_proc_write_temp(text, strlen(text), &path), 0);
+	assert_int_equal(kubetest_write_temp(text, strlen(text), &path), 0);
 	dry_run_file(what, path);
 	unlink(path);
 	free(path);
@@ -1121,7 +1122,7 @@ static void test_server_dry_run_kustomize(void **state)
 {
 	char *dir = path_in_root("manifests");
 	const char *argv[] = {"kubectl", "apply", "--dry-run=server", "-k", dir, NULL};
-	struct install_proc_result r;
+	struct proc_result r;
 
 	(void)state;
 	need_cluster();
@@ -1131,7 +1132,7 @@ static void test_server_dry_run_kustomize(void **state)
 	assert_non_null(strstr(r.out, "deployment.apps/saqr-operator created (server dry run)"));
 	assert_non_null(
 	    strstr(r.out, "validatingwebhookconfiguration.admissionregistration.k8s.io/saqr-webhook"));
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 	free(dir);
 }
 
@@ -1151,10 +1152,10 @@ static const char *secret_key(const json_t *docs, const char *key)
 
 static void kubectl(const char *const argv[])
 {
-	struct install_proc_result r;
+	struct proc_result r;
 
 	run(argv, 0, &r);
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 }
 
 static void annotate_in_days(const char *annotation, int days)
@@ -1187,7 +1188,7 @@ static void test_helm_keeps_certificate(void **state)
 	one = json_pack("{s:s, s:s, s:[O]}", "apiVersion", "v1", "kind", "List", "items",
 			must_find(first, "Secret", TLS_SECRET));
 	text = json_dumps(one, JSON_COMPACT);
-	assert_int_equal(install_proc_write_temp(text, strlen(text), &path), 0);
+	assert_int_equal(kubetest_write_temp(text, strlen(text), &path), 0);
 	{
 		const char *create[] = {"kubectl", "create", "-f", path, NULL};
 

@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../support/bgproc.h"
 #include "../support/kubetest.h"
 #include "../support/proc.h"
 #include "common/buf.h"
@@ -53,7 +52,7 @@ struct env {
 	char ns[64], ns_le[64];
 	char *dir;
 	char operator_bin[1024], kubectl[1024], root[1024];
-	struct bgproc op; /* the main operator, watching ns */
+	struct proc op; /* the main operator, watching ns */
 	long port;
 };
 
@@ -294,7 +293,7 @@ static double writes(long port)
 
 /* ---- processes ---- */
 
-static long start_operator(struct bgproc *p, const char *log_name, const char *const *extra_args,
+static long start_operator(struct proc *p, const char *log_name, const char *const *extra_args,
 			   const char *const *env_extra)
 {
 	const char *argv[24] = { env.operator_bin, "--metrics-addr", "127.0.0.1:0", "--workers", "2" };
@@ -305,18 +304,19 @@ static long start_operator(struct bgproc *p, const char *log_name, const char *c
 		argv[n++] = extra_args[i];
 	argv[n] = NULL;
 	snprintf(log, sizeof(log), "%s/%s", env.dir, log_name);
-	assert_int_equal(bgproc_start(p, argv, env_extra, log), 0);
-	return bgproc_log_number(p, "\"port\":\"", 30000);
+	long port = -1;
+
+	assert_int_equal(proc_start(p, argv, env_extra, log), 0);
+	if (proc_log_number(p, "\"port\":\"", 30000, &port) != 0)
+		return -1;
+	return port;
 }
 
 /* SIGTERM and the exit status (fails after WAIT_LIMIT). */
-static int stop_operator(struct bgproc *p)
+static int stop_operator(struct proc *p)
 {
-	assert_int_equal(bgproc_signal(p, SIGTERM), 0);
-	if (!bgproc_wait(p, (int)(WAIT_LIMIT * 1000))) {
-		bgproc_kill(p);
+	if (proc_stop(p, SIGTERM, (int)(WAIT_LIMIT * 1000)) != 0)
 		fail_msg("the operator did not stop on SIGTERM (log %s)", p->log_path);
-	}
 	return p->exit_code;
 }
 
@@ -504,7 +504,7 @@ static int setup_all(void **state)
 static int teardown_all(void **state)
 {
 	(void)state;
-	bgproc_kill(&env.op);
+	proc_kill(&env.op);
 	/* No controller-manager: namespaces stay Terminating; the cluster is thrown away. */
 	kube_delete(env.c, &r_ns, NULL, env.ns, NULL, NULL);
 	kube_delete(env.c, &r_ns, NULL, env.ns_le, NULL, NULL);
@@ -921,7 +921,7 @@ static void test_standby_takes_over(void **state)
 {
 	const char *args[] = { "--namespace", env.ns_le, "--leader-elect", "--leader-election-namespace", env.ns_le, NULL };
 	const char *env_b[] = { "POD_NAME=op-b", NULL }, *env_c[] = { "POD_NAME=op-c", NULL };
-	struct bgproc b = { 0 }, c = { 0 };
+	struct proc b = { 0 }, c = { 0 };
 	long port_b, port_c;
 	char holder[128];
 
@@ -945,8 +945,8 @@ static void test_standby_takes_over(void **state)
 	/* a leader that loses its Lease exits 1, so Kubernetes restarts it as a standby */
 	patch_obj(&r_lease, env.ns_le, "saqr-operator", KUBE_PATCH_MERGE,
 		  json_pack("{s:{s:s, s:i}}", "spec", "holderIdentity", "thief", "leaseDurationSeconds", 3600), false);
-	if (!bgproc_wait(&c, (int)(WAIT_LIMIT * 1000))) {
-		bgproc_kill(&c);
+	if (proc_wait(&c, (int)(WAIT_LIMIT * 1000)) != 0) {
+		proc_kill(&c);
 		fail_msg("the operator kept running after losing its Lease");
 	}
 	assert_int_equal(c.exit_code, 1);
@@ -999,7 +999,7 @@ static void test_stops_cleanly(void **state)
 {
 	(void)state;
 	assert_int_equal(stop_operator(&env.op), 0);
-	assert_true(bgproc_wait_log(&env.op, "\"msg\":\"stopped\"", 1000));
+	assert_int_equal(proc_wait_log(&env.op, "\"msg\":\"stopped\"", 1000), 0);
 }
 
 int main(void)

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../support/webhook_proc.h"
+#include "../support/proc.h"
 #include "common/buf.h"
 #include "common/yamljson.h"
 #include "policy/policy.h"
@@ -48,7 +48,7 @@ struct it {
 	char tls[128]; /* holds ..data -> ../v1 and tls.crt, tls.key -> ..data/... */
 	char log[128];
 	char *ca_bundle;
-	pid_t pid;
+	struct proc daemon; /* saqr-webhook */
 	int port, metrics_port;
 	char *out; /* kubectl output */
 };
@@ -101,6 +101,23 @@ static void spit(const char *path, const char *data)
 	assert_int_equal(rename(tmp, path), 0); /* a new inode, as kubelet and editors do */
 }
 
+/* Run argv to its end with env_extra (may be NULL) added to the environment; its stdout and
+ * stderr, interleaved, into out (OUT_MAX bytes, NUL-terminated). The exit status, or -1 when it
+ * could not be run or printed too much. */
+static int run_into(const char *const argv[], const char *const env_extra[], char *out)
+{
+	const struct proc_opts opts = {.env_extra = env_extra};
+	struct buf b;
+	int code = -1;
+
+	buf_init(&b, OUT_MAX - 1);
+	if (proc_run_opts(argv, &opts, &b, &code) != 0)
+		code = -1;
+	snprintf(out, OUT_MAX, "%s", buf_str(&b));
+	buf_release(&b);
+	return code;
+}
+
 /* Run argv; returns the exit status, output in T.out. */
 static int run(const char *const argv[], bool as_user)
 {
@@ -108,7 +125,7 @@ static int run(const char *const argv[], bool as_user)
 	const char *extra[] = {env, NULL};
 
 	snprintf(env, sizeof(env), "KUBECONFIG=%s", T.user_kubeconfig);
-	return webhook_proc_run(argv, as_user ? extra : NULL, T.out, OUT_MAX);
+	return run_into(argv, as_user ? extra : NULL, T.out);
 }
 
 /* kubectl as the test user, in the test namespace, on one manifest file. */
@@ -267,7 +284,7 @@ static void make_certs(const char *dir, const char *ca_from)
 
 	snprintf(script, sizeof(script), "%s/hack/webhook-certs.sh", T.root);
 	snprintf(out, sizeof(out), "%s/%s", T.tmp, dir);
-	assert_int_equal(webhook_proc_run(argv, NULL, T.out, OUT_MAX), 0);
+	assert_int_equal(run_into(argv, NULL, T.out), 0);
 	if (!ca_from) { /* the output mixes stderr in: the caBundle is the base64 PEM line */
 		const char *b64 = strstr(T.out, "LS0tLS1CRUdJTi");
 
@@ -309,7 +326,7 @@ static void start_webhook(void)
 
 	snprintf(cert, sizeof(cert), "%s/tls.crt", T.tls);
 	snprintf(key, sizeof(key), "%s/tls.key", T.tls);
-	assert_int_equal(webhook_proc_start(argv, T.log, &T.pid), 0);
+	assert_int_equal(proc_start(&T.daemon, argv, NULL, T.log), 0);
 	for (int i = 0; i < 600 && !T.metrics_port; i++) {
 		sleep_ms(50);
 		free(log);
@@ -381,7 +398,7 @@ static void make_user(void)
 	write_manifest("rbac.yaml", yaml, path, sizeof(path));
 	if (run(rbac, false) != 0)
 		fail_msg("kubectl apply rbac: %s", T.out);
-	if (webhook_proc_run(user, NULL, T.out, OUT_MAX) != 0)
+	if (run_into(user, NULL, T.out) != 0)
 		fail_msg("local-cluster.sh user: %s", T.out);
 	snprintf(T.user_kubeconfig, sizeof(T.user_kubeconfig), "%.*s", (int)strcspn(T.out, "\n"), T.out);
 }
@@ -445,8 +462,7 @@ static int teardown(void **state)
 
 	(void)state;
 	run(del, false); /* first: a Fail webhook with no server behind it blocks the namespace */
-	if (T.pid > 0)
-		webhook_proc_stop(T.pid, SIGKILL);
+	proc_kill(&T.daemon);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T.tmp);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", T.tmp);
@@ -701,7 +717,7 @@ static void *flow_requests(void *arg)
 	spit(path, yaml);
 	snprintf(env, sizeof(env), "KUBECONFIG=%s", T.user_kubeconfig);
 	while (!atomic_load(&fl->stop)) {
-		if (webhook_proc_run(argv, extra, out, OUT_MAX) == 0) {
+		if (run_into(argv, extra, out) == 0) {
 			fl->ok++;
 		} else {
 			fl->failed++;
@@ -787,8 +803,8 @@ static void test_sigterm_stops_cleanly(void **state)
 	char *log;
 
 	(void)state;
-	assert_int_equal(webhook_proc_stop(T.pid, SIGTERM), 0);
-	T.pid = 0;
+	assert_int_equal(proc_stop(&T.daemon, SIGTERM, 60000), 0);
+	assert_int_equal(T.daemon.exit_code, 0);
 	log = slurp(T.log, NULL);
 	assert_non_null(strstr(log, "\"msg\":\"stopped\""));
 	free(log);

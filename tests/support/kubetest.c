@@ -1,22 +1,31 @@
-/* Fixture and scratch-directory helpers for the Kubernetes client tests. */
+/* Repository root, fixture and scratch-file helpers for the tests. */
 #include "kubetest.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *kubetest_read(const char *rel, size_t *len)
+#include "common/err.h"
+
+const char *kubetest_root(void)
 {
 	const char *root = getenv("SAQR_ROOT");
+
+	return root && *root ? root : ".";
+}
+
+char *kubetest_read(const char *rel, size_t *len)
+{
 	char path[4096];
 	char *data = NULL;
 	long size;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", root && *root ? root : ".", rel);
+	snprintf(path, sizeof(path), "%s/%s", kubetest_root(), rel);
 	f = fopen(path, "rb");
 	if (!f)
 		return NULL;
@@ -78,4 +87,50 @@ void kubetest_rmtree(const char *dir)
 	if (d)
 		closedir(d);
 	rmdir(dir);
+}
+
+static int kubetest__write_all(int fd, const char *data, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return SAQR_EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int kubetest_write_temp(const char *data, size_t len, char **path_out)
+{
+	const char *dir = getenv("TMPDIR");
+	size_t n;
+	char *path;
+	int fd, rc;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	n = strlen(dir) + sizeof("/saqr-test-XXXXXX");
+	path = malloc(n);
+	if (!path)
+		return SAQR_ENOMEM;
+	snprintf(path, n, "%s/saqr-test-XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0) {
+		free(path);
+		return SAQR_EIO;
+	}
+	rc = kubetest__write_all(fd, data, len);
+	close(fd);
+	if (rc != 0) {
+		unlink(path);
+		free(path);
+		return rc;
+	}
+	*path_out = path;
+	return 0;
 }

@@ -1,9 +1,12 @@
-/* Test helpers for the Kubernetes client tests: fixtures under $SAQR_ROOT/tests/data and
- * scratch directories. */
+/* Test helpers: the repository root, fixtures under $SAQR_ROOT/tests/data, scratch files and
+ * directories. */
 #ifndef SAQR_TESTS_KUBETEST_H
 #define SAQR_TESTS_KUBETEST_H
 
 #include <stddef.h>
+
+/* The repository root: $SAQR_ROOT, else ".". Borrowed. */
+const char *kubetest_root(void);
 
 /* The contents of $SAQR_ROOT/rel (SAQR_ROOT defaults to "."), NUL-terminated; *len (may be
  * NULL) gets its size. Caller frees. NULL when it cannot be read. */
@@ -15,6 +18,10 @@ char *kubetest_tmpdir(void);
 
 /* Write content to dir/name (creating or truncating it). 0 or -1. */
 int kubetest_write(const char *dir, const char *name, const char *content);
+
+/* Write len bytes to a new temporary file under $TMPDIR (or /tmp); *path_out (owned: the caller
+ * frees and unlinks it) names it. 0, SAQR_EIO or SAQR_ENOMEM. */
+int kubetest_write_temp(const char *data, size_t len, char **path_out);
 
 /* Remove dir and everything under it (no symlinks are followed). */
 void kubetest_rmtree(const char *dir);

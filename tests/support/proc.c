@@ -1,13 +1,16 @@
 /* Run a program with pipes on its stdin, stdout and stderr, pump them with poll() until it ends or
- * a deadline passes, and report how it ended. See proc.h for the contract. */
+ * a deadline passes, and report how it ended; or start one with its output in a log file and
+ * reap it later. See proc.h for the contract. */
 #include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -298,4 +301,193 @@ int proc_run(const char *const argv[], const char *stdin_data, struct buf *out, 
 	const struct proc_opts opts = {.stdin_data = stdin_data};
 
 	return proc_run_opts(argv, &opts, out, exit_code);
+}
+
+static int proc__detach(struct buf *b, char **text, size_t *len)
+{
+	if (len)
+		*len = b->len;
+	*text = buf_detach(b);
+	return *text ? 0 : SAQR_ENOMEM;
+}
+
+int proc_capture(const char *const argv[], const struct proc_opts *opts, struct proc_result *r)
+{
+	struct proc_opts o = opts ? *opts : (struct proc_opts){0};
+	struct buf out, err;
+	int rc;
+
+	if (!r)
+		return SAQR_EINVAL;
+	*r = (struct proc_result){0};
+	buf_init(&out, PROC_MAX_OUTPUT);
+	buf_init(&err, PROC_MAX_OUTPUT);
+	o.err = &err;
+	rc = proc_run_opts(argv, &o, &out, &r->status);
+	if (rc == 0)
+		rc = proc__detach(&out, &r->out, &r->out_len);
+	if (rc == 0)
+		rc = proc__detach(&err, &r->err, NULL);
+	if (rc != 0)
+		proc_result_release(r);
+	buf_release(&out);
+	buf_release(&err);
+	return rc;
+}
+
+void proc_result_release(struct proc_result *r)
+{
+	if (!r)
+		return;
+	free(r->out);
+	free(r->err);
+	*r = (struct proc_result){0};
+}
+
+/* ---- in the background ---- */
+
+/* stdin from /dev/null; stdout and stderr into the log. */
+static int proc__open_log(const char *log_path, int child[PROC__NFDS])
+{
+	child[PROC__IN] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	child[PROC__OUT] = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	child[PROC__ERR] = -1;
+	return child[PROC__IN] >= 0 && child[PROC__OUT] >= 0 ? 0 : SAQR_EIO;
+}
+
+int proc_start(struct proc *p, const char *const argv[], const char *const env_extra[], const char *log_path)
+{
+	int child[PROC__NFDS] = {-1, -1, -1};
+	char **envp = NULL;
+	sigset_t mask;
+	pid_t pid = 0;
+	int rc;
+
+	if (!p || !argv || !argv[0] || !log_path)
+		return SAQR_EINVAL;
+	*p = (struct proc){.exit_code = -1};
+	if ((size_t)snprintf(p->log_path, sizeof(p->log_path), "%s", log_path) >= sizeof(p->log_path))
+		return SAQR_EINVAL;
+	rc = proc__open_log(log_path, child);
+	if (rc == 0 && !(envp = proc__env(env_extra)))
+		rc = SAQR_ENOMEM;
+	pthread_sigmask(SIG_SETMASK, NULL, &mask);
+	if (rc == 0)
+		rc = proc__spawn(argv, child, envp, &mask, &pid);
+	if (rc == 0)
+		p->pid = pid;
+	for (int i = 0; i < PROC__NFDS; i++)
+		proc__close(&child[i]);
+	free(envp);
+	return rc;
+}
+
+int proc_signal(struct proc *p, int sig)
+{
+	if (!p || p->pid <= 0)
+		return SAQR_EINVAL;
+	return kill(p->pid, sig) == 0 ? 0 : SAQR_EINVAL;
+}
+
+int proc_wait(struct proc *p, int timeout_ms)
+{
+	int rc;
+
+	if (!p)
+		return SAQR_EINVAL;
+	if (p->pid <= 0)
+		return 0;
+	rc = proc__reap(p->pid, proc__now_ms() + timeout_ms, &p->exit_code);
+	if (rc == 0)
+		p->pid = 0;
+	return rc;
+}
+
+int proc_stop(struct proc *p, int sig, int timeout_ms)
+{
+	int rc;
+
+	if (!p || p->pid <= 0)
+		return 0;
+	rc = proc_signal(p, sig);
+	if (rc == 0)
+		rc = proc_wait(p, timeout_ms);
+	if (rc != 0)
+		proc_kill(p);
+	return rc;
+}
+
+void proc_kill(struct proc *p)
+{
+	if (!p || p->pid <= 0)
+		return;
+	kill(p->pid, SIGKILL);
+	if (proc_wait(p, PROC_DEFAULT_TIMEOUT_MS) != 0)
+		p->pid = 0;
+}
+
+int proc_log(const struct proc *p, struct buf *out)
+{
+	char chunk[8192];
+	FILE *f = fopen(p->log_path, "r");
+	size_t n;
+	int rc = 0;
+
+	if (!f)
+		return SAQR_EIO;
+	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rc = buf_add(out, chunk, n);
+	if (rc == 0 && ferror(f))
+		rc = SAQR_EIO;
+	fclose(f);
+	return rc;
+}
+
+/* Poll p's log until needle is in it; the log is left in log. */
+static int proc__await_log(const struct proc *p, const char *needle, int timeout_ms, struct buf *log)
+{
+	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 20000000L};
+	long long deadline = proc__now_ms() + timeout_ms;
+
+	for (;;) {
+		buf_reset(log);
+		if (proc_log(p, log) == 0 && strstr(buf_str(log), needle))
+			return 0;
+		if (proc__now_ms() >= deadline)
+			return SAQR_ETIMEDOUT;
+		nanosleep(&tick, NULL);
+	}
+}
+
+int proc_wait_log(const struct proc *p, const char *needle, int timeout_ms)
+{
+	struct buf log;
+	int rc;
+
+	buf_init(&log, PROC_MAX_OUTPUT);
+	rc = proc__await_log(p, needle, timeout_ms, &log);
+	buf_release(&log);
+	return rc;
+}
+
+int proc_log_number(const struct proc *p, const char *needle, int timeout_ms, long *value)
+{
+	struct buf log;
+	const char *at;
+	char *end;
+	long v;
+	int rc;
+
+	buf_init(&log, PROC_MAX_OUTPUT);
+	rc = proc__await_log(p, needle, timeout_ms, &log);
+	if (rc == 0) {
+		at = strstr(buf_str(&log), needle) + strlen(needle);
+		errno = 0;
+		v = strtol(at, &end, 10);
+		rc = errno || end == at ? SAQR_EPARSE : 0;
+	}
+	if (rc == 0)
+		*value = v;
+	buf_release(&log);
+	return rc;
 }

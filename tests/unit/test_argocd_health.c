@@ -15,7 +15,8 @@
 
 #include "common/jsonutil.h"
 #include "common/yamljson.h"
-#include "../support/install_proc.h"
+#include "../support/kubetest.h"
+#include "../support/proc.h"
 
 #define ARGOCD_MAX_CASES 256
 
@@ -24,7 +25,7 @@ static const char *const interpreters[] = {"lua5.4", "lua5.1"};
 
 static char runner_path[4096];
 static char data_dir[4096];
-static struct install_proc_result runs[NINTERP];
+static struct proc_result runs[NINTERP];
 static int runs_rc[NINTERP];
 
 static char *argocd_read_file(const char *path, size_t *len_out)
@@ -71,7 +72,7 @@ static int group_setup(void **state)
 	for (size_t i = 0; i < NINTERP; i++) {
 		const char *argv[] = {interpreters[i], runner_path, NULL};
 
-		runs_rc[i] = install_proc_run(argv, NULL, &runs[i]);
+		runs_rc[i] = proc_capture(argv, NULL, &runs[i]);
 	}
 	return 0;
 }
@@ -80,7 +81,7 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < NINTERP; i++)
-		install_proc_result_release(&runs[i]);
+		proc_result_release(&runs[i]);
 	return 0;
 }
 
@@ -120,12 +121,12 @@ static void test_runner_exits_zero(void **state)
 static void test_runner_reports_wrong_expectations(void **state)
 {
 	char cases[4200];
-	struct install_proc_result r;
+	struct proc_result r;
 	const char *argv[] = {"lua5.4", runner_path, "--cases", cases, NULL};
 
 	(void)state;
 	snprintf(cases, sizeof(cases), "%s/bad-cases.lua", data_dir);
-	assert_int_equal(install_proc_run(argv, NULL, &r), 0);
+	assert_int_equal(proc_capture(argv, NULL, &r), 0);
 	assert_int_equal(r.status, 1);
 	assert_true(has_line(r.out, "not ok wrong-status: status Healthy, want Degraded (message "
 				    "\"Available: 2/2 replicas ready, serving fraud-scorer 3.2.0\")"));
@@ -136,27 +137,27 @@ static void test_runner_reports_wrong_expectations(void **state)
 	assert_non_null(strstr(r.out, "not ok malformed-json: JSON: expected , or }"));
 	assert_true(has_line(r.out, "ok right Progressing"));
 	assert_true(has_line(r.out, "argocd: 1 passed, 5 failed"));
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 }
 
 /* Asking for a case that does not exist runs nothing, which is a failure. */
 static void test_runner_unknown_case_fails(void **state)
 {
-	struct install_proc_result r;
+	struct proc_result r;
 	const char *argv[] = {"lua5.4", runner_path, "no-such-case", NULL};
 
 	(void)state;
-	assert_int_equal(install_proc_run(argv, NULL, &r), 0);
+	assert_int_equal(proc_capture(argv, NULL, &r), 0);
 	assert_int_equal(r.status, 1);
 	assert_true(has_line(r.out, "argocd: 0 passed, 0 failed"));
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 }
 
 /* argocd-cm-patch.yaml carries each script, byte for byte, under its Argo CD key. */
 static void test_cm_patch_ships_the_scripts(void **state)
 {
 	static const char *const kinds[] = {"ModelDeployment", "TrainingJob", "DriftPolicy"};
-	const char *root = install_proc_root();
+	const char *root = kubetest_root();
 	char path[4096], key[256];
 	size_t len = 0;
 	char *yaml, err[256];
@@ -199,7 +200,7 @@ static void test_application_uses_the_chart(void **state)
 	json_t *app = NULL;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/deploy/argocd/application.yaml", install_proc_root());
+	snprintf(path, sizeof(path), "%s/deploy/argocd/application.yaml", kubetest_root());
 	yaml = argocd_read_file(path, &len);
 	assert_non_null(yaml);
 	if (yaml_to_json(yaml, len, 1 << 20, &app, err, sizeof(err)) != 0)
@@ -209,7 +210,7 @@ static void test_application_uses_the_chart(void **state)
 	assert_string_equal(json_path_str(app, "spec.source.helm.valuesObject.certificates.mode", ""),
 			    "cert-manager");
 	assert_string_equal(json_path_str(app, "spec.destination.namespace", ""), "saqr-system");
-	snprintf(path, sizeof(path), "%s/charts/saqr/Chart.yaml", install_proc_root());
+	snprintf(path, sizeof(path), "%s/charts/saqr/Chart.yaml", kubetest_root());
 	free(yaml);
 	yaml = argocd_read_file(path, NULL);
 	assert_non_null(yaml);
@@ -220,35 +221,35 @@ static void test_application_uses_the_chart(void **state)
 /* The process runner's own error path: a program that does not exist. */
 static void test_proc_missing_program(void **state)
 {
-	struct install_proc_result r;
+	struct proc_result r;
 	const char *argv[] = {"saqr-no-such-program-xyz", NULL};
 
 	(void)state;
-	assert_int_not_equal(install_proc_run(argv, NULL, &r), 0);
+	assert_int_not_equal(proc_capture(argv, NULL, &r), 0);
 	assert_null(r.out);
-	install_proc_result_release(&r);
-	install_proc_result_release(NULL);
+	proc_result_release(&r);
+	proc_result_release(NULL);
 }
 
 /* The case names, from `lua5.4 run.lua --list`; *out owns the strings (in *buf). */
 static size_t list_cases(char **buf, char **names, size_t max)
 {
-	struct install_proc_result r;
+	struct proc_result r;
 	const char *argv[] = {"lua5.4", runner_path, "--list", NULL};
 	size_t n = 0;
 	char *line, *save = NULL;
 
 	*buf = NULL;
-	if (install_proc_run(argv, NULL, &r) != 0 || r.status != 0) {
+	if (proc_capture(argv, NULL, &r) != 0 || r.status != 0) {
 		fprintf(stderr, "test_argocd_health: `lua5.4 %s --list` failed\n", runner_path);
-		install_proc_result_release(&r);
+		proc_result_release(&r);
 		return 0;
 	}
 	*buf = r.out;
 	r.out = NULL;
 	for (line = strtok_r(*buf, "\n", &save); line != NULL && n < max; line = strtok_r(NULL, "\n", &save))
 		names[n++] = line;
-	install_proc_result_release(&r);
+	proc_result_release(&r);
 	return n;
 }
 
@@ -267,8 +268,8 @@ int main(void)
 	size_t n, nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	int rc;
 
-	snprintf(runner_path, sizeof(runner_path), "%s/tests/argocd/run.lua", install_proc_root());
-	snprintf(data_dir, sizeof(data_dir), "%s/tests/data/argocd", install_proc_root());
+	snprintf(runner_path, sizeof(runner_path), "%s/tests/argocd/run.lua", kubetest_root());
+	snprintf(data_dir, sizeof(data_dir), "%s/tests/data/argocd", kubetest_root());
 	n = list_cases(&buf, names, ARGOCD_MAX_CASES);
 	if (n == 0)
 		return 1;

@@ -1,13 +1,16 @@
 /* Unit tests for tests/support/proc.c: capture, stdin, exit codes and signals, separate stderr,
- * extra environment, and the error paths (missing program, output cap, deadline, bad arguments). */
+ * extra environment, and the error paths (missing program, output cap, deadline, bad arguments);
+ * then background programs: log file, waiting on the log, signals, deadlines and kill. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -201,6 +204,79 @@ static void test_bad_arguments(void **state)
 	buf_release(&out);
 }
 
+static void test_capture_keeps_the_streams_apart(void **state)
+{
+	struct proc_result r;
+
+	(void)state;
+	assert_int_equal(proc_capture(SH("printf out; printf err >&2; exit 4"), NULL, &r), 0);
+	assert_int_equal(r.status, 4);
+	assert_string_equal(r.out, "out");
+	assert_int_equal(r.out_len, 3);
+	assert_string_equal(r.err, "err");
+	proc_result_release(&r);
+	assert_int_equal(proc_capture((const char *const[]){"saqr-no-such-tool-in-path", NULL}, NULL, &r),
+			 SAQR_ENOTFOUND);
+	assert_null(r.out);
+	proc_result_release(&r);
+	proc_result_release(NULL);
+}
+
+static void log_path(char *path, size_t n)
+{
+	const char *dir = getenv("TMPDIR");
+
+	snprintf(path, n, "%s/saqr-test-proc-%ld.log", dir && *dir ? dir : "/tmp", (long)getpid());
+}
+
+static void test_background_log_and_exit(void **state)
+{
+	const char *const extra[] = {"SAQR_PROC_TEST=bg", NULL};
+	char path[512];
+	struct proc p;
+	long port = 0;
+
+	(void)state;
+	log_path(path, sizeof(path));
+	assert_int_equal(proc_start(&p, SH("echo \"{\\\"port\\\":\\\"8443\\\"} $SAQR_PROC_TEST\" >&2; exit 5"),
+				    extra, path), 0);
+	assert_int_equal(proc_wait_log(&p, "} bg", 10000), 0);
+	assert_int_equal(proc_log_number(&p, "\"port\":\"", 10000, &port), 0);
+	assert_int_equal(port, 8443);
+	assert_int_equal(proc_wait(&p, 10000), 0);
+	assert_int_equal(p.exit_code, 5);
+	assert_int_equal(p.pid, 0);
+	assert_int_equal(proc_signal(&p, SIGTERM), SAQR_EINVAL);
+	assert_int_equal(proc_wait_log(&p, "never printed", 50), SAQR_ETIMEDOUT);
+	assert_int_equal(proc_log_number(&p, "bg", 50, &port), SAQR_EPARSE);
+	unlink(path);
+}
+
+static void test_background_stop_and_kill(void **state)
+{
+	char path[512];
+	struct proc p, q = {0};
+
+	(void)state;
+	log_path(path, sizeof(path));
+	assert_int_equal(proc_start(&p, SH("exec sleep 60"), NULL, path), 0);
+	assert_int_equal(proc_wait(&p, 50), SAQR_ETIMEDOUT);
+	assert_int_equal(proc_stop(&p, SIGTERM, 10000), 0);
+	assert_int_equal(p.exit_code, 128 + SIGTERM);
+	assert_int_equal(proc_start(&p, SH("trap '' TERM; echo up; while :; do sleep 1; done"), NULL, path), 0);
+	assert_int_equal(proc_wait_log(&p, "up", 10000), 0);
+	assert_int_equal(proc_stop(&p, SIGTERM, 200), SAQR_ETIMEDOUT);
+	assert_int_equal(p.pid, 0);
+	proc_kill(&q);
+	proc_kill(NULL);
+	assert_int_equal(proc_stop(&q, SIGTERM, 10), 0);
+	assert_int_equal(proc_start(&p, (const char *const[]){"/nonexistent/saqr-no-such-tool", NULL}, NULL, path),
+			 SAQR_ENOTFOUND);
+	assert_int_equal(proc_start(&p, SH("true"), NULL, "/nonexistent/dir/log"), SAQR_EIO);
+	assert_int_equal(proc_start(NULL, SH("true"), NULL, path), SAQR_EINVAL);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +292,9 @@ int main(void)
 	    cmocka_unit_test(test_deadline_kills_the_program),
 	    cmocka_unit_test(test_deadline_covers_a_program_that_closes_its_output),
 	    cmocka_unit_test(test_bad_arguments),
+	    cmocka_unit_test(test_capture_keeps_the_streams_apart),
+	    cmocka_unit_test(test_background_log_and_exit),
+	    cmocka_unit_test(test_background_stop_and_kill),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
