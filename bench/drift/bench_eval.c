@@ -115,7 +115,7 @@ static int evaluate(const struct promtext *prev, const struct promtext *cur,
 
 int main(int argc, char **argv)
 {
-	int iters = argc > 1 ? atoi(argv[1]) : 2000, it, f, i, drifted = 0;
+	int iters = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 2000, it, f, i, drifted = 0;
 	size_t lp, lc;
 	char *tp = scrape(1.0, &lp), *tc = scrape(2.0, &lc);
 	static double base[FEATURES][BUCKETS + 1], t_eval[100000], t_all[100000];
