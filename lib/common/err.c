@@ -45,13 +45,3 @@ void saqr_errf(char *buf, size_t len, const char *fmt, ...)
 	saqr_verrf(buf, len, fmt, ap);
 	va_end(ap);
 }
-
-int saqr_fail(int rc, char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	saqr_verrf(buf, len, fmt, ap);
-	va_end(ap);
-	return rc;
-}

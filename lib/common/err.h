@@ -35,7 +35,8 @@ const char *saqr_strerror(int err);
  * (len bytes, cut to fit, always NUL-terminated). buf NULL or len 0: nothing is written. */
 void saqr_errf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void saqr_verrf(char *buf, size_t len, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
-/* saqr_errf, then return rc: `return saqr_fail(SAQR_EPARSE, err, errlen, "line %d: ...", n);` */
-int saqr_fail(int rc, char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* saqr_errf, then yield rc: `return saqr_fail(SAQR_EPARSE, err, errlen, "line %d: ...", n);`.
+ * A macro, so that the static analyzers see which code comes back. */
+#define saqr_fail(rc, buf, len, ...) (saqr_errf((buf), (len), __VA_ARGS__), (rc))
 
 #endif

@@ -451,7 +451,7 @@ int kube_config_load_file(const char *path, const char *context, struct kube_con
 	}
 	rc = kube_config_load_data(data, len, dir, context, out, msg, sizeof(msg));
 	if (rc)
-		saqr_fail(rc, err, errlen, "%s: %s", path, msg);
+		saqr_errf(err, errlen, "%s: %s", path, msg);
 out:
 	free(dir);
 	free(data);
@@ -492,7 +492,7 @@ static int kc_in_cluster_file(const char *root, const char *name, char **out, ch
 	if (!path)
 		return SAQR_ENOMEM;
 	if (access(path, R_OK) != 0) {
-		saqr_fail(SAQR_EIO, err, errlen, "in-cluster: %s: %s", path, strerror(errno));
+		saqr_errf(err, errlen, "in-cluster: %s: %s", path, strerror(errno));
 		free(path);
 		return SAQR_EIO;
 	}

@@ -259,9 +259,9 @@ int driftsource_extract(const struct promtext *p, const struct driftsource_names
 	if (rc == 0)
 		rc = ds_extract_quality(p, names->quality, &d);
 	if (rc == SAQR_ETOOBIG)
-		saqr_fail(rc, err, errlen, "more than %d features or values", DRIFTSOURCE_MAX_FEATURES);
+		saqr_errf(err, errlen, "more than %d features or values", DRIFTSOURCE_MAX_FEATURES);
 	else if (rc == SAQR_ENOMEM)
-		saqr_fail(rc, err, errlen, "out of memory");
+		saqr_errf(err, errlen, "out of memory");
 	if (rc) {
 		driftsource_data_release(&d);
 		return rc;

@@ -66,7 +66,7 @@ int driftsource_http_get(const char *url, const struct driftsource_http *opts, s
 		rc = saqr_fail(SAQR_EINVAL, err, errlen, "the bearer token is not a valid header value");
 	ds_http_opts(o, body, &ho);
 	rc = rc ? rc : http_do(&req, &ho, &r, err, errlen);
-	if (rc == 0) {
+	if (rc == 0 && r) {
 		http_url_host(url, host, sizeof(host));
 		rc = buf_add(body, r->body.data, r->body.len);
 		if (rc)

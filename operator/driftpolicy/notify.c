@@ -287,17 +287,19 @@ int notify_send(const struct notify_request *req, long timeout_ms, long *http_co
 	struct http_opts o = { .connect_timeout_ms = timeout_ms, .timeout_ms = timeout_ms,
 			       .max_body = NOTIFY_MAX_RESPONSE };
 	struct http_response *r = NULL;
-	int rc = http_do(&hr, &o, &r, err, errlen);
+	int rc;
 
 	if (http_code)
-		*http_code = r ? r->status : 0;
-	if (rc == 0 && !http_status_ok(r->status))
+		*http_code = 0;
+	rc = http_do(&hr, &o, &r, err, errlen);
+	if (rc || !r)
+		return rc ? rc : SAQR_ENOMEM;
+	if (http_code)
+		*http_code = r->status;
+	if (resp && r->body.len)
+		rc = buf_add(resp, r->body.data, r->body.len);
+	if (!http_status_ok(r->status))
 		rc = saqr_fail(SAQR_EAPI, err, errlen, "the sink answered HTTP %ld", r->status);
-	if (r && resp && r->body.len) {
-		int brc = buf_add(resp, r->body.data, r->body.len);
-
-		rc = rc ? rc : brc;
-	}
 	http_response_free(r);
 	return rc;
 }
