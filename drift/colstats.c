@@ -4,7 +4,6 @@
 #include "drift/colstats.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,21 +25,6 @@ struct colstats_cat {
 	uint64_t other;
 	bool truncated;
 };
-
-/* Write an error message (when err is not NULL); fail() also yields rc. */
-__attribute__((format(printf, 3, 4))) static void errmsg(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-#define fail(rc, err, errlen, ...) (errmsg((err), (errlen), __VA_ARGS__), (rc))
 
 /* ---- categories ---- */
 
@@ -166,15 +150,15 @@ static int read_header(struct csv_reader *r, char ***names, size_t *n, char *err
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
-		return fail(SAQR_EEMPTY, err, errlen, "%s: no header row", csv_name(r));
+		return saqr_fail(SAQR_EEMPTY, err, errlen, "%s: no header row", csv_name(r));
 	out = calloc(nf, sizeof(*out));
 	for (i = 0; out && i < nf; i++) {
 		for (j = 0; j < i; j++)
 			if (strcmp(out[j], f[i].s) == 0) {
 				colstats_names_free(out, i);
-				return fail(SAQR_EPARSE, err, errlen,
-					    "%s:%lu: column \"%s\" appears twice in the header", csv_name(r),
-					    csv_line(r), f[i].s);
+				return saqr_fail(SAQR_EPARSE, err, errlen,
+						 "%s:%lu: column \"%s\" appears twice in the header", csv_name(r),
+						 csv_line(r), f[i].s);
 			}
 		out[i] = strdup(f[i].s);
 		if (!out[i]) {
@@ -183,7 +167,7 @@ static int read_header(struct csv_reader *r, char ***names, size_t *n, char *err
 		}
 	}
 	if (!out)
-		return fail(SAQR_ENOMEM, err, errlen, "out of memory");
+		return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	*names = out;
 	*n = nf;
 	return 0;
@@ -191,8 +175,8 @@ static int read_header(struct csv_reader *r, char ***names, size_t *n, char *err
 
 static int field_count_error(struct csv_reader *r, size_t got, size_t want, char *err, size_t errlen)
 {
-	return fail(SAQR_EPARSE, err, errlen, "%s:%lu: %zu fields, the header has %zu", csv_name(r),
-		    csv_line(r), got, want);
+	return saqr_fail(SAQR_EPARSE, err, errlen, "%s:%lu: %zu fields, the header has %zu", csv_name(r),
+			 csv_line(r), got, want);
 }
 
 int colstats_sniff(const char *path, size_t max_record, char ***names, enum colstats_kind **kinds,
@@ -216,7 +200,7 @@ int colstats_sniff(const char *path, size_t max_record, char ***names, enum cols
 	text = calloc(n, sizeof(*text));
 	k = calloc(n, sizeof(*k));
 	if (!seen || !text || !k) {
-		rc = fail(SAQR_ENOMEM, err, errlen, "out of memory");
+		rc = saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
 		goto out;
 	}
 	for (rows = 0; rows < COLSTATS_SNIFF_ROWS && (rc = csv_next(r, &f, &nf, err, errlen)) == 1; rows++) {
@@ -322,7 +306,7 @@ static int flush(struct colstats_column *c, struct pending *p, size_t i, char *e
 	int rc = add_numbers(c, p->x + i * COLSTATS_BLOCK, p->n[i]);
 
 	p->n[i] = 0;
-	return rc ? fail(SAQR_ENOMEM, err, errlen, "out of memory") : 0;
+	return rc ? saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory") : 0;
 }
 
 static int add_cell(struct csv_reader *r, struct colstats_column *c, struct pending *p, size_t i,
@@ -336,12 +320,12 @@ static int add_cell(struct csv_reader *r, struct colstats_column *c, struct pend
 			return p->n[i] == COLSTATS_BLOCK ? flush(c, p, i, err, errlen) : 0;
 		}
 		if (!csv_is_missing(f->s, f->len))
-			return fail(SAQR_EPARSE, err, errlen,
-				    "%s:%lu: column \"%s\": \"%.40s\" is not a number", csv_name(r),
-				    csv_line(r), c->name, f->s);
+			return saqr_fail(SAQR_EPARSE, err, errlen,
+					 "%s:%lu: column \"%s\": \"%.40s\" is not a number", csv_name(r),
+					 csv_line(r), c->name, f->s);
 	} else if (!csv_is_missing(f->s, f->len)) {
 		c->count++;
-		return cat_add(c->cats, f->s, f->len) ? fail(SAQR_ENOMEM, err, errlen, "out of memory") : 0;
+		return cat_add(c->cats, f->s, f->len) ? saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory") : 0;
 	}
 	c->missing++;
 	return 0;
@@ -358,8 +342,8 @@ static int setup_columns(struct csv_reader *r, char *const *header, size_t nh, c
 		for (j = 0; j < nh && strcmp(header[j], names[i]) != 0; j++)
 			;
 		if (j == nh)
-			return fail(SAQR_ENOTFOUND, err, errlen, "%s: no column \"%s\" in the header",
-				    csv_name(r), names[i]);
+			return saqr_fail(SAQR_ENOTFOUND, err, errlen, "%s: no column \"%s\" in the header",
+					 csv_name(r), names[i]);
 		c->index = j;
 		c->kind = kinds[i];
 		c->name = strdup(names[i]);
@@ -367,7 +351,7 @@ static int setup_columns(struct csv_reader *r, char *const *header, size_t nh, c
 		if (c->kind == COLSTATS_CATEGORICAL)
 			c->cats = calloc(1, sizeof(*c->cats));
 		if (!c->name || (c->kind == COLSTATS_CATEGORICAL && !c->cats))
-			return fail(SAQR_ENOMEM, err, errlen, "out of memory");
+			return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	}
 	return 0;
 }
@@ -386,7 +370,7 @@ int colstats_scan(const char *path, char *const *names, const enum colstats_kind
 	out->path = strdup(path);
 	out->cols = calloc(n ? n : 1, sizeof(*out->cols));
 	if (!out->path || !out->cols)
-		return fail(SAQR_ENOMEM, err, errlen, "out of memory");
+		return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	out->ncols = n;
 	rc = csv_open(path, max_record, &r, err, errlen);
 	if (!rc)
@@ -396,7 +380,7 @@ int colstats_scan(const char *path, char *const *names, const enum colstats_kind
 	pend.x = malloc((n ? n : 1) * COLSTATS_BLOCK * sizeof(double));
 	pend.n = calloc(n ? n : 1, sizeof(size_t));
 	if (!rc && (!pend.x || !pend.n))
-		rc = fail(SAQR_ENOMEM, err, errlen, "out of memory");
+		rc = saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	while (!rc && (rc = csv_next(r, &f, &nf, err, errlen)) == 1) {
 		rc = nf == nh ? 0 : field_count_error(r, nf, nh, err, errlen);
 		for (i = 0; !rc && i < n; i++)
@@ -598,7 +582,7 @@ static int numeric_drift(const struct colstats_column *ref, const struct colstat
 		rc = coarse_bins(ref, cur, o->bins ? o->bins : sturges(ref->count + cur->count), o->binning,
 				 &b);
 	if (rc) {
-		rc = fail(rc, err, errlen, "out of memory");
+		rc = saqr_fail(rc, err, errlen, "out of memory");
 	} else if (o->method == DRIFT_WASSERSTEIN) {
 		rc = drift_wasserstein_points(b.x, b.ref, b.cur, b.n, out->ref_std, &w, err, errlen);
 		out->score = (struct drift_score){w.normed, w.distance, 0, false};
@@ -620,11 +604,11 @@ static int categorical_drift(const struct colstats_column *ref, const struct col
 	int rc;
 
 	if (o->method == DRIFT_KS || o->method == DRIFT_WASSERSTEIN)
-		return fail(SAQR_EINVAL, err, errlen,
-			    "method %s needs a numeric column; \"%s\" is categorical",
-			    drift_method_name(o->method), ref->name);
+		return saqr_fail(SAQR_EINVAL, err, errlen,
+				 "method %s needs a numeric column; \"%s\" is categorical",
+				 drift_method_name(o->method), ref->name);
 	if (bins_alloc(&b, rcat->n + cc->n + 1))
-		return fail(SAQR_ENOMEM, err, errlen, "out of memory");
+		return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	for (i = 0; i < rcat->cap; i++)
 		if (rcat->e[i].hash) {
 			b.ref[b.n] = (double)rcat->e[i].count;
@@ -653,10 +637,10 @@ int colstats_drift(const struct colstats_column *ref, const struct colstats_colu
 	int rc;
 
 	if (ref->kind != cur->kind)
-		return fail(SAQR_EINVAL, err, errlen, "column \"%s\" is numeric in one file only", ref->name);
+		return saqr_fail(SAQR_EINVAL, err, errlen, "column \"%s\" is numeric in one file only", ref->name);
 	if (ref->count == 0 || cur->count == 0)
-		return fail(SAQR_EEMPTY, err, errlen, "column \"%s\" has no values in the %s", ref->name,
-			    ref->count == 0 ? "baseline" : "current data");
+		return saqr_fail(SAQR_EEMPTY, err, errlen, "column \"%s\" has no values in the %s", ref->name,
+				 ref->count == 0 ? "baseline" : "current data");
 	if (ref->kind == COLSTATS_NUMERIC)
 		rc = numeric_drift(ref, cur, opts, &r, err, errlen);
 	else

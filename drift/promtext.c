@@ -93,21 +93,6 @@ static const char *const type_names[] = {
     [PROMTEXT_INFO] = "info",	    [PROMTEXT_STATESET] = "stateset",
 };
 
-/* Write an error message (when err is not NULL); fail() also yields rc. */
-__attribute__((format(printf, 3, 4))) static void errmsg(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-#define fail(rc, err, errlen, ...) (errmsg((err), (errlen), __VA_ARGS__), (rc))
-
 /* "line N: what" into the parser's error buffer; perr() also yields SAQR_EPARSE. */
 __attribute__((format(printf, 2, 3))) static void parse_msg(struct parser *ps, const char *fmt, ...)
 {
@@ -115,10 +100,9 @@ __attribute__((format(printf, 2, 3))) static void parse_msg(struct parser *ps, c
 	va_list ap;
 
 	va_start(ap, fmt);
-	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	saqr_verrf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	errmsg(ps->err, ps->errlen, "line %u: %s", ps->line, msg);
+	saqr_errf(ps->err, ps->errlen, "line %u: %s", ps->line, msg);
 }
 
 #define perr(ps, ...) (parse_msg((ps), __VA_ARGS__), SAQR_EPARSE)
@@ -810,13 +794,13 @@ int promtext_parse(const char *text, size_t len, size_t max, struct promtext **o
 	int rc;
 
 	if (!text && len)
-		return fail(SAQR_EINVAL, err, errlen, "no text");
+		return saqr_fail(SAQR_EINVAL, err, errlen, "no text");
 	if (len > (max ? max : PROMTEXT_MAX_INPUT))
-		return fail(SAQR_ETOOBIG, err, errlen, "exposition of %zu bytes is over the %zu-byte cap",
-			    len, (size_t)(max ? max : PROMTEXT_MAX_INPUT));
+		return saqr_fail(SAQR_ETOOBIG, err, errlen, "exposition of %zu bytes is over the %zu-byte cap",
+				 len, (size_t)(max ? max : PROMTEXT_MAX_INPUT));
 	pt = calloc(1, sizeof(*pt));
 	if (!pt)
-		return fail(SAQR_ENOMEM, err, errlen, "out of memory");
+		return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	pt->arena_cap = len + 64; /* every string is shorter than the text it came from */
 	pt->arena = malloc(pt->arena_cap);
 	ps.pt = pt;
@@ -825,7 +809,7 @@ int promtext_parse(const char *text, size_t len, size_t max, struct promtext **o
 		rc = build_indexes(&ps);
 	if (rc) {
 		if (rc == SAQR_ENOMEM)
-			errmsg(err, errlen, "out of memory parsing line %u", ps.line);
+			saqr_errf(err, errlen, "out of memory parsing line %u", ps.line);
 		promtext_free(pt);
 		return rc;
 	}
@@ -1050,12 +1034,12 @@ static int group_buckets(const struct promtext *pt, const struct group *g, const
 	qsort(b, k, sizeof(*b), cmp_bucket);
 	for (i = 1; i < k; i++)
 		if (b[i].le == b[i - 1].le)
-			return fail(SAQR_EINVAL, err, errlen,
-				    "line %u: histogram %s has a second bucket le=%g (line %u)", b[i].line,
-				    name, b[i].le, b[i - 1].line);
+			return saqr_fail(SAQR_EINVAL, err, errlen,
+					 "line %u: histogram %s has a second bucket le=%g (line %u)", b[i].line,
+					 name, b[i].le, b[i - 1].line);
 	if (!(isinf(b[k - 1].le) && b[k - 1].le > 0))
-		return fail(SAQR_EINVAL, err, errlen, "line %u: histogram %s has no le=\"+Inf\" bucket",
-			    b[k - 1].line, name);
+		return saqr_fail(SAQR_EINVAL, err, errlen, "line %u: histogram %s has no le=\"+Inf\" bucket",
+				 b[k - 1].line, name);
 	return 0;
 }
 
@@ -1075,14 +1059,14 @@ static int hist_add_group(const struct promtext *pt, const struct group *g, cons
 		}
 		out->has_sum = true;
 	} else if (g->nbuckets != out->n) {
-		return fail(SAQR_EINVAL, err, errlen,
-			    "line %u: series of histogram %s have different buckets", b[0].line, name);
+		return saqr_fail(SAQR_EINVAL, err, errlen,
+				 "line %u: series of histogram %s have different buckets", b[0].line, name);
 	}
 	for (i = 0; i < g->nbuckets; i++) {
 		if (b[i].le != out->le[i])
-			return fail(SAQR_EINVAL, err, errlen,
-				    "line %u: series of histogram %s have different buckets", b[i].line,
-				    name);
+			return saqr_fail(SAQR_EINVAL, err, errlen,
+					 "line %u: series of histogram %s have different buckets", b[i].line,
+					 name);
 		out->cum[i] += b[i].count;
 	}
 	out->count += g->count_idx != NONE ? pt->samples[g->count_idx].value : b[g->nbuckets - 1].count;
@@ -1161,18 +1145,18 @@ int promtext_histogram(const struct promtext *pt, const char *name, const struct
 
 	for (i = 0; i < nfilter; i++)
 		if (is_le(&filter[i]))
-			return fail(SAQR_EINVAL, err, errlen, "a histogram cannot be filtered on le");
+			return saqr_fail(SAQR_EINVAL, err, errlen, "a histogram cannot be filtered on le");
 	c = gcursor_first(pt, name, filter, nfilter);
 	g = next_matching_group(pt, &c, filter, nfilter);
 	if (g == NONE)
-		return fail(SAQR_ENOTFOUND, err, errlen, "no histogram %s with the labels asked for", name);
+		return saqr_fail(SAQR_ENOTFOUND, err, errlen, "no histogram %s with the labels asked for", name);
 	if (hist_alloc(&h, pt->groups[g].nbuckets))
-		return fail(SAQR_ENOMEM, err, errlen, "out of memory");
+		return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	for (; g != NONE && !rc; g = next_matching_group(pt, &c, filter, nfilter)) {
 		free(b);
 		b = malloc(pt->groups[g].nbuckets * sizeof(*b));
 		rc = b ? hist_add_group(pt, &pt->groups[g], name, &h, b, err, errlen)
-		       : fail(SAQR_ENOMEM, err, errlen, "out of memory");
+		       : saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	}
 	free(b);
 	if (rc) {

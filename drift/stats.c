@@ -4,7 +4,6 @@
 #include "drift/stats.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,21 +19,6 @@ static const char *const method_names[] = {
     [DRIFT_WASSERSTEIN] = "wasserstein",
     [DRIFT_CHISQUARE] = "chisquare",
 };
-
-/* Write an error message (when err is not NULL); fail() also yields rc. */
-__attribute__((format(printf, 3, 4))) static void errmsg(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-#define fail(rc, err, errlen, ...) (errmsg((err), (errlen), __VA_ARGS__), (rc))
 
 const char *drift_method_name(enum drift_method m)
 {
@@ -77,18 +61,18 @@ static int side_total(const double *c, size_t k, const char *side, double *total
 	size_t i;
 
 	if (!c)
-		return fail(SAQR_EINVAL, err, errlen, "%s counts missing", side);
+		return saqr_fail(SAQR_EINVAL, err, errlen, "%s counts missing", side);
 	specfun_sum_init(&s);
 	for (i = 0; i < k; i++) {
 		if (!(c[i] >= 0) || isinf(c[i]))
-			return fail(SAQR_EINVAL, err, errlen,
-				    "%s count %zu is %g (counts must be finite and >= 0)", side, i, c[i]);
+			return saqr_fail(SAQR_EINVAL, err, errlen,
+					 "%s count %zu is %g (counts must be finite and >= 0)", side, i, c[i]);
 		specfun_sum_add(&s, c[i]);
 	}
 	*total = specfun_sum_value(&s);
 	if (!(*total > 0))
-		return fail(SAQR_EEMPTY, err, errlen, "%s distribution is empty (all %zu counts are 0)", side,
-			    k);
+		return saqr_fail(SAQR_EEMPTY, err, errlen, "%s distribution is empty (all %zu counts are 0)", side,
+				 k);
 	return 0;
 }
 
@@ -98,7 +82,7 @@ static int check_counts(const double *ref, const double *cur, size_t k, double *
 	int rc;
 
 	if (k == 0)
-		return fail(SAQR_EEMPTY, err, errlen, "no bins");
+		return saqr_fail(SAQR_EEMPTY, err, errlen, "no bins");
 	rc = side_total(ref, k, "reference", tref, err, errlen);
 	if (!rc)
 		rc = side_total(cur, k, "current", tcur, err, errlen);
@@ -217,8 +201,8 @@ int drift_chisquare(const double *ref, const double *cur, size_t k, struct drift
 	if (isinf(stat))
 		p = 0.0;
 	else if (used > 1 && specfun_chi2_sf(stat, (double)(used - 1), &p))
-		return fail(SAQR_EINVAL, err, errlen, "chi-square p-value did not converge (statistic %g)",
-			    stat);
+		return saqr_fail(SAQR_EINVAL, err, errlen, "chi-square p-value did not converge (statistic %g)",
+				 stat);
 	out->statistic = used > 1 ? stat : 0.0;
 	out->pvalue = p;
 	return 0;
@@ -257,18 +241,18 @@ static int check_edges(const double *edges, size_t k, char *err, size_t errlen)
 	size_t i;
 
 	if (!edges)
-		return fail(SAQR_EINVAL, err, errlen, "bin edges missing");
+		return saqr_fail(SAQR_EINVAL, err, errlen, "bin edges missing");
 	for (i = 0; i <= k; i++) {
 		if (isnan(edges[i]) ||
 		    (isinf(edges[i]) && !(i == 0 && edges[i] < 0) && !(i == k && edges[i] > 0)))
-			return fail(
+			return saqr_fail(
 			    SAQR_EINVAL, err, errlen,
 			    "bin edge %zu is %g (edges must be finite, except -inf first and +inf last)", i,
 			    edges[i]);
 		if (i > 0 && !(edges[i] > edges[i - 1]))
-			return fail(SAQR_EINVAL, err, errlen,
-				    "bin edges must increase: edge %zu (%g) <= edge %zu (%g)", i, edges[i],
-				    i - 1, edges[i - 1]);
+			return saqr_fail(SAQR_EINVAL, err, errlen,
+					 "bin edges must increase: edge %zu (%g) <= edge %zu (%g)", i, edges[i],
+					 i - 1, edges[i - 1]);
 	}
 	return 0;
 }
@@ -347,7 +331,7 @@ int drift_wasserstein_binned(const double *edges, const double *ref, const doubl
 		return rc;
 	x = malloc(k * sizeof(*x));
 	if (!x)
-		return fail(SAQR_ENOMEM, err, errlen, "out of memory for %zu bins", k);
+		return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory for %zu bins", k);
 	for (i = 0; i < k; i++)
 		x[i] = bin_point(edges, i);
 	w1_points(x, ref, cur, k, tref, tcur, ref_std, out);
@@ -366,11 +350,11 @@ int drift_wasserstein_points(const double *x, const double *ref, const double *c
 	if (rc)
 		return rc;
 	if (!x)
-		return fail(SAQR_EINVAL, err, errlen, "points missing");
+		return saqr_fail(SAQR_EINVAL, err, errlen, "points missing");
 	for (i = 0; i < k; i++)
 		if (!isfinite(x[i]) || (i > 0 && !(x[i] > x[i - 1])))
-			return fail(SAQR_EINVAL, err, errlen,
-				    "point %zu (%g) is not finite or not above the one before", i, x[i]);
+			return saqr_fail(SAQR_EINVAL, err, errlen,
+					 "point %zu (%g) is not finite or not above the one before", i, x[i]);
 	w1_points(x, ref, cur, k, tref, tcur, ref_std, out);
 	return 0;
 }
@@ -400,7 +384,7 @@ int drift_score_binned(enum drift_method m, const double *edges, const double *r
 		t.statistic = w.distance;
 		break;
 	default:
-		return fail(SAQR_EINVAL, err, errlen, "unknown drift method %d", (int)m);
+		return saqr_fail(SAQR_EINVAL, err, errlen, "unknown drift method %d", (int)m);
 	}
 	if (rc)
 		return rc;
@@ -427,14 +411,14 @@ static int sorted_copy(const double *x, size_t n, const char *side, double **out
 	size_t i;
 
 	if (n == 0 || !x)
-		return fail(SAQR_EEMPTY, err, errlen, "%s sample is empty", side);
+		return saqr_fail(SAQR_EEMPTY, err, errlen, "%s sample is empty", side);
 	for (i = 0; i < n; i++)
 		if (!isfinite(x[i]))
-			return fail(SAQR_EINVAL, err, errlen, "%s sample %zu is %g (samples must be finite)",
-				    side, i, x[i]);
+			return saqr_fail(SAQR_EINVAL, err, errlen, "%s sample %zu is %g (samples must be finite)",
+					 side, i, x[i]);
 	c = malloc(n * sizeof(*c));
 	if (!c)
-		return fail(SAQR_ENOMEM, err, errlen, "out of memory copying %zu samples", n);
+		return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory copying %zu samples", n);
 	memcpy(c, x, n * sizeof(*c));
 	qsort(c, n, sizeof(*c), cmp_double);
 	*out = c;
@@ -527,8 +511,8 @@ int drift_ks_samples(const double *ref, size_t nref, const double *cur, size_t n
 	d = ks_statistic(a, nref, b, ncur);
 	rc = ks_pvalue(nref, ncur, mode, &d, &p);
 	if (rc) {
-		errmsg(err, errlen, "KS p-value for samples of %zu and %zu: %s", nref, ncur,
-		       saqr_strerror(rc));
+		saqr_errf(err, errlen, "KS p-value for samples of %zu and %zu: %s", nref, ncur,
+			  saqr_strerror(rc));
 		goto out;
 	}
 	out->statistic = d;
@@ -604,12 +588,12 @@ int drift_histogram(const double *x, size_t n, const double *edges, size_t k, do
 	int rc;
 
 	if (k == 0)
-		return fail(SAQR_EEMPTY, err, errlen, "no bins");
+		return saqr_fail(SAQR_EEMPTY, err, errlen, "no bins");
 	rc = check_edges(edges, k, err, errlen);
 	if (rc)
 		return rc;
 	if (n && !x)
-		return fail(SAQR_EINVAL, err, errlen, "sample missing");
+		return saqr_fail(SAQR_EINVAL, err, errlen, "sample missing");
 	memset(counts, 0, k * sizeof(*counts));
 	for (i = 0; i < n; i++) {
 		if (!(x[i] >= edges[0] && x[i] <= edges[k])) {

@@ -1,5 +1,7 @@
-/* Text for Saqr's error codes. */
+/* Text for Saqr's error codes, and the helper that writes error messages into callers' buffers. */
 #include "common/err.h"
+
+#include <stdio.h>
 
 const char *saqr_strerror(int err)
 {
@@ -25,4 +27,21 @@ const char *saqr_strerror(int err)
 	case SAQR_EEMPTY: return "no data";
 	default: return "unknown error";
 	}
+}
+
+void saqr_verrf(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	if (!buf || !len)
+		return;
+	/* NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): clang 14 false positive */
+	vsnprintf(buf, len, fmt, ap);
+}
+
+void saqr_errf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	saqr_verrf(buf, len, fmt, ap);
+	va_end(ap);
 }

@@ -3,6 +3,9 @@
 #ifndef SAQR_COMMON_ERR_H
 #define SAQR_COMMON_ERR_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 enum saqr_err {
 	SAQR_OK = 0,
 	SAQR_ENOMEM = -1,    /* allocation failed */
@@ -27,5 +30,13 @@ enum saqr_err {
 
 /* Static text for an error code; never NULL. */
 const char *saqr_strerror(int err);
+
+/* The one way to write an error message into a caller's buffer: printf-formatted into buf
+ * (len bytes, cut to fit, always NUL-terminated). buf NULL or len 0: nothing is written. */
+void saqr_errf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void saqr_verrf(char *buf, size_t len, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+/* saqr_errf, then yield rc: `return saqr_fail(SAQR_EPARSE, err, errlen, "line %d: ...", n);`.
+ * A macro, so that the static analyzers see which code comes back. */
+#define saqr_fail(rc, buf, len, ...) (saqr_errf((buf), (len), __VA_ARGS__), (rc))
 
 #endif

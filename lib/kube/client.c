@@ -1,6 +1,7 @@
 /* The Kubernetes REST client: libcurl easy handles kept in a mutex-guarded pool (each keeps its
- * connection alive between calls), TLS from files or in-memory PEM blobs, bearer tokens that
- * follow a rotating tokenFile, capped bodies, and API errors mapped by kube/status.c. */
+ * connection alive between calls) and set up by http/http.c (TLS from files or in-memory PEM
+ * blobs, timeouts, capped bodies), bearer tokens that follow a rotating tokenFile, and API
+ * errors mapped by kube/status.c. */
 #include "kube/client.h"
 
 #include <curl/curl.h>
@@ -12,14 +13,15 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "http/http.h"
 #include "kube/pages.h"
 #include "kube/status.h"
 #include "kube/url.h"
 #include "kube/watch.h"
 
 #define KUBE_POOL_MAX 16               /* idle handles kept; more threads get temporary ones */
-#define KUBE_CONNECT_TIMEOUT 15L       /* seconds */
-#define KUBE_REQUEST_TIMEOUT 120L      /* seconds, whole exchange; not for watches */
+#define KUBE_CONNECT_TIMEOUT_MS 15000L
+#define KUBE_REQUEST_TIMEOUT_MS 120000L /* whole exchange; not for watches */
 #define KUBE_URL_MAX ((size_t)64 * 1024)
 #define KUBE_TOKEN_MAX ((size_t)64 * 1024)
 #define KUBE_ERROR_BODY_MAX ((size_t)256 * 1024) /* a failed watch's Status body */
@@ -46,8 +48,7 @@ struct kube_client {
 /* One HTTP exchange's receiving side. */
 struct kube_xfer {
 	CURL *h;
-	struct buf body;                  /* the response (or, for a watch, a failure's body) */
-	bool too_big;
+	struct http_sink sink;            /* the response (or, for a watch, a failure's body) */
 	struct kube_watch_parser *parser; /* watches only */
 	int watch_rc;                     /* what stopped the parser */
 	atomic_bool *stop;
@@ -61,14 +62,6 @@ struct kube_call {
 	const char *body;
 	size_t body_len;
 };
-
-static pthread_once_t kube_curl_once = PTHREAD_ONCE_INIT;
-static CURLcode kube_curl_init_rc;
-
-static void kube_curl_global_init(void)
-{
-	kube_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ---- client lifetime ---- */
 
@@ -104,24 +97,14 @@ static int kube_config_copy(const struct kube_config *src, struct kube_config **
 	return 0;
 }
 
-/* A token goes into a header line: no control characters. */
-static bool kube_token_ok(const char *t)
-{
-	for (; *t; t++)
-		if ((unsigned char)*t < 0x20 || *t == 0x7f)
-			return false;
-	return true;
-}
-
 int kube_client_new(const struct kube_config *cfg, struct kube_client **out)
 {
 	struct kube_client *c;
 	int rc;
 
-	if (!cfg || !cfg->server || !*cfg->server || (cfg->token && !kube_token_ok(cfg->token)))
+	if (!cfg || !cfg->server || !*cfg->server || (cfg->token && !http_header_value_ok(cfg->token)))
 		return SAQR_ECONFIG;
-	pthread_once(&kube_curl_once, kube_curl_global_init);
-	if (kube_curl_init_rc != CURLE_OK)
+	if (http_global_init())
 		return SAQR_ENOMEM;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -206,7 +189,7 @@ static char *kube_token_read(const char *path)
 	fclose(f);
 	while (b.len && strchr(" \t\r\n", b.data[b.len - 1]))
 		b.data[--b.len] = '\0';
-	if (b.len == 0 || !kube_token_ok(b.data)) {
+	if (b.len == 0 || !http_header_value_ok(b.data)) {
 		buf_release(&b);
 		return NULL;
 	}
@@ -231,6 +214,14 @@ static void kube_token_refresh(struct kube_client *c)
 	c->tok.seen = sb;
 }
 
+/* "Authorization: Bearer <token>" into line. */
+static int kube_bearer_line(const char *token, struct buf *line)
+{
+	int rc = buf_adds(line, "Authorization: ");
+
+	return rc ? rc : http_auth_bearer(token, line);
+}
+
 /* Append "Authorization: Bearer ..." when the config has a token. */
 static int kube_auth_header(struct kube_client *c, struct buf *line, struct kube_status *st)
 {
@@ -238,29 +229,19 @@ static int kube_auth_header(struct kube_client *c, struct buf *line, struct kube
 	int rc = 0;
 
 	if (!c->cfg->token_file)
-		return (token && *token) ? buf_addf(line, "Authorization: Bearer %s", token) : 0;
+		return (token && *token) ? kube_bearer_line(token, line) : 0;
 	pthread_mutex_lock(&c->tok.mu);
 	kube_token_refresh(c);
 	if (c->tok.value)
 		token = c->tok.value;
 	if (token && *token)
-		rc = buf_addf(line, "Authorization: Bearer %s", token);
+		rc = kube_bearer_line(token, line);
 	else
 		rc = SAQR_ECONFIG;
 	pthread_mutex_unlock(&c->tok.mu);
 	if (rc == SAQR_ECONFIG)
 		kube_status_set(st, 0, "tokenFile %s: no readable token", c->cfg->token_file);
 	return rc;
-}
-
-static int kube_slist_add(struct curl_slist **l, const char *line)
-{
-	struct curl_slist *n = curl_slist_append(*l, line);
-
-	if (!n)
-		return SAQR_ENOMEM;
-	*l = n;
-	return 0;
 }
 
 /* The request's header lines: Accept, no Expect, Authorization, Content-Type. */
@@ -277,13 +258,13 @@ static int kube_headers(struct kube_client *c, const char *content_type, struct 
 	if (!rc && content_type)
 		rc = buf_addf(&ct, "Content-Type: %s", content_type);
 	if (!rc)
-		rc = kube_slist_add(&l, "Accept: application/json");
+		rc = http_slist_add(&l, "Accept: application/json");
 	if (!rc)
-		rc = kube_slist_add(&l, "Expect:");
+		rc = http_slist_add(&l, "Expect:");
 	if (!rc && auth.len)
-		rc = kube_slist_add(&l, auth.data);
+		rc = http_slist_add(&l, auth.data);
 	if (!rc && ct.len)
-		rc = kube_slist_add(&l, ct.data);
+		rc = http_slist_add(&l, ct.data);
 	buf_release(&auth);
 	buf_release(&ct);
 	if (rc) {
@@ -296,103 +277,40 @@ static int kube_headers(struct kube_client *c, const char *content_type, struct 
 
 /* ---- one exchange ---- */
 
-static CURLcode kube_blob(CURL *h, CURLoption opt, const char *pem)
+/* The handle options both exchanges and watches share: TLS and identity from the config,
+ * the connect timeout, keepalive, the user agent and the body cap (http/http.c). */
+static void kube_http_opts(const struct kube_config *cfg, struct http_opts *o)
 {
-	struct curl_blob b = { .data = (void *)pem, .len = strlen(pem), .flags = CURL_BLOB_NOCOPY };
-
-	return curl_easy_setopt(h, opt, &b);
+	memset(o, 0, sizeof(*o));
+	o->tls.ca_pem = cfg->ca_pem;
+	o->tls.ca_file = cfg->ca_file;
+	o->tls.cert_pem = cfg->cert_pem;
+	o->tls.cert_file = cfg->cert_file;
+	o->tls.key_pem = cfg->key_pem;
+	o->tls.key_file = cfg->key_file;
+	o->tls.insecure = cfg->insecure_skip_tls_verify;
+	o->connect_timeout_ms = KUBE_CONNECT_TIMEOUT_MS;
+	o->timeout_ms = KUBE_REQUEST_TIMEOUT_MS;
+	o->max_body = KUBE_MAX_RESPONSE_BODY;
+	o->user_agent = KUBE_USER_AGENT;
+	o->compressed = true;
+	o->keepalive = true;
 }
 
-/* Trust and identity. Inline PEM goes to curl as blobs (the client owns them for the handle's
- * life), never through files. With a cluster CA, the system CA directory is not trusted. */
-static CURLcode kube_setup_tls(const struct kube_config *cfg, CURL *h)
-{
-	CURLcode cc = CURLE_OK;
-
-	if (cfg->insecure_skip_tls_verify) {
-		cc = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		cc = cc ? cc : curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (!cc && cfg->ca_pem)
-		cc = kube_blob(h, CURLOPT_CAINFO_BLOB, cfg->ca_pem);
-	else if (!cc && cfg->ca_file)
-		cc = curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
-	if (!cc && (cfg->ca_pem || cfg->ca_file))
-		cc = curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
-	if (!cc && cfg->cert_pem)
-		cc = kube_blob(h, CURLOPT_SSLCERT_BLOB, cfg->cert_pem);
-	else if (!cc && cfg->cert_file)
-		cc = curl_easy_setopt(h, CURLOPT_SSLCERT, cfg->cert_file);
-	if (!cc && cfg->key_pem)
-		cc = kube_blob(h, CURLOPT_SSLKEY_BLOB, cfg->key_pem);
-	else if (!cc && cfg->key_file)
-		cc = curl_easy_setopt(h, CURLOPT_SSLKEY, cfg->key_file);
-	if (!cc && (cfg->cert_pem || cfg->cert_file))
-		cc = curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-	if (!cc && (cfg->key_pem || cfg->key_file))
-		cc = curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-	return cc;
-}
-
-static size_t kube_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+/* A watch's events go to its parser while the answer is 200; anything else (a failure's
+ * Status) is kept, capped, like any response. */
+static size_t kube_watch_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct kube_xfer *x = ud;
 	size_t n = size * nmemb;
 	long code = 0;
 
-	if (x->parser) {
-		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
-		if (code == 200) {
-			x->watch_rc = kube_watch_parser_feed(x->parser, ptr, n);
-			return x->watch_rc ? 0 : n;
-		}
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+	if (code == 200) {
+		x->watch_rc = kube_watch_parser_feed(x->parser, ptr, n);
+		return x->watch_rc ? 0 : n;
 	}
-	if (buf_add(&x->body, ptr, n)) {
-		x->too_big = true;
-		return 0; /* curl stops with CURLE_WRITE_ERROR */
-	}
-	return n;
-}
-
-/* Options every exchange shares; the handle was reset first. */
-static CURLcode kube_setup(struct kube_client *c, struct kube_xfer *x, const char *url,
-			   struct curl_slist *hdrs, char *errbuf)
-{
-	CURL *h = x->h;
-	CURLcode cc;
-
-	cc = curl_easy_setopt(h, CURLOPT_URL, url);
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_USERAGENT, KUBE_USER_AGENT);
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, kube_write_cb);
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, KUBE_CONNECT_TIMEOUT);
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
-	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 15L);
-	return cc ? cc : kube_setup_tls(c->cfg, h);
-}
-
-/* Method and body. A body-less POST/PUT/PATCH still sends Content-Length: 0. */
-static CURLcode kube_setup_method(CURL *h, const struct kube_call *call)
-{
-	bool wants_body = strcmp(call->method, "GET") != 0 && strcmp(call->method, "DELETE") != 0 &&
-			  strcmp(call->method, "HEAD") != 0;
-	CURLcode cc;
-
-	if (strcmp(call->method, "GET") == 0)
-		return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	if (strcmp(call->method, "HEAD") == 0)
-		return curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	cc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call->method);
-	if (!cc && (call->body || wants_body))
-		cc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
-	if (!cc && (call->body || wants_body))
-		cc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->body ? call->body : "");
-	return cc;
+	return http_sink_write(ptr, size, nmemb, &x->sink);
 }
 
 static const char *kube_retry_after(CURL *h)
@@ -407,18 +325,18 @@ static const char *kube_retry_after(CURL *h)
 /* Map what curl and the server said into a SAQR_E* code and st. */
 static int kube_result(const struct kube_xfer *x, CURLcode cc, const char *errbuf, struct kube_status *st)
 {
+	char msg[CURL_ERROR_SIZE + 64];
 	long code = 0;
+	int rc;
 
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
-	if (x->too_big) {
-		kube_status_set(st, (int)code, "response body exceeds %zu bytes", x->body.max);
-		return SAQR_ETOOBIG;
+	rc = http_outcome(cc, &x->sink, errbuf, msg, sizeof(msg));
+	if (rc) {
+		kube_status_set(st, rc == SAQR_ETOOBIG ? (int)code : 0, "%s", msg);
+		return rc;
 	}
-	if (cc != CURLE_OK) {
-		kube_status_set(st, 0, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-		return SAQR_ETRANSPORT;
-	}
-	return kube_status_from_response(code, buf_str(&x->body), x->body.len, kube_retry_after(x->h), st);
+	return kube_status_from_response(code, buf_str(&x->sink.body), x->sink.body.len, kube_retry_after(x->h),
+					 st);
 }
 
 static int kube_parse_body(const struct kube_xfer *x, json_t **out, struct kube_status *st)
@@ -426,11 +344,11 @@ static int kube_parse_body(const struct kube_xfer *x, json_t **out, struct kube_
 	json_error_t je;
 	json_t *v;
 
-	if (x->body.len == 0) {
+	if (x->sink.body.len == 0) {
 		*out = json_null();
 		return 0;
 	}
-	v = json_loadb(x->body.data, x->body.len, 0, &je);
+	v = json_loadb(x->sink.body.data, x->sink.body.len, 0, &je);
 	if (!v) {
 		kube_status_set(st, st ? st->http_code : 0, "response is not JSON: line %d column %d: %s", je.line,
 				je.column, je.text);
@@ -460,6 +378,7 @@ static int kube_perform(struct kube_client *c, const struct kube_call *call, jso
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct kube_xfer x = { 0 };
 	struct curl_slist *hdrs = NULL;
+	struct http_opts o;
 	struct buf url;
 	int rc;
 
@@ -470,15 +389,15 @@ static int kube_perform(struct kube_client *c, const struct kube_call *call, jso
 	rc = kube_headers(c, call->content_type, &hdrs, st);
 	if (rc)
 		goto out_url;
-	buf_init(&x.body, KUBE_MAX_RESPONSE_BODY);
+	buf_init(&x.sink.body, KUBE_MAX_RESPONSE_BODY);
+	kube_http_opts(c->cfg, &o);
 	x.h = kube_pool_get(c);
 	if (!x.h) {
 		rc = SAQR_ENOMEM;
 		goto out;
 	}
-	if (kube_setup(c, &x, url.data, hdrs, errbuf) || kube_setup_method(x.h, call) ||
-	    curl_easy_setopt(x.h, CURLOPT_TIMEOUT, KUBE_REQUEST_TIMEOUT) ||
-	    curl_easy_setopt(x.h, CURLOPT_ACCEPT_ENCODING, "")) {
+	if (http_setup(x.h, url.data, &o, hdrs, &x.sink, errbuf) ||
+	    http_setup_method(x.h, call->method, call->body, call->body_len)) {
 		kube_status_set(st, 0, "libcurl refused an option (TLS blobs need curl >= 7.77 with OpenSSL)");
 		rc = SAQR_ECONFIG;
 		goto out;
@@ -488,7 +407,7 @@ static int kube_perform(struct kube_client *c, const struct kube_call *call, jso
 		rc = kube_parse_body(&x, out, st);
 out:
 	kube_pool_put(c, x.h);
-	buf_release(&x.body);
+	buf_release(&x.sink.body);
 	curl_slist_free_all(hdrs);
 out_url:
 	buf_release(&url);
@@ -824,15 +743,17 @@ static int kube_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl
 	return x->stop && atomic_load(x->stop) ? 1 : 0;
 }
 
-/* Watch options: no total timeout; an idle limit past the server's own timeout instead, plus
- * TCP keepalive, and the stop flag polled through the progress callback. */
+/* Watch options on top of the shared set-up (with no total timeout and no compression): an
+ * idle limit past the server's own timeout, the events to the parser, and the stop flag
+ * polled through the progress callback. */
 static CURLcode kube_setup_watch(struct kube_xfer *x, int timeout_seconds)
 {
 	long idle = (timeout_seconds > 0 ? timeout_seconds : KUBE_WATCH_IDLE_DEFAULT) + KUBE_WATCH_IDLE_SLACK;
 	CURLcode cc;
 
 	cc = curl_easy_setopt(x->h, CURLOPT_HTTPGET, 1L);
-	cc = cc ? cc : curl_easy_setopt(x->h, CURLOPT_TIMEOUT, 0L);
+	cc = cc ? cc : curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, kube_watch_write_cb);
+	cc = cc ? cc : curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
 	cc = cc ? cc : curl_easy_setopt(x->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	cc = cc ? cc : curl_easy_setopt(x->h, CURLOPT_LOW_SPEED_TIME, idle);
 	cc = cc ? cc : curl_easy_setopt(x->h, CURLOPT_NOPROGRESS, 0L);
@@ -919,6 +840,7 @@ int kube_watch(struct kube_client *c, const struct kube_resource *res, const cha
 	struct kube_watch_parser parser;
 	struct kube_xfer x = { .parser = &parser, .stop = opts ? opts->stop : NULL };
 	struct curl_slist *hdrs = NULL;
+	struct http_opts o;
 	struct buf url;
 	int rc;
 
@@ -934,13 +856,18 @@ int kube_watch(struct kube_client *c, const struct kube_resource *res, const cha
 	if (rc)
 		goto out_url;
 	kube_watch_parser_init(&parser, 0, fn, ud, st);
-	buf_init(&x.body, KUBE_ERROR_BODY_MAX);
+	buf_init(&x.sink.body, KUBE_ERROR_BODY_MAX);
+	kube_http_opts(c->cfg, &o);
+	o.timeout_ms = -1;
+	o.max_body = KUBE_ERROR_BODY_MAX;
+	o.compressed = false;
 	x.h = kube_pool_get(c);
 	if (!x.h) {
 		rc = SAQR_ENOMEM;
 		goto out;
 	}
-	if (kube_setup(c, &x, url.data, hdrs, errbuf) || kube_setup_watch(&x, opts ? opts->timeout_seconds : 0)) {
+	if (http_setup(x.h, url.data, &o, hdrs, &x.sink, errbuf) ||
+	    kube_setup_watch(&x, opts ? opts->timeout_seconds : 0)) {
 		kube_status_set(st, 0, "libcurl refused a watch option");
 		rc = SAQR_ECONFIG;
 		goto out;
@@ -948,7 +875,7 @@ int kube_watch(struct kube_client *c, const struct kube_resource *res, const cha
 	rc = kube_watch_result(&x, kube_watch_run(&x), errbuf, st);
 out:
 	kube_pool_put(c, x.h);
-	buf_release(&x.body);
+	buf_release(&x.sink.body);
 	kube_watch_parser_release(&parser);
 	curl_slist_free_all(hdrs);
 out_url:

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,21 +30,6 @@ struct kc_parse {
 
 /* ---- small helpers ---- */
 
-static int kc_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int kc_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* Read a whole file of at most max bytes; *data is NUL-terminated and owned by the caller. */
 static int kc_read_file(const char *path, size_t max, char **data, size_t *len, char *err, size_t errlen)
 {
@@ -56,15 +40,15 @@ static int kc_read_file(const char *path, size_t max, char **data, size_t *len, 
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return kc_fail(err, errlen, SAQR_EIO, "%s: %s", path, strerror(errno));
+		return saqr_fail(SAQR_EIO, err, errlen, "%s: %s", path, strerror(errno));
 	buf_init(&b, max);
 	while (!rc && (n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			rc = kc_fail(err, errlen, SAQR_EIO, "%s: %s", path, strerror(errno));
+			rc = saqr_fail(SAQR_EIO, err, errlen, "%s: %s", path, strerror(errno));
 		else if (buf_add(&b, chunk, (size_t)n))
-			rc = kc_fail(err, errlen, SAQR_ETOOBIG, "%s: larger than the %zu-byte limit", path, max);
+			rc = saqr_fail(SAQR_ETOOBIG, err, errlen, "%s: larger than the %zu-byte limit", path, max);
 	}
 	close(fd);
 	if (rc) {
@@ -164,7 +148,7 @@ static int kc_string(struct kc_parse *kp, const json_t *obj, const char *prefix,
 	} else if (json_is_string(v)) {
 		*out = strdup(json_string_value(v));
 	} else {
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s.%s: must be a string", prefix, field);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: must be a string", prefix, field);
 	}
 	return *out ? 0 : SAQR_ENOMEM;
 }
@@ -179,9 +163,9 @@ static int kc_path(struct kc_parse *kp, const json_t *obj, const char *prefix, c
 		return rc;
 	full = *raw ? kc_join(kp->dir, raw) : NULL;
 	if (!full)
-		rc = *raw ? SAQR_ENOMEM : kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s.%s: empty path", prefix, field);
+		rc = *raw ? SAQR_ENOMEM : saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: empty path", prefix, field);
 	else if (access(full, R_OK) != 0)
-		rc = kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s.%s: %s: %s", prefix, field, full, strerror(errno));
+		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: %s: %s", prefix, field, full, strerror(errno));
 	free(raw);
 	if (rc)
 		free(full);
@@ -203,10 +187,10 @@ static int kc_pem_data(struct kc_parse *kp, const json_t *obj, const char *prefi
 	pem = kc_base64_decode(raw, &len);
 	free(raw);
 	if (!pem)
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s.%s: not valid base64", prefix, field);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: not valid base64", prefix, field);
 	if (strlen(pem) != len || !strstr(pem, "-----BEGIN ")) {
 		free(pem);
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s.%s: not PEM data", prefix, field);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: not PEM data", prefix, field);
 	}
 	*out = pem;
 	return 0;
@@ -219,7 +203,7 @@ static int kc_bool(struct kc_parse *kp, const json_t *obj, const char *prefix, c
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v))
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s.%s: must be true or false", prefix, field);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: must be true or false", prefix, field);
 	*out = json_is_true(v);
 	return 0;
 }
@@ -234,7 +218,7 @@ static int kc_find(struct kc_parse *kp, const char *list, const char *what, cons
 	json_t *item;
 
 	if (arr && !json_is_null(arr) && !json_is_array(arr))
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s: must be a list", list);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s: must be a list", list);
 	json_array_foreach(arr, i, item) {
 		const char *n = json_string_value(json_object_get(item, "name"));
 
@@ -243,7 +227,7 @@ static int kc_find(struct kc_parse *kp, const char *list, const char *what, cons
 		snprintf(prefix, prefixlen, "%s[%zu].%s", list, i, what);
 		*inner = json_object_get(item, what);
 		if (!json_is_object(*inner))
-			return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s: must be a mapping", prefix);
+			return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s: must be a mapping", prefix);
 		return 0;
 	}
 	return SAQR_ENOTFOUND;
@@ -259,10 +243,10 @@ static int kc_server(struct kc_parse *kp, const json_t *cl, const char *prefix, 
 	if (rc)
 		return rc;
 	if (!cfg->server || !*cfg->server)
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s.server: missing", prefix);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.server: missing", prefix);
 	if (strncmp(cfg->server, "https://", 8) != 0 && strncmp(cfg->server, "http://", 7) != 0)
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s.server: \"%.200s\" is not an http(s) URL",
-			       prefix, cfg->server);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.server: \"%.200s\" is not an http(s) URL",
+				 prefix, cfg->server);
 	n = strlen(cfg->server);
 	while (n > 8 && cfg->server[n - 1] == '/')
 		cfg->server[--n] = '\0';
@@ -280,8 +264,8 @@ static int kc_cluster(struct kc_parse *kp, const json_t *cl, const char *prefix,
 	if (!rc)
 		rc = kc_bool(kp, cl, prefix, "insecure-skip-tls-verify", &cfg->insecure_skip_tls_verify);
 	if (!rc && cfg->insecure_skip_tls_verify && (cfg->ca_pem || cfg->ca_file))
-		rc = kc_fail(kp->err, kp->errlen, SAQR_ECONFIG,
-			     "%s: insecure-skip-tls-verify with a certificate authority is not allowed", prefix);
+		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen,
+			       "%s: insecure-skip-tls-verify with a certificate authority is not allowed", prefix);
 	return rc;
 }
 
@@ -293,9 +277,9 @@ static int kc_unsupported(struct kc_parse *kp, const json_t *user, const char *p
 		const json_t *v = json_object_get(user, fields[i]);
 
 		if (v && !json_is_null(v))
-			return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG,
-				       "%s.%s: not supported (use token, tokenFile or a client certificate)", prefix,
-				       fields[i]);
+			return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen,
+					 "%s.%s: not supported (use token, tokenFile or a client certificate)", prefix,
+					 fields[i]);
 	}
 	return 0;
 }
@@ -319,9 +303,9 @@ static int kc_user(struct kc_parse *kp, const json_t *user, const char *prefix, 
 	if (rc)
 		return rc;
 	if ((cfg->cert_pem || cfg->cert_file) && !(cfg->key_pem || cfg->key_file))
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s: client-certificate without client-key", prefix);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s: client-certificate without client-key", prefix);
 	if ((cfg->key_pem || cfg->key_file) && !(cfg->cert_pem || cfg->cert_file))
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s: client-key without client-certificate", prefix);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s: client-key without client-certificate", prefix);
 	return 0;
 }
 
@@ -334,10 +318,10 @@ static int kc_context(struct kc_parse *kp, const char *name, json_t **ctx, char 
 	if (!name)
 		name = json_string_value(json_object_get(kp->doc, "current-context"));
 	if (!name || !*name)
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "current-context is not set and no context was given");
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "current-context is not set and no context was given");
 	rc = kc_find(kp, "contexts", "context", name, ctx, prefix, prefixlen);
 	if (rc == SAQR_ENOTFOUND)
-		rc = kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s \"%.200s\" is not among contexts", what, name);
+		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s \"%.200s\" is not among contexts", what, name);
 	return rc;
 }
 
@@ -354,12 +338,12 @@ static int kc_follow(struct kc_parse *kp, const json_t *ctx, const char *ctxpref
 		return rc;
 	if (!name || !*name) {
 		free(name);
-		return required ? kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s.%s: missing", ctxprefix, field) : 0;
+		return required ? saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: missing", ctxprefix, field) : 0;
 	}
 	rc = kc_find(kp, list, field, name, inner, prefix, prefixlen);
 	if (rc == SAQR_ENOTFOUND)
-		rc = kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "%s.%s \"%.200s\" is not among %s", ctxprefix, field,
-			     name, list);
+		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s \"%.200s\" is not among %s", ctxprefix, field,
+			       name, list);
 	free(name);
 	return rc;
 }
@@ -371,7 +355,7 @@ static int kc_build(struct kc_parse *kp, const char *context, struct kube_config
 	int rc;
 
 	if (!json_is_object(kp->doc))
-		return kc_fail(kp->err, kp->errlen, SAQR_ECONFIG, "the kubeconfig is not a YAML mapping");
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "the kubeconfig is not a YAML mapping");
 	rc = kc_context(kp, context, &ctx, ctxprefix, sizeof(ctxprefix));
 	if (!rc)
 		rc = kc_follow(kp, ctx, ctxprefix, "cluster", "clusters", true, &inner, prefix, sizeof(prefix));
@@ -467,7 +451,7 @@ int kube_config_load_file(const char *path, const char *context, struct kube_con
 	}
 	rc = kube_config_load_data(data, len, dir, context, out, msg, sizeof(msg));
 	if (rc)
-		kc_fail(err, errlen, rc, "%s: %s", path, msg);
+		saqr_errf(err, errlen, "%s: %s", path, msg);
 out:
 	free(dir);
 	free(data);
@@ -485,16 +469,16 @@ static int kc_in_cluster_server(struct kube_config *cfg, char *err, size_t errle
 	long p;
 
 	if (!host || !*host || !port || !*port)
-		return kc_fail(err, errlen, SAQR_ECONFIG,
-			       "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
+		return saqr_fail(SAQR_ECONFIG, err, errlen,
+				 "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
 	p = strtol(port, &end, 10);
 	if (*end || p < 1 || p > 65535)
-		return kc_fail(err, errlen, SAQR_ECONFIG, "in-cluster: KUBERNETES_SERVICE_PORT \"%.32s\" is not a port",
-			       port);
+		return saqr_fail(SAQR_ECONFIG, err, errlen, "in-cluster: KUBERNETES_SERVICE_PORT \"%.32s\" is not a port",
+				 port);
 	buf_init(&b, 512);
 	if (buf_addf(&b, strchr(host, ':') ? "https://[%s]:%ld" : "https://%s:%ld", host, p)) {
 		buf_release(&b);
-		return kc_fail(err, errlen, SAQR_ECONFIG, "in-cluster: KUBERNETES_SERVICE_HOST is too long");
+		return saqr_fail(SAQR_ECONFIG, err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST is too long");
 	}
 	cfg->server = buf_detach(&b);
 	return cfg->server ? 0 : SAQR_ENOMEM;
@@ -508,7 +492,7 @@ static int kc_in_cluster_file(const char *root, const char *name, char **out, ch
 	if (!path)
 		return SAQR_ENOMEM;
 	if (access(path, R_OK) != 0) {
-		kc_fail(err, errlen, SAQR_EIO, "in-cluster: %s: %s", path, strerror(errno));
+		saqr_errf(err, errlen, "in-cluster: %s: %s", path, strerror(errno));
 		free(path);
 		return SAQR_EIO;
 	}
@@ -589,7 +573,7 @@ int kube_config_load_default(const char *explicit_path, struct kube_config **out
 	if (host && *host)
 		return kube_config_in_cluster(NULL, out, err, errlen);
 	if (!home || !*home)
-		return kc_fail(err, errlen, SAQR_ECONFIG, "no kubeconfig: KUBECONFIG, in-cluster and HOME are all unset");
+		return saqr_fail(SAQR_ECONFIG, err, errlen, "no kubeconfig: KUBECONFIG, in-cluster and HOME are all unset");
 	path = kc_join(home, ".kube/config");
 	if (!path)
 		return SAQR_ENOMEM;

@@ -5,7 +5,6 @@
 #include "operator/driftpolicy/driftsource_internal.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,20 +148,6 @@ int driftsource__feature_new(struct driftsource_data *d, const char *name, bool 
 
 /* ---- one exposition ---- */
 
-static int ds_fail(int rc, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int ds_fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static int ds_extract_numerical(const struct promtext *p, const char *metric, struct driftsource_data *out,
 				char *err, size_t errlen)
 {
@@ -189,7 +174,7 @@ static int ds_extract_numerical(const struct promtext *p, const char *metric, st
 		if (rc == 0)
 			rc = promtext_histogram(p, metric, &filter, 1, &f->hist, why, sizeof(why));
 		if (rc && rc != SAQR_ENOMEM && rc != SAQR_ETOOBIG)
-			rc = ds_fail(SAQR_EINVAL, err, errlen, "feature %s: %s", name, why);
+			rc = saqr_fail(SAQR_EINVAL, err, errlen, "feature %s: %s", name, why);
 	}
 	free(s);
 	return rc;
@@ -267,16 +252,16 @@ int driftsource_extract(const struct promtext *p, const struct driftsource_names
 		if (rc == SAQR_ENOTFOUND)
 			rc = 0;
 		else if (rc && rc != SAQR_ENOMEM)
-			rc = ds_fail(SAQR_EINVAL, err, errlen, "%s: %s", names->latency, why);
+			rc = saqr_fail(SAQR_EINVAL, err, errlen, "%s: %s", names->latency, why);
 	}
 	if (rc == 0)
 		rc = ds_extract_codes(p, names->requests, &d);
 	if (rc == 0)
 		rc = ds_extract_quality(p, names->quality, &d);
 	if (rc == SAQR_ETOOBIG)
-		ds_fail(rc, err, errlen, "more than %d features or values", DRIFTSOURCE_MAX_FEATURES);
+		saqr_errf(err, errlen, "more than %d features or values", DRIFTSOURCE_MAX_FEATURES);
 	else if (rc == SAQR_ENOMEM)
-		ds_fail(rc, err, errlen, "out of memory");
+		saqr_errf(err, errlen, "out of memory");
 	if (rc) {
 		driftsource_data_release(&d);
 		return rc;
@@ -393,15 +378,15 @@ int driftsource_add(struct driftsource_data *acc, const struct driftsource_data 
 	for (size_t i = 0; rc == 0 && i < x->nfeatures; i++) {
 		rc = ds_feature_add(acc, &x->features[i]);
 		if (rc == SAQR_EINVAL)
-			return ds_fail(rc, err, errlen, "feature %s: the pods export different buckets",
-				       x->features[i].name);
+			return saqr_fail(rc, err, errlen, "feature %s: the pods export different buckets",
+					 x->features[i].name);
 	}
 	if (rc == 0 && ds_hist_add(&acc->latency, &x->latency))
-		return ds_fail(SAQR_EINVAL, err, errlen, "the latency histogram has different buckets on the pods");
+		return saqr_fail(SAQR_EINVAL, err, errlen, "the latency histogram has different buckets on the pods");
 	for (size_t i = 0; rc == 0 && i < x->ncodes; i++)
 		rc = driftsource__count_add(&acc->codes, &acc->ncodes, x->codes[i].key, x->codes[i].value, SIZE_MAX);
 	if (rc)
-		return ds_fail(rc, err, errlen, "out of memory");
+		return saqr_fail(rc, err, errlen, "out of memory");
 	acc->has_requests = acc->has_requests || x->has_requests;
 	if (x->has_quality && (!acc->has_quality || x->quality < acc->quality))
 		acc->quality = x->quality;
@@ -454,8 +439,8 @@ int driftsource_config(const json_t *dp, const json_t *md, double window_seconds
 	cfg->namespace = json_path_str(dp, "metadata.namespace", "");
 	cfg->window_seconds = window_seconds;
 	if (md_names(md, cfg->service, NULL))
-		return ds_fail(SAQR_EINVAL, err, errlen, "the ModelDeployment %s has no name or namespace",
-			       json_path_str(md, "metadata.name", "?"));
+		return saqr_fail(SAQR_EINVAL, err, errlen, "the ModelDeployment %s has no name or namespace",
+				 json_path_str(md, "metadata.name", "?"));
 	if (json_is_object(json_object_get(src, "prometheus"))) {
 		cfg->kind = DRIFTSOURCE_PROMETHEUS;
 		cfg->url = json_path_str(src, "prometheus.url", NULL);
@@ -464,11 +449,11 @@ int driftsource_config(const json_t *dp, const json_t *md, double window_seconds
 		cfg->ca_secret = json_path_str(src, "prometheus.caSecretRef.name", NULL);
 		cfg->ca_key = json_path_str(src, "prometheus.caSecretRef.key", "ca.crt");
 		if (!cfg->url || !*cfg->url)
-			return ds_fail(SAQR_EINVAL, err, errlen, "source.prometheus.url is empty");
+			return saqr_fail(SAQR_EINVAL, err, errlen, "source.prometheus.url is empty");
 		return 0;
 	}
 	if (!json_is_object(json_object_get(src, "scrape")))
-		return ds_fail(SAQR_EINVAL, err, errlen, "spec.source needs prometheus or scrape");
+		return saqr_fail(SAQR_EINVAL, err, errlen, "spec.source needs prometheus or scrape");
 	cfg->kind = DRIFTSOURCE_SCRAPE;
 	cfg->path = json_path_str(src, "scrape.path", DRIFTSOURCE_DEFAULT_PATH);
 	cfg->port = json_path_int(src, "scrape.port", json_path_int(md, "spec.server.port", MD_DEFAULT_PORT));
@@ -476,7 +461,7 @@ int driftsource_config(const json_t *dp, const json_t *md, double window_seconds
 	if (cfg->tls_secret && !*cfg->tls_secret)
 		cfg->tls_secret = NULL;
 	if (cfg->port < 1 || cfg->port > 65535)
-		return ds_fail(SAQR_EINVAL, err, errlen, "scrape port out of range");
+		return saqr_fail(SAQR_EINVAL, err, errlen, "scrape port out of range");
 	return 0;
 }
 

@@ -1,7 +1,6 @@
 /* The Prometheus source: five instant queries on /api/v1/query (feature histograms, category
  * counts, latency p99, requests by code, the quality gauge) over the target's series, turned
  * into the same window the scrape source builds. */
-#include <curl/curl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include "common/err.h"
 #include "common/jsonutil.h"
+#include "http/http.h"
 #include "operator/driftpolicy/driftsource.h"
 #include "operator/driftpolicy/driftsource_internal.h"
 
@@ -71,18 +71,14 @@ int driftsource_prom_query(enum driftsource_query q, const struct driftsource_co
 
 char *driftsource_prom_url(const char *base, const char *promql)
 {
-	CURL *h = curl_easy_init();
-	char *esc = h ? curl_easy_escape(h, promql, 0) : NULL;
 	size_t n = strlen(base);
 	struct buf b;
 
 	buf_init(&b, 4 * DS_PROM_MAX_QUERY);
 	while (n && base[n - 1] == '/')
 		n--;
-	if (!esc || buf_add(&b, base, n) || buf_addf(&b, "/api/v1/query?query=%s", esc))
+	if (buf_add(&b, base, n) || buf_adds(&b, "/api/v1/query?query=") || http_add_escaped(&b, promql))
 		buf_release(&b);
-	curl_free(esc);
-	curl_easy_cleanup(h);
 	return b.data ? buf_detach(&b) : NULL;
 }
 

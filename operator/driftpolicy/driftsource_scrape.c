@@ -1,12 +1,12 @@
 /* The scrape source: GET each ready pod's metrics, keep each pod's last cumulative reading per
  * DriftPolicy, and turn two readings into a window (the increase, summed over pods). Also the
- * one HTTP GET both sources use. */
-#include <curl/curl.h>
+ * one HTTP GET both sources use (over lib/http). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
+#include "http/http.h"
 #include "operator/runtime/ctrltime.h"
 #include "operator/runtime/strmap.h"
 #include "operator/driftpolicy/driftsource.h"
@@ -16,66 +16,35 @@
 
 /* ---- HTTP GET ---- */
 
-struct ds_sink {
-	struct buf *body;
-	bool too_big;
-};
-
-static size_t ds_write(char *p, size_t size, size_t n, void *ud)
+/* The request's header lines: Accept, and the bearer token when there is one. */
+static int ds_headers(const struct driftsource_http *o, struct buf *auth, const char **lines)
 {
-	struct ds_sink *s = ud;
-	int rc = buf_add(s->body, p, size * n);
+	int rc = 0;
 
-	if (rc == SAQR_ETOOBIG)
-		s->too_big = true;
-	return rc ? 0 : size * n;
+	lines[0] = o->json ? "Accept: application/json" : "Accept: " DS_ACCEPT_METRICS;
+	lines[1] = NULL;
+	lines[2] = NULL;
+	if (!o->bearer_token)
+		return 0;
+	rc = buf_adds(auth, "Authorization: ");
+	rc = rc ? rc : http_auth_bearer(o->bearer_token, auth);
+	lines[1] = buf_str(auth);
+	return rc;
 }
 
-/* The host of url, for messages (never the path or query). */
-static void ds_url_host(const char *url, char *out, size_t outlen)
+/* The options of lib/http for o; the body cap is the smaller of o's and the buffer's. */
+static void ds_http_opts(const struct driftsource_http *o, const struct buf *body, struct http_opts *out)
 {
-	const char *h = strstr(url, "://");
-	size_t n;
+	size_t max = o->max_body ? o->max_body : DRIFTSOURCE_MAX_BODY;
 
-	h = h ? h + 3 : url;
-	n = strcspn(h, "/?#");
-	snprintf(out, outlen, "%.*s", (int)n, h);
-}
-
-static struct curl_slist *ds_headers(const struct driftsource_http *o, const char *accept)
-{
-	struct curl_slist *hdrs = NULL, *next;
-	struct buf auth;
-
-	hdrs = curl_slist_append(hdrs, accept);
-	if (hdrs && o->bearer_token) {
-		buf_init(&auth, 16384);
-		if (buf_addf(&auth, "Authorization: Bearer %s", o->bearer_token) == 0) {
-			next = curl_slist_append(hdrs, buf_str(&auth));
-			if (!next) {
-				curl_slist_free_all(hdrs);
-				hdrs = NULL;
-			} else {
-				hdrs = next;
-			}
-		}
-		buf_release(&auth);
-	}
-	return hdrs;
-}
-
-static void ds_tls(CURL *h, const struct driftsource_http *o)
-{
-	struct curl_blob ca;
-
-	if (o->ca_pem) {
-		ca.data = (void *)o->ca_pem;
-		ca.len = o->ca_len ? o->ca_len : strlen(o->ca_pem);
-		ca.flags = CURL_BLOB_COPY;
-		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
-	}
-	if (o->skip_hostname)
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	memset(out, 0, sizeof(*out));
+	out->tls.ca_pem = o->ca_pem;
+	out->tls.ca_len = o->ca_len;
+	out->tls.skip_hostname = o->skip_hostname;
+	out->connect_timeout_ms = DRIFTSOURCE_CONNECT_TIMEOUT_MS;
+	out->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DRIFTSOURCE_TIMEOUT_MS;
+	out->max_body = body->max && body->max < max ? body->max : max;
+	out->compressed = true;
 }
 
 int driftsource_http_get(const char *url, const struct driftsource_http *opts, struct buf *body, char *err,
@@ -83,46 +52,30 @@ int driftsource_http_get(const char *url, const struct driftsource_http *opts, s
 {
 	static const struct driftsource_http none;
 	const struct driftsource_http *o = opts ? opts : &none;
-	struct ds_sink sink = { body, false };
-	char curlerr[CURL_ERROR_SIZE] = "", host[256];
-	struct curl_slist *hdrs;
-	size_t max = o->max_body ? o->max_body : DRIFTSOURCE_MAX_BODY;
-	CURL *h = curl_easy_init();
-	CURLcode cc;
-	long code = 0;
-	int rc = 0;
+	const char *lines[3];
+	struct http_request req = { .method = "GET", .url = url, .headers = lines };
+	struct http_response *r = NULL;
+	struct http_opts ho;
+	struct buf auth;
+	char host[256];
+	int rc;
 
-	if (!h)
-		return SAQR_ENOMEM;
-	if (body->max > max)
-		body->max = max;
-	hdrs = ds_headers(o, o->json ? "Accept: application/json" : "Accept: " DS_ACCEPT_METRICS);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, DRIFTSOURCE_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout_ms > 0 ? o->timeout_ms : DRIFTSOURCE_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ds_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-	ds_tls(h, o);
-	cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	ds_url_host(url, host, sizeof(host));
-	if (sink.too_big) {
-		snprintf(err, errlen, "%s: the answer is larger than %zu bytes", host, max);
-		rc = SAQR_ETOOBIG;
-	} else if (cc != CURLE_OK) {
-		snprintf(err, errlen, "%s: %s", host, curlerr[0] ? curlerr : curl_easy_strerror(cc));
-		rc = SAQR_ETRANSPORT;
-	} else if (code < 200 || code > 299) {
-		snprintf(err, errlen, "%s: HTTP %ld", host, code);
-		rc = SAQR_EAPI;
+	buf_init(&auth, 16384);
+	rc = ds_headers(o, &auth, lines);
+	if (rc)
+		rc = saqr_fail(SAQR_EINVAL, err, errlen, "the bearer token is not a valid header value");
+	ds_http_opts(o, body, &ho);
+	rc = rc ? rc : http_do(&req, &ho, &r, err, errlen);
+	if (rc == 0 && r) {
+		http_url_host(url, host, sizeof(host));
+		rc = buf_add(body, r->body.data, r->body.len);
+		if (rc)
+			saqr_errf(err, errlen, "%s: the answer does not fit: %s", host, saqr_strerror(rc));
+		else if (!http_status_ok(r->status))
+			rc = saqr_fail(SAQR_EAPI, err, errlen, "%s: HTTP %ld", host, r->status);
 	}
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
+	http_response_free(r);
+	buf_release(&auth);
 	return rc;
 }
 

@@ -2,8 +2,6 @@
  * headers and a JSON body from the event; notify_send is the only function that does I/O. */
 #include "operator/driftpolicy/notify.h"
 
-#include <curl/curl.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -11,6 +9,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "http/http.h"
 
 #define NOTIFY_MAX_RESPONSE (64u * 1024)
 
@@ -202,32 +201,6 @@ static int notify_route(const struct notify_sink *sink, const struct notify_even
 	return rc;
 }
 
-/* "Basic <base64(user:password)>" into v. */
-static int notify_basic_auth(const char *user, const char *password, struct buf *v)
-{
-	struct buf plain;
-	unsigned char *enc = NULL;
-	int rc, n;
-
-	buf_init(&plain, 8192);
-	rc = buf_addf(&plain, "%s:%s", user, password);
-	if (!rc) {
-		enc = malloc(4 * (plain.len / 3 + 1) + 1);
-		rc = enc ? 0 : SAQR_ENOMEM;
-	}
-	if (!rc) {
-		n = EVP_EncodeBlock(enc, (const unsigned char *)buf_str(&plain), (int)plain.len);
-		rc = n < 0 ? SAQR_ENOMEM : buf_addf(v, "Basic %.*s", n, (const char *)enc);
-	}
-	if (enc)
-		OPENSSL_cleanse(enc, 4 * (plain.len / 3 + 1) + 1);
-	free(enc);
-	if (plain.data)
-		OPENSSL_cleanse(plain.data, plain.len);
-	buf_release(&plain);
-	return rc;
-}
-
 static int notify_auth(const struct notify_sink *sink, struct notify_request *req, char *err, size_t errlen)
 {
 	struct buf v;
@@ -235,7 +208,9 @@ static int notify_auth(const struct notify_sink *sink, struct notify_request *re
 
 	buf_init(&v, 8192);
 	if (sink->type == NOTIFY_ALERTMANAGER && sink->token) {
-		rc = buf_addf(&v, "Bearer %s", sink->token);
+		rc = http_auth_bearer(sink->token, &v);
+		if (rc == SAQR_EINVAL)
+			rc = saqr_fail(SAQR_ECONFIG, err, errlen, "alertmanager: the token has control characters");
 		rc = rc ? rc : notify_header(req, "Authorization", buf_str(&v));
 	} else if (sink->type == NOTIFY_WEBHOOK && sink->hmac_key) {
 		char hex[65];
@@ -248,7 +223,7 @@ static int notify_auth(const struct notify_sink *sink, struct notify_request *re
 			snprintf(err, errlen, "servicenow: the secret needs keys username and password");
 			rc = SAQR_ECONFIG;
 		} else {
-			rc = notify_basic_auth(sink->username, sink->password, &v);
+			rc = http_auth_basic(sink->username, sink->password, &v);
 			rc = rc ? rc : notify_header(req, "Authorization", buf_str(&v));
 		}
 	} else if (sink->type == NOTIFY_PAGERDUTY && !sink->routing_key) {
@@ -304,55 +279,28 @@ void notify_hmac_sha256_hex(const char *key, const char *body, size_t len, char 
 	out[64] = '\0';
 }
 
-static size_t notify_write(char *p, size_t size, size_t n, void *ud)
-{
-	struct buf *b = ud;
-
-	if (b && buf_add(b, p, size * n))
-		return 0;
-	return size * n;
-}
-
 int notify_send(const struct notify_request *req, long timeout_ms, long *http_code, struct buf *resp,
 		char *err, size_t errlen)
 {
-	struct curl_slist *hdrs = NULL;
-	char curlerr[CURL_ERROR_SIZE] = "";
-	struct buf sink_body;
-	CURL *h = curl_easy_init();
-	CURLcode cc;
-	long code = 0;
-	int rc = 0;
+	struct http_request hr = { .method = req->method, .url = req->url, .body = req->body,
+				   .headers = (const char *const *)req->headers };
+	struct http_opts o = { .connect_timeout_ms = timeout_ms, .timeout_ms = timeout_ms,
+			       .max_body = NOTIFY_MAX_RESPONSE };
+	struct http_response *r = NULL;
+	int rc;
 
-	if (!h)
-		return SAQR_ENOMEM;
-	buf_init(&sink_body, NOTIFY_MAX_RESPONSE);
-	for (size_t i = 0; i < sizeof(req->headers) / sizeof(req->headers[0]) && req->headers[i]; i++)
-		hdrs = curl_slist_append(hdrs, req->headers[i]);
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, notify_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp ? resp : &sink_body);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	if (cc != CURLE_OK) {
-		snprintf(err, errlen, "%s", curlerr[0] ? curlerr : curl_easy_strerror(cc));
-		rc = SAQR_ETRANSPORT;
-	} else if (code < 200 || code > 299) {
-		snprintf(err, errlen, "the sink answered HTTP %ld", code);
-		rc = SAQR_EAPI;
-	}
 	if (http_code)
-		*http_code = code;
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
-	buf_release(&sink_body);
+		*http_code = 0;
+	rc = http_do(&hr, &o, &r, err, errlen);
+	if (rc || !r)
+		return rc ? rc : SAQR_ENOMEM;
+	if (http_code)
+		*http_code = r->status;
+	if (resp && r->body.len)
+		rc = buf_add(resp, r->body.data, r->body.len);
+	if (!http_status_ok(r->status))
+		rc = saqr_fail(SAQR_EAPI, err, errlen, "the sink answered HTTP %ld", r->status);
+	http_response_free(r);
 	return rc;
 }
 

@@ -1,6 +1,6 @@
 /* Incident notifications to ITSM and alerting tools: Alertmanager (API v2), a generic JSON
  * webhook signed with HMAC-SHA256, ServiceNow (Table API) and PagerDuty (Events API v2).
- * Building a request is pure (unit-tested); sending it is one libcurl call.
+ * Building a request is pure (unit-tested); sending it is one http_do (lib/http).
  *
  * Ownership: strings in the inputs are borrowed for the call. A notify_request owns its
  * fields; release it with notify_request_release. Credentials never appear in logs or
@@ -73,8 +73,8 @@ void notify_request_release(struct notify_request *req);
 void notify_hmac_sha256_hex(const char *key, const char *body, size_t len, char out[65]);
 
 /* Send req with a timeout. 0 on a 2xx answer; the response body (capped at 64 KiB) goes to
- * resp when not NULL. SAQR_ETRANSPORT, or SAQR_EAPI with *http_code set, otherwise; err names
- * the sink URL's host and the cause, never a credential. */
+ * resp when not NULL. SAQR_ETRANSPORT, SAQR_ETOOBIG (a larger answer), or SAQR_EAPI with
+ * *http_code set, otherwise; err names the sink URL's host and the cause, never a credential. */
 int notify_send(const struct notify_request *req, long timeout_ms, long *http_code, struct buf *resp,
 		char *err, size_t errlen);
 
