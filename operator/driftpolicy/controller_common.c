@@ -9,12 +9,13 @@
 #include "common/log.h"
 #include "operator/driftpolicy/controller_internal.h"
 
-const struct kube_resource driftpolicy__res_dp = { "saqr.dev", "v1alpha1", "driftpolicies", true };
-const struct kube_resource driftpolicy__res_md = { "saqr.dev", "v1alpha1", "modeldeployments", true };
-const struct kube_resource driftpolicy__res_tj = { "saqr.dev", "v1alpha1", "trainingjobs", true };
-const struct kube_resource driftpolicy__res_configmaps = { "", "v1", "configmaps", true };
-const struct kube_resource driftpolicy__res_secrets = { "", "v1", "secrets", true };
-const struct kube_resource driftpolicy__res_endpointslices = { "discovery.k8s.io", "v1", "endpointslices", true };
+const struct kube_resource driftpolicy__res_dp = {"saqr.dev", "v1alpha1", "driftpolicies", true};
+const struct kube_resource driftpolicy__res_md = {"saqr.dev", "v1alpha1", "modeldeployments", true};
+const struct kube_resource driftpolicy__res_tj = {"saqr.dev", "v1alpha1", "trainingjobs", true};
+const struct kube_resource driftpolicy__res_configmaps = {"", "v1", "configmaps", true};
+const struct kube_resource driftpolicy__res_secrets = {"", "v1", "secrets", true};
+const struct kube_resource driftpolicy__res_endpointslices = {"discovery.k8s.io", "v1", "endpointslices",
+							      true};
 
 void driftpolicy__degrade(struct driftpolicy__run *run, const char *reason, const char *fmt, ...)
 {
@@ -34,8 +35,8 @@ void driftpolicy__degrade(struct driftpolicy__run *run, const char *reason, cons
 
 void driftpolicy__log(const struct driftpolicy__run *run, int level, const char *msg, ...)
 {
-	json_t *fields = json_pack("{s:s, s:s, s:s}", "controller", DRIFTPOLICY_CONTROLLER, "namespace", run->ns,
-				   "name", run->name);
+	json_t *fields = json_pack("{s:s, s:s, s:s}", "controller", DRIFTPOLICY_CONTROLLER, "namespace",
+				   run->ns, "name", run->name);
 	const char *k, *v;
 	va_list ap;
 
@@ -52,17 +53,18 @@ void driftpolicy__log(const struct driftpolicy__run *run, int level, const char 
 	log_json((enum log_level)level, msg, fields);
 }
 
-json_t *driftpolicy__get(struct driftpolicy__run *run, const struct kube_resource *res, const char *name, char *err,
-			 size_t errlen)
+json_t *driftpolicy__get(struct driftpolicy__run *run, const struct kube_resource *res, const char *name,
+			 char *err, size_t errlen)
 {
 	const struct kubeops *ops = run->c->ops;
-	struct kube_status st = { 0 };
+	struct kube_status st = {0};
 	json_t *obj = NULL;
 	int rc = ops->get(ops, res, run->ns, name, &obj, &st);
 
 	if (rc) {
 		snprintf(err, errlen, "%s %s: %s", res->resource, name,
-			 rc == SAQR_ENOTFOUND ? "not found" : (st.message[0] ? st.message : saqr_strerror(rc)));
+			 rc == SAQR_ENOTFOUND ? "not found"
+					      : (st.message[0] ? st.message : saqr_strerror(rc)));
 		return NULL;
 	}
 	return obj;
