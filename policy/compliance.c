@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/jsonutil.h"
+#include "policy/finding.h"
 #include "policy/iso8601.h"
 
 #define CP_PATH_MAX 128

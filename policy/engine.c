@@ -1,7 +1,6 @@
 /* policy_eval: runs every enabled group on one object, collects every finding, applies
  * exemptions and break-glass, and writes the decision with its audit annotations. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -12,122 +11,7 @@
 #include "policy/residency.h"
 #include "policy/zerotrust.h"
 
-#define ENGINE_MESSAGE_MAX 4096
 #define ENGINE_RULES_MAX 1024
-
-void policy_decision_init(struct policy_decision *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->allowed = true;
-}
-
-void policy_decision_release(struct policy_decision *d)
-{
-	size_t i;
-
-	if (!d)
-		return;
-	for (i = 0; i < d->nviolations; i++) {
-		free(d->violations[i].rule);
-		free(d->violations[i].path);
-		free(d->violations[i].message);
-	}
-	free(d->violations);
-	json_decref(d->audit_annotations);
-	policy_decision_init(d);
-}
-
-/* Room for one more violation: capacity is 8, then doubles at each power of two. */
-static int engine_grow(struct policy_decision *d)
-{
-	size_t n = d->nviolations, cap;
-	struct policy_violation *v;
-
-	if (n != 0 && (n < 8 || (n & (n - 1)) != 0))
-		return 0;
-	cap = n == 0 ? 8 : n * 2;
-	v = realloc(d->violations, cap * sizeof(*v));
-	if (!v)
-		return SAQR_ENOMEM;
-	d->violations = v;
-	return 0;
-}
-
-void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
-			const char *path, const char *fmt, va_list ap)
-{
-	struct policy_decision *d = ev->d;
-	struct policy_violation *v;
-	struct buf msg;
-
-	if (d->nviolations >= POLICY_MAX_VIOLATIONS) {
-		ev->dropped++;
-		return;
-	}
-	if (engine_grow(d) != 0) {
-		ev->err = SAQR_ENOMEM;
-		return;
-	}
-	buf_init(&msg, ENGINE_MESSAGE_MAX);
-	buf_vaddf(&msg, fmt, ap);
-	v = &d->violations[d->nviolations];
-	v->rule = strdup(rule);
-	v->path = strdup(path);
-	v->message = buf_detach(&msg);
-	v->enforcement = enf;
-	if (!v->rule || !v->path || !v->message) {
-		free(v->rule);
-		free(v->path);
-		free(v->message);
-		ev->err = SAQR_ENOMEM;
-		return;
-	}
-	d->nviolations++;
-}
-
-void policy__violation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
-		       const char *path, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	policy__vviolation(ev, enf, rule, path, fmt, ap);
-	va_end(ap);
-}
-
-const char *policy__meta_value(const struct policy_eval_ctx *ev, const char *key)
-{
-	const char *v = json_string_value(json_object_get(ev->labels, key));
-
-	return v ? v : json_string_value(json_object_get(ev->annotations, key));
-}
-
-void policy__meta_path(const struct policy_eval_ctx *ev, const char *key, char *out, size_t n)
-{
-	bool annotation = !json_object_get(ev->labels, key) && json_object_get(ev->annotations, key);
-
-	snprintf(out, n, "metadata.%s[%s]", annotation ? "annotations" : "labels", key);
-}
-
-bool policy__strlist_has(const struct policy_strlist *l, const char *s)
-{
-	size_t i;
-
-	for (i = 0; s && i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return true;
-	return false;
-}
-
-int policy__strlist_join(const struct policy_strlist *l, struct buf *b)
-{
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < l->n && rc == 0; i++)
-		rc = buf_addf(b, "%s%s", i ? ", " : "", l->v[i]);
-	return l->n == 0 ? buf_adds(b, "(none)") : rc;
-}
 
 /* One pass over every container (containers, initContainers, ephemeralContainers). */
 static void engine_containers(struct policy_eval_ctx *ev, bool pss, bool zt)
@@ -288,22 +172,5 @@ int policy_eval(const struct policy *p, const struct policy_input *in, struct po
 	engine_init_ctx(&ev, p, in, d);
 	rc = engine_run(&ev);
 	podspec_release(&ev.pod);
-	return rc;
-}
-
-int policy_decision_deny_message(const struct policy_decision *d, struct buf *out)
-{
-	size_t i;
-	int rc = 0;
-	bool first = true;
-
-	for (i = 0; i < d->nviolations && rc == 0; i++) {
-		const struct policy_violation *v = &d->violations[i];
-
-		if (v->enforcement != POLICY_ENFORCE_DENY)
-			continue;
-		rc = buf_addf(out, "%s[%s] %s: %s", first ? "" : "; ", v->rule, v->path, v->message);
-		first = false;
-	}
 	return rc;
 }

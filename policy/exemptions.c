@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/jsonutil.h"
+#include "policy/finding.h"
 #include "policy/iso8601.h"
 
 #define BG_REASON_MAX 256

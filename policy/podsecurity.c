@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "policy/finding.h"
+
 #define PSS_B "podSecurity.baseline."
 #define PSS_R "podSecurity.restricted."
 #define PSS_PATH_MAX 256

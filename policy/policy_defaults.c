@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "policy/finding.h"
 #include "policy/iso8601.h"
 #include "policy/policy_internal.h"
 

@@ -1,10 +1,9 @@
-/* Internal to lib/policy: the loaded policy (plain C data, immutable after load) and the
- * evaluation context that the check modules add their findings to. */
+/* Internal to policy/: the loaded policy (plain C data, immutable after load) and the
+ * evaluation context that the check modules add their findings to (policy/finding.h). */
 #ifndef SAQR_POLICY_INTERNAL_H
 #define SAQR_POLICY_INTERNAL_H
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -96,21 +95,6 @@ struct policy_eval_ctx {
 	size_t dropped; /* findings beyond POLICY_MAX_VIOLATIONS */
 	int err;        /* first allocation failure, reported by policy_eval */
 };
-
-/* Record a finding. Allocation failures are kept in ev->err; the caller carries on. */
-void policy__violation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
-		       const char *path, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
-			const char *path, const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
-
-/* The value of a saqr.dev key: the object's label, else its annotation, else NULL. */
-const char *policy__meta_value(const struct policy_eval_ctx *ev, const char *key);
-/* "metadata.annotations[key]" when key is only an annotation, else "metadata.labels[key]". */
-void policy__meta_path(const struct policy_eval_ctx *ev, const char *key, char *out, size_t n);
-
-bool policy__strlist_has(const struct policy_strlist *l, const char *s);
-/* Append the list as `a, b, c` (or `(none)`) to b. */
-int policy__strlist_join(const struct policy_strlist *l, struct buf *b);
 
 /* Defaults (what manifests/policy/default.yaml spells out). 0 or SAQR_ENOMEM. */
 int policy__set_defaults(struct policy *p);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/jsonutil.h"
+#include "policy/finding.h"
 #include "policy/podspec.h"
 
 #define RS_PATH_MAX 320

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/jsonutil.h"
+#include "policy/finding.h"
 
 #define ZT_PATH_MAX 256
 #define ZT_REPO_MAX 512

@@ -1,5 +1,6 @@
 /* What the files of the DriftPolicy controller share: the controller, one reconcile's state,
- * and the steps each file provides. Not an interface. */
+ * and the steps each file provides. Not an interface. The calls go one way: controller.c runs
+ * the steps of controller_eval.c and controller_act.c; all three use controller_common.c. */
 #ifndef SAQR_OPERATOR_DRIFTPOLICY_INTERNAL_H
 #define SAQR_OPERATOR_DRIFTPOLICY_INTERNAL_H
 
@@ -15,6 +16,7 @@
 #include "operator/driftpolicy/driftpolicy.h"
 #include "operator/driftpolicy/driftsource.h"
 
+/* controller_common.c: the resources the controller reads and writes. */
 extern const struct kube_resource driftpolicy__res_dp;
 extern const struct kube_resource driftpolicy__res_md;
 extern const struct kube_resource driftpolicy__res_tj;
@@ -73,14 +75,16 @@ struct driftpolicy__run {
 	char degraded_message[1024];
 };
 
-/* driftpolicy_eval.c: read the metrics and score them (sets state, window, result). */
+/* controller_eval.c: read the metrics and score them (sets state, window, result). */
 void driftpolicy__evaluate(struct driftpolicy__run *run);
-/* driftpolicy_act.c: advance the incidents, record Events, run retrain and rollback. */
+/* controller_act.c: advance the incidents, record Events, run retrain and rollback. */
 int driftpolicy__incidents(struct driftpolicy__run *run);
 void driftpolicy__actions(struct driftpolicy__run *run);
-/* driftpolicy_act.c: deliver the due pending notifications; *changed says whether the lists
+/* controller_act.c: deliver the due pending notifications; *changed says whether the lists
  * changed. */
 void driftpolicy__deliver(struct driftpolicy__run *run, bool *changed);
+
+/* ---- controller_common.c ---- */
 
 /* Note trouble for the Degraded condition (the first reason wins, messages add up). */
 void driftpolicy__degrade(struct driftpolicy__run *run, const char *reason, const char *fmt, ...)

@@ -12,6 +12,7 @@
 #include "common/jsonutil.h"
 #include "operator/driftpolicy/drifteval.h"
 #include "operator/objmeta.h"
+#include "operator/trainingjob/trainingjob.h"
 
 #define DA_RETRAIN_SUFFIX "-retrain-"
 
@@ -42,29 +43,13 @@ void driftactions_incident_cfg(const json_t *dp, struct driftactions_incident *i
 
 /* ---- retrain ---- */
 
-bool driftactions_tj_finished(const json_t *tj)
-{
-	const json_t *conds = json_path(tj, "status.conditions");
-	size_t i;
-	json_t *c;
-
-	json_array_foreach(conds, i, c) {
-		const char *type = json_path_str(c, "type", "");
-
-		if ((strcmp(type, "Succeeded") == 0 || strcmp(type, "Failed") == 0) &&
-		    strcmp(json_path_str(c, "status", ""), "True") == 0)
-			return true;
-	}
-	return false;
-}
-
 const char *driftactions_running_retrain(const json_t *dp, const json_t *tjs)
 {
 	size_t i;
 	json_t *tj;
 
 	json_array_foreach(tjs, i, tj)
-		if (objmeta_is_controlled_by(tj, dp) && !driftactions_tj_finished(tj))
+		if (objmeta_is_controlled_by(tj, dp) && !tj_finished(json_object_get(tj, "status")))
 			return json_path_str(tj, "metadata.name", NULL);
 	return NULL;
 }

@@ -32,10 +32,8 @@ void driftactions_incident_cfg(const json_t *dp, struct driftactions_incident *i
 
 /* ---- retrain ---- */
 
-/* Whether the TrainingJob has finished (condition Succeeded or Failed is True). */
-bool driftactions_tj_finished(const json_t *tj);
-/* Among tjs (an array of TrainingJobs), the name of one controlled by dp and not finished,
- * or NULL. Borrowed. */
+/* Among tjs (an array of TrainingJobs), the name of one controlled by dp and not finished
+ * (tj_finished), or NULL. Borrowed. */
 const char *driftactions_running_retrain(const json_t *dp, const json_t *tjs);
 /* Among tjs, the name of the one dp created for incident_id (annotation saqr.dev/incident),
  * or NULL. Borrowed. */

@@ -33,13 +33,6 @@ struct tj_eval {
 	char invalid_msg[MSG_MAX];
 };
 
-bool tj_finished(const json_t *status)
-{
-	const json_t *conds = json_object_get(status, "conditions");
-
-	return cond_has_status(conds, "Succeeded", COND_TRUE) || cond_has_status(conds, "Failed", COND_TRUE);
-}
-
 static void view_from_job(const json_t *job, struct tj_view *v)
 {
 	const json_t *st = json_object_get(job, "status");

@@ -1,6 +1,7 @@
 /* TrainingJob → an Indexed batch/v1 Job (completions = parallelism = replicas) with hardened
  * pods and framework rendezvous variables, and a headless Service so that "<job>-<index>.<svc>"
- * resolves. Status and promotion live in trainingjob_status.c. */
+ * resolves; and whether a TrainingJob has finished. Status and promotion live in status.c,
+ * which builds on this file (never the other way). */
 #include "operator/trainingjob/trainingjob.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/jsonutil.h"
+#include "operator/conditions.h"
 #include "operator/podtmpl.h"
 
 #define TF_CONFIG_MAX ((size_t)256 * 1024)
@@ -330,9 +332,11 @@ static json_t *rendezvous_service(const struct tj_plan *p)
 	return obj;
 }
 
-static bool finished_before(const json_t *tj)
+bool tj_finished(const json_t *status)
 {
-	return tj_finished(json_object_get(tj, "status"));
+	const json_t *conds = json_object_get(status, "conditions");
+
+	return cond_has_status(conds, "Succeeded", COND_TRUE) || cond_has_status(conds, "Failed", COND_TRUE);
 }
 
 static void owned_set(struct objmeta_owned *o, const struct kube_resource *res, const char *kind,
@@ -355,7 +359,7 @@ int tj_desired(const json_t *tj, struct tj_desired *out)
 	if (!out || !tj_validate(tj, reason, sizeof(reason), msg, sizeof(msg)) || plan_init(tj, &p))
 		return SAQR_EINVAL;
 	memset(&d, 0, sizeof(d));
-	done = finished_before(tj);
+	done = tj_finished(json_object_get(tj, "status"));
 	svc = !done && p.replicas > 1;
 	owned_set(&d.owned[TJ_OWNED_JOB], &objmeta_res_jobs, "Job", p.job,
 		  done ? OBJMETA_LEAVE : OBJMETA_APPLY, done ? NULL : job(&p));

@@ -87,7 +87,9 @@ struct tj_observed {
  * written only on success. 0, SAQR_EINVAL, SAQR_ENOMEM. */
 int tj_status(const json_t *tj, const struct tj_observed *obs, const char *now, json_t **status_out);
 
-/* Whether status (as from tj_status) says the training finished (Succeeded or Failed True). */
+/* Whether status (a TrainingJob's .status, as from tj_status; NULL is not finished) says the
+ * training finished: condition Succeeded or Failed is True. The one rule for it: the
+ * TrainingJob controller and the DriftPolicy retraining both ask it. */
 bool tj_finished(const json_t *status);
 
 /* The ModelDeployment name tj promotes into (borrowed), or NULL without spec.promote. */

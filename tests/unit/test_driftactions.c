@@ -71,12 +71,18 @@ static void test_retrain_at_most_one_running(void **state)
 	json_t *dp = load_json("dp_scrape.json");
 	json_t *tjs = json_pack("[o, o, o]", tj("fraud-drift-retrain-1", dp_uid, true), tj("other", NULL, false),
 				tj("someone-elses", "another-uid", false));
+	json_t *failed;
 
 	(void)state;
-	assert_false(driftactions_tj_finished(json_array_get(tjs, 1)));
-	assert_true(driftactions_tj_finished(json_array_get(tjs, 0)));
 	/* finished or not ours: nothing running */
 	assert_null(driftactions_running_retrain(dp, tjs));
+	/* a failed one has finished too (tj_finished, the TrainingJob controller's rule) */
+	failed = tj("fraud-drift-retrain-0", dp_uid, false);
+	json_object_set_new(json_path(failed, "status.conditions.0"), "type", json_string("Failed"));
+	json_object_set_new(json_path(failed, "status.conditions.0"), "status", json_string("True"));
+	json_array_append_new(tjs, failed);
+	assert_null(driftactions_running_retrain(dp, tjs));
+	json_array_remove(tjs, 3);
 	json_array_append_new(tjs, tj("fraud-drift-retrain-2", dp_uid, false));
 	assert_string_equal(driftactions_running_retrain(dp, tjs), "fraud-drift-retrain-2");
 	json_object_set_new(json_path(json_array_get(tjs, 3), "metadata"), "annotations",

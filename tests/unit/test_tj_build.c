@@ -1,6 +1,7 @@
 /* Unit tests for operator/trainingjob/trainingjob.c: the Indexed Job and headless Service of a
  * TrainingJob, field by field; PyTorch and TensorFlow rendezvous variables; Kueue and suspend;
- * a finished TrainingJob's Job left alone; the checks the CRD cannot make. */
+ * a finished TrainingJob's Job left alone; the one "finished" rule; the checks the CRD cannot
+ * make. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -287,6 +288,44 @@ static void test_suspend_mapping(void **state)
 	json_decref(tj);
 }
 
+/* A status whose conditions are one of type with status. */
+static json_t *status_with(const char *type, const char *status)
+{
+	json_t *st = json_pack("{s:[{s:s, s:s}]}", "conditions", "type", type, "status", status);
+
+	assert_non_null(st);
+	return st;
+}
+
+/* The rule the controller and the DriftPolicy retraining share: Succeeded or Failed is True. */
+static void test_finished_rule(void **state)
+{
+	static const struct {
+		const char *type, *status;
+		bool finished;
+	} cases[] = {
+	    {"Succeeded", "True", true},  {"Failed", "True", true},   {"Succeeded", "False", false},
+	    {"Failed", "Unknown", false}, {"Running", "True", false}, {"Complete", "True", false},
+	};
+	json_t *st;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		st = status_with(cases[i].type, cases[i].status);
+		assert_int_equal(tj_finished(st), cases[i].finished);
+		json_decref(st);
+	}
+	st = json_pack("{s:[{s:s, s:s}, {s:s, s:s}]}", "conditions", "type", "Running", "status", "False",
+		       "type", "Failed", "status", "True");
+	assert_true(tj_finished(st));
+	json_decref(st);
+	st = json_pack("{s:[]}", "conditions");
+	assert_false(tj_finished(st));
+	json_decref(st);
+	assert_false(tj_finished(NULL));
+}
+
 static void test_finished_job_left_alone(void **state)
 {
 	json_t *tj = load("tj_fraud.json");
@@ -426,6 +465,7 @@ int main(void)
 	    cmocka_unit_test(test_tensorflow_config),
 	    cmocka_unit_test(test_single_replica),
 	    cmocka_unit_test(test_suspend_mapping),
+	    cmocka_unit_test(test_finished_rule),
 	    cmocka_unit_test(test_finished_job_left_alone),
 	    cmocka_unit_test(test_long_name),
 	    cmocka_unit_test(test_validation),
