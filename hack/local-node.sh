@@ -64,18 +64,22 @@ node_pids() {
 		find /sys/fs/cgroup/*/"$node_cgroup" -name cgroup.procs -exec cat {} + 2>/dev/null
 	fi
 	for p in /proc/[0-9]*; do
-		read -r comm <"$p/comm" 2>/dev/null || continue
+		read -r comm 2>/dev/null <"$p/comm" || continue
 		case "$comm" in
 		etcd | kube-apiserver | kube-controller | kube-scheduler | kubelet | containerd | containerd-shim*) ;;
 		*) continue ;;
 		esac
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$dir/" && echo "${p#/proc/}"
+		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$dir/" && echo "${p#/proc/}"
 	done
+	return 0
 }
 
 node_kill_all() {
-	local pids i
-	# Containers first, through containerd while it lives, so that the shims exit cleanly.
+	local pids i t sig
+	# The kubelet first (else it restarts what is stopped), then the containers through
+	# containerd while it lives, so that the shims exit and remove their sockets; then the rest.
+	# The data is thrown away: nothing needs a graceful stop beyond a short TERM.
+	[ -f "$dir/kubelet.pid" ] && kill -9 "$(cat "$dir/kubelet.pid")" 2>/dev/null
 	if [ -S "${node_sock:-/nonexistent}" ] && ctr -a "$node_sock" version >/dev/null 2>&1; then
 		for t in $(ctr -a "$node_sock" -n k8s.io tasks ls -q 2>/dev/null); do
 			ctr -a "$node_sock" -n k8s.io tasks kill -a -s SIGKILL "$t" >/dev/null 2>&1 || true
@@ -84,12 +88,12 @@ node_kill_all() {
 			ctr -a "$node_sock" -n k8s.io tasks delete -f "$t" >/dev/null 2>&1 || true
 		done
 	fi
-	for sig in TERM TERM KILL KILL; do
+	for sig in TERM KILL KILL; do
 		pids=$(node_pids | sort -u | grep -vx "$$" || true)
 		[ -z "$pids" ] && return 0
 		# shellcheck disable=SC2086
 		kill -s "$sig" $pids 2>/dev/null || true
-		for i in $(seq 1 25); do
+		for i in $(seq 1 $([ "$sig" = TERM ] && echo 5 || echo 15)); do
 			pids=$(node_pids | sort -u || true)
 			[ -z "$pids" ] && return 0
 			sleep 0.2

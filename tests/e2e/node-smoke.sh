@@ -31,8 +31,8 @@ sysctl_state() { for k in "${sysctls[@]}"; do echo "$k=$(sysctl -n "$k")"; done;
 bindir=$("$root/hack/tools.sh" bindir node)
 kubectl() { "$bindir/kubectl" "$@"; }
 
-before=$(sysctl_state)
 "$lc" down >/dev/null 2>&1 || true
+before=$(sysctl_state)
 trap '"$lc" down >/dev/null 2>&1 || true' EXIT
 
 t=$(now)
@@ -153,7 +153,7 @@ fi
 
 # RSS of the whole node: its processes and everything in its cgroup.
 pids=$( (find /sys/fs/cgroup/*/"$node_cgroup" -name cgroup.procs -exec cat {} + 2>/dev/null
-	for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$dir/" && echo "${p#/proc/}"; done) | sort -u)
+	for p in /proc/[0-9]*; do tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$dir/" && echo "${p#/proc/}"; done) | sort -u || true)
 rss=0
 for p in $pids; do
 	kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
@@ -168,7 +168,7 @@ t=$(now)
 "$lc" down
 trap - EXIT
 log "teardown in $(since "$t")s"
-left=$(for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$dir/" && echo "${p#/proc/} $(cat "$p/comm")"; done || true)
+left=$(for p in /proc/[0-9]*; do tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$dir/" && echo "${p#/proc/} $(cat "$p/comm" 2>/dev/null)"; done || true)
 [ -z "$left" ] || fail "processes left: $left"
 grep -qF " $dir" /proc/self/mountinfo && fail "mounts left: $(grep -F " $dir" /proc/self/mountinfo)"
 ip link show "$node_bridge" >/dev/null 2>&1 && fail "bridge $node_bridge left"
