@@ -23,7 +23,11 @@ pki="$dir/pki"
 
 log() { echo "local-cluster: $*" >&2; }
 
-alive() { [ -f "$dir/$1.pid" ] && kill -0 "$(cat "$dir/$1.pid")" 2>/dev/null; }
+alive() { # a process that runs (a zombie does not: killed daemons may wait a moment for their reaper)
+	local pid
+	[ -f "$dir/$1.pid" ] && pid=$(cat "$dir/$1.pid") && kill -0 "$pid" 2>/dev/null &&
+		! awk '{sub(/^.*\) /, ""); exit ($1 == "Z" ? 0 : 1)}' "/proc/$pid/stat" 2>/dev/null
+}
 
 free_port() {
 	local p

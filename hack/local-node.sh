@@ -50,9 +50,6 @@ node_subnet=10.244.$n.0/24
 node_cgroup=saqr-node-$n
 node_net=saqr-$n
 node_sock=$dir/containerd/containerd.sock
-node_var_kubelet_existed=$([ -d /var/lib/kubelet ] && echo 1 || echo 0)
-node_var_cni_existed=$([ -d /var/lib/cni ] && echo 1 || echo 0)
-node_var_log_containers_existed=$([ -d /var/log/containers ] && echo 1 || echo 0)
 ENV
 }
 
@@ -79,7 +76,7 @@ node_kill_all() {
 	# The kubelet first (else it restarts what is stopped), then the containers through
 	# containerd while it lives, so that the shims exit and remove their sockets; then the rest.
 	# The data is thrown away: nothing needs a graceful stop beyond a short TERM.
-	[ -f "$dir/kubelet.pid" ] && kill -9 "$(cat "$dir/kubelet.pid")" 2>/dev/null
+	[ -f "$dir/kubelet.pid" ] && kill -9 "$(cat "$dir/kubelet.pid")" 2>/dev/null || true
 	if [ -S "${node_sock:-/nonexistent}" ] && ctr -a "$node_sock" version >/dev/null 2>&1; then
 		for t in $(ctr -a "$node_sock" -n k8s.io tasks ls -q 2>/dev/null); do
 			ctr -a "$node_sock" -n k8s.io tasks kill -a -s SIGKILL "$t" >/dev/null 2>&1 || true
@@ -143,18 +140,26 @@ node_down() {
 			[ -d "$c" ] && { find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true; }
 		done
 	fi
-	if [ -n "${node_net:-}" ]; then
-		rm -f /var/lib/cni/results/"$node_net"-* 2>/dev/null || true
+	# Host paths the kubelet and libcni hard-code: remove this instance's entries (CNI results:
+	# its network's, and the loopback ones of its sandboxes), sockets nobody listens on, then
+	# the directories if empty (another instance's entries keep them).
+	if [ -d /var/lib/cni/results ]; then
+		local id
+		[ -n "${node_net:-}" ] && rm -f /var/lib/cni/results/"$node_net"-*
+		for id in $(ls "$dir/containerd/root/io.containerd.grpc.v1.cri/sandboxes" 2>/dev/null); do
+			rm -f "/var/lib/cni/results/cni-loopback-$id-lo"
+		done
 		rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
 	fi
-	if [ "${node_var_kubelet_existed:-1}" = 0 ]; then
-		rm -rf /var/lib/kubelet
-	else
-		rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/kubelet/device-plugins/DEPRECATION 2>/dev/null || true
+	local dp=/var/lib/kubelet/device-plugins
+	if [ -S "$dp/kubelet.sock" ] && ! grep -qF "$dp/kubelet.sock" /proc/net/unix; then
+		rm -f "$dp/kubelet.sock"
+		[ "$(ls -A "$dp")" = DEPRECATION ] && rm -f "$dp/DEPRECATION"
 	fi
+	rmdir "$dp" /var/lib/kubelet 2>/dev/null || true
 	if [ -d /var/log/containers ]; then
 		find /var/log/containers -maxdepth 1 -type l -lname "$dir/*" -delete 2>/dev/null || true
-		[ "${node_var_log_containers_existed:-1}" = 0 ] && rmdir /var/log/containers 2>/dev/null || true
+		rmdir /var/log/containers 2>/dev/null || true
 	fi
 	# Shim sockets whose shim is gone (containerd names them by hash under /run/containerd/s).
 	if [ -d /run/containerd/s ]; then
@@ -338,7 +343,8 @@ node_wait_ready() {
 
 node_status() {
 	node_load 2>/dev/null || { echo "no node"; return 1; }
-	if alive apiserver && alive kubelet && alive containerd; then
+	if alive etcd && alive apiserver && alive controller-manager && alive scheduler && alive kubelet &&
+		alive containerd && ctr -a "$node_sock" version >/dev/null 2>&1; then
 		echo "running: node $node_name at $node_gw, containerd $node_sock (KUBECONFIG=$dir/kubeconfig)"
 	else
 		echo "not running"

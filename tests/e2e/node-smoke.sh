@@ -26,6 +26,8 @@ fail() {
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
 sysctl_state() { for k in "${sysctls[@]}"; do echo "$k=$(sysctl -n "$k")"; done; }
+# Host paths the kubelet, libcni and containerd hard-code (another instance may hold some).
+host_paths() { ls -d /var/lib/kubelet /var/log/containers /run/containerd /var/lib/cni/results/* 2>/dev/null || true; }
 
 [ "$(id -u)" = 0 ] || { log "needs root"; exit 1; }
 bindir=$("$root/hack/tools.sh" bindir node)
@@ -33,6 +35,7 @@ kubectl() { "$bindir/kubectl" "$@"; }
 
 "$lc" down >/dev/null 2>&1 || true
 before=$(sysctl_state)
+paths_before=$(host_paths)
 trap '"$lc" down >/dev/null 2>&1 || true' EXIT
 
 t=$(now)
@@ -173,8 +176,9 @@ left=$(for p in /proc/[0-9]*; do tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q
 grep -qF " $dir" /proc/self/mountinfo && fail "mounts left: $(grep -F " $dir" /proc/self/mountinfo)"
 ip link show "$node_bridge" >/dev/null 2>&1 && fail "bridge $node_bridge left"
 ls -d /sys/fs/cgroup/*/"$node_cgroup" >/dev/null 2>&1 && fail "cgroups left: $(ls -d /sys/fs/cgroup/*/"$node_cgroup")"
-ls /var/lib/cni/results/"$node_net"-* >/dev/null 2>&1 && fail "CNI results left"
-[ -e /var/lib/kubelet/device-plugins/kubelet.sock ] && fail "/var/lib/kubelet/device-plugins/kubelet.sock left"
+paths_after=$(host_paths)
+[ "$paths_before" = "$paths_after" ] ||
+	fail "host paths left: $(diff <(echo "$paths_before") <(echo "$paths_after") | grep '^>' | tr '\n' ' ')"
 [ -d "$dir" ] && fail "$dir left"
 after=$(sysctl_state)
 [ "$before" = "$after" ] || fail "sysctls differ: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | tr '\n' ' ')"
