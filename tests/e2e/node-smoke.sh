@@ -10,7 +10,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-export SAQR_CLUSTER_DIR="${SAQR_CLUSTER_DIR:-$root/build/cluster-node}"
+# Outside the tree (mounts live under it while the node runs), one per checkout.
+export SAQR_CLUSTER_DIR="${SAQR_CLUSTER_DIR:-${TMPDIR:-/tmp}/saqr-node-smoke-$(printf %s "$root" | cksum | cut -d' ' -f1)}"
 export SAQR_IMAGES="${SAQR_IMAGES:-$root/build/images}"
 dir=$SAQR_CLUSTER_DIR
 lc="$root/hack/local-cluster.sh"
