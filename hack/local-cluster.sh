@@ -2,12 +2,17 @@
 # A real control plane for tests and the demo: etcd and kube-apiserver on 127.0.0.1, built from
 # their Go modules (hack/tools.sh), with a generated CA, an admin client certificate
 # (system:masters), service-account keys and RBAC. No kubelet, no controller-manager.
+# With --node (root only): a real single-node cluster, the control plane plus
+# kube-controller-manager, kube-scheduler, containerd and a kubelet on a CNI bridge.
 #
-#   hack/local-cluster.sh up                 start (or find running) and print `export KUBECONFIG=...`
-#   hack/local-cluster.sh down               stop what `up` started and remove its data
+#   hack/local-cluster.sh up [--node]        start (or find running) and print `export KUBECONFIG=...`
+#   hack/local-cluster.sh down               stop what `up` started (either mode) and remove its data
 #   hack/local-cluster.sh status             say whether it runs
 #   hack/local-cluster.sh restart-apiserver  stop and start kube-apiserver on the same port
 #   hack/local-cluster.sh user NAME [GROUP]  write a kubeconfig for a client-certificate user; print its path
+#   hack/local-cluster.sh node-up|node-down  the same as up --node | down
+#   hack/local-cluster.sh node-import [DIR]  import image archives (default $SAQR_IMAGES) into the node
+#   hack/local-cluster.sh node-status        say whether the node runs; print containerd's socket
 #
 # State lives in $SAQR_CLUSTER_DIR (default ${TMPDIR:-/tmp}/saqr-cluster-$UID).
 set -euo pipefail
@@ -18,7 +23,11 @@ pki="$dir/pki"
 
 log() { echo "local-cluster: $*" >&2; }
 
-alive() { [ -f "$dir/$1.pid" ] && kill -0 "$(cat "$dir/$1.pid")" 2>/dev/null; }
+alive() { # a process that runs (a zombie does not: killed daemons may wait a moment for their reaper)
+	local pid
+	[ -f "$dir/$1.pid" ] && pid=$(cat "$dir/$1.pid") && kill -0 "$pid" 2>/dev/null &&
+		! awk '{sub(/^.*\) /, ""); exit ($1 == "Z" ? 0 : 1)}' "/proc/$pid/stat" 2>/dev/null
+}
 
 free_port() {
 	local p
@@ -123,6 +132,14 @@ start_apiserver() {
 	[ -f "$dir/apiserver.port" ] || free_port >"$dir/apiserver.port"
 	port=$(cat "$dir/apiserver.port")
 	mkdir -p "$dir/apiserver-certs"
+	local mode_flags=(--authorization-mode RBAC --disable-admission-plugins ServiceAccount)
+	if [ -f "$dir/node.env" ]; then
+		mode_flags=(--authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction
+			--kubelet-client-certificate "$pki/apiserver-kubelet-client.crt"
+			--kubelet-client-key "$pki/apiserver-kubelet-client.key"
+			--kubelet-certificate-authority "$pki/ca.crt"
+			--kubelet-preferred-address-types InternalIP)
+	fi
 	"$bindir/kube-apiserver" \
 		--etcd-servers "http://127.0.0.1:$(cat "$dir/etcd.port")" \
 		--cert-dir "$dir/apiserver-certs" \
@@ -130,11 +147,10 @@ start_apiserver() {
 		--client-ca-file "$pki/ca.crt" \
 		--secure-port "$port" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
 		--service-cluster-ip-range 10.0.0.0/24 \
-		--authorization-mode RBAC \
 		--service-account-issuer https://kubernetes.default.svc \
 		--service-account-key-file "$pki/sa.pub" \
 		--service-account-signing-key-file "$pki/sa.key" \
-		--disable-admission-plugins ServiceAccount \
+		"${mode_flags[@]}" \
 		--endpoint-reconciler-type none \
 		--allow-privileged=true \
 		${SAQR_APISERVER_FLAGS:-} \
@@ -163,6 +179,7 @@ cmd_up() {
 		echo "export KUBECONFIG=$dir/kubeconfig"
 		return 0
 	fi
+	[ -f "$dir/node.env" ] && node_down # a node ran here: clear it, then start API-server-only
 	bindir=$("$here/tools.sh" bindir)
 	stop apiserver
 	stop etcd
@@ -176,6 +193,10 @@ cmd_up() {
 }
 
 cmd_down() {
+	if [ -f "$dir/node.env" ]; then
+		node_down
+		return
+	fi
 	stop apiserver
 	stop etcd
 	[ -d "$dir" ] && rm -rf "$dir"
@@ -206,11 +227,20 @@ cmd_user() { # name [group]
 	echo "$dir/kubeconfig-$name"
 }
 
+# shellcheck source=hack/local-node.sh
+. "$here/local-node.sh"
+
 case "${1:-}" in
-up) cmd_up ;;
+up)
+	if [ "${2:-}" = --node ]; then node_up; else cmd_up; fi
+	;;
+node-up) node_up ;;
+node-down) cmd_down ;;
+node-import) shift; node_import "$@" ;;
+node-status) node_status ;;
 down) cmd_down ;;
 status) cmd_status ;;
 restart-apiserver) cmd_restart_apiserver ;;
 user) shift; cmd_user "$@" ;;
-*) sed -n '2,13p' "$0" >&2; exit 2 ;;
+*) sed -n '2,19p' "$0" >&2; exit 2 ;;
 esac

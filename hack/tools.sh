@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the upstream tools Saqr's tests run (kube-apiserver, etcd, kubectl, helm) from the Go
 # modules pinned in hack/tools/go.mod, once, into ${XDG_CACHE_HOME:-$HOME/.cache}/saqr/tools/<hash>/.
-#   hack/tools.sh build   build what is missing (prints timing when it builds)
-#   hack/tools.sh bindir  print the directory holding the binaries (building first if needed)
+#   hack/tools.sh build [node]   build what is missing (prints timing when it builds)
+#   hack/tools.sh bindir [node]  print the directory holding the binaries (building first if needed)
+# With `node`, also kube-controller-manager, kube-scheduler and kubelet (a real single-node cluster,
+# hack/local-cluster.sh node-up); API-server-only users never build them.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,6 +13,14 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/saqr"
 key=$(cat "$mod/go.mod" "$mod/go.sum" "$mod"/etcd/*.go "$0" | sha256sum | cut -c1-16)
 bindir="$cache/tools/$key/bin"
 tools=(etcd kube-apiserver kubectl helm)
+node_tools=(kube-controller-manager kube-scheduler kubelet)
+declare -A pkg=(
+	[etcd]=./etcd [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
+	[kubectl]=k8s.io/kubernetes/cmd/kubectl [helm]=helm.sh/helm/v3/cmd/helm
+	[kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+	[kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler [kubelet]=k8s.io/kubernetes/cmd/kubelet
+)
+[ "${2:-}" = node ] && tools+=("${node_tools[@]}")
 
 # Version stamps, as the upstream release builds set them (otherwise they report v0.0.0-master,
 # which breaks Helm's kubeVersion checks).
@@ -43,11 +53,11 @@ build() {
 	built && return 0
 	command -v go >/dev/null || { echo "tools: Go is needed to build the control plane (go not found)" >&2; exit 1; }
 	mkdir -p "$bindir"
-	local start=$SECONDS tmp
+	local start=$SECONDS tmp t missing=() pkgs=()
+	for t in "${tools[@]}"; do [ -x "$bindir/$t" ] || { missing+=("$t"); pkgs+=("${pkg[$t]}"); }; done
 	tmp=$(mktemp -d "$cache/tools/build.XXXXXX")
-	echo "tools: building ${tools[*]} from hack/tools/go.mod (first time only)" >&2
-	(cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$(ldflags)" -o "$tmp/" \
-		./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl helm.sh/helm/v3/cmd/helm) >&2
+	echo "tools: building ${missing[*]} from hack/tools/go.mod (first time only)" >&2
+	(cd "$mod" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "$(ldflags)" -o "$tmp/" "${pkgs[@]}") >&2
 	mv "$tmp"/* "$bindir/"
 	rmdir "$tmp"
 	echo "tools: built in $((SECONDS - start))s into $bindir" >&2
@@ -56,5 +66,5 @@ build() {
 case "${1:-}" in
 build) build ;;
 bindir) build; echo "$bindir" ;;
-*) echo "usage: $0 build|bindir" >&2; exit 2 ;;
+*) echo "usage: $0 build|bindir [node]" >&2; exit 2 ;;
 esac
