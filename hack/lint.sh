@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Lint: no banned calls, formatting as .clang-format says (hack/format.sh --check), then cppcheck
-# and clang-tidy.
+# Lint: no banned calls, formatting as .clang-format says (hack/format.sh --check), cppcheck,
+# clang-tidy, then no circles between the .c files of one folder (make check-cycles).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,5 +28,7 @@ if command -v clang-tidy >/dev/null; then
 			--extra-arg=-std=c11 --extra-arg=-D_GNU_SOURCE --extra-arg=-I. --extra-arg=-Ilib 2>/dev/null || rc=1
 	fi
 fi
+# No circles between the .c files of one folder (builds the release objects it reads).
+make --no-print-directory check-cycles || rc=1
 [ $rc -eq 0 ] && echo "lint: clean"
 exit $rc
