@@ -29,7 +29,7 @@ SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
 LDLIBS := -lwebsockets -ljansson -lyaml -lcurl -lssl -lcrypto -lpthread -lm
 
 # Each program is <folder>/main.c; everything else is one library the programs and tests link.
-COMPONENTS := lib policy drift operator webhook saqrctl
+COMPONENTS := lib policy drift operator webhook saqrctl fetch
 LIB_SRCS := $(shell find $(COMPONENTS) -name '*.c' ! -name main.c 2>/dev/null | sort)
 CMDS := saqr-operator saqr-webhook saqrctl
 cmd_dir_saqr-operator := operator
