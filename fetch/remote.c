@@ -124,7 +124,8 @@ static int remote_s3_req(const struct remote *r, const char *key, const struct s
 	int rc;
 
 	buf_init(&path, REMOTE_URL_MAX);
-	rc = c->s3_endpoint ? buf_addf(&path, "/%s/%s", r->base, key) : buf_addf(&path, "/%s", key);
+	rc = c->s3_endpoint ? buf_addf(&path, "/%s%s%s", r->base, *key ? "/" : "", key)
+			    : buf_addf(&path, "/%s", key);
 	if (c->s3_endpoint)
 		rc = rc ? rc : buf_adds(&q->url, c->s3_endpoint);
 	else
@@ -181,7 +182,6 @@ static int remote_azure_req(const struct remote *r, const char *key, const struc
 {
 	const char *sas = r->cfg->creds.azure_sas;
 	struct buf plain;
-	size_t path_at;
 	int rc;
 
 	buf_init(&plain, REMOTE_URL_MAX);
@@ -189,8 +189,7 @@ static int remote_azure_req(const struct remote *r, const char *key, const struc
 		rc = buf_adds(&q->url, r->cfg->azure_endpoint);
 	else
 		rc = buf_addf(&q->url, "https://%s.blob.core.windows.net", r->base);
-	path_at = q->url.len;
-	rc = rc ? rc : buf_addf(&q->url, "/%s/", r->container);
+	rc = rc ? rc : buf_addf(&q->url, "/%s%s", r->container, *key ? "/" : "");
 	rc = rc ? rc : sigv4_encode(&q->url, key, true);
 	for (size_t i = 0; !rc && i < nquery; i++) {
 		rc = buf_addf(&q->url, "%c%s=", i ? '&' : '?', query[i].name);
@@ -200,7 +199,8 @@ static int remote_azure_req(const struct remote *r, const char *key, const struc
 	if (!rc && sas && *sas)
 		rc = buf_addf(&q->url, "%c%s", nquery ? '&' : '?', sas[0] == '?' ? sas + 1 : sas);
 	if (!rc) {
-		char *path = strndup(q->url.data + path_at, strcspn(q->url.data + path_at, "?"));
+		const char *host = strstr(q->url.data, "://"), *at = host ? strchr(host + 3, '/') : NULL;
+		char *path = strndup(at ? at : "/", strcspn(at ? at : "/", "?"));
 
 		rc = path ? remote_azure_auth(r, path, buf_str(&plain), q) : SAQR_ENOMEM;
 		free(path);
