@@ -20,7 +20,7 @@ static int azauth_cmp(const void *a, const void *b)
 /* "\nname:value" for each query parameter, sorted by name. */
 static int azauth_params(const char *query, struct buf *out)
 {
-	char *copy = strdup(query), *params[AZAUTH_MAX_PARAMS], *save = NULL, *p;
+	char *copy = strdup(query), *params[AZAUTH_MAX_PARAMS] = {NULL}, *save = NULL, *p;
 	size_t n = 0;
 	int rc = copy ? 0 : SAQR_ENOMEM;
 

@@ -109,7 +109,7 @@ static char *sigv4_encoded(const char *s)
 /* The canonical query string into out->query. */
 static int sigv4_query(const struct sigv4_request *req, struct sigv4_signed *out)
 {
-	struct sigv4_item items[SIGV4_MAX_ITEMS] = { { NULL, NULL } };
+	struct sigv4_item items[SIGV4_MAX_ITEMS] = {{NULL, NULL}};
 	size_t n = 0;
 	int rc = 0;
 
@@ -151,7 +151,7 @@ static int sigv4_header_items(const struct sigv4_request *req, const struct sigv
 static int sigv4_canonical(const struct sigv4_request *req, const struct sigv4_pair *own, size_t nown,
 			   const char *payload_hash, struct sigv4_signed *out, struct buf *signed_headers)
 {
-	struct sigv4_item items[2 * SIGV4_MAX_ITEMS] = { { NULL, NULL } };
+	struct sigv4_item items[2 * SIGV4_MAX_ITEMS] = {{NULL, NULL}};
 	struct buf *c = &out->canonical_request;
 	size_t n = 0;
 	int rc = sigv4_header_items(req, own, nown, items, &n);
