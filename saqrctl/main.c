@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "drift.h"
+#include "model.h"
 #include "saqrctl.h"
 
 struct saqrctl_command {
@@ -14,6 +15,7 @@ struct saqrctl_command {
 static const struct saqrctl_command saqrctl_commands[] = {
 	{"check", "check manifests against the admission policy, offline (as saqr-webhook would)", saqrctl_check},
 	{"drift", "drift statistics between a baseline and a current CSV file (PSI, KS, JS, ...)", saqrctl_drift_main},
+	{"model", "a model's digest; sign and verify it (OpenSSF Model Signing) with your own keys", saqrctl_model_main},
 };
 
 #define SAQRCTL_NCOMMANDS (sizeof(saqrctl_commands) / sizeof(saqrctl_commands[0]))
