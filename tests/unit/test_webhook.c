@@ -333,6 +333,78 @@ static void test_probes_and_metrics(void **state)
 	buf_release(&resp.body);
 }
 
+/* The Deployment fixture grown to about `bytes` bytes with env entries in its first container. */
+static char *big_review(size_t bytes, size_t *len)
+{
+	size_t flen;
+	char *fixture = read_fixture("deployment-review.json", &flen), *text;
+	json_t *root = json_loads(fixture, 0, NULL);
+	json_t *c = json_array_get(
+	    json_object_get(
+		json_object_get(
+		    json_object_get(
+			json_object_get(json_object_get(json_object_get(root, "request"), "object"), "spec"),
+			"template"),
+		    "spec"),
+		"containers"),
+	    0);
+	json_t *env = json_array();
+	size_t n =
+	    bytes > flen ? (bytes - flen) / 52 : 0; /* {"name":"FEATURE_FLAG_000000000","value":"enabled"}, */
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+		    env, json_pack("{s:s, s:s}", "name", "FEATURE_FLAG_000000000", "value", "enabled"));
+	assert_non_null(c);
+	json_object_set_new(c, "env", env);
+	text = json_dumps(root, JSON_COMPACT);
+	*len = strlen(text);
+	json_decref(root);
+	free(fixture);
+	return text;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds to answer one review of about `bytes` bytes (best of 3). */
+static double time_review(struct fixture *f, size_t bytes)
+{
+	size_t len;
+	char *body = big_review(bytes, &len);
+	double best = 1e9;
+
+	for (int i = 0; i < 3; i++) {
+		struct httpd_response resp;
+		double t0 = now_s(), t;
+
+		buf_init(&resp.body, 1 << 22);
+		webhook_review(f->wh, body, len, &resp);
+		t = now_s() - t0;
+		if (resp.status != 200)
+			fail_msg("%zu bytes: %d %s", len, resp.status, buf_str(&resp.body));
+		buf_release(&resp.body);
+		best = t < best ? t : best;
+	}
+	free(body);
+	return best;
+}
+
+/* Parsing, judging and freeing a review cost time linear in its size. */
+static void test_large_reviews_cost_linear_time(void **state)
+{
+	struct fixture *f = *state;
+	double small = time_review(f, (size_t)300 << 10), large = time_review(f, ((size_t)3 << 20) - 4096);
+
+	if (large > 30 * small + 0.05)
+		fail_msg("a 3 MiB review took %.3f s, a 300 KiB one %.3f s: not linear", large, small);
+}
+
 static void test_new_needs_reload_and_metrics(void **state)
 {
 	struct webhook_opts wo = {0};
@@ -355,6 +427,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_requests),
 	    cmocka_unit_test(test_probes_and_metrics),
 	    cmocka_unit_test(test_new_needs_reload_and_metrics),
+	    cmocka_unit_test(test_large_reviews_cost_linear_time),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
