@@ -1,7 +1,8 @@
 /* Unit tests for webhook/webhook.c with the real policy engine and its built-in policy:
  * a privileged Pod is denied with 403 and its violations, a hardened Pod is allowed, the reply
  * always says what the engine decided, bad requests get 400 with the reason, and the probe and
- * metrics routes answer. */
+ * metrics routes answer; exempt and break-glass requests keep the engine's decision and the
+ * waived findings in their audit annotations; a large review costs time linear in its size. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -405,6 +406,95 @@ static void test_large_reviews_cost_linear_time(void **state)
 		fail_msg("a 3 MiB review took %.3f s, a 300 KiB one %.3f s: not linear", large, small);
 }
 
+/* The privileged Pod fixture in another namespace, by a user with one more group, with or
+ * without a break-glass annotation good for 30 minutes, as a body. */
+static char *privileged_review_with(const char *namespace, const char *break_glass_group, bool break_glass)
+{
+	size_t len;
+	char *fixture = read_fixture("pod-privileged-review.json", &len), *text, when[64], value[128];
+	json_t *root = json_loads(fixture, 0, NULL), *req = json_object_get(root, "request");
+	json_t *meta = json_object_get(json_object_get(req, "object"), "metadata");
+	time_t later = time(NULL) + 1800;
+	struct tm tm;
+
+	json_object_set_new(req, "namespace", json_string(namespace));
+	json_object_set_new(meta, "namespace", json_string(namespace));
+	if (break_glass_group)
+		json_array_append_new(json_object_get(json_object_get(req, "userInfo"), "groups"),
+				      json_string(break_glass_group));
+	if (break_glass) {
+		gmtime_r(&later, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(value, sizeof(value), "INC-42 model outage; expires=%s", when);
+		json_object_set_new(meta, "annotations", json_pack("{s:s}", "saqr.dev/break-glass", value));
+	}
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	free(fixture);
+	return text;
+}
+
+static json_t *annotations_of(struct fixture *f, char *body, bool *allowed)
+{
+	struct httpd_response resp;
+	json_t *j = call(f, "POST", "/validate", "application/json", body, strlen(body), &resp);
+	json_t *r = json_object_get(j, "response"), *aa;
+
+	assert_int_equal(resp.status, 200);
+	*allowed = json_is_true(json_object_get(r, "allowed"));
+	aa = json_incref(json_object_get(r, "auditAnnotations"));
+	assert_non_null(aa);
+	json_decref(j);
+	buf_release(&resp.body);
+	free(body);
+	return aa;
+}
+
+static const char *ann(const json_t *aa, const char *key)
+{
+	const char *v = json_string_value(json_object_get(aa, key));
+
+	if (!v)
+		fail_msg("no audit annotation %s", key);
+	return v;
+}
+
+/* Exempt and break-glass requests are admitted, and their audit annotations keep what the
+ * policy would have decided and what was waived. */
+static void test_exemptions_keep_the_engine_decision(void **state)
+{
+	struct fixture *f = *state;
+	bool allowed;
+	json_t *aa;
+
+	/* an exempt namespace */
+	aa = annotations_of(f, privileged_review_with("kube-system", NULL, false), &allowed);
+	assert_true(allowed);
+	assert_string_equal(ann(aa, "decision"), "allow");
+	assert_string_equal(ann(aa, "engine-decision"), "deny");
+	assert_non_null(strstr(ann(aa, "exempt"), "kube-system"));
+	assert_non_null(strstr(ann(aa, "waived-violations"), "podSecurity."));
+	json_decref(aa);
+
+	/* break-glass by a member of the break-glass group */
+	aa = annotations_of(f, privileged_review_with("ml-dev", "saqr:break-glass", true), &allowed);
+	assert_true(allowed);
+	assert_string_equal(ann(aa, "decision"), "allow");
+	assert_string_equal(ann(aa, "engine-decision"), "deny");
+	assert_non_null(strstr(ann(aa, "waived-violations"), "podSecurity."));
+	assert_non_null(strstr(ann(aa, "violations"), "podSecurity."));
+	assert_non_null(json_object_get(aa, "break-glass"));
+	json_decref(aa);
+
+	/* break-glass by anyone else: refused, and nothing is waived */
+	aa = annotations_of(f, privileged_review_with("ml-dev", NULL, true), &allowed);
+	assert_false(allowed);
+	assert_string_equal(ann(aa, "decision"), "deny");
+	assert_string_equal(ann(aa, "engine-decision"), "deny");
+	assert_null(json_object_get(aa, "waived-violations"));
+	json_decref(aa);
+}
+
 static void test_new_needs_reload_and_metrics(void **state)
 {
 	struct webhook_opts wo = {0};
@@ -428,6 +518,7 @@ int main(void)
 	    cmocka_unit_test(test_probes_and_metrics),
 	    cmocka_unit_test(test_new_needs_reload_and_metrics),
 	    cmocka_unit_test(test_large_reviews_cost_linear_time),
+	    cmocka_unit_test(test_exemptions_keep_the_engine_decision),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
