@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "drift.h"
 #include "saqrctl.h"
 
@@ -14,6 +15,7 @@ struct saqrctl_command {
 static const struct saqrctl_command saqrctl_commands[] = {
 	{"check", "check manifests against the admission policy, offline (as saqr-webhook would)", saqrctl_check},
 	{"drift", "drift statistics between a baseline and a current CSV file (PSI, KS, JS, ...)", saqrctl_drift_main},
+	{"audit", "verify the hash chain of a saqr-webhook decision log (audit verify FILE)", saqrctl_audit_main},
 };
 
 #define SAQRCTL_NCOMMANDS (sizeof(saqrctl_commands) / sizeof(saqrctl_commands[0]))
