@@ -72,7 +72,7 @@ static bool arena__index_grow(struct arena *a)
 	if ((a->nchunks + 1) * 2 <= a->index_cap)
 		return true;
 	cap = old_cap ? old_cap * 2 : ARENA_INDEX_MIN;
-	a->index = calloc(cap, sizeof(*a->index));
+	a->index = calloc(cap, sizeof(struct arena_chunk *));
 	if (!a->index) {
 		a->index = old;
 		return false;
@@ -121,7 +121,7 @@ static void arena__destroy(void *p)
 		a->chunks = kept;
 		a->cur = a->empty = NULL;
 		a->open = false;
-		memset(a->index, 0, a->index_cap * sizeof(*a->index));
+		memset(a->index, 0, a->index_cap * sizeof(struct arena_chunk *));
 		for (c = kept; c; c = c->next)
 			arena__index_put(a, c);
 		return;
