@@ -19,6 +19,7 @@
 #define ARENA_MAX_OBJECT ((size_t)4 << 10) /* larger allocations go to malloc */
 #define ARENA_ALIGN 16
 #define ARENA_INDEX_MIN 16
+#define ARENA_KEEP_EMPTY 16 /* empty chunks kept from one request to the next (1 MiB) */
 
 struct arena_chunk {
 	struct arena_chunk *next;  /* every chunk of the arena */
@@ -232,6 +233,47 @@ void arena_install(void)
 	pthread_once(&arena__once, arena__init);
 }
 
+/* Stack the empty chunks for reuse, keeping ARENA_KEEP_EMPTY of them: what one large review
+ * needed is given back before the next request. */
+static void arena__trim(struct arena *a)
+{
+	struct arena_chunk **link = &a->chunks, *c;
+	size_t kept = 0;
+	bool freed = false;
+
+	while ((c = *link) != NULL) {
+		c->on_stack = false;
+		if (!c->live && kept == ARENA_KEEP_EMPTY) {
+			*link = c->next;
+			free(c);
+			a->nchunks--;
+			freed = true;
+			continue;
+		}
+		if (!c->live) {
+			c->on_stack = true;
+			c->empty = a->empty;
+			a->empty = c;
+			kept++;
+		}
+		link = &c->next;
+	}
+	if (!freed)
+		return;
+	memset(a->index, 0, a->index_cap * sizeof(struct arena_chunk *));
+	for (c = a->chunks; c; c = c->next)
+		arena__index_put(a, c);
+}
+
+size_t arena_held(void)
+{
+	size_t n = 0;
+
+	for (struct arena_chunk *c = arena__tl ? arena__tl->chunks : NULL; c; c = c->next)
+		n += ARENA_CHUNK;
+	return n;
+}
+
 void arena_open(void)
 {
 	struct arena *a = arena__tl;
@@ -246,13 +288,7 @@ void arena_open(void)
 		pthread_setspecific(arena__key, a);
 	}
 	a->cur = a->empty = NULL;
-	for (struct arena_chunk *c = a->chunks; c; c = c->next) {
-		c->on_stack = !c->live;
-		if (c->on_stack) {
-			c->empty = a->empty;
-			a->empty = c;
-		}
-	}
+	arena__trim(a);
 	a->open = true;
 }
 

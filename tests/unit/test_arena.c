@@ -139,6 +139,17 @@ static double parse_and_free(size_t bytes)
 	return best;
 }
 
+/* What a large review needed is given back when the next request opens the arena. */
+static void test_large_review_memory_is_given_back(void **state)
+{
+	(void)state;
+	arena_install();
+	parse_and_free((size_t)3 << 20);
+	assert_true(arena_held() > ((size_t)4 << 20));
+	json_decref(parse_in_arena());
+	assert_true(arena_held() <= ((size_t)1 << 20));
+}
+
 static void test_cost_is_linear_in_size(void **state)
 {
 	double small, large;
@@ -183,6 +194,7 @@ int main(void)
 	    cmocka_unit_test(test_big_values_go_to_the_heap),
 	    cmocka_unit_test(test_threads_have_their_own_arena),
 	    cmocka_unit_test(test_cost_is_linear_in_size),
+	    cmocka_unit_test(test_large_review_memory_is_given_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
