@@ -22,5 +22,8 @@ void arena_open(void);
 void arena_close(void);
 /* Values from this thread's arena not yet freed (for tests). */
 size_t arena_live(void);
+/* Bytes of chunks this thread's arena holds. arena_open gives back all but 1 MiB of empty
+ * chunks, so that one large review does not pin its memory for the thread's life. */
+size_t arena_held(void);
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ struct flags {
 	int metrics_port; /* -1: none */
 	int threads;
 	int shutdown_delay; /* seconds of serving while not ready, after a stop signal */
+	size_t max_inflight; /* request body bytes across all connections */
 	enum log_level level;
 	bool help; /* --help was given (and the usage printed) */
 };
@@ -68,6 +70,29 @@ static int parse_level(const char *s, void *target)
 	return log_parse_level(s, target);
 }
 
+/* A byte count: digits with an optional Ki, Mi or Gi suffix. */
+static int parse_bytes(const char *s, void *target)
+{
+	static const struct {
+		const char *suffix;
+		unsigned shift;
+	} units[] = {{"", 0}, {"Ki", 10}, {"Mi", 20}, {"Gi", 30}};
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return SAQR_EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix) == 0 && n <= (SIZE_MAX >> units[i].shift)) {
+			*(size_t *)target = (size_t)n << units[i].shift;
+			return 0;
+		}
+	}
+	return SAQR_EINVAL;
+}
+
 /* The flags that only make sense together. 0 or SAQR_EINVAL (reported on stderr). */
 static int check_flags(const struct flags *f)
 {
@@ -77,6 +102,11 @@ static int check_flags(const struct flags *f)
 	}
 	if (f->client_ca_file && !f->cert_file) {
 		fprintf(stderr, "saqr-webhook: --client-ca-file needs --cert-file\n");
+		return SAQR_EINVAL;
+	}
+	if (f->max_inflight / 4 * 3 < WEBHOOK_MAX_BODY) {
+		fprintf(stderr, "saqr-webhook: --max-inflight-bytes must be at least 4Mi (4/3 of the %zu-byte body limit)\n",
+			WEBHOOK_MAX_BODY);
 		return SAQR_EINVAL;
 	}
 	return 0;
@@ -99,6 +129,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	     .help = "also serve /metrics, /healthz and /readyz over plain HTTP on N"},
 	    {"threads", NULL, FLAGS_INT, &f->threads, 1, 64, .arg = "N",
 	     .help = "service threads (default " WH_STR(DEFAULT_THREADS) ")"},
+	    {"max-inflight-bytes", NULL, FLAGS_FUNC, &f->max_inflight, .parse = parse_bytes, .arg = "N",
+	     .help = "request body bytes held at once across all connections\n(Ki, Mi, Gi suffixes; default 32Mi; at least 4Mi);\n"
+		     "past it a review gets 429. The last quarter is kept\nfor reviews up to 64 KiB"},
 	    {"shutdown-delay", NULL, FLAGS_INT, &f->shutdown_delay, 0, 300, .arg = "S",
 	     .help = "on SIGTERM, answer /readyz with 503 but keep serving for S\nseconds before stopping, so that "
 		     "endpoints drop the pod first\n(default 0)"},
@@ -156,6 +189,7 @@ static int start_servers(struct daemon *d, const struct flags *f)
 	    .key_file = f->key_file,
 	    .client_ca_file = f->client_ca_file,
 	    .max_body = WEBHOOK_MAX_BODY,
+	    .max_inflight_bytes = f->max_inflight,
 	    .threads = f->threads,
 	    .handler = webhook_handle,
 	    .ud = d->webhook,
@@ -246,7 +280,11 @@ static int wait_for_stop(const sigset_t *set)
 int main(int argc, char **argv)
 {
 	struct flags f = {
-	    .port = DEFAULT_PORT, .metrics_port = -1, .threads = DEFAULT_THREADS, .level = LOG_LVL_INFO};
+	    .port = DEFAULT_PORT,
+	    .metrics_port = -1,
+	    .threads = DEFAULT_THREADS,
+	    .level = LOG_LVL_INFO,
+	    .max_inflight = HTTPD_DEFAULT_MAX_INFLIGHT};
 	struct daemon d = {0};
 	sigset_t set;
 	int rc;

@@ -1,6 +1,11 @@
 /* saqr-webhook's routes, and an AdmissionReview decided by the policy engine: the request is
  * parsed, evaluated against the policy in use (held by reference for the whole request, so a
- * reload never pulls it away), answered, counted and logged. */
+ * reload never pulls it away), answered, counted and logged.
+ *
+ * An exempt or break-glass request is admitted, but its audit annotations still say what the
+ * policy would have decided without the exemption (`engine-decision`) and which deny-mode
+ * findings were waived (`waived-violations`): the object is judged a second time, as though no
+ * exemption applied, so that an auditor sees what was let through. */
 #include "webhook/webhook.h"
 
 #include <stdatomic.h>
@@ -39,6 +44,8 @@ struct webhook__outcome {
 	json_t *rules;		  /* distinct rule ids of every finding (owned) */
 	unsigned long generation; /* of the policy that decided */
 	bool exempt;
+	const char *engine_decision; /* "allow" or "deny" without any exemption */
+	struct buf waived;	     /* deny-mode rule ids an exemption or break-glass waived */
 };
 
 int webhook_new(const struct webhook_opts *opts, struct webhook **out)
@@ -140,9 +147,10 @@ static void webhook__log(struct webhook *wh, const struct admission_request *ar,
 
 	if (!log_enabled(LOG_LVL_INFO))
 		return;
-	f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:b, s:b, s:I, s:I}", "uid", ar->uid,
-		      "user", ar->username, "kind", ar->kind, "namespace", ar->namespace, "name", ar->name,
-		      "operation", ar->operation, "decision", o->decision, "rules", o->rules, "warnings",
+	f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:b, s:b, s:I, s:I}", "uid",
+		      ar->uid, "user", ar->username, "kind", ar->kind, "namespace", ar->namespace, "name",
+		      ar->name, "operation", ar->operation, "decision", o->decision, "engineDecision",
+		      o->engine_decision ? o->engine_decision : o->decision, "rules", o->rules, "warnings",
 		      (int)o->nwarnings, "dryRun", ar->dry_run, "exempt", o->exempt, "policyGeneration",
 		      (json_int_t)o->generation, "durationUs", (json_int_t)(seconds * 1e6));
 	if (f)
@@ -228,6 +236,12 @@ static int webhook__annotations(const struct admission_request *ar, const struct
 	if (!rc && joined.len &&
 	    json_object_set_new(o->annotations, "violations", json_string(buf_str(&joined))))
 		rc = SAQR_ENOMEM;
+	if (!rc && o->engine_decision &&
+	    json_object_set_new(o->annotations, "engine-decision", json_string(o->engine_decision)))
+		rc = SAQR_ENOMEM;
+	if (!rc && o->waived.len &&
+	    json_object_set_new(o->annotations, "waived-violations", json_string(buf_str(&o->waived))))
+		rc = SAQR_ENOMEM;
 	if (!rc && ar->dry_run && json_object_set_new(o->annotations, "dry-run", json_string("true")))
 		rc = SAQR_ENOMEM;
 	buf_release(&joined);
@@ -251,6 +265,7 @@ static int webhook__outcome_fill(const struct admission_request *ar, const struc
 
 static void webhook__outcome_release(struct webhook__outcome *o)
 {
+	buf_release(&o->waived);
 	for (size_t i = 0; i < o->nwarnings; i++)
 		free(o->warnings[i]);
 	free(o->warnings);
@@ -290,6 +305,75 @@ static int webhook__eval(const struct policy *p, const struct admission_request 
 	return policy_eval(p, &in, d);
 }
 
+/* The object as the engine would see it with no exemption: no break-glass annotation and no
+ * namespace (the request's namespace and user are left out too). Shallow copies: the values
+ * below are shared. NULL when out of memory. */
+static json_t *webhook__unexempted(const json_t *object)
+{
+	json_t *obj = json_copy((json_t *)object), *meta, *ann;
+
+	meta = obj ? json_object_get(obj, "metadata") : NULL;
+	if (!json_is_object(meta))
+		return obj;
+	meta = json_copy(meta);
+	if (!meta || json_object_set_new(obj, "metadata", meta)) {
+		json_decref(obj);
+		return NULL;
+	}
+	json_object_del(meta, "namespace");
+	ann = json_object_get(meta, "annotations");
+	if (!json_is_object(ann))
+		return obj;
+	ann = json_copy(ann);
+	if (!ann || json_object_set_new(meta, "annotations", ann)) {
+		json_decref(obj);
+		return NULL;
+	}
+	json_object_del(ann, "saqr.dev/break-glass");
+	return obj;
+}
+
+/* Whether rule is an item of the comma-separated list. */
+static bool webhook__listed(const struct buf *list, const char *rule)
+{
+	size_t n = strlen(rule);
+
+	for (const char *p = buf_str(list); p && (p = strstr(p, rule)) != NULL; p += n)
+		if ((p == buf_str(list) || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* For an exempt request, what the policy decides without the exemption, and the deny-mode
+ * findings that were waived. */
+static int webhook__waived(const struct policy *p, const struct admission_request *ar,
+			   struct webhook__outcome *o)
+{
+	struct policy_input in = {.operation = ar->operation, .now = time(NULL)};
+	struct policy_decision shadow;
+	int rc;
+
+	in.object = webhook__unexempted(ar->object);
+	if (!in.object)
+		return SAQR_ENOMEM;
+	policy_decision_init(&shadow);
+	rc = policy_eval(p, &in, &shadow);
+	if (!rc && shadow.exempt) /* exempt on grounds the copy cannot drop: nothing to compare */
+		o->engine_decision = NULL;
+	else if (!rc)
+		o->engine_decision = shadow.allowed ? "allow" : "deny";
+	for (size_t i = 0; !rc && i < shadow.nviolations; i++) {
+		const struct policy_violation *v = &shadow.violations[i];
+
+		if (v->enforcement == POLICY_ENFORCE_DENY && !webhook__listed(&o->waived, v->rule) &&
+		    buf_addf(&o->waived, "%s%s", o->waived.len ? "," : "", v->rule) == SAQR_ENOMEM)
+			rc = SAQR_ENOMEM;
+	}
+	policy_decision_release(&shadow);
+	json_decref((json_t *)in.object);
+	return rc;
+}
+
 /* Evaluate and fill o; on an engine failure the request is denied (fail closed). */
 static int webhook__decide(struct webhook *wh, const struct admission_request *ar, struct webhook__outcome *o)
 {
@@ -300,6 +384,9 @@ static int webhook__decide(struct webhook *wh, const struct admission_request *a
 	policy_decision_init(&d);
 	o->generation = rp->generation;
 	rc = webhook__eval(rp->policy, ar, &d);
+	o->engine_decision = d.allowed ? "allow" : "deny";
+	if (!rc && d.exempt && ar->object)
+		rc = webhook__waived(rp->policy, ar, o);
 	if (!rc)
 		rc = webhook__outcome_fill(ar, &d, o);
 	if (!rc)
@@ -339,6 +426,7 @@ static void webhook__decide_and_reply(struct webhook *wh, const struct admission
 	int rc;
 
 	buf_init(&o.message, ADMISSION_MESSAGE_MAX * 2);
+	buf_init(&o.waived, ADMISSION_ANNOTATION_VALUE_MAX);
 	o.rules = json_array();
 	rc = o.rules ? webhook__decide(wh, ar, &o) : SAQR_ENOMEM;
 	if (rc)

@@ -56,6 +56,8 @@ struct httpd_exchange {
 	char path[HTTPD_PATH_MAX];
 	char query[HTTPD_QUERY_MAX];
 	char content_type[HTTPD_CTYPE_MAX];
+	size_t reserved; /* body bytes counted in httpd.inflight_bytes */
+	bool receiving;	 /* headers read, body not yet complete: the body deadline runs */
 };
 
 /* lws's per-transaction user data. */
@@ -89,6 +91,10 @@ struct httpd {
 	char *key_file;
 	char *client_ca_file;
 	size_t max_body;
+	size_t max_inflight;	/* body bytes across all connections */
+	size_t small_reserve;	/* of which this much only for bodies <= HTTPD_SMALL_BODY */
+	atomic_size_t inflight; /* body bytes reserved now */
+	int body_timeout;	/* seconds */
 	httpd_handler_fn handler;
 	void *ud;
 	int port;
@@ -148,6 +154,8 @@ static struct httpd_exchange *httpd__exchange_get(struct httpd_worker *w)
 	buf_reset(&ex->body);
 	ex->method = "";
 	ex->path[0] = ex->query[0] = ex->content_type[0] = '\0';
+	ex->reserved = 0;
+	ex->receiving = false;
 	w->inflight++;
 	return ex;
 }
@@ -166,6 +174,7 @@ static void httpd__exchange_done(struct httpd_worker *w, struct httpd_pss *pss)
 		return;
 	pss->ex = NULL;
 	w->inflight--;
+	atomic_fetch_sub(&w->h->inflight, ex->reserved);
 	if (w->npool >= HTTPD_POOL_MAX) {
 		httpd__exchange_free(ex);
 		return;
@@ -240,6 +249,8 @@ static int httpd__finish(struct httpd_worker *w, struct lws *wsi, struct httpd_p
 	int rc;
 
 	close = close || atomic_load(&w->h->stopping);
+	if (pss && pss->ex && pss->ex->receiving)
+		lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
 	rc = httpd__write(w, wsi, status, ctype, buf_str(body), body->len, close);
 	httpd__exchange_done(w, pss);
 	if (rc || close)
@@ -327,6 +338,33 @@ static int httpd__dispatch(struct httpd_worker *w, struct lws *wsi, struct httpd
 	return httpd__finish(w, wsi, pss, resp->status, resp->content_type, &resp->body, false);
 }
 
+/* Count n more body bytes in flight, unless that passes the limit: the whole budget for a small
+ * body, all but the small-body reserve for a larger one. */
+static bool httpd__reserve(struct httpd *h, struct httpd_exchange *ex, size_t n)
+{
+	size_t limit = n <= HTTPD_SMALL_BODY ? h->max_inflight : h->max_inflight - h->small_reserve;
+	size_t cur = atomic_load(&h->inflight);
+
+	do {
+		if (n > limit || cur > limit - n)
+			return false;
+	} while (!atomic_compare_exchange_weak(&h->inflight, &cur, cur + n));
+	ex->reserved = n;
+	return true;
+}
+
+static int httpd__too_busy(struct httpd_worker *w, struct lws *wsi, struct httpd_pss *pss,
+			   unsigned long long n)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg),
+		 "a request body of %llu bytes would pass the limit of %zu bytes in flight across all "
+		 "connections (--max-inflight-bytes); retry later",
+		 n, n <= HTTPD_SMALL_BODY ? w->h->max_inflight : w->h->max_inflight - w->h->small_reserve);
+	return httpd__fail(w, wsi, pss, 429, "TooManyRequests", msg, n > HTTPD_DISCARD_MIN);
+}
+
 /* A POST: check the announced length before any of the body is read. An oversized body is
  * answered at once; lws then reads and drops the body and keeps the connection, unless the body
  * is absurd, when the connection is closed instead. */
@@ -348,6 +386,10 @@ static int httpd__expect_body(struct httpd_worker *w, struct lws *wsi, struct ht
 		return httpd__fail(w, wsi, pss, 413, "RequestEntityTooLarge", msg,
 				   n > HTTPD_DISCARD_MIN && n > 4ull * w->h->max_body);
 	}
+	if (!httpd__reserve(w->h, pss->ex, (size_t)n))
+		return httpd__too_busy(w, wsi, pss, n);
+	pss->ex->receiving = true;
+	lws_set_timer_usecs(wsi, (lws_usec_t)w->h->body_timeout * LWS_US_PER_SEC);
 	return 0; /* the body arrives through LWS_CALLBACK_HTTP_BODY */
 }
 
@@ -389,7 +431,20 @@ static int httpd__on_body_done(struct httpd_worker *w, struct lws *wsi, struct h
 {
 	if (!pss || !pss->ex)
 		return 0;
+	pss->ex->receiving = false;
+	lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
 	return httpd__dispatch(w, wsi, pss);
+}
+
+/* The body deadline passed: a client this slow holds its reservation no longer. */
+static int httpd__on_timer(struct httpd_worker *w, struct lws *wsi, struct httpd_pss *pss)
+{
+	char msg[160];
+
+	if (!pss || !pss->ex || !pss->ex->receiving)
+		return 0;
+	snprintf(msg, sizeof(msg), "the request body did not arrive within %d seconds", w->h->body_timeout);
+	return httpd__fail(w, wsi, pss, 408, "RequestTimeout", msg, true);
 }
 
 /* ---- TLS ---- */
@@ -474,6 +529,8 @@ static int httpd__callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 		return httpd__on_body(httpd__worker(wsi), wsi, pss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return httpd__on_body_done(httpd__worker(wsi), wsi, pss);
+	case LWS_CALLBACK_TIMER:
+		return httpd__on_timer(httpd__worker(wsi), wsi, pss);
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
 		httpd__exchange_done(httpd__worker(wsi), pss);
@@ -647,7 +704,7 @@ static int httpd__config(struct httpd *h, const struct httpd_opts *opts)
 	int rc;
 
 	if (!opts->handler || !opts->cert_file != !opts->key_file ||
-	    (opts->client_ca_file && !opts->cert_file))
+	    (opts->client_ca_file && !opts->cert_file) || h->max_inflight - h->small_reserve < h->max_body)
 		return SAQR_EINVAL;
 	h->address = httpd__strdup(opts->address);
 	h->cert_file = httpd__strdup(opts->cert_file);
@@ -713,6 +770,10 @@ int httpd_start(const struct httpd_opts *opts, struct httpd **out)
 	h->ud = opts->ud;
 	h->port = opts->port;
 	h->max_body = opts->max_body ? opts->max_body : HTTPD_DEFAULT_MAX_BODY;
+	h->max_inflight = opts->max_inflight_bytes ? opts->max_inflight_bytes : HTTPD_DEFAULT_MAX_INFLIGHT;
+	h->small_reserve = h->max_inflight / 4;
+	h->body_timeout = opts->body_timeout > 0 ? opts->body_timeout : HTTPD_DEFAULT_BODY_TIMEOUT;
+	atomic_init(&h->inflight, 0);
 	h->nworkers = opts->threads > 0 ? opts->threads : 1;
 	h->workers = calloc((size_t)h->nworkers, sizeof(*h->workers));
 	rc = h->workers ? httpd__config(h, opts) : SAQR_ENOMEM;
@@ -729,6 +790,11 @@ int httpd_start(const struct httpd_opts *opts, struct httpd **out)
 int httpd_port(const struct httpd *h)
 {
 	return h->port;
+}
+
+size_t httpd_inflight_bytes(const struct httpd *h)
+{
+	return atomic_load(&((struct httpd *)h)->inflight);
 }
 
 int httpd_reload_tls(struct httpd *h)

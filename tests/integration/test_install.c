@@ -594,6 +594,19 @@ static X509 *x509_from_b64(const char *b64)
 	return x;
 }
 
+/* The text that b64 encodes (NUL-terminated; free it). */
+static char *b64_text(const char *b64)
+{
+	size_t len = strlen(b64);
+	char *text = calloc(1, len + 1);
+	int n;
+
+	assert_non_null(text);
+	n = EVP_DecodeBlock((unsigned char *)text, (const unsigned char *)b64, (int)len);
+	assert_true(n >= 0);
+	return text;
+}
+
 /* Does the CA (base64 PEM, as in a caBundle) verify the certificate for host? */
 static bool cert_verifies(const char *crt_b64, const char *ca_b64, const char *host, const char **why)
 {
@@ -659,6 +672,8 @@ static void test_helm_default_values(void **state)
 	(void)state;
 	check_install(docs);
 	check_helm_certificate(docs);
+	/* no CA private key in the Secret unless asked for (certificates.helm.keepCAKey) */
+	assert_null(dotted_key(must_find(docs, "Secret", TLS_SECRET), "data", "ca.key"));
 	assert_int_equal(count_kind(docs, "ServiceMonitor"), 0);
 	assert_int_equal(count_kind(docs, "Certificate"), 0);
 	assert_int_equal(count_kind(docs, "ClusterRoleBinding"), 1);
@@ -1137,10 +1152,15 @@ static void test_server_dry_run_kustomize(void **state)
 }
 
 /* The Secret as the API server holds it, then rendered again with lookup (--dry-run=server). */
-static json_t *render_admission(bool from_cluster)
+static json_t *render_admission(bool from_cluster, bool keep_ca_key)
 {
-	const char *extra[] = {"--show-only", "templates/webhook-admission.yaml",
-			       from_cluster ? "--dry-run=server" : NULL, NULL};
+	const char *extra[] = {"--show-only",
+			       "templates/webhook-admission.yaml",
+			       "--set",
+			       keep_ca_key ? "certificates.helm.keepCAKey=true"
+					   : "certificates.helm.keepCAKey=false",
+			       from_cluster ? "--dry-run=server" : NULL,
+			       NULL};
 
 	return helm_render(extra);
 }
@@ -1184,7 +1204,7 @@ static void test_helm_keeps_certificate(void **state)
 	(void)state;
 	need_cluster();
 	kubectl(del);
-	first = render_admission(false);
+	first = render_admission(false, true);
 	one = json_pack("{s:s, s:s, s:[O]}", "apiVersion", "v1", "kind", "List", "items",
 			must_find(first, "Secret", TLS_SECRET));
 	text = json_dumps(one, JSON_COMPACT);
@@ -1194,7 +1214,8 @@ static void test_helm_keeps_certificate(void **state)
 
 		kubectl(create);
 	}
-	again = render_admission(true);
+	again = render_admission(true, true);
+	assert_non_null(secret_key(first, "ca.key"));
 	assert_string_equal(secret_key(again, "tls.crt"), secret_key(first, "tls.crt"));
 	assert_string_equal(secret_key(again, "ca.crt"), secret_key(first, "ca.crt"));
 	assert_string_equal(json_path_str(must_find(again, "ValidatingWebhookConfiguration", NULL),
@@ -1202,14 +1223,14 @@ static void test_helm_keeps_certificate(void **state)
 			    secret_key(first, "ca.crt"));
 
 	annotate_in_days("saqr.dev/not-after", 10);
-	renewed = render_admission(true);
+	renewed = render_admission(true, true);
 	assert_string_not_equal(secret_key(renewed, "tls.crt"), secret_key(first, "tls.crt"));
 	assert_string_equal(secret_key(renewed, "ca.crt"), secret_key(first, "ca.crt"));
 	if (!cert_verifies(secret_key(renewed, "tls.crt"), secret_key(first, "ca.crt"), WEBHOOK_HOST, &why))
 		fail_msg("the renewed certificate does not verify with the old CA: %s", why);
 
 	annotate_in_days("saqr.dev/ca-not-after", 100);
-	newca = render_admission(true);
+	newca = render_admission(true, true);
 	assert_string_not_equal(secret_key(newca, "ca.crt"), secret_key(first, "ca.crt"));
 	check_helm_certificate(newca);
 
@@ -1222,6 +1243,58 @@ static void test_helm_keeps_certificate(void **state)
 	json_decref(again);
 	json_decref(renewed);
 	json_decref(newca);
+}
+
+/* Helm mode by default: no ca.key is ever stored; the certificate is kept while valid, and a
+ * renewal makes a new CA with the caBundle trusting both the new and the previous CA. */
+static void test_helm_renews_without_ca_key(void **state)
+{
+	const char *del[] = {"kubectl", "-n", NS, "delete", "secret", TLS_SECRET, "--ignore-not-found", NULL};
+	json_t *first, *again, *renewed, *one;
+	char *text, *path = NULL, *bundle, *old_ca;
+
+	(void)state;
+	need_cluster();
+	kubectl(del);
+	first = render_admission(false, false);
+	assert_null(dotted_key(must_find(first, "Secret", TLS_SECRET), "data", "ca.key"));
+	one = json_pack("{s:s, s:s, s:[O]}", "apiVersion", "v1", "kind", "List", "items",
+			must_find(first, "Secret", TLS_SECRET));
+	text = json_dumps(one, JSON_COMPACT);
+	assert_int_equal(kubetest_write_temp(text, strlen(text), &path), 0);
+	{
+		const char *create[] = {"kubectl", "create", "-f", path, NULL};
+
+		kubectl(create);
+	}
+	again = render_admission(true, false);
+	assert_string_equal(secret_key(again, "tls.crt"), secret_key(first, "tls.crt"));
+	assert_string_equal(secret_key(again, "ca.crt"), secret_key(first, "ca.crt"));
+	assert_null(dotted_key(must_find(again, "Secret", TLS_SECRET), "data", "ca.key"));
+
+	annotate_in_days("saqr.dev/not-after", 10);
+	renewed = render_admission(true, false);
+	assert_null(dotted_key(must_find(renewed, "Secret", TLS_SECRET), "data", "ca.key"));
+	assert_string_not_equal(secret_key(renewed, "tls.crt"), secret_key(first, "tls.crt"));
+	assert_string_not_equal(secret_key(renewed, "ca.crt"), secret_key(first, "ca.crt"));
+	check_helm_certificate(renewed);
+	bundle = b64_text(json_path_str(must_find(renewed, "ValidatingWebhookConfiguration", NULL),
+					"webhooks.0.clientConfig.caBundle", ""));
+	old_ca = b64_text(secret_key(first, "ca.crt"));
+	old_ca[strcspn(old_ca, "\n") + 1 + strcspn(old_ca + strcspn(old_ca, "\n") + 1, "-")] = '\0';
+	if (!strstr(bundle, old_ca)) /* the previous CA's base64 body is in the bundle */
+		fail_msg("the caBundle after a renewal lacks the previous CA");
+
+	kubectl(del);
+	unlink(path);
+	free(path);
+	free(text);
+	free(bundle);
+	free(old_ca);
+	json_decref(one);
+	json_decref(first);
+	json_decref(again);
+	json_decref(renewed);
 }
 
 int main(void)
@@ -1246,6 +1319,7 @@ int main(void)
 	    cmocka_unit_test(test_server_dry_run_helm),
 	    cmocka_unit_test(test_server_dry_run_kustomize),
 	    cmocka_unit_test(test_helm_keeps_certificate),
+	    cmocka_unit_test(test_helm_renews_without_ca_key),
 	};
 
 	return cmocka_run_group_tests_name("install", tests, NULL, NULL);

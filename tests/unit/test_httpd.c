@@ -1,6 +1,8 @@
 /* Unit tests for lib/httpd: plain HTTP and TLS on an ephemeral port, driven through libcurl:
  * routing of GET and POST, keep-alive reuse, the body cap, methods refused, client
- * certificates, certificate rotation, several service threads, graceful stop. */
+ * certificates, certificate rotation, several service threads, graceful stop; the cap on body
+ * bytes in flight across connections, which slow or large bodies cannot use to shut small
+ * requests out, and the deadline on a slow body. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../support/certgen.h"
@@ -562,6 +569,120 @@ struct inflight {
 	char connection[64];
 };
 
+/* ---- bytes in flight ---- */
+
+/* A raw connection that announces a body of `announced` bytes and sends only a few of them. */
+static int slow_post(const struct httpd *h, size_t announced)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)httpd_port(h))};
+	char head[256];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+
+	assert_true(fd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(head, sizeof(head),
+		     "POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %zu\r\n\r\n{\"a\":",
+		     announced);
+	assert_int_equal(write(fd, head, (size_t)n), n);
+	return fd;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void wait_inflight(const struct httpd *h, size_t want)
+{
+	for (int i = 0; i < 300 && httpd_inflight_bytes(h) != want; i++)
+		usleep(10000);
+	assert_int_equal(httpd_inflight_bytes(h), want);
+}
+
+/* What a raw connection reads within `secs` seconds. */
+static void read_reply(int fd, char *out, size_t n, int secs)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	size_t got = 0;
+	ssize_t r;
+
+	while (got + 1 < n && poll(&p, 1, secs * 1000) == 1 && (r = read(fd, out + got, n - 1 - got)) > 0)
+		got += (size_t)r;
+	out[got] = '\0';
+}
+
+static void test_inflight_bytes_are_capped(void **state)
+{
+	/* 4 MiB in flight: 3 MiB for any body, the last 1 MiB only for bodies up to 64 KiB */
+	struct httpd_opts o = {
+	    .max_body = 1 << 20, .max_inflight_bytes = 4 << 20, .body_timeout = 2, .threads = 2};
+	struct httpd *h = start(&o);
+	struct reply *r = malloc(sizeof(*r));
+	CURL *c = client(NULL);
+	char *big = malloc(200 << 10), u[128], got[1024];
+	int slow[3];
+	double t0;
+	json_t *v;
+
+	(void)state;
+	memset(big, ' ', 200 << 10);
+	url(u, sizeof(u), h, false, "/validate");
+	for (int i = 0; i < 3; i++) /* three slow clients hold the whole budget for large bodies */
+		slow[i] = slow_post(h, (size_t)1 << 20);
+	wait_inflight(h, (size_t)3 << 20);
+
+	assert_int_equal(request(c, u, "POST", big, 200 << 10, r), CURLE_OK);
+	assert_int_equal(r->status, 429);
+	v = reply_json(r);
+	assert_string_equal(json_string_value(json_object_get(v, "reason")), "TooManyRequests");
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(v, "message")),
+		   "limit of 3145728 bytes in flight across all connections (--max-inflight-bytes)"));
+	json_decref(v);
+
+	/* a small request is still answered, and at once */
+	t0 = now_s();
+	assert_int_equal(request(c, u, "POST", "{\"small\":1}", 11, r), CURLE_OK);
+	assert_int_equal(r->status, 200);
+	assert_true(now_s() - t0 < 1.0);
+
+	/* past the body deadline the slow clients get 408 and their bytes are given back */
+	for (int i = 0; i < 3; i++) {
+		read_reply(slow[i], got, sizeof(got), 5);
+		assert_non_null(strstr(got, "HTTP/1.1 408"));
+		assert_non_null(strstr(got, "did not arrive within 2 seconds"));
+		close(slow[i]);
+	}
+	wait_inflight(h, 0);
+	curl_easy_cleanup(c);
+	c = client(NULL);
+	assert_int_equal(request(c, u, "POST", big, 200 << 10, r), CURLE_OK);
+	assert_int_equal(r->status, 200);
+	wait_inflight(h, 0);
+	curl_easy_cleanup(c);
+	free(big);
+	free(r);
+	httpd_stop(h);
+}
+
+static void test_inflight_limit_below_the_body_cap_is_refused(void **state)
+{
+	struct httpd_opts o = {.address = "127.0.0.1",
+			       .max_body = 1 << 20,
+			       .max_inflight_bytes = 1 << 20,
+			       .handler = echo_handler};
+	struct httpd *h = NULL;
+
+	(void)state;
+	assert_int_equal(httpd_start(&o, &h), SAQR_EINVAL);
+	assert_null(h);
+}
+
 static void *inflight_request(void *arg)
 {
 	struct inflight *in = arg;
@@ -624,6 +745,8 @@ int main(void)
 	    cmocka_unit_test(test_threads_serve_many_connections),
 	    cmocka_unit_test(test_large_response),
 	    cmocka_unit_test(test_graceful_stop_finishes_in_flight),
+	    cmocka_unit_test(test_inflight_bytes_are_capped),
+	    cmocka_unit_test(test_inflight_limit_below_the_body_cap_is_refused),
 	};
 	int rc;
 

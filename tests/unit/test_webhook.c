@@ -1,7 +1,8 @@
 /* Unit tests for webhook/webhook.c with the real policy engine and its built-in policy:
  * a privileged Pod is denied with 403 and its violations, a hardened Pod is allowed, the reply
  * always says what the engine decided, bad requests get 400 with the reason, and the probe and
- * metrics routes answer. */
+ * metrics routes answer; exempt and break-glass requests keep the engine's decision and the
+ * waived findings in their audit annotations; a large review costs time linear in its size. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -333,6 +334,169 @@ static void test_probes_and_metrics(void **state)
 	buf_release(&resp.body);
 }
 
+/* The Deployment fixture grown to about `bytes` bytes with env entries in its first container. */
+static char *big_review(size_t bytes, size_t *len)
+{
+	size_t flen;
+	char *fixture = read_fixture("deployment-review.json", &flen), *text;
+	json_t *root = json_loads(fixture, 0, NULL);
+	json_t *c = json_array_get(
+	    json_object_get(
+		json_object_get(
+		    json_object_get(
+			json_object_get(json_object_get(json_object_get(root, "request"), "object"), "spec"),
+			"template"),
+		    "spec"),
+		"containers"),
+	    0);
+	json_t *env = json_array();
+	size_t n =
+	    bytes > flen ? (bytes - flen) / 52 : 0; /* {"name":"FEATURE_FLAG_000000000","value":"enabled"}, */
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+		    env, json_pack("{s:s, s:s}", "name", "FEATURE_FLAG_000000000", "value", "enabled"));
+	assert_non_null(c);
+	json_object_set_new(c, "env", env);
+	text = json_dumps(root, JSON_COMPACT);
+	*len = strlen(text);
+	json_decref(root);
+	free(fixture);
+	return text;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds to answer one review of about `bytes` bytes (best of 3). */
+static double time_review(struct fixture *f, size_t bytes)
+{
+	size_t len;
+	char *body = big_review(bytes, &len);
+	double best = 1e9;
+
+	for (int i = 0; i < 3; i++) {
+		struct httpd_response resp;
+		double t0 = now_s(), t;
+
+		buf_init(&resp.body, 1 << 22);
+		webhook_review(f->wh, body, len, &resp);
+		t = now_s() - t0;
+		if (resp.status != 200)
+			fail_msg("%zu bytes: %d %s", len, resp.status, buf_str(&resp.body));
+		buf_release(&resp.body);
+		best = t < best ? t : best;
+	}
+	free(body);
+	return best;
+}
+
+/* Parsing, judging and freeing a review cost time linear in its size. */
+static void test_large_reviews_cost_linear_time(void **state)
+{
+	struct fixture *f = *state;
+	double small = time_review(f, (size_t)1 << 20), large = time_review(f, ((size_t)3 << 20) - 4096);
+
+	/* three times the bytes (both well past the caches): about three times the time, with room
+	 * for noise; the quadratic free this guards against made it 10 to 15 times */
+	if (large > 8 * small + 0.01)
+		fail_msg("a 3 MiB review took %.3f s, a 1 MiB one %.3f s: not linear", large, small);
+}
+
+/* The privileged Pod fixture in another namespace, by a user with one more group, with or
+ * without a break-glass annotation good for 30 minutes, as a body. */
+static char *privileged_review_with(const char *namespace, const char *break_glass_group, bool break_glass)
+{
+	size_t len;
+	char *fixture = read_fixture("pod-privileged-review.json", &len), *text, when[64], value[128];
+	json_t *root = json_loads(fixture, 0, NULL), *req = json_object_get(root, "request");
+	json_t *meta = json_object_get(json_object_get(req, "object"), "metadata");
+	time_t later = time(NULL) + 1800;
+	struct tm tm;
+
+	json_object_set_new(req, "namespace", json_string(namespace));
+	json_object_set_new(meta, "namespace", json_string(namespace));
+	if (break_glass_group)
+		json_array_append_new(json_object_get(json_object_get(req, "userInfo"), "groups"),
+				      json_string(break_glass_group));
+	if (break_glass) {
+		gmtime_r(&later, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(value, sizeof(value), "INC-42 model outage; expires=%s", when);
+		json_object_set_new(meta, "annotations", json_pack("{s:s}", "saqr.dev/break-glass", value));
+	}
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	free(fixture);
+	return text;
+}
+
+static json_t *annotations_of(struct fixture *f, char *body, bool *allowed)
+{
+	struct httpd_response resp;
+	json_t *j = call(f, "POST", "/validate", "application/json", body, strlen(body), &resp);
+	json_t *r = json_object_get(j, "response"), *aa;
+
+	assert_int_equal(resp.status, 200);
+	*allowed = json_is_true(json_object_get(r, "allowed"));
+	aa = json_incref(json_object_get(r, "auditAnnotations"));
+	assert_non_null(aa);
+	json_decref(j);
+	buf_release(&resp.body);
+	free(body);
+	return aa;
+}
+
+static const char *ann(const json_t *aa, const char *key)
+{
+	const char *v = json_string_value(json_object_get(aa, key));
+
+	if (!v)
+		fail_msg("no audit annotation %s", key);
+	return v;
+}
+
+/* Exempt and break-glass requests are admitted, and their audit annotations keep what the
+ * policy would have decided and what was waived. */
+static void test_exemptions_keep_the_engine_decision(void **state)
+{
+	struct fixture *f = *state;
+	bool allowed;
+	json_t *aa;
+
+	/* an exempt namespace */
+	aa = annotations_of(f, privileged_review_with("kube-system", NULL, false), &allowed);
+	assert_true(allowed);
+	assert_string_equal(ann(aa, "decision"), "allow");
+	assert_string_equal(ann(aa, "engine-decision"), "deny");
+	assert_non_null(strstr(ann(aa, "exempt"), "kube-system"));
+	assert_non_null(strstr(ann(aa, "waived-violations"), "podSecurity."));
+	json_decref(aa);
+
+	/* break-glass by a member of the break-glass group */
+	aa = annotations_of(f, privileged_review_with("ml-dev", "saqr:break-glass", true), &allowed);
+	assert_true(allowed);
+	assert_string_equal(ann(aa, "decision"), "allow");
+	assert_string_equal(ann(aa, "engine-decision"), "deny");
+	assert_non_null(strstr(ann(aa, "waived-violations"), "podSecurity."));
+	assert_non_null(strstr(ann(aa, "violations"), "podSecurity."));
+	assert_non_null(json_object_get(aa, "break-glass"));
+	json_decref(aa);
+
+	/* break-glass by anyone else: refused, and nothing is waived */
+	aa = annotations_of(f, privileged_review_with("ml-dev", NULL, true), &allowed);
+	assert_false(allowed);
+	assert_string_equal(ann(aa, "decision"), "deny");
+	assert_string_equal(ann(aa, "engine-decision"), "deny");
+	assert_null(json_object_get(aa, "waived-violations"));
+	json_decref(aa);
+}
+
 static void test_new_needs_reload_and_metrics(void **state)
 {
 	struct webhook_opts wo = {0};
@@ -355,6 +519,8 @@ int main(void)
 	    cmocka_unit_test(test_bad_requests),
 	    cmocka_unit_test(test_probes_and_metrics),
 	    cmocka_unit_test(test_new_needs_reload_and_metrics),
+	    cmocka_unit_test(test_large_reviews_cost_linear_time),
+	    cmocka_unit_test(test_exemptions_keep_the_engine_decision),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
