@@ -16,11 +16,8 @@ struct saqrctl_command {
 static const struct saqrctl_command saqrctl_commands[] = {
 	{"check", "check manifests against the admission policy, offline (as saqr-webhook would)", saqrctl_check},
 	{"drift", "drift statistics between a baseline and a current CSV file (PSI, KS, JS, ...)", saqrctl_drift_main},
-<<<<<<< HEAD
 	{"model", "a model's digest; sign and verify it (OpenSSF Model Signing) with your own keys", saqrctl_model_main},
-=======
 	{"audit", "verify the hash chain of a saqr-webhook decision log (audit verify FILE)", saqrctl_audit_main},
->>>>>>> w2-webhook
 };
 
 #define SAQRCTL_NCOMMANDS (sizeof(saqrctl_commands) / sizeof(saqrctl_commands[0]))
