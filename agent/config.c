@@ -258,6 +258,7 @@ static int cf_document(const char *text, size_t len, json_t **out, char *err, si
 		return cf_fail(rc, err, errlen, "%s", why);
 	if (!json_is_object(*out)) {
 		json_decref(*out);
+		*out = NULL;
 		return cf_fail(SAQR_EINVAL, err, errlen, "the configuration is not a mapping");
 	}
 	return 0;
