@@ -57,11 +57,8 @@ struct agent_config *agent_config_empty(void)
 /* Refuse keys other than the allowed ones (a NULL-terminated list). */
 static int cf_keys(const json_t *o, const char *const *allowed, const char *where, char *err, size_t errlen)
 {
-	const char *key;
-	json_t *v;
-
-	json_object_foreach((json_t *)o, key, v)
-	{
+	for (void *it = json_object_iter((json_t *)o); it; it = json_object_iter_next((json_t *)o, it)) {
+		const char *key = json_object_iter_key(it);
 		size_t i = 0;
 
 		while (allowed[i] && strcmp(allowed[i], key) != 0)
@@ -211,8 +208,8 @@ static int cf_features(const json_t *a, struct agent_config *c, char *err, size_
 		snprintf(where, sizeof(where), "features[%zu]", i);
 		rc = cf_feature(json_array_get(a, i), &c->features[i], where, err, errlen);
 		c->nfeatures = i + 1;
-		for (size_t j = 0; rc == 0 && j < i; j++)
-			if (strcmp(c->features[j].name, c->features[i].name) == 0)
+		for (size_t j = 0; rc == 0 && c->features[i].name && j < i; j++)
+			if (c->features[j].name && strcmp(c->features[j].name, c->features[i].name) == 0)
 				rc = cf_fail(SAQR_EINVAL, err, errlen, "%s.name: %s twice", where,
 					     c->features[i].name);
 	}

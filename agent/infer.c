@@ -71,10 +71,10 @@ struct if_walk {
 static void if_leaves(const json_t *v, struct if_walk *w, int depth)
 {
 	size_t i;
-	const json_t *e;
 
 	if (json_is_array(v) && depth < IF_MAX_DEPTH) {
-		json_array_foreach(v, i, e) if_leaves(e, w, depth + 1);
+		for (i = 0; i < json_array_size(v); i++)
+			if_leaves(json_array_get(v, i), w, depth + 1);
 		return;
 	}
 	i = w->pos++;
@@ -121,11 +121,8 @@ static void if_tensor(struct agent_dist *d, const struct agent_feature *f, const
 /* The tensor called name in a list of tensors, or with first, the first one. */
 static const json_t *if_find_tensor(const json_t *list, const char *name, bool first)
 {
-	size_t i;
-	const json_t *t;
-
-	json_array_foreach(list, i, t)
-	{
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		const json_t *t = json_array_get(list, i);
 		const char *tn = json_string_value(json_object_get(t, "name"));
 
 		if (tn && name && strcmp(tn, name) == 0)
@@ -178,15 +175,17 @@ static int if_parse(const char *body, size_t len, json_t **out)
 
 static int if_v1_request(struct agent_stats *s, const json_t *doc, size_t *invalid)
 {
-	const json_t *rows = json_object_get(doc, "instances"), *row;
+	const json_t *rows = json_object_get(doc, "instances");
 	size_t i;
 
 	if (!rows)
 		rows = json_object_get(doc, "inputs");
 	if (!json_is_array(rows))
 		return SAQR_EINVAL;
-	json_array_foreach(rows, i, row) for (size_t j = 0; j < s->cfg->nfeatures; j++)
-	    if_request_row(&s->features[j], &s->cfg->features[j], row, invalid);
+	for (i = 0; i < json_array_size(rows); i++)
+		for (size_t j = 0; j < s->cfg->nfeatures; j++)
+			if_request_row(&s->features[j], &s->cfg->features[j], json_array_get(rows, i),
+				       invalid);
 	return 0;
 }
 
@@ -236,7 +235,8 @@ int infer_response(struct agent_stats *s, enum infer_proto proto, const char *bo
 	if (rc == 0 && !json_is_array(list))
 		rc = SAQR_EINVAL;
 	if (rc == 0 && proto == INFER_V1) {
-		json_array_foreach(list, i, t) if_row(&s->prediction, f, t, f->input, &skipped);
+		for (i = 0; i < json_array_size(list); i++)
+			if_row(&s->prediction, f, json_array_get(list, i), f->input, &skipped);
 	} else if (rc == 0) {
 		t = if_find_tensor(list, f->input, true);
 		if (t)
