@@ -119,19 +119,43 @@ SSL_CTX *agent__tls_get(struct agent *a)
 
 /* ---- watched files ---- */
 
+/* FNV-1a of the file's first MiB (0 when unreadable): file systems stamp mtimes with a coarse
+ * clock, so a file rewritten in place within one tick, at the same size, looks unchanged. */
+static uint64_t ag_file_hash(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	uint64_t h = 14695981039346656037ULL;
+	unsigned char b[4096];
+	size_t n, total = 0;
+
+	if (!f)
+		return 0;
+	while (total < ((size_t)1 << 20) && (n = fread(b, 1, sizeof(b), f)) > 0) {
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ b[i]) * 1099511628211ULL;
+		total += n;
+	}
+	fclose(f);
+	return h;
+}
+
 /* Whether the file changed since f was recorded; records what it is now. */
 static bool ag_file_changed(struct agent__file *f)
 {
 	struct stat st;
+	uint64_t hash;
 	bool changed;
 
 	if (!f->path || stat(f->path, &st) != 0)
 		return false; /* gone for a moment (a Secret being swapped): keep the old one */
+	hash = ag_file_hash(f->path);
 	changed = !f->known || st.st_mtim.tv_sec != f->mtime.tv_sec ||
-		  st.st_mtim.tv_nsec != f->mtime.tv_nsec || st.st_size != f->size || st.st_ino != f->ino;
+		  st.st_mtim.tv_nsec != f->mtime.tv_nsec || st.st_size != f->size || st.st_ino != f->ino ||
+		  hash != f->hash;
 	f->mtime = st.st_mtim;
 	f->size = st.st_size;
 	f->ino = st.st_ino;
+	f->hash = hash;
 	f->known = true;
 	return changed;
 }

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 #include "agent/agent.h"
@@ -19,6 +20,7 @@ struct agent__file {
 	struct timespec mtime;
 	off_t size;
 	ino_t ino;
+	uint64_t hash;
 	bool known;
 };
 

@@ -283,6 +283,21 @@ static double counter(struct fx *f, const char *name, const char *k1, const char
 	return v;
 }
 
+/* Scrape until the agent has counted `inspected` inspected and `answered` answered requests:
+ * it records a request just after the client has its answer. */
+static void settle(struct fx *f, double inspected, double answered)
+{
+	for (int i = 0; i < 200; i++) {
+		scrape(f);
+		if (counter(f, "saqr_agent_inspections_total", "direction", "request", "result", "ok") >=
+			inspected &&
+		    counter(f, "saqr_inference_requests_total", "code", "200", NULL, NULL) >= answered)
+			return;
+		usleep(10000);
+	}
+	fail_msg("the agent did not record %g requests", inspected);
+}
+
 static void test_v1_v2_over_tls(void **state)
 {
 	struct fx *f = *state;
@@ -308,7 +323,8 @@ static void test_v1_v2_over_tls(void **state)
 	assert_int_equal(conns, 0); /* the last request reused the connection */
 	assert_int_equal(atomic_load(&f->up.requests), 3);
 	assert_int_equal(f->up.nconns, 1); /* and so did the agent upstream */
-	scrape(f);
+	buf_release(&out);
+	settle(f, 2, 3);
 	bins(f, "saqr_feature_value", "amount", b, 3);
 	assert_true(b[0] == 2 && b[1] == 2 && b[2] == 1);
 	bins(f, "saqr_feature_value", "age", b, 3);
@@ -321,7 +337,6 @@ static void test_v1_v2_over_tls(void **state)
 	assert_true(counter(f, "saqr_inference_requests_total", "code", "200", NULL, NULL) == 3);
 	assert_true(counter(f, "saqr_inference_latency_seconds_count", NULL, NULL, NULL, NULL) == 3);
 	assert_true(counter(f, "saqr_agent_inspections_total", "direction", "request", "result", "ok") == 2);
-	buf_release(&out);
 }
 
 static void test_upstream_down_and_refused(void **state)
@@ -381,7 +396,8 @@ static void test_reloads(void **state)
 	assert_int_equal(agent_reload_check(f->agent), 0);
 	curl_easy_setopt(f->curl, CURLOPT_FORBID_REUSE, 1L);
 	assert_int_equal(post(f, "/v1/models/m:predict", "{\"instances\":[[0.5],[3]]}", false, &out), 200);
-	scrape(f);
+	buf_release(&out);
+	settle(f, 1, 1);
 	bins(f, "saqr_feature_value", "score", b, 2);
 	assert_true(b[0] == 1 && b[1] == 1);
 	assert_true(counter(f, "saqr_agent_reloads_total", "what", "config", "result", "ok") == 1);
@@ -391,7 +407,6 @@ static void test_reloads(void **state)
 	scrape(f);
 	bins(f, "saqr_feature_value", "score", b, 2);
 	assert_true(counter(f, "saqr_agent_reloads_total", "what", "config", "result", "error") == 1);
-	buf_release(&out);
 }
 
 int main(void)
