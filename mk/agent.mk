@@ -15,7 +15,7 @@ $(BENCH_AGENT): bench/bench_agent.c
 
 $(BENCH_AGENT_UPSTREAM): bench/bench_agent_upstream.c $(REL_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(REL_CFLAGS) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 ##@ Fuzz
 
