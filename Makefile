@@ -29,13 +29,14 @@ SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
 LDLIBS := -lwebsockets -ljansson -lyaml -lcurl -lssl -lcrypto -lpthread -lm
 
 # Each program is <folder>/main.c; everything else is one library the programs and tests link.
-COMPONENTS := lib policy drift operator webhook saqrctl fetch
+COMPONENTS := lib policy drift operator webhook saqrctl fetch agent
 LIB_SRCS := $(shell find $(COMPONENTS) -name '*.c' ! -name main.c 2>/dev/null | sort)
-CMDS := saqr-operator saqr-webhook saqrctl saqr-fetch
+CMDS := saqr-operator saqr-webhook saqrctl saqr-fetch saqr-agent
 cmd_dir_saqr-operator := operator
 cmd_dir_saqr-webhook := webhook
 cmd_dir_saqrctl := saqrctl
 cmd_dir_saqr-fetch := fetch
+cmd_dir_saqr-agent := agent
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 INTEG_SRCS := $(wildcard tests/integration/test_*.c)
 TEST_HELPER_SRCS := $(wildcard tests/support/*.c)

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 rc=0
 banned='\b(sprintf|vsprintf|strcpy|strcat|strncat|strtok|atoi|atol|atof|gets)[[:space:]]*\('
-if hits=$(grep -rnE "$banned" lib policy drift operator webhook saqrctl fetch tests bench --include='*.c' --include='*.h'); then
+if hits=$(grep -rnE "$banned" lib policy drift operator webhook saqrctl fetch agent tests bench --include='*.c' --include='*.h'); then
 	echo "lint: banned calls (use snprintf, buf_addf, strtol, strtok_r):"
 	echo "$hits"
 	rc=1
@@ -16,10 +16,10 @@ hack/format.sh --check || rc=1
 
 if command -v cppcheck >/dev/null; then
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -I. -Ilib -D__GNUC__ lib policy drift operator webhook saqrctl fetch || rc=1
+		--suppress=missingIncludeSystem -I. -Ilib -D__GNUC__ lib policy drift operator webhook saqrctl fetch agent || rc=1
 fi
 if command -v clang-tidy >/dev/null; then
-	mapfile -t srcs < <(find lib policy drift operator webhook saqrctl fetch -name '*.c' | sort)
+	mapfile -t srcs < <(find lib policy drift operator webhook saqrctl fetch agent -name '*.c' | sort)
 	# One file per clang-tidy run: clang-tidy 14 carries analyzer state from one file to the
 	# next and then reports va_list false positives (valist.Uninitialized) in the later files.
 	if [ ${#srcs[@]} -gt 0 ]; then

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `make bench-agent`: build/bench/bench_agent_upstream (a plain keep-alive model server that
+# answers at once) on 127.0.0.1; build/bench/bench_agent offers RATE requests/s for DURATION s
+# (open loop) with a KServe V1 body, first straight to the model server (plain HTTP), then
+# through bin/saqr-agent (TLS, features recorded). Prints p50/p99 side by side, the added
+# latency and the agent's peak RSS (VmHWM). Every process shares this machine's cores, and
+# whatever else runs on it: run on a quiet machine, and more than once.
+#   RATE (1000) DURATION (10 s) CONNECTIONS (16)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=build/bench/agent
+rate=${RATE:-1000}
+duration=${DURATION:-10}
+conns=${CONNECTIONS:-16}
+mkdir -p "$out"
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+
+hack/webhook-certs.sh --out "$out/certs" >/dev/null 2>&1
+cat >"$out/body.json" <<'JSON'
+{"instances": [[120.5, "AE", 34, 0.12], [87.0, "SA", 51, 0.56], [1500.25, "FR", 29, 0.91], [42.0, "AE", 63, 0.33]]}
+JSON
+cat >"$out/agent.yaml" <<'YAML'
+features:
+  - {name: amount_aed, type: numerical, edges: [10, 50, 100, 500, 1000, 5000], index: 0}
+  - {name: country, type: categorical, categories: [AE, SA, QA, KW, BH, OM], index: 1}
+  - {name: age, type: numerical, edges: [18, 25, 35, 45, 55, 65], index: 2}
+  - {name: score, type: numerical, edges: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], index: 3}
+predictions: {edges: [0.25, 0.5, 0.75]}
+YAML
+
+wait_port() { # file, pattern
+	for _ in $(seq 1 100); do
+		p=$(sed -n "$2" "$1" 2>/dev/null | head -1 || true)
+		[ -n "$p" ] && { echo "$p"; return; }
+		sleep 0.05
+	done
+	echo "bench-agent: no port in $1" >&2
+	cat "$1" >&2
+	exit 1
+}
+
+build/bench/bench_agent_upstream >"$out/upstream.log" 2>&1 &
+pids+=($!)
+up_port=$(wait_port "$out/upstream.log" 's/^port=\([0-9]*\)$/\1/p')
+bin/saqr-agent --upstream "127.0.0.1:$up_port" --address 127.0.0.1 --port 0 --metrics-address 127.0.0.1 \
+	--metrics-port 0 --cert-file "$out/certs/tls.crt" --key-file "$out/certs/tls.key" \
+	--config-file "$out/agent.yaml" 2>"$out/agent.log" &
+agent=$!
+pids+=($agent)
+agent_port=$(wait_port "$out/agent.log" 's/.*"msg":"serving","port":"\([0-9]*\)".*/\1/p')
+metrics_port=$(sed -n 's/.*"metricsPort":"\([0-9]*\)".*/\1/p' "$out/agent.log" | head -1)
+
+run() { build/bench/bench_agent --body "$out/body.json" --connections "$conns" --duration "$duration" \
+	--rate "$rate" "$@"; }
+field() { echo "$1" | grep -o "$2=[0-9.]*" | cut -d= -f2; }
+
+direct=$(run --plain --port "$up_port")
+proxied=$(run --port "$agent_port" --ca "$out/certs/ca.crt" --server-pid "$agent")
+hwm_kb=$(awk '/VmHWM/ {print $2}' /proc/$agent/status)
+recorded=$(curl -s "http://127.0.0.1:$metrics_port/metrics" | sed -n 's/^saqr_feature_value_count{feature="amount_aed"} //p')
+kill -TERM $agent
+wait $agent || true
+
+p50d=$(field "$direct" p50_ms) p99d=$(field "$direct" p99_ms)
+p50a=$(field "$proxied" p50_ms) p99a=$(field "$proxied" p99_ms)
+added=$(awk "BEGIN {printf \"%.3f\", $p99a - $p99d}")
+printf 'saqr-agent benchmark: %s req/s offered for %ss over %d keep-alive connections, %s cores, %s-byte V1 body\n' \
+	"$rate" "$duration" "$conns" "$(nproc)" "$(wc -c <"$out/body.json")"
+printf '  %-28s %10s %10s %10s %8s\n' "" "req/s" "p50 ms" "p99 ms" "errors"
+printf '  %-28s %10s %10s %10s %8s\n' "direct (plain HTTP)" "$(field "$direct" requests/s)" "$p50d" "$p99d" \
+	"$(field "$direct" errors)"
+printf '  %-28s %10s %10s %10s %8s\n' "through saqr-agent (TLS)" "$(field "$proxied" requests/s)" "$p50a" "$p99a" \
+	"$(field "$proxied" errors)"
+printf '  added latency: p50 %s ms, p99 %s ms (target < 1 ms: %s)\n' \
+	"$(awk "BEGIN {printf \"%.3f\", $p50a - $p50d}")" "$added" \
+	"$(awk "BEGIN {print ($added < 1) ? \"met\" : \"MISSED\"}")"
+printf '  agent: peak RSS %s MiB (VmHWM), CPU %s us/request, amount_aed values recorded %s\n' \
+	"$(awk "BEGIN {printf \"%.1f\", $hwm_kb / 1024}")" "$(field "$proxied" server_cpu_us_per_request)" "$recorded"
