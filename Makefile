@@ -31,6 +31,8 @@ LDLIBS := -lwebsockets -ljansson -lyaml -lcurl -lssl -lcrypto -lpthread -lm
 # Each program is <folder>/main.c; everything else is one library the programs and tests link.
 COMPONENTS := lib policy drift operator webhook saqrctl fetch agent
 LIB_SRCS := $(shell find $(COMPONENTS) -name '*.c' ! -name main.c 2>/dev/null | sort)
+# hack/lint.sh, hack/format.sh and hack/include-cycles.sh read the folder list from here.
+export SAQR_COMPONENTS := $(COMPONENTS)
 CMDS := saqr-operator saqr-webhook saqrctl saqr-fetch saqr-agent
 cmd_dir_saqr-operator := operator
 cmd_dir_saqr-webhook := webhook
@@ -200,3 +202,7 @@ cluster-down: ## Stop the local control plane.
 
 -include $(wildcard mk/*.mk)
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+.PHONY: print-components
+print-components:
+	@echo $(COMPONENTS)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 check=false
 [ "${1:-}" = --check ] && check=true
-dirs=(lib policy drift operator webhook saqrctl fetch agent tests bench)
+read -r -a dirs <<<"${SAQR_COMPONENTS:-$(make -s --no-print-directory print-components)} tests bench"
 cf=${CLANG_FORMAT:-clang-format}
 command -v "$cf" >/dev/null || { echo "format: $cf not found (hack/deps.sh installs clang-format)" >&2; exit 2; }
 

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 obj_dir="${1:-build}/rel"
-components=(lib policy drift operator webhook saqrctl)
+read -r -a components <<<"${SAQR_COMPONENTS:-$(make -s --no-print-directory print-components)}"
 mapfile -t srcs < <(find "${components[@]}" -name '*.c' ! -name main.c | sort)
 
 edges() {

@@ -3,10 +3,11 @@
 # clang-tidy, then no circles between the .c files of one folder (make check-cycles).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+read -r -a comps <<<"${SAQR_COMPONENTS:-$(make -s --no-print-directory print-components)}"
 
 rc=0
 banned='\b(sprintf|vsprintf|strcpy|strcat|strncat|strtok|atoi|atol|atof|gets)[[:space:]]*\('
-if hits=$(grep -rnE "$banned" lib policy drift operator webhook saqrctl fetch agent tests bench --include='*.c' --include='*.h'); then
+if hits=$(grep -rnE "$banned" "${comps[@]}" tests bench --include='*.c' --include='*.h'); then
 	echo "lint: banned calls (use snprintf, buf_addf, strtol, strtok_r):"
 	echo "$hits"
 	rc=1
@@ -16,10 +17,10 @@ hack/format.sh --check || rc=1
 
 if command -v cppcheck >/dev/null; then
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -I. -Ilib -D__GNUC__ lib policy drift operator webhook saqrctl fetch agent || rc=1
+		--suppress=missingIncludeSystem -I. -Ilib -D__GNUC__ "${comps[@]}" || rc=1
 fi
 if command -v clang-tidy >/dev/null; then
-	mapfile -t srcs < <(find lib policy drift operator webhook saqrctl fetch agent -name '*.c' | sort)
+	mapfile -t srcs < <(find "${comps[@]}" -name '*.c' | sort)
 	# One file per clang-tidy run: clang-tidy 14 carries analyzer state from one file to the
 	# next and then reports va_list false positives (valist.Uninitialized) in the later files.
 	if [ ${#srcs[@]} -gt 0 ]; then
