@@ -105,18 +105,6 @@ static int ag_tls_new(const char *cert, const char *key, SSL_CTX **out, char *er
 	return 0;
 }
 
-SSL_CTX *agent__tls_get(struct agent *a)
-{
-	SSL_CTX *ctx;
-
-	pthread_mutex_lock(&a->tls_lock);
-	ctx = a->tls;
-	if (ctx)
-		SSL_CTX_up_ref(ctx);
-	pthread_mutex_unlock(&a->tls_lock);
-	return ctx;
-}
-
 /* ---- watched files ---- */
 
 /* FNV-1a of the file's first MiB (0 when unreadable): file systems stamp mtimes with a coarse

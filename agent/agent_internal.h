@@ -55,7 +55,17 @@ struct agent {
 };
 
 /* The current TLS context with a reference the caller drops (SSL_CTX_free), or NULL. */
-SSL_CTX *agent__tls_get(struct agent *a);
+static inline SSL_CTX *agent__tls_get(struct agent *a)
+{
+	SSL_CTX *ctx;
+
+	pthread_mutex_lock(&a->tls_lock);
+	ctx = a->tls;
+	if (ctx)
+		SSL_CTX_up_ref(ctx);
+	pthread_mutex_unlock(&a->tls_lock);
+	return ctx;
+}
 /* The accept loop (proxy.c), run on its own thread. */
 void *agent__accept_loop(void *arg);
 /* Shut down every open connection, both sides (their threads then end on their own). */
