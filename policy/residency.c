@@ -410,27 +410,28 @@ static int rs_affinity_pins(struct policy_eval_ctx *ev)
 	return all;
 }
 
-static void rs_placement(struct policy_eval_ctx *ev)
+/* Every explicit pin is checked: 1 when the pod is pinned and every pinned region is
+ * allowed, 0 when it is not pinned, -1 when a pinned region is not allowed (reported). */
+static int rs_pins(struct policy_eval_ctx *ev)
 {
-	const struct policy_residency *r = &ev->p->residency;
 	const json_t *sel = json_object_get(ev->pod.node_selector, RS_REGION_KEY);
-	char path[RS_PATH_MAX], why[512];
-	struct buf regions;
-	int pins = 0;
-	size_t i;
+	int pins = 0, a;
 
-	if (!r->require_placement || !ev->has_pod ||
-	    (r->has_cluster_location && rs_pair_allowed(r, r->cluster_location.provider, r->cluster_location.region)))
-		return;
 	if (sel)
 		pins = rs_pin_value(ev, json_string_value(sel), "nodeSelector[" RS_REGION_KEY "]") ? 1 : -1;
-	if (ev->pod.affinity) {
-		int a = rs_affinity_pins(ev);
+	if (!ev->pod.affinity)
+		return pins;
+	a = rs_affinity_pins(ev);
+	return (pins < 0 || a < 0) ? -1 : (pins > 0 || a > 0);
+}
 
-		pins = (pins < 0 || a < 0) ? -1 : (pins > 0 || a > 0);
-	}
-	if (pins != 0)
-		return;
+static void rs_not_pinned(struct policy_eval_ctx *ev)
+{
+	const struct policy_residency *r = &ev->p->residency;
+	char path[RS_PATH_MAX], why[512];
+	struct buf regions;
+	size_t i;
+
 	buf_init(&regions, 4096);
 	for (i = 0; i < r->allowed_locations.n; i++)
 		if (rs_region_ok(r, r->allowed_locations.v[i].region, why, sizeof(why)))
@@ -443,6 +444,21 @@ static void rs_placement(struct policy_eval_ctx *ev)
 		  " to one of %s, or declare the cluster's own location in the policy",
 		  buf_str(&regions));
 	buf_release(&regions);
+}
+
+/* A pin is an explicit statement of where the pods run, so every pinned region must be
+ * allowed whatever else holds: with an allowed clusterLocation or requirePlacement off, only
+ * the absence of a pin stops being a finding. */
+static void rs_placement(struct policy_eval_ctx *ev)
+{
+	const struct policy_residency *r = &ev->p->residency;
+	bool home_allowed = r->has_cluster_location &&
+			    rs_pair_allowed(r, r->cluster_location.provider, r->cluster_location.region);
+
+	if (!ev->has_pod)
+		return;
+	if (rs_pins(ev) == 0 && r->require_placement && !home_allowed)
+		rs_not_pinned(ev);
 }
 
 /* ---- labels ---- */

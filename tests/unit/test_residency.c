@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../support/policytest.h"
@@ -375,6 +376,56 @@ static void test_cluster_location(void **state)
 	json_decref(obj);
 }
 
+/* A declared, allowed clusterLocation removes the need to pin, never the check of a pin. */
+static void test_explicit_pins_checked_with_cluster_location(void **state)
+{
+	static const char *const terms = "spec.template.spec.affinity.nodeAffinity."
+					 "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms";
+	struct policy *inside = policytest_only("dataResidency", "    clusterLocation: {provider: aws, region: me-central-1}\n");
+	struct policy *off = policytest_only("dataResidency", "    requirePlacement: false\n");
+	json_t *obj = policytest_yaml(deployment), *m = policytest_yaml(model);
+	char path[320];
+	struct policy_decision d;
+
+	(void)state;
+	policytest_set(obj, "spec.template.spec.nodeSelector", policytest_yaml("{topology.kubernetes.io/region: me-south-1}"));
+	policytest_eval(inside, obj, &d);
+	assert_int_equal(d.nviolations, 1);
+	assert_string_equal(d.violations[0].rule, "dataResidency.placement");
+	assert_string_equal(d.violations[0].path, "spec.template.spec.nodeSelector[topology.kubernetes.io/region]");
+	assert_non_null(strstr(d.violations[0].message, "aws/me-south-1"));
+	policy_decision_release(&d);
+	/* requirePlacement: false stops asking for a pin, not checking one */
+	assert_int_equal(count(off, obj, "dataResidency.placement", NULL), 1);
+	policytest_set(obj, "spec.template.spec.nodeSelector", policytest_yaml("{topology.kubernetes.io/region: me-central-1}"));
+	assert_int_equal(total(inside, obj), 0);
+	/* every value of every In expression of the required affinity */
+	policytest_set(obj, "spec.template.spec.nodeSelector", NULL);
+	policytest_set(obj, "spec.template.spec.affinity",
+		       policytest_yaml("nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: ["
+				       "{matchExpressions: [{key: topology.kubernetes.io/region, operator: In, values: [me-central-1]}]},"
+				       "{matchExpressions: [{key: topology.kubernetes.io/region, operator: In, values: [me-central-1, me-south-1]}]}]}}"));
+	snprintf(path, sizeof(path), "%s[1].matchExpressions[0].values[1]", terms);
+	policytest_eval(inside, obj, &d);
+	assert_int_equal(d.nviolations, 1);
+	assert_string_equal(d.violations[0].path, path);
+	policy_decision_release(&d);
+	/* NotIn and Exists prove nothing, so with the cluster's location allowed they are fine */
+	policytest_set(obj, "spec.template.spec.affinity",
+		       policytest_yaml("nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: ["
+				       "{matchExpressions: [{key: topology.kubernetes.io/region, operator: NotIn, values: [me-south-1]},"
+				       " {key: topology.kubernetes.io/region, operator: Exists}]}]}}"));
+	assert_int_equal(total(inside, obj), 0);
+	/* spec.scheduling of Saqr's kinds */
+	policytest_set(m, "spec.scheduling.nodeSelector", policytest_yaml("{topology.kubernetes.io/region: me-south-1}"));
+	assert_int_equal(count(inside, m, "dataResidency.placement",
+			       "spec.scheduling.nodeSelector[topology.kubernetes.io/region]"), 1);
+	policy_free(inside);
+	policy_free(off);
+	json_decref(obj);
+	json_decref(m);
+}
+
 static void test_placement_can_be_off(void **state)
 {
 	struct policy *p = policytest_only("dataResidency", "    requirePlacement: false\n");
@@ -439,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_placement_node_selector),
 		cmocka_unit_test(test_placement_node_affinity),
 		cmocka_unit_test(test_cluster_location),
+		cmocka_unit_test(test_explicit_pins_checked_with_cluster_location),
 		cmocka_unit_test(test_placement_can_be_off),
 		cmocka_unit_test(test_saqr_scheduling_path),
 		cmocka_unit_test(test_jurisdiction_and_transfer_basis),
