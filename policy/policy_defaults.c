@@ -145,6 +145,11 @@ int policy__describe(const struct policy *p, struct buf *b)
 		 r->has_cluster_location ? r->cluster_location.region : "");
 	buf_addf(b, "dataResidency.requirePlacement=%d\n", r->require_placement);
 	pd_list_describe(b, "dataResidency.transferBases", &r->transfer_bases);
+	buf_adds(b, "dataResidency.trustedEndpoints=[");
+	for (i = 0; i < r->trusted_endpoints.n; i++)
+		buf_addf(b, "%s%s=%s/%s", i ? ", " : "", r->trusted_endpoints.v[i].host,
+			 r->trusted_endpoints.v[i].loc.provider, r->trusted_endpoints.v[i].loc.region);
+	buf_adds(b, "]\n");
 	pd_group_describe(b, "compliance", &c->g);
 	buf_addf(b, "compliance.flags=%d%d%d%d%d\n", c->require_classification, c->require_owner,
 		 c->require_lawful_basis, c->require_retention, c->require_encryption);

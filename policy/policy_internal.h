@@ -29,6 +29,17 @@ struct policy_loclist {
 	size_t n;
 };
 
+/* A storage host that no recognised endpoint form places, and where the policy says it is. */
+struct policy_endpoint {
+	char *host; /* normalised: lower case, no port, no trailing dot */
+	struct policy_location loc;
+};
+
+struct policy_endpointlist {
+	struct policy_endpoint *v;
+	size_t n;
+};
+
 struct policy_group {
 	bool enabled;
 	enum policy_enforcement enforcement;
@@ -60,6 +71,7 @@ struct policy {
 		struct policy_location cluster_location;
 		bool require_placement;
 		struct policy_strlist transfer_bases;
+		struct policy_endpointlist trusted_endpoints; /* empty: no unrecognised host is trusted */
 	} residency;
 	struct policy_compliance {
 		struct policy_group g;

@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "policy/iso8601.h"
 #include "policy/policy_internal.h"
+#include "policy/residency.h"
 
 #define PL_PATH_MAX 256
 #define PL_MAX_BYTES ((size_t)POLICY_MAX_FILE_BYTES)
@@ -30,6 +31,7 @@ enum pl_type {
 	PL_DURATION,
 	PL_LOCLIST,
 	PL_CLUSTER_LOCATION,
+	PL_ENDPOINTS,
 };
 
 struct pl_field {
@@ -79,6 +81,7 @@ static const struct pl_field pl_residency[] = {
 	PL_F("clusterLocation", PL_CLUSTER_LOCATION, residency.cluster_location),
 	PL_F("requirePlacement", PL_BOOL, residency.require_placement),
 	PL_F("transferBases", PL_STRLIST, residency.transfer_bases),
+	PL_F("trustedEndpoints", PL_ENDPOINTS, residency.trusted_endpoints),
 	PL_END,
 };
 
@@ -334,8 +337,10 @@ static int pl_strlist(struct pl *pl, const yaml_node_t *node, const char *path, 
 	return 0;
 }
 
-/* {provider, region}, both required; provider one of the providers Saqr knows. */
-static int pl_location(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_location *out)
+/* {provider, region}, both required; provider one of the providers Saqr knows. With host
+ * non-NULL, also {host} (required), for trustedEndpoints. */
+static int pl_location(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_location *out,
+		       char **host)
 {
 	struct policy_location loc = {NULL, NULL};
 	char fpath[PL_PATH_MAX];
@@ -358,8 +363,10 @@ static int pl_location(struct pl *pl, const yaml_node_t *node, const char *path,
 			slot = &loc.provider;
 		} else if (strcmp(pl_scalar(k), "region") == 0) {
 			slot = &loc.region;
+		} else if (host && strcmp(pl_scalar(k), "host") == 0) {
+			slot = host;
 		} else {
-			rc = PL_FAIL(pl, k, fpath, "unknown field (expected provider, region)");
+			rc = PL_FAIL(pl, k, fpath, "unknown field (expected %sprovider, region)", host ? "host, " : "");
 			break;
 		}
 		if (rc == 0 && *slot)
@@ -369,6 +376,8 @@ static int pl_location(struct pl *pl, const yaml_node_t *node, const char *path,
 	}
 	if (rc == 0 && (!loc.provider || !loc.region))
 		rc = PL_FAIL(pl, node, path, "%s is required", loc.provider ? "region" : "provider");
+	if (rc == 0 && host && !*host)
+		rc = PL_FAIL(pl, node, path, "host is required");
 	if (rc) {
 		free(loc.provider);
 		free(loc.region);
@@ -398,7 +407,7 @@ static int pl_loclist(struct pl *pl, const yaml_node_t *node, const char *path, 
 		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
 		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
 		if (rc == 0)
-			rc = pl_location(pl, item, ipath, &l.v[l.n]);
+			rc = pl_location(pl, item, ipath, &l.v[l.n], NULL);
 		if (rc)
 			break;
 	}
@@ -407,6 +416,66 @@ static int pl_loclist(struct pl *pl, const yaml_node_t *node, const char *path, 
 		return rc;
 	}
 	pl_loclist_free(out);
+	*out = l;
+	return 0;
+}
+
+static void pl_endpoints_free(struct policy_endpointlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].host);
+		free(l->v[i].loc.provider);
+		free(l->v[i].loc.region);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* {host, provider, region}: host as residency_parse_uri normalises it, so that it matches. */
+static int pl_endpoint(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_endpoint *out)
+{
+	char norm[RESIDENCY_HOST_MAX];
+	const char *why = NULL;
+	int rc = pl_location(pl, node, path, &out->loc, &out->host);
+
+	if (rc)
+		return rc;
+	if (residency_host_normalize(out->host, strlen(out->host), norm, sizeof(norm), &why) != 0)
+		return PL_FAIL(pl, node, path, "host \"%s\": %s", out->host, why);
+	if (strcmp(norm, out->host) != 0)
+		return PL_FAIL(pl, node, path, "host \"%s\": write it as \"%s\" (lower case, no trailing dot)",
+			       out->host, norm);
+	return 0;
+}
+
+static int pl_endpoints(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_endpointlist *out)
+{
+	struct policy_endpointlist l = {NULL, 0};
+	char ipath[PL_PATH_MAX];
+	yaml_node_t *item;
+	size_t n;
+	int rc = pl_expect(pl, node, YAML_SEQUENCE_NODE, path);
+
+	if (rc)
+		return rc;
+	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	l.v = calloc(n ? n : 1, sizeof(*l.v));
+	if (!l.v)
+		return SAQR_ENOMEM;
+	for (; rc == 0 && l.n < n; l.n++) {
+		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
+		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
+		if (rc == 0)
+			rc = pl_endpoint(pl, item, ipath, &l.v[l.n]);
+	}
+	if (rc) {
+		pl_endpoints_free(&l);
+		return rc;
+	}
+	pl_endpoints_free(out);
 	*out = l;
 	return 0;
 }
@@ -451,8 +520,9 @@ static int pl_value(struct pl *pl, const struct pl_field *f, const yaml_node_t *
 	case PL_STRLIST: return pl_strlist(pl, node, path, (struct policy_strlist *)base);
 	case PL_DURATION: return pl_duration(pl, node, path, (long long *)base);
 	case PL_LOCLIST: return pl_loclist(pl, node, path, (struct policy_loclist *)base);
+	case PL_ENDPOINTS: return pl_endpoints(pl, node, path, (struct policy_endpointlist *)base);
 	case PL_CLUSTER_LOCATION:
-		rc = pl_location(pl, node, path, (struct policy_location *)base);
+		rc = pl_location(pl, node, path, (struct policy_location *)base, NULL);
 		if (rc == 0)
 			pl->p->residency.has_cluster_location = true;
 		return rc;
@@ -708,6 +778,7 @@ void policy__release(struct policy *p)
 	free(p->residency.cluster_location.provider);
 	free(p->residency.cluster_location.region);
 	pl_strlist_free(&p->residency.transfer_bases);
+	pl_endpoints_free(&p->residency.trusted_endpoints);
 	pl_strlist_free(&p->compliance.lawful_bases);
 	pl_strlist_free(&p->exemptions.namespaces);
 	pl_strlist_free(&p->exemptions.users);

@@ -6,13 +6,14 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "common/err.h"
 #include "common/jsonutil.h"
 #include "policy/finding.h"
 #include "policy/podspec.h"
 
 #define RS_PATH_MAX 320
-#define RS_HOST_MAX 256
 #define RS_REGION_KEY "topology.kubernetes.io/region"
 #define RS_AFFINITY "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
 
@@ -34,6 +35,15 @@ static const char *const rs_jurisdiction_names[] = {"onshore UAE", "DIFC", "ADGM
 
 /* ---- URIs ---- */
 
+#define RS_LABELS_MAX 128
+
+/* The dot-separated labels of a host in front of a provider's domain suffix. */
+struct rs_labels {
+	const char *p[RS_LABELS_MAX];
+	size_t len[RS_LABELS_MAX];
+	size_t n;
+};
+
 static bool rs_ends_with(const char *s, size_t n, const char *suffix)
 {
 	size_t m = strlen(suffix);
@@ -41,99 +51,276 @@ static bool rs_ends_with(const char *s, size_t n, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+/* Split host into labels when it ends with "." suffix; false when it does not. */
+static bool rs_split(const char *host, const char *suffix, struct rs_labels *l)
+{
+	size_t n = strlen(host), m = strlen(suffix), i, start = 0;
+
+	l->n = 0;
+	if (n <= m + 1 || !rs_ends_with(host, n, suffix) || host[n - m - 1] != '.')
+		return false;
+	n -= m + 1;
+	for (i = 0; i <= n && l->n < RS_LABELS_MAX; i++)
+		if (i == n || host[i] == '.') {
+			l->p[l->n] = host + start;
+			l->len[l->n++] = i - start;
+			start = i + 1;
+		}
+	return i > n;
+}
+
+/* Label i counted from the right (0 is the last one before the suffix). */
+static bool rs_is(const struct rs_labels *l, size_t i, const char *s)
+{
+	return i < l->n && l->len[l->n - 1 - i] == strlen(s) && memcmp(l->p[l->n - 1 - i], s, strlen(s)) == 0;
+}
+
+static bool rs_has_prefix(const struct rs_labels *l, size_t i, const char *s)
+{
+	return i < l->n && l->len[l->n - 1 - i] > strlen(s) && memcmp(l->p[l->n - 1 - i], s, strlen(s)) == 0;
+}
+
+/* A region id: lower-case letters, digits and dashes, starting with a letter, with at least
+ * one dash; AWS and OCI ids also end with a digit ("me-central-1", "me-dubai-1"), Alibaba's
+ * need not ("cn-hangzhou"). */
+static bool rs_region_like(const char *s, size_t n, bool digit_last)
+{
+	bool dash = false;
+	size_t i;
+
+	if (n == 0 || n >= RESIDENCY_REGION_MAX || !islower((unsigned char)s[0]) || s[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '-')
+			dash = true;
+		else if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
+			return false;
+	}
+	return dash && (!digit_last || isdigit((unsigned char)s[n - 1]));
+}
+
 static void rs_set(struct residency_uri *out, const char *provider, const char *region, size_t region_len)
 {
+	out->kind = RESIDENCY_URI_STORAGE;
 	snprintf(out->provider, sizeof(out->provider), "%s", provider);
+	out->region[0] = '\0';
 	if (region && region_len > 0 && region_len < sizeof(out->region)) {
 		memcpy(out->region, region, region_len);
 		out->region[region_len] = '\0';
 	}
 }
 
-/* The region of an S3 endpoint: the last host label before .amazonaws.com when it follows
- * an s3* or dualstack label (bucket.s3.me-central-1, s3.dualstack.me-central-1), or the
- * rest of a last label s3-<region> (legacy endpoints). */
-static void rs_aws_host(const char *host, size_t n, struct residency_uri *out)
+static bool rs_set_label(struct residency_uri *out, const char *provider, const struct rs_labels *l, size_t i,
+			 size_t skip)
 {
-	const char *end = host + n - strlen(".amazonaws.com");
-	const char *last = end, *prev;
+	rs_set(out, provider, l->p[l->n - 1 - i] + skip, l->len[l->n - 1 - i] - skip);
+	return true;
+}
 
-	rs_set(out, "aws", NULL, 0);
-	while (last > host && last[-1] != '.')
-		last--;
-	if (strncmp(last, "s3-website-", 11) == 0) {
-		rs_set(out, "aws", last + 11, (size_t)(end - last - 11));
-		return;
+/* The S3 services whose label precedes the region: s3.<region>, s3-fips.<region>,
+ * s3-accesspoint.<region>, s3express-<az>.<region>, ... (with an optional dualstack label). */
+static bool rs_s3_service(const struct rs_labels *l, size_t i)
+{
+	static const char *const services[] = {"s3",			"s3-fips",	    "s3-accesspoint",
+					       "s3-accesspoint-fips", "s3-object-lambda", "s3-website"};
+	size_t k;
+
+	for (k = 0; k < sizeof(services) / sizeof(services[0]); k++)
+		if (rs_is(l, i, services[k]))
+			return true;
+	return rs_has_prefix(l, i, "s3express-");
+}
+
+/* S3 endpoints, read from the right so that a bucket name with dots cannot pose as one:
+ * [bucket.]s3[.dualstack].<region>, s3-<region> (legacy), s3-website-<region>,
+ * <bucket>.vpce-<id>.s3.<region>.vpce, the global s3 / s3-global endpoints (region not
+ * proved) and s3-outposts (data on the customer's Outpost, not in the region). */
+static bool rs_aws(const char *host, struct residency_uri *out)
+{
+	bool china = false;
+	struct rs_labels l;
+	size_t svc;
+
+	if (rs_split(host, "amazonaws.com.cn", &l))
+		china = true;
+	else if (!rs_split(host, "amazonaws.com", &l))
+		return false;
+	if (rs_is(&l, 0, "vpce"))
+		return rs_is(&l, 2, "s3") && rs_has_prefix(&l, 3, "vpce-") &&
+		       rs_region_like(l.p[l.n - 2], l.len[l.n - 2], true) && rs_set_label(out, "aws", &l, 1, 0);
+	if (rs_is(&l, 0, "s3-external-1")) {
+		rs_set(out, "aws", "us-east-1", 9);
+		return true;
 	}
-	if (end - last > 3 && strncmp(last, "s3-", 3) == 0) {
-		rs_set(out, "aws", last + 3, (size_t)(end - last - 3));
-		return;
+	if (rs_is(&l, 0, "s3") || rs_is(&l, 0, "s3-global") || rs_is(&l, 0, "s3-accesspoint-global")) {
+		if (china)
+			return false; /* no global endpoint in China that Saqr knows: unrecognised */
+		rs_set(out, "aws", NULL, 0);
+		return true;
 	}
-	if (last == host || (end - last == 2 && strncmp(last, "s3", 2) == 0))
-		return;
-	prev = last - 1;
-	while (prev > host && prev[-1] != '.')
-		prev--;
-	if (strncmp(prev, "s3", 2) == 0 || strncmp(prev, "dualstack.", 10) == 0)
-		rs_set(out, "aws", last, (size_t)(end - last));
+	if (rs_has_prefix(&l, 0, "s3-website-") && rs_region_like(l.p[l.n - 1] + 11, l.len[l.n - 1] - 11, true))
+		return rs_set_label(out, "aws", &l, 0, 11);
+	if (rs_has_prefix(&l, 0, "s3-") && rs_region_like(l.p[l.n - 1] + 3, l.len[l.n - 1] - 3, true))
+		return rs_set_label(out, "aws", &l, 0, 3);
+	if (l.n < 2 || !rs_region_like(l.p[l.n - 1], l.len[l.n - 1], true))
+		return false;
+	svc = rs_is(&l, 1, "dualstack") ? 2 : 1;
+	if (rs_is(&l, svc, "s3-outposts")) {
+		rs_set(out, "aws", NULL, 0);
+		return true;
+	}
+	return rs_s3_service(&l, svc) && rs_set_label(out, "aws", &l, 0, 0);
 }
 
-/* bucket.oss-me-east-1.aliyuncs.com (and -internal endpoints). */
-static void rs_oss_host(const char *host, struct residency_uri *out)
+/* bucket.oss-<region>[-internal].aliyuncs.com, bucket.<region>.oss.aliyuncs.com (dual stack),
+ * and the global oss-accelerate[-overseas] endpoints (region not proved). */
+static bool rs_oss(const char *host, struct residency_uri *out)
 {
-	const char *oss = strstr(host, "oss-");
-	const char *dot = oss ? strchr(oss, '.') : NULL;
-	size_t len;
+	struct rs_labels l;
+	const char *r;
+	size_t n;
 
-	rs_set(out, "alibaba", NULL, 0);
-	if (!oss || !dot)
-		return;
-	len = (size_t)(dot - oss - 4);
-	if (len > 9 && strncmp(oss + 4 + len - 9, "-internal", 9) == 0)
-		len -= 9;
-	rs_set(out, "alibaba", oss + 4, len);
+	if (!rs_split(host, "aliyuncs.com", &l))
+		return false;
+	if (rs_is(&l, 0, "oss") && l.n >= 2 && rs_region_like(l.p[l.n - 2], l.len[l.n - 2], false))
+		return rs_set_label(out, "alibaba", &l, 1, 0);
+	if (!rs_has_prefix(&l, 0, "oss-"))
+		return false;
+	r = l.p[l.n - 1] + 4;
+	n = l.len[l.n - 1] - 4;
+	if (n > 9 && memcmp(r + n - 9, "-internal", 9) == 0)
+		n -= 9;
+	if ((n == 10 && memcmp(r, "accelerate", 10) == 0) || (n == 19 && memcmp(r, "accelerate-overseas", 19) == 0)) {
+		rs_set(out, "alibaba", NULL, 0);
+		return true;
+	}
+	if (!rs_region_like(r, n, false))
+		return false;
+	rs_set(out, "alibaba", r, n);
+	return true;
 }
 
-/* objectstorage.me-dubai-1.oraclecloud.com or <ns>.objectstorage.<region>.oci.customer-oci.com */
-static void rs_oci_host(const char *host, struct residency_uri *out)
+/* [<ns>.compat.]objectstorage.<region>.oraclecloud.com, swiftobjectstorage.<region>...,
+ * <ns>.objectstorage.<region>.oci.customer-oci.com. */
+static bool rs_oci(const char *host, struct residency_uri *out)
 {
-	const char *os = strstr(host, "objectstorage.");
-	const char *r = os ? os + strlen("objectstorage.") : NULL;
-	const char *dot = r ? strchr(r, '.') : NULL;
+	struct rs_labels l;
 
-	rs_set(out, "oci", NULL, 0);
-	if (dot)
-		rs_set(out, "oci", r, (size_t)(dot - r));
+	if (!rs_split(host, "oraclecloud.com", &l) && !rs_split(host, "oci.customer-oci.com", &l))
+		return false;
+	return l.n >= 2 && (rs_is(&l, 1, "objectstorage") || rs_is(&l, 1, "swiftobjectstorage")) &&
+	       rs_region_like(l.p[l.n - 1], l.len[l.n - 1], true) && rs_set_label(out, "oci", &l, 0, 0);
 }
 
-static void rs_https(const char *rest, struct residency_uri *out)
+/* <account>.blob.core.windows.net and .dfs (Data Lake): Azure, with no region in the URL.
+ * Sovereign clouds (chinacloudapi.cn, usgovcloudapi.net) are not recognised. */
+static bool rs_azure(const char *host, struct residency_uri *out)
 {
-	char host[RS_HOST_MAX];
-	size_t n = strcspn(rest, "/?#"); /* the authority: [user@]host[:port] */
-	const char *at = memchr(rest, '@', n);
+	struct rs_labels l;
+
+	if (!rs_split(host, "core.windows.net", &l) || l.n < 2 || (!rs_is(&l, 0, "blob") && !rs_is(&l, 0, "dfs")))
+		return false;
+	rs_set(out, "azure", NULL, 0);
+	return true;
+}
+
+/* storage.googleapis.com, <bucket>.storage.googleapis.com, storage.cloud.google.com. */
+static bool rs_gcs(const char *host, struct residency_uri *out)
+{
+	size_t n = strlen(host);
+
+	if (strcmp(host, "storage.googleapis.com") != 0 && !rs_ends_with(host, n, ".storage.googleapis.com") &&
+	    strcmp(host, "storage.cloud.google.com") != 0)
+		return false;
+	rs_set(out, "gcp", NULL, 0);
+	return true;
+}
+
+static bool rs_ipv6_literal(const char *h, size_t n)
+{
 	size_t i;
 
-	if (at) {
-		n -= (size_t)(at + 1 - rest);
-		rest = at + 1;
+	if (n < 3 || h[0] != '[' || h[n - 1] != ']')
+		return false;
+	for (i = 1; i + 1 < n; i++)
+		if (!isxdigit((unsigned char)h[i]) && h[i] != ':' && h[i] != '.')
+			return false;
+	return true;
+}
+
+int residency_host_normalize(const char *host, size_t n, char *out, size_t outn, const char **why)
+{
+	size_t i;
+
+	if (n > 0 && host[n - 1] == '.' && host[0] != '[')
+		n--;
+	*why = "the host is empty or too long";
+	if (n == 0 || n >= outn || n > 253)
+		return SAQR_EINVAL;
+	*why = "the host is not a plain DNS name or IP literal";
+	if (host[0] == '[') {
+		if (!rs_ipv6_literal(host, n))
+			return SAQR_EINVAL;
+	} else {
+		for (i = 0; i < n; i++) {
+			if (host[i] == '%')
+				*why = "the host is percent-encoded";
+			if (!isalnum((unsigned char)host[i]) && host[i] != '-' && host[i] != '.')
+				return SAQR_EINVAL;
+			if (host[i] == '.' && (i == 0 || host[i - 1] == '.' || i + 1 == n))
+				return SAQR_EINVAL;
+		}
 	}
-	if (strcspn(rest, ":") < n)
-		n = strcspn(rest, ":");
-	if (n == 0 || n >= sizeof(host))
-		return;
 	for (i = 0; i < n; i++)
-		host[i] = (char)tolower((unsigned char)rest[i]);
-	host[n] = '\0';
-	if (rs_ends_with(host, n, ".amazonaws.com"))
-		rs_aws_host(host, n, out);
-	else if (rs_ends_with(host, n, ".aliyuncs.com"))
-		rs_oss_host(host, out);
-	else if (rs_ends_with(host, n, ".oraclecloud.com") || rs_ends_with(host, n, ".oci.customer-oci.com"))
-		rs_oci_host(host, out);
-	else if (rs_ends_with(host, n, ".blob.core.windows.net") || rs_ends_with(host, n, ".dfs.core.windows.net"))
-		rs_set(out, "azure", NULL, 0);
-	else if (strcmp(host, "storage.googleapis.com") == 0 || rs_ends_with(host, n, ".storage.googleapis.com"))
-		rs_set(out, "gcp", NULL, 0);
+		out[i] = (char)tolower((unsigned char)host[i]);
+	out[n] = '\0';
+	return 0;
+}
+
+/* Split the authority of rest ([userinfo@]host[:port]) and normalise its host into out->host;
+ * false (with out->why) when it cannot be read without ambiguity. */
+static bool rs_authority(const char *rest, struct residency_uri *out)
+{
+	size_t n = strcspn(rest, "/?#"), hn, i;
+	const char *at = NULL, *host, *port;
+
+	for (i = 0; i < n; i++) {
+		if (rest[i] == '\\' || isspace((unsigned char)rest[i]) || iscntrl((unsigned char)rest[i])) {
+			out->why = "the authority holds a backslash or a space, which URL parsers read differently";
+			return false;
+		}
+		if (rest[i] == '@') {
+			if (at) {
+				out->why = "the authority holds more than one '@'";
+				return false;
+			}
+			at = rest + i;
+		}
+	}
+	host = at ? at + 1 : rest;
+	hn = n - (size_t)(host - rest);
+	port = host[0] == '[' ? memchr(host, ']', hn) : host;
+	port = port ? memchr(port, ':', hn - (size_t)(port - host)) : NULL;
+	if (port) {
+		for (i = 1; host + hn > port + i; i++)
+			if (!isdigit((unsigned char)port[i]) || i > 5) {
+				out->why = "the port is not a number";
+				return false;
+			}
+		hn = (size_t)(port - host);
+	}
+	return residency_host_normalize(host, hn, out->host, sizeof(out->host), &out->why) == 0;
+}
+
+static void rs_host_uri(const char *rest, struct residency_uri *out)
+{
+	if (!rs_authority(rest, out))
+		return;
+	if (rs_aws(out->host, out) || rs_oss(out->host, out) || rs_oci(out->host, out) || rs_azure(out->host, out) ||
+	    rs_gcs(out->host, out))
+		return;
+	out->kind = RESIDENCY_URI_HOST;
+	out->provider[0] = out->region[0] = '\0';
 }
 
 void residency_parse_uri(const char *uri, struct residency_uri *out)
@@ -141,23 +328,28 @@ void residency_parse_uri(const char *uri, struct residency_uri *out)
 	static const struct {
 		const char *scheme;
 		const char *provider;
-	} schemes[] = {{"s3://", "aws"}, {"gs://", "gcp"}, {"azureblob://", "azure"}, {"oss://", "alibaba"}};
+	} buckets[] = {{"s3://", "aws"}, {"gs://", "gcp"}, {"azureblob://", "azure"}, {"oss://", "alibaba"}};
+	static const char *const hosts[] = {"https://", "http://", "oci://"};
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
+	out->why = "the scheme is not one of s3, gs, azureblob, oss, pvc, oci, https, http";
 	if (!uri)
 		return;
-	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-		if (strncmp(uri, schemes[i].scheme, strlen(schemes[i].scheme)) == 0) {
-			rs_set(out, schemes[i].provider, NULL, 0);
+	for (i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++)
+		if (strncasecmp(uri, buckets[i].scheme, strlen(buckets[i].scheme)) == 0) {
+			rs_set(out, buckets[i].provider, NULL, 0);
 			return;
 		}
-	if (strncmp(uri, "pvc://", 6) == 0)
-		out->in_cluster = true;
-	else if (strncmp(uri, "https://", 8) == 0)
-		rs_https(uri + 8, out);
-	else if (strncmp(uri, "http://", 7) == 0)
-		rs_https(uri + 7, out);
+	if (strncasecmp(uri, "pvc://", 6) == 0) {
+		out->kind = RESIDENCY_URI_IN_CLUSTER;
+		return;
+	}
+	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+		if (strncasecmp(uri, hosts[i], strlen(hosts[i])) == 0) {
+			rs_host_uri(uri + strlen(hosts[i]), out);
+			return;
+		}
 }
 
 /* ---- locations ---- */
@@ -180,7 +372,7 @@ static const char *rs_outside_note(const char *provider, const char *region)
 	for (i = 0; i < sizeof(rs_outside) / sizeof(rs_outside[0]); i++)
 		if (strcmp(rs_outside[i].provider, provider) == 0 && strcmp(rs_outside[i].region, region) == 0)
 			return rs_outside[i].where;
-	return NULL;
+	return strcmp(provider, "gcp") == 0 ? "Google Cloud has no UAE region" : NULL;
 }
 
 static void rs_allowed_pairs(const struct policy_residency *r, struct buf *b)
@@ -236,6 +428,46 @@ static bool rs_consistent(struct policy_eval_ctx *ev, const struct rs_storage *s
 	return false;
 }
 
+static const struct policy_endpoint *rs_trusted(const struct policy_residency *r, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < r->trusted_endpoints.n; i++)
+		if (strcmp(r->trusted_endpoints.v[i].host, host) == 0)
+			return &r->trusted_endpoints.v[i];
+	return NULL;
+}
+
+/* Turn what the URI does not prove into a finding; true when u now holds a provider (and a
+ * region where the endpoint names one) to judge. */
+static bool rs_uri_readable(struct policy_eval_ctx *ev, const struct rs_storage *s, const char *uri,
+			    struct residency_uri *u)
+{
+	const struct policy_endpoint *e;
+
+	if (u->kind == RESIDENCY_URI_UNKNOWN) {
+		rs_report(ev, "dataResidency.location", s->uri_field,
+			  "the location of \"%s\" cannot be proved: %s; use a storage URI of a known provider or a "
+			  "host listed in dataResidency.trustedEndpoints",
+			  uri, u->why);
+		return false;
+	}
+	if (u->kind != RESIDENCY_URI_HOST)
+		return true;
+	e = rs_trusted(&ev->p->residency, u->host);
+	if (!e) {
+		rs_report(ev, "dataResidency.location", s->uri_field,
+			  "host \"%s\" is not a recognised storage endpoint and not in dataResidency.trustedEndpoints, "
+			  "so the location of its data cannot be proved",
+			  u->host);
+		return false;
+	}
+	rs_set(u, e->loc.provider, e->loc.region, strlen(e->loc.region));
+	return true;
+}
+
+/* A location the URI names is judged by itself; one it does not prove needs the declared
+ * fields, which must agree with whatever the URI does prove (its provider). */
 static void rs_storage_check(struct policy_eval_ctx *ev, const struct rs_storage *s)
 {
 	const char *uri = json_path_str(ev->obj, s->uri_field, NULL);
@@ -247,8 +479,10 @@ static void rs_storage_check(struct policy_eval_ctx *ev, const struct rs_storage
 	if (!uri)
 		return;
 	residency_parse_uri(uri, &u);
-	if (u.in_cluster)
+	if (u.kind == RESIDENCY_URI_IN_CLUSTER)
 		return; /* a PVC lives where the pods do: the placement rule covers it */
+	if (!rs_uri_readable(ev, s, uri, &u))
+		return;
 	if (!rs_consistent(ev, s, u.provider, dprov, s->provider_field) ||
 	    !rs_consistent(ev, s, u.region, dreg, s->region_field))
 		return;
@@ -410,27 +644,28 @@ static int rs_affinity_pins(struct policy_eval_ctx *ev)
 	return all;
 }
 
-static void rs_placement(struct policy_eval_ctx *ev)
+/* Every explicit pin is checked: 1 when the pod is pinned and every pinned region is
+ * allowed, 0 when it is not pinned, -1 when a pinned region is not allowed (reported). */
+static int rs_pins(struct policy_eval_ctx *ev)
 {
-	const struct policy_residency *r = &ev->p->residency;
 	const json_t *sel = json_object_get(ev->pod.node_selector, RS_REGION_KEY);
-	char path[RS_PATH_MAX], why[512];
-	struct buf regions;
-	int pins = 0;
-	size_t i;
+	int pins = 0, a;
 
-	if (!r->require_placement || !ev->has_pod ||
-	    (r->has_cluster_location && rs_pair_allowed(r, r->cluster_location.provider, r->cluster_location.region)))
-		return;
 	if (sel)
 		pins = rs_pin_value(ev, json_string_value(sel), "nodeSelector[" RS_REGION_KEY "]") ? 1 : -1;
-	if (ev->pod.affinity) {
-		int a = rs_affinity_pins(ev);
+	if (!ev->pod.affinity)
+		return pins;
+	a = rs_affinity_pins(ev);
+	return (pins < 0 || a < 0) ? -1 : (pins > 0 || a > 0);
+}
 
-		pins = (pins < 0 || a < 0) ? -1 : (pins > 0 || a > 0);
-	}
-	if (pins != 0)
-		return;
+static void rs_not_pinned(struct policy_eval_ctx *ev)
+{
+	const struct policy_residency *r = &ev->p->residency;
+	char path[RS_PATH_MAX], why[512];
+	struct buf regions;
+	size_t i;
+
 	buf_init(&regions, 4096);
 	for (i = 0; i < r->allowed_locations.n; i++)
 		if (rs_region_ok(r, r->allowed_locations.v[i].region, why, sizeof(why)))
@@ -443,6 +678,21 @@ static void rs_placement(struct policy_eval_ctx *ev)
 		  " to one of %s, or declare the cluster's own location in the policy",
 		  buf_str(&regions));
 	buf_release(&regions);
+}
+
+/* A pin is an explicit statement of where the pods run, so every pinned region must be
+ * allowed whatever else holds: with an allowed clusterLocation or requirePlacement off, only
+ * the absence of a pin stops being a finding. */
+static void rs_placement(struct policy_eval_ctx *ev)
+{
+	const struct policy_residency *r = &ev->p->residency;
+	bool home_allowed = r->has_cluster_location &&
+			    rs_pair_allowed(r, r->cluster_location.provider, r->cluster_location.region);
+
+	if (!ev->has_pod)
+		return;
+	if (rs_pins(ev) == 0 && r->require_placement && !home_allowed)
+		rs_not_pinned(ev);
 }
 
 /* ---- labels ---- */

@@ -102,32 +102,46 @@ static void zt_report(struct policy_eval_ctx *ev, const char *rule, const char *
 	va_end(ap);
 }
 
-/* The path of c's image, built only when there is a finding to report. */
-static const char *zt_image_path(const struct policy_eval_ctx *ev, const struct podspec_container *c, char *out,
-				 size_t n)
+/* Where an image reference sits in the object: a container's image or an image volume's
+ * reference; the path is built only when there is a finding to report. */
+struct zt_image {
+	const char *ref;
+	const struct podspec_container *c; /* NULL for an image volume */
+	size_t volume;                     /* index in spec.volumes when c is NULL */
+};
+
+static const char *zt_image_path(const struct policy_eval_ctx *ev, const struct zt_image *im, char *out, size_t n)
 {
-	podspec_path(&ev->pod, c, "image", out, n);
+	char field[64];
+
+	if (im->c) {
+		podspec_path(&ev->pod, im->c, "image", out, n);
+	} else {
+		snprintf(field, sizeof(field), "volumes[%zu].image.reference", im->volume);
+		podspec_path(&ev->pod, NULL, field, out, n);
+	}
 	return out;
 }
 
-static void zt_registry(struct policy_eval_ctx *ev, const struct podspec_container *c)
+static void zt_registry(struct policy_eval_ctx *ev, const struct zt_image *im)
 {
 	char repo[ZT_REPO_MAX], path[ZT_PATH_MAX];
 	struct buf allowed;
 
 	if (ev->p->zero_trust.allowed_registries.n == 0)
 		return;
-	zerotrust_image_repository(c->image, repo, sizeof(repo));
+	zerotrust_image_repository(im->ref, repo, sizeof(repo));
 	if (zt_registry_allowed(&ev->p->zero_trust.allowed_registries, repo))
 		return;
 	buf_init(&allowed, 4096);
 	policy__strlist_join(&ev->p->zero_trust.allowed_registries, &allowed);
-	zt_report(ev, "zeroTrust.imageRegistry", zt_image_path(ev, c, path, sizeof(path)),
-		  "image \"%s\" (%s) is not from an allowed registry; allowed: %s", c->image, repo, buf_str(&allowed));
+	zt_report(ev, "zeroTrust.imageRegistry", zt_image_path(ev, im, path, sizeof(path)),
+		  "image \"%s\" (%s) is not from an allowed registry; allowed: %s", im->ref, repo, buf_str(&allowed));
 	buf_release(&allowed);
 }
 
-void zerotrust_container(struct policy_eval_ctx *ev, const struct podspec_container *c)
+/* Registry, digest and tag rules for one image reference, wherever it appears. */
+static void zt_image(struct policy_eval_ctx *ev, const struct zt_image *im)
 {
 	const struct policy_zero_trust *zt = &ev->p->zero_trust;
 	char path[ZT_PATH_MAX];
@@ -135,22 +149,45 @@ void zerotrust_container(struct policy_eval_ctx *ev, const struct podspec_contai
 	const char *tag;
 	bool pinned;
 
-	if (!c->image)
-		return;
-	zt_registry(ev, c);
-	pinned = zerotrust_image_pinned(c->image);
+	zt_registry(ev, im);
+	pinned = zerotrust_image_pinned(im->ref);
 	if (zt->require_digest && !pinned)
-		zt_report(ev, "zeroTrust.imageDigest", zt_image_path(ev, c, path, sizeof(path)),
-			  "image \"%s\" is not pinned by digest; use <image>@sha256:<64 hex digits>", c->image);
+		zt_report(ev, "zeroTrust.imageDigest", zt_image_path(ev, im, path, sizeof(path)),
+			  "image \"%s\" is not pinned by digest; use <image>@sha256:<64 hex digits>", im->ref);
 	if (!zt->forbid_latest || pinned)
 		return;
-	tag = zt_tag(c->image, &tag_len);
+	tag = zt_tag(im->ref, &tag_len);
 	if (!tag)
-		zt_report(ev, "zeroTrust.imageLatest", zt_image_path(ev, c, path, sizeof(path)),
-			  "image \"%s\" has no tag, which means :latest; pin a version tag or a digest", c->image);
+		zt_report(ev, "zeroTrust.imageLatest", zt_image_path(ev, im, path, sizeof(path)),
+			  "image \"%s\" has no tag, which means :latest; pin a version tag or a digest", im->ref);
 	else if (tag_len == 6 && strncmp(tag, "latest", 6) == 0)
-		zt_report(ev, "zeroTrust.imageLatest", zt_image_path(ev, c, path, sizeof(path)),
-			  "image \"%s\" uses the :latest tag; pin a version tag or a digest", c->image);
+		zt_report(ev, "zeroTrust.imageLatest", zt_image_path(ev, im, path, sizeof(path)),
+			  "image \"%s\" uses the :latest tag; pin a version tag or a digest", im->ref);
+}
+
+void zerotrust_container(struct policy_eval_ctx *ev, const struct podspec_container *c)
+{
+	struct zt_image im = {c->image, c, 0};
+
+	if (c->image)
+		zt_image(ev, &im);
+}
+
+/* Image volumes (volumes[].image.reference) pull an OCI image like a container does, so the
+ * same rules apply. A missing reference is skipped as a container's missing image is: the
+ * Pod that a controller makes from the template is checked when it is created. */
+static void zt_image_volumes(struct policy_eval_ctx *ev)
+{
+	const json_t *vols = ev->pod.volumes;
+	struct zt_image im = {NULL, NULL, 0};
+
+	for (im.volume = 0; im.volume < json_array_size(vols); im.volume++) {
+		const json_t *src = json_object_get(json_array_get(vols, im.volume), "image");
+
+		im.ref = json_string_value(json_object_get(src, "reference"));
+		if (im.ref)
+			zt_image(ev, &im);
+	}
 }
 
 static void zt_model_digest(struct policy_eval_ctx *ev, const char *field)
@@ -182,6 +219,7 @@ void zerotrust_pod(struct policy_eval_ctx *ev)
 	const struct podspec *ps = &ev->pod;
 	char path[ZT_PATH_MAX];
 
+	zt_image_volumes(ev);
 	if (ev->p->zero_trust.forbid_default_sa &&
 	    (!ps->service_account || strcmp(ps->service_account, "default") == 0)) {
 		podspec_path(ps, NULL, ps->service_account_field, path, sizeof(path));

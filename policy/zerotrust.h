@@ -9,7 +9,8 @@
 #include "policy/podspec.h"
 #include "policy/policy_internal.h"
 
-/* Pod-level rules (ServiceAccount, token automount) and the ModelDeployment's own fields. */
+/* Pod-level rules (image volumes, ServiceAccount, token automount) and the ModelDeployment's
+ * own fields. */
 void zerotrust_pod(struct policy_eval_ctx *ev);
 /* Image rules for one container of ev->pod. */
 void zerotrust_container(struct policy_eval_ctx *ev, const struct podspec_container *c);

@@ -197,6 +197,61 @@ static void test_init_and_ephemeral_images(void **state)
 	policy_free(p);
 }
 
+/* Image volumes pull images too: the same registry, digest and tag rules, in every template. */
+static void test_image_volumes(void **state)
+{
+	static const char *const vpath = "spec.template.spec.volumes[1].image.reference";
+	struct policy *p = policytest_only("zeroTrust", "    allowedRegistries: [ghcr.io/acme]\n");
+	json_t *d = policytest_yaml(deployment);
+	json_t *cj = policytest_yaml("apiVersion: batch/v1\n"
+				     "kind: CronJob\n"
+				     "metadata: {name: c, namespace: shop}\n"
+				     "spec:\n"
+				     "  schedule: '@daily'\n"
+				     "  jobTemplate:\n"
+				     "    spec:\n"
+				     "      template:\n"
+				     "        spec:\n"
+				     "          serviceAccountName: c\n"
+				     "          automountServiceAccountToken: false\n"
+				     "          containers: [{name: c, image: 'ghcr.io/acme/c@" DIGEST "'}]\n"
+				     "          volumes: [{name: m, image: {reference: 'quay.io/evil/weights:latest'}}]\n");
+	json_t *pod = policytest_yaml("apiVersion: v1\n"
+				      "kind: Pod\n"
+				      "metadata: {name: p, namespace: shop}\n"
+				      "spec:\n"
+				      "  serviceAccountName: p\n"
+				      "  automountServiceAccountToken: false\n"
+				      "  containers: [{name: c, image: 'ghcr.io/acme/c@" DIGEST "'}]\n"
+				      "  volumes: [{name: m, image: {reference: 'ghcr.io/acme/weights:3'}}]\n");
+	struct policy_decision dec;
+
+	(void)state;
+	policytest_set(d, "spec.template.spec.volumes",
+		       policytest_yaml("[{name: scratch, emptyDir: {}},"
+				       " {name: model, image: {reference: 'docker.io/evil/model', pullPolicy: Always}}]"));
+	policytest_eval(p, d, &dec);
+	assert_int_equal(dec.nviolations, 3);
+	assert_string_equal(policytest_find(&dec, "zeroTrust.imageRegistry", vpath)->message,
+			    "image \"docker.io/evil/model\" (docker.io/evil/model) is not from an allowed registry; "
+			    "allowed: ghcr.io/acme");
+	assert_non_null(policytest_find(&dec, "zeroTrust.imageDigest", vpath));
+	assert_non_null(policytest_find(&dec, "zeroTrust.imageLatest", vpath));
+	policy_decision_release(&dec);
+	/* a pinned reference from an allowed registry passes */
+	policytest_set(d, "spec.template.spec.volumes.1.image.reference", json_string("ghcr.io/acme/model@" DIGEST));
+	assert_int_equal(total(p, d), 0);
+	/* CronJob templates and bare Pods */
+	assert_int_equal(count(p, cj, "zeroTrust.imageLatest", "spec.jobTemplate.spec.template.spec.volumes[0].image.reference"), 1);
+	assert_int_equal(count(p, cj, "zeroTrust.imageRegistry", "spec.jobTemplate.spec.template.spec.volumes[0].image.reference"), 1);
+	assert_int_equal(count(p, pod, "zeroTrust.imageDigest", "spec.volumes[0].image.reference"), 1);
+	assert_int_equal(total(p, pod), 1);
+	json_decref(d);
+	json_decref(cj);
+	json_decref(pod);
+	policy_free(p);
+}
+
 static void test_service_account(void **state)
 {
 	struct policy *p = policytest_only("zeroTrust", NULL);
@@ -289,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_digest_and_latest),
 		cmocka_unit_test(test_switches_turn_rules_off),
 		cmocka_unit_test(test_init_and_ephemeral_images),
+		cmocka_unit_test(test_image_volumes),
 		cmocka_unit_test(test_service_account),
 		cmocka_unit_test(test_automount),
 		cmocka_unit_test(test_model_deployment),
