@@ -876,6 +876,35 @@ static int yj_stream(struct yj_ctx *c, json_t *docs)
 	return rc;
 }
 
+int yaml_json_kube_numbers(json_t *v)
+{
+	const char *k;
+	json_t *x, *n;
+	size_t i;
+	int rc = 0;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, x)
+		{
+			n = json_is_real(x) ? yj_number(json_real_value(x)) : NULL;
+			if (n && json_object_set_new(v, k, n) != 0)
+				return SAQR_ENOMEM;
+			if (!n && (rc = yaml_json_kube_numbers(x)) != 0)
+				return rc;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+		{
+			n = json_is_real(x) ? yj_number(json_real_value(x)) : NULL;
+			if (n && json_array_set_new(v, i, n) != 0)
+				return SAQR_ENOMEM;
+			if (!n && (rc = yaml_json_kube_numbers(x)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int yaml_to_json_docs(const char *data, size_t len, size_t max, json_t **out, char *err, size_t errlen)
 {
 	struct yj_ctx c;

@@ -25,4 +25,9 @@ int yaml_to_json_docs(const char *data, size_t len, size_t max, json_t **out, ch
 /* Parse exactly one document (an empty input gives an empty object). Same errors as above. */
 int yaml_to_json(const char *data, size_t len, size_t max, json_t **out, char *err, size_t errlen);
 
+/* Turn every real in v (an object, array or scalar container tree) whose value is integral and
+ * fits in 64 bits into an integer, as kubectl's JSON round trip does for a JSON manifest ("80.0"
+ * is sent as 80). 0 or SAQR_ENOMEM (v is then partly converted). */
+int yaml_json_kube_numbers(json_t *v);
+
 #endif
