@@ -261,10 +261,10 @@ static bool yj_parse_0b(const char *s, struct yj_scalar *sc)
 	bool neg = false;
 
 	if (strncmp(s, "0b", 2) == 0) {
-		s += 2;
-		neg = *s == '-';
-		s += (*s == '-' || *s == '+');
-		return yj_digits(s, 2, &u) && yj_set_int(neg, u, s[-1] == 'b', sc);
+		bool sign = s[2] == '-' || s[2] == '+';
+
+		neg = s[2] == '-';
+		return yj_digits(s + 2 + sign, 2, &u) && yj_set_int(neg, u, !sign, sc);
 	}
 	if (strncmp(s, "-0b", 3) == 0)
 		return yj_digits(s + 3, 2, &u) && yj_set_int(true, u, false, sc);
@@ -280,7 +280,7 @@ static bool yj_timestamp_like(const char *s)
 /* Plain text starting with a digit or a sign: a timestamp, an integer, a float, or text. */
 static int yj_resolve_number(const char *s, size_t n, struct yj_scalar *sc)
 {
-	char *plain = malloc(n + 1);
+	char *plain = calloc(1, n + 1);
 	size_t i, j = 0;
 
 	if (!plain)
@@ -544,6 +544,8 @@ static int yj_key_of_value(struct yj_ctx *c, const json_t *v, char **key, size_t
 {
 	struct yj_scalar sc = {0};
 
+	if (!v)
+		return SAQR_ENOMEM;
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		sc.kind = YJ_STR;
