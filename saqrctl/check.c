@@ -142,20 +142,41 @@ static int check_read(FILE *f, char **out, size_t *outlen)
 	return 0;
 }
 
+/* The object as the API server hands a CREATE to the webhook: it clears deletionTimestamp and
+ * deletionGracePeriodSeconds first (rest.BeforeCreate), so a manifest that carries them is still
+ * judged in full. A new reference, or NULL when out of memory. */
+static json_t *check_as_created(const json_t *obj)
+{
+	json_t *copy = json_deep_copy(obj);
+	json_t *meta = json_object_get(copy, "metadata");
+
+	if (json_is_object(meta)) {
+		json_object_del(meta, "deletionTimestamp");
+		json_object_del(meta, "deletionGracePeriodSeconds");
+	}
+	return copy;
+}
+
 static int check_entry(struct check *c, const char *file, const json_t *entry)
 {
 	struct policy_decision d;
-	struct policy_input in = {json_object_get(entry, "object"), "CREATE", NULL, NULL, c->now};
+	struct policy_input in = {NULL, "CREATE", NULL, NULL, c->now};
+	json_t *obj;
 	int rc;
 
 	if (json_object_get(entry, "error"))
 		return cli_report_error(&c->report, file, (size_t)json_integer_value(json_object_get(entry, "document")),
 					json_string_value(json_object_get(entry, "error")));
+	obj = check_as_created(json_object_get(entry, "object"));
+	if (!obj)
+		return SAQR_ENOMEM;
+	in.object = obj;
 	policy_decision_init(&d);
 	rc = policy_eval(c->policy, &in, &d);
 	if (rc == 0)
 		rc = cli_report_add(&c->report, file, entry, &d);
 	policy_decision_release(&d);
+	json_decref(obj);
 	return rc;
 }
 

@@ -72,7 +72,9 @@ int cli_documents_split(const char *data, size_t len, bool json, json_t **out, c
 
 		if (!one)
 			return len > CLI_MAX_FILE_BYTES ? SAQR_ETOOBIG : SAQR_EPARSE;
-		docs = json_array();
+		docs = yaml_json_kube_numbers(one) == 0 ? json_array() : NULL;
+		if (!docs)
+			json_decref(one);
 		if (!docs || json_array_append_new(docs, one) != 0) {
 			json_decref(docs);
 			return SAQR_ENOMEM;

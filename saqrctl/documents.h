@@ -14,7 +14,9 @@
  *   {"document": N, "object": {...}}               (N counts documents from 1)
  *   {"document": N, "item": I, "object": {...}}    (the I-th item, from 0, of a List)
  *   {"document": N, "error": "..."}                 (a document that is not an object with a kind)
- * json selects the JSON parser; otherwise YAML (which also reads most JSON). On a syntax
+ * json selects the JSON parser; otherwise YAML (which also reads most JSON). Either way the
+ * objects are what kubectl sends: YAML read by YAML 1.1 rules (common/yamljson.h) and integral
+ * numbers such as 80.0 sent as integers. On a syntax
  * error returns SAQR_EPARSE or SAQR_ETOOBIG with "line L column C: ..." in err, *out untouched. */
 int cli_documents_split(const char *data, size_t len, bool json, json_t **out, char *err, size_t errlen);
 

@@ -1,5 +1,6 @@
 /* Unit tests for lib/cli (saqrctl check): document splitting (multi-document YAML, JSON, List
- * kinds), argument parsing, the text and JSON reports, directories, stdin and exit codes. */
+ * kinds), argument parsing, the text and JSON reports, directories, stdin and exit codes; YAML
+ * read as kubectl reads it, and no metadata that skips a check. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "saqrctl/check.h"
 #include "saqrctl/documents.h"
 #include "common/err.h"
+#include "common/jsonutil.h"
 
 #define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -397,6 +399,108 @@ static void test_help_and_usage(void **state)
 	run_free(&r);
 }
 
+/* good_pod with the one line `from` replaced by `to`. */
+static char *good_pod_with(const char *from, const char *to)
+{
+	const char *at_from = strstr(good_pod, from);
+	size_t head, n = strlen(good_pod) - strlen(from) + strlen(to) + 1;
+	char *out = malloc(n);
+
+	assert_non_null(at_from);
+	assert_non_null(out);
+	head = (size_t)(at_from - good_pod);
+	snprintf(out, n, "%.*s%s%s", (int)head, good_pod, to, at_from + strlen(from));
+	return out;
+}
+
+/* What kubectl sends for these YAML 1.1 spellings is refused; saqrctl must see the same. */
+static void test_yaml11_scalars_as_kubectl(void **state)
+{
+	static const struct {
+		const char *from, *to, *rule;
+	} cases[] = {
+		{"  containers:\n", "  hostNetwork: on\n  containers:\n", "podSecurity.baseline.hostNamespaces"},
+		{"  containers:\n", "  hostIPC: Yes\n  containers:\n", "podSecurity.baseline.hostNamespaces"},
+		{"allowPrivilegeEscalation: false", "allowPrivilegeEscalation: off, privileged: y",
+		 "podSecurity.baseline.privileged"},
+		{"allowPrivilegeEscalation: false", "allowPrivilegeEscalation: !!bool \"true\"",
+		 "podSecurity.restricted.allowPrivilegeEscalation"},
+		{"runAsNonRoot: true", "runAsNonRoot: NO", "podSecurity.restricted.runAsNonRoot"},
+		{"runAsNonRoot: true", "runAsNonRoot: true, runAsUser: 0x0", "podSecurity.restricted.runAsUser"},
+		{"    image:", "    ports: [{containerPort: 80.0, hostPort: 0x1bb}]\n    image:",
+		 "podSecurity.baseline.hostPorts"},
+	};
+	const char *args[] = {"-p", at("pss-only.yaml"), "-o", "json", "-"};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *yaml = good_pod_with(cases[i].from, cases[i].to);
+		struct run r = check(yaml, 5, args);
+
+		if (r.rc != 1 || !strstr(r.out, cases[i].rule))
+			fail_msg("%s: exit %d, no %s: %s%s", yaml, r.rc, cases[i].rule, r.out, r.err);
+		run_free(&r);
+		free(yaml);
+	}
+}
+
+/* Quoted, the same words are text, and the object is judged on that text. */
+static void test_quoted_scalars_stay_text(void **state)
+{
+	const char *args[] = {"-p", at("pss-only.yaml"), "-"};
+	char *yaml = good_pod_with("  containers:\n", "  hostNetwork: \"no\"\n  containers:\n");
+	json_t *entries = NULL;
+	char err[256];
+	struct run r;
+
+	(void)state;
+	assert_int_equal(cli_documents_split(yaml, strlen(yaml), false, &entries, err, sizeof(err)), 0);
+	assert_true(json_is_string(json_path(entries, "0.object.spec.hostNetwork")));
+	json_decref(entries);
+	r = check(yaml, 3, args);
+	assert_int_equal(r.rc, 0);
+	run_free(&r);
+	free(yaml);
+}
+
+/* A JSON manifest's 443.0 reaches the API server as 443, as kubectl re-encodes it. */
+static void test_json_integral_reals(void **state)
+{
+	const char *json = "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"j\"}, \"spec\": "
+			   "{\"containers\": [{\"name\": \"a\", \"ports\": [{\"containerPort\": 80.0, "
+			   "\"hostPort\": 443.0}]}]}}";
+	json_t *entries = NULL, *port;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cli_documents_split(json, strlen(json), true, &entries, err, sizeof(err)), 0);
+	port = json_path(entries, "0.object.spec.containers.0.ports.0.hostPort");
+	assert_true(json_is_integer(port));
+	assert_int_equal(json_integer_value(port), 443);
+	json_decref(entries);
+}
+
+/* The API server clears deletionTimestamp on create before the webhook sees the object, so a
+ * manifest that carries one is judged in full (it used to be skipped: allowed). */
+static void test_deletion_timestamp_never_skips(void **state)
+{
+	static const char gone[] =
+		"apiVersion: v1\nkind: Pod\n"
+		"metadata: {name: gone, deletionTimestamp: \"2024-01-01T00:00:00Z\", deletionGracePeriodSeconds: 0}\n"
+		"spec:\n  hostPID: true\n  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n"
+		"  containers:\n  - name: app\n    image: x@" DIGEST "\n"
+		"    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n";
+	const char *args[] = {"-p", at("pss-only.yaml"), "-"};
+	struct run r;
+
+	(void)state;
+	r = check(gone, 3, args);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.out, "Pod gone: [podSecurity.baseline.hostNamespaces] spec.hostPID"));
+	run_free(&r);
+}
+
 static void test_default_policy_on_fixtures(void **state)
 {
 	char *paths[2];
@@ -426,6 +530,10 @@ int main(void)
 		cmocka_unit_test(test_errors_exit_2),
 		cmocka_unit_test(test_help_and_usage),
 		cmocka_unit_test(test_default_policy_on_fixtures),
+		cmocka_unit_test(test_yaml11_scalars_as_kubectl),
+		cmocka_unit_test(test_quoted_scalars_stay_text),
+		cmocka_unit_test(test_json_integral_reals),
+		cmocka_unit_test(test_deletion_timestamp_never_skips),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
