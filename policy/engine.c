@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/jsonutil.h"
 #include "policy/compliance.h"
 #include "policy/exemptions.h"
+#include "policy/finding.h"
 #include "policy/podsecurity.h"
 #include "policy/policy_internal.h"
 #include "policy/residency.h"
@@ -30,6 +32,53 @@ static void engine_containers(struct policy_eval_ctx *ev, bool pss, bool zt)
 		}
 }
 
+/* The metadata rules once more on metadata that children carry (meta at path): the pod
+ * template of a workload controller, a CronJob's job template. Only the label and annotation
+ * rules run: the pod and the object's own fields were judged above, so the pass hides them. */
+static void engine_meta_pass(struct policy_eval_ctx *ev, const json_t *meta, const char *path)
+{
+	const json_t *labels = ev->labels, *annotations = ev->annotations;
+	enum podspec_kind kind = ev->kind;
+	bool has_pod = ev->has_pod;
+	const char *personal = policy__meta_value(ev, "saqr.dev/personal-data");
+
+	ev->labels = json_object_get(meta, "labels");
+	ev->annotations = json_object_get(meta, "annotations");
+	ev->meta_prefix = path;
+	ev->has_pod = false;
+	ev->kind = PODSPEC_KIND_OTHER;
+	if (ev->p->residency.g.enabled)
+		residency_check(ev);
+	if (ev->p->compliance.g.enabled) {
+		compliance_check(ev);
+		compliance_template_personal_data(ev, personal);
+	}
+	ev->labels = labels;
+	ev->annotations = annotations;
+	ev->meta_prefix = NULL;
+	ev->has_pod = has_pod;
+	ev->kind = kind;
+}
+
+/* Whether the object's pod comes from a template of its own (not a Pod, not synthesised). */
+bool policy__has_template(const struct policy_eval_ctx *ev)
+{
+	return ev->has_pod && !ev->pod.map && ev->pod.meta_path && strcmp(ev->pod.meta_path, "metadata") != 0;
+}
+
+/* Autogen: what Kubernetes creates from a template is admitted by the same rules, so the
+ * template must carry what they check. */
+static void engine_templates(struct policy_eval_ctx *ev)
+{
+	const char *kind = json_string_value(json_object_get(ev->obj, "kind"));
+
+	if (!policy__has_template(ev))
+		return;
+	if (strcmp(kind, "CronJob") == 0)
+		engine_meta_pass(ev, json_path(ev->obj, "spec.jobTemplate.metadata"), "spec.jobTemplate.metadata");
+	engine_meta_pass(ev, ev->pod.meta, ev->pod.meta_path);
+}
+
 static void engine_groups(struct policy_eval_ctx *ev)
 {
 	const struct policy *p = ev->p;
@@ -45,6 +94,7 @@ static void engine_groups(struct policy_eval_ctx *ev)
 		residency_check(ev);
 	if (p->compliance.g.enabled)
 		compliance_check(ev);
+	engine_templates(ev);
 }
 
 /* Operations and states the policy does not judge: deletes, connects, and updates to an

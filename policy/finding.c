@@ -66,6 +66,11 @@ void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf,
 	}
 	buf_init(&msg, FINDING_MESSAGE_MAX);
 	buf_vaddf(&msg, fmt, ap);
+	if (ev->meta_prefix)
+		buf_addf(&msg,
+			 " (pods created from this template would be refused: copy the object's saqr.dev labels and "
+			 "annotations to %s)",
+			 ev->meta_prefix);
 	v = &d->violations[d->nviolations];
 	v->rule = strdup(rule);
 	v->path = strdup(path);
@@ -102,7 +107,8 @@ void policy__meta_path(const struct policy_eval_ctx *ev, const char *key, char *
 {
 	bool annotation = !json_object_get(ev->labels, key) && json_object_get(ev->annotations, key);
 
-	snprintf(out, n, "metadata.%s[%s]", annotation ? "annotations" : "labels", key);
+	snprintf(out, n, "%s.%s[%s]", ev->meta_prefix ? ev->meta_prefix : "metadata",
+		 annotation ? "annotations" : "labels", key);
 }
 
 bool policy__strlist_has(const struct policy_strlist *l, const char *s)

@@ -89,6 +89,9 @@ struct policy_eval_ctx {
 	enum podspec_kind kind;
 	const json_t *labels;      /* metadata.labels or NULL */
 	const json_t *annotations; /* metadata.annotations or NULL */
+	/* During the template pass (engine.c): the pod template's metadata path, where labels and
+	 * annotations above were read from; NULL for the object's own metadata. */
+	const char *meta_prefix;
 	struct podspec pod;
 	bool has_pod;
 	struct policy_decision *d;
