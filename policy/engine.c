@@ -162,6 +162,8 @@ static void engine_finish(struct policy_eval_ctx *ev, enum exemptions_break_glas
 		if (d->violations[i].enforcement == POLICY_ENFORCE_DENY)
 			d->allowed = false;
 	}
+	if (ev->dropped_denials > 0 && bg != EXEMPTIONS_BG_HONOURED)
+		d->allowed = false;
 	if (bg == EXEMPTIONS_BG_HONOURED)
 		d->exempt = true;
 }

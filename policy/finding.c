@@ -49,6 +49,33 @@ static int finding_grow(struct policy_decision *d)
 	return 0;
 }
 
+/* The list is full. A warn or audit finding is only counted. A denial is never lost: it takes
+ * the place of the last warn or audit finding (which is counted instead), and when every kept
+ * finding is a denial it is counted in ev->dropped_denials, which still denies. */
+static bool finding_make_room(struct policy_eval_ctx *ev, enum policy_enforcement enf)
+{
+	struct policy_decision *d = ev->d;
+	size_t i;
+
+	ev->dropped++;
+	if (enf != POLICY_ENFORCE_DENY)
+		return false;
+	for (i = d->nviolations; i > 0; i--)
+		if (d->violations[i - 1].enforcement != POLICY_ENFORCE_DENY)
+			break;
+	if (i == 0) {
+		ev->dropped_denials++;
+		return false;
+	}
+	i--;
+	free(d->violations[i].rule);
+	free(d->violations[i].path);
+	free(d->violations[i].message);
+	memmove(&d->violations[i], &d->violations[i + 1], (d->nviolations - i - 1) * sizeof(d->violations[0]));
+	d->nviolations--;
+	return true;
+}
+
 void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
 			const char *path, const char *fmt, va_list ap)
 {
@@ -56,10 +83,8 @@ void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf,
 	struct policy_violation *v;
 	struct buf msg;
 
-	if (d->nviolations >= POLICY_MAX_VIOLATIONS) {
-		ev->dropped++;
+	if (d->nviolations >= POLICY_MAX_VIOLATIONS && !finding_make_room(ev, enf))
 		return;
-	}
 	if (finding_grow(d) != 0) {
 		ev->err = SAQR_ENOMEM;
 		return;

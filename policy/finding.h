@@ -12,7 +12,8 @@
 #include "policy/policy_internal.h"
 
 /* Record a finding in ev->d (the decision owns the copies of rule, path and message). Past
- * POLICY_MAX_VIOLATIONS it is only counted in ev->dropped; an allocation failure is kept in
+ * POLICY_MAX_VIOLATIONS it is only counted in ev->dropped, except that a denial displaces a
+ * warn or audit finding (warnings never crowd out denials); an allocation failure is kept in
  * ev->err and the caller carries on. */
 void policy__violation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
 		       const char *path, const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -95,7 +95,8 @@ struct policy_eval_ctx {
 	struct podspec pod;
 	bool has_pod;
 	struct policy_decision *d;
-	size_t dropped; /* findings beyond POLICY_MAX_VIOLATIONS */
+	size_t dropped;	        /* findings beyond POLICY_MAX_VIOLATIONS */
+	size_t dropped_denials; /* of those, deny-mode ones (only when every kept finding denies) */
 	int err;        /* first allocation failure, reported by policy_eval */
 };
 

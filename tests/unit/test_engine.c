@@ -213,6 +213,44 @@ static void test_findings_are_capped(void **state)
 	json_decref(pod);
 }
 
+/* Warnings never crowd out denials: past the cap, a denial takes a warning's place, and the
+ * request is denied whatever the number of warnings before it. */
+static void test_warnings_never_crowd_out_denials(void **state)
+{
+	struct policy *p = policytest_policy("apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n"
+					     "  podSecurity: {enabled: false}\n  dataResidency: {enabled: false}\n"
+					     "  zeroTrust: {enforcement: warn}\n"
+					     "  compliance: {enforcement: deny, requireClassification: false}\n");
+	json_t *pod = policytest_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+				      "spec: {serviceAccountName: sa, automountServiceAccountToken: false}\n");
+	json_t *containers = json_array();
+	struct policy_decision d;
+	struct buf msg;
+	size_t i, warn = 0;
+
+	(void)state;
+	for (i = 0; i < 600; i++)
+		json_array_append_new(containers, json_pack("{s:s, s:s}", "name", "c", "image", "nginx"));
+	policytest_set(pod, "spec.containers", containers);
+	policytest_eval(p, pod, &d);
+	/* 1200 warnings, then the missing owner: 1000 kept, the denial among them */
+	assert_int_equal(d.nviolations, 1000);
+	assert_string_equal(ann(&d, "violations"), "1201");
+	assert_false(d.allowed);
+	assert_string_equal(ann(&d, "decision"), "denied");
+	assert_int_equal(policytest_count(&d, "compliance.owner", "metadata.labels[saqr.dev/owner]"), 1);
+	for (i = 0; i < d.nviolations; i++)
+		warn += d.violations[i].enforcement == POLICY_ENFORCE_WARN;
+	assert_int_equal(warn, 999);
+	buf_init(&msg, 4096);
+	assert_int_equal(policy_decision_deny_message(&d, &msg), 0);
+	assert_non_null(strstr(buf_str(&msg), "[compliance.owner]"));
+	buf_release(&msg);
+	policy_decision_release(&d);
+	policy_free(p);
+	json_decref(pod);
+}
+
 /* Autogen: the metadata rules also run on a workload's pod template (what its ReplicaSets and
  * Pods carry), with a message that says why. */
 static void test_pod_template_must_carry_the_labels(void **state)
@@ -313,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_skipped_operations),
 		cmocka_unit_test(test_unknown_kinds_and_invalid_input),
 		cmocka_unit_test(test_findings_are_capped),
+		cmocka_unit_test(test_warnings_never_crowd_out_denials),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
