@@ -6,6 +6,7 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "policy/compliance.h"
+#include "policy/driftcheck.h"
 #include "policy/exemptions.h"
 #include "policy/finding.h"
 #include "policy/podsecurity.h"
@@ -60,12 +61,6 @@ static void engine_meta_pass(struct policy_eval_ctx *ev, const json_t *meta, con
 	ev->kind = kind;
 }
 
-/* Whether the object's pod comes from a template of its own (not a Pod, not synthesised). */
-bool policy__has_template(const struct policy_eval_ctx *ev)
-{
-	return ev->has_pod && !ev->pod.map && ev->pod.meta_path && strcmp(ev->pod.meta_path, "metadata") != 0;
-}
-
 /* Autogen: what Kubernetes creates from a template is admitted by the same rules, so the
  * template must carry what they check. */
 static void engine_templates(struct policy_eval_ctx *ev)
@@ -95,6 +90,48 @@ static void engine_groups(struct policy_eval_ctx *ev)
 	if (p->compliance.g.enabled)
 		compliance_check(ev);
 	engine_templates(ev);
+}
+
+/* Evaluate obj, an object Saqr will create from part of the one being admitted, with every
+ * check group into ev's decision; "spec" in its findings' paths becomes spec_path. */
+static int engine_nested(struct policy_eval_ctx *ev, const json_t *obj, const char *spec_path)
+{
+	const json_t *meta = json_object_get(obj, "metadata");
+	struct policy_eval_ctx sub;
+	int rc;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.p = ev->p;
+	sub.in = ev->in;
+	sub.obj = obj;
+	sub.d = ev->d;
+	sub.labels = json_object_get(meta, "labels");
+	sub.annotations = json_object_get(meta, "annotations");
+	sub.spec_rebase = spec_path;
+	sub.kind = podspec_kind_of(obj);
+	rc = podspec_find(obj, sub.kind, &sub.pod);
+	if (rc < 0)
+		return rc;
+	sub.has_pod = rc == 1;
+	if (sub.kind != PODSPEC_KIND_OTHER)
+		engine_groups(&sub);
+	podspec_release(&sub.pod);
+	ev->dropped += sub.dropped;
+	ev->dropped_denials += sub.dropped_denials;
+	if (sub.err && !ev->err)
+		ev->err = sub.err;
+	return 0;
+}
+
+/* A DriftPolicy: its retrain template as the TrainingJob it becomes, then its own rules. */
+static void engine_driftpolicy(struct policy_eval_ctx *ev)
+{
+	json_t *tj = NULL;
+
+	if (driftcheck_retrain_job(ev, &tj) != 0 || (tj && engine_nested(ev, tj, DRIFTCHECK_RETRAIN_PATH) != 0))
+		ev->err = SAQR_ENOMEM;
+	json_decref(tj);
+	driftcheck_check(ev);
 }
 
 /* Operations and states the policy does not judge: deletes, connects, and updates to an
@@ -203,7 +240,9 @@ static int engine_run(struct policy_eval_ctx *ev)
 	ev->has_pod = rc == 1;
 	if (ev->kind != PODSPEC_KIND_OTHER)
 		engine_groups(ev);
-	if (ev->kind != PODSPEC_KIND_OTHER && ev->p->exemptions.g.enabled)
+	else if (driftcheck_is_driftpolicy(ev->obj))
+		engine_driftpolicy(ev);
+	if ((ev->kind != PODSPEC_KIND_OTHER || driftcheck_is_driftpolicy(ev->obj)) && ev->p->exemptions.g.enabled)
 		bg = exemptions_break_glass(ev, ev->d->audit_annotations);
 	engine_finish(ev, bg);
 	rc = engine_annotate(ev, bg);

@@ -10,6 +10,7 @@
 #include "common/err.h"
 
 #define FINDING_MESSAGE_MAX 4096
+#define FINDING_PATH_MAX 512
 
 void policy_decision_init(struct policy_decision *d)
 {
@@ -76,11 +77,21 @@ static bool finding_make_room(struct policy_eval_ctx *ev, enum policy_enforcemen
 	return true;
 }
 
+/* A nested evaluation's "spec..." path, as a path in the object being admitted. */
+static const char *finding_rebase(const struct policy_eval_ctx *ev, const char *path, char *out, size_t n)
+{
+	if (!ev->spec_rebase || strncmp(path, "spec", 4) != 0 || (path[4] != '\0' && path[4] != '.' && path[4] != '['))
+		return path;
+	snprintf(out, n, "%s%s", ev->spec_rebase, path + 4);
+	return out;
+}
+
 void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf, const char *rule,
 			const char *path, const char *fmt, va_list ap)
 {
 	struct policy_decision *d = ev->d;
 	struct policy_violation *v;
+	char rebased[FINDING_PATH_MAX];
 	struct buf msg;
 
 	if (d->nviolations >= POLICY_MAX_VIOLATIONS && !finding_make_room(ev, enf))
@@ -89,6 +100,7 @@ void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf,
 		ev->err = SAQR_ENOMEM;
 		return;
 	}
+	path = finding_rebase(ev, path, rebased, sizeof(rebased));
 	buf_init(&msg, FINDING_MESSAGE_MAX);
 	buf_vaddf(&msg, fmt, ap);
 	if (ev->meta_prefix)
@@ -134,6 +146,12 @@ void policy__meta_path(const struct policy_eval_ctx *ev, const char *key, char *
 
 	snprintf(out, n, "%s.%s[%s]", ev->meta_prefix ? ev->meta_prefix : "metadata",
 		 annotation ? "annotations" : "labels", key);
+}
+
+/* Whether the object's pod comes from a template of its own (not a Pod, not synthesised). */
+bool policy__has_template(const struct policy_eval_ctx *ev)
+{
+	return ev->has_pod && !ev->pod.map && ev->pod.meta_path && strcmp(ev->pod.meta_path, "metadata") != 0;
 }
 
 bool policy__strlist_has(const struct policy_strlist *l, const char *s)

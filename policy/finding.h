@@ -28,7 +28,7 @@ const char *policy__meta_value(const struct policy_eval_ctx *ev, const char *key
 void policy__meta_path(const struct policy_eval_ctx *ev, const char *key, char *out, size_t n);
 
 /* Whether ev's pod comes from a pod template of the object's own (a workload controller), so
- * that its metadata is what the object's children carry (engine.c). */
+ * that its metadata is what the object's children carry. */
 bool policy__has_template(const struct policy_eval_ctx *ev);
 
 bool policy__strlist_has(const struct policy_strlist *l, const char *s);

@@ -133,6 +133,7 @@ int policy__describe(const struct policy *p, struct buf *b)
 	buf_addf(b, "podSecurity.level=%s\n", p->pod_security.level == POLICY_PSS_RESTRICTED ? "restricted" : "baseline");
 	pd_group_describe(b, "zeroTrust", &zt->g);
 	pd_list_describe(b, "zeroTrust.allowedRegistries", &zt->allowed_registries);
+	pd_list_describe(b, "zeroTrust.allowedEndpoints", &zt->allowed_endpoints);
 	buf_addf(b, "zeroTrust.flags=%d%d%d%d%d%d\n", zt->require_digest, zt->forbid_latest, zt->forbid_default_sa,
 		 zt->require_automount_disabled, zt->require_model_tls, zt->require_model_digest);
 	pd_group_describe(b, "dataResidency", &r->g);

@@ -44,6 +44,7 @@ struct policy {
 	struct policy_zero_trust {
 		struct policy_group g;
 		struct policy_strlist allowed_registries; /* empty: any registry */
+		struct policy_strlist allowed_endpoints;  /* hosts or URL prefixes; empty: any https URL */
 		bool require_digest;
 		bool forbid_latest;
 		bool forbid_default_sa;
@@ -92,6 +93,9 @@ struct policy_eval_ctx {
 	/* During the template pass (engine.c): the pod template's metadata path, where labels and
 	 * annotations above were read from; NULL for the object's own metadata. */
 	const char *meta_prefix;
+	/* For a nested evaluation (policy__eval_nested): the path that "spec" stands for in the
+	 * object the findings are reported against, e.g. "spec.actions.retrain.template". */
+	const char *spec_rebase;
 	struct podspec pod;
 	bool has_pod;
 	struct policy_decision *d;

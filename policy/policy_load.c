@@ -62,6 +62,7 @@ static const struct pl_field pl_pod_security[] = {
 static const struct pl_field pl_zero_trust[] = {
 	PL_GROUP(zero_trust),
 	PL_F("allowedRegistries", PL_STRLIST, zero_trust.allowed_registries),
+	PL_F("allowedEndpoints", PL_STRLIST, zero_trust.allowed_endpoints),
 	PL_F("requireDigest", PL_BOOL, zero_trust.require_digest),
 	PL_F("forbidLatest", PL_BOOL, zero_trust.forbid_latest),
 	PL_F("forbidDefaultServiceAccount", PL_BOOL, zero_trust.forbid_default_sa),
@@ -702,6 +703,7 @@ int policy_load_default(struct policy **out)
 void policy__release(struct policy *p)
 {
 	pl_strlist_free(&p->zero_trust.allowed_registries);
+	pl_strlist_free(&p->zero_trust.allowed_endpoints);
 	free(p->residency.label);
 	pl_strlist_free(&p->residency.allowed_values);
 	pl_loclist_free(&p->residency.allowed_locations);
