@@ -9,6 +9,7 @@
 #include "policy/driftcheck.h"
 #include "policy/exemptions.h"
 #include "policy/finding.h"
+#include "policy/kinds.h"
 #include "policy/podsecurity.h"
 #include "policy/policy_internal.h"
 #include "policy/residency.h"
@@ -123,6 +124,65 @@ static int engine_nested(struct policy_eval_ctx *ev, const json_t *obj, const ch
 	return 0;
 }
 
+/* One more pod of a kind known by paths (the Worker after the Master, a worker group after
+ * the head): its pod rules, its placement, and its template's metadata. Findings equal to
+ * one already kept (the object's labels, for an inline pod spec) are not repeated. */
+static void engine_extra_pod(struct policy_eval_ctx *ev)
+{
+	const json_t *labels = ev->labels, *annotations = ev->annotations;
+	const char *personal = policy__meta_value(ev, "saqr.dev/personal-data");
+	bool pss = ev->p->pod_security.g.enabled, zt = ev->p->zero_trust.g.enabled;
+
+	if (pss)
+		podsecurity_pod(ev);
+	engine_containers(ev, pss, zt);
+	if (zt)
+		zerotrust_pod(ev);
+	ev->dedupe = true;
+	ev->kind = PODSPEC_KIND_OTHER;
+	if (policy__has_template(ev)) {
+		ev->labels = json_object_get(ev->pod.meta, "labels");
+		ev->annotations = json_object_get(ev->pod.meta, "annotations");
+		ev->meta_prefix = ev->pod.meta_path;
+	}
+	if (ev->p->residency.g.enabled)
+		residency_check(ev);
+	if (ev->p->compliance.g.enabled) {
+		compliance_check(ev);
+		if (ev->meta_prefix)
+			compliance_template_personal_data(ev, personal);
+	}
+	ev->labels = labels;
+	ev->annotations = annotations;
+	ev->meta_prefix = NULL;
+	ev->kind = PODSPEC_KIND_WORKLOAD;
+	ev->dedupe = false;
+}
+
+/* Every pod after the first, then the storage URIs, of a kind known by paths. ev->pod is the
+ * first pod again on return. */
+static int engine_by_paths(struct policy_eval_ctx *ev, const struct podspec_paths *k)
+{
+	struct podspec first;
+	bool has_pod = ev->has_pod;
+	size_t n;
+	int rc = 0;
+
+	memcpy(&first, &ev->pod, sizeof(first));
+	for (n = 1; has_pod && n < POLICY_MAX_VIOLATIONS; n++) {
+		rc = podspec_find_paths(ev->obj, k, n, &ev->pod);
+		if (rc <= 0)
+			break;
+		ev->has_pod = true;
+		engine_extra_pod(ev);
+		podspec_release(&ev->pod);
+	}
+	memcpy(&ev->pod, &first, sizeof(first));
+	ev->has_pod = has_pod;
+	kinds_uris(ev, k);
+	return rc < 0 ? rc : 0;
+}
+
 /* A DriftPolicy: its retrain template as the TrainingJob it becomes, then its own rules. */
 static void engine_driftpolicy(struct policy_eval_ctx *ev)
 {
@@ -222,6 +282,7 @@ static void engine_init_ctx(struct policy_eval_ctx *ev, const struct policy *p, 
 static int engine_run(struct policy_eval_ctx *ev)
 {
 	enum exemptions_break_glass_state bg = EXEMPTIONS_BG_ABSENT;
+	const struct podspec_paths *paths;
 	char why[320];
 	int rc;
 
@@ -233,13 +294,16 @@ static int engine_run(struct policy_eval_ctx *ev)
 			return SAQR_ENOMEM;
 		return engine_annotate(ev, bg);
 	}
-	ev->kind = podspec_kind_of(ev->obj);
-	rc = podspec_find(ev->obj, ev->kind, &ev->pod);
+	paths = kinds_paths(ev->p, ev->obj);
+	ev->kind = paths ? PODSPEC_KIND_WORKLOAD : podspec_kind_of(ev->obj);
+	rc = paths ? podspec_find_paths(ev->obj, paths, 0, &ev->pod) : podspec_find(ev->obj, ev->kind, &ev->pod);
 	if (rc < 0)
 		return rc;
 	ev->has_pod = rc == 1;
 	if (ev->kind != PODSPEC_KIND_OTHER)
 		engine_groups(ev);
+	if (paths && (rc = engine_by_paths(ev, paths)) < 0)
+		return rc;
 	else if (driftcheck_is_driftpolicy(ev->obj))
 		engine_driftpolicy(ev);
 	if ((ev->kind != PODSPEC_KIND_OTHER || driftcheck_is_driftpolicy(ev->obj)) && ev->p->exemptions.g.enabled)

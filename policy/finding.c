@@ -77,6 +77,17 @@ static bool finding_make_room(struct policy_eval_ctx *ev, enum policy_enforcemen
 	return true;
 }
 
+static bool finding_seen(const struct policy_decision *d, const char *rule, const char *path, const char *msg)
+{
+	size_t i;
+
+	for (i = 0; i < d->nviolations; i++)
+		if (strcmp(d->violations[i].path, path) == 0 && strcmp(d->violations[i].rule, rule) == 0 &&
+		    strcmp(d->violations[i].message, msg) == 0)
+			return true;
+	return false;
+}
+
 /* A nested evaluation's "spec..." path, as a path in the object being admitted. */
 static const char *finding_rebase(const struct policy_eval_ctx *ev, const char *path, char *out, size_t n)
 {
@@ -94,20 +105,24 @@ void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf,
 	char rebased[FINDING_PATH_MAX];
 	struct buf msg;
 
-	if (d->nviolations >= POLICY_MAX_VIOLATIONS && !finding_make_room(ev, enf))
-		return;
-	if (finding_grow(d) != 0) {
-		ev->err = SAQR_ENOMEM;
-		return;
-	}
 	path = finding_rebase(ev, path, rebased, sizeof(rebased));
 	buf_init(&msg, FINDING_MESSAGE_MAX);
 	buf_vaddf(&msg, fmt, ap);
-	if (ev->meta_prefix)
+	if (ev->meta_prefix && strncmp(path, ev->meta_prefix, strlen(ev->meta_prefix)) == 0)
 		buf_addf(&msg,
 			 " (pods created from this template would be refused: copy the object's saqr.dev labels and "
 			 "annotations to %s)",
 			 ev->meta_prefix);
+	if ((ev->dedupe && finding_seen(d, rule, path, buf_str(&msg))) ||
+	    (d->nviolations >= POLICY_MAX_VIOLATIONS && !finding_make_room(ev, enf))) {
+		buf_release(&msg);
+		return;
+	}
+	if (finding_grow(d) != 0) {
+		buf_release(&msg);
+		ev->err = SAQR_ENOMEM;
+		return;
+	}
 	v = &d->violations[d->nviolations];
 	v->rule = strdup(rule);
 	v->path = strdup(path);

@@ -157,5 +157,13 @@ int policy__describe(const struct policy *p, struct buf *b)
 	pd_list_describe(b, "exemptions.groups", &p->exemptions.groups);
 	pd_list_describe(b, "exemptions.breakGlass.groups", &p->exemptions.break_glass_groups);
 	pd_duration_describe(b, "exemptions.breakGlass.maxDuration", p->exemptions.break_glass_max);
+	for (i = 0; i < p->custom_kinds.n; i++) {
+		const struct policy_kind *k = &p->custom_kinds.v[i];
+
+		buf_addf(b, "customKinds[%zu]=%s/%s\n", i, k->group, k->kind);
+		pd_list_describe(b, "customKinds.podTemplates", &k->templates);
+		pd_list_describe(b, "customKinds.podSpecs", &k->pod_specs);
+		pd_list_describe(b, "customKinds.uris", &k->uris);
+	}
 	return 0;
 }

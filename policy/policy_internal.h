@@ -36,6 +36,19 @@ struct policy_group {
 
 enum policy_pss_level { POLICY_PSS_BASELINE, POLICY_PSS_RESTRICTED };
 
+/* A kind the policy declares by the paths of its pods and URIs (spec.customKinds). */
+struct policy_kind {
+	char *group;
+	char *kind;
+	struct policy_strlist templates, pod_specs, uris;
+	struct podspec_paths paths; /* views of the above, for podspec_find_paths */
+};
+
+struct policy_kindlist {
+	struct policy_kind *v;
+	size_t n;
+};
+
 struct policy {
 	struct policy_pod_security {
 		struct policy_group g;
@@ -80,6 +93,7 @@ struct policy {
 		struct policy_strlist break_glass_groups; /* empty: break-glass disabled */
 		long long break_glass_max;                /* seconds */
 	} exemptions;
+	struct policy_kindlist custom_kinds; /* checked before the built-in kinds */
 };
 
 /* Everything one policy_eval call reads and writes; lives on the caller's stack. */
@@ -96,6 +110,7 @@ struct policy_eval_ctx {
 	/* For a nested evaluation (policy__eval_nested): the path that "spec" stands for in the
 	 * object the findings are reported against, e.g. "spec.actions.retrain.template". */
 	const char *spec_rebase;
+	bool dedupe; /* skip a finding equal to one already kept (a kind's second and later pods) */
 	struct podspec pod;
 	bool has_pod;
 	struct policy_decision *d;
