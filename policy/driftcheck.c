@@ -59,10 +59,11 @@ static json_t *dc_training_job(const struct policy_eval_ctx *ev, const json_t *t
 {
 	const json_t *meta = json_object_get(ev->obj, "metadata");
 	const char *ns = dc_namespace(ev);
-	json_t *tj = json_pack("{s:s, s:s, s:{s:s, s:o*, s:o*}, s:O}", "apiVersion", "saqr.dev/v1alpha1", "kind",
-			       "TrainingJob", "metadata", "name", json_path_str(ev->obj, "metadata.name", "retrain"),
-			       "labels", dc_saqr_keys(json_object_get(meta, "labels")), "annotations",
-			       dc_saqr_keys(json_object_get(meta, "annotations")), "spec", tmpl);
+	json_t *tj =
+	    json_pack("{s:s, s:s, s:{s:s, s:o*, s:o*}, s:O}", "apiVersion", "saqr.dev/v1alpha1", "kind",
+		      "TrainingJob", "metadata", "name", json_path_str(ev->obj, "metadata.name", "retrain"),
+		      "labels", dc_saqr_keys(json_object_get(meta, "labels")), "annotations",
+		      dc_saqr_keys(json_object_get(meta, "annotations")), "spec", tmpl);
 
 	if (tj && ns && json_object_set_new(json_object_get(tj, "metadata"), "namespace", json_string(ns))) {
 		json_decref(tj);
@@ -97,7 +98,8 @@ static bool dc_ipv4_forbidden(const char *host)
 
 static bool dc_ipv6_forbidden(const char *host)
 {
-	static const unsigned char ec2[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
+	static const unsigned char ec2[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0,	  0,
+					      0,    0,	  0,	0,    0, 0, 0x02, 0x54};
 	unsigned char b[16];
 
 	if (inet_pton(AF_INET6, host, b) != 1)
@@ -156,7 +158,7 @@ static bool dc_listed(const struct policy_strlist *l, const char *url, const cha
 }
 
 static void dc_report(struct policy_eval_ctx *ev, const char *rule, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void dc_report(struct policy_eval_ctx *ev, const char *rule, const char *path, const char *fmt, ...)
 {
@@ -174,7 +176,8 @@ static void dc_endpoint(struct policy_eval_ctx *ev, const char *url, const char 
 	char host[DC_HOST_MAX];
 	struct buf list;
 
-	if ((!https && strncmp(url, "http://", 7) != 0) || !dc_host(url + (https ? 8 : 7), host, sizeof(host))) {
+	if ((!https && strncmp(url, "http://", 7) != 0) ||
+	    !dc_host(url + (https ? 8 : 7), host, sizeof(host))) {
 		dc_report(ev, "zeroTrust.endpoint", path, "\"%s\" is not an https:// URL with a host", url);
 		return;
 	}
@@ -189,11 +192,14 @@ static void dc_endpoint(struct policy_eval_ctx *ev, const char *url, const char 
 	policy__strlist_join(allowed, &list);
 	if (allowed->n == 0)
 		dc_report(ev, "zeroTrust.endpoint", path,
-			  "\"%s\" is plain http; use https://, or list the URL prefix in zeroTrust.allowedEndpoints", url);
+			  "\"%s\" is plain http; use https://, or list the URL prefix in "
+			  "zeroTrust.allowedEndpoints",
+			  url);
 	else
-		dc_report(ev, "zeroTrust.endpoint", path,
-			  "\"%s\" is not an allowed endpoint; allowed (hosts over https, or URL prefixes): %s", url,
-			  buf_str(&list));
+		dc_report(
+		    ev, "zeroTrust.endpoint", path,
+		    "\"%s\" is not an allowed endpoint; allowed (hosts over https, or URL prefixes): %s", url,
+		    buf_str(&list));
 	buf_release(&list);
 }
 
@@ -226,7 +232,8 @@ static void dc_secret_ref(struct policy_eval_ctx *ev, const json_t *ref, const c
 		return;
 	snprintf(field, sizeof(field), "%s.namespace", path);
 	dc_report(ev, "zeroTrust.secretNamespace", field,
-		  "the Secret is in namespace \"%s\"; a DriftPolicy may only reference Secrets in its own namespace%s%s%s",
+		  "the Secret is in namespace \"%s\"; a DriftPolicy may only reference Secrets in its own "
+		  "namespace%s%s%s",
 		  ns, own ? " (\"" : "", own ? own : "", own ? "\")" : "");
 }
 

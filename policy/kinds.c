@@ -36,7 +36,8 @@ static void kd_allowed(const struct policy_residency *r, struct buf *b)
 	size_t i;
 
 	for (i = 0; i < r->allowed_locations.n; i++)
-		buf_addf(b, "%s%s/%s", i ? ", " : "", r->allowed_locations.v[i].provider, r->allowed_locations.v[i].region);
+		buf_addf(b, "%s%s/%s", i ? ", " : "", r->allowed_locations.v[i].provider,
+			 r->allowed_locations.v[i].region);
 	if (r->allowed_locations.n == 0)
 		buf_adds(b, "(none)");
 }
@@ -58,12 +59,13 @@ static void kd_uri(void *arg, const json_t *value, const char *path)
 	kd_allowed(r, &allowed);
 	if (u.provider[0] && u.region[0])
 		policy__violation(ev, r->g.enforcement, "dataResidency.location", path,
-				  "\"%s\" is in %s/%s, which is not an allowed location; allowed: %s", uri, u.provider,
-				  u.region, buf_str(&allowed));
+				  "\"%s\" is in %s/%s, which is not an allowed location; allowed: %s", uri,
+				  u.provider, u.region, buf_str(&allowed));
 	else
 		policy__violation(ev, r->g.enforcement, "dataResidency.location", path,
 				  "the location of \"%s\" is unknown: use a URL that names its region (e.g. "
-				  "https://<bucket>.s3.me-central-1.amazonaws.com/...) in an allowed location (%s), or pvc://",
+				  "https://<bucket>.s3.me-central-1.amazonaws.com/...) in an allowed "
+				  "location (%s), or pvc://",
 				  uri, buf_str(&allowed));
 	buf_release(&allowed);
 }

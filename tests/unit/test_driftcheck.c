@@ -86,7 +86,8 @@ static void test_retrain_template_is_a_training_job(void **state)
 	policytest_dump(&d);
 	assert_false(d.allowed);
 	assert_non_null(policytest_find(&d, "zeroTrust.imageDigest", "spec.actions.retrain.template.image"));
-	assert_non_null(policytest_find(&d, "dataResidency.location", "spec.actions.retrain.template.dataset.region"));
+	assert_non_null(
+	    policytest_find(&d, "dataResidency.location", "spec.actions.retrain.template.dataset.region"));
 	assert_non_null(policytest_find(&d, "compliance.owner", "metadata.labels[saqr.dev/owner]"));
 	policy_decision_release(&d);
 	/* without a retrain template, the DriftPolicy's labels are not judged */
@@ -120,7 +121,8 @@ static void test_endpoints_default(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		policytest_set(dp, "spec.actions.alert.sinks.0.url", json_string(cases[i].url));
-		assert_int_equal(count(def, dp, "zeroTrust.endpoint", "spec.actions.alert.sinks[0].url"), cases[i].ok ? 0 : 1);
+		assert_int_equal(count(def, dp, "zeroTrust.endpoint", "spec.actions.alert.sinks[0].url"),
+				 cases[i].ok ? 0 : 1);
 	}
 	policytest_set(dp, "spec.source", policytest_yaml("{prometheus: {url: 'http://169.254.169.254'}}"));
 	assert_int_equal(count(def, dp, "zeroTrust.endpoint", "spec.source.prometheus.url"), 1);
@@ -136,7 +138,8 @@ static void test_endpoints_listed(void **state)
 	const char *path = "spec.actions.alert.sinks[0].url";
 
 	(void)state;
-	policytest_set(dp, "spec.source", policytest_yaml("{prometheus: {url: 'http://prometheus.monitoring.svc:9090/'}}"));
+	policytest_set(dp, "spec.source",
+		       policytest_yaml("{prometheus: {url: 'http://prometheus.monitoring.svc:9090/'}}"));
 	assert_int_equal(count(p, dp, "zeroTrust.endpoint", NULL), 0);
 	policytest_set(dp, "spec.actions.alert.sinks.0.url", json_string("https://other.example.ae/x"));
 	assert_int_equal(count(p, dp, "zeroTrust.endpoint", path), 1);
@@ -159,12 +162,15 @@ static void test_secret_refs_stay_in_namespace(void **state)
 		       policytest_yaml("{prometheus: {url: 'https://prom.example.ae', "
 				       "bearerTokenSecretRef: {name: t, key: token, namespace: monitoring}, "
 				       "caSecretRef: {name: ca, namespace: ml}}}"));
-	policytest_set(dp, "spec.actions.alert.sinks.0.secretRef", policytest_yaml("{name: s, namespace: kube-system}"));
+	policytest_set(dp, "spec.actions.alert.sinks.0.secretRef",
+		       policytest_yaml("{name: s, namespace: kube-system}"));
 	assert_int_equal(count(def, dp, "zeroTrust.secretNamespace", NULL), 2);
-	assert_int_equal(
-	    count(def, dp, "zeroTrust.secretNamespace", "spec.source.prometheus.bearerTokenSecretRef.namespace"), 1);
-	assert_int_equal(count(def, dp, "zeroTrust.secretNamespace", "spec.actions.alert.sinks[0].secretRef.namespace"),
+	assert_int_equal(count(def, dp, "zeroTrust.secretNamespace",
+			       "spec.source.prometheus.bearerTokenSecretRef.namespace"),
 			 1);
+	assert_int_equal(
+	    count(def, dp, "zeroTrust.secretNamespace", "spec.actions.alert.sinks[0].secretRef.namespace"),
+	    1);
 	json_decref(dp);
 }
 

@@ -27,19 +27,21 @@ static const struct {
 	const char *meta;
 } kinds[] = {
     {"inferenceservice.yaml", "spec.transformer", "spec.transformer", ""},
-    {"pytorchjob.yaml", "spec.pytorchReplicaSpecs.Worker.template.spec", "spec.pytorchReplicaSpecs.Worker.template.spec",
-     "spec.pytorchReplicaSpecs.Worker.template.metadata"},
+    {"pytorchjob.yaml", "spec.pytorchReplicaSpecs.Worker.template.spec",
+     "spec.pytorchReplicaSpecs.Worker.template.spec", "spec.pytorchReplicaSpecs.Worker.template.metadata"},
     {"tfjob.yaml", "spec.tfReplicaSpecs.Worker.template.spec", "spec.tfReplicaSpecs.Worker.template.spec",
      "spec.tfReplicaSpecs.Worker.template.metadata"},
     {"mpijob.yaml", "spec.mpiReplicaSpecs.Worker.template.spec", "spec.mpiReplicaSpecs.Worker.template.spec",
      "spec.mpiReplicaSpecs.Worker.template.metadata"},
     {"jobset.yaml", "spec.replicatedJobs.0.template.spec.template.spec",
-     "spec.replicatedJobs[0].template.spec.template.spec", "spec.replicatedJobs[0].template.spec.template.metadata"},
+     "spec.replicatedJobs[0].template.spec.template.spec",
+     "spec.replicatedJobs[0].template.spec.template.metadata"},
     {"rollout.yaml", "spec.template.spec", "spec.template.spec", "spec.template.metadata"},
     {"raycluster.yaml", "spec.workerGroupSpecs.0.template.spec", "spec.workerGroupSpecs[0].template.spec",
      "spec.workerGroupSpecs[0].template.metadata"},
     {"rayjob.yaml", "spec.rayClusterSpec.workerGroupSpecs.0.template.spec",
-     "spec.rayClusterSpec.workerGroupSpecs[0].template.spec", "spec.rayClusterSpec.workerGroupSpecs[0].template.metadata"},
+     "spec.rayClusterSpec.workerGroupSpecs[0].template.spec",
+     "spec.rayClusterSpec.workerGroupSpecs[0].template.metadata"},
     {"leaderworkerset.yaml", "spec.leaderWorkerTemplate.workerTemplate.spec",
      "spec.leaderWorkerTemplate.workerTemplate.spec", "spec.leaderWorkerTemplate.workerTemplate.metadata"},
     {"replicationcontroller.yaml", "spec.template.spec", "spec.template.spec", "spec.template.metadata"},
@@ -148,7 +150,8 @@ static void test_every_template_carries_the_labels(void **state)
 			json_decref(obj);
 			continue;
 		}
-		snprintf(set, sizeof(set), "%.*s.metadata.labels", (int)(strlen(kinds[i].set) - 5), kinds[i].set);
+		snprintf(set, sizeof(set), "%.*s.metadata.labels", (int)(strlen(kinds[i].set) - 5),
+			 kinds[i].set);
 		policytest_set(obj, set, json_object());
 		snprintf(path, sizeof(path), "%s.labels[saqr.dev/owner]", kinds[i].meta);
 		assert_int_equal(count(def, obj, "compliance.owner", path), 1);
@@ -180,10 +183,11 @@ static void test_storage_uris(void **state)
 	json_decref(tj);
 }
 
-static const char custom_policy[] = "apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n"
-				    "  customKinds:\n"
-				    "  - {group: example.com, kind: Notebook, podTemplates: ['spec.template'],\n"
-				    "     podSpecs: ['spec.sidecars[*].pod'], uris: ['spec.model.uri']}\n";
+static const char custom_policy[] =
+    "apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n"
+    "  customKinds:\n"
+    "  - {group: example.com, kind: Notebook, podTemplates: ['spec.template'],\n"
+    "     podSpecs: ['spec.sidecars[*].pod'], uris: ['spec.model.uri']}\n";
 
 static void test_custom_kinds(void **state)
 {
@@ -198,10 +202,13 @@ static void test_custom_kinds(void **state)
 	assert_int_equal(count(p, nb, "compliance.owner", NULL), 0);
 	policytest_set(nb, "spec.model", policytest_yaml("{uri: 'oss://bucket/m'}"));
 	assert_int_equal(count(p, nb, "dataResidency.location", "spec.model.uri"), 1);
-	policytest_set(nb, "spec.sidecars", policytest_yaml("[{pod: {containers: [{name: s, image: 'x:latest'}]}}]"));
-	assert_int_equal(count(p, nb, "zeroTrust.imageLatest", "spec.sidecars[0].pod.containers[0].image"), 1);
+	policytest_set(nb, "spec.sidecars",
+		       policytest_yaml("[{pod: {containers: [{name: s, image: 'x:latest'}]}}]"));
+	assert_int_equal(count(p, nb, "zeroTrust.imageLatest", "spec.sidecars[0].pod.containers[0].image"),
+			 1);
 	policytest_set(nb, "spec.template.spec.hostPID", json_true());
-	assert_int_equal(count(p, nb, "podSecurity.baseline.hostNamespaces", "spec.template.spec.hostPID"), 1);
+	assert_int_equal(count(p, nb, "podSecurity.baseline.hostNamespaces", "spec.template.spec.hostPID"),
+			 1);
 	/* another group is another kind */
 	policytest_set(nb, "apiVersion", json_string("other.io/v1"));
 	assert_int_equal(count(p, nb, "dataResidency.location", NULL), 0);
@@ -223,7 +230,8 @@ static void test_custom_kinds_invalid(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(yaml, sizeof(yaml), "apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n%s", bad[i]);
+		snprintf(yaml, sizeof(yaml),
+			 "apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n%s", bad[i]);
 		p = NULL;
 		err[0] = '\0';
 		assert_true(policy_load_buffer(yaml, strlen(yaml), "p.yaml", &p, err, sizeof(err)) < 0);
@@ -244,7 +252,8 @@ static void test_builtin_table(void **state)
 	for (i = 0; i < n; i++) {
 		assert_true(k[i].templates.n + k[i].pod_specs.n + k[i].uris.n > 0);
 		for (j = 0; j < i; j++)
-			assert_false(strcmp(k[i].kind, k[j].kind) == 0 && strcmp(k[i].group, k[j].group) == 0);
+			assert_false(strcmp(k[i].kind, k[j].kind) == 0 &&
+				     strcmp(k[i].group, k[j].group) == 0);
 	}
 }
 
