@@ -26,6 +26,61 @@ static int copy_key(json_t *dst, const json_t *src, const char *key)
 	return json_object_set_new(dst, key, json_deep_copy(v)) ? SAQR_ENOMEM : 0;
 }
 
+const char *const podtmpl_compliance_keys[] = {
+	"saqr.dev/data-residency", "saqr.dev/data-classification", "saqr.dev/owner",
+	"saqr.dev/personal-data",  "saqr.dev/lawful-basis",	   "saqr.dev/retention",
+	"saqr.dev/jurisdiction",   "saqr.dev/transfer-basis",	   "saqr.dev/break-glass",
+	NULL,
+};
+
+/* The map meta[key], created when missing. */
+static json_t *meta_map(json_t *meta, const char *key)
+{
+	json_t *m = json_object_get(meta, key);
+
+	if (json_is_object(m))
+		return m;
+	m = json_object();
+	if (!m || json_object_set_new(meta, key, m))
+		return NULL;
+	return m;
+}
+
+static int inherit_into(const json_t *owner_meta, json_t *meta, const char *key)
+{
+	const json_t *src = json_object_get(owner_meta, key);
+	json_t *dst = NULL;
+	size_t i;
+
+	for (i = 0; podtmpl_compliance_keys[i]; i++) {
+		if (!json_is_string(json_object_get(src, podtmpl_compliance_keys[i])))
+			continue;
+		if (!dst && !(dst = meta_map(meta, key)))
+			return SAQR_ENOMEM;
+		if (copy_key(dst, src, podtmpl_compliance_keys[i]))
+			return SAQR_ENOMEM;
+	}
+	return 0;
+}
+
+int podtmpl_inherit(const json_t *owner, json_t *obj)
+{
+	const json_t *om = json_object_get(owner, "metadata");
+	json_t *meta = json_object_get(obj, "metadata");
+	json_t *tmpl = json_path(obj, "spec.template");
+	json_t *tmeta;
+
+	if (!json_is_object(meta) || !json_is_object(tmpl))
+		return SAQR_EINVAL;
+	tmeta = meta_map(tmpl, "metadata");
+	if (!tmeta)
+		return SAQR_ENOMEM;
+	if (inherit_into(om, meta, "labels") || inherit_into(om, meta, "annotations") ||
+	    inherit_into(om, tmeta, "labels") || inherit_into(om, tmeta, "annotations"))
+		return SAQR_ENOMEM;
+	return 0;
+}
+
 json_t *podtmpl_container(const char *name, const char *image, const json_t *src, json_t *env)
 {
 	json_t *c;

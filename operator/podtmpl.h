@@ -26,6 +26,18 @@ json_t *podtmpl_pod(json_t *container, const char *service_account, const json_t
  * 0, SAQR_EINVAL, SAQR_ENOMEM. */
 int podtmpl_add_volume(json_t *pod, json_t *volume, const char *mount_path, bool read_only);
 
+/* The saqr.dev compliance keys a workload's children must carry for the admission policy to
+ * admit them (residency, classification, owner, personal data, lawful basis, retention,
+ * jurisdiction, transfer basis, break-glass). NULL-terminated. */
+extern const char *const podtmpl_compliance_keys[];
+
+/* Copy owner's compliance keys (its labels as labels, its annotations as annotations) into
+ * obj's metadata and into obj's pod template (spec.template.metadata), creating the maps as
+ * needed, so that a Deployment or Job the operator writes, and every ReplicaSet and Pod
+ * Kubernetes creates from it, carry what the admission policy checks. Keys already set are
+ * overwritten. 0, SAQR_EINVAL (obj has no spec.template) or SAQR_ENOMEM. */
+int podtmpl_inherit(const json_t *owner, json_t *obj);
+
 /* Append {name, value} to env (a JSON array). 0 or SAQR_ENOMEM. */
 int podtmpl_env(json_t *env, const char *name, const char *value);
 /* Append {name, valueFrom: {fieldRef: {fieldPath}}}. 0 or SAQR_ENOMEM. */

@@ -135,3 +135,14 @@ void compliance_check(struct policy_eval_ctx *ev)
 		cp_owner(ev);
 	cp_personal_data(ev);
 }
+
+void compliance_template_personal_data(struct policy_eval_ctx *ev, const char *parent)
+{
+	const char *v = policy__meta_value(ev, "saqr.dev/personal-data");
+
+	if (!ev->p->compliance.g.enabled || !parent || strcmp(parent, "true") != 0 || (v && strcmp(v, "true") == 0))
+		return;
+	cp_report(ev, "compliance.personalData", "saqr.dev/personal-data",
+		  "the object holds personal data (saqr.dev/personal-data: \"true\") but its pod template says %s%s%s",
+		  v ? "\"" : "nothing", v ? v : "", v ? "\"" : "");
+}

@@ -4,8 +4,12 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/jsonutil.h"
 #include "policy/compliance.h"
+#include "policy/driftcheck.h"
 #include "policy/exemptions.h"
+#include "policy/finding.h"
+#include "policy/kinds.h"
 #include "policy/podsecurity.h"
 #include "policy/policy_internal.h"
 #include "policy/residency.h"
@@ -30,6 +34,47 @@ static void engine_containers(struct policy_eval_ctx *ev, bool pss, bool zt)
 		}
 }
 
+/* The metadata rules once more on metadata that children carry (meta at path): the pod
+ * template of a workload controller, a CronJob's job template. Only the label and annotation
+ * rules run: the pod and the object's own fields were judged above, so the pass hides them. */
+static void engine_meta_pass(struct policy_eval_ctx *ev, const json_t *meta, const char *path)
+{
+	const json_t *labels = ev->labels, *annotations = ev->annotations;
+	enum podspec_kind kind = ev->kind;
+	bool has_pod = ev->has_pod;
+	const char *personal = policy__meta_value(ev, "saqr.dev/personal-data");
+
+	ev->labels = json_object_get(meta, "labels");
+	ev->annotations = json_object_get(meta, "annotations");
+	ev->meta_prefix = path;
+	ev->has_pod = false;
+	ev->kind = PODSPEC_KIND_OTHER;
+	if (ev->p->residency.g.enabled)
+		residency_check(ev);
+	if (ev->p->compliance.g.enabled) {
+		compliance_check(ev);
+		compliance_template_personal_data(ev, personal);
+	}
+	ev->labels = labels;
+	ev->annotations = annotations;
+	ev->meta_prefix = NULL;
+	ev->has_pod = has_pod;
+	ev->kind = kind;
+}
+
+/* Autogen: what Kubernetes creates from a template is admitted by the same rules, so the
+ * template must carry what they check. */
+static void engine_templates(struct policy_eval_ctx *ev)
+{
+	const char *kind = json_string_value(json_object_get(ev->obj, "kind"));
+
+	if (!policy__has_template(ev))
+		return;
+	if (strcmp(kind, "CronJob") == 0)
+		engine_meta_pass(ev, json_path(ev->obj, "spec.jobTemplate.metadata"), "spec.jobTemplate.metadata");
+	engine_meta_pass(ev, ev->pod.meta, ev->pod.meta_path);
+}
+
 static void engine_groups(struct policy_eval_ctx *ev)
 {
 	const struct policy *p = ev->p;
@@ -45,6 +90,108 @@ static void engine_groups(struct policy_eval_ctx *ev)
 		residency_check(ev);
 	if (p->compliance.g.enabled)
 		compliance_check(ev);
+	engine_templates(ev);
+}
+
+/* Evaluate obj, an object Saqr will create from part of the one being admitted, with every
+ * check group into ev's decision; "spec" in its findings' paths becomes spec_path. */
+static int engine_nested(struct policy_eval_ctx *ev, const json_t *obj, const char *spec_path)
+{
+	const json_t *meta = json_object_get(obj, "metadata");
+	struct policy_eval_ctx sub;
+	int rc;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.p = ev->p;
+	sub.in = ev->in;
+	sub.obj = obj;
+	sub.d = ev->d;
+	sub.labels = json_object_get(meta, "labels");
+	sub.annotations = json_object_get(meta, "annotations");
+	sub.spec_rebase = spec_path;
+	sub.kind = podspec_kind_of(obj);
+	rc = podspec_find(obj, sub.kind, &sub.pod);
+	if (rc < 0)
+		return rc;
+	sub.has_pod = rc == 1;
+	if (sub.kind != PODSPEC_KIND_OTHER)
+		engine_groups(&sub);
+	podspec_release(&sub.pod);
+	ev->dropped += sub.dropped;
+	ev->dropped_denials += sub.dropped_denials;
+	if (sub.err && !ev->err)
+		ev->err = sub.err;
+	return 0;
+}
+
+/* One more pod of a kind known by paths (the Worker after the Master, a worker group after
+ * the head): its pod rules, its placement, and its template's metadata. Findings equal to
+ * one already kept (the object's labels, for an inline pod spec) are not repeated. */
+static void engine_extra_pod(struct policy_eval_ctx *ev)
+{
+	const json_t *labels = ev->labels, *annotations = ev->annotations;
+	const char *personal = policy__meta_value(ev, "saqr.dev/personal-data");
+	bool pss = ev->p->pod_security.g.enabled, zt = ev->p->zero_trust.g.enabled;
+
+	if (pss)
+		podsecurity_pod(ev);
+	engine_containers(ev, pss, zt);
+	if (zt)
+		zerotrust_pod(ev);
+	ev->dedupe = true;
+	ev->kind = PODSPEC_KIND_OTHER;
+	if (policy__has_template(ev)) {
+		ev->labels = json_object_get(ev->pod.meta, "labels");
+		ev->annotations = json_object_get(ev->pod.meta, "annotations");
+		ev->meta_prefix = ev->pod.meta_path;
+	}
+	if (ev->p->residency.g.enabled)
+		residency_check(ev);
+	if (ev->p->compliance.g.enabled) {
+		compliance_check(ev);
+		if (ev->meta_prefix)
+			compliance_template_personal_data(ev, personal);
+	}
+	ev->labels = labels;
+	ev->annotations = annotations;
+	ev->meta_prefix = NULL;
+	ev->kind = PODSPEC_KIND_WORKLOAD;
+	ev->dedupe = false;
+}
+
+/* Every pod after the first, then the storage URIs, of a kind known by paths. ev->pod is the
+ * first pod again on return. */
+static int engine_by_paths(struct policy_eval_ctx *ev, const struct podspec_paths *k)
+{
+	struct podspec first;
+	bool has_pod = ev->has_pod;
+	size_t n;
+	int rc = 0;
+
+	memcpy(&first, &ev->pod, sizeof(first));
+	for (n = 1; has_pod && n < POLICY_MAX_VIOLATIONS; n++) {
+		rc = podspec_find_paths(ev->obj, k, n, &ev->pod);
+		if (rc <= 0)
+			break;
+		ev->has_pod = true;
+		engine_extra_pod(ev);
+		podspec_release(&ev->pod);
+	}
+	memcpy(&ev->pod, &first, sizeof(first));
+	ev->has_pod = has_pod;
+	kinds_uris(ev, k);
+	return rc < 0 ? rc : 0;
+}
+
+/* A DriftPolicy: its retrain template as the TrainingJob it becomes, then its own rules. */
+static void engine_driftpolicy(struct policy_eval_ctx *ev)
+{
+	json_t *tj = NULL;
+
+	if (driftcheck_retrain_job(ev, &tj) != 0 || (tj && engine_nested(ev, tj, DRIFTCHECK_RETRAIN_PATH) != 0))
+		ev->err = SAQR_ENOMEM;
+	json_decref(tj);
+	driftcheck_check(ev);
 }
 
 /* Operations and states the policy does not judge: deletes, connects, and updates to an
@@ -112,6 +259,8 @@ static void engine_finish(struct policy_eval_ctx *ev, enum exemptions_break_glas
 		if (d->violations[i].enforcement == POLICY_ENFORCE_DENY)
 			d->allowed = false;
 	}
+	if (ev->dropped_denials > 0 && bg != EXEMPTIONS_BG_HONOURED)
+		d->allowed = false;
 	if (bg == EXEMPTIONS_BG_HONOURED)
 		d->exempt = true;
 }
@@ -133,6 +282,7 @@ static void engine_init_ctx(struct policy_eval_ctx *ev, const struct policy *p, 
 static int engine_run(struct policy_eval_ctx *ev)
 {
 	enum exemptions_break_glass_state bg = EXEMPTIONS_BG_ABSENT;
+	const struct podspec_paths *paths;
 	char why[320];
 	int rc;
 
@@ -144,14 +294,19 @@ static int engine_run(struct policy_eval_ctx *ev)
 			return SAQR_ENOMEM;
 		return engine_annotate(ev, bg);
 	}
-	ev->kind = podspec_kind_of(ev->obj);
-	rc = podspec_find(ev->obj, ev->kind, &ev->pod);
+	paths = kinds_paths(ev->p, ev->obj);
+	ev->kind = paths ? PODSPEC_KIND_WORKLOAD : podspec_kind_of(ev->obj);
+	rc = paths ? podspec_find_paths(ev->obj, paths, 0, &ev->pod) : podspec_find(ev->obj, ev->kind, &ev->pod);
 	if (rc < 0)
 		return rc;
 	ev->has_pod = rc == 1;
 	if (ev->kind != PODSPEC_KIND_OTHER)
 		engine_groups(ev);
-	if (ev->kind != PODSPEC_KIND_OTHER && ev->p->exemptions.g.enabled)
+	if (paths && (rc = engine_by_paths(ev, paths)) < 0)
+		return rc;
+	else if (driftcheck_is_driftpolicy(ev->obj))
+		engine_driftpolicy(ev);
+	if ((ev->kind != PODSPEC_KIND_OTHER || driftcheck_is_driftpolicy(ev->obj)) && ev->p->exemptions.g.enabled)
 		bg = exemptions_break_glass(ev, ev->d->audit_annotations);
 	engine_finish(ev, bg);
 	rc = engine_annotate(ev, bg);

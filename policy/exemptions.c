@@ -91,38 +91,45 @@ static bool bg_parse(const char *v, struct bg_request *r)
 	return rfc3339_parse(r->expires, &r->at) == 0;
 }
 
-static void bg_refuse(struct policy_eval_ctx *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One break-glass annotation being judged: where it is and whether the requester's groups count. */
+struct bg_site {
+	const char *path;  /* "metadata.annotations[saqr.dev/break-glass]" */
+	bool check_groups; /* false for a controller creating a child of an admitted object */
+};
 
-static void bg_refuse(struct policy_eval_ctx *ev, const char *fmt, ...)
+static void bg_refuse(struct policy_eval_ctx *ev, const struct bg_site *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void bg_refuse(struct policy_eval_ctx *ev, const struct bg_site *at, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	policy__vviolation(ev, ev->p->exemptions.g.enforcement, "exemptions.breakGlass", BG_PATH, fmt, ap);
+	policy__vviolation(ev, ev->p->exemptions.g.enforcement, "exemptions.breakGlass", at->path, fmt, ap);
 	va_end(ap);
 }
 
 /* Expiry and duration; false (with a finding) when the request is out of bounds. */
-static bool bg_in_time(struct policy_eval_ctx *ev, const struct bg_request *r)
+static bool bg_in_time(struct policy_eval_ctx *ev, const struct bg_site *at, const struct bg_request *r)
 {
 	long long max = ev->p->exemptions.break_glass_max;
 	char maxs[48], left[48];
 
 	iso8601_duration_format(max, maxs, sizeof(maxs));
 	if (r->at <= ev->in->now) {
-		bg_refuse(ev, "break-glass expired at %s; set a new expiry at most %s from now", r->expires, maxs);
+		bg_refuse(ev, at, "break-glass expired at %s; set a new expiry at most %s from now", r->expires, maxs);
 		return false;
 	}
 	if ((long long)(r->at - ev->in->now) > max) {
 		iso8601_duration_format((long long)(r->at - ev->in->now), left, sizeof(left));
-		bg_refuse(ev, "break-glass expires at %s, %s from now; the policy allows at most %s", r->expires, left,
-			  maxs);
+		bg_refuse(ev, at, "break-glass expires at %s, %s from now; the policy allows at most %s", r->expires,
+			  left, maxs);
 		return false;
 	}
 	return true;
 }
 
-static bool bg_user_allowed(struct policy_eval_ctx *ev)
+static bool bg_user_allowed(struct policy_eval_ctx *ev, const struct bg_site *at)
 {
 	const struct policy_exemptions *x = &ev->p->exemptions;
 	const struct policy_user *u = ev->in->user;
@@ -133,45 +140,123 @@ static bool bg_user_allowed(struct policy_eval_ctx *ev)
 	buf_init(&groups, 4096);
 	policy__strlist_join(&x->break_glass_groups, &groups);
 	if (x->break_glass_groups.n == 0)
-		bg_refuse(ev, "break-glass is disabled: the policy lists no spec.exemptions.breakGlass.groups");
+		bg_refuse(ev, at, "break-glass is disabled: the policy lists no spec.exemptions.breakGlass.groups");
 	else
-		bg_refuse(ev, "user \"%s\" is in no break-glass group; allowed groups: %s",
+		bg_refuse(ev, at, "user \"%s\" is in no break-glass group; allowed groups: %s",
 			  u->username ? u->username : "", buf_str(&groups));
 	buf_release(&groups);
 	return false;
 }
 
-static void bg_annotate(json_t *ann, const struct bg_request *r, const struct policy_user *u, const char *status)
+static const char *bg_status(enum exemptions_break_glass_state st)
 {
-	json_object_set_new(ann, "break-glass", json_string(r->reason));
+	if (st == EXEMPTIONS_BG_HONOURED)
+		return "honoured";
+	return st == EXEMPTIONS_BG_REFUSED ? "refused" : "unverified";
+}
+
+/* prefix "break-glass" for the object's own annotation, "template-break-glass" for its pod
+ * template's. */
+static void bg_annotate(json_t *ann, const char *prefix, const struct bg_request *r, const struct policy_user *u,
+			const char *status, bool inherited)
+{
+	char key[64];
+
+	json_object_set_new(ann, prefix, json_string(r->reason));
+	snprintf(key, sizeof(key), "%s-expires", prefix);
 	if (r->expires[0])
-		json_object_set_new(ann, "break-glass-expires", json_string(r->expires));
+		json_object_set_new(ann, key, json_string(r->expires));
+	snprintf(key, sizeof(key), "%s-user", prefix);
 	if (u && u->username)
-		json_object_set_new(ann, "break-glass-user", json_string(u->username));
-	json_object_set_new(ann, "break-glass-status", json_string(status));
+		json_object_set_new(ann, key, json_string(u->username));
+	snprintf(key, sizeof(key), "%s-status", prefix);
+	json_object_set_new(ann, key, json_string(status));
+	snprintf(key, sizeof(key), "%s-inherited", prefix);
+	if (inherited)
+		json_object_set_new(ann, key, json_string("controller child: the group check was made at the parent's admission"));
+}
+
+static enum exemptions_break_glass_state bg_judge(struct policy_eval_ctx *ev, const struct bg_site *at,
+						  const char *v, struct bg_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!bg_parse(v, r)) {
+		bg_refuse(ev, at, "\"%s\" is not \"<reason>; expires=<RFC3339 time>\"", v);
+		snprintf(r->reason, sizeof(r->reason), "%s", v);
+		return EXEMPTIONS_BG_REFUSED;
+	}
+	if (!bg_in_time(ev, at, r))
+		return EXEMPTIONS_BG_REFUSED;
+	if (!at->check_groups)
+		return EXEMPTIONS_BG_HONOURED;
+	if (!ev->in->user)
+		return EXEMPTIONS_BG_UNVERIFIED;
+	return bg_user_allowed(ev, at) ? EXEMPTIONS_BG_HONOURED : EXEMPTIONS_BG_REFUSED;
+}
+
+static bool ex_controller_user(const char *u)
+{
+	static const char sa[] = "system:serviceaccount:kube-system:";
+	size_t n = u ? strlen(u) : 0;
+
+	if (!u)
+		return false;
+	if (strcmp(u, "system:kube-controller-manager") == 0)
+		return true;
+	return n > sizeof(sa) - 1 + 11 && strncmp(u, sa, sizeof(sa) - 1) == 0 &&
+	       strcmp(u + n - 11, "-controller") == 0 && strchr(u + sizeof(sa) - 1, ':') == NULL;
+}
+
+bool exemptions_controller_child(const struct policy_eval_ctx *ev)
+{
+	static const char *const kinds[] = {"Pod", "ReplicaSet", "Job"};
+	const json_t *refs = json_path(ev->obj, "metadata.ownerReferences");
+	const char *kind = json_string_value(json_object_get(ev->obj, "kind"));
+	bool known = false;
+	size_t i;
+
+	for (i = 0; kind && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		known = known || strcmp(kind, kinds[i]) == 0;
+	if (!known || !ev->in->user || !ex_controller_user(ev->in->user->username))
+		return false;
+	for (i = 0; i < json_array_size(refs); i++)
+		if (json_is_true(json_object_get(json_array_get(refs, i), "controller")))
+			return true;
+	return false;
+}
+
+/* A break-glass on the pod template travels to every child: judge it now, with the
+ * requester's groups, so that only a permitted one is ever inherited. */
+static void bg_template(struct policy_eval_ctx *ev, json_t *ann, bool child)
+{
+	const char *v;
+	char path[320];
+	struct bg_site at = {path, !child};
+	struct bg_request r;
+	enum exemptions_break_glass_state st;
+
+	if (!policy__has_template(ev))
+		return;
+	v = json_string_value(json_object_get(json_object_get(ev->pod.meta, "annotations"), EXEMPTIONS_BREAK_GLASS_KEY));
+	if (!v)
+		return;
+	podspec_annotation_path(&ev->pod, EXEMPTIONS_BREAK_GLASS_KEY, path, sizeof(path));
+	st = bg_judge(ev, &at, v, &r);
+	bg_annotate(ann, "template-break-glass", &r, ev->in->user, bg_status(st), child);
 }
 
 enum exemptions_break_glass_state exemptions_break_glass(struct policy_eval_ctx *ev, json_t *ann)
 {
 	const char *v = json_string_value(json_object_get(ev->annotations, EXEMPTIONS_BREAK_GLASS_KEY));
+	bool child = exemptions_controller_child(ev);
+	struct bg_site at = {BG_PATH, !child};
 	struct bg_request r;
 	enum exemptions_break_glass_state st;
 
+	bg_template(ev, ann, child);
 	if (!v)
 		return EXEMPTIONS_BG_ABSENT;
-	memset(&r, 0, sizeof(r));
-	if (!bg_parse(v, &r)) {
-		bg_refuse(ev, "\"%s\" is not \"<reason>; expires=<RFC3339 time>\"", v);
-		snprintf(r.reason, sizeof(r.reason), "%s", v);
-		st = EXEMPTIONS_BG_REFUSED;
-	} else if (!bg_in_time(ev, &r)) {
-		st = EXEMPTIONS_BG_REFUSED;
-	} else if (!ev->in->user) {
-		st = EXEMPTIONS_BG_UNVERIFIED;
-	} else {
-		st = bg_user_allowed(ev) ? EXEMPTIONS_BG_HONOURED : EXEMPTIONS_BG_REFUSED;
-	}
-	bg_annotate(ann, &r, ev->in->user,
-		    st == EXEMPTIONS_BG_HONOURED ? "honoured" : st == EXEMPTIONS_BG_REFUSED ? "refused" : "unverified");
+	st = bg_judge(ev, &at, v, &r);
+	bg_annotate(ann, "break-glass", &r, ev->in->user, bg_status(st), child);
 	return st;
 }

@@ -27,6 +27,7 @@ static const struct podspec_kind_entry podspec_kinds[] = {
 	{"Job", "batch", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
 	{"CronJob", "batch", PODSPEC_KIND_WORKLOAD, "spec.jobTemplate.spec.template.spec",
 	 "spec.jobTemplate.spec.template.metadata"},
+	{"PodTemplate", "", PODSPEC_KIND_WORKLOAD, "template.spec", "template.metadata"},
 	{"ModelDeployment", "saqr.dev", PODSPEC_KIND_MODEL_DEPLOYMENT, NULL, NULL},
 	{"TrainingJob", "saqr.dev", PODSPEC_KIND_TRAINING_JOB, NULL, NULL},
 };
@@ -303,9 +304,11 @@ int podspec_find(const json_t *obj, enum podspec_kind k, struct podspec *ps)
 	int rc = 1;
 
 	memset(ps, 0, sizeof(*ps));
-	if (k == PODSPEC_KIND_OTHER || !json_is_object(json_object_get(obj, "spec")))
+	if (k == PODSPEC_KIND_OTHER)
 		return 0;
 	if (k == PODSPEC_KIND_MODEL_DEPLOYMENT || k == PODSPEC_KIND_TRAINING_JOB) {
+		if (!json_is_object(json_object_get(obj, "spec")))
+			return 0;
 		rc = podspec_synthesise(obj, k, ps);
 	} else {
 		e = podspec_entry(obj);
@@ -424,4 +427,178 @@ void podspec_path(const struct podspec *ps, const struct podspec_container *c, c
 void podspec_annotation_path(const struct podspec *ps, const char *key, char *out, size_t n)
 {
 	snprintf(out, n, "%s.annotations[%s]", ps->meta_path, key);
+}
+
+/* ---- kinds known by paths ---- */
+
+#define PS_LIST(a) {(a), sizeof(a) / sizeof((a)[0])}
+#define PS_NONE {NULL, 0}
+
+static const char *const ps_kserve_specs[] = {"spec.predictor", "spec.transformer", "spec.explainer"};
+static const char *const ps_kserve_uris[] = {"spec.predictor.*.storageUri", "spec.transformer.*.storageUri",
+					     "spec.explainer.*.storageUri"};
+static const char *const ps_pytorch[] = {"spec.pytorchReplicaSpecs.*.template"};
+static const char *const ps_tf[] = {"spec.tfReplicaSpecs.*.template"};
+static const char *const ps_mpi[] = {"spec.mpiReplicaSpecs.*.template"};
+static const char *const ps_trainjob_uris[] = {"spec.initializer.dataset.storageUri",
+					       "spec.initializer.model.storageUri"};
+static const char *const ps_jobset[] = {"spec.replicatedJobs.*.template.spec.template"};
+static const char *const ps_rollout[] = {"spec.template"};
+static const char *const ps_raycluster[] = {"spec.headGroupSpec.template", "spec.workerGroupSpecs.*.template"};
+static const char *const ps_rayjob[] = {"spec.rayClusterSpec.headGroupSpec.template",
+					"spec.rayClusterSpec.workerGroupSpecs.*.template", "spec.submitterPodTemplate"};
+static const char *const ps_rayservice[] = {"spec.rayClusterConfig.headGroupSpec.template",
+					    "spec.rayClusterConfig.workerGroupSpecs.*.template"};
+static const char *const ps_lws[] = {"spec.leaderWorkerTemplate.leaderTemplate",
+				     "spec.leaderWorkerTemplate.workerTemplate"};
+
+static const struct podspec_paths ps_ecosystem[] = {
+	{"serving.kserve.io", "InferenceService", PS_NONE, PS_LIST(ps_kserve_specs), PS_LIST(ps_kserve_uris)},
+	{"kubeflow.org", "PyTorchJob", PS_LIST(ps_pytorch), PS_NONE, PS_NONE},
+	{"kubeflow.org", "TFJob", PS_LIST(ps_tf), PS_NONE, PS_NONE},
+	{"kubeflow.org", "MPIJob", PS_LIST(ps_mpi), PS_NONE, PS_NONE},
+	{"trainer.kubeflow.org", "TrainJob", PS_NONE, PS_NONE, PS_LIST(ps_trainjob_uris)},
+	{"jobset.x-k8s.io", "JobSet", PS_LIST(ps_jobset), PS_NONE, PS_NONE},
+	{"argoproj.io", "Rollout", PS_LIST(ps_rollout), PS_NONE, PS_NONE},
+	{"ray.io", "RayCluster", PS_LIST(ps_raycluster), PS_NONE, PS_NONE},
+	{"ray.io", "RayJob", PS_LIST(ps_rayjob), PS_NONE, PS_NONE},
+	{"ray.io", "RayService", PS_LIST(ps_rayservice), PS_NONE, PS_NONE},
+	{"leaderworkerset.x-k8s.io", "LeaderWorkerSet", PS_LIST(ps_lws), PS_NONE, PS_NONE},
+};
+
+bool podspec_paths_match(const struct podspec_paths *k, const json_t *obj)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+
+	return kind && strcmp(kind, k->kind) == 0 &&
+	       podspec_group_matches(json_string_value(json_object_get(obj, "apiVersion")), k->group);
+}
+
+const struct podspec_paths *podspec_ecosystem(const json_t *obj)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ps_ecosystem) / sizeof(ps_ecosystem[0]); i++)
+		if (podspec_paths_match(&ps_ecosystem[i], obj))
+			return &ps_ecosystem[i];
+	return NULL;
+}
+
+const struct podspec_paths *podspec_ecosystem_all(size_t *n)
+{
+	*n = sizeof(ps_ecosystem) / sizeof(ps_ecosystem[0]);
+	return ps_ecosystem;
+}
+
+struct ps_walk {
+	podspec_each_fn fn;
+	void *arg;
+	char path[PODSPEC_PATH_MAX];
+};
+
+/* Append ".seg" (or "seg" at the start) to w->path; false when it does not fit. */
+static bool ps_push(struct ps_walk *w, size_t len, const char *seg, size_t seglen)
+{
+	int n = snprintf(w->path + len, sizeof(w->path) - len, "%s%.*s", len ? "." : "", (int)seglen, seg);
+
+	return n > 0 && (size_t)n < sizeof(w->path) - len;
+}
+
+/* Append "[i]". */
+static bool ps_push_index(struct ps_walk *w, size_t len, size_t i)
+{
+	int n = snprintf(w->path + len, sizeof(w->path) - len, "[%zu]", i);
+
+	return n > 0 && (size_t)n < sizeof(w->path) - len;
+}
+
+static void ps_walk(struct ps_walk *w, const json_t *v, const char *pat, size_t len)
+{
+	size_t seglen = strcspn(pat, "."), i;
+	const char *rest = pat[seglen] ? pat + seglen + 1 : pat + seglen;
+	const char *key;
+	json_t *child;
+
+	if (!*pat) {
+		w->fn(w->arg, v, w->path);
+		return;
+	}
+	if (seglen == 1 && pat[0] == '*') {
+		json_array_foreach((json_t *)v, i, child)
+			if (ps_push_index(w, len, i))
+				ps_walk(w, child, rest, len + strlen(w->path + len));
+		json_object_foreach((json_t *)v, key, child)
+			if (ps_push(w, len, key, strlen(key)))
+				ps_walk(w, child, rest, len + strlen(w->path + len));
+		return;
+	}
+	child = json_object_getn(v, pat, seglen);
+	if (child && ps_push(w, len, pat, seglen))
+		ps_walk(w, child, rest, len + strlen(w->path + len));
+}
+
+void podspec_each(const json_t *obj, const char *pattern, podspec_each_fn fn, void *arg)
+{
+	struct ps_walk w = {fn, arg, ""};
+	char pat[PODSPEC_PATH_MAX];
+	size_t i, j;
+
+	/* "a[*].b" is "a.*.b" */
+	for (i = j = 0; pattern[i] && j + 1 < sizeof(pat); i++) {
+		if (strncmp(pattern + i, "[*]", 3) == 0) {
+			pat[j++] = '.';
+			pat[j++] = '*';
+			i += 2;
+		} else {
+			pat[j++] = pattern[i];
+		}
+	}
+	pat[j < sizeof(pat) ? j : sizeof(pat) - 1] = '\0';
+	ps_walk(&w, obj, pat, 0);
+}
+
+struct ps_nth {
+	size_t want, seen;
+	bool template;
+	struct podspec *ps;
+	bool found;
+};
+
+static void ps_take(void *arg, const json_t *v, const char *path)
+{
+	struct ps_nth *t = arg;
+	struct podspec *ps = t->ps;
+	const json_t *spec = t->template ? json_object_get(v, "spec") : v;
+
+	if (t->found || !json_is_object(spec) || t->seen++ != t->want)
+		return;
+	t->found = true;
+	ps->spec = spec;
+	if (t->template) {
+		ps->meta = json_object_get(v, "metadata");
+		snprintf(ps->spec_buf, sizeof(ps->spec_buf), "%s.spec", path);
+		snprintf(ps->meta_buf, sizeof(ps->meta_buf), "%s.metadata", path);
+		ps->meta_path = ps->meta_buf;
+	} else {
+		snprintf(ps->spec_buf, sizeof(ps->spec_buf), "%s", path);
+		ps->meta_path = "metadata";
+	}
+	ps->spec_path = ps->spec_buf;
+}
+
+int podspec_find_paths(const json_t *obj, const struct podspec_paths *k, size_t n, struct podspec *ps)
+{
+	struct ps_nth t = {n, 0, true, ps, false};
+	size_t i;
+
+	memset(ps, 0, sizeof(*ps));
+	for (i = 0; i < k->templates.n && !t.found; i++)
+		podspec_each(obj, k->templates.v[i], ps_take, &t);
+	t.template = false;
+	for (i = 0; i < k->pod_specs.n && !t.found; i++)
+		podspec_each(obj, k->pod_specs.v[i], ps_take, &t);
+	if (!t.found)
+		return 0;
+	podspec_read_pod(ps);
+	return 1;
 }

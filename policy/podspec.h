@@ -11,7 +11,8 @@
 enum podspec_kind {
 	PODSPEC_KIND_OTHER = 0,
 	PODSPEC_KIND_POD,
-	PODSPEC_KIND_WORKLOAD, /* Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob */
+	PODSPEC_KIND_WORKLOAD, /* Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob,
+				  PodTemplate, and kinds found by paths (podspec_paths) */
 	PODSPEC_KIND_MODEL_DEPLOYMENT,
 	PODSPEC_KIND_TRAINING_JOB,
 };
@@ -61,6 +62,8 @@ struct podspec_map {
 	const char *scheduling;      /* "spec.scheduling" */
 };
 
+#define PODSPEC_PATH_MAX 256
+
 struct podspec {
 	const json_t *spec;       /* the pod spec (borrowed, or owned below) */
 	const json_t *meta;       /* the pod template's metadata, NULL when there is none */
@@ -77,7 +80,41 @@ struct podspec {
 	const json_t *lists[PODSPEC_NLISTS];
 	const json_t *node_selector;
 	const json_t *affinity;
+	char spec_buf[PODSPEC_PATH_MAX]; /* spec_path and meta_path of a pod found by paths */
+	char meta_buf[PODSPEC_PATH_MAX];
 };
+
+/* Paths in a kind's objects, dotted, where "*" (or "[*]") stands for every key of an object
+ * or every element of an array: "spec.pytorchReplicaSpecs.*.template". */
+struct podspec_pathlist {
+	const char *const *v;
+	size_t n;
+};
+
+/* Where a kind that Saqr knows by paths keeps its pods and its storage URIs. */
+struct podspec_paths {
+	const char *group; /* API group ("" for the core group) */
+	const char *kind;
+	struct podspec_pathlist templates; /* PodTemplateSpecs: {metadata, spec} */
+	struct podspec_pathlist pod_specs; /* PodSpecs inline (their pods carry the object's metadata) */
+	struct podspec_pathlist uris;      /* storage URIs (strings) */
+};
+
+/* The built-in entry for obj's kind and group among the ML ecosystem's kinds (KServe, Kubeflow
+ * Training and Trainer, JobSet, Argo Rollouts, KubeRay, LeaderWorkerSet), or NULL. */
+const struct podspec_paths *podspec_ecosystem(const json_t *obj);
+/* Every built-in entry (for docs and tests); *n receives the count. */
+const struct podspec_paths *podspec_ecosystem_all(size_t *n);
+/* Whether obj is of k's kind and group (a missing apiVersion matches by kind alone). */
+bool podspec_paths_match(const struct podspec_paths *k, const json_t *obj);
+
+/* Fill ps with the n-th pod (0-based) of obj along k's templates, then its pod specs. 1 when
+ * there is one, 0 when there are fewer. Release with podspec_release. */
+int podspec_find_paths(const json_t *obj, const struct podspec_paths *k, size_t n, struct podspec *ps);
+
+/* Call fn for every value at pattern in obj, with its path ("spec.a[0].b"). */
+typedef void (*podspec_each_fn)(void *arg, const json_t *value, const char *path);
+void podspec_each(const json_t *obj, const char *pattern, podspec_each_fn fn, void *arg);
 
 /* Classify an object by kind and API group (a missing apiVersion matches by kind alone). */
 enum podspec_kind podspec_kind_of(const json_t *obj);

@@ -133,6 +133,7 @@ int policy__describe(const struct policy *p, struct buf *b)
 	buf_addf(b, "podSecurity.level=%s\n", p->pod_security.level == POLICY_PSS_RESTRICTED ? "restricted" : "baseline");
 	pd_group_describe(b, "zeroTrust", &zt->g);
 	pd_list_describe(b, "zeroTrust.allowedRegistries", &zt->allowed_registries);
+	pd_list_describe(b, "zeroTrust.allowedEndpoints", &zt->allowed_endpoints);
 	buf_addf(b, "zeroTrust.flags=%d%d%d%d%d%d\n", zt->require_digest, zt->forbid_latest, zt->forbid_default_sa,
 		 zt->require_automount_disabled, zt->require_model_tls, zt->require_model_digest);
 	pd_group_describe(b, "dataResidency", &r->g);
@@ -161,5 +162,13 @@ int policy__describe(const struct policy *p, struct buf *b)
 	pd_list_describe(b, "exemptions.groups", &p->exemptions.groups);
 	pd_list_describe(b, "exemptions.breakGlass.groups", &p->exemptions.break_glass_groups);
 	pd_duration_describe(b, "exemptions.breakGlass.maxDuration", p->exemptions.break_glass_max);
+	for (i = 0; i < p->custom_kinds.n; i++) {
+		const struct policy_kind *k = &p->custom_kinds.v[i];
+
+		buf_addf(b, "customKinds[%zu]=%s/%s\n", i, k->group, k->kind);
+		pd_list_describe(b, "customKinds.podTemplates", &k->templates);
+		pd_list_describe(b, "customKinds.podSpecs", &k->pod_specs);
+		pd_list_describe(b, "customKinds.uris", &k->uris);
+	}
 	return 0;
 }

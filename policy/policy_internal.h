@@ -47,6 +47,19 @@ struct policy_group {
 
 enum policy_pss_level { POLICY_PSS_BASELINE, POLICY_PSS_RESTRICTED };
 
+/* A kind the policy declares by the paths of its pods and URIs (spec.customKinds). */
+struct policy_kind {
+	char *group;
+	char *kind;
+	struct policy_strlist templates, pod_specs, uris;
+	struct podspec_paths paths; /* views of the above, for podspec_find_paths */
+};
+
+struct policy_kindlist {
+	struct policy_kind *v;
+	size_t n;
+};
+
 struct policy {
 	struct policy_pod_security {
 		struct policy_group g;
@@ -55,6 +68,7 @@ struct policy {
 	struct policy_zero_trust {
 		struct policy_group g;
 		struct policy_strlist allowed_registries; /* empty: any registry */
+		struct policy_strlist allowed_endpoints;  /* hosts or URL prefixes; empty: any https URL */
 		bool require_digest;
 		bool forbid_latest;
 		bool forbid_default_sa;
@@ -91,6 +105,7 @@ struct policy {
 		struct policy_strlist break_glass_groups; /* empty: break-glass disabled */
 		long long break_glass_max;                /* seconds */
 	} exemptions;
+	struct policy_kindlist custom_kinds; /* checked before the built-in kinds */
 };
 
 /* Everything one policy_eval call reads and writes; lives on the caller's stack. */
@@ -101,10 +116,18 @@ struct policy_eval_ctx {
 	enum podspec_kind kind;
 	const json_t *labels;      /* metadata.labels or NULL */
 	const json_t *annotations; /* metadata.annotations or NULL */
+	/* During the template pass (engine.c): the pod template's metadata path, where labels and
+	 * annotations above were read from; NULL for the object's own metadata. */
+	const char *meta_prefix;
+	/* For a nested evaluation (policy__eval_nested): the path that "spec" stands for in the
+	 * object the findings are reported against, e.g. "spec.actions.retrain.template". */
+	const char *spec_rebase;
+	bool dedupe; /* skip a finding equal to one already kept (a kind's second and later pods) */
 	struct podspec pod;
 	bool has_pod;
 	struct policy_decision *d;
-	size_t dropped; /* findings beyond POLICY_MAX_VIOLATIONS */
+	size_t dropped;	        /* findings beyond POLICY_MAX_VIOLATIONS */
+	size_t dropped_denials; /* of those, deny-mode ones (only when every kept finding denies) */
 	int err;        /* first allocation failure, reported by policy_eval */
 };
 

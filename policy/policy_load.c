@@ -32,6 +32,7 @@ enum pl_type {
 	PL_LOCLIST,
 	PL_CLUSTER_LOCATION,
 	PL_ENDPOINTS,
+	PL_KINDLIST,
 };
 
 struct pl_field {
@@ -64,6 +65,7 @@ static const struct pl_field pl_pod_security[] = {
 static const struct pl_field pl_zero_trust[] = {
 	PL_GROUP(zero_trust),
 	PL_F("allowedRegistries", PL_STRLIST, zero_trust.allowed_registries),
+	PL_F("allowedEndpoints", PL_STRLIST, zero_trust.allowed_endpoints),
 	PL_F("requireDigest", PL_BOOL, zero_trust.require_digest),
 	PL_F("forbidLatest", PL_BOOL, zero_trust.forbid_latest),
 	PL_F("forbidDefaultServiceAccount", PL_BOOL, zero_trust.forbid_default_sa),
@@ -120,7 +122,8 @@ static const struct pl_field pl_exemptions[] = {
 static const struct pl_field pl_spec[] = {
 	PL_SUB("podSecurity", pl_pod_security), PL_SUB("zeroTrust", pl_zero_trust),
 	PL_SUB("dataResidency", pl_residency),  PL_SUB("compliance", pl_compliance),
-	PL_SUB("exemptions", pl_exemptions),    PL_END,
+	PL_SUB("exemptions", pl_exemptions),    {"customKinds", PL_KINDLIST, PL_OFF(custom_kinds), NULL, NULL},
+	PL_END,
 };
 
 static const struct pl_field pl_root[] = {
@@ -434,6 +437,27 @@ static void pl_endpoints_free(struct policy_endpointlist *l)
 	l->n = 0;
 }
 
+static void pl_kind_free(struct policy_kind *k)
+{
+	free(k->group);
+	free(k->kind);
+	pl_strlist_free(&k->templates);
+	pl_strlist_free(&k->pod_specs);
+	pl_strlist_free(&k->uris);
+	memset(k, 0, sizeof(*k));
+}
+
+static void pl_kindlist_free(struct policy_kindlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		pl_kind_free(&l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 /* {host, provider, region}: host as residency_parse_uri normalises it, so that it matches. */
 static int pl_endpoint(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_endpoint *out)
 {
@@ -480,6 +504,95 @@ static int pl_endpoints(struct pl *pl, const yaml_node_t *node, const char *path
 	return 0;
 }
 
+static int pl_kind_field(struct pl *pl, const yaml_node_t *k, const yaml_node_t *v, const char *fpath,
+			 struct policy_kind *out)
+{
+	const char *name = pl_scalar(k);
+	int rc = 0;
+
+	if (strcmp(name, "group") == 0) {
+		rc = pl_expect(pl, v, YAML_SCALAR_NODE, fpath);
+		if (rc == 0 && !out->group && !(out->group = strdup(pl_scalar(v))))
+			rc = SAQR_ENOMEM;
+		return rc;
+	}
+	if (strcmp(name, "kind") == 0) {
+		free(out->kind);
+		out->kind = pl_strdup_checked(pl, v, fpath, &rc);
+		return rc;
+	}
+	if (strcmp(name, "podTemplates") == 0)
+		return pl_strlist(pl, v, fpath, &out->templates);
+	if (strcmp(name, "podSpecs") == 0)
+		return pl_strlist(pl, v, fpath, &out->pod_specs);
+	if (strcmp(name, "uris") == 0)
+		return pl_strlist(pl, v, fpath, &out->uris);
+	return PL_FAIL(pl, k, fpath, "unknown field (expected group, kind, podTemplates, podSpecs, uris)");
+}
+
+/* {group, kind, podTemplates, podSpecs, uris}: kind and one list required. */
+static int pl_kind(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_kind *out)
+{
+	char fpath[PL_PATH_MAX];
+	yaml_node_pair_t *pair;
+	int rc = pl_expect(pl, node, YAML_MAPPING_NODE, path);
+
+	for (pair = rc ? NULL : node->data.mapping.pairs.start; rc == 0 && pair < node->data.mapping.pairs.top;
+	     pair++) {
+		yaml_node_t *k, *v;
+
+		rc = pl_node(pl, pair->key, path, &k);
+		if (rc || (rc = pl_expect(pl, k, YAML_SCALAR_NODE, path)))
+			break;
+		pl_path(fpath, sizeof(fpath), path, pl_scalar(k), -1);
+		rc = pl_node(pl, pair->value, fpath, &v);
+		if (rc == 0)
+			rc = pl_kind_field(pl, k, v, fpath, out);
+	}
+	if (rc == 0 && !out->kind)
+		rc = PL_FAIL(pl, node, path, "kind is required");
+	if (rc == 0 && out->templates.n + out->pod_specs.n + out->uris.n == 0)
+		rc = PL_FAIL(pl, node, path, "name at least one path in podTemplates, podSpecs or uris");
+	if (rc == 0 && !out->group && !(out->group = strdup("")))
+		rc = SAQR_ENOMEM;
+	if (rc == 0)
+		out->paths = (struct podspec_paths){out->group,
+						    out->kind,
+						    {(const char *const *)out->templates.v, out->templates.n},
+						    {(const char *const *)out->pod_specs.v, out->pod_specs.n},
+						    {(const char *const *)out->uris.v, out->uris.n}};
+	return rc;
+}
+
+static int pl_kindlist(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_kindlist *out)
+{
+	struct policy_kindlist l = {NULL, 0};
+	char ipath[PL_PATH_MAX];
+	yaml_node_t *item;
+	size_t n;
+	int rc = pl_expect(pl, node, YAML_SEQUENCE_NODE, path);
+
+	if (rc)
+		return rc;
+	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	l.v = calloc(n ? n : 1, sizeof(*l.v));
+	if (!l.v)
+		return SAQR_ENOMEM;
+	for (; rc == 0 && l.n < n; l.n++) {
+		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
+		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
+		if (rc == 0)
+			rc = pl_kind(pl, item, ipath, &l.v[l.n]);
+	}
+	if (rc) {
+		pl_kindlist_free(&l);
+		return rc;
+	}
+	pl_kindlist_free(out);
+	*out = l;
+	return 0;
+}
+
 static int pl_map(struct pl *pl, const yaml_node_t *node, const char *path, const struct pl_field *fields);
 
 static int pl_value(struct pl *pl, const struct pl_field *f, const yaml_node_t *node, const char *path)
@@ -521,6 +634,7 @@ static int pl_value(struct pl *pl, const struct pl_field *f, const yaml_node_t *
 	case PL_DURATION: return pl_duration(pl, node, path, (long long *)base);
 	case PL_LOCLIST: return pl_loclist(pl, node, path, (struct policy_loclist *)base);
 	case PL_ENDPOINTS: return pl_endpoints(pl, node, path, (struct policy_endpointlist *)base);
+	case PL_KINDLIST: return pl_kindlist(pl, node, path, (struct policy_kindlist *)base);
 	case PL_CLUSTER_LOCATION:
 		rc = pl_location(pl, node, path, (struct policy_location *)base, NULL);
 		if (rc == 0)
@@ -772,6 +886,8 @@ int policy_load_default(struct policy **out)
 void policy__release(struct policy *p)
 {
 	pl_strlist_free(&p->zero_trust.allowed_registries);
+	pl_strlist_free(&p->zero_trust.allowed_endpoints);
+	pl_kindlist_free(&p->custom_kinds);
 	free(p->residency.label);
 	pl_strlist_free(&p->residency.allowed_values);
 	pl_loclist_free(&p->residency.allowed_locations);

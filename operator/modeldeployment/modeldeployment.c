@@ -341,7 +341,7 @@ static json_t *deployment(const struct md__plan *p, bool canary, long long repli
 		goto out;
 	spec = deployment_spec(p, model, component, labels);
 	obj = objmeta_object("apps/v1", "Deployment", canary ? p->canary_name : p->dep_name, labels, p->md);
-	if (!obj || !spec || json_object_set_new(obj, "spec", spec)) {
+	if (!obj || !spec || json_object_set_new(obj, "spec", spec) || podtmpl_inherit(p->md, obj)) {
 		json_decref(obj);
 		obj = NULL;
 		goto out;

@@ -307,7 +307,7 @@ static json_t *job(const struct tj_plan *p)
 	}
 	json_decref(labels);
 	obj = objmeta_object("batch/v1", "Job", p->job, job_labels, p->tj);
-	if (!obj || !spec || json_object_set_new(obj, "spec", spec)) {
+	if (!obj || !spec || json_object_set_new(obj, "spec", spec) || podtmpl_inherit(p->tj, obj)) {
 		json_decref(obj);
 		return NULL;
 	}

@@ -1,6 +1,6 @@
 /* Unit tests for policy/exemptions.c: namespace, user and group exemptions, and the
  * break-glass annotation (honoured, expired, too long, unlisted group, disabled, malformed,
- * offline). */
+ * offline; inherited by a controller's child; on a pod template). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -254,6 +254,115 @@ static void test_exemptions_disabled(void **state)
 	json_decref(pod);
 }
 
+static const char *const kcm_groups[] = {"system:serviceaccounts", "system:serviceaccounts:kube-system"};
+static const struct policy_user rs_controller = {"system:serviceaccount:kube-system:replicaset-controller",
+						 kcm_groups, 2};
+
+/* The bad pod as the child of a ReplicaSet, carrying the break-glass its template gave it. */
+static json_t *child_pod(const char *bg)
+{
+	json_t *pod = policytest_yaml(bad_pod);
+
+	break_glass(pod, bg);
+	policytest_set(pod, "metadata.ownerReferences",
+		       policytest_yaml("[{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d4f, uid: u1, "
+				       "controller: true}]"));
+	return pod;
+}
+
+/* A Kubernetes controller creating a child: the inherited break-glass holds while in time,
+ * without the group check (made at the parent's admission), and is recorded. */
+static void test_break_glass_inherited_by_controller_child(void **state)
+{
+	json_t *pod = child_pod("INC-4711; expires=2030-01-01T02:00:00Z");
+	const struct policy_user kcm = {"system:kube-controller-manager", NULL, 0};
+	struct policy_decision d;
+
+	(void)state;
+	policytest_eval_as(policy, pod, &rs_controller, &d);
+	assert_true(d.allowed);
+	assert_true(d.exempt);
+	assert_string_equal(ann(&d, "decision"), "break-glass");
+	assert_string_equal(ann(&d, "break-glass-status"), "honoured");
+	assert_string_equal(ann(&d, "break-glass-user"), "system:serviceaccount:kube-system:replicaset-controller");
+	assert_non_null(ann(&d, "break-glass-inherited"));
+	policy_decision_release(&d);
+	policytest_eval_as(policy, pod, &kcm, &d);
+	assert_true(d.allowed);
+	policy_decision_release(&d);
+	/* the same child requested by a user gets the full group check */
+	policytest_eval_as(policy, pod, &dev, &d);
+	assert_false(d.allowed);
+	assert_non_null(policytest_find(&d, "exemptions.breakGlass", "metadata.annotations[saqr.dev/break-glass]"));
+	assert_null(ann(&d, "break-glass-inherited"));
+	policy_decision_release(&d);
+	/* without a controller ownerReference it is no child */
+	policytest_set(pod, "metadata.ownerReferences.0.controller", json_false());
+	policytest_eval_as(policy, pod, &rs_controller, &d);
+	assert_false(d.allowed);
+	policy_decision_release(&d);
+	json_decref(pod);
+}
+
+/* Only while valid: an expired or too long break-glass is refused to a controller too, and a
+ * service account that merely ends in -controller outside kube-system is no controller. */
+static void test_break_glass_inherited_only_while_valid(void **state)
+{
+	const struct policy_user fake = {"system:serviceaccount:shop:replicaset-controller", NULL, 0};
+	json_t *expired = child_pod("INC-4711; expires=2029-12-31T23:00:00Z");
+	json_t *too_long = child_pod("INC-4711; expires=2030-01-02T00:00:00Z");
+	json_t *ok = child_pod("INC-4711; expires=2030-01-01T02:00:00Z");
+	struct policy_decision d;
+
+	(void)state;
+	policytest_eval_as(policy, expired, &rs_controller, &d);
+	assert_false(d.allowed);
+	assert_string_equal(ann(&d, "break-glass-status"), "refused");
+	policy_decision_release(&d);
+	policytest_eval_as(policy, too_long, &rs_controller, &d);
+	assert_false(d.allowed);
+	policy_decision_release(&d);
+	policytest_eval_as(policy, ok, &fake, &d);
+	assert_false(d.allowed);
+	policy_decision_release(&d);
+	json_decref(expired);
+	json_decref(too_long);
+	json_decref(ok);
+}
+
+/* A break-glass on a pod template is judged at the parent's admission with the requester's
+ * groups, since every child will carry it. */
+static void test_break_glass_on_template_checked_at_parent(void **state)
+{
+	json_t *dep = policytest_yaml("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+				      "spec:\n  template:\n    metadata:\n      annotations:\n"
+				      "        saqr.dev/break-glass: 'INC-1; expires=2030-01-01T01:00:00Z'\n"
+				      "    spec:\n      securityContext: {runAsNonRoot: true, seccompProfile: {type: "
+				      "RuntimeDefault}}\n      containers:\n      - name: a\n        image: x\n"
+				      "        securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: "
+				      "[ALL]}}\n");
+	const char *path = "spec.template.metadata.annotations[saqr.dev/break-glass]";
+	struct policy_decision d;
+
+	(void)state;
+	policytest_eval_as(policy, dep, &dev, &d);
+	policytest_dump(&d);
+	assert_false(d.allowed);
+	assert_string_equal(policytest_find(&d, "exemptions.breakGlass", path)->message,
+			    "user \"bob\" is in no break-glass group; allowed groups: sre-oncall");
+	assert_string_equal(ann(&d, "template-break-glass-status"), "refused");
+	policy_decision_release(&d);
+	policytest_eval_as(policy, dep, &oncall, &d);
+	assert_true(d.allowed);
+	assert_int_equal(d.nviolations, 0);
+	assert_string_equal(ann(&d, "template-break-glass-status"), "honoured");
+	assert_string_equal(ann(&d, "template-break-glass-user"), "alice");
+	/* the template's break-glass does not exempt the object itself */
+	assert_false(d.exempt);
+	policy_decision_release(&d);
+	json_decref(dep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +376,9 @@ int main(void)
 		cmocka_unit_test(test_break_glass_disabled),
 		cmocka_unit_test(test_break_glass_offline_is_unverified),
 		cmocka_unit_test(test_exemptions_disabled),
+		cmocka_unit_test(test_break_glass_inherited_by_controller_child),
+		cmocka_unit_test(test_break_glass_inherited_only_while_valid),
+		cmocka_unit_test(test_break_glass_on_template_checked_at_parent),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

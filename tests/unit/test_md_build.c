@@ -168,6 +168,45 @@ static void test_primary_deployment(void **state)
 	json_decref(md);
 }
 
+/* The compliance labels and annotations reach the Deployment and its pod template (so the
+ * ReplicaSets and Pods Kubernetes creates from it are admitted); other labels do not. */
+static void test_compliance_inherited(void **state)
+{
+	json_t *md = load("md_fraud.json");
+	json_t *labels = json_path(md, "metadata.labels");
+	const json_t *dep, *where[2];
+	struct md_desired d;
+
+	(void)state;
+	json_object_set_new(labels, "saqr.dev/data-classification", json_string("confidential"));
+	json_object_set_new(labels, "saqr.dev/owner", json_string("fraud-team"));
+	json_object_set_new(labels, "team", json_string("payments"));
+	set_path(md, "metadata", "annotations",
+		 json_pack("{s:s, s:s}", "saqr.dev/break-glass", "incident 42; expires=2030-01-01T00:00:00Z",
+			   "kubectl.kubernetes.io/last-applied-configuration", "{}"));
+	assert_int_equal(md_desired(md, NULL, &d), 0);
+	dep = d.owned[MD_OWNED_DEPLOYMENT].obj;
+	where[0] = json_path(dep, "metadata");
+	where[1] = json_path(dep, "spec.template.metadata");
+	for (int i = 0; i < 2; i++) {
+		const json_t *l = json_object_get(where[i], "labels");
+		const json_t *a = json_object_get(where[i], "annotations");
+
+		assert_string_equal(label(l, "saqr.dev/data-residency"), "uae");
+		assert_string_equal(label(l, "saqr.dev/data-classification"), "confidential");
+		assert_string_equal(label(l, "saqr.dev/owner"), "fraud-team");
+		assert_null(json_object_get(l, "team"));
+		assert_string_equal(label(a, "saqr.dev/break-glass"), "incident 42; expires=2030-01-01T00:00:00Z");
+		assert_null(json_object_get(a, "kubectl.kubernetes.io/last-applied-configuration"));
+	}
+	/* the model annotations stay on the template */
+	assert_string_equal(label(json_object_get(where[1], "annotations"), "saqr.dev/model-version"), "1.4.0");
+	/* the selector does not change */
+	assert_int_equal(json_object_size(json_path(dep, "spec.selector.matchLabels")), 2);
+	md_desired_release(&d);
+	json_decref(md);
+}
+
 static void test_primary_container_env_ports_probe_tls(void **state)
 {
 	json_t *md = load("md_fraud.json");
@@ -578,6 +617,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_split_replicas),
 	    cmocka_unit_test(test_primary_deployment),
+	    cmocka_unit_test(test_compliance_inherited),
 	    cmocka_unit_test(test_primary_container_env_ports_probe_tls),
 	    cmocka_unit_test(test_service_netpol_pdb),
 	    cmocka_unit_test(test_extra_ingress_namespace_and_minimal),

@@ -42,6 +42,7 @@ static const char deployment[] = "apiVersion: apps/v1\n"
 				 "metadata: {name: web, labels: {saqr.dev/data-residency: uae}}\n"
 				 "spec:\n"
 				 "  template:\n"
+				 "    metadata: {labels: {saqr.dev/data-residency: uae}}\n"
 				 "    spec:\n"
 				 "      containers: [{name: app, image: x}]\n";
 
@@ -513,6 +514,11 @@ static void test_residency_label(void **state)
 						  "    allowedResidencyValues: [ae, uae-north]\n");
 	json_object_set_new(json_object_get(json_object_get(obj, "metadata"), "labels"), "example.com/residency",
 			    json_string("ae"));
+	/* the pod template must carry it too: the pods created from it are checked alike */
+	assert_int_equal(count(custom, obj, "dataResidency.label",
+			       "spec.template.metadata.labels[example.com/residency]"),
+			 1);
+	policytest_set(obj, "spec.template.metadata.labels", policytest_yaml("{example.com/residency: ae}"));
 	assert_int_equal(total(custom, obj), 0);
 	policy_free(custom);
 	json_decref(obj);

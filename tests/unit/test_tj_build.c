@@ -98,6 +98,41 @@ static void test_job(void **state)
 	json_decref(tj);
 }
 
+/* The compliance labels and annotations reach the Job and its pod template, so the Job's pods
+ * are admitted and a break-glass reaches them. */
+static void test_compliance_inherited(void **state)
+{
+	json_t *tj = load("tj_fraud.json");
+	const json_t *job, *where[2];
+	struct tj_desired d;
+
+	(void)state;
+	set(tj, "metadata", "labels",
+	    json_pack("{s:s, s:s, s:s, s:s}", "saqr.dev/data-residency", "uae", "saqr.dev/data-classification",
+		      "restricted", "saqr.dev/personal-data", "true", "team", "risk"));
+	set(tj, "metadata", "annotations",
+	    json_pack("{s:s, s:s}", "saqr.dev/lawful-basis", "consent", "saqr.dev/retention", "P90D"));
+	assert_int_equal(tj_desired(tj, &d), 0);
+	job = d.owned[TJ_OWNED_JOB].obj;
+	where[0] = json_path(job, "metadata");
+	where[1] = json_path(job, "spec.template.metadata");
+	for (int i = 0; i < 2; i++) {
+		const json_t *l = json_object_get(where[i], "labels");
+		const json_t *a = json_object_get(where[i], "annotations");
+
+		assert_string_equal(label(l, "saqr.dev/data-residency"), "uae");
+		assert_string_equal(label(l, "saqr.dev/data-classification"), "restricted");
+		assert_string_equal(label(l, "saqr.dev/personal-data"), "true");
+		assert_null(json_object_get(l, "team"));
+		assert_string_equal(label(a, "saqr.dev/lawful-basis"), "consent");
+		assert_string_equal(label(a, "saqr.dev/retention"), "P90D");
+	}
+	assert_string_equal(label(json_path(job, "spec.template.metadata.labels"), "saqr.dev/trainingjob"),
+			    "fraud-train");
+	tj_desired_release(&d);
+	json_decref(tj);
+}
+
 static void test_pod(void **state)
 {
 	json_t *tj = load("tj_fraud.json");
@@ -459,6 +494,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_job),
+	    cmocka_unit_test(test_compliance_inherited),
 	    cmocka_unit_test(test_pod),
 	    cmocka_unit_test(test_pytorch_env),
 	    cmocka_unit_test(test_headless_service),
