@@ -498,6 +498,28 @@ static void rs_storage_check(struct policy_eval_ctx *ev, const struct rs_storage
 		rs_location_denied(ev, u.region[0] ? s->uri_field : s->region_field, s->uri_field, provider, region);
 }
 
+void residency_check_uri(struct policy_eval_ctx *ev, const char *uri, const char *path)
+{
+	const struct rs_storage s = {path, NULL, NULL};
+	struct residency_uri u;
+	char what[RESIDENCY_HOST_MAX + 16];
+
+	residency_parse_uri(uri, &u);
+	if (u.kind == RESIDENCY_URI_IN_CLUSTER || !rs_uri_readable(ev, &s, uri, &u))
+		return;
+	if (!u.provider[0] || !u.region[0]) {
+		rs_report(ev, "dataResidency.location", path,
+			  "the region of \"%s\" is unknown and this kind has no field to declare it: use a URL "
+			  "that names its region (e.g. https://<bucket>.s3.me-central-1.amazonaws.com/...), a host "
+			  "in dataResidency.trustedEndpoints, or pvc://",
+			  uri);
+		return;
+	}
+	snprintf(what, sizeof(what), "\"%.*s\"", RESIDENCY_HOST_MAX, uri);
+	if (!rs_pair_allowed(&ev->p->residency, u.provider, u.region))
+		rs_location_denied(ev, path, what, u.provider, u.region);
+}
+
 static void rs_storage_all(struct policy_eval_ctx *ev)
 {
 	static const struct rs_storage model[] = {

@@ -40,6 +40,11 @@ void residency_parse_uri(const char *uri, struct residency_uri *out);
  * host (percent-encoding, empty labels, other characters; a static reason in *why). */
 int residency_host_normalize(const char *host, size_t n, char *out, size_t outn, const char **why);
 
+/* Judge one storage URI at path of a kind that has no provider/region fields: pvc:// passes;
+ * any other URI must prove an allowed (provider, region), by itself or through
+ * dataResidency.trustedEndpoints, or it is refused (fail closed). */
+void residency_check_uri(struct policy_eval_ctx *ev, const char *uri, const char *path);
+
 /* Every residency rule for the object in ev. */
 void residency_check(struct policy_eval_ctx *ev);
 
