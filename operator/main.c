@@ -260,7 +260,8 @@ static int op_register(struct op_app *a)
 	if (rc == 0 && a->flags.audit)
 		rc = operator_register_audit(&a->ctx, &(struct audit_config){ .policy_file = a->flags.policy_file,
 									.format = a->flags.report_format,
-									.compliance_sink = a->flags.compliance_sink });
+									.compliance_sink = a->flags.compliance_sink,
+									.namespace = a->flags.namespace });
 	if (rc)
 		log_error("cannot register the controllers", "error", saqr_strerror(rc));
 	return rc;

@@ -477,6 +477,8 @@ static struct workqueue_result audit_reconcile(void *ud, const char *ns, const c
 	(void)ns;
 	if (strcmp(name, AUDIT_TICK_KEY) == 0)
 		return audit_policy_tick(run.c);
+	if (run.c->cfg.namespace && strcmp(name, run.c->cfg.namespace) != 0)
+		return (struct workqueue_result){0}; /* not watched: nothing cached, no rights there */
 	if (informer_get(run.c->namespaces, NULL, name, &probe)) {
 		audit_forget_namespace(run.c, name);
 		return (struct workqueue_result){0};
