@@ -32,6 +32,7 @@ struct audit_config {
 	enum audit_format format;
 	const char *compliance_sink; /* webhook URL for break-glass incidents; NULL: none */
 	const char *report_name;     /* NULL: AUDIT_REPORT_NAME */
+	const char *namespace;	     /* the manager watches only this one; NULL: all */
 	double policy_poll;	     /* 0: AUDIT_POLICY_POLL */
 	double batch_delay;	     /* 0: AUDIT_BATCH_DELAY; < 0: none */
 };
