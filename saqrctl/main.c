@@ -4,6 +4,7 @@
 
 #include "drift.h"
 #include "saqrctl.h"
+#include "test.h"
 
 struct saqrctl_command {
 	const char *name;
@@ -13,6 +14,7 @@ struct saqrctl_command {
 
 static const struct saqrctl_command saqrctl_commands[] = {
 	{"check", "check manifests against the admission policy, offline (as saqr-webhook would)", saqrctl_check},
+	{"test", "run policy test suites (resources and the verdicts they must get), for CI", saqrctl_test},
 	{"drift", "drift statistics between a baseline and a current CSV file (PSI, KS, JS, ...)", saqrctl_drift_main},
 };
 
