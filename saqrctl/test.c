@@ -113,8 +113,11 @@ static void test_missing_rules(const struct policy_decision *d, const json_t *ru
 	const json_t *r;
 	size_t i;
 
-	json_array_foreach(rules, i, r) if (json_is_string(r) && !test_has_rule(d, json_string_value(r)))
-	    buf_addf(missing, "%s%s", missing->len ? ", " : "", json_string_value(r));
+	json_array_foreach(rules, i, r)
+	{
+		if (json_is_string(r) && !test_has_rule(d, json_string_value(r)))
+			buf_addf(missing, "%s%s", missing->len ? ", " : "", json_string_value(r));
+	}
 }
 
 static bool test_selected(const json_t *spec, const json_t *obj)
@@ -183,10 +186,12 @@ static int test_check_spec(struct suite_run *s, size_t i, const json_t *spec)
 		test_error(s, "resources[%zu].rules: not a list of rule ids", i);
 		return SAQR_ECONFIG;
 	}
-	json_array_foreach(rules, j, r) if (!json_is_string(r))
+	json_array_foreach(rules, j, r)
 	{
-		test_error(s, "resources[%zu].rules[%zu]: not a rule id", i, j);
-		return SAQR_ECONFIG;
+		if (!json_is_string(r)) {
+			test_error(s, "resources[%zu].rules[%zu]: not a rule id", i, j);
+			return SAQR_ECONFIG;
+		}
 	}
 	return 0;
 }

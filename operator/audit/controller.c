@@ -405,8 +405,11 @@ static void audit_set_gauges(struct audit_controller *c, const char *ns, const j
 	pthread_mutex_lock(&c->mu);
 	n = strmap_get(&c->index, ns);
 	if (n) {
-		json_object_foreach_safe(n->gauges, tmp, rule, v) if (!json_object_get(counts, rule))
-		    audit_gauge(c, ns, rule, 0);
+		json_object_foreach_safe(n->gauges, tmp, rule, v)
+		{
+			if (!json_object_get(counts, rule))
+				audit_gauge(c, ns, rule, 0);
+		}
 		json_object_foreach((json_t *)counts, rule, v)
 		{
 			audit_gauge(c, ns, rule, (double)json_integer_value(v));
@@ -438,7 +441,9 @@ static struct workqueue_result audit_policy_tick(struct audit_controller *c)
 		log_kv(LOG_LVL_INFO, "policy changed: auditing every namespace again", "controller",
 		       AUDIT_CONTROLLER, (char *)NULL);
 		json_array_foreach(all, i, ns)
-		    manager_enqueue(c->mgr, AUDIT_CONTROLLER, json_path_str(ns, "metadata.name", ""), 0);
+		{
+			manager_enqueue(c->mgr, AUDIT_CONTROLLER, json_path_str(ns, "metadata.name", ""), 0);
+		}
 		c->policy_generation = gen;
 	}
 	json_decref(all);

@@ -296,10 +296,15 @@ const char *audit_report_resource(enum audit_format f, bool namespaced)
 	return namespaced ? "reports" : "clusterreports";
 }
 
+/* A result being sorted. */
+struct ar_item {
+	const json_t *res;
+};
+
 /* "Kind/namespace/name" and the rule of a result, for sorting. */
 static int ar_compare(const void *a, const void *b)
 {
-	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+	const json_t *x = ((const struct ar_item *)a)->res, *y = ((const struct ar_item *)b)->res;
 	const json_t *rx = json_array_get(json_object_get(x, "resources"), 0);
 	const json_t *ry = json_array_get(json_object_get(y, "resources"), 0);
 	static const char *const fields[] = {"kind", "namespace", "name"};
@@ -365,19 +370,20 @@ static int ar_results(const struct audit_report *r, const json_t *prev, time_t n
 	*omitted = 0;
 	for (int o = 0; o < AUDIT_NOUTCOMES && rc == 0; o++) {
 		size_t n = json_array_size(r->kept[o]);
-		json_t **v = calloc(n ? n : 1, sizeof(*v));
+		struct ar_item *v = calloc(n ? n : 1, sizeof(*v));
 
 		if (!v) {
 			rc = SAQR_ENOMEM;
 			break;
 		}
 		for (size_t i = 0; i < n; i++)
-			v[i] = json_array_get(r->kept[o], i);
+			v[i].res = json_array_get(r->kept[o], i);
 		qsort(v, n, sizeof(*v), ar_compare);
 		for (size_t i = 0; i < n && rc == 0; i++)
 			if (json_array_size(out) < AUDIT_MAX_RESULTS)
-				rc = json_array_append_new(out, ar_stamped(v[i], stamps, now)) ? SAQR_ENOMEM
-											       : 0;
+				rc = json_array_append_new(out, ar_stamped(v[i].res, stamps, now))
+					 ? SAQR_ENOMEM
+					 : 0;
 		free(v);
 		*omitted += r->summary.n[o];
 	}
