@@ -17,6 +17,7 @@
 /* The key of the policy tick: not a namespace name (':' is not allowed in one). */
 #define AUDIT_TICK_KEY "saqr:policy"
 #define AUDIT_MIN_REQUEUE 1.0
+#define AUDIT_NO_CRD_RETRY 60.0 /* seconds before writing again when the report CRD is missing */
 
 static const struct kube_resource audit_res_namespaces = {"", "v1", "namespaces", false};
 
@@ -341,6 +342,13 @@ static int audit_put_report(struct audit_run *run, const json_t *prev, json_t *d
 		rc = ops->update(ops, &res, run->ns, doc, &wo, NULL, &st);
 	} else {
 		rc = ops->create(ops, &res, run->ns, doc, &wo, NULL, &st);
+	}
+	if (rc == SAQR_ENOTFOUND && !prev) {
+		/* No such resource: the report CRDs are not installed. Look again later, quietly. */
+		audit_log(run, LOG_LVL_WARN, "the policy report CRD is not installed (crds/openreports)",
+			  st.message[0] ? st.message : saqr_strerror(rc));
+		run->wake = fmin(run->wake, AUDIT_NO_CRD_RETRY);
+		return 0;
 	}
 	if (rc)
 		audit_log(run, LOG_LVL_WARN, "cannot write the policy report",
