@@ -8,6 +8,7 @@
 #                                       anywhere in the repository, a plain file only from its own)
 #                                    -> charts/saqr/files/crds/ (copies: a chart reads only its own
 #                                       directory, and is packaged without the rest of the repository)
+#   crds/openreports/*.yaml          -> charts/saqr/files/openreports/ (installed with reports.installCRDs)
 #   manifests/policy/default.yaml    -> charts/saqr/files/policy.yaml
 #   deploy/argocd/health/*.lua       -> deploy/argocd/argocd-cm-patch.yaml
 # Any other file in manifests/crds/ or charts/saqr/files/crds/ is stale: --check names it, a sync
@@ -55,6 +56,12 @@ gen_crds() {
 	} >"$out/manifests/crds/kustomization.yaml"
 	for f in "${files[@]}"; do
 		cp "$f" "$out/charts/saqr/files/crds/"
+	done
+	# The OpenReports CRDs (crds/openreports/) go to the chart apart: it installs them only
+	# with reports.installCRDs=true.
+	mkdir -p "$out/charts/saqr/files/openreports"
+	for f in crds/openreports/*.yaml; do
+		[ "$(basename "$f")" = kustomization.yaml ] || cp "$f" "$out/charts/saqr/files/openreports/"
 	done
 }
 
@@ -108,7 +115,7 @@ while IFS= read -r rel; do
 		cp "$out/$rel" "$rel"
 	fi
 done < <(cd "$out" && find . -type f | sed 's|^\./||' | sort)
-for dir in manifests/crds charts/saqr/files/crds; do
+for dir in manifests/crds charts/saqr/files/crds charts/saqr/files/openreports; do
 	[ -d "$dir" ] || continue
 	for f in "$dir"/*; do
 		[ -e "$f" ] || continue

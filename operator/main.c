@@ -25,6 +25,7 @@
 #include "httpd/httpd.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "operator/audit/audit.h"
 #include "operator/operator.h"
 
 #define OP_DEFAULT_WORKERS 4
@@ -45,6 +46,10 @@ struct op_flags {
 	int metrics_port;	       /* -1: no metrics server */
 	int port_override;	       /* --metrics-port, -1 when not given */
 	enum log_level level;
+	bool audit;		       /* run the audit controller (default true) */
+	const char *policy_file;       /* NULL: the built-in default policy */
+	enum audit_format report_format;
+	const char *compliance_sink;   /* NULL: no break-glass incidents */
 	bool help;		       /* --help was given (and the usage printed) */
 };
 
@@ -97,12 +102,17 @@ static int op_parse_level(const char *s, void *target)
 	return log_parse_level(s, target);
 }
 
+static int op_parse_report_format(const char *s, void *target)
+{
+	return audit_format_parse(s, target);
+}
+
 static void op_usage(const struct flags_opt *opts, FILE *out)
 {
 	const struct flags_set set = {
 		.opts = opts,
 		.head = "Usage: saqr-operator [flags]\n"
-			"Runs the Saqr controllers (ModelDeployment, TrainingJob, DriftPolicy).\n"
+			"Runs the Saqr controllers (ModelDeployment, TrainingJob, DriftPolicy, audit).\n"
 			"\n",
 		.tail = "\nThe identity in the Lease is $POD_NAME, else <hostname>_<random>.\n",
 		.column = 36,
@@ -118,6 +128,7 @@ static void op_flags_defaults(struct op_flags *f)
 	f->metrics_port = OP_DEFAULT_METRICS_PORT;
 	f->port_override = -1;
 	f->level = LOG_LVL_INFO;
+	f->audit = true;
 }
 
 /* What depends on more than one flag: "--namespace ''" is every namespace, and --metrics-port
@@ -154,6 +165,14 @@ static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 		  .help = "the port alone (overrides the one in --metrics-addr)" },
 		{ "log-level", NULL, FLAGS_FUNC, &f->level, .parse = op_parse_level, .arg = "debug|info|warn|error",
 		  .help = "(default info)" },
+		{ "audit", NULL, FLAGS_BOOL, &f->audit, .arg = "[=true|false]",
+		  .help = "audit existing objects into policy reports (default true)" },
+		{ "policy", NULL, FLAGS_STRING, &f->policy_file, .arg = "FILE",
+		  .help = "admission policy the audit applies, reloaded when it\nchanges (default: the built-in policy)" },
+		{ "report-format", NULL, FLAGS_FUNC, &f->report_format, .parse = op_parse_report_format,
+		  .arg = "openreports|wgpolicy", .help = "kind of the policy reports (default openreports)" },
+		{ "compliance-sink", NULL, FLAGS_STRING, &f->compliance_sink, .arg = "URL",
+		  .help = "webhook that receives break-glass expiry incidents" },
 		{ "help", NULL, FLAGS_HELP, &f->help, .help = "this text" },
 		{ NULL },
 	};
@@ -238,6 +257,11 @@ static int op_register(struct op_app *a)
 		rc = operator_register_trainingjob(&a->ctx);
 	if (rc == 0)
 		rc = operator_register_driftpolicy(&a->ctx);
+	if (rc == 0 && a->flags.audit)
+		rc = operator_register_audit(&a->ctx, &(struct audit_config){ .policy_file = a->flags.policy_file,
+									.format = a->flags.report_format,
+									.compliance_sink = a->flags.compliance_sink,
+									.namespace = a->flags.namespace });
 	if (rc)
 		log_error("cannot register the controllers", "error", saqr_strerror(rc));
 	return rc;

@@ -111,8 +111,7 @@ int cli_check_parse_args(int argc, char **argv, struct cli_check_opts *o, char *
 	return 0;
 }
 
-/* Read all of f, at most CLI_MAX_FILE_BYTES. */
-static int check_read(FILE *f, char **out, size_t *outlen)
+int cli_check_read(FILE *f, char **out, size_t *outlen)
 {
 	size_t len = 0, cap = (size_t)64 * 1024, n;
 	char *data = malloc(cap), *grown;
@@ -157,26 +156,41 @@ static json_t *check_as_created(const json_t *obj)
 	return copy;
 }
 
+int cli_check_eval(const struct policy *p, const json_t *object, time_t now, struct policy_decision *d)
+{
+	json_t *obj = check_as_created(object);
+	struct policy_input in = {obj, "CREATE", NULL, NULL, now};
+	int rc;
+
+	policy_decision_init(d);
+	if (!obj)
+		return SAQR_ENOMEM;
+	rc = policy_eval(p, &in, d);
+	json_decref(obj);
+	return rc;
+}
+
+int cli_check_load_policy(const char *path, struct policy **out, char *err, size_t errlen)
+{
+	int rc = path ? policy_load_file(path, out, err, errlen) : policy_load_default(out);
+
+	if (rc && !path)
+		snprintf(err, errlen, "%s", saqr_strerror(rc));
+	return rc;
+}
+
 static int check_entry(struct check *c, const char *file, const json_t *entry)
 {
 	struct policy_decision d;
-	struct policy_input in = {NULL, "CREATE", NULL, NULL, c->now};
-	json_t *obj;
 	int rc;
 
 	if (json_object_get(entry, "error"))
 		return cli_report_error(&c->report, file, (size_t)json_integer_value(json_object_get(entry, "document")),
 					json_string_value(json_object_get(entry, "error")));
-	obj = check_as_created(json_object_get(entry, "object"));
-	if (!obj)
-		return SAQR_ENOMEM;
-	in.object = obj;
-	policy_decision_init(&d);
-	rc = policy_eval(c->policy, &in, &d);
+	rc = cli_check_eval(c->policy, json_object_get(entry, "object"), c->now, &d);
 	if (rc == 0)
 		rc = cli_report_add(&c->report, file, entry, &d);
 	policy_decision_release(&d);
-	json_decref(obj);
 	return rc;
 }
 
@@ -208,7 +222,7 @@ static int check_stream(struct check *c, const char *file, FILE *f, bool json_ex
 {
 	char *data;
 	size_t len;
-	int rc = check_read(f, &data, &len);
+	int rc = cli_check_read(f, &data, &len);
 
 	if (rc == SAQR_ENOMEM)
 		return rc;
@@ -317,9 +331,9 @@ int cli_check_main(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 		fputs(cli_check_usage, out);
 		return CLI_EXIT_ALLOWED;
 	}
-	rc = o.policy ? policy_load_file(o.policy, &p, msg, sizeof(msg)) : policy_load_default(&p);
+	rc = cli_check_load_policy(o.policy, &p, msg, sizeof(msg));
 	if (rc) {
-		fprintf(err, "saqrctl check: %s\n", o.policy ? msg : saqr_strerror(rc));
+		fprintf(err, "saqrctl check: %s\n", msg);
 		return CLI_EXIT_ERROR;
 	}
 	c.policy = p;

@@ -4,7 +4,9 @@
 #define SAQR_CLI_CHECK_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <time.h>
 
 struct cli_check_opts {
 	const char *policy; /* NULL: the built-in default */
@@ -23,5 +25,19 @@ int cli_check_parse_args(int argc, char **argv, struct cli_check_opts *o, char *
 int cli_check_main(int argc, char **argv, FILE *in, FILE *out, FILE *err);
 
 extern const char cli_check_usage[];
+
+struct policy;
+struct policy_decision;
+
+/* The building blocks `saqrctl test` shares with check. */
+/* Load the policy file, or the built-in default when path is NULL. 0 or the loader's error
+ * (message in err). */
+int cli_check_load_policy(const char *path, struct policy **out, char *err, size_t errlen);
+/* Read all of f, at most CLI_MAX_FILE_BYTES; *out (caller frees) on success.
+ * 0, SAQR_ENOMEM, SAQR_EIO or SAQR_ETOOBIG. */
+int cli_check_read(FILE *f, char **out, size_t *outlen);
+/* Evaluate one object as check does (a CREATE, no user, at now) into d (initialised here;
+ * release it with policy_decision_release). 0 or policy_eval's error. */
+int cli_check_eval(const struct policy *p, const json_t *object, time_t now, struct policy_decision *d);
 
 #endif

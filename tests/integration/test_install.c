@@ -366,7 +366,11 @@ static void check_operator_rbac(const json_t *docs, const char *role_name)
 	check_verbs(role, "apps", "deployments", "get,list,watch,create,patch,delete");
 	check_verbs(role, "saqr.dev", "modeldeployments/status", "get,patch,update");
 	check_verbs(role, "coordination.k8s.io", "leases", "");
-	check_verbs(role, "", "pods", "");
+	/* The audit reads what the admission policy covers and writes its reports. */
+	check_verbs(role, "", "pods", "get,list,watch");
+	check_verbs(role, "batch", "cronjobs", "get,list,watch");
+	check_verbs(role, "openreports.io", "reports", "get,list,watch,create,update,delete");
+	check_verbs(role, "", "nodes", "");
 	check_verbs(must_find(docs, "Role", "saqr-leader-election"), "coordination.k8s.io", "leases",
 		    "get,create,update");
 }
@@ -774,7 +778,10 @@ static void test_helm_watch_namespace(void **state)
 	json_t *docs = helm_render(extra), *rb;
 
 	(void)state;
-	assert_int_equal(count_kind(docs, "ClusterRoleBinding"), 0);
+	/* Only reading Namespaces (the audit's work unit) is bound cluster-wide. */
+	assert_int_equal(count_kind(docs, "ClusterRoleBinding"), 1);
+	check_verbs(must_find(docs, "ClusterRole", "saqr-operator-namespaces"), "", "namespaces", "get,list,watch");
+	check_verbs(must_find(docs, "ClusterRole", "saqr-operator-namespaces"), "", "pods", "");
 	rb = must_find(docs, "RoleBinding", "saqr-operator");
 	assert_string_equal(json_path_str(rb, "metadata.namespace", ""), "ml-team");
 	assert_string_equal(json_path_str(rb, "roleRef.kind", ""), "ClusterRole");
