@@ -45,6 +45,8 @@ struct op_flags {
 	int metrics_port;	       /* -1: no metrics server */
 	int port_override;	       /* --metrics-port, -1 when not given */
 	enum log_level level;
+	struct http_netpolicy outbound; /* --allow-outbound-*, --allow-insecure-credentials */
+	bool allow_apiserver;	       /* --allow-outbound-apiserver */
 	bool help;		       /* --help was given (and the usage printed) */
 };
 
@@ -55,6 +57,7 @@ struct op_app {
 	struct kubeops ops;
 	struct manager *mgr;
 	struct operator_ctx ctx;
+	struct http_netrules apiserver; /* refused to DriftPolicy requests */
 	struct httpd *httpd;
 	char identity[OP_ID_MAX];
 	char own_namespace[256];
@@ -154,6 +157,16 @@ static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 		  .help = "the port alone (overrides the one in --metrics-addr)" },
 		{ "log-level", NULL, FLAGS_FUNC, &f->level, .parse = op_parse_level, .arg = "debug|info|warn|error",
 		  .help = "(default info)" },
+		{ "allow-outbound-loopback", NULL, FLAGS_BOOL, &f->outbound.allow_loopback, .arg = "[=true|false]",
+		  .help = "let DriftPolicy sinks, Prometheus and scrapes reach\nloopback addresses (default false)" },
+		{ "allow-outbound-link-local", NULL, FLAGS_BOOL, &f->outbound.allow_link_local, .arg = "[=true|false]",
+		  .help = "... link-local and cloud metadata addresses\n(169.254.0.0/16, fe80::/10, fd00:ec2::254,\n"
+			  "100.100.100.200) (default false)" },
+		{ "allow-outbound-apiserver", NULL, FLAGS_BOOL, &f->allow_apiserver, .arg = "[=true|false]",
+		  .help = "... the API server's own address (default false)" },
+		{ "allow-insecure-credentials", NULL, FLAGS_BOOL, &f->outbound.allow_insecure_credentials,
+		  .arg = "[=true|false]",
+		  .help = "send sink and Prometheus credentials over plain\nhttp:// (default false)" },
 		{ "help", NULL, FLAGS_HELP, &f->help, .help = "this text" },
 		{ NULL },
 	};
@@ -223,6 +236,21 @@ static int op_connect(struct op_app *a)
 	return 0;
 }
 
+/* The outbound policy of DriftPolicy requests: the flags, and the API server's address unless
+ * allowed. An API server name that does not resolve here is logged, not fatal. */
+static void op_outbound(struct op_app *a)
+{
+	int rc = 0;
+
+	if (!a->flags.allow_apiserver)
+		rc = http_netrules_add_url(&a->apiserver, a->cfg->server, "the API server's address");
+	if (rc)
+		log_warn("cannot refuse the API server's address to DriftPolicy requests", "error",
+			 saqr_strerror(rc), "server", a->cfg->server);
+	a->flags.outbound.deny = a->apiserver.rule;
+	a->ctx.outbound = &a->flags.outbound;
+}
+
 static int op_register(struct op_app *a)
 {
 	int rc;
@@ -233,6 +261,7 @@ static int op_register(struct op_app *a)
 	a->ctx.events = manager_events(a->mgr);
 	a->ctx.own_namespace = a->own_namespace;
 	a->ctx.workers = a->flags.workers;
+	op_outbound(a);
 	rc = operator_register_modeldeployment(&a->ctx);
 	if (rc == 0)
 		rc = operator_register_trainingjob(&a->ctx);

@@ -4,6 +4,7 @@
 #include "http/netpolicy.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,4 +188,71 @@ curl_socket_t http__netpolicy_open(void *ud, curlsocktype purpose, struct curl_s
 		}
 	}
 	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
+/* Add one address (text) on port, once. */
+static int np_rules_add(struct http_netrules *r, const char *addr, int port, const char *what)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->rule[i].port == port && strcmp(r->addr[i], addr) == 0)
+			return 0;
+	if (r->n >= HTTP_NETRULES_MAX)
+		return SAQR_ETOOBIG;
+	snprintf(r->addr[r->n], sizeof(r->addr[r->n]), "%s", addr);
+	r->rule[r->n] = (struct http_netrule){.cidr = r->addr[r->n], .port = port, .what = what};
+	r->n++;
+	r->rule[r->n] = (struct http_netrule){0};
+	return 0;
+}
+
+/* The host (brackets of an IPv6 literal removed) and port of url, by curl's URL parser. */
+static int np_url_host(const char *url, char *host, size_t hostlen, int *port)
+{
+	CURLU *u = curl_url();
+	char *h = NULL, *p = NULL;
+	size_t n;
+	int rc = SAQR_EINVAL;
+
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		if (h[0] == '[')
+			memmove(h, h + 1, strlen(h));
+		n = strcspn(h, "]%");
+		if (n && n < hostlen) {
+			memcpy(host, h, n);
+			host[n] = '\0';
+			*port = (int)strtol(p, NULL, 10);
+			rc = 0;
+		}
+	}
+	curl_free(h);
+	curl_free(p);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int http_netrules_add_url(struct http_netrules *r, const char *url, const char *what)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res = NULL;
+	char host[256], text[INET6_ADDRSTRLEN];
+	struct np_addr a;
+	int port = 0, rc;
+
+	if (!url || np_url_host(url, host, sizeof(host), &port))
+		return SAQR_EINVAL;
+	if (np_parse(host, &a))
+		return np_rules_add(r, host, port, what);
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return SAQR_ETRANSPORT;
+	rc = 0;
+	for (const struct addrinfo *ai = res; ai && rc == 0; ai = ai->ai_next) {
+		int unused;
+
+		if (np_sockaddr(ai->ai_addr, &a, &unused, text, sizeof(text)))
+			rc = np_rules_add(r, text, port, what);
+	}
+	freeaddrinfo(res);
+	return rc;
 }

@@ -39,6 +39,23 @@ struct http_netpolicy {
  * address"), SAQR_EINVAL when ip is not an address. p NULL allows everything. */
 int http_netpolicy_check(const struct http_netpolicy *p, const char *ip, int port, char *err, size_t errlen);
 
+#define HTTP_NETRULES_MAX 16
+#define HTTP_NETRULE_ADDR 48 /* an IPv6 address in text, with its NUL */
+
+/* Rules built at run time; rule[] always ends with an entry whose cidr is NULL, so it serves as
+ * http_netpolicy.deny. Zero-initialise; nothing to free. */
+struct http_netrules {
+	struct http_netrule rule[HTTP_NETRULES_MAX + 1];
+	char addr[HTTP_NETRULES_MAX][HTTP_NETRULE_ADDR];
+	size_t n;
+};
+
+/* Add a rule for every address url's host resolves to (a literal address as it is), on url's
+ * port (443 for https, 80 for http, when none is given), described as what (borrowed: it must
+ * outlive r). 0, SAQR_EINVAL (no host in url), SAQR_ETRANSPORT (the name does not resolve) or
+ * SAQR_ETOOBIG (r is full; the rules that fit were added). */
+int http_netrules_add_url(struct http_netrules *r, const char *url, const char *what);
+
 /* ---- for http.c ---- */
 
 /* libcurl open-socket callback; ud is the transfer's struct http_sink. Opens the socket when

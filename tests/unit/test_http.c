@@ -387,6 +387,33 @@ static void test_netpolicy_refuses_connection(void **state)
 	httprecv_stop(rv);
 }
 
+/* The API server's address as rules: from a URL with an address or a name, on its port. */
+static void test_netrules_from_url(void **state)
+{
+	struct http_netrules r = { 0 };
+	struct http_netpolicy p = { .allow_loopback = true, .deny = r.rule };
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(http_netrules_add_url(&r, "https://127.0.0.1:6443", "the API server's address"), 0);
+	assert_int_equal(http_netrules_add_url(&r, "https://127.0.0.1:6443/", "again"), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(http_netrules_add_url(&r, "https://[::1]", "v6"), 0);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.rule[1].cidr, "::1");
+	assert_int_equal(r.rule[1].port, 443);
+	assert_null(r.rule[2].cidr);
+	assert_int_equal(http_netrules_add_url(&r, "https://localhost:7443", "by name"), 0);
+	assert_true(r.n >= 3);
+	assert_int_equal(http_netrules_add_url(&r, "no url at all", "x"), SAQR_EINVAL);
+	assert_int_equal(http_netpolicy_check(&p, "127.0.0.1", 6443, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "the API server's address"));
+	assert_int_equal(http_netpolicy_check(&p, "127.0.0.1", 7443, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "by name"));
+	assert_int_equal(http_netpolicy_check(&p, "127.0.0.1", 6444, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&p, "::1", 443, err, sizeof(err)), SAQR_EFORBIDDEN);
+}
+
 static void test_netpolicy_credentials_over_http(void **state)
 {
 	const char *auth[] = { "authorization: Bearer s3cr3t", NULL };
@@ -459,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_netpolicy_addresses),
 		cmocka_unit_test(test_netpolicy_refuses_connection),
 		cmocka_unit_test(test_netpolicy_credentials_over_http),
+		cmocka_unit_test(test_netrules_from_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
