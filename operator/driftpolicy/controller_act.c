@@ -189,7 +189,10 @@ static int dp_send(struct driftpolicy__run *run, const json_t *entry, const json
 	long code = 0;
 	int rc = 0;
 
-	if (secret) {
+	if (secret && strcmp(json_path_str(sink_spec, "secretRef.namespace", run->ns), run->ns) != 0) {
+		snprintf(err, errlen, "sink secretRef names another namespace; Secrets are read only in %s", run->ns);
+		rc = SAQR_EFORBIDDEN;
+	} else if (secret) {
 		s = driftpolicy__get(run, &driftpolicy__res_secrets, secret, err, errlen);
 		rc = s ? driftactions_secret_decode(s, &sec) : SAQR_ECONFIG;
 		if (rc && s)

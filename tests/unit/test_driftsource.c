@@ -396,6 +396,13 @@ static void test_source_config(void **state)
 	assert_string_equal(cfg.token_secret, "prom-token");
 	assert_string_equal(cfg.token_key, "token");
 	assert_string_equal(cfg.ca_key, "bundle.pem");
+	/* a Secret in the policy's own namespace only: another namespace is refused */
+	json_object_set_new(json_path(dp, "spec.source.prometheus.caSecretRef"), "namespace", json_string("payments"));
+	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
+	json_object_set_new(json_path(dp, "spec.source.prometheus.bearerTokenSecretRef"), "namespace",
+			    json_string("kube-system"));
+	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), SAQR_EINVAL);
+	assert_non_null(strstr(err, "another namespace"));
 	/* neither */
 	json_object_set_new(json_path(dp, "spec"), "source", json_object());
 	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), SAQR_EINVAL);
