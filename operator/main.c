@@ -50,6 +50,8 @@ struct op_flags {
 	const char *policy_file;       /* NULL: the built-in default policy */
 	enum audit_format report_format;
 	const char *compliance_sink;   /* NULL: no break-glass incidents */
+	struct http_netpolicy outbound; /* --allow-outbound-*, --allow-insecure-credentials */
+	bool allow_apiserver;	       /* --allow-outbound-apiserver */
 	bool help;		       /* --help was given (and the usage printed) */
 };
 
@@ -60,6 +62,7 @@ struct op_app {
 	struct kubeops ops;
 	struct manager *mgr;
 	struct operator_ctx ctx;
+	struct http_netrules apiserver; /* refused to DriftPolicy requests */
 	struct httpd *httpd;
 	char identity[OP_ID_MAX];
 	char own_namespace[256];
@@ -173,6 +176,16 @@ static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 		  .arg = "openreports|wgpolicy", .help = "kind of the policy reports (default openreports)" },
 		{ "compliance-sink", NULL, FLAGS_STRING, &f->compliance_sink, .arg = "URL",
 		  .help = "webhook that receives break-glass expiry incidents" },
+		{ "allow-outbound-loopback", NULL, FLAGS_BOOL, &f->outbound.allow_loopback, .arg = "[=true|false]",
+		  .help = "let DriftPolicy sinks, Prometheus and scrapes reach\nloopback addresses (default false)" },
+		{ "allow-outbound-link-local", NULL, FLAGS_BOOL, &f->outbound.allow_link_local, .arg = "[=true|false]",
+		  .help = "... link-local and cloud metadata addresses\n(169.254.0.0/16, fe80::/10, fd00:ec2::254,\n"
+			  "100.100.100.200) (default false)" },
+		{ "allow-outbound-apiserver", NULL, FLAGS_BOOL, &f->allow_apiserver, .arg = "[=true|false]",
+		  .help = "... the API server's own address (default false)" },
+		{ "allow-insecure-credentials", NULL, FLAGS_BOOL, &f->outbound.allow_insecure_credentials,
+		  .arg = "[=true|false]",
+		  .help = "send sink and Prometheus credentials over plain\nhttp:// (default false)" },
 		{ "help", NULL, FLAGS_HELP, &f->help, .help = "this text" },
 		{ NULL },
 	};
@@ -242,6 +255,21 @@ static int op_connect(struct op_app *a)
 	return 0;
 }
 
+/* The outbound policy of DriftPolicy requests: the flags, and the API server's address unless
+ * allowed. An API server name that does not resolve here is logged, not fatal. */
+static void op_outbound(struct op_app *a)
+{
+	int rc = 0;
+
+	if (!a->flags.allow_apiserver)
+		rc = http_netrules_add_url(&a->apiserver, a->cfg->server, "the API server's address");
+	if (rc)
+		log_warn("cannot refuse the API server's address to DriftPolicy requests", "error",
+			 saqr_strerror(rc), "server", a->cfg->server);
+	a->flags.outbound.deny = a->apiserver.rule;
+	a->ctx.outbound = &a->flags.outbound;
+}
+
 static int op_register(struct op_app *a)
 {
 	int rc;
@@ -252,6 +280,7 @@ static int op_register(struct op_app *a)
 	a->ctx.events = manager_events(a->mgr);
 	a->ctx.own_namespace = a->own_namespace;
 	a->ctx.workers = a->flags.workers;
+	op_outbound(a);
 	rc = operator_register_modeldeployment(&a->ctx);
 	if (rc == 0)
 		rc = operator_register_trainingjob(&a->ctx);

@@ -7,6 +7,7 @@
 #include "operator/runtime/events.h"
 #include "operator/runtime/manager.h"
 #include "kube/client.h"
+#include "http/netpolicy.h"
 
 #define OPERATOR_FIELD_MANAGER "saqr-operator"
 
@@ -26,6 +27,10 @@ struct operator_ctx {
 	struct events_recorder *events;   /* manager_events(mgr) */
 	const char *own_namespace;        /* where saqr-operator runs (NetworkPolicy ingress for scraping) */
 	int workers;                      /* worker threads per controller */
+	/* Where requests that a user's object points at (DriftPolicy sinks, Prometheus, scrapes)
+	 * may go; NULL: the strict default (no loopback, link-local or metadata address, no
+	 * credential over http://). */
+	const struct http_netpolicy *outbound;
 	/* Filled by operator_defer_release (zero-initialise the struct). */
 	struct operator_release release[OPERATOR_MAX_RELEASE];
 	int nrelease;

@@ -107,6 +107,21 @@ static CURLcode http_setup_conn(CURL *h, const struct http_opts *o)
 	return cc;
 }
 
+/* The outbound policy: every connection's address checked as it is opened; no proxy (the
+ * address checked must be the one the request goes to). */
+static CURLcode http_setup_net(CURL *h, const struct http_netpolicy *net, struct http_sink *sink)
+{
+	CURLcode cc;
+
+	sink->net = net;
+	sink->refused[0] = '\0';
+	if (!net)
+		return CURLE_OK;
+	cc = curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, http__netpolicy_open);
+	cc = cc ? cc : curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, sink);
+	return cc ? cc : curl_easy_setopt(h, CURLOPT_PROXY, "");
+}
+
 CURLcode http_setup(CURL *h, const char *url, const struct http_opts *opts, struct curl_slist *hdrs,
 		    struct http_sink *sink, char *errbuf)
 {
@@ -125,6 +140,7 @@ CURLcode http_setup(CURL *h, const char *url, const struct http_opts *opts, stru
 	if (!cc && o->user_agent)
 		cc = curl_easy_setopt(h, CURLOPT_USERAGENT, o->user_agent);
 	cc = cc ? cc : http_setup_conn(h, o);
+	cc = cc ? cc : http_setup_net(h, o->net, sink);
 	cc = cc ? cc : http_setup_trust(h, &o->tls);
 	return cc ? cc : http_setup_identity(h, &o->tls);
 }
@@ -162,6 +178,8 @@ int http_outcome(CURLcode cc, const struct http_sink *sink, const char *errbuf, 
 {
 	if (sink->too_big)
 		return saqr_fail(SAQR_ETOOBIG, err, errlen, "response body exceeds %zu bytes", sink->body.max);
+	if (cc != CURLE_OK && sink->refused[0])
+		return saqr_fail(SAQR_EFORBIDDEN, err, errlen, "%s", sink->refused);
 	if (cc != CURLE_OK)
 		return saqr_fail(SAQR_ETRANSPORT, err, errlen, "%s",
 				 errbuf && errbuf[0] ? errbuf : curl_easy_strerror(cc));
@@ -242,6 +260,29 @@ static void http_prefix_host(const char *url, char *err, size_t errlen)
 	snprintf(err, errlen, "%s: %s", host, msg);
 }
 
+/* A request with a credential (marked, or an Authorization header) over plain http://. */
+static bool http_cleartext_credential(const struct http_request *req)
+{
+	bool cred = req->credential;
+
+	for (size_t i = 0; !cred && req->headers && req->headers[i]; i++)
+		cred = strncasecmp(req->headers[i], "Authorization:", 14) == 0 ||
+		       strncasecmp(req->headers[i], "Proxy-Authorization:", 20) == 0;
+	return cred && strncasecmp(req->url, "https://", 8) != 0;
+}
+
+/* What the outbound policy refuses before any connection: a credential in clear text. */
+static int http_precheck(const struct http_request *req, const struct http_opts *opts, char *err, size_t errlen)
+{
+	char host[256];
+
+	if (!opts || !opts->net || opts->net->allow_insecure_credentials || !http_cleartext_credential(req))
+		return 0;
+	http_url_host(req->url, host, sizeof(host));
+	return saqr_fail(SAQR_EFORBIDDEN, err, errlen,
+			 "%s: refusing to send a credential over plain http:// (use https://)", host);
+}
+
 int http_do(const struct http_request *req, const struct http_opts *opts, struct http_response **out,
 	    char *err, size_t errlen)
 {
@@ -254,6 +295,9 @@ int http_do(const struct http_request *req, const struct http_opts *opts, struct
 
 	if (!req || !req->url || !*req->url)
 		return saqr_fail(SAQR_EINVAL, err, errlen, "http: no URL");
+	rc = http_precheck(req, opts, err, errlen);
+	if (rc)
+		return rc;
 	rc = http_global_init();
 	rc = rc ? rc : http_header_list(req->headers, &hdrs);
 	if (rc)

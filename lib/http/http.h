@@ -6,6 +6,12 @@
  * Callers that drive libcurl themselves (the Kubernetes client's pooled handles and its watch
  * streams) share the same handle set-up through http_setup() and http_outcome().
  *
+ * An http_opts may carry an outbound policy (struct http_netpolicy): then every connection is
+ * checked against the address it is about to open, after DNS, so that a name which resolves (or
+ * re-resolves) to a refused address cannot reach it; and a credential is not sent over plain
+ * http://. The callers that go where a user's object points (DriftPolicy sinks, Prometheus,
+ * scrapes) set one; the Kubernetes client does not.
+ *
  * Ownership: every pointer in http_tls, http_opts and http_request is borrowed for the call
  * (PEM data is copied into curl). An http_response is owned by the caller: http_response_free.
  * Error messages name the URL's host and the cause, never a header value (credentials). */
@@ -17,6 +23,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "http/netpolicy.h"
 
 #define HTTP_CONNECT_TIMEOUT_MS 10000L       /* default connect timeout */
 #define HTTP_TIMEOUT_MS 30000L               /* default time for the whole exchange */
@@ -39,6 +46,7 @@ struct http_tls {
 
 struct http_opts {
 	struct http_tls tls;
+	const struct http_netpolicy *net; /* NULL: no outbound policy (the API server's client) */
 	long connect_timeout_ms;  /* 0: HTTP_CONNECT_TIMEOUT_MS */
 	long timeout_ms;          /* whole exchange; 0: HTTP_TIMEOUT_MS; negative: none (streams) */
 	size_t max_body;          /* response body cap; 0: HTTP_MAX_BODY */
@@ -53,6 +61,7 @@ struct http_request {
 	const char *const *headers;   /* "Name: value" lines, NULL-terminated; NULL: none */
 	const char *body;             /* NULL: none (POST/PUT/PATCH then send an empty body) */
 	size_t body_len;              /* bytes of body; 0 with a body: strlen(body) */
+	bool credential;              /* the body or a header carries a secret (see http_netpolicy) */
 };
 
 struct http_header {
@@ -71,8 +80,9 @@ struct http_response {
 /* Send req and wait for the whole answer. 0 when a response arrived, whatever its status
  * (see http_status_ok), with *out a new response. Otherwise *out is untouched and err holds
  * "<host>: <cause>": SAQR_EINVAL (no URL), SAQR_ENOMEM, SAQR_ECONFIG (libcurl refused an
- * option), SAQR_ETOOBIG (the body passed the cap) or SAQR_ETRANSPORT (DNS, connection, TLS,
- * timeout). opts may be NULL for the defaults. */
+ * option), SAQR_ETOOBIG (the body passed the cap), SAQR_EFORBIDDEN (opts->net refused the
+ * address, or a credential over http://; nothing was sent) or SAQR_ETRANSPORT (DNS,
+ * connection, TLS, timeout). opts may be NULL for the defaults. */
 int http_do(const struct http_request *req, const struct http_opts *opts, struct http_response **out,
 	    char *err, size_t errlen);
 /* NULL is a no-op. */
@@ -94,12 +104,16 @@ int http_add_escaped(struct buf *b, const char *s);
 /* The host[:port] of url, for messages (never the path, query or user info). */
 void http_url_host(const char *url, char *out, size_t outlen);
 
+
 /* ---- for callers that drive libcurl themselves ---- */
 
-/* Where a transfer's body goes: a capped buffer; too_big records that the cap was hit. */
+/* Where a transfer's body goes: a capped buffer; too_big records that the cap was hit.
+ * http_setup sets net from the options; refused records the first address it refused. */
 struct http_sink {
 	struct buf body;
 	bool too_big;
+	const struct http_netpolicy *net;
+	char refused[160];
 };
 
 /* libcurl's global set-up, once per process. 0 or SAQR_ENOMEM. */
@@ -117,8 +131,9 @@ CURLcode http_setup(CURL *h, const char *url, const struct http_opts *opts, stru
 CURLcode http_setup_method(CURL *h, const char *method, const char *body, size_t body_len);
 /* libcurl write callback for an http_sink. */
 size_t http_sink_write(char *p, size_t size, size_t n, void *sink);
-/* What a finished transfer means: 0 (a response arrived), SAQR_ETOOBIG (sink over its cap) or
- * SAQR_ETRANSPORT, with the cause in err (no host). */
+/* What a finished transfer means: 0 (a response arrived), SAQR_ETOOBIG (sink over its cap),
+ * SAQR_EFORBIDDEN (the policy refused every address) or SAQR_ETRANSPORT, with the cause in err
+ * (no host). */
 int http_outcome(CURLcode cc, const struct http_sink *sink, const char *errbuf, char *err, size_t errlen);
 
 #endif

@@ -81,7 +81,7 @@ static int bg_send_incident(const struct audit_controller *c, const struct audit
 	rc = details ? notify_build(&sink, &ev, &req, err, sizeof(err)) : SAQR_ENOMEM;
 	json_decref(details);
 	if (rc == 0) {
-		rc = notify_send(&req, AUDIT_NOTIFY_TIMEOUT_MS, &code, NULL, err, sizeof(err));
+		rc = notify_send(&req, c->outbound, AUDIT_NOTIFY_TIMEOUT_MS, &code, NULL, err, sizeof(err));
 		notify_request_release(&req);
 	}
 	if (rc)

@@ -608,6 +608,7 @@ int audit_controller_new(const struct operator_ctx *ctx, const struct audit_conf
 	c->mgr = ctx->mgr;
 	c->ops = ctx->ops;
 	c->events = ctx->events;
+	c->outbound = ctx->outbound;
 	c->metrics = manager_metrics(ctx->mgr);
 	c->cfg = *cfg;
 	audit_settle_config(&c->cfg);

@@ -18,6 +18,7 @@ struct audit_controller {
 	const struct kubeops *ops;
 	struct events_recorder *events;
 	struct metrics *metrics;
+	const struct http_netpolicy *outbound; /* of the compliance sink (ctx->outbound) */
 	struct audit_config cfg;
 	struct reload *reload;
 	unsigned long policy_generation; /* the one every namespace was last queued for */

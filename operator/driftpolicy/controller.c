@@ -402,6 +402,9 @@ static struct workqueue_result dp_reconcile(void *ud, const char *ns, const char
 
 /* ---- registration ---- */
 
+/* The outbound policy without configuration: the strictest. */
+static const struct http_netpolicy dp_strict_outbound;
+
 int driftpolicy_controller_new(const struct operator_ctx *ctx, struct driftpolicy_controller **out)
 {
 	struct driftpolicy_controller *c;
@@ -418,6 +421,7 @@ int driftpolicy_controller_new(const struct operator_ctx *ctx, struct driftpolic
 	c->mgr = ctx->mgr;
 	c->ops = ctx->ops;
 	c->events = ctx->events;
+	c->net = ctx->outbound ? ctx->outbound : &dp_strict_outbound;
 	pthread_mutex_init(&c->mu, NULL);
 	strmap_init(&c->last);
 	strmap_init(&c->expect);

@@ -161,6 +161,18 @@ void driftpolicy__actions(struct driftpolicy__run *run)
 
 /* ---- notifications ---- */
 
+/* "sink <i> (<type>): " before a refusal in err, so that the user sees which sink it was. */
+static void dp_name_sink(const json_t *entry, char *err, size_t errlen)
+{
+	char msg[400];
+	size_t n = strnlen(err, sizeof(msg) - 1);
+
+	memcpy(msg, err, n);
+	msg[n] = '\0';
+	snprintf(err, errlen, "sink %lld (%.16s): %s", json_path_int(entry, "sink", 0), json_path_str(entry, "type", "?"),
+		 msg);
+}
+
 /* Build and send one notification; *external gets the sink's id (caller frees). */
 static int dp_send(struct driftpolicy__run *run, const json_t *entry, const json_t *inc, char **external, char *err,
 		   size_t errlen)
@@ -177,7 +189,10 @@ static int dp_send(struct driftpolicy__run *run, const json_t *entry, const json
 	long code = 0;
 	int rc = 0;
 
-	if (secret) {
+	if (secret && strcmp(json_path_str(sink_spec, "secretRef.namespace", run->ns), run->ns) != 0) {
+		snprintf(err, errlen, "sink secretRef names another namespace; Secrets are read only in %s", run->ns);
+		rc = SAQR_EFORBIDDEN;
+	} else if (secret) {
 		s = driftpolicy__get(run, &driftpolicy__res_secrets, secret, err, errlen);
 		rc = s ? driftactions_secret_decode(s, &sec) : SAQR_ECONFIG;
 		if (rc && s)
@@ -190,12 +205,15 @@ static int dp_send(struct driftpolicy__run *run, const json_t *entry, const json
 	}
 	details = driftactions_details(json_object_get(run->written ? run->written : run->dp, "status"), inc);
 	driftactions_event(run->dp, inc, entry, details, &ev);
+	ev.timestamp = (long long)run->now;
 	if (rc == 0)
 		rc = notify_build(&sink.sink, &ev, &req, err, errlen);
 	json_decref(details);
 	if (rc == 0) {
 		buf_init(&resp, 64 * 1024);
-		rc = notify_send(&req, DRIFTPOLICY_NOTIFY_TIMEOUT_MS, &code, &resp, err, errlen);
+		rc = notify_send(&req, run->c->net, DRIFTPOLICY_NOTIFY_TIMEOUT_MS, &code, &resp, err, errlen);
+		if (rc == SAQR_EFORBIDDEN)
+			dp_name_sink(entry, err, errlen);
 		if (rc == 0)
 			*external = notify_external_id(sink.sink.type, buf_str(&resp));
 		buf_release(&resp);

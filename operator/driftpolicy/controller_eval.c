@@ -79,7 +79,7 @@ static bool dp_scrape_targets(struct driftpolicy__run *run, const struct driftso
 static void dp_scrape(struct driftpolicy__run *run, const struct driftsource_config *cfg,
 		      const struct driftsource_names *names)
 {
-	struct driftsource_http http = { .skip_hostname = true };
+	struct driftsource_http http = { .skip_hostname = true, .net = run->c->net };
 	struct driftsource_scrape_result res;
 	struct driftsource_target *targets = NULL;
 	char err[512] = "";
@@ -116,7 +116,7 @@ static void dp_scrape(struct driftpolicy__run *run, const struct driftsource_con
 static void dp_prometheus(struct driftpolicy__run *run, const struct driftsource_config *cfg,
 			  const struct driftsource_names *names)
 {
-	struct driftsource_http http = { 0 };
+	struct driftsource_http http = { .net = run->c->net };
 	char err[512] = "";
 	char *token = NULL, *ca = NULL;
 	int rc = 0;

@@ -30,6 +30,7 @@ struct driftpolicy_controller {
 	struct events_recorder *events;
 	struct informer *dps, *mds, *tjs;
 	struct driftsource_store *store;
+	const struct http_netpolicy *net; /* outbound policy of sinks, Prometheus and scrapes */
 	pthread_mutex_t mu;
 	struct strmap last;   /* policy key -> struct driftpolicy__last */
 	struct strmap expect; /* policy key -> struct driftpolicy__expect */

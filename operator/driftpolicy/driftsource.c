@@ -430,6 +430,18 @@ int driftsource_finish(struct driftsource_data *w)
 
 /* ---- configuration ---- */
 
+/* A Secret reference at path that names a namespace other than ns (the CRD has no such field;
+ * this guards against one added by hand or by a later schema). */
+static bool ds_foreign_ref(const json_t *src, const char *path, const char *ns)
+{
+	char p[128];
+	const char *other;
+
+	snprintf(p, sizeof(p), "%s.namespace", path);
+	other = json_path_str(src, p, NULL);
+	return other && strcmp(other, ns) != 0;
+}
+
 int driftsource_config(const json_t *dp, const json_t *md, double window_seconds, struct driftsource_config *cfg,
 		       char *err, size_t errlen)
 {
@@ -442,6 +454,11 @@ int driftsource_config(const json_t *dp, const json_t *md, double window_seconds
 		return saqr_fail(SAQR_EINVAL, err, errlen, "the ModelDeployment %s has no name or namespace",
 				 json_path_str(md, "metadata.name", "?"));
 	if (json_is_object(json_object_get(src, "prometheus"))) {
+		if (ds_foreign_ref(src, "prometheus.bearerTokenSecretRef", cfg->namespace) ||
+		    ds_foreign_ref(src, "prometheus.caSecretRef", cfg->namespace))
+			return saqr_fail(SAQR_EINVAL, err, errlen,
+					 "a Secret reference names another namespace; the operator reads Secrets only "
+					 "in the DriftPolicy's own namespace");
 		cfg->kind = DRIFTSOURCE_PROMETHEUS;
 		cfg->url = json_path_str(src, "prometheus.url", NULL);
 		cfg->token_secret = json_path_str(src, "prometheus.bearerTokenSecretRef.name", NULL);

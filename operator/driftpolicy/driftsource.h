@@ -22,6 +22,7 @@
 
 #include "common/buf.h"
 #include "drift/promtext.h"
+#include "http/netpolicy.h"
 
 #define DRIFTSOURCE_MAX_BODY ((size_t)16 << 20)   /* a /metrics page or a query answer */
 #define DRIFTSOURCE_MAX_TARGETS 64                 /* pods scraped per evaluation */
@@ -150,11 +151,13 @@ struct driftsource_http {
 	bool json;                 /* Accept JSON (an API), else the metrics text formats */
 	long timeout_ms;           /* 0: DRIFTSOURCE_TIMEOUT_MS */
 	size_t max_body;           /* 0: DRIFTSOURCE_MAX_BODY */
+	const struct http_netpolicy *net; /* outbound policy (lib/http); NULL: none */
 };
 
 /* GET url into body (appended; the caller initialised it). 0 on a 2xx answer; SAQR_ETRANSPORT
- * (connection, timeout, TLS), SAQR_ETOOBIG (body over the cap), SAQR_EAPI (other status) with
- * a message in err naming the URL and the cause. */
+ * (connection, timeout, TLS), SAQR_EFORBIDDEN (opts->net refused the address, or the bearer
+ * token over http://), SAQR_ETOOBIG (body over the cap), SAQR_EAPI (other status) with a
+ * message in err naming the URL and the cause. */
 int driftsource_http_get(const char *url, const struct driftsource_http *opts, struct buf *body, char *err,
 			 size_t errlen);
 

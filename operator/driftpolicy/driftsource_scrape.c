@@ -45,6 +45,7 @@ static void ds_http_opts(const struct driftsource_http *o, const struct buf *bod
 	out->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DRIFTSOURCE_TIMEOUT_MS;
 	out->max_body = body->max && body->max < max ? body->max : max;
 	out->compressed = true;
+	out->net = o->net;
 }
 
 int driftsource_http_get(const char *url, const struct driftsource_http *opts, struct buf *body, char *err,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "http/http.h"
@@ -48,6 +49,8 @@ static int notify_header(struct notify_request *req, const char *name, const cha
 	struct buf b;
 	size_t n = sizeof(req->headers) / sizeof(req->headers[0]);
 
+	if (!http_header_value_ok(value))
+		return SAQR_EINVAL;
 	for (size_t i = 0; i + 1 < n; i++) {
 		if (req->headers[i])
 			continue;
@@ -201,6 +204,25 @@ static int notify_route(const struct notify_sink *sink, const struct notify_even
 	return rc;
 }
 
+/* The webhook's delivery headers: its id (the same on every retry), the time of this attempt,
+ * and with a key the signature over both and the body. */
+static int notify_webhook_headers(const struct notify_sink *sink, const struct notify_event *ev,
+				  struct notify_request *req)
+{
+	const char *delivery = ev->delivery_id ? ev->delivery_id : notify_str(ev->incident_id);
+	char ts[32], hex[65], sig[80];
+	int rc;
+
+	snprintf(ts, sizeof(ts), "%lld", ev->timestamp > 0 ? ev->timestamp : (long long)time(NULL));
+	rc = notify_header(req, "X-Saqr-Delivery", delivery);
+	rc = rc ? rc : notify_header(req, "X-Saqr-Timestamp", ts);
+	if (rc || !sink->hmac_key)
+		return rc;
+	rc = notify_webhook_sign(sink->hmac_key, ts, delivery, req->body, strlen(req->body), hex);
+	snprintf(sig, sizeof(sig), "sha256=%s", hex);
+	return rc ? rc : notify_header(req, "X-Saqr-Signature-256", sig);
+}
+
 static int notify_auth(const struct notify_sink *sink, struct notify_request *req, char *err, size_t errlen)
 {
 	struct buf v;
@@ -208,17 +230,13 @@ static int notify_auth(const struct notify_sink *sink, struct notify_request *re
 
 	buf_init(&v, 8192);
 	if (sink->type == NOTIFY_ALERTMANAGER && sink->token) {
+		req->credential = true;
 		rc = http_auth_bearer(sink->token, &v);
 		if (rc == SAQR_EINVAL)
 			rc = saqr_fail(SAQR_ECONFIG, err, errlen, "alertmanager: the token has control characters");
 		rc = rc ? rc : notify_header(req, "Authorization", buf_str(&v));
-	} else if (sink->type == NOTIFY_WEBHOOK && sink->hmac_key) {
-		char hex[65];
-
-		notify_hmac_sha256_hex(sink->hmac_key, req->body, strlen(req->body), hex);
-		rc = buf_addf(&v, "sha256=%s", hex);
-		rc = rc ? rc : notify_header(req, "X-Saqr-Signature-256", buf_str(&v));
 	} else if (sink->type == NOTIFY_SERVICENOW) {
+		req->credential = true;
 		if (!sink->username || !sink->password) {
 			snprintf(err, errlen, "servicenow: the secret needs keys username and password");
 			rc = SAQR_ECONFIG;
@@ -226,9 +244,12 @@ static int notify_auth(const struct notify_sink *sink, struct notify_request *re
 			rc = http_auth_basic(sink->username, sink->password, &v);
 			rc = rc ? rc : notify_header(req, "Authorization", buf_str(&v));
 		}
-	} else if (sink->type == NOTIFY_PAGERDUTY && !sink->routing_key) {
-		snprintf(err, errlen, "pagerduty: the secret needs key routingKey");
-		rc = SAQR_ECONFIG;
+	} else if (sink->type == NOTIFY_PAGERDUTY) {
+		req->credential = true; /* the routing key is in the body */
+		if (!sink->routing_key) {
+			snprintf(err, errlen, "pagerduty: the secret needs key routingKey");
+			rc = SAQR_ECONFIG;
+		}
 	}
 	buf_release(&v);
 	return rc;
@@ -258,13 +279,30 @@ int notify_build(const struct notify_sink *sink, const struct notify_event *ev, 
 		rc = notify_header(req, "Content-Type", "application/json");
 	if (!rc)
 		rc = notify_header(req, "User-Agent", "saqr-operator");
-	if (!rc && sink->type == NOTIFY_WEBHOOK)
-		rc = notify_header(req, "X-Saqr-Delivery",
-				   ev->delivery_id ? ev->delivery_id : notify_str(ev->incident_id));
+	if (!rc && sink->type == NOTIFY_WEBHOOK) {
+		rc = notify_webhook_headers(sink, ev, req);
+		if (rc == SAQR_EINVAL)
+			rc = saqr_fail(SAQR_ECONFIG, err, errlen, "webhook: the delivery id has control characters");
+	}
 	if (!rc)
 		rc = notify_auth(sink, req, err, errlen);
 	if (rc)
 		notify_request_release(req);
+	return rc;
+}
+
+int notify_webhook_sign(const char *key, const char *timestamp, const char *delivery, const char *body,
+			size_t len, char out[65])
+{
+	struct buf signed_text;
+	int rc;
+
+	buf_init(&signed_text, len + 1024);
+	rc = buf_addf(&signed_text, "%s.%s.", timestamp, delivery);
+	rc = rc ? rc : buf_add(&signed_text, body, len);
+	if (!rc)
+		notify_hmac_sha256_hex(key, buf_str(&signed_text), signed_text.len, out);
+	buf_release(&signed_text);
 	return rc;
 }
 
@@ -279,13 +317,13 @@ void notify_hmac_sha256_hex(const char *key, const char *body, size_t len, char 
 	out[64] = '\0';
 }
 
-int notify_send(const struct notify_request *req, long timeout_ms, long *http_code, struct buf *resp,
-		char *err, size_t errlen)
+int notify_send(const struct notify_request *req, const struct http_netpolicy *net, long timeout_ms,
+		long *http_code, struct buf *resp, char *err, size_t errlen)
 {
 	struct http_request hr = { .method = req->method, .url = req->url, .body = req->body,
-				   .headers = (const char *const *)req->headers };
+				   .headers = (const char *const *)req->headers, .credential = req->credential };
 	struct http_opts o = { .connect_timeout_ms = timeout_ms, .timeout_ms = timeout_ms,
-			       .max_body = NOTIFY_MAX_RESPONSE };
+			       .max_body = NOTIFY_MAX_RESPONSE, .net = net };
 	struct http_response *r = NULL;
 	int rc;
 

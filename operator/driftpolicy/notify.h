@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "http/netpolicy.h"
 
 enum notify_sink_type {
 	NOTIFY_ALERTMANAGER,
@@ -22,9 +23,9 @@ enum notify_sink_type {
 };
 
 /* A sink and its credentials (read from the Secret named by the sink's secretRef):
- * alertmanager: token (optional bearer); webhook: hmacKey (optional, signs the body into
- * X-Saqr-Signature-256: sha256=<hex>); servicenow: username + password (required, sent as
- * HTTP basic auth); pagerduty: routingKey (required). */
+ * alertmanager: token (optional bearer); webhook: hmacKey (optional, signs each delivery, see
+ * notify_webhook_sign); servicenow: username + password (required, sent as HTTP basic auth);
+ * pagerduty: routingKey (required). */
 struct notify_sink {
 	enum notify_sink_type type;
 	const char *url;        /* base URL (alertmanager, servicenow) or full URL (webhook, pagerduty) */
@@ -47,7 +48,9 @@ struct notify_event {
 	const char *opened_at;      /* RFC 3339 */
 	const char *resolved_at;    /* RFC 3339, when resolved */
 	const char *external_id;    /* the sink's own id from the trigger (ServiceNow sys_id) */
-	const char *delivery_id;    /* this notification's id (webhook X-Saqr-Delivery); NULL: incident_id */
+	const char *delivery_id;    /* this notification's id (webhook X-Saqr-Delivery), the same on
+				       every retry; NULL: incident_id */
+	long long timestamp;        /* Unix seconds of this attempt (webhook X-Saqr-Timestamp); 0: now */
 	const json_t *details;      /* extra JSON (feature scores...), may be NULL */
 	bool resolved;
 };
@@ -56,7 +59,8 @@ struct notify_request {
 	char *method;
 	char *url;
 	char *body;
-	char *headers[6];           /* "Name: value" lines, NULL-terminated */
+	char *headers[8];           /* "Name: value" lines, NULL-terminated */
+	bool credential;            /* a header or the body carries a secret (never over http://) */
 };
 
 /* Parse "alertmanager", "webhook", "servicenow" or "pagerduty". 0 or SAQR_EINVAL. */
@@ -71,12 +75,19 @@ void notify_request_release(struct notify_request *req);
 
 /* Hex HMAC-SHA256 of body with key into out (65 bytes). */
 void notify_hmac_sha256_hex(const char *key, const char *body, size_t len, char out[65]);
+/* The webhook signature: hex HMAC-SHA256 with key of "<timestamp>.<delivery>.<body>" (the
+ * values of X-Saqr-Timestamp and X-Saqr-Delivery, then the raw body), so that a receiver can
+ * refuse a replayed or re-dated delivery. 0, SAQR_ENOMEM or SAQR_ETOOBIG. */
+int notify_webhook_sign(const char *key, const char *timestamp, const char *delivery, const char *body,
+			size_t len, char out[65]);
 
-/* Send req with a timeout. 0 on a 2xx answer; the response body (capped at 64 KiB) goes to
- * resp when not NULL. SAQR_ETRANSPORT, SAQR_ETOOBIG (a larger answer), or SAQR_EAPI with
- * *http_code set, otherwise; err names the sink URL's host and the cause, never a credential. */
-int notify_send(const struct notify_request *req, long timeout_ms, long *http_code, struct buf *resp,
-		char *err, size_t errlen);
+/* Send req with a timeout under the outbound policy net (lib/http; NULL: none). 0 on a 2xx
+ * answer; the response body (capped at 64 KiB) goes to resp when not NULL. SAQR_ETRANSPORT,
+ * SAQR_EFORBIDDEN (the policy refused the address, or a credential over http://; nothing was
+ * sent), SAQR_ETOOBIG (a larger answer), or SAQR_EAPI with *http_code set, otherwise; err names
+ * the sink URL's host and the cause, never a credential. */
+int notify_send(const struct notify_request *req, const struct http_netpolicy *net, long timeout_ms,
+		long *http_code, struct buf *resp, char *err, size_t errlen);
 
 /* From a sink's successful trigger response, the id to quote on resolve (ServiceNow's
  * result.sys_id); NULL when the sink has none. Caller frees. */

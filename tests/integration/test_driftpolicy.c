@@ -136,6 +136,9 @@ struct env {
 	struct httprecv *sinks[NSINKS];
 	struct manager *mgr;
 	struct driftpolicy_controller *dpc;
+	/* the receivers run on 127.0.0.1 over http://; the API server's address stays refused */
+	struct http_netpolicy outbound;
+	struct http_netrules apiserver;
 };
 
 static struct env env = { .model = { .mu = PTHREAD_MUTEX_INITIALIZER } };
@@ -316,6 +319,10 @@ static int start_manager(void)
 	ctx.events = manager_events(env.mgr);
 	ctx.own_namespace = env.ns;
 	ctx.workers = 2;
+	env.outbound.allow_loopback = true;
+	env.outbound.allow_insecure_credentials = true;
+	env.outbound.deny = env.apiserver.rule;
+	ctx.outbound = &env.outbound;
 	if (driftpolicy_controller_new(&ctx, &env.dpc) || manager_start(env.mgr))
 		return -1;
 	return 0;
@@ -331,7 +338,8 @@ static int setup(void **state)
 		fprintf(stderr, "kubeconfig: %s\n", err);
 		return -1;
 	}
-	if (kube_client_new(cfg, &env.client)) {
+	if (kube_client_new(cfg, &env.client) ||
+	    http_netrules_add_url(&env.apiserver, cfg->server, "the API server's address")) {
 		kube_config_free(cfg);
 		return -1;
 	}
@@ -607,6 +615,7 @@ static void check_trigger_payloads(const char *id)
 {
 	json_t *req, *body;
 	char hex[65], want[80], delivery[400];
+	const char *ts;
 
 	req = last_accepted(SINK_AM, &body);
 	assert_string_equal(json_path_str(req, "method", ""), "POST");
@@ -619,10 +628,14 @@ static void check_trigger_payloads(const char *id)
 	json_decref(req);
 	json_decref(body);
 	req = last_accepted(SINK_WEBHOOK, &body);
-	notify_hmac_sha256_hex(HMAC_KEY, json_path_str(req, "body", ""), strlen(json_path_str(req, "body", "")), hex);
+	snprintf(delivery, sizeof(delivery), "%s/1/trigger", id);
+	/* signed over timestamp, delivery id and body; the timestamp is this attempt's */
+	ts = json_path_str(req, "headers.x-saqr-timestamp", "");
+	assert_true(llabs(strtoll(ts, NULL, 10) - (long long)time(NULL)) < 300);
+	assert_int_equal(notify_webhook_sign(HMAC_KEY, ts, delivery, json_path_str(req, "body", ""),
+					     strlen(json_path_str(req, "body", "")), hex), 0);
 	snprintf(want, sizeof(want), "sha256=%s", hex);
 	assert_string_equal(json_path_str(req, "headers.x-saqr-signature-256", ""), want);
-	snprintf(delivery, sizeof(delivery), "%s/1/trigger", id);
 	assert_string_equal(json_path_str(req, "headers.x-saqr-delivery", ""), delivery);
 	assert_string_equal(json_path_str(body, "event", ""), "incident.opened");
 	assert_string_equal(json_path_str(body, "incident.id", ""), id);
@@ -737,6 +750,15 @@ static void test_resolve_reaches_sinks_after_an_outage(void **state)
 	req = last_accepted(SINK_WEBHOOK, &body);
 	snprintf(delivery, sizeof(delivery), "%s/1/resolve", id);
 	assert_string_equal(json_path_str(req, "headers.x-saqr-delivery", ""), delivery);
+	json_decref(req);
+	/* every retry of the resolve carried the same delivery id (receivers dedup on it) */
+	for (size_t i = 0; i < httprecv_count(env.sinks[SINK_WEBHOOK]); i++) {
+		req = httprecv_request(env.sinks[SINK_WEBHOOK], i);
+		if (strstr(json_path_str(req, "body", ""), "\"incident.resolved\""))
+			assert_string_equal(json_path_str(req, "headers.x-saqr-delivery", ""), delivery);
+		json_decref(req);
+	}
+	req = NULL;
 	assert_string_equal(json_path_str(body, "event", ""), "incident.resolved");
 	json_decref(req);
 	json_decref(body);

@@ -396,6 +396,13 @@ static void test_source_config(void **state)
 	assert_string_equal(cfg.token_secret, "prom-token");
 	assert_string_equal(cfg.token_key, "token");
 	assert_string_equal(cfg.ca_key, "bundle.pem");
+	/* a Secret in the policy's own namespace only: another namespace is refused */
+	json_object_set_new(json_path(dp, "spec.source.prometheus.caSecretRef"), "namespace", json_string("payments"));
+	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
+	json_object_set_new(json_path(dp, "spec.source.prometheus.bearerTokenSecretRef"), "namespace",
+			    json_string("kube-system"));
+	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), SAQR_EINVAL);
+	assert_non_null(strstr(err, "another namespace"));
 	/* neither */
 	json_object_set_new(json_path(dp, "spec"), "source", json_object());
 	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), SAQR_EINVAL);
@@ -553,6 +560,42 @@ static void test_prometheus_end_to_end(void **state)
 	httprecv_stop(prom);
 }
 
+/* The outbound policy reaches both sources: a Prometheus or a pod on loopback is refused by
+ * default, and the bearer token is not sent over http:// unless allowed. Nothing is sent. */
+static void test_outbound_policy(void **state)
+{
+	struct http_netpolicy strict = { .allow_insecure_credentials = true };
+	struct http_netpolicy loop = { .allow_loopback = true };
+	struct driftsource_http http = { .bearer_token = "prom-t0ken", .net = &strict };
+	struct driftsource_config cfg;
+	struct driftsource_names names;
+	struct driftsource_data w;
+	struct httprecv *prom;
+	struct buf body;
+	char url[128], err[256] = "";
+
+	(void)state;
+	assert_int_equal(httprecv_start(&prom), 0);
+	prom_cfg(&cfg, &names);
+	httprecv_url(prom, url, sizeof(url));
+	cfg.url = url;
+	assert_int_equal(driftsource_prometheus(&cfg, &names, &http, &w, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "loopback"));
+	http.net = &loop;
+	assert_int_equal(driftsource_prometheus(&cfg, &names, &http, &w, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "plain http://"));
+	assert_null(strstr(err, "prom-t0ken"));
+	buf_init(&body, 4096);
+	http.bearer_token = NULL;
+	http.net = &strict;
+	assert_int_equal(driftsource_http_get("http://169.254.169.254/latest/meta-data/", &http, &body, err,
+					      sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "metadata"));
+	buf_release(&body);
+	assert_int_equal(httprecv_count(prom), 0);
+	httprecv_stop(prom);
+}
+
 /* ---- HTTP ---- */
 
 static void test_http_get_answers_and_errors(void **state)
@@ -660,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_prometheus_queries),
 		cmocka_unit_test(test_prometheus_answers),
 		cmocka_unit_test(test_prometheus_end_to_end),
+		cmocka_unit_test(test_outbound_policy),
 		cmocka_unit_test(test_http_get_answers_and_errors),
 		cmocka_unit_test(test_scrape_reads_pods),
 	};

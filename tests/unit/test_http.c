@@ -1,7 +1,7 @@
 /* Unit tests for lib/http: a request and its answer against a local receiver, TLS against
  * lib/httpd (CA from memory or a file, client certificate, the wrong CA, a bad CA), and the
  * error paths (size cap, a listener that never answers, connection refused), plus the header
- * helpers. */
+ * helpers; the outbound policy (addresses refused after DNS, credentials over http://). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -299,6 +299,155 @@ static void test_connection_refused(void **state)
 	assert_int_equal(http_do(&req, NULL, &r, err, sizeof(err)), SAQR_EINVAL);
 }
 
+/* ---- the outbound policy ---- */
+
+static void expect_refused(const struct http_netpolicy *p, const char *ip, int port, const char *why)
+{
+	char err[256] = "";
+
+	assert_int_equal(http_netpolicy_check(p, ip, port, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, ip));
+	assert_non_null(strstr(err, why));
+}
+
+static void test_netpolicy_addresses(void **state)
+{
+	static const struct http_netrule deny[] = {
+		{ "10.96.0.1", 443, "the API server's address" }, { "192.0.2.0/24", 0, NULL }, { NULL, 0, NULL } };
+	struct http_netpolicy strict = { .deny = deny };
+	struct http_netpolicy open = { .allow_loopback = true, .allow_link_local = true };
+	char err[256];
+
+	(void)state;
+	expect_refused(&strict, "169.254.169.254", 80, "metadata");
+	expect_refused(&strict, "169.254.1.2", 80, "link-local");
+	expect_refused(&strict, "fe80::1", 80, "link-local");
+	expect_refused(&strict, "febf::1", 80, "link-local");
+	expect_refused(&strict, "fd00:ec2::254", 80, "metadata");
+	expect_refused(&strict, "100.100.100.200", 80, "metadata");
+	expect_refused(&strict, "::ffff:169.254.169.254", 80, "metadata");
+	expect_refused(&strict, "127.0.0.1", 8080, "loopback");
+	expect_refused(&strict, "127.255.0.9", 8080, "loopback");
+	expect_refused(&strict, "::1", 8080, "loopback");
+	expect_refused(&strict, "::ffff:127.0.0.1", 8080, "loopback");
+	expect_refused(&strict, "0.0.0.0", 8080, "this host");
+	expect_refused(&strict, "::", 8080, "unspecified");
+	expect_refused(&strict, "10.96.0.1", 443, "API server");
+	expect_refused(&strict, "192.0.2.77", 9, "denied");
+	/* neighbours of the refused ranges, and the ordinary cluster and public addresses */
+	assert_int_equal(http_netpolicy_check(&strict, "10.96.0.1", 8443, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&strict, "169.255.0.1", 80, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&strict, "fec0::1", 80, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&strict, "fd00:ec2::253", 80, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&strict, "100.100.100.201", 80, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&strict, "10.0.0.5", 9090, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&strict, "2001:db8::1", 443, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&strict, "128.0.0.1", 443, err, sizeof(err)), 0);
+	/* allowed when the configuration says so; no policy allows everything */
+	assert_int_equal(http_netpolicy_check(&open, "127.0.0.1", 80, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&open, "169.254.169.254", 80, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(NULL, "169.254.169.254", 80, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&strict, "not-an-ip", 80, err, sizeof(err)), SAQR_EINVAL);
+}
+
+/* The check is on the address connected to: a name resolving to loopback is refused too, and
+ * nothing reaches the receiver. */
+static void test_netpolicy_refuses_connection(void **state)
+{
+	struct http_netpolicy strict = { .allow_insecure_credentials = true };
+	struct http_netpolicy loop = { .allow_loopback = true };
+	struct http_netrule deny[2] = { { "127.0.0.1", 0, NULL }, { NULL, 0, NULL } };
+	struct http_opts o = { .net = &strict };
+	struct http_request req = { 0 };
+	struct http_response *r = NULL;
+	struct httprecv *rv;
+	char url[128], err[256] = "";
+
+	(void)state;
+	assert_int_equal(httprecv_start(&rv), 0);
+	httprecv_url(rv, url, sizeof(url));
+	req.url = url;
+	assert_int_equal(http_do(&req, &o, &r, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_null(r);
+	assert_non_null(strstr(err, "127.0.0.1 refused: loopback"));
+	snprintf(url, sizeof(url), "http://localhost:%d/", httprecv_port(rv));
+	assert_int_equal(http_do(&req, &o, &r, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "refused: loopback"));
+	assert_int_equal(httprecv_count(rv), 0);
+	/* allowed loopback, but this very port denied (as the API server's address is) */
+	deny[0].port = httprecv_port(rv);
+	loop.deny = deny;
+	o.net = &loop;
+	assert_int_equal(http_do(&req, &o, &r, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_int_equal(httprecv_count(rv), 0);
+	loop.deny = NULL;
+	assert_int_equal(http_do(&req, &o, &r, err, sizeof(err)), 0);
+	http_response_free(r);
+	assert_int_equal(httprecv_count(rv), 1);
+	httprecv_stop(rv);
+}
+
+/* The API server's address as rules: from a URL with an address or a name, on its port. */
+static void test_netrules_from_url(void **state)
+{
+	struct http_netrules r = { 0 };
+	struct http_netpolicy p = { .allow_loopback = true, .deny = r.rule };
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(http_netrules_add_url(&r, "https://127.0.0.1:6443", "the API server's address"), 0);
+	assert_int_equal(http_netrules_add_url(&r, "https://127.0.0.1:6443/", "again"), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(http_netrules_add_url(&r, "https://[::1]", "v6"), 0);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.rule[1].cidr, "::1");
+	assert_int_equal(r.rule[1].port, 443);
+	assert_null(r.rule[2].cidr);
+	assert_int_equal(http_netrules_add_url(&r, "https://localhost:7443", "by name"), 0);
+	assert_true(r.n >= 3);
+	assert_int_equal(http_netrules_add_url(&r, "no url at all", "x"), SAQR_EINVAL);
+	assert_int_equal(http_netpolicy_check(&p, "127.0.0.1", 6443, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "the API server's address"));
+	assert_int_equal(http_netpolicy_check(&p, "127.0.0.1", 7443, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "by name"));
+	assert_int_equal(http_netpolicy_check(&p, "127.0.0.1", 6444, err, sizeof(err)), 0);
+	assert_int_equal(http_netpolicy_check(&p, "::1", 443, err, sizeof(err)), SAQR_EFORBIDDEN);
+}
+
+static void test_netpolicy_credentials_over_http(void **state)
+{
+	const char *auth[] = { "authorization: Bearer s3cr3t", NULL };
+	struct http_netpolicy loop = { .allow_loopback = true };
+	struct http_opts o = { .net = &loop };
+	struct http_request req = { .method = "POST", .body = "{}", .headers = auth };
+	struct http_response *r = NULL;
+	struct httprecv *rv;
+	char url[128], err[256] = "";
+
+	(void)state;
+	assert_int_equal(httprecv_start(&rv), 0);
+	httprecv_url(rv, url, sizeof(url));
+	req.url = url;
+	assert_int_equal(http_do(&req, &o, &r, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "127.0.0.1"));
+	assert_non_null(strstr(err, "credential over plain http://"));
+	assert_null(strstr(err, "s3cr3t"));
+	/* a secret in the body (a routing key) */
+	req.headers = NULL;
+	req.credential = true;
+	assert_int_equal(http_do(&req, &o, &r, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_int_equal(httprecv_count(rv), 0);
+	/* allowed explicitly; without a policy (the API server's client) nothing is checked */
+	loop.allow_insecure_credentials = true;
+	assert_int_equal(http_do(&req, &o, &r, err, sizeof(err)), 0);
+	http_response_free(r);
+	req.headers = auth;
+	assert_int_equal(http_do(&req, NULL, &r, err, sizeof(err)), 0);
+	http_response_free(r);
+	assert_int_equal(httprecv_count(rv), 2);
+	httprecv_stop(rv);
+}
+
 static void test_header_helpers(void **state)
 {
 	struct buf v;
@@ -334,6 +483,10 @@ int main(void)
 		cmocka_unit_test(test_timeout_on_silent_listener),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_header_helpers),
+		cmocka_unit_test(test_netpolicy_addresses),
+		cmocka_unit_test(test_netpolicy_refuses_connection),
+		cmocka_unit_test(test_netpolicy_credentials_over_http),
+		cmocka_unit_test(test_netrules_from_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,11 +85,19 @@ static void test_webhook_is_signed(void **state)
 	json_t *b;
 
 	(void)state;
+	ev.timestamp = 1795705200;
 	assert_int_equal(notify_build(&sink, &ev, &r, err, sizeof(err)), 0);
 	assert_string_equal(r.url, "http://hooks/saqr");
+	assert_false(r.credential);
+	/* the signature covers the timestamp and the delivery id, not the body alone */
 	notify_hmac_sha256_hex("k3y", r.body, strlen(r.body), hex);
 	snprintf(want, sizeof(want), "sha256=%s", hex);
+	assert_string_not_equal(header(&r, "X-Saqr-Signature-256"), want);
+	assert_int_equal(notify_webhook_sign("k3y", "1795705200", "fraud-drift-20261126t1500z", r.body,
+					     strlen(r.body), hex), 0);
+	snprintf(want, sizeof(want), "sha256=%s", hex);
 	assert_string_equal(header(&r, "X-Saqr-Signature-256"), want);
+	assert_string_equal(header(&r, "X-Saqr-Timestamp"), "1795705200");
 	assert_string_equal(header(&r, "X-Saqr-Delivery"), "fraud-drift-20261126t1500z");
 	b = body(&r);
 	assert_string_equal(json_path_str(b, "event", ""), "incident.opened");
@@ -101,6 +109,78 @@ static void test_webhook_is_signed(void **state)
 	ev.delivery_id = "fraud-drift-20261126t1500z/1/trigger";
 	assert_int_equal(notify_build(&sink, &ev, &r, err, sizeof(err)), 0);
 	assert_string_equal(header(&r, "X-Saqr-Delivery"), "fraud-drift-20261126t1500z/1/trigger");
+	notify_request_release(&r);
+}
+
+/* A retry keeps the delivery id and signs its own time; a receiver that remembers delivery ids
+ * and bounds the clock skew refuses a replay. A delivery id that would split a header is refused. */
+static void test_webhook_retry_and_replay(void **state)
+{
+	struct notify_sink sink = { .type = NOTIFY_WEBHOOK, .url = "https://hooks/saqr", .hmac_key = "k3y" };
+	struct notify_event ev = sample_event(false);
+	struct notify_request a, b;
+	char err[256], hex[65], want[80];
+
+	(void)state;
+	ev.delivery_id = "fraud-drift-20261126t1500z/0/trigger";
+	ev.timestamp = 1795705200;
+	assert_int_equal(notify_build(&sink, &ev, &a, err, sizeof(err)), 0);
+	ev.timestamp = 1795705260;
+	assert_int_equal(notify_build(&sink, &ev, &b, err, sizeof(err)), 0);
+	assert_string_equal(header(&a, "X-Saqr-Delivery"), header(&b, "X-Saqr-Delivery"));
+	assert_string_equal(header(&b, "X-Saqr-Timestamp"), "1795705260");
+	assert_string_equal(a.body, b.body);
+	assert_string_not_equal(header(&a, "X-Saqr-Signature-256"), header(&b, "X-Saqr-Signature-256"));
+	/* an old signature does not verify under a new timestamp */
+	assert_int_equal(notify_webhook_sign("k3y", "1795705260", header(&a, "X-Saqr-Delivery"), a.body,
+					     strlen(a.body), hex), 0);
+	snprintf(want, sizeof(want), "sha256=%s", hex);
+	assert_string_not_equal(header(&a, "X-Saqr-Signature-256"), want);
+	assert_string_equal(header(&b, "X-Saqr-Signature-256"), want);
+	notify_request_release(&a);
+	notify_request_release(&b);
+	/* no key: still the delivery id and the timestamp, no signature */
+	sink.hmac_key = NULL;
+	assert_int_equal(notify_build(&sink, &ev, &a, err, sizeof(err)), 0);
+	assert_non_null(header(&a, "X-Saqr-Timestamp"));
+	assert_null(header(&a, "X-Saqr-Signature-256"));
+	notify_request_release(&a);
+	ev.delivery_id = "x\r\nX-Evil: 1";
+	assert_int_equal(notify_build(&sink, &ev, &a, err, sizeof(err)), SAQR_ECONFIG);
+	assert_non_null(strstr(err, "delivery id"));
+}
+
+/* Which requests carry a credential: they are never sent over http:// (lib/http refuses them). */
+static void test_credentials_marked(void **state)
+{
+	struct notify_sink am = { .type = NOTIFY_ALERTMANAGER, .url = "http://am:9093", .token = "t0k" };
+	struct notify_sink am_open = { .type = NOTIFY_ALERTMANAGER, .url = "http://am:9093" };
+	struct notify_sink sn = { .type = NOTIFY_SERVICENOW, .url = "http://sn", .username = "u", .password = "p" };
+	struct notify_sink pd = { .type = NOTIFY_PAGERDUTY, .url = "http://127.0.0.1:9/v2/enqueue",
+				  .routing_key = "R0UT1NG" };
+	struct http_netpolicy loop = { .allow_loopback = true };
+	struct notify_event ev = sample_event(false);
+	struct notify_request r;
+	char err[256] = "";
+	long code = -1;
+
+	(void)state;
+	assert_int_equal(notify_build(&am, &ev, &r, err, sizeof(err)), 0);
+	assert_true(r.credential);
+	notify_request_release(&r);
+	assert_int_equal(notify_build(&am_open, &ev, &r, err, sizeof(err)), 0);
+	assert_false(r.credential);
+	notify_request_release(&r);
+	assert_int_equal(notify_build(&sn, &ev, &r, err, sizeof(err)), 0);
+	assert_true(r.credential);
+	notify_request_release(&r);
+	assert_int_equal(notify_build(&pd, &ev, &r, err, sizeof(err)), 0);
+	assert_true(r.credential);
+	/* refused before any connection: the error names the URL's host, not the key */
+	assert_int_equal(notify_send(&r, &loop, 2000, &code, NULL, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "127.0.0.1:9"));
+	assert_non_null(strstr(err, "plain http://"));
+	assert_null(strstr(err, "R0UT1NG"));
 	notify_request_release(&r);
 }
 
@@ -218,6 +298,7 @@ static void test_external_id(void **state)
 
 static void test_send_transport_error(void **state)
 {
+	static const struct http_netpolicy strict;
 	struct notify_sink sink = { .type = NOTIFY_WEBHOOK, .url = "http://127.0.0.1:9/closed" };
 	struct notify_event ev = sample_event(false);
 	struct notify_request r;
@@ -226,9 +307,12 @@ static void test_send_transport_error(void **state)
 
 	(void)state;
 	assert_int_equal(notify_build(&sink, &ev, &r, err, sizeof(err)), 0);
-	assert_int_equal(notify_send(&r, 2000, &code, NULL, err, sizeof(err)), SAQR_ETRANSPORT);
+	assert_int_equal(notify_send(&r, NULL, 2000, &code, NULL, err, sizeof(err)), SAQR_ETRANSPORT);
 	assert_int_equal(code, 0);
 	assert_true(strlen(err) > 0);
+	/* the default policy refuses loopback: nothing is attempted */
+	assert_int_equal(notify_send(&r, &strict, 2000, &code, NULL, err, sizeof(err)), SAQR_EFORBIDDEN);
+	assert_non_null(strstr(err, "loopback"));
 	notify_request_release(&r);
 }
 
@@ -237,6 +321,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alertmanager_trigger_and_resolve),
 		cmocka_unit_test(test_webhook_is_signed),
+		cmocka_unit_test(test_webhook_retry_and_replay),
+		cmocka_unit_test(test_credentials_marked),
 		cmocka_unit_test(test_hmac_known_vector),
 		cmocka_unit_test(test_servicenow_create_and_resolve),
 		cmocka_unit_test(test_servicenow_needs_credentials),
