@@ -26,6 +26,11 @@ struct operator_ctx {
 	struct events_recorder *events;   /* manager_events(mgr) */
 	const char *own_namespace;        /* where saqr-operator runs (NetworkPolicy ingress for scraping) */
 	int workers;                      /* worker threads per controller */
+	/* ModelDeployment pods (struct md_options; NULL: the built-in defaults). */
+	const char *agent_image;          /* --agent-image */
+	const char *fetch_image;          /* --fetch-image */
+	const char *trusted_keys_secret;  /* --trusted-keys-secret */
+	const char *trusted_key_names;    /* --trusted-key-names */
 	/* Filled by operator_defer_release (zero-initialise the struct). */
 	struct operator_release release[OPERATOR_MAX_RELEASE];
 	int nrelease;

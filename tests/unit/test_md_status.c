@@ -36,7 +36,7 @@ static json_t *load(const char *name)
 static json_t *status_of(const json_t *md, const char *dep, const char *canary, const char *now)
 {
 	json_t *d = dep ? load(dep) : NULL, *c = canary ? load(canary) : NULL, *st = NULL;
-	struct md_observed obs = {d, c, NULL};
+	struct md_observed obs = {.deployment = d, .canary = c};
 
 	assert_int_equal(md_status(md, &obs, now, &st), 0);
 	assert_non_null(st);
@@ -84,8 +84,9 @@ static void test_no_deployment_yet(void **state)
 	assert_string_equal(S(st, "url"), "https://fraud.ml.svc:8080");
 	assert_null(json_object_get(st, "currentModel"));
 	assert_null(json_object_get(st, "history"));
-	assert_int_equal(json_array_size(json_object_get(st, "conditions")), 4);
+	assert_int_equal(json_array_size(json_object_get(st, "conditions")), 5); /* s3://: saqr-fetch runs */
 	assert_string_equal(S(st, "conditions.0.type"), "Ready"); /* the summary comes first */
+	expect_cond(st, "ModelVerified", "Unknown", "Verifying", "fetch and verify model version 1.4.0");
 	expect_cond(st, "Ready", "False", "DeploymentNotFound", "Deployment fraud does not exist yet");
 	expect_cond(st, "Available", "Unknown", "DeploymentNotFound", NULL);
 	expect_cond(st, "Progressing", "True", "RollingOut", NULL);
@@ -398,8 +399,8 @@ static void test_apply_error(void **state)
 {
 	json_t *md = load("md_fraud.json"), *dep = load("deploy_available.json"), *st = NULL;
 	struct md_observed obs = {
-	    dep, NULL,
-	    "Deployment.apps \"fraud\" is invalid: spec.template.spec.containers[0].image: Required value"};
+	    .deployment = dep,
+	    .apply_error = "Deployment.apps \"fraud\" is invalid: spec.template.spec.containers[0].image: Required value"};
 
 	(void)state;
 	assert_int_equal(md_status(md, &obs, T0, &st), 0);
