@@ -49,7 +49,7 @@ static int step_md_desired(struct ctx *c)
 
 static int step_md_status(struct ctx *c)
 {
-	struct md_observed obs = {c->dep, NULL, NULL};
+	struct md_observed obs = {.deployment = c->dep};
 	json_t *st = NULL;
 	int rc = md_status(c->md, &obs, NOW, &st);
 
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
 	struct ctx c = {load("md_fraud.json"), load("md_ranker_canary.json"), load("deploy_available.json"),
 			load("tj_fraud.json"), load("job_running.json")};
-	struct md_observed obs = {c.dep, NULL, NULL};
+	struct md_observed obs = {.deployment = c.dep};
 	json_t *st = NULL;
 
 	if (md_status(c.md, &obs, NOW, &st))

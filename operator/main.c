@@ -26,6 +26,7 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "operator/audit/audit.h"
+#include "operator/modeldeployment/modeldeployment.h"
 #include "operator/operator.h"
 
 #define OP_DEFAULT_WORKERS 4
@@ -45,6 +46,10 @@ struct op_flags {
 	char metrics_host[256];	       /* "" : every address */
 	int metrics_port;	       /* -1: no metrics server */
 	int port_override;	       /* --metrics-port, -1 when not given */
+	const char *agent_image;       /* ModelDeployment pods: NULL for the built-in defaults */
+	const char *fetch_image;
+	const char *trusted_keys_secret;
+	const char *trusted_key_names;
 	enum log_level level;
 	bool audit;		       /* run the audit controller (default true) */
 	const char *policy_file;       /* NULL: the built-in default policy */
@@ -166,6 +171,17 @@ static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 		{ "metrics-bind-address", NULL, FLAGS_FUNC, f, .parse = op_parse_addr },
 		{ "metrics-port", NULL, FLAGS_INT, &f->port_override, 0, 65535, .arg = "PORT",
 		  .help = "the port alone (overrides the one in --metrics-addr)" },
+		{ "agent-image", NULL, FLAGS_STRING, &f->agent_image, .arg = "IMAGE",
+		  .help = "saqr-agent sidecar of ModelDeployment pods without spec.agent.image\n"
+			  "(default " MD_AGENT_DEFAULT_IMAGE ")" },
+		{ "fetch-image", NULL, FLAGS_STRING, &f->fetch_image, .arg = "IMAGE",
+		  .help = "saqr-fetch init container of ModelDeployment pods without\nspec.fetch.image "
+			  "(default " MD_FETCH_DEFAULT_IMAGE ")" },
+		{ "trusted-keys-secret", NULL, FLAGS_STRING, &f->trusted_keys_secret, .arg = "NAME",
+		  .help = "Secret, in each ModelDeployment's namespace, with the public keys\n"
+			  "saqr-fetch trusts for spec.model.signature (default: none)" },
+		{ "trusted-key-names", NULL, FLAGS_STRING, &f->trusted_key_names, .arg = "KEY[,KEY...]",
+		  .help = "the keys of that Secret, PEM files (default " MD_TRUSTED_KEYS_DEFAULT ")" },
 		{ "log-level", NULL, FLAGS_FUNC, &f->level, .parse = op_parse_level, .arg = "debug|info|warn|error",
 		  .help = "(default info)" },
 		{ "audit", NULL, FLAGS_BOOL, &f->audit, .arg = "[=true|false]",
@@ -281,6 +297,10 @@ static int op_register(struct op_app *a)
 	a->ctx.own_namespace = a->own_namespace;
 	a->ctx.workers = a->flags.workers;
 	op_outbound(a);
+	a->ctx.agent_image = a->flags.agent_image;
+	a->ctx.fetch_image = a->flags.fetch_image;
+	a->ctx.trusted_keys_secret = a->flags.trusted_keys_secret;
+	a->ctx.trusted_key_names = a->flags.trusted_key_names;
 	rc = operator_register_modeldeployment(&a->ctx);
 	if (rc == 0)
 		rc = operator_register_trainingjob(&a->ctx);

@@ -31,6 +31,11 @@ struct operator_ctx {
 	 * may go; NULL: the strict default (no loopback, link-local or metadata address, no
 	 * credential over http://). */
 	const struct http_netpolicy *outbound;
+	/* ModelDeployment pods (struct md_options; NULL: the built-in defaults). */
+	const char *agent_image;          /* --agent-image */
+	const char *fetch_image;          /* --fetch-image */
+	const char *trusted_keys_secret;  /* --trusted-keys-secret */
+	const char *trusted_key_names;    /* --trusted-key-names */
 	/* Filled by operator_defer_release (zero-initialise the struct). */
 	struct operator_release release[OPERATOR_MAX_RELEASE];
 	int nrelease;

@@ -35,6 +35,7 @@ struct mdc {
 	struct owned_tracker *tracker;
 	struct crstatus_memo *memo;
 	char *own_namespace;
+	struct md_options opts; /* images and keys: borrowed from operator_ctx; namespace: own_namespace */
 };
 
 /* One reconcile. */
@@ -182,11 +183,10 @@ static void mdc_run_release(struct mdc_run *r)
 static int mdc_run(struct mdc_run *r)
 {
 	char reason[64], msg[MDC_MSG_MAX];
-	struct md_options opts = { r->c->own_namespace };
 	int rc;
 
 	if (md_validate(r->md, reason, sizeof(reason), msg, sizeof(msg))) {
-		rc = md_desired(r->md, &opts, &r->d);
+		rc = md_desired(r->md, &r->c->opts, &r->d);
 		if (rc)
 			return rc;
 		r->have_desired = true;
@@ -272,6 +272,11 @@ int operator_register_modeldeployment(struct operator_ctx *ctx)
 	c->ops = ctx->ops;
 	c->events = ctx->events;
 	c->own_namespace = ctx->own_namespace ? strdup(ctx->own_namespace) : NULL;
+	c->opts = (struct md_options){ .extra_ingress_namespace = c->own_namespace,
+				       .agent_image = ctx->agent_image,
+				       .fetch_image = ctx->fetch_image,
+				       .trusted_keys_secret = ctx->trusted_keys_secret,
+				       .trusted_key_names = ctx->trusted_key_names };
 	rc = operator_defer_release(ctx, mdc_free, c);
 	if (rc)
 		return rc;

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "operator/modeldeployment/modeldeployment.h"
 #include "operator/objmeta.h"
 
 struct md__plan {
@@ -26,5 +27,19 @@ struct md__plan {
 
 /* Fill p from md. 0 or SAQR_EINVAL (no name, namespace or spec). Does not validate the spec. */
 int md__plan_init(const json_t *md, struct md__plan *p);
+
+/* sidecars.c: the saqr-agent sidecar and the saqr-fetch init container. */
+
+/* Whether the agent fronts md's pods: spec.agent.enabled (default true) and an http server
+ * (the agent speaks HTTP/1.1 only; gRPC servers are left without it). */
+bool md__agent_wanted(const json_t *spec);
+/* Whether saqr-fetch fetches model (spec.model or the canary's): spec.fetch.enabled (default
+ * true) and a scheme it supports (https, s3, azureblob, pvc). */
+bool md__fetch_wanted(const json_t *spec, const json_t *model);
+/* The checks on spec.agent, spec.fetch and the signatures the CRD cannot make. False with msg. */
+bool md__sidecars_check(const json_t *spec, char *msg, size_t msglen);
+/* Add the agent and saqr-fetch to the Deployments in d (already built from p) and point the
+ * Service and NetworkPolicy at the agent. 0, SAQR_ENOMEM, SAQR_EINVAL. */
+int md__sidecars_apply(const struct md__plan *p, const struct md_options *opts, struct md_desired *d);
 
 #endif

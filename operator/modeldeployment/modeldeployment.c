@@ -184,7 +184,8 @@ bool md_validate(const json_t *md, char *reason, size_t reasonlen, char *msg, si
 		ok = check_basics(spec, msg, msglen) && check_scaling(spec, msg, msglen) &&
 		     check_canary(spec, msg, msglen) &&
 		     podtmpl_env_check(json_path(spec, "server.env"), md_reserved_env, "spec.server.env", msg,
-				       msglen);
+				       msglen) &&
+		     md__sidecars_check(spec, msg, msglen);
 	}
 	if (!ok)
 		snprintf(reason, reasonlen, "%s", MD_REASON_INVALID);
@@ -514,6 +515,8 @@ int md_desired(const json_t *md, const struct md_options *opts, struct md_desire
 	    !has_owner_ref(md))
 		return SAQR_EINVAL;
 	rc = fill_desired(&p, opts, &d);
+	if (rc == 0)
+		rc = md__sidecars_apply(&p, opts, &d); /* saqr-agent and saqr-fetch: sidecars.c */
 	if (rc) {
 		md_desired_release(&d);
 		return rc;

@@ -32,6 +32,23 @@
 #define MD_REASON_INVALID "InvalidSpec"
 #define MD_REASON_APPLY_FAILED "ApplyFailed"
 
+/* The saqr-agent sidecar (docs/agent.md) and the saqr-fetch init container
+ * (docs/model-integrity.md); sidecars.c. */
+#define MD_AGENT_CONTAINER "saqr-agent"
+#define MD_AGENT_DEFAULT_IMAGE "ghcr.io/saqr-dev/saqr-agent:0.1.0"
+#define MD_AGENT_DEFAULT_PORT 8443
+#define MD_AGENT_DEFAULT_METRICS_PORT 9090
+#define MD_AGENT_CONFIG_DIR "/etc/saqr-agent"
+#define MD_AGENT_CONFIG_KEY "agent.yaml" /* the key of spec.agent.config's ConfigMap */
+#define MD_FETCH_CONTAINER "saqr-fetch"
+#define MD_FETCH_DEFAULT_IMAGE "ghcr.io/saqr-dev/saqr-fetch:0.1.0"
+#define MD_MODEL_DIR "/models" /* SAQR_MODEL_PATH: the fetched model, read-only in the server */
+#define MD_CREDENTIALS_DIR "/etc/saqr/credentials"
+#define MD_TRUSTED_KEYS_DIR "/etc/saqr/trusted-keys"
+#define MD_TRUSTED_KEYS_DEFAULT "signing.pub"
+#define MD_PVC_ROOT "/mnt/pvc"
+#define MD_COND_MODEL_VERIFIED "ModelVerified"
+
 /* Indexes into md_desired.owned. */
 enum md_owned_index {
 	MD_OWNED_DEPLOYMENT,	/* always APPLY */
@@ -52,6 +69,16 @@ struct md_options {
 	 * spec.security.allowedNamespaces, so that a DriftPolicy in scrape mode can read the
 	 * model pods' /metrics. NULL: none. */
 	const char *extra_ingress_namespace;
+	/* Images of the saqr-agent sidecar and saqr-fetch init container when the spec names none.
+	 * NULL: MD_AGENT_DEFAULT_IMAGE, MD_FETCH_DEFAULT_IMAGE. */
+	const char *agent_image;
+	const char *fetch_image;
+	/* Secret (in each ModelDeployment's namespace) holding the public keys saqr-fetch trusts
+	 * for spec.model.signature, and its keys, comma-separated (NULL: MD_TRUSTED_KEYS_DEFAULT).
+	 * NULL secret: no keys are mounted, so a signed model cannot be verified (saqr-fetch fails
+	 * closed). */
+	const char *trusted_keys_secret;
+	const char *trusted_key_names;
 };
 
 /* Replica split for a canary (traffic split by replica ratio, an approximation without a mesh):
@@ -81,15 +108,26 @@ struct md_observed {
 	const json_t *deployment; /* the primary Deployment as read back after apply */
 	const json_t *canary;	  /* the canary Deployment, when it exists */
 	const char *apply_error;  /* what failed while applying owned objects, or NULL */
+	/* The primary's Pods (a JSON array), for the saqr-fetch termination messages of the
+	 * ModelVerified condition; NULL when the controller does not watch Pods (then the condition
+	 * comes from the Deployment alone). */
+	const json_t *pods;
 };
 
 /* The full status md should have: observedGeneration, conditions (Ready, Available,
- * Progressing, Degraded), replicas, readyReplicas, url, currentModel (once a model has rolled out
+ * Progressing, Degraded, and ModelVerified when saqr-fetch verifies the primary's model), replicas, readyReplicas, url, currentModel (once a model has rolled out
  * completely) and history (newest first, at most MD_HISTORY_MAX, no duplicates). md's current
  * status supplies lastTransitionTime of unchanged conditions, currentModel and history, so
  * unchanged inputs give an equal status. now is RFC 3339. *status_out is a new reference
  * (written only on success). 0, SAQR_EINVAL, SAQR_ENOMEM. */
 int md_status(const json_t *md, const struct md_observed *obs, const char *now, json_t **status_out);
+
+/* What the saqr-fetch init container of pod reported for its last run: reason (ModelVerified,
+ * DigestMismatch, SignatureInvalid, FetchFailed) and message from its termination message JSON
+ * (docs/model-integrity.md), copied into the buffers. False when pod has no terminated
+ * saqr-fetch container (still running, or none); a termination without a readable message gives
+ * FetchFailed (exit code != 0) or ModelVerified (exit code 0). */
+bool md_fetch_result(const json_t *pod, char *reason, size_t reasonlen, char *msg, size_t msglen);
 
 /* The Service URL of md into out: "http(s)://<svc>.<ns>.svc:<port>", or "<svc>.<ns>.svc:<port>"
  * for gRPC (https when security.tlsSecretName is set). 0, SAQR_EINVAL, SAQR_ETOOBIG. */

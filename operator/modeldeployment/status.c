@@ -324,12 +324,138 @@ static int set_ready(json_t *conds, const struct md_eval *e)
 	return cond_put(conds, e, "Ready", COND_TRUE, "RolloutComplete", msg);
 }
 
+/* ---- ModelVerified (saqr-fetch) ---- */
+
+static bool known_fetch_reason(const char *r)
+{
+	return strcmp(r, MD_COND_MODEL_VERIFIED) == 0 || strcmp(r, "DigestMismatch") == 0 ||
+	       strcmp(r, "SignatureInvalid") == 0 || strcmp(r, "FetchFailed") == 0;
+}
+
+/* The refusal reason as a static string (f->reason outlives the buffer it was read into). */
+static const char *fetch_refusal(const char *r)
+{
+	static const char *const refusals[] = {"DigestMismatch", "SignatureInvalid"};
+
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++)
+		if (strcmp(r, refusals[i]) == 0)
+			return refusals[i];
+	return "FetchFailed";
+}
+
+static const json_t *fetch_status(const json_t *pod)
+{
+	size_t i;
+	json_t *s;
+
+	json_array_foreach(json_path(pod, "status.initContainerStatuses"), i, s)
+	{
+		if (strcmp(json_path_str(s, "name", ""), MD_FETCH_CONTAINER) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+bool md_fetch_result(const json_t *pod, char *reason, size_t reasonlen, char *msg, size_t msglen)
+{
+	const json_t *st = fetch_status(pod);
+	const json_t *term = json_path(st, "state.terminated");
+	const char *text, *r;
+	long long code;
+	json_t *tm;
+	char err[128];
+
+	if (!json_is_object(term))
+		term = json_path(st, "lastState.terminated"); /* waiting to restart after a failure */
+	if (!json_is_object(term))
+		return false;
+	text = json_path_str(term, "message", "");
+	code = json_path_int(term, "exitCode", 1);
+	tm = json_parse_capped(text, strlen(text), MSG_MAX * 4, err, sizeof(err));
+	r = json_path_str(tm, "reason", "");
+	if (!known_fetch_reason(r))
+		r = code == 0 ? MD_COND_MODEL_VERIFIED : "FetchFailed";
+	snprintf(reason, reasonlen, "%s", r);
+	if (*json_path_str(tm, "message", ""))
+		snprintf(msg, msglen, "%s", json_path_str(tm, "message", ""));
+	else
+		snprintf(msg, msglen, "saqr-fetch exited with code %lld%s%s", code, *text ? ": " : "", text);
+	json_decref(tm);
+	return true;
+}
+
+/* A pod of md's primary that runs the model of the spec (by its template annotations). */
+static bool pod_runs_spec_model(const json_t *pod, const json_t *model)
+{
+	const json_t *ann = json_path(pod, "metadata.annotations");
+	const char *v = json_string_value(json_object_get(ann, MD_ANN_MODEL_VERSION));
+	const char *d = json_string_value(json_object_get(ann, MD_ANN_MODEL_DIGEST));
+
+	return strcmp(v ? v : "", json_path_str(model, "version", "")) == 0 &&
+	       strcmp(d ? d : "", json_path_str(model, "digest", "")) == 0;
+}
+
+/* The first refusal saqr-fetch reported in a pod of the spec's model, else whether one verified. */
+static bool pods_verdict(const struct md_eval *e, struct md_failure *f, bool *verified)
+{
+	const json_t *model = json_object_get(e->p.spec, "model");
+	char reason[64], msg[MSG_MAX / 2]; /* room for the pod's name in f->msg */
+	size_t i;
+	json_t *pod;
+
+	*verified = false;
+	json_array_foreach(e->obs->pods, i, pod)
+	{
+		if (!pod_runs_spec_model(pod, model) ||
+		    !md_fetch_result(pod, reason, sizeof(reason), msg, sizeof(msg)))
+			continue;
+		if (strcmp(reason, MD_COND_MODEL_VERIFIED) == 0) {
+			*verified = true;
+			continue;
+		}
+		f->reason = fetch_refusal(reason);
+		snprintf(f->msg, sizeof(f->msg), "pod %s: %s", json_path_str(pod, "metadata.name", ""), msg);
+		return true;
+	}
+	return false;
+}
+
+static int set_model_verified(json_t *conds, const struct md_eval *e)
+{
+	const json_t *model = json_object_get(e->p.spec, "model");
+	const char *version = json_path_str(model, "version", "(unset)");
+	struct md_failure f;
+	bool verified;
+	char msg[MSG_MAX];
+
+	if (!md__fetch_wanted(e->p.spec, model))
+		return 0; /* no saqr-fetch: the server loads the model itself */
+	if (pods_verdict(e, &f, &verified))
+		return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_FALSE, f.reason, f.msg);
+	if (verified || (e->prim.complete && e->model_ok)) {
+		snprintf(msg, sizeof(msg), "saqr-fetch verified model version %s (%s%s) before the server started",
+			 version, *json_path_str(model, "digest", "") ? "digest " : "no digest given",
+			 json_path_str(model, "digest", ""));
+		return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_TRUE, MD_COND_MODEL_VERIFIED, msg);
+	}
+	if (e->prim.deadline) {
+		snprintf(msg, sizeof(msg),
+			 "Deployment %s exceeded its progress deadline; if its pods wait in Init, saqr-fetch "
+			 "refused the model: kubectl logs -l %s=%s -c %s",
+			 e->p.dep_name, OBJMETA_LABEL_MD, e->p.name, MD_FETCH_CONTAINER);
+		return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_UNKNOWN, "ProgressDeadlineExceeded", msg);
+	}
+	snprintf(msg, sizeof(msg), "waiting for the pods of Deployment %s to fetch and verify model version %s",
+		 e->p.dep_name, version);
+	return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_UNKNOWN, "Verifying", msg);
+}
+
 static json_t *conditions(const struct md_eval *e)
 {
 	json_t *conds = json_array();
 
 	if (!conds || set_ready(conds, e) || set_available(conds, e) || set_progressing(conds, e) ||
-	    set_degraded(conds, e)) {
+	    set_degraded(conds, e) || set_model_verified(conds, e)) {
 		json_decref(conds);
 		return NULL;
 	}

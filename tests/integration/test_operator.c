@@ -562,13 +562,26 @@ static void test_md_creates_owned_objects(void **state)
 	expect_text(env_of(c, "SAQR_MODEL_DIGEST"), "value", DIGEST);
 	expect_text(env_of(c, "SAQR_MODEL_FORMAT"), "value", "onnx");
 	expect_text(env_of(c, "LOG_LEVEL"), "value", "info");
+	expect_text(env_of(c, "SAQR_MODEL_PATH"), "value", "/models");
 	expect_text(c, "readinessProbe.httpGet.path", "/v2/health/ready");
-	expect_text(c, "readinessProbe.httpGet.scheme", "HTTPS");
+	expect_text(c, "readinessProbe.httpGet.scheme", "HTTP"); /* plain HTTP behind saqr-agent */
+	expect_text(c, "ports.0.name", "server");
 	expect_text(c, "resources.requests.cpu", "500m");
+	expect_text(c, "volumeMounts.1.mountPath", "/models");
+	expect_text(c, "volumeMounts.1.readOnly", "true");
 	expect_text(dep, "spec.template.spec.serviceAccountName", "fraud");
 	expect_text(dep, "spec.template.spec.volumes.1.secret.secretName", "fraud-tls");
+	/* saqr-agent terminates TLS on 8443; saqr-fetch fetches and verifies the model first */
+	c = json_path(dep, "spec.template.spec.containers.1");
+	expect_text(c, "name", "saqr-agent");
+	expect_text(c, "ports.0.name", "https");
+	expect_text(c, "ports.0.containerPort", "8443");
 	expect_text(c, "volumeMounts.1.mountPath", "/etc/saqr/tls");
 	expect_text(c, "volumeMounts.1.readOnly", "true");
+	c = json_path(dep, "spec.template.spec.initContainers.0");
+	expect_text(c, "name", "saqr-fetch");
+	expect_text(c, "args.1", "s3://uae-models/fraud/v1/model.onnx");
+	expect_text(c, "volumeMounts.1.mountPath", "/models");
 	/* Service, NetworkPolicy, PDB (3 replicas); no HPA */
 	svc = wait_obj(&r_svc, env.ns, "fraud", NULL, NULL);
 	expect_text(svc, "spec.type", "ClusterIP");
@@ -577,7 +590,7 @@ static void test_md_creates_owned_objects(void **state)
 	expect_text(svc, "metadata.ownerReferences.0.uid", S(md, "metadata.uid"));
 	np = wait_obj(&r_np, env.ns, "fraud", NULL, NULL);
 	expect_text(np, "spec.policyTypes.0", "Ingress");
-	expect_text(np, "spec.ingress.0.ports.0.port", "8080");
+	expect_text(np, "spec.ingress.0.ports.0.port", "8443"); /* the agent's port */
 	expect_text(np, "spec.ingress.0.from.1.namespaceSelector.matchExpressions.0.values.0", "payments");
 	pdb = wait_obj(&r_pdb, env.ns, "fraud", NULL, NULL);
 	expect_text(pdb, "spec.maxUnavailable", "1");

@@ -198,7 +198,7 @@ static json_t *rolled_out(const json_t *dep, long long replicas)
 static void test_md_objects_apply_and_status(void **state)
 {
 	json_t *md = load_into_ns("md_fraud.json"), *applied[MD_OWNED_COUNT], *dep, *st = NULL, *again;
-	struct md_observed obs = {NULL, NULL, NULL};
+	struct md_observed obs = {0};
 	struct md_desired d;
 	long long gen;
 	struct buf err;

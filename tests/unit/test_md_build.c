@@ -1,6 +1,6 @@
 /* Unit tests for operator/modeldeployment/modeldeployment.c: the desired Deployment(s), Service, HPA,
  * NetworkPolicy and PDB of a ModelDeployment, field by field; the canary replica split; the
- * checks the CRD cannot make. */
+ * checks the CRD cannot make; the saqr-agent sidecar and saqr-fetch init container (sidecars.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,17 @@ static json_t *load(const char *name)
 	json_t *v = opfix_load(name);
 
 	assert_non_null(v);
+	return v;
+}
+
+/* name without the saqr-agent sidecar and the saqr-fetch init container: the builder's own pod. */
+static json_t *load_plain(const char *name)
+{
+	json_t *v = load(name);
+	json_t *spec = json_object_get(v, "spec");
+
+	assert_int_equal(json_object_set_new(spec, "agent", json_pack("{s:b}", "enabled", 0)), 0);
+	assert_int_equal(json_object_set_new(spec, "fetch", json_pack("{s:b}", "enabled", 0)), 0);
 	return v;
 }
 
@@ -113,7 +124,7 @@ static const char *env_val(const json_t *c, const char *name)
 
 static void test_primary_deployment(void **state)
 {
-	json_t *md = load("md_fraud.json");
+	json_t *md = load_plain("md_fraud.json");
 	struct md_desired d;
 	const json_t *dep, *tmpl, *pod, *c, *labels;
 
@@ -209,7 +220,7 @@ static void test_compliance_inherited(void **state)
 
 static void test_primary_container_env_ports_probe_tls(void **state)
 {
-	json_t *md = load("md_fraud.json");
+	json_t *md = load_plain("md_fraud.json");
 	struct md_desired d;
 	const json_t *pod, *c;
 
@@ -249,7 +260,7 @@ static void test_primary_container_env_ports_probe_tls(void **state)
 
 static void test_service_netpol_pdb(void **state)
 {
-	json_t *md = load("md_fraud.json");
+	json_t *md = load_plain("md_fraud.json");
 	struct md_desired d;
 	const json_t *svc, *np, *pdb, *rule, *from;
 
@@ -309,7 +320,7 @@ static void test_service_netpol_pdb(void **state)
 
 static void test_extra_ingress_namespace_and_minimal(void **state)
 {
-	json_t *md = load("md_fraud.json");
+	json_t *md = load_plain("md_fraud.json");
 	struct md_options opts = {.extra_ingress_namespace = "saqr-system"};
 	struct md_desired d;
 	const json_t *vals, *c, *pod;
@@ -612,6 +623,342 @@ static void test_errors(void **state)
 	json_decref(md);
 }
 
+/* ---- saqr-agent and saqr-fetch (sidecars.c) ---- */
+
+/* The index of the first arg equal to flag in c's args, or -1. */
+static int arg_index(const json_t *c, const char *flag)
+{
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(json_object_get(c, "args"), i, a)
+	{
+		if (strcmp(json_string_value(a), flag) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The value after flag, or "<missing>". */
+static const char *arg_val(const json_t *c, const char *flag)
+{
+	int i = arg_index(c, flag);
+	const char *v =
+	    i < 0 ? NULL : json_string_value(json_array_get(json_object_get(c, "args"), (size_t)i + 1));
+
+	return v ? v : "<missing>";
+}
+
+/* The mount of volume name in c, or NULL. */
+static const json_t *mount_of(const json_t *c, const char *name)
+{
+	size_t i;
+	json_t *m;
+
+	json_array_foreach(json_object_get(c, "volumeMounts"), i, m)
+	{
+		if (strcmp(S(m, "name"), name) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+static const json_t *volume_of(const json_t *pod, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(pod, "volumes"), i, v)
+	{
+		if (strcmp(S(v, "name"), name) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+static void check_hardened_container(const json_t *c)
+{
+	assert_true(json_is_false(json_path(c, "securityContext.allowPrivilegeEscalation")));
+	assert_true(json_is_false(json_path(c, "securityContext.privileged")));
+	assert_true(json_is_true(json_path(c, "securityContext.readOnlyRootFilesystem")));
+	assert_string_equal(S(c, "securityContext.capabilities.drop.0"), "ALL");
+	assert_non_null(mount_of(c, "tmp"));
+}
+
+static void test_agent_sidecar(void **state)
+{
+	json_t *md = load("md_fraud.json");
+	struct md_options opts = {.extra_ingress_namespace = "saqr-system",
+				  .agent_image = "registry.example.ae/saqr/saqr-agent@sha256:aa"};
+	struct md_desired d;
+	const json_t *pod, *server, *agent, *svc, *np;
+
+	(void)state;
+	assert_int_equal(md_desired(md, &opts, &d), 0);
+	pod = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
+	check_hardened(pod);
+	assert_int_equal(json_array_size(json_object_get(pod, "containers")), 2);
+	server = json_path(pod, "containers.0");
+	agent = json_path(pod, "containers.1");
+	assert_string_equal(S(server, "name"), "model-server");
+	assert_string_equal(S(agent, "name"), "saqr-agent");
+	assert_string_equal(S(agent, "image"), opts.agent_image);
+	check_hardened_container(agent);
+	/* the agent terminates TLS with the ModelDeployment's Secret and forwards on loopback */
+	assert_string_equal(arg_val(agent, "--upstream"), "127.0.0.1:8080");
+	assert_string_equal(arg_val(agent, "--port"), "8443");
+	assert_string_equal(arg_val(agent, "--metrics-port"), "9090");
+	assert_string_equal(arg_val(agent, "--cert-file"), "/etc/saqr/tls/tls.crt");
+	assert_string_equal(arg_val(agent, "--key-file"), "/etc/saqr/tls/tls.key");
+	assert_int_equal(arg_index(agent, "--config-file"), -1);
+	assert_string_equal(S(mount_of(agent, "tls"), "mountPath"), "/etc/saqr/tls");
+	assert_true(json_is_true(json_object_get(mount_of(agent, "tls"), "readOnly")));
+	assert_string_equal(S(agent, "ports.0.name"), "https");
+	assert_int_equal(I(agent, "ports.0.containerPort"), 8443);
+	assert_string_equal(S(agent, "ports.1.name"), "metrics");
+	assert_int_equal(I(agent, "ports.1.containerPort"), 9090);
+	assert_string_equal(S(agent, "readinessProbe.httpGet.path"), "/readyz");
+	assert_string_equal(S(agent, "readinessProbe.httpGet.port"), "metrics");
+	assert_string_equal(S(agent, "resources.requests.cpu"), "50m");
+	/* the server speaks plain HTTP behind it: no TLS of its own, its port renamed */
+	assert_null(opfix_env(server, "SAQR_TLS_DIR"));
+	assert_null(mount_of(server, "tls"));
+	assert_string_equal(S(server, "ports.0.name"), "server");
+	assert_int_equal(I(server, "ports.0.containerPort"), 8080);
+	assert_string_equal(S(server, "readinessProbe.httpGet.port"), "server");
+	assert_string_equal(S(server, "readinessProbe.httpGet.scheme"), "HTTP");
+	/* the Service's port targets the agent's TLS port (by name); the URL does not move */
+	svc = d.owned[MD_OWNED_SERVICE].obj;
+	assert_int_equal(I(svc, "spec.ports.0.port"), 8080);
+	assert_string_equal(S(svc, "spec.ports.0.targetPort"), S(agent, "ports.0.name"));
+	/* the NetworkPolicy opens the agent's port, and its metrics port to the operator's namespace */
+	np = d.owned[MD_OWNED_NETWORKPOLICY].obj;
+	assert_int_equal(json_array_size(json_path(np, "spec.ingress")), 2);
+	assert_int_equal(I(np, "spec.ingress.0.ports.0.port"), 8443);
+	assert_int_equal(json_array_size(json_path(np, "spec.ingress.1.from")), 1);
+	assert_string_equal(label(json_path(np, "spec.ingress.1.from.0.namespaceSelector.matchLabels"),
+				  "kubernetes.io/metadata.name"),
+			    "saqr-system");
+	assert_int_equal(I(np, "spec.ingress.1.ports.0.port"), 9090);
+	md_desired_release(&d);
+	/* without an operator namespace: no metrics rule; without TLS: plain http on the agent port */
+	json_object_del(json_path(md, "spec.security"), "tlsSecretName");
+	assert_int_equal(md_desired(md, NULL, &d), 0);
+	pod = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
+	agent = json_path(pod, "containers.1");
+	assert_string_equal(S(agent, "image"), MD_AGENT_DEFAULT_IMAGE);
+	assert_string_equal(S(agent, "ports.0.name"), "http");
+	assert_int_equal(arg_index(agent, "--cert-file"), -1);
+	assert_null(mount_of(agent, "tls"));
+	assert_null(volume_of(pod, "tls"));
+	assert_string_equal(S(d.owned[MD_OWNED_SERVICE].obj, "spec.ports.0.targetPort"), "http");
+	assert_int_equal(json_array_size(json_path(d.owned[MD_OWNED_NETWORKPOLICY].obj, "spec.ingress")), 1);
+	md_desired_release(&d);
+	json_decref(md);
+}
+
+static void test_agent_settings(void **state)
+{
+	json_t *md = load("md_fraud.json");
+	struct md_desired d;
+	const json_t *pod, *agent;
+
+	(void)state;
+	set_path(md, "spec", "agent",
+		 json_pack("{s:s, s:i, s:i, s:s, s:{s:{s:s}}}", "image", "my/agent@sha256:bb", "port", 9443,
+			   "metricsPort", 9100, "config", "fraud-agent", "resources", "limits", "memory", "1Gi"));
+	assert_int_equal(md_desired(md, NULL, &d), 0);
+	pod = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
+	agent = json_path(pod, "containers.1");
+	assert_string_equal(S(agent, "image"), "my/agent@sha256:bb");
+	assert_string_equal(arg_val(agent, "--port"), "9443");
+	assert_string_equal(arg_val(agent, "--metrics-port"), "9100");
+	assert_string_equal(arg_val(agent, "--config-file"), "/etc/saqr-agent/agent.yaml");
+	assert_string_equal(S(mount_of(agent, "agent-config"), "mountPath"), "/etc/saqr-agent");
+	assert_string_equal(S(volume_of(pod, "agent-config"), "configMap.name"), "fraud-agent");
+	assert_string_equal(S(agent, "resources.limits.memory"), "1Gi");
+	assert_null(json_path(agent, "resources.requests"));
+	assert_int_equal(I(d.owned[MD_OWNED_NETWORKPOLICY].obj, "spec.ingress.0.ports.0.port"), 9443);
+	md_desired_release(&d);
+	/* off: the server keeps its TLS and port as before */
+	set_path(md, "spec.agent", "enabled", json_false());
+	assert_int_equal(md_desired(md, NULL, &d), 0);
+	pod = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
+	assert_int_equal(json_array_size(json_object_get(pod, "containers")), 1);
+	assert_string_equal(S(pod, "containers.0.ports.0.name"), "https");
+	assert_string_equal(env_val(json_path(pod, "containers.0"), "SAQR_TLS_DIR"), "/etc/saqr/tls");
+	assert_int_equal(I(d.owned[MD_OWNED_NETWORKPOLICY].obj, "spec.ingress.0.ports.0.port"), 8080);
+	md_desired_release(&d);
+	json_decref(md);
+}
+
+static void test_fetch_init_container(void **state)
+{
+	json_t *md = load("md_fraud.json");
+	struct md_options opts = {.fetch_image = "registry.example.ae/saqr/saqr-fetch@sha256:cc",
+				  .trusted_keys_secret = "saqr-trusted-keys",
+				  .trusted_key_names = "signing.pub,next.pub"};
+	struct md_desired d;
+	const json_t *pod, *init, *server;
+
+	(void)state;
+	set_path(md, "spec.model", "signature", json_string("s3://saqr-models/fraud/1.4.0/model.sig"));
+	set_path(md, "spec.storage", "secretRef", json_pack("{s:s}", "name", "fraud-s3"));
+	set_path(md, "spec", "fetch", json_pack("{s:I}", "maxBytes", (json_int_t)4294967296LL));
+	assert_int_equal(md_desired(md, &opts, &d), 0);
+	pod = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
+	assert_int_equal(json_array_size(json_object_get(pod, "initContainers")), 1);
+	init = json_path(pod, "initContainers.0");
+	server = json_path(pod, "containers.0");
+	assert_string_equal(S(init, "name"), "saqr-fetch");
+	assert_string_equal(S(init, "image"), opts.fetch_image);
+	check_hardened_container(init);
+	assert_null(json_object_get(init, "terminationMessagePath")); /* the default, read by the operator */
+	assert_string_equal(arg_val(init, "--uri"), "s3://saqr-models/fraud/1.4.0/model.onnx");
+	assert_string_equal(arg_val(init, "--dest"), "/models");
+	assert_string_equal(arg_val(init, "--digest"), S(md, "spec.model.digest"));
+	assert_string_equal(arg_val(init, "--signature"), "s3://saqr-models/fraud/1.4.0/model.sig");
+	assert_string_equal(arg_val(init, "--trusted-key"), "/etc/saqr/trusted-keys/signing.pub");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(init, "args"),
+							     (size_t)arg_index(init, "--trusted-key") + 3)),
+			    "/etc/saqr/trusted-keys/next.pub");
+	assert_string_equal(arg_val(init, "--s3-region"), "me-central-1");
+	assert_string_equal(arg_val(init, "--credentials-dir"), "/etc/saqr/credentials");
+	assert_string_equal(arg_val(init, "--max-bytes"), "4294967296");
+	assert_true(arg_index(init, "--require-encrypted") >= 0); /* storage.encrypted */
+	assert_string_equal(env_val(init, "SAQR_MODEL_PATH"), "/models");
+	assert_string_equal(env_val(server, "SAQR_MODEL_PATH"), "/models");
+	/* the model: written by saqr-fetch, read-only for the server */
+	assert_string_equal(S(volume_of(pod, "model"), "emptyDir.sizeLimit"), "4294967296");
+	assert_null(json_object_get(mount_of(init, "model"), "readOnly"));
+	assert_string_equal(S(mount_of(init, "model"), "mountPath"), "/models");
+	assert_true(json_is_true(json_object_get(mount_of(server, "model"), "readOnly")));
+	/* credentials and trusted keys only for saqr-fetch */
+	assert_string_equal(S(volume_of(pod, "credentials"), "secret.secretName"), "fraud-s3");
+	assert_string_equal(S(volume_of(pod, "trusted-keys"), "secret.secretName"), "saqr-trusted-keys");
+	assert_true(json_is_true(json_object_get(mount_of(init, "credentials"), "readOnly")));
+	assert_true(json_is_true(json_object_get(mount_of(init, "trusted-keys"), "readOnly")));
+	assert_null(mount_of(server, "credentials"));
+	assert_null(mount_of(server, "trusted-keys"));
+	md_desired_release(&d);
+	json_decref(md);
+}
+
+static void test_fetch_schemes_and_off(void **state)
+{
+	json_t *md = load("md_fraud.json");
+	struct md_desired d;
+	const json_t *pod, *init;
+
+	(void)state;
+	/* pvc: the claim mounted read-only where saqr-fetch looks for it; no region, no encryption check */
+	set_path(md, "spec.model", "uri", json_string("pvc://models/fraud/1.4.0/"));
+	assert_int_equal(md_desired(md, NULL, &d), 0);
+	pod = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
+	init = json_path(pod, "initContainers.0");
+	assert_string_equal(S(init, "image"), MD_FETCH_DEFAULT_IMAGE);
+	assert_string_equal(S(volume_of(pod, "model-source"), "persistentVolumeClaim.claimName"), "models");
+	assert_true(json_is_true(json_path(volume_of(pod, "model-source"), "persistentVolumeClaim.readOnly")));
+	assert_string_equal(S(mount_of(init, "model-source"), "mountPath"), "/mnt/pvc/models");
+	assert_int_equal(arg_index(init, "--s3-region"), -1);
+	assert_int_equal(arg_index(init, "--require-encrypted"), -1);
+	assert_int_equal(arg_index(init, "--credentials-dir"), -1);
+	assert_null(json_path(volume_of(pod, "model"), "emptyDir.sizeLimit"));
+	md_desired_release(&d);
+	/* gs: saqr-fetch cannot fetch it; the server loads the model itself */
+	set_path(md, "spec.model", "uri", json_string("gs://models/fraud/model.onnx"));
+	assert_int_equal(md_desired(md, NULL, &d), 0);
+	pod = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
+	assert_null(json_object_get(pod, "initContainers"));
+	assert_null(volume_of(pod, "model"));
+	assert_null(opfix_env(json_path(pod, "containers.0"), "SAQR_MODEL_PATH"));
+	md_desired_release(&d);
+	/* off */
+	set_path(md, "spec.model", "uri", json_string("https://models.example.ae/fraud.onnx"));
+	set_path(md, "spec", "fetch", json_pack("{s:b}", "enabled", 0));
+	assert_int_equal(md_desired(md, NULL, &d), 0);
+	pod = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
+	assert_null(json_object_get(pod, "initContainers"));
+	assert_null(volume_of(pod, "model"));
+	md_desired_release(&d);
+	json_decref(md);
+}
+
+static void test_sidecars_canary_grpc(void **state)
+{
+	json_t *md = load("md_ranker_canary.json");
+	struct md_desired d;
+	const json_t *prim, *can;
+
+	(void)state;
+	assert_int_equal(md_desired(md, NULL, &d), 0);
+	prim = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
+	can = json_path(d.owned[MD_OWNED_CANARY].obj, "spec.template.spec");
+	/* gRPC: no agent (HTTP/1.1 only); the NetworkPolicy keeps the server's port */
+	assert_int_equal(json_array_size(json_object_get(prim, "containers")), 1);
+	assert_int_equal(json_array_size(json_object_get(can, "containers")), 1);
+	assert_int_equal(I(d.owned[MD_OWNED_NETWORKPOLICY].obj, "spec.ingress.0.ports.0.port"),
+			 I(md, "spec.server.port"));
+	/* oci: no saqr-fetch */
+	assert_null(json_object_get(prim, "initContainers"));
+	md_desired_release(&d);
+	/* each Deployment fetches its own model; the canary's digest is its own (here none) */
+	set_path(md, "spec.model", "uri", json_string("https://models.example.ae/ranker/2.0.0/"));
+	set_path(md, "spec.canary.model", "uri", json_string("s3://models/ranker/2.1.0-rc1/"));
+	assert_int_equal(md_desired(md, NULL, &d), 0);
+	prim = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
+	can = json_path(d.owned[MD_OWNED_CANARY].obj, "spec.template.spec");
+	assert_string_equal(arg_val(json_path(prim, "initContainers.0"), "--uri"),
+			    "https://models.example.ae/ranker/2.0.0/");
+	assert_string_equal(arg_val(json_path(can, "initContainers.0"), "--uri"), "s3://models/ranker/2.1.0-rc1/");
+	assert_int_equal(arg_index(json_path(can, "initContainers.0"), "--digest"), -1);
+	md_desired_release(&d);
+	json_decref(md);
+}
+
+/* md refused with part in the message; md is kept. */
+static void expect_refused(json_t *md, const char *part)
+{
+	char reason[64], msg[512];
+
+	assert_false(md_validate(md, reason, sizeof(reason), msg, sizeof(msg)));
+	assert_string_equal(reason, "InvalidSpec");
+	if (!strstr(msg, part))
+		fail_msg("message \"%s\" lacks \"%s\"", msg, part);
+}
+
+static void test_sidecars_validation(void **state)
+{
+	json_t *md;
+	char reason[64], msg[512];
+
+	(void)state;
+	md = load("md_fraud.json");
+	set_path(md, "spec", "agent", json_pack("{s:i}", "port", 8080));
+	expect_refused(md, "spec.agent.port 8080 is also spec.server.port");
+	set_path(md, "spec", "agent", json_pack("{s:i}", "metricsPort", 8443));
+	expect_refused(md, "both 8443");
+	set_path(md, "spec", "agent", json_pack("{s:b, s:i}", "enabled", 0, "port", 8080));
+	assert_true(md_validate(md, reason, sizeof(reason), msg, sizeof(msg))); /* off: no clash */
+	json_decref(md);
+
+	md = load("md_fraud.json");
+	set_path(md, "spec.model", "signature", json_string("gs://m/model.sig"));
+	set_path(md, "spec.model", "uri", json_string("gs://m/model.onnx"));
+	expect_refused(md, "does not fetch this URI scheme");
+	set_path(md, "spec.model", "uri", json_string("s3://m/model.onnx"));
+	set_path(md, "spec", "fetch", json_pack("{s:b}", "enabled", 0));
+	expect_refused(md, "spec.fetch.enabled is false");
+	json_decref(md);
+
+	md = load("md_fraud.json");
+	assert_int_equal(json_array_append_new(json_path(md, "spec.server.env"),
+					       json_pack("{s:s, s:s}", "name", "SAQR_MODEL_PATH", "value", "/x")),
+			 0);
+	expect_refused(md, "SAQR_MODEL_PATH");
+	json_decref(md);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -629,6 +976,12 @@ int main(void)
 	    cmocka_unit_test(test_validation),
 	    cmocka_unit_test(test_canary_with_autoscaling_min_one_is_valid),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_agent_sidecar),
+	    cmocka_unit_test(test_agent_settings),
+	    cmocka_unit_test(test_fetch_init_container),
+	    cmocka_unit_test(test_fetch_schemes_and_off),
+	    cmocka_unit_test(test_sidecars_canary_grpc),
+	    cmocka_unit_test(test_sidecars_validation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

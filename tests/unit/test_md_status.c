@@ -36,7 +36,7 @@ static json_t *load(const char *name)
 static json_t *status_of(const json_t *md, const char *dep, const char *canary, const char *now)
 {
 	json_t *d = dep ? load(dep) : NULL, *c = canary ? load(canary) : NULL, *st = NULL;
-	struct md_observed obs = {d, c, NULL};
+	struct md_observed obs = {.deployment = d, .canary = c};
 
 	assert_int_equal(md_status(md, &obs, now, &st), 0);
 	assert_non_null(st);
@@ -84,8 +84,9 @@ static void test_no_deployment_yet(void **state)
 	assert_string_equal(S(st, "url"), "https://fraud.ml.svc:8080");
 	assert_null(json_object_get(st, "currentModel"));
 	assert_null(json_object_get(st, "history"));
-	assert_int_equal(json_array_size(json_object_get(st, "conditions")), 4);
+	assert_int_equal(json_array_size(json_object_get(st, "conditions")), 5); /* s3://: saqr-fetch runs */
 	assert_string_equal(S(st, "conditions.0.type"), "Ready"); /* the summary comes first */
+	expect_cond(st, "ModelVerified", "Unknown", "Verifying", "fetch and verify model version 1.4.0");
 	expect_cond(st, "Ready", "False", "DeploymentNotFound", "Deployment fraud does not exist yet");
 	expect_cond(st, "Available", "Unknown", "DeploymentNotFound", NULL);
 	expect_cond(st, "Progressing", "True", "RollingOut", NULL);
@@ -398,8 +399,8 @@ static void test_apply_error(void **state)
 {
 	json_t *md = load("md_fraud.json"), *dep = load("deploy_available.json"), *st = NULL;
 	struct md_observed obs = {
-	    dep, NULL,
-	    "Deployment.apps \"fraud\" is invalid: spec.template.spec.containers[0].image: Required value"};
+	    .deployment = dep,
+	    .apply_error = "Deployment.apps \"fraud\" is invalid: spec.template.spec.containers[0].image: Required value"};
 
 	(void)state;
 	assert_int_equal(md_status(md, &obs, T0, &st), 0);
@@ -425,6 +426,89 @@ static void test_errors(void **state)
 	json_decref(md);
 }
 
+/* ---- ModelVerified (saqr-fetch) ---- */
+
+/* A pod of the fraud model 1.4.0 (or another version) whose saqr-fetch container is in state. */
+static json_t *fetch_pod(const char *name, const char *version, const char *state, json_t *terminated)
+{
+	json_t *md = load("md_fraud.json");
+	json_t *pod = json_pack("{s:{s:s, s:{s:s, s:s}}, s:{s:[{s:s, s:{s:o}}]}}", "metadata", "name", name,
+				"annotations", "saqr.dev/model-version", version, "saqr.dev/model-digest",
+				S(md, "spec.model.digest"), "status", "initContainerStatuses", "name", "saqr-fetch",
+				state, "terminated", terminated);
+
+	assert_non_null(pod);
+	json_decref(md);
+	return pod;
+}
+
+static void test_fetch_result(void **state)
+{
+	char reason[64], msg[256];
+	json_t *pod;
+
+	(void)state;
+	pod = fetch_pod("p", "1.4.0", "state",
+			json_pack("{s:i, s:s}", "exitCode", 3, "message",
+				  "{\"reason\":\"DigestMismatch\",\"message\":\"model digest is sha256:00, want "
+				  "sha256:3f\",\"files\":1}"));
+	assert_true(md_fetch_result(pod, reason, sizeof(reason), msg, sizeof(msg)));
+	assert_string_equal(reason, "DigestMismatch");
+	assert_string_equal(msg, "model digest is sha256:00, want sha256:3f");
+	json_decref(pod);
+	/* restarting after a failure: the last termination; a message that is not JSON */
+	pod = fetch_pod("p", "1.4.0", "lastState", json_pack("{s:i, s:s}", "exitCode", 2, "message", "bad flags"));
+	assert_true(md_fetch_result(pod, reason, sizeof(reason), msg, sizeof(msg)));
+	assert_string_equal(reason, "FetchFailed");
+	assert_string_equal(msg, "saqr-fetch exited with code 2: bad flags");
+	json_decref(pod);
+	/* an unknown reason is not trusted; exit 0 without a message is a verified model */
+	pod = fetch_pod("p", "1.4.0", "state",
+			json_pack("{s:i, s:s}", "exitCode", 0, "message", "{\"reason\":\"Whatever\"}"));
+	assert_true(md_fetch_result(pod, reason, sizeof(reason), msg, sizeof(msg)));
+	assert_string_equal(reason, "ModelVerified");
+	json_decref(pod);
+	/* still running, or no saqr-fetch */
+	pod = fetch_pod("p", "1.4.0", "running", json_object());
+	assert_false(md_fetch_result(pod, reason, sizeof(reason), msg, sizeof(msg)));
+	json_decref(pod);
+	assert_false(md_fetch_result(NULL, reason, sizeof(reason), msg, sizeof(msg)));
+}
+
+static void test_model_verified(void **state)
+{
+	json_t *md = load("md_fraud.json"), *dep = load("deploy_progressing.json"), *pods, *st = NULL;
+	struct md_observed obs = {.deployment = dep};
+
+	(void)state;
+	/* from the Deployment alone: rolled out means every pod passed saqr-fetch */
+	st = status_of(md, "deploy_available.json", NULL, T0);
+	expect_cond(st, "ModelVerified", "True", "ModelVerified", "verified model version 1.4.0 (digest sha256:3f");
+	json_decref(st);
+	st = status_of(md, "deploy_deadline_exceeded.json", NULL, T0);
+	expect_cond(st, "ModelVerified", "Unknown", "ProgressDeadlineExceeded", "-c saqr-fetch");
+	json_decref(st);
+	/* a pod of the spec's model refused it (a pod of an older model is not counted) */
+	pods = json_pack("[o, o]",
+			 fetch_pod("old", "1.3.2", "state",
+				   json_pack("{s:i, s:s}", "exitCode", 4, "message", "{\"reason\":\"SignatureInvalid\"}")),
+			 fetch_pod("fraud-abc", "1.4.0", "lastState",
+				   json_pack("{s:i, s:s}", "exitCode", 3, "message",
+					     "{\"reason\":\"DigestMismatch\",\"message\":\"digest differs\"}")));
+	obs.pods = pods;
+	assert_int_equal(md_status(md, &obs, T0, &st), 0);
+	expect_cond(st, "ModelVerified", "False", "DigestMismatch", "pod fraud-abc: digest differs");
+	json_decref(st);
+	json_decref(pods);
+	/* no saqr-fetch (gs://, or fetch off): no condition */
+	json_object_set_new(json_path(md, "spec.model"), "uri", json_string("gs://m/model.onnx"));
+	st = status_of(md, "deploy_available.json", NULL, T0);
+	assert_null(cond_find(json_object_get(st, "conditions"), "ModelVerified"));
+	json_decref(st);
+	json_decref(dep);
+	json_decref(md);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +528,8 @@ int main(void)
 	    cmocka_unit_test(test_invalid_spec),
 	    cmocka_unit_test(test_apply_error),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_fetch_result),
+	    cmocka_unit_test(test_model_verified),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
