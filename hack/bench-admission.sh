@@ -68,7 +68,7 @@ pod_json() { # name [bad]
 		"$1" "$image" "$sc"
 }
 
-# A curl config of POSTs, one per line of "namespace name" on stdin; bodies in $work.
+# A curl config of POSTs separated by `next` (the caller drops the last one), one per line of "namespace name" on stdin; bodies in $work.
 curl_config() {
 	local ns name
 	while read -r ns name; do
@@ -124,9 +124,9 @@ kubectl label namespace bench-vap saqr.dev/bench-vap=true >/dev/null
 vap
 check_modes
 # Warm-up (connections, caches, the policy's compiled CEL), then the run.
-for i in $(seq 1 20); do for m in "${modes[@]}"; do echo "bench-$m warm-$i"; done; done | curl_config >"$work/warm.cfg"
+for i in $(seq 1 20); do for m in "${modes[@]}"; do echo "bench-$m warm-$i"; done; done | curl_config | sed '$d' >"$work/warm.cfg"
 curl -sS --config "$work/warm.cfg" >/dev/null
-for i in $(seq 1 "$n"); do for m in "${modes[@]}"; do echo "bench-$m pod-$i"; done; done | curl_config >"$work/run.cfg"
+for i in $(seq 1 "$n"); do for m in "${modes[@]}"; do echo "bench-$m pod-$i"; done; done | curl_config | sed '$d' >"$work/run.cfg"
 t=$(now)
 curl -sS --config "$work/run.cfg" >"$work/out.txt"
 timing "$((3 * n)) creates" "$(since "$t")"
