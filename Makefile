@@ -145,11 +145,12 @@ $(BUILD)/san/tests/integration/%: $(BUILD)/san/tests/integration/%.o $(SAN_SUPPO
 ##@ Test
 
 .PHONY: test
-test: ## Everything (what CI runs): deps, generated files current (manifests-check), control plane, unit and integration tests.
+test: ## Everything (what CI runs): deps, generated files current (manifests-check), control plane, unit, integration and e2e (real node, root) tests.
 	@hack/deps.sh
 	@hack/install-sync.sh --check
-	@hack/tools.sh build
+	@hack/tools.sh build node
 	@$(MAKE) --no-print-directory test-unit test-integration
+	@$(MAKE) --no-print-directory test-e2e
 
 .PHONY: test-unit
 test-unit: $(UNIT_BINS) ## Unit tests (cmocka, under ASan and UBSan).

@@ -23,6 +23,10 @@ pki="$dir/pki"
 
 log() { echo "local-cluster: $*" >&2; }
 
+# Where kube-apiserver listens and what kubeconfigs name: 127.0.0.1, or in node mode the node IP
+# (the bridge gateway) so that pods reach it (node_load sets it from node.env).
+api_host=127.0.0.1
+
 alive() { # a process that runs (a zombie does not: killed daemons may wait a moment for their reaper)
 	local pid
 	[ -f "$dir/$1.pid" ] && pid=$(cat "$dir/$1.pid") && kill -0 "$pid" 2>/dev/null &&
@@ -67,7 +71,7 @@ make_pki() {
 		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
 		-out "$pki/ca.crt" 2>/dev/null
 	gen_cert apiserver "/CN=kube-apiserver" \
-		"IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc" serverAuth
+		"IP:127.0.0.1${node_gw:+,IP:$node_gw},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc" serverAuth
 	gen_cert admin "/O=system:masters/CN=saqr-admin" "" clientAuth
 	openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
 	openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
@@ -83,7 +87,7 @@ kind: Config
 clusters:
 - name: saqr-local
   cluster:
-    server: https://127.0.0.1:$port
+    server: https://$api_host:$port
     certificate-authority: $pki/ca.crt
 users:
 - name: $user
@@ -134,7 +138,10 @@ start_apiserver() {
 	mkdir -p "$dir/apiserver-certs"
 	local mode_flags=(--authorization-mode RBAC --disable-admission-plugins ServiceAccount)
 	if [ -f "$dir/node.env" ]; then
+		# Node mode: no kube-proxy, so the API server resolves Service webhooks to their
+		# endpoints' pod IPs (reachable over the bridge) instead of the ClusterIP.
 		mode_flags=(--authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction
+			--enable-aggregator-routing=true
 			--kubelet-client-certificate "$pki/apiserver-kubelet-client.crt"
 			--kubelet-client-key "$pki/apiserver-kubelet-client.key"
 			--kubelet-certificate-authority "$pki/ca.crt"
@@ -145,7 +152,7 @@ start_apiserver() {
 		--cert-dir "$dir/apiserver-certs" \
 		--tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
 		--client-ca-file "$pki/ca.crt" \
-		--secure-port "$port" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
+		--secure-port "$port" --bind-address "$api_host" --advertise-address "$api_host" \
 		--service-cluster-ip-range 10.0.0.0/24 \
 		--service-account-issuer https://kubernetes.default.svc \
 		--service-account-key-file "$pki/sa.pub" \
@@ -157,8 +164,8 @@ start_apiserver() {
 		>"$dir/apiserver.log" 2>&1 &
 	echo $! >"$dir/apiserver.pid"
 	local ca=(--cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key")
-	wait_http apiserver "https://127.0.0.1:$port/readyz" 120 "${ca[@]}" &&
-		wait_http apiserver "https://127.0.0.1:$port/api/v1/namespaces/default" 60 "${ca[@]}" ||
+	wait_http apiserver "https://$api_host:$port/readyz" 120 "${ca[@]}" &&
+		wait_http apiserver "https://$api_host:$port/api/v1/namespaces/default" 60 "${ca[@]}" ||
 		{ log "kube-apiserver did not become ready; see $dir/apiserver.log"; tail -20 "$dir/apiserver.log" >&2; return 1; }
 }
 
@@ -180,6 +187,7 @@ cmd_up() {
 		return 0
 	fi
 	[ -f "$dir/node.env" ] && node_down # a node ran here: clear it, then start API-server-only
+	api_host=127.0.0.1
 	bindir=$("$here/tools.sh" bindir)
 	stop apiserver
 	stop etcd
@@ -205,7 +213,7 @@ cmd_down() {
 
 cmd_status() {
 	if alive etcd && alive apiserver; then
-		echo "running: https://127.0.0.1:$(cat "$dir/apiserver.port") (KUBECONFIG=$dir/kubeconfig)"
+		echo "running: https://$api_host:$(cat "$dir/apiserver.port") (KUBECONFIG=$dir/kubeconfig)"
 	else
 		echo "not running"
 		return 1

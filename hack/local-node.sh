@@ -4,6 +4,10 @@
 #   etcd + kube-apiserver (Node,RBAC; ServiceAccount admission) + kube-controller-manager +
 #   kube-scheduler + containerd (own config, root, state and socket under $dir) + kubelet on a
 #   CNI bridge whose gateway is the node IP.
+# kube-apiserver listens on the node IP (in its certificate, and its advertise address) so that
+# pods reach it directly (no kube-proxy: the `kubernetes` ClusterIP leads nowhere; a pod sets
+# KUBERNETES_SERVICE_HOST/PORT to node.env's node_gw and apiserver.port), and resolves Service
+# webhooks to endpoint pod IPs (--enable-aggregator-routing), which the host reaches over the bridge.
 # Everything an instance touches is named by $dir: its ports are free ports, its bridge subnet
 # 10.244.N.0/24 and cgroup root /saqr-node-N come from a hash of $dir (the next free N when
 # taken), so a second instance (other $SAQR_CLUSTER_DIR) does not collide with it.
@@ -20,7 +24,7 @@ nlog() { echo "local-node: $*" >&2; }
 
 node_load() { # the instance's names, from node.env
 	# shellcheck disable=SC1091
-	[ -f "$dir/node.env" ] && . "$dir/node.env"
+	[ -f "$dir/node.env" ] && . "$dir/node.env" && api_host=$node_gw
 }
 
 # Pick N so that 10.244.N.0/24 is on no interface and no route of this host.
@@ -249,6 +253,17 @@ JSON
 node_import() { # [dir of image archives]
 	node_load || { nlog "no node in $dir"; return 1; }
 	"$here/images.sh" import "$node_sock" "${1:-${SAQR_IMAGES:-$here/../build/images}}"
+	node_tag_digests
+}
+
+# Name every imported image also by its digest (NAME@sha256:..., as a registry pull records it):
+# the CRI finds a pod's digest-pinned image (Saqr's zeroTrust.imageDigest) only by such a name.
+node_tag_digests() {
+	local ref digest
+	while read -r ref digest; do
+		case "$ref" in *@*) continue ;; esac
+		ctr -a "$node_sock" -n k8s.io images tag --force "$ref" "${ref%:*}@$digest" >/dev/null
+	done < <(ctr -a "$node_sock" -n k8s.io images ls | awk 'NR > 1 {print $1, $3}')
 }
 
 node_start_controllers() {
@@ -385,10 +400,11 @@ node_up() {
 	node_start_controllers
 	node_start_containerd
 	"$here/images.sh" import "$node_sock" "${SAQR_IMAGES:-$here/../build/images}"
+	node_tag_digests
 	node_start_kubelet
 	node_wait_ready
 	trap - ERR
 	set +E
-	nlog "node $node_name Ready at $node_gw ($node_subnet on $node_bridge) in $((SECONDS - start))s; kube-apiserver on https://127.0.0.1:$(cat "$dir/apiserver.port"), containerd at $node_sock, data in $dir"
+	nlog "node $node_name Ready at $node_gw ($node_subnet on $node_bridge) in $((SECONDS - start))s; kube-apiserver on https://$node_gw:$(cat "$dir/apiserver.port"), containerd at $node_sock, data in $dir"
 	echo "export KUBECONFIG=$dir/kubeconfig"
 }
