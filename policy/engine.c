@@ -196,13 +196,17 @@ static void engine_driftpolicy(struct policy_eval_ctx *ev)
 
 /* Operations and states the policy does not judge: deletes, connects, and updates to an
  * object that is being deleted (so that finalizers can always be removed). */
+/* DELETE and CONNECT carry no new state; an UPDATE of an object being deleted must be able to
+ * drop its finalizers. Nothing else skips: the API server clears deletionTimestamp on CREATE, so
+ * an object that still carries it (saqrctl, a replayed review) is judged in full. */
 static bool engine_skipped(const struct policy_eval_ctx *ev)
 {
 	const char *op = ev->in->operation;
 
 	if (op && (strcmp(op, "DELETE") == 0 || strcmp(op, "CONNECT") == 0))
 		return true;
-	return json_object_get(json_object_get(ev->obj, "metadata"), "deletionTimestamp") != NULL;
+	return op && strcmp(op, "UPDATE") == 0 &&
+	       json_object_get(json_object_get(ev->obj, "metadata"), "deletionTimestamp") != NULL;
 }
 
 /* "rule-a,rule-b": the distinct rules in the order first found, at most ENGINE_RULES_MAX bytes. */

@@ -249,6 +249,8 @@ static int audit_eval_one(struct audit_run *run, const struct policy *p, const j
 	struct policy_decision d;
 	int rc;
 
+	if (json_path(obj, "metadata.deletionTimestamp"))
+		return 0; /* on its way out: not reported */
 	policy_decision_init(&d);
 	rc = policy_eval(p, &in, &d);
 	if (rc == 0)

@@ -160,6 +160,17 @@ static void test_skipped_operations(void **state)
 	assert_true(d.allowed);
 	assert_int_equal(d.nviolations, 0);
 	policy_decision_release(&d);
+	/* ...but a CREATE (or an offline check, no operation) that carries one is judged in full */
+	in.operation = "CREATE";
+	policy_decision_init(&d);
+	assert_int_equal(policy_eval(def, &in, &d), 0);
+	assert_false(d.allowed);
+	policy_decision_release(&d);
+	in.operation = NULL;
+	policy_decision_init(&d);
+	assert_int_equal(policy_eval(def, &in, &d), 0);
+	assert_false(d.allowed);
+	policy_decision_release(&d);
 	json_decref(pod);
 }
 
