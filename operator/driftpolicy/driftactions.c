@@ -13,6 +13,7 @@
 #include "operator/driftpolicy/drifteval.h"
 #include "operator/objmeta.h"
 #include "operator/trainingjob/trainingjob.h"
+#include "policy/exemptions.h"
 
 #define DA_RETRAIN_SUFFIX "-retrain-"
 
@@ -100,12 +101,33 @@ static int da_retrain_name(const json_t *dp, const json_t *tjs, char *out, size_
 	return SAQR_EEXIST;
 }
 
+/* The DriftPolicy's saqr.dev/ labels or annotations (classification, owner, residency) onto the
+ * TrainingJob, as policy/driftcheck.c judged the template at the DriftPolicy's admission; keys
+ * already in to win, and the DriftPolicy's break-glass stays with it. */
+static int da_inherit(json_t *to, const json_t *from)
+{
+	const char *key;
+	json_t *v;
+
+	if (!to)
+		return SAQR_ENOMEM;
+	json_object_foreach((json_t *)from, key, v)
+	{
+		if (strncmp(key, "saqr.dev/", 9) != 0 || strcmp(key, EXEMPTIONS_BREAK_GLASS_KEY) == 0 ||
+		    json_object_get(to, key))
+			continue;
+		if (json_object_set(to, key, v) != 0)
+			return SAQR_ENOMEM;
+	}
+	return 0;
+}
+
 int driftactions_retrain_object(const json_t *dp, const json_t *tjs, const char *incident_id, json_t **out)
 {
 	const json_t *tmpl = json_path(dp, "spec.actions.retrain.template");
 	const char *dp_name = json_path_str(dp, "metadata.name", NULL);
 	char name[OBJMETA_NAME_BUF];
-	json_t *labels, *tj, *spec;
+	json_t *labels, *tj, *spec, *annotations;
 	int rc;
 
 	if (!json_is_object(tmpl) || !dp_name || !incident_id)
@@ -115,18 +137,22 @@ int driftactions_retrain_object(const json_t *dp, const json_t *tjs, const char 
 		return rc;
 	labels = objmeta_labels(json_path_str(dp, "spec.targetRef.name", dp_name), dp_name, "retrain",
 				DRIFTACTIONS_LABEL_POLICY);
-	if (!labels)
+	if (!labels || da_inherit(labels, json_path(dp, "metadata.labels"))) {
+		json_decref(labels);
 		return SAQR_ENOMEM;
+	}
 	tj = objmeta_object(OBJMETA_API_VERSION, "TrainingJob", name, labels, dp);
 	if (!tj)
 		return SAQR_EINVAL;
 	spec = json_deep_copy(tmpl);
-	if (!spec || json_object_set_new(tj, "spec", spec) ||
-	    json_object_set_new(json_object_get(tj, "metadata"), "annotations",
-				json_pack("{s:s}", DRIFTACTIONS_ANN_INCIDENT, incident_id))) {
+	annotations = json_pack("{s:s}", DRIFTACTIONS_ANN_INCIDENT, incident_id);
+	if (!spec || json_object_set_new(tj, "spec", spec) || da_inherit(annotations, json_path(dp, "metadata.annotations")) ||
+	    json_object_set(json_object_get(tj, "metadata"), "annotations", annotations)) {
+		json_decref(annotations);
 		json_decref(tj);
 		return SAQR_ENOMEM;
 	}
+	json_decref(annotations);
 	*out = tj;
 	return 0;
 }

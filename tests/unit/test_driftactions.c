@@ -100,7 +100,23 @@ static void test_retrain_object(void **state)
 	json_t *obj = NULL;
 
 	(void)state;
+	json_object_set_new(json_path(dp, "metadata"), "labels",
+			    json_pack("{s:s, s:s, s:s}", "saqr.dev/data-classification", "confidential",
+				      "saqr.dev/owner", "risk-ml", "team", "payments"));
+	json_object_set_new(json_path(dp, "metadata"), "annotations",
+			    json_pack("{s:s, s:s}", "saqr.dev/break-glass", "{}", "saqr.dev/retention", "P1Y"));
 	assert_int_equal(driftactions_retrain_object(dp, tjs, "inc-1", &obj), 0);
+	/* the DriftPolicy's saqr.dev/ keys, as its admission judged the template; not its break-glass */
+	{
+		const json_t *l = json_path(obj, "metadata.labels"), *a = json_path(obj, "metadata.annotations");
+
+		assert_string_equal(json_string_value(json_object_get(l, "saqr.dev/owner")), "risk-ml");
+		assert_string_equal(json_string_value(json_object_get(l, "saqr.dev/data-classification")),
+				    "confidential");
+		assert_null(json_object_get(l, "team"));
+		assert_string_equal(json_string_value(json_object_get(a, "saqr.dev/retention")), "P1Y");
+		assert_null(json_object_get(a, "saqr.dev/break-glass"));
+	}
 	/* one owned job: n = 2, but that name is taken (not ours): 3 */
 	assert_string_equal(json_path_str(obj, "metadata.name", ""), "fraud-drift-retrain-3");
 	assert_string_equal(json_path_str(obj, "metadata.namespace", ""), "payments");
