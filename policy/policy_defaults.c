@@ -26,7 +26,6 @@ static const char *const pd_lawful_bases[] = {
 };
 
 static const char *const pd_namespaces[] = {"kube-system", "kube-public", "kube-node-lease"};
-static const char *const pd_users[] = {"system:serviceaccount:saqr-system:saqr-operator"};
 static const char *const pd_break_glass_groups[] = {"saqr:break-glass"};
 
 static int pd_strlist(struct policy_strlist *l, const char *const *v, size_t n)
@@ -92,7 +91,7 @@ int policy__set_defaults(struct policy *p)
 	rc = rc ? rc : pd_strlist(&p->residency.transfer_bases, pd_transfer_bases, PD_N(pd_transfer_bases));
 	rc = rc ? rc : pd_strlist(&p->compliance.lawful_bases, pd_lawful_bases, PD_N(pd_lawful_bases));
 	rc = rc ? rc : pd_strlist(&p->exemptions.namespaces, pd_namespaces, PD_N(pd_namespaces));
-	rc = rc ? rc : pd_strlist(&p->exemptions.users, pd_users, PD_N(pd_users));
+	rc = rc ? rc : pd_strlist(&p->exemptions.users, NULL, 0);
 	rc = rc ? rc : pd_strlist(&p->exemptions.break_glass_groups, pd_break_glass_groups, PD_N(pd_break_glass_groups));
 	return rc;
 }
