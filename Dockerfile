@@ -31,6 +31,8 @@ COPY drift/ drift/
 COPY operator/ operator/
 COPY webhook/ webhook/
 COPY saqrctl/ saqrctl/
+COPY agent/ agent/
+COPY fetch/ fetch/
 RUN make build && make image-rootfs
 
 FROM scratch AS runtime-base
@@ -61,6 +63,18 @@ ENTRYPOINT ["/usr/local/bin/saqr-webhook"]
 
 FROM runtime-base AS saqrctl
 LABEL org.opencontainers.image.title="saqrctl" \
-      org.opencontainers.image.description="saqrctl: Saqr's admission policy offline (check) and drift statistics (drift)"
+      org.opencontainers.image.description="saqrctl: Saqr's admission policy offline (check, test), drift statistics, model signing, audit evidence"
 COPY --from=build /src/build/rootfs/saqrctl/ /
 ENTRYPOINT ["/usr/local/bin/saqrctl"]
+
+FROM runtime-base AS agent
+LABEL org.opencontainers.image.title="saqr-agent" \
+      org.opencontainers.image.description="saqr-agent: TLS proxy and metrics sidecar in front of any model server"
+COPY --from=build /src/build/rootfs/saqr-agent/ /
+ENTRYPOINT ["/usr/local/bin/saqr-agent"]
+
+FROM runtime-base AS fetch
+LABEL org.opencontainers.image.title="saqr-fetch" \
+      org.opencontainers.image.description="saqr-fetch: downloads a model and verifies its digest and signature before the server starts"
+COPY --from=build /src/build/rootfs/saqr-fetch/ /
+ENTRYPOINT ["/usr/local/bin/saqr-fetch"]
