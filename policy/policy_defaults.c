@@ -73,7 +73,7 @@ int policy__set_defaults(struct policy *p)
 	pd_group(&p->zero_trust.g);
 	p->zero_trust.require_digest = p->zero_trust.forbid_latest = p->zero_trust.forbid_default_sa = true;
 	p->zero_trust.require_automount_disabled = p->zero_trust.require_model_tls = true;
-	p->zero_trust.require_model_digest = true;
+	p->zero_trust.require_model_digest = p->zero_trust.forbid_insecure_transport = true;
 	pd_group(&p->residency.g);
 	p->residency.require_placement = true;
 	p->residency.label = strdup("saqr.dev/data-residency");
@@ -135,6 +135,18 @@ int policy__describe(const struct policy *p, struct buf *b)
 	pd_list_describe(b, "zeroTrust.allowedEndpoints", &zt->allowed_endpoints);
 	buf_addf(b, "zeroTrust.flags=%d%d%d%d%d%d\n", zt->require_digest, zt->forbid_latest, zt->forbid_default_sa,
 		 zt->require_automount_disabled, zt->require_model_tls, zt->require_model_digest);
+	buf_addf(b, "zeroTrust.forbidInsecureTransport=%d\nzeroTrust.modelSignature.required=%d\n",
+		 zt->forbid_insecure_transport, zt->model_signature.required);
+	buf_adds(b, "zeroTrust.modelSignature.trustedKeys=[");
+	for (i = 0; i < zt->model_signature.trusted_keys.n; i++) {
+		const struct policy_trusted_key *k = &zt->model_signature.trusted_keys.v[i];
+
+		if (k->pem)
+			buf_addf(b, "%spem:%s", i ? ", " : "", k->id);
+		else
+			buf_addf(b, "%ssecret:%s/%s", i ? ", " : "", k->secret_name, k->secret_key);
+	}
+	buf_adds(b, "]\n");
 	pd_group_describe(b, "dataResidency", &r->g);
 	buf_addf(b, "dataResidency.residencyLabel=%s\n", r->label);
 	pd_list_describe(b, "dataResidency.allowedResidencyValues", &r->allowed_values);

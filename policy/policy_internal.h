@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "oms/digest.h"
 #include "policy/podspec.h"
 #include "policy/policy.h"
 
@@ -37,6 +38,20 @@ struct policy_endpoint {
 
 struct policy_endpointlist {
 	struct policy_endpoint *v;
+	size_t n;
+};
+
+/* A public key saqr-fetch may trust for spec.model.signature: inline PEM, or a Secret of the
+ * ModelDeployment's namespace (which the webhook cannot read, so only its name is checked). */
+struct policy_trusted_key {
+	char *pem;		 /* an ECDSA P-256/P-384 public key, checked at load; NULL for a secretRef */
+	char *secret_name;	 /* secretRef.name (a DNS subdomain); NULL for pem */
+	char *secret_key;	 /* secretRef.key (a Secret data key) */
+	char id[OMS_SHA256_HEX]; /* pem: the key id (hex SHA-256 of the DER public key), as in OMS bundles */
+};
+
+struct policy_keylist {
+	struct policy_trusted_key *v;
 	size_t n;
 };
 
@@ -75,6 +90,11 @@ struct policy {
 		bool require_automount_disabled;
 		bool require_model_tls;
 		bool require_model_digest;
+		bool forbid_insecure_transport; /* no plain http:// model, dataset or output URIs */
+		struct policy_model_signature {
+			bool required;
+			struct policy_keylist trusted_keys;
+		} model_signature;
 	} zero_trust;
 	struct policy_residency {
 		struct policy_group g;

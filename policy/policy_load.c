@@ -12,12 +12,15 @@
 #include <yaml.h>
 
 #include "common/err.h"
+#include "oms/key.h"
 #include "policy/iso8601.h"
 #include "policy/policy_internal.h"
 #include "policy/residency.h"
 
 #define PL_PATH_MAX 256
 #define PL_MAX_BYTES ((size_t)POLICY_MAX_FILE_BYTES)
+#define PL_MAX_TRUSTED_KEYS 8 /* what the operator passes saqr-fetch (--trusted-key) */
+#define PL_K8S_NAME_MAX 253
 
 enum pl_type {
 	PL_MAP,
@@ -33,6 +36,7 @@ enum pl_type {
 	PL_CLUSTER_LOCATION,
 	PL_ENDPOINTS,
 	PL_KINDLIST,
+	PL_KEYLIST,
 };
 
 struct pl_field {
@@ -62,6 +66,12 @@ static const struct pl_field pl_pod_security[] = {
 	PL_END,
 };
 
+static const struct pl_field pl_model_signature[] = {
+	PL_F("required", PL_BOOL, zero_trust.model_signature.required),
+	PL_F("trustedKeys", PL_KEYLIST, zero_trust.model_signature.trusted_keys),
+	PL_END,
+};
+
 static const struct pl_field pl_zero_trust[] = {
 	PL_GROUP(zero_trust),
 	PL_F("allowedRegistries", PL_STRLIST, zero_trust.allowed_registries),
@@ -72,6 +82,8 @@ static const struct pl_field pl_zero_trust[] = {
 	PL_F("requireAutomountDisabled", PL_BOOL, zero_trust.require_automount_disabled),
 	PL_F("requireModelTLS", PL_BOOL, zero_trust.require_model_tls),
 	PL_F("requireModelDigest", PL_BOOL, zero_trust.require_model_digest),
+	PL_F("forbidInsecureTransport", PL_BOOL, zero_trust.forbid_insecure_transport),
+	PL_SUB("modelSignature", pl_model_signature),
 	PL_END,
 };
 
@@ -593,6 +605,187 @@ static int pl_kindlist(struct pl *pl, const yaml_node_t *node, const char *path,
 	return 0;
 }
 
+static void pl_keylist_free(struct policy_keylist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].pem);
+		free(l->v[i].secret_name);
+		free(l->v[i].secret_key);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* A DNS-1123 subdomain, as Kubernetes names Secrets. */
+static bool pl_dns_subdomain(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > PL_K8S_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9');
+
+		if (!alnum && ((s[i] != '-' && s[i] != '.') || i == 0 || i == n - 1))
+			return false;
+		if (s[i] == '.' && (s[i - 1] == '.' || s[i - 1] == '-' || s[i + 1] == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* A key of a Secret's data: [-._a-zA-Z0-9]+, not "." or "..". */
+static bool pl_secret_key(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > PL_K8S_NAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	return strspn(s, "-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n;
+}
+
+/* secretRef: {name, key}, both required and well-formed. The webhook cannot read the Secret. */
+static int pl_secret_ref(struct pl *pl, const yaml_node_t *node, const char *path,
+			 struct policy_trusted_key *out)
+{
+	char fpath[PL_PATH_MAX];
+	yaml_node_pair_t *pair;
+	int rc = pl_expect(pl, node, YAML_MAPPING_NODE, path);
+
+	for (pair = rc ? NULL : node->data.mapping.pairs.start;
+	     rc == 0 && pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k, *v;
+		char **slot;
+
+		rc = pl_node(pl, pair->key, path, &k);
+		if (rc || (rc = pl_expect(pl, k, YAML_SCALAR_NODE, path)))
+			break;
+		pl_path(fpath, sizeof(fpath), path, pl_scalar(k), -1);
+		if (strcmp(pl_scalar(k), "name") == 0)
+			slot = &out->secret_name;
+		else if (strcmp(pl_scalar(k), "key") == 0)
+			slot = &out->secret_key;
+		else
+			return PL_FAIL(pl, k, fpath,
+				       "unknown field (expected name, key; the Secret is in the "
+				       "ModelDeployment's namespace)");
+		if (*slot)
+			return PL_FAIL(pl, k, fpath, "duplicate field");
+		if ((rc = pl_node(pl, pair->value, fpath, &v)) == 0)
+			*slot = pl_strdup_checked(pl, v, fpath, &rc);
+		if (rc == 0 && slot == &out->secret_name && !pl_dns_subdomain(*slot))
+			rc = PL_FAIL(
+			    pl, v, fpath,
+			    "\"%s\" is not a Secret name (a DNS subdomain: lower-case letters, digits, '-' "
+			    "and '.', at most 253 characters)",
+			    *slot);
+		if (rc == 0 && slot == &out->secret_key && !pl_secret_key(*slot))
+			rc = PL_FAIL(
+			    pl, v, fpath,
+			    "\"%s\" is not a Secret key (letters, digits, '-', '_' and '.', at most 253 "
+			    "characters)",
+			    *slot);
+	}
+	if (rc == 0 && (!out->secret_name || !out->secret_key))
+		rc = PL_FAIL(pl, node, path, "%s is required", out->secret_name ? "key" : "name");
+	return rc;
+}
+
+/* pem: an ECDSA P-256 or P-384 public key, parsed with OpenSSL now so that a bad key is refused
+ * at load; its id is kept for messages and policy__describe. */
+static int pl_pem(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_trusted_key *out)
+{
+	struct oms_key *key = NULL;
+	char msg[256] = "";
+	int rc = 0;
+
+	out->pem = pl_strdup_checked(pl, node, path, &rc);
+	if (rc)
+		return rc;
+	rc = oms_key_from_pem(out->pem, strlen(out->pem), false, &key, msg, sizeof(msg));
+	if (rc == SAQR_ENOMEM)
+		return rc;
+	if (rc)
+		return PL_FAIL(pl, node, path,
+			       "%s; expected an ECDSA P-256 or P-384 public key in PEM "
+			       "(-----BEGIN PUBLIC KEY-----)",
+			       msg);
+	if (key->is_private)
+		rc = PL_FAIL(pl, node, path,
+			     "a private key; give only its public half (openssl pkey -in KEY -pubout)");
+	else
+		memcpy(out->id, key->id, sizeof(out->id));
+	oms_key_free(key);
+	return rc;
+}
+
+/* One trustedKeys entry: {pem} or {secretRef: {name, key}}, exactly one of them. */
+static int pl_trusted_key(struct pl *pl, const yaml_node_t *node, const char *path,
+			  struct policy_trusted_key *out)
+{
+	char fpath[PL_PATH_MAX];
+	yaml_node_pair_t *pair;
+	int rc = pl_expect(pl, node, YAML_MAPPING_NODE, path);
+
+	for (pair = rc ? NULL : node->data.mapping.pairs.start;
+	     rc == 0 && pair < node->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k, *v;
+		bool pem;
+
+		rc = pl_node(pl, pair->key, path, &k);
+		if (rc || (rc = pl_expect(pl, k, YAML_SCALAR_NODE, path)))
+			break;
+		pl_path(fpath, sizeof(fpath), path, pl_scalar(k), -1);
+		pem = strcmp(pl_scalar(k), "pem") == 0;
+		if (!pem && strcmp(pl_scalar(k), "secretRef") != 0)
+			return PL_FAIL(pl, k, fpath, "unknown field (expected pem or secretRef)");
+		if (pem ? out->pem != NULL : out->secret_name || out->secret_key)
+			return PL_FAIL(pl, k, fpath, "duplicate field");
+		if (out->pem || out->secret_name || out->secret_key)
+			return PL_FAIL(pl, k, fpath, "give pem or secretRef, not both (one key per entry)");
+		if ((rc = pl_node(pl, pair->value, fpath, &v)) == 0)
+			rc = pem ? pl_pem(pl, v, fpath, out) : pl_secret_ref(pl, v, fpath, out);
+	}
+	if (rc == 0 && !out->pem && !out->secret_name)
+		rc = PL_FAIL(pl, node, path, "pem or secretRef is required");
+	return rc;
+}
+
+static int pl_keylist(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_keylist *out)
+{
+	struct policy_keylist l = {NULL, 0};
+	char ipath[PL_PATH_MAX];
+	yaml_node_t *item;
+	size_t n;
+	int rc = pl_expect(pl, node, YAML_SEQUENCE_NODE, path);
+
+	if (rc)
+		return rc;
+	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	if (n > PL_MAX_TRUSTED_KEYS)
+		return PL_FAIL(pl, node, path, "%zu keys; at most %d (two during a key rotation is usual)", n,
+			       PL_MAX_TRUSTED_KEYS);
+	l.v = calloc(n ? n : 1, sizeof(*l.v));
+	if (!l.v)
+		return SAQR_ENOMEM;
+	for (; rc == 0 && l.n < n; l.n++) {
+		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
+		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
+		if (rc == 0)
+			rc = pl_trusted_key(pl, item, ipath, &l.v[l.n]);
+	}
+	if (rc) {
+		pl_keylist_free(&l);
+		return rc;
+	}
+	pl_keylist_free(out);
+	*out = l;
+	return 0;
+}
+
 static int pl_map(struct pl *pl, const yaml_node_t *node, const char *path, const struct pl_field *fields);
 
 static int pl_value(struct pl *pl, const struct pl_field *f, const yaml_node_t *node, const char *path)
@@ -635,6 +828,7 @@ static int pl_value(struct pl *pl, const struct pl_field *f, const yaml_node_t *
 	case PL_LOCLIST: return pl_loclist(pl, node, path, (struct policy_loclist *)base);
 	case PL_ENDPOINTS: return pl_endpoints(pl, node, path, (struct policy_endpointlist *)base);
 	case PL_KINDLIST: return pl_kindlist(pl, node, path, (struct policy_kindlist *)base);
+	case PL_KEYLIST: return pl_keylist(pl, node, path, (struct policy_keylist *)base);
 	case PL_CLUSTER_LOCATION:
 		rc = pl_location(pl, node, path, (struct policy_location *)base, NULL);
 		if (rc == 0)
@@ -887,6 +1081,7 @@ void policy__release(struct policy *p)
 {
 	pl_strlist_free(&p->zero_trust.allowed_registries);
 	pl_strlist_free(&p->zero_trust.allowed_endpoints);
+	pl_keylist_free(&p->zero_trust.model_signature.trusted_keys);
 	pl_kindlist_free(&p->custom_kinds);
 	free(p->residency.label);
 	pl_strlist_free(&p->residency.allowed_values);

@@ -1,10 +1,12 @@
 /* Zero Trust: every image from an allowed registry and pinned by digest, no :latest, no
- * default ServiceAccount or automounted token, and model servers with TLS and pinned models. */
+ * default ServiceAccount or automounted token, model servers with TLS and pinned (and, when the
+ * policy says so, signed) models, and no plain http:// for models and training data. */
 #include "policy/zerotrust.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/jsonutil.h"
 #include "policy/finding.h"
@@ -200,17 +202,87 @@ static void zt_model_digest(struct policy_eval_ctx *ev, const char *field)
 		zt_report(ev, "zeroTrust.modelDigest", field, "\"%s\" is not a sha256:<64 hex digits> digest", digest);
 }
 
+/* Plain http:// lets anyone on the network path read the data or swap the model. The URI is
+ * not repeated in the message: it may carry credentials. */
+static void zt_transport(struct policy_eval_ctx *ev, const char *field)
+{
+	const char *uri = json_path_str(ev->obj, field, NULL);
+
+	if (ev->p->zero_trust.forbid_insecure_transport && uri && strncasecmp(uri, "http://", 7) == 0)
+		zt_report(
+		    ev, "zeroTrust.insecureTransport", field,
+		    "plain http://, which anyone on the network path can read or alter; use https:// or the "
+		    "store's own scheme (s3://, azureblob://, pvc://)");
+}
+
+/* The URI schemes saqr-fetch fetches, and so the models whose signature something verifies
+ * (the operator's rule, operator/modeldeployment/sidecars.c). */
+static bool zt_fetchable(const char *uri)
+{
+	static const char *const schemes[] = {"https://", "s3://", "azureblob://", "pvc://"};
+	size_t i;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strncmp(uri, schemes[i], strlen(schemes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* One model ("spec.model" or "spec.canary.model") under modelSignature.required. */
+static void zt_model_signature(struct policy_eval_ctx *ev, const char *model)
+{
+	const json_t *m = json_path(ev->obj, model);
+	const char *uri = json_path_str(m, "uri", "");
+	char field[ZT_PATH_MAX];
+
+	snprintf(field, sizeof(field), "%s.signature", model);
+	if (json_path_str(m, "signature", "")[0] == '\0')
+		zt_report(
+		    ev, "zeroTrust.modelSignature", field,
+		    "unset; this policy requires signed models: sign it with `saqrctl model sign --key KEY "
+		    "DIR` (docs/model-integrity.md), store the bundle with the model and set %s to its URI",
+		    field);
+	snprintf(field, sizeof(field), "%s.uri", model);
+	if (uri[0] && !zt_fetchable(uri))
+		zt_report(
+		    ev, "zeroTrust.modelSignature", field,
+		    "saqr-fetch does not fetch this URI scheme, so nothing would verify the signature this "
+		    "policy requires; use an https, s3, azureblob or pvc URI");
+}
+
+static void zt_model_signatures(struct policy_eval_ctx *ev)
+{
+	if (!ev->p->zero_trust.model_signature.required)
+		return;
+	zt_model_signature(ev, "spec.model");
+	if (json_is_object(json_path(ev->obj, "spec.canary.model")))
+		zt_model_signature(ev, "spec.canary.model");
+	if (!json_path_bool(ev->obj, "spec.fetch.enabled", true, NULL))
+		zt_report(
+		    ev, "zeroTrust.modelSignature", "spec.fetch.enabled",
+		    "false, but this policy requires signed models and the saqr-fetch init container is "
+		    "what verifies them; remove spec.fetch.enabled or set it to true");
+}
+
 static void zt_model(struct policy_eval_ctx *ev)
 {
 	const char *tls = json_path_str(ev->obj, "spec.security.tlsSecretName", "");
+	bool canary = json_is_object(json_path(ev->obj, "spec.canary.model"));
 
 	if (ev->p->zero_trust.require_model_tls && tls[0] == '\0')
 		zt_report(ev, "zeroTrust.modelTLS", "spec.security.tlsSecretName",
 			  "unset; the model server must serve TLS: name a kubernetes.io/tls Secret");
+	zt_transport(ev, "spec.model.uri");
+	zt_transport(ev, "spec.model.signature");
+	if (canary) {
+		zt_transport(ev, "spec.canary.model.uri");
+		zt_transport(ev, "spec.canary.model.signature");
+	}
+	zt_model_signatures(ev);
 	if (!ev->p->zero_trust.require_model_digest)
 		return;
 	zt_model_digest(ev, "spec.model.digest");
-	if (json_is_object(json_path(ev->obj, "spec.canary.model")))
+	if (canary)
 		zt_model_digest(ev, "spec.canary.model.digest");
 }
 
@@ -234,6 +306,10 @@ void zerotrust_pod(struct policy_eval_ctx *ev)
 			  "is needed)",
 			  ps->automount_token == PODSPEC_TRUE ? "true" : "unset");
 	}
-	if (ev->kind == PODSPEC_KIND_MODEL_DEPLOYMENT)
+	if (ev->kind == PODSPEC_KIND_MODEL_DEPLOYMENT) {
 		zt_model(ev);
+	} else if (ev->kind == PODSPEC_KIND_TRAINING_JOB) {
+		zt_transport(ev, "spec.dataset.uri");
+		zt_transport(ev, "spec.output.uri");
+	}
 }

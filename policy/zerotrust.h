@@ -1,5 +1,5 @@
 /* Zero Trust rules: image registries, digests and tags; ServiceAccounts and their tokens;
- * a ModelDeployment's TLS secret and model digests. */
+ * a ModelDeployment's TLS secret, model digests and signatures; plain http:// storage URIs. */
 #ifndef SAQR_POLICY_ZEROTRUST_H
 #define SAQR_POLICY_ZEROTRUST_H
 
@@ -9,8 +9,9 @@
 #include "policy/podspec.h"
 #include "policy/policy_internal.h"
 
-/* Pod-level rules (image volumes, ServiceAccount, token automount) and the ModelDeployment's
- * own fields. */
+/* Pod-level rules (image volumes, ServiceAccount, token automount) and the own fields of a
+ * ModelDeployment (TLS, model digests and signatures, URIs) or TrainingJob (dataset and output
+ * URIs). */
 void zerotrust_pod(struct policy_eval_ctx *ev);
 /* Image rules for one container of ev->pod. */
 void zerotrust_container(struct policy_eval_ctx *ev, const struct podspec_container *c);

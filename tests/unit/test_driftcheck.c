@@ -90,6 +90,10 @@ static void test_retrain_template_is_a_training_job(void **state)
 	    policytest_find(&d, "dataResidency.location", "spec.actions.retrain.template.dataset.region"));
 	assert_non_null(policytest_find(&d, "compliance.owner", "metadata.labels[saqr.dev/owner]"));
 	policy_decision_release(&d);
+	policytest_set(dp, "spec.actions.retrain.template.output.uri",
+		       json_string("http://models.example/out/"));
+	assert_int_equal(
+	    count(def, dp, "zeroTrust.insecureTransport", "spec.actions.retrain.template.output.uri"), 1);
 	/* without a retrain template, the DriftPolicy's labels are not judged */
 	json_object_del(json_object_get(json_object_get(dp, "spec"), "actions"), "retrain");
 	assert_int_equal(count(def, dp, "compliance.owner", NULL), 0);

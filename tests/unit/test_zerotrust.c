@@ -1,5 +1,6 @@
 /* Unit tests for policy/zerotrust.c: registries, digests, :latest, ServiceAccounts, token
- * automount, and a ModelDeployment's TLS secret and model digests. */
+ * automount, a ModelDeployment's TLS secret, model digests and signatures, and plain http://
+ * model, dataset and output URIs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -333,22 +334,157 @@ static void test_training_job(void **state)
 	policy_free(p);
 }
 
+#define SIGNATURE_MESSAGE(field)                                                                             \
+	"unset; this policy requires signed models: sign it with `saqrctl model sign --key KEY DIR` "        \
+	"(docs/model-integrity.md), store the bundle with the model and set " field " to its URI"
+
+/* modelSignature.required: every model (and canary model) names a signature that saqr-fetch
+ * will verify; off by default. */
+static void test_model_signature(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", "    modelSignature: {required: true}\n");
+	struct policy *off = policytest_only("zeroTrust", NULL);
+	json_t *m = policytest_yaml(model);
+	struct policy_decision dec;
+
+	(void)state;
+	/* absent: refused, with what to do */
+	assert_int_equal(total(off, m), 0);
+	policytest_eval(p, m, &dec);
+	assert_int_equal(dec.nviolations, 1);
+	assert_false(dec.allowed);
+	assert_string_equal(
+	    policytest_find(&dec, "zeroTrust.modelSignature", "spec.model.signature")->message,
+	    SIGNATURE_MESSAGE("spec.model.signature"));
+	policy_decision_release(&dec);
+	/* present: admitted */
+	policytest_set(m, "spec.model.signature", json_string("s3://m/fraud.sig"));
+	assert_int_equal(total(p, m), 0);
+	policytest_set(m, "spec.model.signature", json_string(""));
+	assert_int_equal(count(p, m, "zeroTrust.modelSignature", "spec.model.signature"), 1);
+	policytest_set(m, "spec.model.signature", json_string("/mnt/pvc/models/fraud.sig"));
+	assert_int_equal(total(p, m), 0);
+	/* the canary model too */
+	policytest_set(m, "spec.canary",
+		       policytest_yaml("{weight: 10, model: {uri: 's3://m/fraud-4', digest: '" DIGEST "'}}"));
+	policytest_eval(p, m, &dec);
+	assert_int_equal(dec.nviolations, 1);
+	assert_string_equal(
+	    policytest_find(&dec, "zeroTrust.modelSignature", "spec.canary.model.signature")->message,
+	    SIGNATURE_MESSAGE("spec.canary.model.signature"));
+	policy_decision_release(&dec);
+	policytest_set(m, "spec.canary.model.signature", json_string("s3://m/fraud-4.sig"));
+	assert_int_equal(total(p, m), 0);
+	json_decref(m);
+	policy_free(p);
+	policy_free(off);
+}
+
+/* A required signature that nothing would verify: saqr-fetch turned off, or a URI it does not
+ * fetch (the server fetches gs:// and oci:// itself). */
+static void test_model_signature_unverified(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", "    modelSignature:\n      required: true\n");
+	json_t *m = policytest_yaml(model);
+	struct policy_decision dec;
+
+	(void)state;
+	policytest_set(m, "spec.model.signature", json_string("s3://m/fraud.sig"));
+	policytest_set(m, "spec.fetch", policytest_yaml("{enabled: false}"));
+	policytest_eval(p, m, &dec);
+	assert_int_equal(dec.nviolations, 1);
+	assert_string_equal(
+	    policytest_find(&dec, "zeroTrust.modelSignature", "spec.fetch.enabled")->message,
+	    "false, but this policy requires signed models and the saqr-fetch init container is what "
+	    "verifies them; remove spec.fetch.enabled or set it to true");
+	policy_decision_release(&dec);
+	policytest_set(m, "spec.fetch.enabled", json_true());
+	assert_int_equal(total(p, m), 0);
+	policytest_set(m, "spec.model.uri", json_string("gs://m/fraud"));
+	policytest_eval(p, m, &dec);
+	assert_int_equal(dec.nviolations, 1);
+	assert_string_equal(
+	    policytest_find(&dec, "zeroTrust.modelSignature", "spec.model.uri")->message,
+	    "saqr-fetch does not fetch this URI scheme, so nothing would verify the signature this "
+	    "policy requires; use an https, s3, azureblob or pvc URI");
+	policy_decision_release(&dec);
+	policytest_set(m, "spec.model.uri", json_string("pvc://models/fraud"));
+	assert_int_equal(total(p, m), 0);
+	/* warn mode: reported, admitted */
+	policy_free(p);
+	p = policytest_only("zeroTrust", "    enforcement: warn\n    modelSignature: {required: true}\n");
+	policytest_set(m, "spec.model.signature", NULL);
+	policytest_eval(p, m, &dec);
+	assert_true(dec.allowed);
+	assert_int_equal(policytest_count(&dec, "zeroTrust.modelSignature", "spec.model.signature"), 1);
+	policy_decision_release(&dec);
+	json_decref(m);
+	policy_free(p);
+}
+
+/* Plain http:// model, signature, dataset and output URIs, unless the policy allows them. */
+static void test_insecure_transport(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", NULL);
+	struct policy *allow = policytest_only("zeroTrust", "    forbidInsecureTransport: false\n");
+	json_t *m = policytest_yaml(model);
+	json_t *t = policytest_yaml("apiVersion: saqr.dev/v1alpha1\nkind: TrainingJob\nmetadata: {name: t}\n"
+				    "spec:\n  image: 'ghcr.io/acme/trainer@" DIGEST
+				    "'\n  serviceAccountName: trainer\n"
+				    "  dataset: {uri: 'http://data.example/train/'}\n"
+				    "  output: {uri: 'HTTP://models.example/out/'}\n");
+	struct policy_decision dec;
+
+	(void)state;
+	policytest_set(m, "spec.model.uri", json_string("http://models.example/fraud.onnx"));
+	policytest_eval(p, m, &dec);
+	assert_int_equal(dec.nviolations, 1);
+	assert_false(dec.allowed);
+	assert_string_equal(
+	    policytest_find(&dec, "zeroTrust.insecureTransport", "spec.model.uri")->message,
+	    "plain http://, which anyone on the network path can read or alter; use https:// or the "
+	    "store's own scheme (s3://, azureblob://, pvc://)");
+	policy_decision_release(&dec);
+	assert_int_equal(total(allow, m), 0);
+	policytest_set(m, "spec.model.uri", json_string("https://models.example/fraud.onnx"));
+	policytest_set(m, "spec.model.signature", json_string("http://models.example/fraud.sig"));
+	policytest_set(m, "spec.canary",
+		       policytest_yaml("{model: {uri: 'http://models.example/f4', digest: '" DIGEST "'}}"));
+	assert_int_equal(count(p, m, "zeroTrust.insecureTransport", "spec.model.signature"), 1);
+	assert_int_equal(count(p, m, "zeroTrust.insecureTransport", "spec.canary.model.uri"), 1);
+	assert_int_equal(total(allow, m), 0);
+	/* a TrainingJob's data: both ends */
+	assert_int_equal(count(p, t, "zeroTrust.insecureTransport", "spec.dataset.uri"), 1);
+	assert_int_equal(count(p, t, "zeroTrust.insecureTransport", "spec.output.uri"), 1);
+	assert_int_equal(total(allow, t), 0);
+	policytest_set(t, "spec.dataset.uri", json_string("s3://data/train/"));
+	policytest_set(t, "spec.output.uri", json_string("https://models.example/out/"));
+	assert_int_equal(total(p, t), 0);
+	json_decref(m);
+	json_decref(t);
+	policy_free(p);
+	policy_free(allow);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_image_repository),
-		cmocka_unit_test(test_image_pinned),
-		cmocka_unit_test(test_compliant_objects_pass),
-		cmocka_unit_test(test_registries),
-		cmocka_unit_test(test_any_registry_when_unset),
-		cmocka_unit_test(test_digest_and_latest),
-		cmocka_unit_test(test_switches_turn_rules_off),
-		cmocka_unit_test(test_init_and_ephemeral_images),
-		cmocka_unit_test(test_image_volumes),
-		cmocka_unit_test(test_service_account),
-		cmocka_unit_test(test_automount),
-		cmocka_unit_test(test_model_deployment),
-		cmocka_unit_test(test_training_job),
+	    cmocka_unit_test(test_image_repository),
+	    cmocka_unit_test(test_image_pinned),
+	    cmocka_unit_test(test_compliant_objects_pass),
+	    cmocka_unit_test(test_registries),
+	    cmocka_unit_test(test_any_registry_when_unset),
+	    cmocka_unit_test(test_digest_and_latest),
+	    cmocka_unit_test(test_switches_turn_rules_off),
+	    cmocka_unit_test(test_init_and_ephemeral_images),
+	    cmocka_unit_test(test_image_volumes),
+	    cmocka_unit_test(test_service_account),
+	    cmocka_unit_test(test_automount),
+	    cmocka_unit_test(test_model_deployment),
+	    cmocka_unit_test(test_training_job),
+	    cmocka_unit_test(test_model_signature),
+	    cmocka_unit_test(test_model_signature_unverified),
+	    cmocka_unit_test(test_insecure_transport),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
