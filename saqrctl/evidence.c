@@ -65,6 +65,8 @@ static const char *ev_opt(int argc, char **argv, int *i, const char *s, const ch
 	const char *arg = argv[*i];
 	size_t ln = strlen(l);
 
+	if (!arg)
+		return NULL;
 	if ((s && strcmp(arg, s) == 0) || strcmp(arg, l) == 0) {
 		if (*i + 1 >= argc) {
 			*missing = true;
@@ -458,11 +460,15 @@ static json_t *ev_row(const char *key, const char *name, const json_t *counts, b
 	return row;
 }
 
+/* A row being sorted (a struct: sizeof of a bare json_t * reads as a mistake to the linters). */
+struct ev_item {
+	json_t *row;
+};
+
 /* By fail + warn, most first, then by name (the member key). */
 static int ev_row_compare(const void *a, const void *b, void *key)
 {
-	const char *ev_sort_key = key;
-	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const json_t *x = ((const struct ev_item *)a)->row, *y = ((const struct ev_item *)b)->row;
 	json_int_t nx =
 	    json_integer_value(json_object_get(x, "fail")) + json_integer_value(json_object_get(x, "warn"));
 	json_int_t ny =
@@ -470,8 +476,7 @@ static int ev_row_compare(const void *a, const void *b, void *key)
 
 	if (nx != ny)
 		return nx > ny ? -1 : 1;
-	return strcmp(json_string_value(json_object_get(x, ev_sort_key)),
-		      json_string_value(json_object_get(y, ev_sort_key)));
+	return strcmp(json_string_value(json_object_get(x, key)), json_string_value(json_object_get(y, key)));
 }
 
 /* The map name -> {fail, warn} as a list of rows, sorted. NULL when out of memory. */
@@ -491,18 +496,18 @@ static json_t *ev_rows(json_t *map, const char *key, bool clauses)
 	}
 	n = json_array_size(out);
 	if (n > 1) {
-		json_t **v = calloc(n, sizeof(*v));
+		struct ev_item *v = calloc(n, sizeof(*v));
 
 		if (!v) {
 			json_decref(out);
 			return NULL;
 		}
 		for (size_t i = 0; i < n; i++)
-			v[i] = json_incref(json_array_get(out, i));
+			v[i].row = json_incref(json_array_get(out, i));
 		qsort_r(v, n, sizeof(*v), ev_row_compare, (void *)key);
 		json_array_clear(out);
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(out, v[i]); /* the array had room for them: cannot fail */
+			json_array_append_new(out, v[i].row); /* the array had room for them: cannot fail */
 		free(v);
 	}
 	return out;
