@@ -4,8 +4,10 @@
  * what is in force, violations by rule, namespace and owner, break-glass and exemptions, the
  * clause each rule serves, and denials over time. JSON, or a self-contained HTML page.
  *
- * The JSON document is the model; the HTML page is rendered from it alone (evidence_html.c).
- * Its schema is in docs/audit.md ("Evidence for auditors"). */
+ * The JSON document is the model; the HTML page is rendered from it alone. evidence.c reads the
+ * arguments, the policy and the reports and assembles the document; evidence_log.c reads the
+ * decision log, evidence_clauses.c holds the rule-to-provision table, evidence_html.c renders.
+ * The schema is in docs/audit.md ("Evidence for auditors"). */
 #ifndef SAQR_CLI_EVIDENCE_H
 #define SAQR_CLI_EVIDENCE_H
 
@@ -13,6 +15,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
+
+#include "saqrctl/evidence_clauses.h"
+#include "saqrctl/evidence_html.h"
+#include "saqrctl/evidence_log.h"
 
 enum evidence_exit { EVIDENCE_EXIT_OK = 0, EVIDENCE_EXIT_INPUT = 1, EVIDENCE_EXIT_USAGE = 2 };
 
@@ -40,31 +46,6 @@ int evidence_parse_args(int argc, char **argv, struct evidence_opts *o, char *er
  * the line or field (SAQR_EIO, SAQR_EPARSE, SAQR_EINVAL, SAQR_ETOOBIG, SAQR_ECONFIG, SAQR_ENOMEM). */
 int evidence_build(const struct evidence_opts *o, FILE *in, time_t now, json_t **out, char *err,
 		   size_t errlen);
-
-/* The clause a rule id serves, from a static table: framework (the law or standard), clause
- * (article or section) and how the rule serves it. Static strings; false when no entry fits. */
-struct evidence_clause {
-	const char *rule; /* a rule id, or a prefix ending in '.' ("podSecurity.baseline.") */
-	const char *framework;
-	const char *clause;
-	const char *how;
-};
-bool evidence_clause_for(const char *rule, struct evidence_clause *out);
-/* The whole table, in its order (*n entries). */
-const struct evidence_clause *evidence_clauses(size_t *n);
-
-/* Add the "decisionLog" member to doc from the log at path: the chain verdict (same code as
- * `saqrctl audit verify`), decisions by outcome, break-glass and exemptions, denials per day
- * (per hour when the log spans under two days). 0, or an error naming the file and line. */
-int evidence_decision_log(json_t *doc, const char *path, char *err, size_t errlen);
-
-/* Render doc (from evidence_build) as one self-contained HTML page: inline CSS, tables and an
- * inline SVG bar chart; no script, no external resource; every string escaped.
- * 0, SAQR_EIO (write failed) or SAQR_ENOMEM. */
-int evidence_html(const json_t *doc, FILE *out);
-
-/* Write s with &, <, >, " and ' escaped for HTML text and attribute values. */
-void evidence_html_escape(FILE *out, const char *s);
 
 /* Run the command; argv[0] is "report". Exit code per enum evidence_exit; the document goes to
  * --output or out, diagnostics to err. */

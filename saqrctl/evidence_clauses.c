@@ -5,7 +5,7 @@
  * (the tenets of zero trust, numbered as there); the Kubernetes Pod Security Standards. */
 #include <string.h>
 
-#include "saqrctl/evidence.h"
+#include "saqrctl/evidence_clauses.h"
 
 #define PDPL "UAE PDPL (Federal Decree-Law No. 45 of 2021)"
 #define PDPL_XB "Art. 22-23 (cross-border transfer of personal data)"

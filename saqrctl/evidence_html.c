@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common/err.h"
-#include "saqrctl/evidence.h"
+#include "saqrctl/evidence_html.h"
 
 #define EVH_W 760 /* the chart's size and margins, in px */
 #define EVH_H 260

@@ -4,14 +4,16 @@
  * Lines other than "admission decision" ones are skipped, as audit verify skips them. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "policy/iso8601.h"
 #include "saqrctl/audit.h"
-#include "saqrctl/evidence.h"
+#include "saqrctl/evidence_log.h"
 
 #define EVL_LINE_MAX ((size_t)4 << 20) /* as audit verify */
 #define EVL_HOUR 3600LL
