@@ -205,8 +205,12 @@ static int ev_policy(json_t *doc, const char *path, char *err, size_t errlen)
 	}
 	rc = policy_load_buffer(buf_str(&text), text.len, path ? path : "built-in", &p, msg, sizeof(msg));
 	if (rc)
-		saqr_errf(err, errlen, "%s: %s", path ? path : "built-in policy",
-			  msg[0] ? msg : saqr_strerror(rc));
+		saqr_errf(err, errlen, "%s%s%s",
+			  path ? "" : "built-in policy: ", /* the loader names the file */
+			  msg[0] ? msg
+			  : path ? path
+				 : "",
+			  msg[0] ? "" : saqr_strerror(rc));
 	else
 		rc = ev_policy_doc(path ? path : "built-in (manifests/policy/default.yaml)", &text, p,
 				   &section);

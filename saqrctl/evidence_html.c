@@ -62,6 +62,12 @@ void evidence_html_escape(FILE *out, const char *s)
 	}
 }
 
+/* The string v, or def when v is not one. */
+static const char *evh_or(const json_t *v, const char *def)
+{
+	return json_is_string(v) ? json_string_value(v) : def;
+}
+
 static void evh_text(FILE *f, const char *tag, const char *text)
 {
 	fprintf(f, "<%s>", tag);
@@ -167,8 +173,8 @@ static void evh_head(FILE *f, const json_t *doc)
 	fputs("</style>\n</head>\n<body>\n<h1>Saqr evidence report</h1>\n<p class=\"meta\">Generated ", f);
 	evidence_html_escape(f, json_string_value(json_object_get(doc, "generated")));
 	fputs(" by <code>saqrctl report</code>.</p>\n<table class=\"kv\">\n", f);
-	evh_kv(f, "Policy reports", json_string_value(json_object_get(in, "reports")) ?: "not given", true);
-	evh_kv(f, "Decision log", json_string_value(json_object_get(in, "decisionLog")) ?: "not given", true);
+	evh_kv(f, "Policy reports", evh_or(json_object_get(in, "reports"), "not given"), true);
+	evh_kv(f, "Decision log", evh_or(json_object_get(in, "decisionLog"), "not given"), true);
 	fputs("</table>\n", f);
 }
 
@@ -300,7 +306,7 @@ static void evh_axes(FILE *f, double plot_w, double plot_h, json_int_t max)
 static void evh_chart(FILE *f, const json_t *series)
 {
 	const json_t *buckets = json_object_get(series, "buckets"), *b;
-	bool daily = strcmp(json_string_value(json_object_get(series, "unit")) ?: "", "day") == 0;
+	bool daily = strcmp(evh_or(json_object_get(series, "unit"), ""), "day") == 0;
 	size_t n = json_array_size(buckets), i, every = n / EVH_XLABELS + 1;
 	json_int_t max = json_integer_value(json_object_get(series, "max"));
 	double plot_w = EVH_W - EVH_LEFT - EVH_RIGHT, plot_h = EVH_H - EVH_TOP - EVH_BOTTOM,

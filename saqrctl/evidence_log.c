@@ -160,10 +160,8 @@ static int evl_exemption(struct evl *l, const struct evl_decision *d)
 	if (d->break_glass || status) {
 		if (!status)
 			status = d->exempt ? "honoured" : "refused";
-		if (strcmp(status, "honoured") == 0)
-			l->honoured++;
-		else
-			l->refused++;
+		l->honoured += strcmp(status, "honoured") == 0;
+		l->refused += strcmp(status, "refused") == 0;
 		return evl_keep(l->break_glass, &l->nbreak_glass, evl_row(d, d->break_glass, status));
 	}
 	return evl_keep(l->exempt, &l->nexempt, evl_row(d, d->exempt_reason, NULL));
