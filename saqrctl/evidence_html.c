@@ -254,7 +254,7 @@ static void evh_violations(FILE *f, const json_t *doc)
 		json_integer_value(json_object_get(res, "skip")),
 		json_integer_value(json_object_get(res, "error")));
 	if (json_integer_value(json_object_get(r, "otherSources")))
-		fprintf(f, " %lld results from other engines are not counted.",
+		fprintf(f, " Results from other engines (%lld) are not counted.",
 			json_integer_value(json_object_get(r, "otherSources")));
 	fputs(" Owners come from the objects' <code>saqr.dev/owner</code> label.</p>\n<h3>By rule</h3>\n", f);
 	evh_table(f, json_object_get(v, "byRule"), by_rule, 4, "No violations.");
