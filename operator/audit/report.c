@@ -194,7 +194,6 @@ static int ar_properties(json_t *res, enum policy_enforcement enf, const char *r
 
 	if (p && owner && *owner)
 		json_object_set_new(p, "owner", json_string(owner));
-
 	if (p && bg->present && (bg->in_force || strcmp(rule, "exemptions.breakGlass") == 0)) {
 		json_object_set_new(p, "breakGlass", json_string(bg->reason ? bg->reason : ""));
 		if (bg->expires_text)
