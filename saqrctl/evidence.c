@@ -204,13 +204,10 @@ static int ev_policy(json_t *doc, const char *path, char *err, size_t errlen)
 			return rc;
 	}
 	rc = policy_load_buffer(buf_str(&text), text.len, path ? path : "built-in", &p, msg, sizeof(msg));
-	if (rc)
-		saqr_errf(err, errlen, "%s%s%s",
-			  path ? "" : "built-in policy: ", /* the loader names the file */
-			  msg[0] ? msg
-			  : path ? path
-				 : "",
-			  msg[0] ? "" : saqr_strerror(rc));
+	if (rc && msg[0]) /* the loader's message names the file and line */
+		saqr_errf(err, errlen, "%s%s", path ? "" : "built-in policy: ", msg);
+	else if (rc)
+		saqr_errf(err, errlen, "%s: %s", path ? path : "built-in policy", saqr_strerror(rc));
 	else
 		rc = ev_policy_doc(path ? path : "built-in (manifests/policy/default.yaml)", &text, p,
 				   &section);
