@@ -22,8 +22,8 @@ struct policy;
 /* Load and validate a policy from YAML. Missing fields take the documented defaults.
  * On error returns SAQR_EIO, SAQR_EPARSE, SAQR_ECONFIG or SAQR_ETOOBIG and writes a message
  * naming the line and field into err; *out is untouched. name is used in messages. */
-int policy_load_buffer(const char *data, size_t len, const char *name, struct policy **out,
-		       char *err, size_t errlen);
+int policy_load_buffer(const char *data, size_t len, const char *name, struct policy **out, char *err,
+		       size_t errlen);
 int policy_load_file(const char *path, struct policy **out, char *err, size_t errlen);
 /* The built-in default policy (same as manifests/policy/default.yaml). */
 int policy_load_default(struct policy **out);
@@ -37,26 +37,26 @@ struct policy_user {
 };
 
 struct policy_input {
-	const json_t *object;       /* the object as admitted (borrowed) */
-	const char *operation;      /* CREATE, UPDATE, ... (NULL: CREATE) */
-	const char *namespace;      /* request namespace (NULL: the object's) */
+	const json_t *object;		/* the object as admitted (borrowed) */
+	const char *operation;		/* CREATE, UPDATE, ... (NULL: CREATE) */
+	const char *namespace;		/* request namespace (NULL: the object's) */
 	const struct policy_user *user; /* NULL for offline checks */
-	time_t now;                 /* for break-glass expiry */
+	time_t now;			/* for break-glass expiry */
 };
 
 struct policy_violation {
-	char *rule;       /* "podSecurity.restricted.runAsNonRoot", "zeroTrust.imageDigest", ... */
-	char *path;       /* "spec.template.spec.containers[0].image" */
-	char *message;    /* what is wrong and what is allowed */
+	char *rule;    /* "podSecurity.restricted.runAsNonRoot", "zeroTrust.imageDigest", ... */
+	char *path;    /* "spec.template.spec.containers[0].image" */
+	char *message; /* what is wrong and what is allowed */
 	enum policy_enforcement enforcement;
 };
 
 struct policy_decision {
-	bool allowed;                         /* false when any deny-mode violation stands */
-	struct policy_violation *violations;  /* every finding, all modes */
+	bool allowed;			     /* false when any deny-mode violation stands */
+	struct policy_violation *violations; /* every finding, all modes */
 	size_t nviolations;
-	json_t *audit_annotations;            /* object of string values (owned) */
-	bool exempt;                          /* an exemption or break-glass applied */
+	json_t *audit_annotations; /* object of string values (owned) */
+	bool exempt;		   /* an exemption or break-glass applied */
 };
 
 void policy_decision_init(struct policy_decision *d);
@@ -68,5 +68,14 @@ int policy_eval(const struct policy *p, const struct policy_input *in, struct po
 
 /* "[rule] path: message" lines of the deny-mode violations, joined by "; ". */
 int policy_decision_deny_message(const struct policy_decision *d, struct buf *out);
+
+/* What p puts in force, for reports: {"groups": [{name, enabled, enforcement, level?}, ...] in
+ * the order podSecurity, zeroTrust, dataResidency, compliance, exemptions; "allowedLocations":
+ * ["provider/region", ...]; "exemptions": {namespaces, users, groups, breakGlass: {groups,
+ * maxDuration}}}. *out is a new reference. 0, SAQR_EINVAL (p NULL) or SAQR_ENOMEM. */
+int policy_summary(const struct policy *p, json_t **out);
+
+/* The YAML text of the built-in policy (what policy_load_default loads); *len its length. Static. */
+const char *policy_default_text(size_t *len);
 
 #endif

@@ -126,7 +126,8 @@ static int audit_scan(FILE *in, struct audit_chain *c, FILE *out, FILE *errs)
 	return rc;
 }
 
-static int audit_verify(const char *path, const char *head, FILE *out, FILE *errs)
+int saqrctl_audit_verify(const char *path, const char *head, FILE *out, FILE *errs,
+			 struct saqrctl_audit_chain *result)
 {
 	struct audit_chain c = {.line = 0};
 	FILE *in = fopen(path, "r");
@@ -138,21 +139,26 @@ static int audit_verify(const char *path, const char *head, FILE *out, FILE *err
 	}
 	rc = audit_scan(in, &c, out, errs);
 	fclose(in);
-	if (rc != AUDIT_OK)
-		return rc;
-	if (!c.nlines) {
+	if (rc == AUDIT_OK && !c.nlines) {
 		fprintf(out, "broken: no decision log lines (with seq and prev) in %s\n", path);
-		return AUDIT_BROKEN;
+		rc = AUDIT_BROKEN;
 	}
-	if (head && strcmp(head, c.prev) != 0) {
+	if (rc == AUDIT_OK && head && strcmp(head, c.prev) != 0) {
 		fprintf(out,
 			"broken: the last line's SHA-256 is %s, not %s: the log was cut or its end altered\n",
 			c.prev, head);
-		return AUDIT_BROKEN;
+		rc = AUDIT_BROKEN;
 	}
-	fprintf(out, "ok: %lu decision log lines in %lu chain(s), last seq %llu, head %s\n", c.nlines,
-		c.nchains, c.expect - 1, c.prev);
-	return AUDIT_OK;
+	if (rc == AUDIT_OK)
+		fprintf(out, "ok: %lu decision log lines in %lu chain(s), last seq %llu, head %s\n", c.nlines,
+			c.nchains, c.expect - 1, c.prev);
+	if (result) {
+		result->nlines = c.nlines;
+		result->nchains = c.nchains;
+		result->last_seq = c.expect ? c.expect - 1 : 0;
+		memcpy(result->head, c.prev, sizeof(result->head));
+	}
+	return rc;
 }
 
 int saqrctl_audit_run(int argc, char **argv, FILE *out, FILE *errs)
@@ -179,7 +185,7 @@ int saqrctl_audit_run(int argc, char **argv, FILE *out, FILE *errs)
 		audit_usage(errs);
 		return AUDIT_ERROR;
 	}
-	return audit_verify(file, head, out, errs);
+	return saqrctl_audit_verify(file, head, out, errs, NULL);
 }
 
 int saqrctl_audit_main(int argc, char **argv)

@@ -4,6 +4,7 @@
 
 #include "audit.h"
 #include "drift.h"
+#include "evidence.h"
 #include "model.h"
 #include "saqrctl.h"
 #include "test.h"
@@ -15,11 +16,15 @@ struct saqrctl_command {
 };
 
 static const struct saqrctl_command saqrctl_commands[] = {
-	{"check", "check manifests against the admission policy, offline (as saqr-webhook would)", saqrctl_check},
-	{"test", "run policy test suites (resources and the verdicts they must get), for CI", saqrctl_test},
-	{"drift", "drift statistics between a baseline and a current CSV file (PSI, KS, JS, ...)", saqrctl_drift_main},
-	{"model", "a model's digest; sign and verify it (OpenSSF Model Signing) with your own keys", saqrctl_model_main},
-	{"audit", "verify the hash chain of a saqr-webhook decision log (audit verify FILE)", saqrctl_audit_main},
+    {"check", "check manifests against the admission policy, offline (as saqr-webhook would)", saqrctl_check},
+    {"test", "run policy test suites (resources and the verdicts they must get), for CI", saqrctl_test},
+    {"drift", "drift statistics between a baseline and a current CSV file (PSI, KS, JS, ...)",
+     saqrctl_drift_main},
+    {"model", "a model's digest; sign and verify it (OpenSSF Model Signing) with your own keys",
+     saqrctl_model_main},
+    {"audit", "verify the hash chain of a saqr-webhook decision log (audit verify FILE)", saqrctl_audit_main},
+    {"report", "evidence for an auditor from policy reports and the decision log (JSON or HTML)",
+     saqrctl_evidence},
 };
 
 #define SAQRCTL_NCOMMANDS (sizeof(saqrctl_commands) / sizeof(saqrctl_commands[0]))

@@ -139,6 +139,27 @@ static void webhook__count_violations(struct webhook *wh, const struct policy_de
 	}
 }
 
+/* Why an exemption applied, for `saqrctl report`: exemptReason (namespace, user or group), the
+ * object's break-glass (reason, expiry, honoured or refused) and the deny-mode rules waived. */
+static int webhook__log_exemption(const struct webhook__outcome *o, json_t *f)
+{
+	static const char *const keys[][2] = {{"exempt", "exemptReason"},
+					      {"break-glass", "breakGlass"},
+					      {"break-glass-expires", "breakGlassExpires"},
+					      {"break-glass-status", "breakGlassStatus"}};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(o->annotations, keys[i][0]);
+
+		if (json_is_string(v))
+			rc |= json_object_set(f, keys[i][1], v);
+	}
+	if (o->waived.len)
+		rc |= json_object_set_new(f, "waived", json_string(buf_str(&o->waived)));
+	return rc ? SAQR_ENOMEM : 0;
+}
+
 /* One line per decision, written off the request path; never the object. */
 static void webhook__log(struct webhook *wh, const struct admission_request *ar,
 			 const struct webhook__outcome *o, double seconds)
@@ -153,6 +174,10 @@ static void webhook__log(struct webhook *wh, const struct admission_request *ar,
 		      o->engine_decision ? o->engine_decision : o->decision, "rules", o->rules, "warnings",
 		      (int)o->nwarnings, "dryRun", ar->dry_run, "exempt", o->exempt, "policyGeneration",
 		      (json_int_t)o->generation, "durationUs", (json_int_t)(seconds * 1e6));
+	if (f && webhook__log_exemption(o, f) != 0) {
+		json_decref(f);
+		f = NULL;
+	}
 	if (f)
 		decisionlog_push(wh->dlog, "admission decision", f);
 }

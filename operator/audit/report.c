@@ -188,10 +188,12 @@ static int ar_rule_message(const struct policy_decision *d, const char *rule, st
 }
 
 static int ar_properties(json_t *res, enum policy_enforcement enf, const char *rule,
-			 const struct audit_break_glass *bg)
+			 const struct audit_break_glass *bg, const char *owner)
 {
 	json_t *p = json_pack("{s:s}", "enforcement", ar_enforcement_name(enf));
 
+	if (p && owner && *owner)
+		json_object_set_new(p, "owner", json_string(owner));
 	if (p && bg->present && (bg->in_force || strcmp(rule, "exemptions.breakGlass") == 0)) {
 		json_object_set_new(p, "breakGlass", json_string(bg->reason ? bg->reason : ""));
 		if (bg->expires_text)
@@ -211,7 +213,7 @@ static bool ar_rule_seen_before(const struct policy_decision *d, size_t i)
 }
 
 static int ar_add_rule(struct audit_report *r, const json_t *ref, const struct policy_decision *d,
-		       const char *rule, const struct audit_break_glass *bg)
+		       const char *rule, const struct audit_break_glass *bg, const char *owner)
 {
 	enum policy_enforcement enf;
 	enum audit_outcome o;
@@ -224,7 +226,7 @@ static int ar_add_rule(struct audit_report *r, const json_t *ref, const struct p
 	o = bg->in_force || enf == POLICY_ENFORCE_WARN ? AUDIT_WARN : AUDIT_FAIL;
 	if (rc == 0) {
 		res = ar_result(rule, o, ref, buf_str(&msg));
-		rc = res ? ar_properties(res, enf, rule, bg) : SAQR_ENOMEM;
+		rc = res ? ar_properties(res, enf, rule, bg, owner) : SAQR_ENOMEM;
 	}
 	if (rc == 0) {
 		json_int_t n = json_integer_value(json_object_get(r->violations, rule));
@@ -239,16 +241,18 @@ static int ar_add_rule(struct audit_report *r, const json_t *ref, const struct p
 	return ar_keep(r, o, res);
 }
 
-static int ar_add_findings(struct audit_report *r, const json_t *ref, const struct policy_decision *d,
-			   time_t now)
+static int ar_add_findings(struct audit_report *r, const json_t *obj, const json_t *ref,
+			   const struct policy_decision *d, time_t now)
 {
+	const char *owner =
+	    json_string_value(json_object_get(json_path(obj, "metadata.labels"), AUDIT_OWNER_LABEL));
 	struct audit_break_glass bg;
 	int rc = 0;
 
 	audit_break_glass_read(d, now, &bg);
 	for (size_t i = 0; i < d->nviolations && rc == 0; i++)
 		if (!ar_rule_seen_before(d, i))
-			rc = ar_add_rule(r, ref, d, d->violations[i].rule, &bg);
+			rc = ar_add_rule(r, ref, d, d->violations[i].rule, &bg, owner);
 	return rc;
 }
 
@@ -269,7 +273,7 @@ int audit_report_add(struct audit_report *r, const json_t *obj, const struct pol
 	} else if (d->nviolations == 0) {
 		rc = ar_keep(r, AUDIT_PASS, ar_result(NULL, AUDIT_PASS, ref, "no finding"));
 	} else {
-		rc = ar_add_findings(r, ref, d, now);
+		rc = ar_add_findings(r, obj, ref, d, now);
 	}
 	json_decref(ref);
 	return rc;

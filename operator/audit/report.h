@@ -19,6 +19,7 @@
 #define AUDIT_POLICY "saqr"
 #define AUDIT_MAX_RESULTS 1000u /* results kept in one report (fail first); the summary counts all */
 #define AUDIT_MESSAGE_MAX 2048u /* one result's message */
+#define AUDIT_OWNER_LABEL "saqr.dev/owner" /* copied into a finding's properties.owner */
 
 enum audit_format { AUDIT_FORMAT_OPENREPORTS, AUDIT_FORMAT_WGPOLICY };
 
@@ -63,6 +64,8 @@ void audit_break_glass_read(const struct policy_decision *d, time_t now, struct 
  * when nothing was found, else one result per rule found — "fail" (deny and audit findings) or
  * "warn" (warn findings, and every finding while a break-glass is in force) — whose message
  * is the webhook's "[rule] path: message" lines for that rule joined by "; ".
+ * A finding's properties carry the enforcement, the object's owner label (properties.owner)
+ * when it has one, and the break-glass in force.
  * 0, SAQR_EINVAL (obj has no kind or name) or SAQR_ENOMEM. */
 int audit_report_add(struct audit_report *r, const json_t *obj, const struct policy_decision *d, time_t now);
 

@@ -1,6 +1,6 @@
 /* Unit tests for operator/audit/report.c: results from policy decisions (fail, warn, skip,
- * pass, break-glass in force and expired), the summary, the document in both formats, the cap
- * on results, and the no-change detection that keeps timestamps. */
+ * pass, break-glass in force and expired, the owner label), the summary, the document in both formats, the
+ * cap on results, and the no-change detection that keeps timestamps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,6 +147,33 @@ static void test_fail_results_one_per_rule(void **state)
 	assert_string_equal(json_path_str(ref, "uid", ""), "u-1");
 	assert_int_equal(
 	    json_integer_value(json_object_get(r.violations, "podSecurity.baseline.hostNamespaces")), 1);
+	json_decref(doc);
+	audit_report_release(&r);
+	policy_free(p);
+}
+
+/* A finding carries the object's saqr.dev/owner label (for reports by owner); none without it. */
+static void test_findings_carry_the_owner(void **state)
+{
+	struct policy *p = policy_with("deny");
+	struct audit_report r;
+	json_t *doc;
+	const json_t *res;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(audit_report_init(&r), 0);
+	add(&r, p, pod("shop", ", labels: {saqr.dev/owner: team-payments}"));
+	doc = build(&r, AUDIT_FORMAT_OPENREPORTS, "shop", NULL, POLICYTEST_NOW);
+	assert_int_equal(json_array_size(json_object_get(doc, "results")), 2);
+	json_array_foreach(json_object_get(doc, "results"), i, res)
+	    assert_string_equal(json_path_str(res, "properties.owner", ""), "team-payments");
+	json_decref(doc);
+	audit_report_release(&r);
+	assert_int_equal(audit_report_init(&r), 0);
+	add(&r, p, pod("shop", NULL));
+	doc = build(&r, AUDIT_FORMAT_OPENREPORTS, "shop", NULL, POLICYTEST_NOW);
+	assert_null(json_path(result_for(doc, "podSecurity.baseline.privileged"), "properties.owner"));
 	json_decref(doc);
 	audit_report_release(&r);
 	policy_free(p);
@@ -372,6 +399,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fail_results_one_per_rule),
+	    cmocka_unit_test(test_findings_carry_the_owner),
 	    cmocka_unit_test(test_warn_and_audit_modes),
 	    cmocka_unit_test(test_exempt_namespace_is_skip_and_clean_is_pass),
 	    cmocka_unit_test(test_break_glass_in_force_then_expired),

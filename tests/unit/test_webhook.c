@@ -2,7 +2,8 @@
  * a privileged Pod is denied with 403 and its violations, a hardened Pod is allowed, the reply
  * always says what the engine decided, bad requests get 400 with the reason, and the probe and
  * metrics routes answer; exempt and break-glass requests keep the engine's decision and the
- * waived findings in their audit annotations; a large review costs time linear in its size. */
+ * waived findings in their audit annotations, and the decision log says why they were exempt;
+ * a large review costs time linear in its size. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -497,6 +499,70 @@ static void test_exemptions_keep_the_engine_decision(void **state)
 	json_decref(aa);
 }
 
+/* The decisions of a webhook of its own, as its decision log writes them to stderr (sent to a
+ * file meanwhile): one parsed line per body. */
+static json_t *decision_lines(struct fixture *f, char **bodies, size_t n)
+{
+	struct webhook_opts wo = {.reload = f->reload, .metrics = f->metrics};
+	struct webhook *wh = NULL;
+	FILE *log = tmpfile();
+	int saved = dup(2);
+	char line[8192];
+	json_t *lines = json_array();
+
+	assert_non_null(log);
+	log_set_level(LOG_LVL_INFO);
+	fflush(stderr);
+	assert_true(dup2(fileno(log), 2) >= 0);
+	assert_int_equal(webhook_new(&wo, &wh), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct httpd_response resp;
+
+		buf_init(&resp.body, 1 << 20);
+		webhook_review(wh, bodies[i], strlen(bodies[i]), &resp);
+		buf_release(&resp.body);
+		free(bodies[i]);
+	}
+	webhook_free(wh); /* writes what is queued */
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	log_set_level(LOG_LVL_ERROR);
+	rewind(log);
+	while (fgets(line, sizeof(line), log))
+		if (strstr(line, "\"admission decision\""))
+			json_array_append_new(lines, json_loads(line, 0, NULL));
+	fclose(log);
+	assert_int_equal(json_array_size(lines), n);
+	return lines;
+}
+
+/* The decision log says why a request was exempt: the exemption, or the break-glass with its
+ * reason, status and what it waived (what `saqrctl report` lists for auditors). */
+static void test_decision_log_says_why_exempt(void **state)
+{
+	char *bodies[] = {privileged_review_with("kube-system", NULL, false),
+			  privileged_review_with("ml-dev", "saqr:break-glass", true),
+			  privileged_review_with("ml-dev", NULL, true)};
+	json_t *lines = decision_lines(*state, bodies, 3), *l;
+
+	l = json_array_get(lines, 0);
+	assert_true(json_is_true(json_object_get(l, "exempt")));
+	assert_non_null(strstr(json_string_value(json_object_get(l, "exemptReason")), "kube-system"));
+	assert_null(json_object_get(l, "breakGlass"));
+	l = json_array_get(lines, 1);
+	assert_true(json_is_true(json_object_get(l, "exempt")));
+	assert_string_equal(json_string_value(json_object_get(l, "breakGlass")), "INC-42 model outage");
+	assert_string_equal(json_string_value(json_object_get(l, "breakGlassStatus")), "honoured");
+	assert_non_null(json_string_value(json_object_get(l, "breakGlassExpires")));
+	assert_non_null(strstr(json_string_value(json_object_get(l, "waived")), "podSecurity."));
+	l = json_array_get(lines, 2);
+	assert_string_equal(json_string_value(json_object_get(l, "decision")), "deny");
+	assert_string_equal(json_string_value(json_object_get(l, "breakGlassStatus")), "refused");
+	assert_null(json_object_get(l, "waived"));
+	json_decref(lines);
+}
+
 static void test_new_needs_reload_and_metrics(void **state)
 {
 	struct webhook_opts wo = {0};
@@ -512,6 +578,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_privileged_pod_denied),
+	    cmocka_unit_test(test_decision_log_says_why_exempt),
 	    cmocka_unit_test(test_compliant_pod_allowed),
 	    cmocka_unit_test(test_reply_matches_the_engine),
 	    cmocka_unit_test(test_delete_is_allowed_without_evaluation),
