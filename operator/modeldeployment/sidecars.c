@@ -8,7 +8,6 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "operator/modeldeployment/internal.h"
-#include "operator/modeldeployment/modeldeployment.h"
 #include "operator/podtmpl.h"
 
 #define SERVER_PORT_NAME "server" /* the model server's port once the agent owns http(s) */
