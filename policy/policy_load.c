@@ -249,28 +249,97 @@ static char *pl_strdup_checked(struct pl *pl, const yaml_node_t *node, const cha
 	return s;
 }
 
-static void pl_strlist_free(struct policy_strlist *l)
+/* ---- lists ----
+ * Every list in struct policy is {T *v; size_t n}; struct pl_list is that shape, copied in and
+ * out with memcpy. pl_seq reads a YAML sequence into a new list, each element zeroed and then
+ * filled by item; on success the old list is released and replaced, on failure the new one is
+ * released (elem_free sees every element item was given, filled or not) and out is kept. */
+struct pl_list {
+	void *v;
+	size_t n;
+};
+
+typedef int (*pl_item_fn)(struct pl *pl, const yaml_node_t *node, const char *path, void *elem);
+typedef void (*pl_elem_free_fn)(void *elem);
+
+_Static_assert(sizeof(struct policy_strlist) == sizeof(struct pl_list), "list shape");
+_Static_assert(sizeof(struct policy_loclist) == sizeof(struct pl_list), "list shape");
+_Static_assert(sizeof(struct policy_endpointlist) == sizeof(struct pl_list), "list shape");
+_Static_assert(sizeof(struct policy_kindlist) == sizeof(struct pl_list), "list shape");
+_Static_assert(sizeof(struct policy_keylist) == sizeof(struct pl_list), "list shape");
+
+static void pl_list_release(struct pl_list *l, size_t esize, pl_elem_free_fn elem_free)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
+	for (i = 0; l->v && i < l->n; i++)
+		elem_free((char *)l->v + i * esize);
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
 }
 
+/* Release the list at list (a struct policy_*list). */
+static void pl_list_free(void *list, size_t esize, pl_elem_free_fn elem_free)
+{
+	struct pl_list l;
+
+	memcpy(&l, list, sizeof(l));
+	pl_list_release(&l, esize, elem_free);
+	memcpy(list, &l, sizeof(l));
+}
+
+static int pl_seq(struct pl *pl, const yaml_node_t *node, const char *path, void *out, size_t esize,
+		  pl_item_fn item, pl_elem_free_fn elem_free)
+{
+	struct pl_list l = {NULL, 0};
+	char ipath[PL_PATH_MAX];
+	yaml_node_t *elem;
+	size_t n;
+	int rc = pl_expect(pl, node, YAML_SEQUENCE_NODE, path);
+
+	if (rc)
+		return rc;
+	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+	l.v = calloc(n ? n : 1, esize);
+	if (!l.v)
+		return SAQR_ENOMEM;
+	for (; rc == 0 && l.n < n; l.n++) {
+		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
+		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &elem);
+		if (rc == 0)
+			rc = item(pl, elem, ipath, (char *)l.v + l.n * esize);
+	}
+	if (rc) {
+		pl_list_release(&l, esize, elem_free);
+		return rc;
+	}
+	pl_list_free(out, esize, elem_free);
+	memcpy(out, &l, sizeof(l));
+	return 0;
+}
+
+static void pl_str_free(void *elem)
+{
+	free(*(char **)elem);
+}
+
+static void pl_location_free(void *elem)
+{
+	struct policy_location *loc = elem;
+
+	free(loc->provider);
+	free(loc->region);
+}
+
+static void pl_strlist_free(struct policy_strlist *l)
+{
+	pl_list_free(l, sizeof(*l->v), pl_str_free);
+}
+
 static void pl_loclist_free(struct policy_loclist *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].provider);
-		free(l->v[i].region);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	pl_list_free(l, sizeof(*l->v), pl_location_free);
 }
 
 static int pl_one_of(struct pl *pl, const yaml_node_t *node, const char *path, const char *const *names,
@@ -321,35 +390,17 @@ static int pl_duration(struct pl *pl, const yaml_node_t *node, const char *path,
 	return 0;
 }
 
+static int pl_str_item(struct pl *pl, const yaml_node_t *node, const char *path, void *elem)
+{
+	int rc = 0;
+
+	*(char **)elem = pl_strdup_checked(pl, node, path, &rc);
+	return rc;
+}
+
 static int pl_strlist(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_strlist *out)
 {
-	struct policy_strlist l = {NULL, 0};
-	char ipath[PL_PATH_MAX];
-	yaml_node_t *item;
-	size_t n;
-	int rc = pl_expect(pl, node, YAML_SEQUENCE_NODE, path);
-
-	if (rc)
-		return rc;
-	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
-	l.v = calloc(n ? n : 1, sizeof(*l.v));
-	if (!l.v)
-		return SAQR_ENOMEM;
-	for (; l.n < n; l.n++) {
-		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
-		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
-		if (rc == 0)
-			l.v[l.n] = pl_strdup_checked(pl, item, ipath, &rc);
-		if (rc)
-			break;
-	}
-	if (rc) {
-		pl_strlist_free(&l);
-		return rc;
-	}
-	pl_strlist_free(out);
-	*out = l;
-	return 0;
+	return pl_seq(pl, node, path, out, sizeof(*out->v), pl_str_item, pl_str_free);
 }
 
 /* {provider, region}, both required; provider one of the providers Saqr knows. With host
@@ -404,53 +455,33 @@ static int pl_location(struct pl *pl, const yaml_node_t *node, const char *path,
 	return 0;
 }
 
+static int pl_location_item(struct pl *pl, const yaml_node_t *node, const char *path, void *elem)
+{
+	return pl_location(pl, node, path, elem, NULL);
+}
+
 static int pl_loclist(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_loclist *out)
 {
-	struct policy_loclist l = {NULL, 0};
-	char ipath[PL_PATH_MAX];
-	yaml_node_t *item;
-	size_t n;
-	int rc = pl_expect(pl, node, YAML_SEQUENCE_NODE, path);
+	return pl_seq(pl, node, path, out, sizeof(*out->v), pl_location_item, pl_location_free);
+}
 
-	if (rc)
-		return rc;
-	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
-	l.v = calloc(n ? n : 1, sizeof(*l.v));
-	if (!l.v)
-		return SAQR_ENOMEM;
-	for (; l.n < n; l.n++) {
-		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
-		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
-		if (rc == 0)
-			rc = pl_location(pl, item, ipath, &l.v[l.n], NULL);
-		if (rc)
-			break;
-	}
-	if (rc) {
-		pl_loclist_free(&l);
-		return rc;
-	}
-	pl_loclist_free(out);
-	*out = l;
-	return 0;
+static void pl_endpoint_free(void *elem)
+{
+	struct policy_endpoint *e = elem;
+
+	free(e->host);
+	pl_location_free(&e->loc);
 }
 
 static void pl_endpoints_free(struct policy_endpointlist *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].host);
-		free(l->v[i].loc.provider);
-		free(l->v[i].loc.region);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	pl_list_free(l, sizeof(*l->v), pl_endpoint_free);
 }
 
-static void pl_kind_free(struct policy_kind *k)
+static void pl_kind_free(void *elem)
 {
+	struct policy_kind *k = elem;
+
 	free(k->group);
 	free(k->kind);
 	pl_strlist_free(&k->templates);
@@ -461,13 +492,7 @@ static void pl_kind_free(struct policy_kind *k)
 
 static void pl_kindlist_free(struct policy_kindlist *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		pl_kind_free(&l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	pl_list_free(l, sizeof(*l->v), pl_kind_free);
 }
 
 /* {host, provider, region}: host as residency_parse_uri normalises it, so that it matches. */
@@ -487,33 +512,14 @@ static int pl_endpoint(struct pl *pl, const yaml_node_t *node, const char *path,
 	return 0;
 }
 
+static int pl_endpoint_item(struct pl *pl, const yaml_node_t *node, const char *path, void *elem)
+{
+	return pl_endpoint(pl, node, path, elem);
+}
+
 static int pl_endpoints(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_endpointlist *out)
 {
-	struct policy_endpointlist l = {NULL, 0};
-	char ipath[PL_PATH_MAX];
-	yaml_node_t *item;
-	size_t n;
-	int rc = pl_expect(pl, node, YAML_SEQUENCE_NODE, path);
-
-	if (rc)
-		return rc;
-	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
-	l.v = calloc(n ? n : 1, sizeof(*l.v));
-	if (!l.v)
-		return SAQR_ENOMEM;
-	for (; rc == 0 && l.n < n; l.n++) {
-		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
-		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
-		if (rc == 0)
-			rc = pl_endpoint(pl, item, ipath, &l.v[l.n]);
-	}
-	if (rc) {
-		pl_endpoints_free(&l);
-		return rc;
-	}
-	pl_endpoints_free(out);
-	*out = l;
-	return 0;
+	return pl_seq(pl, node, path, out, sizeof(*out->v), pl_endpoint_item, pl_endpoint_free);
 }
 
 static int pl_kind_field(struct pl *pl, const yaml_node_t *k, const yaml_node_t *v, const char *fpath,
@@ -576,47 +582,28 @@ static int pl_kind(struct pl *pl, const yaml_node_t *node, const char *path, str
 	return rc;
 }
 
+static int pl_kind_item(struct pl *pl, const yaml_node_t *node, const char *path, void *elem)
+{
+	return pl_kind(pl, node, path, elem);
+}
+
 static int pl_kindlist(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_kindlist *out)
 {
-	struct policy_kindlist l = {NULL, 0};
-	char ipath[PL_PATH_MAX];
-	yaml_node_t *item;
-	size_t n;
-	int rc = pl_expect(pl, node, YAML_SEQUENCE_NODE, path);
+	return pl_seq(pl, node, path, out, sizeof(*out->v), pl_kind_item, pl_kind_free);
+}
 
-	if (rc)
-		return rc;
-	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
-	l.v = calloc(n ? n : 1, sizeof(*l.v));
-	if (!l.v)
-		return SAQR_ENOMEM;
-	for (; rc == 0 && l.n < n; l.n++) {
-		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
-		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
-		if (rc == 0)
-			rc = pl_kind(pl, item, ipath, &l.v[l.n]);
-	}
-	if (rc) {
-		pl_kindlist_free(&l);
-		return rc;
-	}
-	pl_kindlist_free(out);
-	*out = l;
-	return 0;
+static void pl_trusted_key_free(void *elem)
+{
+	struct policy_trusted_key *k = elem;
+
+	free(k->pem);
+	free(k->secret_name);
+	free(k->secret_key);
 }
 
 static void pl_keylist_free(struct policy_keylist *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].pem);
-		free(l->v[i].secret_name);
-		free(l->v[i].secret_key);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	pl_list_free(l, sizeof(*l->v), pl_trusted_key_free);
 }
 
 /* A DNS-1123 subdomain, as Kubernetes names Secrets. */
@@ -754,36 +741,20 @@ static int pl_trusted_key(struct pl *pl, const yaml_node_t *node, const char *pa
 	return rc;
 }
 
+static int pl_trusted_key_item(struct pl *pl, const yaml_node_t *node, const char *path, void *elem)
+{
+	return pl_trusted_key(pl, node, path, elem);
+}
+
 static int pl_keylist(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_keylist *out)
 {
-	struct policy_keylist l = {NULL, 0};
-	char ipath[PL_PATH_MAX];
-	yaml_node_t *item;
 	size_t n;
-	int rc = pl_expect(pl, node, YAML_SEQUENCE_NODE, path);
 
-	if (rc)
-		return rc;
-	n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
-	if (n > PL_MAX_TRUSTED_KEYS)
+	if (node->type == YAML_SEQUENCE_NODE &&
+	    (n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start)) > PL_MAX_TRUSTED_KEYS)
 		return PL_FAIL(pl, node, path, "%zu keys; at most %d (two during a key rotation is usual)", n,
 			       PL_MAX_TRUSTED_KEYS);
-	l.v = calloc(n ? n : 1, sizeof(*l.v));
-	if (!l.v)
-		return SAQR_ENOMEM;
-	for (; rc == 0 && l.n < n; l.n++) {
-		pl_path(ipath, sizeof(ipath), path, "", (long)l.n);
-		rc = pl_node(pl, node->data.sequence.items.start[l.n], ipath, &item);
-		if (rc == 0)
-			rc = pl_trusted_key(pl, item, ipath, &l.v[l.n]);
-	}
-	if (rc) {
-		pl_keylist_free(&l);
-		return rc;
-	}
-	pl_keylist_free(out);
-	*out = l;
-	return 0;
+	return pl_seq(pl, node, path, out, sizeof(*out->v), pl_trusted_key_item, pl_trusted_key_free);
 }
 
 static int pl_map(struct pl *pl, const yaml_node_t *node, const char *path, const struct pl_field *fields);
