@@ -6,7 +6,6 @@
 
 #include "common/err.h"
 #include "common/jsonutil.h"
-#include "operator/conditions.h"
 #include "operator/trainingjob/trainingjob.h"
 
 #define DIGEST_PREFIX "sha256:"
@@ -168,17 +167,4 @@ const char *tj_output_digest(const json_t *status)
 	const char *d = json_path_str(status, "outputModel.digest", NULL);
 
 	return d && *d ? d : NULL;
-}
-
-bool tj_output_wanted(const json_t *tj, const json_t *job)
-{
-	const json_t *prev = json_object_get(tj, "status");
-	const json_t *conds = json_object_get(prev, "conditions");
-
-	if (!job || !*json_path_str(tj, "spec.output.uri", "") || tj_output_digest(prev) ||
-	    !cond_has_status(json_path(job, "status.conditions"), "Complete", COND_TRUE))
-		return false;
-	/* Read once when the success is first seen; again only while a promotion waits for it. */
-	return !cond_has_status(conds, "Succeeded", COND_TRUE) ||
-	       (tj_promotion_target(tj) && !cond_has_status(conds, TJ_COND_PROMOTED, COND_TRUE));
 }

@@ -305,6 +305,19 @@ bool tj_promotion_pending(const json_t *tj, const json_t *status)
 	       !cond_has_status(conds, TJ_COND_PROMOTED, COND_TRUE);
 }
 
+bool tj_output_wanted(const json_t *tj, const json_t *job)
+{
+	const json_t *prev = json_object_get(tj, "status");
+	const json_t *conds = json_object_get(prev, "conditions");
+
+	if (!job || !*json_path_str(tj, "spec.output.uri", "") || tj_output_digest(prev) ||
+	    !cond_has_status(json_path(job, "status.conditions"), "Complete", COND_TRUE))
+		return false;
+	/* Read once when the success is first seen; again only while a promotion waits for it. */
+	return !cond_has_status(conds, "Succeeded", COND_TRUE) ||
+	       (tj_promotion_target(tj) && !cond_has_status(conds, TJ_COND_PROMOTED, COND_TRUE));
+}
+
 static bool is_target(const json_t *tj, const json_t *md)
 {
 	const char *target = tj_promotion_target(tj);

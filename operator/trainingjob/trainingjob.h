@@ -90,7 +90,7 @@ struct tj_observed {
 	const char *output_digest; /* from tj_output_from_pods, or NULL */
 };
 
-/* ---- output (output.c) ---- */
+/* ---- output (output.c; tj_output_wanted in status.c) ---- */
 
 /* Parse the trainer's termination message text (at most TJ_TERMINATION_MAX bytes):
  *   {"output":{"uri":"<spec.output.uri>","digest":"sha256:<64 lowercase hex>"}}
