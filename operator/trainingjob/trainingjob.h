@@ -85,8 +85,8 @@ void tj_desired_release(struct tj_desired *d);
 
 /* What the controller observed for tj. Borrowed; any may be NULL. */
 struct tj_observed {
-	const json_t *job;	 /* the Job as read back after apply, or NULL when absent */
-	const char *apply_error; /* what failed while applying, or NULL */
+	const json_t *job;	   /* the Job as read back after apply, or NULL when absent */
+	const char *apply_error;   /* what failed while applying, or NULL */
 	const char *output_digest; /* from tj_output_from_pods, or NULL */
 };
 

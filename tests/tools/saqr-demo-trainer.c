@@ -117,8 +117,9 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--termination-log") == 0 && i + 1 < argc)
 			termination = argv[++i];
 		else {
-			fprintf(stderr, "usage: saqr-demo-trainer [--output FILE] [--steps N] [--allow-single] "
-					"[--termination-log PATH]\n");
+			fprintf(stderr,
+				"usage: saqr-demo-trainer [--output FILE] [--steps N] [--allow-single] "
+				"[--termination-log PATH]\n");
 			return strcmp(argv[i], "--help") == 0 ? 0 : 2;
 		}
 	}
@@ -167,12 +168,14 @@ int main(int argc, char **argv)
 	md = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	{
-		unsigned long long s = 0x5a17ULL ^ ((unsigned long long)rank << 32) ^ (unsigned long long)world;
+		unsigned long long s =
+		    0x5a17ULL ^ ((unsigned long long)rank << 32) ^ (unsigned long long)world;
 		float w[256];
 		for (long step = 0; step < steps; step++)
 			for (int i = 0; i < 256; i++) {
 				s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-				w[i] = (step ? w[i] : 0.0f) * 0.9f + (float)((s >> 40) & 0xffff) / 65536.0f * 0.1f;
+				w[i] = (step ? w[i] : 0.0f) * 0.9f +
+				       (float)((s >> 40) & 0xffff) / 65536.0f * 0.1f;
 			}
 		if (fwrite(w, sizeof(w), 1, f) != 1 || fclose(f) != 0) {
 			fprintf(stderr, "saqr-demo-trainer: cannot write %s: %s\n", output, strerror(errno));
