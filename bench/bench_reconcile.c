@@ -70,7 +70,7 @@ static int step_tj_desired(struct ctx *c)
 
 static int step_tj_status(struct ctx *c)
 {
-	struct tj_observed obs = {c->job, NULL};
+	struct tj_observed obs = {c->job, NULL, NULL};
 	json_t *st = NULL;
 	int rc = tj_status(c->tj, &obs, NOW, &st);
 

@@ -163,6 +163,31 @@ spec:
 EOF
 }
 
+# The Job's pod of completion index 0, made from the Job's template as the Job controller would,
+# and its trainer's exit as the kubelet would report it: the termination message carries the
+# trained model's digest, which the promotion pins in the ModelDeployment.
+trainer_reports() {
+	local job=fraud-detector-train pod=fraud-detector-train-0-demo labels annotations uid msg
+	local digest=sha256:3f0a1c4e5b6d7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9c0b1a2f
+	uid=$(jsonpath job "$job" '{.metadata.uid}')
+	labels=$(jsonpath job "$job" '{.spec.template.metadata.labels}')
+	annotations=$(jsonpath job "$job" '{.spec.template.metadata.annotations}')
+	[ -n "$annotations" ] || annotations='{}'
+	labels="${labels%\}}$([ "$labels" = "{}" ] || echo ,)\"batch.kubernetes.io/job-name\":\"$job\",\"batch.kubernetes.io/job-completion-index\":\"0\"}"
+	annotations="${annotations%\}}$([ "$annotations" = "{}" ] || echo ,)\"batch.kubernetes.io/job-completion-index\":\"0\"}"
+	kubectl -n "$ns" create -f - >/dev/null <<JSON
+{"apiVersion": "v1", "kind": "Pod",
+ "metadata": {"name": "$pod", "labels": $labels, "annotations": $annotations,
+              "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "$job", "uid": "$uid",
+                                   "controller": true, "blockOwnerDeletion": true}]},
+ "spec": $(jsonpath job "$job" '{.spec.template.spec}')}
+JSON
+	msg="{\\\"output\\\":{\\\"uri\\\":\\\"$(jsonpath tj "$job" '{.spec.output.uri}')\\\",\\\"digest\\\":\\\"$digest\\\"}}"
+	note "the trainer of completion index 0 reports its output's digest in its termination message:"
+	show kubectl -n "$ns" patch pod "$pod" --subresource=status --type=merge -p \
+		"{\"status\":{\"phase\":\"Succeeded\",\"containerStatuses\":[{\"name\":\"trainer\",\"ready\":false,\"restartCount\":0,\"image\":\"trainer\",\"imageID\":\"\",\"state\":{\"terminated\":{\"exitCode\":0,\"reason\":\"Completed\",\"message\":\"$msg\"}}}]}}"
+}
+
 play_controllers() {
 	step "3. Playing the missing controllers: the Deployment becomes available, the Job succeeds"
 	local gen
@@ -174,6 +199,7 @@ play_controllers() {
 	show kubectl -n "$ns" get md fraud-detector
 	local now
 	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	trainer_reports
 	show kubectl -n "$ns" patch job fraud-detector-train --subresource=status --type=merge -p \
 		"{\"status\":{\"startTime\":\"$now\",\"completionTime\":\"$now\",\"succeeded\":2,\"conditions\":[{\"type\":\"SuccessCriteriaMet\",\"status\":\"True\",\"reason\":\"CompletionsReached\"},{\"type\":\"Complete\",\"status\":\"True\",\"reason\":\"CompletionsReached\"}]}}"
 	until_ok 30 cond_is tj fraud-detector-train Succeeded True

@@ -150,9 +150,9 @@ void driftpolicy__actions(struct driftpolicy__run *run)
 	if (!inc)
 		return;
 	driftactions_incident_cfg(run->dp, &cfg);
-	/* Retraining helps against drift and lost quality, not against slowness or errors. */
+	/* The breaches that start a retrain: spec.actions.retrain.on. */
 	if (cfg.cfg.retrain && !json_object_get(inc, "trainingJob") &&
-	    (run->result.drift || run->result.quality_breach))
+	    driftactions_retrain_due(run->dp, &run->result))
 		dp_retrain(run, inc);
 	if (cfg.cfg.rollback && run->md && !json_object_get(inc, "rolledBackTo") &&
 	    !json_object_get(inc, "rollbackSkipped"))

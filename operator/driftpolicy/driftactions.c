@@ -44,6 +44,40 @@ void driftactions_incident_cfg(const json_t *dp, struct driftactions_incident *i
 
 /* ---- retrain ---- */
 
+/* The breaches spec.actions.retrain.on may name, and whether r shows each. */
+static bool da_breach(const struct drifteval_result *r, const char *reason)
+{
+	if (strcmp(reason, "DriftDetected") == 0)
+		return r->drift;
+	if (strcmp(reason, "QualitySLO") == 0)
+		return r->quality_breach;
+	if (strcmp(reason, "LatencySLO") == 0)
+		return r->latency_breach;
+	if (strcmp(reason, "ErrorRateSLO") == 0)
+		return r->error_breach;
+	return false;
+}
+
+bool driftactions_retrain_due(const json_t *dp, const struct drifteval_result *r)
+{
+	const json_t *retrain = json_path(dp, "spec.actions.retrain");
+	const json_t *on = json_object_get(retrain, "on");
+	size_t i;
+	json_t *v;
+
+	if (!r || !json_is_object(json_object_get(retrain, "template")))
+		return false;
+	/* Latency and errors are rarely fixed by a new model: they retrain only when listed. */
+	if (!json_is_array(on))
+		return da_breach(r, "DriftDetected") || da_breach(r, "QualitySLO");
+	json_array_foreach(on, i, v)
+	{
+		if (json_is_string(v) && da_breach(r, json_string_value(v)))
+			return true;
+	}
+	return false;
+}
+
 const char *driftactions_running_retrain(const json_t *dp, const json_t *tjs)
 {
 	size_t i;

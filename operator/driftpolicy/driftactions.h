@@ -19,6 +19,8 @@
 #define DRIFTACTIONS_MAX_SINKS 10
 #define DRIFTACTIONS_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
 
+struct drifteval_result;
+
 /* ---- incidents ---- */
 
 /* What incident_step needs from dp. The strings point into dp and into types. */
@@ -31,6 +33,12 @@ struct driftactions_incident {
 void driftactions_incident_cfg(const json_t *dp, struct driftactions_incident *inc);
 
 /* ---- retrain ---- */
+
+/* Whether r (the evaluation that finds dp's incident open) shows a breach that
+ * spec.actions.retrain.on lists: DriftDetected (a feature drifted), QualitySLO, LatencySLO,
+ * ErrorRateSLO (the SLOBreached condition's reasons). Without `on`: DriftDetected and
+ * QualitySLO. false without actions.retrain.template. */
+bool driftactions_retrain_due(const json_t *dp, const struct drifteval_result *r);
 
 /* Among tjs (an array of TrainingJobs), the name of one controlled by dp and not finished
  * (tj_finished), or NULL. Borrowed. */

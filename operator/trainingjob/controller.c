@@ -23,6 +23,7 @@
 
 static const struct kube_resource tjc_res = { "saqr.dev", "v1alpha1", "trainingjobs", true };
 static const struct kube_resource tjc_md_res = { "saqr.dev", "v1alpha1", "modeldeployments", true };
+static const struct kube_resource tjc_pod_res = { "", "v1", "pods", true };
 
 /* The type of each owned entry, index for index with enum tj_owned_index. */
 static const struct kube_resource *const tjc_owned_res[TJ_OWNED_COUNT] = { &objmeta_res_jobs,
@@ -48,6 +49,9 @@ struct tjc_run {
 	bool waiting;		 /* the cache lags our apply of the Job */
 	double retry_after;	 /* look again later (a missing promotion target) */
 	int err;		 /* the first API error */
+	bool output_unread;	 /* listing the Job's pods failed: no promotion this time */
+	char digest[TJ_DIGEST_BUF];
+	char output_error[TJC_MSG_MAX]; /* why the pods gave no digest */
 	char apply_error[TJC_MSG_MAX];
 	char now[COND_TIME_BUF];
 	struct opctl_changes ch;
@@ -102,6 +106,36 @@ static json_t *tjc_observed_job(struct tjc_run *r)
 	return live;
 }
 
+/* ---- output ---- */
+
+/* The digest the trainer of completion index 0 reported in its termination message, into
+ * r->digest (else why not into r->output_error). One LIST of the Job's index-0 pods. */
+static void tjc_read_output(struct tjc_run *r, const json_t *job)
+{
+	char selector[2 * OBJMETA_NAME_BUF + 96];
+	struct kube_list_opts lo = { .label_selector = selector };
+	struct kube_status kst = { 0 };
+	json_t *list = NULL;
+	int rc;
+
+	snprintf(selector, sizeof(selector), "batch.kubernetes.io/job-name=%s,%s=0",
+		 json_path_str(job, "metadata.name", ""), TJ_ANN_INDEX);
+	rc = r->c->ops->list_all(r->c->ops, &tjc_pod_res, r->ns, &lo, &list, &kst);
+	if (rc) {
+		r->output_unread = true;
+		if (!r->err)
+			r->err = rc;
+		log_warn("listing the Job's pods failed", "controller", TJC_NAME, "namespace", r->ns, "name",
+			 json_path_str(r->tj, "metadata.name", ""), "error", saqr_strerror(rc), "message",
+			 kst.message);
+		return;
+	}
+	if (tj_output_from_pods(r->tj, job, json_object_get(list, "items"), r->digest, r->output_error,
+				sizeof(r->output_error)))
+		r->digest[0] = '\0';
+	json_decref(list);
+}
+
 /* ---- promotion ---- */
 
 static void tjc_promoted_events(struct tjc_run *r, const json_t *md)
@@ -146,7 +180,7 @@ static int tjc_promote_into(struct tjc_run *r, const json_t *md, json_t *st)
 	struct kube_status kst = { 0 };
 	char msg[TJC_MSG_MAX];
 	json_t *patch = NULL;
-	int rc = tj_promotion(r->tj, md, &patch);
+	int rc = tj_promotion(r->tj, st, md, &patch);
 
 	if (rc == 0 && patch)
 		rc = tjc_patch_target(r, md, patch, &kst);
@@ -158,10 +192,24 @@ static int tjc_promote_into(struct tjc_run *r, const json_t *md, json_t *st)
 	}
 	if (rc)
 		return rc;
-	opctl_format(msg, sizeof(msg), "model %s version %s serves in ModelDeployment %s",
-		 json_path_str(r->tj, "spec.output.uri", ""), json_path_str(r->tj, "spec.promote.version", ""),
-		 json_path_str(md, "metadata.name", ""));
+	opctl_format(msg, sizeof(msg), "model %s version %s (%s) serves in ModelDeployment %s",
+		     json_path_str(r->tj, "spec.output.uri", ""), json_path_str(r->tj, "spec.promote.version", ""),
+		     tj_output_digest(st), json_path_str(md, "metadata.name", ""));
 	return tj_set_promoted(st, r->tj, NULL, msg, r->now);
+}
+
+/* A promotion without a digest would unpin the target (and the admission policy refuses it). */
+static int tjc_digest_missing(struct tjc_run *r, json_t *st)
+{
+	char msg[TJC_MSG_MAX];
+
+	opctl_format(msg, sizeof(msg),
+		     "the trainer reported no digest of its output (%s); the " TJ_CONTAINER
+		     " container of completion index 0 must write {\"output\":{\"uri\":\"%s\",\"digest\":"
+		     "\"sha256:<64 hex>\"}} to " TJ_TERMINATION_PATH " before it exits 0",
+		     r->output_error[0] ? r->output_error : "none recorded, and its pods are no longer read",
+		     json_path_str(r->tj, "spec.output.uri", ""));
+	return tj_set_promoted(st, r->tj, TJ_REASON_DIGEST_MISSING, msg, r->now);
 }
 
 /* Promote the output into the target and record the outcome in st (tj_set_promoted). */
@@ -172,6 +220,8 @@ static int tjc_promote(struct tjc_run *r, json_t *st)
 	json_t *md = NULL;
 	int rc;
 
+	if (!tj_output_digest(st))
+		return tjc_digest_missing(r, st);
 	if (informer_get(r->c->mds, r->ns, target, &md) != 0) {
 		opctl_format(msg, sizeof(msg), "ModelDeployment %s does not exist in namespace %s", target, r->ns);
 		r->retry_after = TJC_TARGET_RETRY;
@@ -231,8 +281,11 @@ static int tjc_write_status(struct tjc_run *r)
 		return 0;
 	job = tjc_observed_job(r);
 	obs.job = job;
+	if (tj_output_wanted(r->tj, job))
+		tjc_read_output(r, job);
+	obs.output_digest = r->digest[0] ? r->digest : NULL;
 	rc = tj_status(r->tj, &obs, r->now, &st);
-	if (rc == 0 && tj_promotion_pending(r->tj, st))
+	if (rc == 0 && !r->output_unread && tj_promotion_pending(r->tj, st))
 		rc = tjc_promote(r, st);
 	if (rc == 0)
 		rc = crstatus_write(r->c->ops, &tjc_res, r->c->memo, r->tj, st, &written, &kst);

@@ -214,6 +214,16 @@ static int set_str_opt(json_t *obj, const char *key, const char *v)
 	return v && *v ? json_object_set_new(obj, key, json_string(v)) : 0;
 }
 
+/* The digest the trainer reported now, else the one recorded for the same output. */
+static const char *output_digest(const struct tj_eval *e, const char *uri)
+{
+	if (e->obs->output_digest)
+		return e->obs->output_digest;
+	if (strcmp(json_path_str(e->prev, "outputModel.uri", ""), uri) != 0)
+		return NULL;
+	return tj_output_digest(e->prev);
+}
+
 static int set_output_model(json_t *st, const struct tj_eval *e)
 {
 	const char *uri = json_path_str(e->spec, "output.uri", "");
@@ -222,7 +232,8 @@ static int set_output_model(json_t *st, const struct tj_eval *e)
 	if (!e->v.complete || !*uri)
 		return 0;
 	m = json_pack("{s:s}", "uri", uri);
-	if (!m || set_str_opt(m, "version", json_path_str(e->spec, "promote.version", NULL))) {
+	if (!m || set_str_opt(m, "version", json_path_str(e->spec, "promote.version", NULL)) ||
+	    set_str_opt(m, "digest", output_digest(e, uri))) {
 		json_decref(m);
 		return SAQR_ENOMEM;
 	}
@@ -294,6 +305,19 @@ bool tj_promotion_pending(const json_t *tj, const json_t *status)
 	       !cond_has_status(conds, TJ_COND_PROMOTED, COND_TRUE);
 }
 
+bool tj_output_wanted(const json_t *tj, const json_t *job)
+{
+	const json_t *prev = json_object_get(tj, "status");
+	const json_t *conds = json_object_get(prev, "conditions");
+
+	if (!job || !*json_path_str(tj, "spec.output.uri", "") || tj_output_digest(prev) ||
+	    !cond_has_status(json_path(job, "status.conditions"), "Complete", COND_TRUE))
+		return false;
+	/* Read once when the success is first seen; again only while a promotion waits for it. */
+	return !cond_has_status(conds, "Succeeded", COND_TRUE) ||
+	       (tj_promotion_target(tj) && !cond_has_status(conds, TJ_COND_PROMOTED, COND_TRUE));
+}
+
 static bool is_target(const json_t *tj, const json_t *md)
 {
 	const char *target = tj_promotion_target(tj);
@@ -303,26 +327,35 @@ static bool is_target(const json_t *tj, const json_t *md)
 	       strcmp(json_path_str(md, "metadata.namespace", ""), ns) == 0;
 }
 
-int tj_promotion(const json_t *tj, const json_t *md, json_t **patch)
+static bool serves(const json_t *md, const char *uri, const char *version, const char *digest)
+{
+	return strcmp(json_path_str(md, "spec.model.uri", ""), uri) == 0 &&
+	       strcmp(json_path_str(md, "spec.model.version", ""), version) == 0 &&
+	       strcmp(json_path_str(md, "spec.model.digest", ""), digest) == 0;
+}
+
+int tj_promotion(const json_t *tj, const json_t *status, const json_t *md, json_t **patch)
 {
 	const char *uri = json_path_str(tj, "spec.output.uri", "");
 	const char *version = json_path_str(tj, "spec.promote.version", "");
 	const char *name = json_path_str(tj, "metadata.name", "");
+	const char *digest = tj_output_digest(status);
 	json_t *p;
 
 	if (!patch || !*uri || !*version || !*name || !tj_promotion_target(tj))
 		return SAQR_EINVAL;
+	if (!digest)
+		return SAQR_EEMPTY;
 	if (!md)
 		return SAQR_ENOTFOUND;
 	if (!is_target(tj, md))
 		return SAQR_EINVAL;
-	if (strcmp(json_path_str(md, "spec.model.uri", ""), uri) == 0 &&
-	    strcmp(json_path_str(md, "spec.model.version", ""), version) == 0) {
+	if (serves(md, uri, version, digest)) {
 		*patch = NULL;
 		return 0;
 	}
-	p = json_pack("{s:{s:{s:s}}, s:{s:{s:s, s:s, s:n}}}", "metadata", "annotations", TJ_ANN_PROMOTED_FROM,
-		      name, "spec", "model", "uri", uri, "version", version, "digest");
+	p = json_pack("{s:{s:{s:s}}, s:{s:{s:s, s:s, s:s}}}", "metadata", "annotations", TJ_ANN_PROMOTED_FROM,
+		      name, "spec", "model", "uri", uri, "version", version, "digest", digest);
 	if (!p)
 		return SAQR_ENOMEM;
 	*patch = p;

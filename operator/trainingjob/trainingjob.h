@@ -7,10 +7,15 @@
  *       APPLY → server-side apply; DELETE → delete when objmeta_is_controlled_by(live, tj);
  *       LEAVE → nothing (the TrainingJob finished: its Job is never re-created, even after
  *       ttlSecondsAfterFinished removed it); tj_desired_release(&d)
+ *   if (tj_output_wanted(tj, job)) {
+ *       pods = LIST pods labelled batch.kubernetes.io/job-name=<job> in tj's namespace
+ *       tj_output_from_pods(tj, job, pods, digest, err) → obs.output_digest or obs.output_error
+ *   }
  *   tj_status(tj, &obs, now, &st)
  *   if (tj_promotion_pending(tj, st)) {
+ *       no tj_output_digest(st) → tj_set_promoted(st, tj, TJ_REASON_DIGEST_MISSING, ...)
  *       md = GET modeldeployments/<tj_promotion_target(tj)> in tj's namespace (NULL on 404)
- *       rc = tj_promotion(tj, md, &patch)  → patch != NULL: merge-PATCH md with it
+ *       rc = tj_promotion(tj, st, md, &patch)  → patch != NULL: merge-PATCH md with it
  *       tj_set_promoted(st, tj, rc/patch failed ? reason : NULL, message, now)
  *   }
  *   if (!cond_status_equal(st, tj.status)) write the status subresource
@@ -45,6 +50,11 @@
 #define TJ_REASON_INVALID "InvalidSpec"
 #define TJ_REASON_APPLY_FAILED "ApplyFailed"
 #define TJ_REASON_PROMOTION_FAILED "PromotionFailed"
+#define TJ_REASON_DIGEST_MISSING "OutputDigestMissing"
+/* The trainer's report: its termination message, at most what the kubelet keeps of one. */
+#define TJ_TERMINATION_PATH "/dev/termination-log"
+#define TJ_TERMINATION_MAX 4096
+#define TJ_DIGEST_BUF 72 /* "sha256:" + 64 hex digits + NUL */
 
 enum tj_owned_index {
 	TJ_OWNED_JOB,	  /* APPLY; LEAVE once the TrainingJob has finished */
@@ -75,12 +85,40 @@ void tj_desired_release(struct tj_desired *d);
 
 /* What the controller observed for tj. Borrowed; any may be NULL. */
 struct tj_observed {
-	const json_t *job;	 /* the Job as read back after apply, or NULL when absent */
-	const char *apply_error; /* what failed while applying, or NULL */
+	const json_t *job;	   /* the Job as read back after apply, or NULL when absent */
+	const char *apply_error;   /* what failed while applying, or NULL */
+	const char *output_digest; /* from tj_output_from_pods, or NULL */
 };
 
+/* ---- output (output.c; tj_output_wanted in status.c) ---- */
+
+/* Parse the trainer's termination message text (at most TJ_TERMINATION_MAX bytes):
+ *   {"output":{"uri":"<spec.output.uri>","digest":"sha256:<64 lowercase hex>"}}
+ * output.digest is required; output.uri may be left out, but when present must equal want_uri
+ * (spec.output.uri; NULL: not checked); other keys are ignored. digest is written only on
+ * success. 0; SAQR_ETOOBIG; SAQR_EPARSE (not a JSON object); SAQR_EINVAL (a field missing, of
+ * the wrong type or malformed). err names the field and what it must be. */
+int tj_output_parse(const char *text, const char *want_uri, char digest[TJ_DIGEST_BUF], char *err,
+		    size_t errlen);
+
+/* The digest the trainer reported, from pods (the Job's Pods, an array; borrowed): the first pod
+ * controlled by job with completion index 0 whose trainer container terminated with exit code 0
+ * is authoritative; its state.terminated.message goes through tj_output_parse. 0 (digest set);
+ * SAQR_ENOTFOUND (no such pod) or tj_output_parse's error, err saying which pod and why. */
+int tj_output_from_pods(const json_t *tj, const json_t *job, const json_t *pods, char digest[TJ_DIGEST_BUF],
+			char *err, size_t errlen);
+
+/* Whether to read the Job's pods for the digest: job (live; NULL: gone) completed, tj has
+ * spec.output, its status records no digest yet, and either the success is new or a
+ * promotion still waits. */
+bool tj_output_wanted(const json_t *tj, const json_t *job);
+
+/* status.outputModel.digest of a TrainingJob status, or NULL. Borrowed. */
+const char *tj_output_digest(const json_t *status);
+
 /* The full status tj should have: observedGeneration, jobName, startTime, completionTime,
- * active, succeeded, failed, outputModel {uri, version} (after success with spec.output), and
+ * active, succeeded, failed, outputModel {uri, version, digest} (after success with spec.output;
+ * the digest from obs, else as recorded before for the same uri), and
  * conditions Ready, Created, Running, Suspended, Succeeded, Failed (plus Promoted, carried over
  * from the current status). Once tj has finished, a Job removed by TTL does not undo the result:
  * the recorded counts and outcome are kept. now is RFC 3339. *status_out is a new reference,
@@ -101,17 +139,17 @@ bool tj_promotion_pending(const json_t *tj, const json_t *status);
 
 /* The merge patch (application/merge-patch+json) that points md's spec.model at tj's output:
  * {"metadata":{"annotations":{"saqr.dev/promoted-from":"<tj>"}},
- *  "spec":{"model":{"uri":<output.uri>,"version":<promote.version>,"digest":null}}}
- * (the digest of the previous model no longer applies). *patch is NULL when md already serves
- * that uri and version. md is the target as read (NULL when it does not exist).
- * 0, SAQR_ENOTFOUND (md NULL), SAQR_EINVAL (md is not the target, or tj cannot promote),
- * SAQR_ENOMEM. */
-int tj_promotion(const json_t *tj, const json_t *md, json_t **patch);
+ *  "spec":{"model":{"uri":<output.uri>,"version":<promote.version>,"digest":<digest>}}}
+ * with the digest the trainer reported (status.outputModel.digest; status as from tj_status).
+ * *patch is NULL when md already serves that uri, version and digest. md is the target as read
+ * (NULL when it does not exist). 0, SAQR_EEMPTY (no digest in status), SAQR_ENOTFOUND (md
+ * NULL), SAQR_EINVAL (md is not the target, or tj cannot promote), SAQR_ENOMEM. */
+int tj_promotion(const json_t *tj, const json_t *status, const json_t *md, json_t **patch);
 
 /* Record the promotion outcome in status (as from tj_status): fail_reason NULL means the target
  * now serves the output (Promoted=True, Ready=True); otherwise Promoted=False with fail_reason
- * (e.g. "TargetNotFound", "PatchFailed") and message, and Ready=False PromotionFailed.
- * lastTransitionTime carries over from tj's status. 0, SAQR_EINVAL, SAQR_ENOMEM. */
+ * (e.g. "TargetNotFound", "PatchFailed", TJ_REASON_DIGEST_MISSING) and message, and Ready=False
+ * PromotionFailed. lastTransitionTime carries over from tj's status. 0, SAQR_EINVAL, SAQR_ENOMEM. */
 int tj_set_promoted(json_t *status, const json_t *tj, const char *fail_reason, const char *message,
 		    const char *now);
 

@@ -149,6 +149,11 @@ if kubectl wait --for=condition=Complete job/train --timeout=120s >/dev/null; th
 		grep -q "^sha256=[0-9a-f]\{64\} path=/out/model.bin rank=$i world=2$" <<<"$out" &&
 			log "rank $i: $(tail -1 <<<"$out")" || fail "rank $i logs: $out"
 	done
+	# The report a TrainingJob's promotion reads: rank 0's termination message.
+	pod=$(kubectl get pod -l "batch.kubernetes.io/job-completion-index=0,job-name=train" -o jsonpath='{.items[0].metadata.name}')
+	msg=$(kubectl get pod "$pod" -o jsonpath='{.status.containerStatuses[0].state.terminated.message}')
+	grep -q '^{"output":{"digest":"sha256:[0-9a-f]\{64\}"}}$' <<<"$msg" &&
+		log "rank 0 termination message: $msg" || fail "rank 0 termination message: $msg"
 else
 	fail "Job train not Complete"
 	kubectl describe job train | tail -15 >&2

@@ -32,6 +32,7 @@
 #define WAIT_LIMIT 90.0 /* seconds before a wait gives up: generous, never a measure */
 #define QUIET_WINDOW 20 /* seconds without writes after convergence */
 #define DIGEST "sha256:abababababababababababababababababababababababababababababababab"
+#define TRAINED_DIGEST "sha256:9befe7b03298f6103c3108be73410c344934f3a5fe5397d4c632c6d6ff2a6af9"
 #define S(obj, path) json_path_str((obj), (path), "<missing>")
 #define I(obj, path) json_path_int((obj), (path), -12345)
 
@@ -44,6 +45,7 @@ static const struct kube_resource r_hpa = { "autoscaling", "v2", "horizontalpoda
 static const struct kube_resource r_np = { "networking.k8s.io", "v1", "networkpolicies", true };
 static const struct kube_resource r_pdb = { "policy", "v1", "poddisruptionbudgets", true };
 static const struct kube_resource r_job = { "batch", "v1", "jobs", true };
+static const struct kube_resource r_pod = { "", "v1", "pods", true };
 static const struct kube_resource r_ev = { "events.k8s.io", "v1", "events", true };
 static const struct kube_resource r_lease = { "coordination.k8s.io", "v1", "leases", true };
 
@@ -437,6 +439,34 @@ static void job_succeeded(const char *name, int n)
 		  true);
 }
 
+/* The Job's pod of completion index 0, as the Job controller creates it, and its trainer's
+ * termination as the kubelet reports it (status subresource): exit 0 with message. */
+static void job_pod_terminated(const char *job_name, const char *message)
+{
+	json_t *job = wait_obj(&r_job, env.ns, job_name, NULL, NULL);
+	char pod[128];
+
+	snprintf(pod, sizeof(pod), "%s-0-abcde", job_name);
+	create_obj(&r_pod, env.ns,
+		   json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}, s:{s:s}, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}, "
+			     "s:{s:s, s:b, s:[{s:s, s:s}]}}",
+			     "apiVersion", "v1", "kind", "Pod", "metadata", "name", pod, "labels",
+			     "batch.kubernetes.io/job-name", job_name, "job-name", job_name,
+			     "batch.kubernetes.io/job-completion-index", "0", "annotations",
+			     "batch.kubernetes.io/job-completion-index", "0", "ownerReferences", "apiVersion", "batch/v1",
+			     "kind", "Job", "name", job_name, "uid", S(job, "metadata.uid"), "controller", 1,
+			     "blockOwnerDeletion", 1, "spec", "restartPolicy", "Never", "automountServiceAccountToken", 0,
+			     "containers", "name", "trainer", "image", "registry.example.ae/ml/trainer:2.3"));
+	patch_obj(&r_pod, env.ns, pod, KUBE_PATCH_MERGE,
+		  json_pack("{s:{s:s, s:[{s:s, s:b, s:i, s:s, s:s, s:{s:{s:i, s:s, s:s, s:s, s:s}}}]}}", "status", "phase",
+			    "Succeeded", "containerStatuses", "name", "trainer", "ready", 0, "restartCount", 0, "image",
+			    "registry.example.ae/ml/trainer:2.3", "imageID", "registry.example.ae/ml/trainer@" DIGEST,
+			    "state", "terminated", "exitCode", 0, "reason", "Completed", "message", message, "startedAt",
+			    "2024-05-01T10:00:07Z", "finishedAt", "2024-05-01T14:31:50Z"),
+		  true);
+	json_decref(job);
+}
+
 /* ---- setup ---- */
 
 static int make_namespace(const char *name)
@@ -809,12 +839,15 @@ static void test_tj_promotes_once(void **state)
 			    json_pack("{s:s, s:s}", "modelDeployment", "ranker", "version", "v2"));
 	create_obj(&r_tj, env.ns, tj);
 	json_decref(wait_obj(&r_job, env.ns, "ranker-train", NULL, NULL));
+	job_pod_terminated("ranker-train", "{\"output\":{\"uri\":\"s3://uae-models/ranker-train/out/model.onnx\","
+					   "\"digest\":\"" TRAINED_DIGEST "\"}}");
 	job_succeeded("ranker-train", 1);
 	tj = wait_obj(&r_tj, env.ns, "ranker-train", "cond:Promoted.status", "True");
 	expect_text(tj, "cond:Ready.reason", "Succeeded");
+	expect_text(tj, "status.outputModel.digest", TRAINED_DIGEST);
 	md = wait_obj(&r_md, env.ns, "ranker", "spec.model.version", "v2");
 	expect_text(md, "spec.model.uri", "s3://uae-models/ranker-train/out/model.onnx");
-	assert_null(json_path(md, "spec.model.digest"));
+	expect_text(md, "spec.model.digest", TRAINED_DIGEST); /* the pin follows the model */
 	assert_string_equal(json_string_value(json_object_get(json_path(md, "metadata.annotations"),
 							      "saqr.dev/promoted-from")),
 			    "ranker-train");
@@ -835,6 +868,36 @@ static void test_tj_promotes_once(void **state)
 	md = wait_obj(&r_md, env.ns, "ranker", NULL, NULL);
 	expect_text(md, "spec.model.version", "v3");
 	json_decref(md);
+}
+
+/* A trainer that reports no digest: nothing is promoted, and the TrainingJob says what to write. */
+static void test_tj_promotion_needs_digest(void **state)
+{
+	json_t *tj = tj_obj("nodigest-train", 1, NULL), *md;
+	const char *msg;
+	char buf[1024];
+
+	(void)state;
+	create_obj(&r_md, env.ns, md_obj(env.ns, "nodigest", 1));
+	json_object_set_new(json_object_get(tj, "spec"), "promote",
+			    json_pack("{s:s, s:s}", "modelDeployment", "nodigest", "version", "v2"));
+	create_obj(&r_tj, env.ns, tj);
+	json_decref(wait_obj(&r_job, env.ns, "nodigest-train", NULL, NULL));
+	job_pod_terminated("nodigest-train", "{\"output\":{\"uri\":\"s3://uae-models/nodigest-train/out/model.onnx\"}}");
+	job_succeeded("nodigest-train", 1);
+	tj = wait_obj(&r_tj, env.ns, "nodigest-train", "cond:Promoted.reason", "OutputDigestMissing");
+	expect_text(tj, "cond:Promoted.status", "False");
+	expect_text(tj, "cond:Ready.reason", "PromotionFailed");
+	msg = text_at(tj, "cond:Promoted.message", buf, sizeof(buf));
+	if (!strstr(msg, "output.digest is missing") || !strstr(msg, "/dev/termination-log"))
+		fail_msg("the message does not say what is missing and what to write: %s", msg);
+	assert_null(json_path(tj, "status.outputModel.digest"));
+	wait_event(env.ns, "nodigest-train", "PromotionFailed", "/dev/termination-log");
+	md = wait_obj(&r_md, env.ns, "nodigest", NULL, NULL);
+	expect_text(md, "spec.model.version", "v1");
+	expect_text(md, "spec.model.digest", DIGEST);
+	json_decref(md);
+	json_decref(tj);
 }
 
 /* ---- steady state ---- */
@@ -1026,6 +1089,7 @@ int main(void)
 		cmocka_unit_test(test_tj_creates_indexed_job_and_service),
 		cmocka_unit_test(test_tj_failure),
 		cmocka_unit_test(test_tj_promotes_once),
+		cmocka_unit_test(test_tj_promotion_needs_digest),
 		cmocka_unit_test(test_no_writes_when_converged),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_flags),

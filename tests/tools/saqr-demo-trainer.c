@@ -2,9 +2,14 @@
  * (image saqr.local/saqr-demo-trainer:dev). It checks the rank environment Saqr's TrainingJob
  * gives each pod of its Indexed Job (DESIGN.md: MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES,
  * NODE_RANK and torchrun's PET_* equivalents; JOB_COMPLETION_INDEX from the Job controller),
- * "trains" a small deterministic model from them, writes it to --output and prints its sha256.
+ * "trains" a small deterministic model from them, writes it to --output, prints its sha256 and
+ * reports it as the TrainingJob's output in its termination message (docs/api.md):
+ * {"output":{"uri":"<SAQR_OUTPUT_URI>","digest":"sha256:<hex>"}} (uri only when that is set).
  *
- *   saqr-demo-trainer [--output FILE] [--steps N] [--allow-single]
+ *   saqr-demo-trainer [--output FILE] [--steps N] [--allow-single] [--termination-log PATH]
+ *
+ * --termination-log defaults to /dev/termination-log; "" writes none. A path that cannot be
+ * written (outside a pod) is reported on stderr and does not fail the run.
  *
  * Without WORLD_SIZE (or PET_NNODES) it refuses to run unless --allow-single (world 1, rank 0).
  * Every inconsistency is reported, then it exits 1: rank outside [0, world), a PET_* or
@@ -39,6 +44,41 @@ static const char *rank_env(const char *name, const char *pet)
 	return p && *p ? p : NULL;
 }
 
+/* s as the inside of a JSON string: quotes and backslashes escaped, control bytes dropped. */
+static void json_str(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		if ((unsigned char)*s >= 0x20)
+			fputc(*s, f);
+	}
+}
+
+/* The TrainingJob's report: what the operator reads from completion index 0's pod. */
+static void write_termination(const char *path, const char *hex)
+{
+	const char *uri = getenv("SAQR_OUTPUT_URI");
+	FILE *f;
+
+	if (!*path)
+		return;
+	f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "saqr-demo-trainer: no termination message: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	fputs("{\"output\":{", f);
+	if (uri && *uri) {
+		fputs("\"uri\":\"", f);
+		json_str(f, uri);
+		fputs("\",", f);
+	}
+	fprintf(f, "\"digest\":\"sha256:%s\"}}", hex);
+	if (fclose(f) != 0)
+		fprintf(stderr, "saqr-demo-trainer: no termination message: %s: %s\n", path, strerror(errno));
+}
+
 static int parse_num(const char *name, const char *s, long lo, long hi, long *out)
 {
 	char *end;
@@ -57,6 +97,8 @@ static int parse_num(const char *name, const char *s, long lo, long hi, long *ou
 int main(int argc, char **argv)
 {
 	const char *output = getenv("SAQR_OUTPUT") ? getenv("SAQR_OUTPUT") : "/tmp/model.bin";
+	const char *termination = "/dev/termination-log";
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
 	const char *world_s, *rank_s, *addr, *port_s, *index_s, *nnodes_s;
 	long world = 1, rank = 0, port = 0, index, nnodes, steps = 100;
 	int allow_single = 0;
@@ -72,8 +114,12 @@ int main(int argc, char **argv)
 			steps = strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--allow-single") == 0)
 			allow_single = 1;
+		else if (strcmp(argv[i], "--termination-log") == 0 && i + 1 < argc)
+			termination = argv[++i];
 		else {
-			fprintf(stderr, "usage: saqr-demo-trainer [--output FILE] [--steps N] [--allow-single]\n");
+			fprintf(stderr,
+				"usage: saqr-demo-trainer [--output FILE] [--steps N] [--allow-single] "
+				"[--termination-log PATH]\n");
 			return strcmp(argv[i], "--help") == 0 ? 0 : 2;
 		}
 	}
@@ -122,12 +168,14 @@ int main(int argc, char **argv)
 	md = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	{
-		unsigned long long s = 0x5a17ULL ^ ((unsigned long long)rank << 32) ^ (unsigned long long)world;
+		unsigned long long s =
+		    0x5a17ULL ^ ((unsigned long long)rank << 32) ^ (unsigned long long)world;
 		float w[256];
 		for (long step = 0; step < steps; step++)
 			for (int i = 0; i < 256; i++) {
 				s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-				w[i] = (step ? w[i] : 0.0f) * 0.9f + (float)((s >> 40) & 0xffff) / 65536.0f * 0.1f;
+				w[i] = (step ? w[i] : 0.0f) * 0.9f +
+				       (float)((s >> 40) & 0xffff) / 65536.0f * 0.1f;
 			}
 		if (fwrite(w, sizeof(w), 1, f) != 1 || fclose(f) != 0) {
 			fprintf(stderr, "saqr-demo-trainer: cannot write %s: %s\n", output, strerror(errno));
@@ -138,9 +186,10 @@ int main(int argc, char **argv)
 	}
 	EVP_DigestFinal_ex(md, digest, &dlen);
 	EVP_MD_CTX_free(md);
-	printf("sha256=");
 	for (unsigned int i = 0; i < dlen; i++)
-		printf("%02x", digest[i]);
-	printf(" path=%s rank=%ld world=%ld\n", output, rank, world);
+		snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", digest[i]);
+	hex[2 * dlen] = '\0';
+	printf("sha256=%s path=%s rank=%ld world=%ld\n", hex, output, rank, world);
+	write_termination(termination, hex);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "operator/driftpolicy/driftactions.h"
+#include "operator/driftpolicy/drifteval.h"
 #include "../support/kubetest.h"
 
 static json_t *load_json(const char *name)
@@ -63,6 +64,69 @@ static void test_incident_settings(void **state)
 	driftactions_incident_cfg(dp, &inc);
 	assert_int_equal(inc.cfg.cooldown_seconds, 5400);
 	assert_false(inc.cfg.retrain);
+	json_decref(dp);
+}
+
+/* An evaluation that shows exactly the breach named by reason ("" shows none). */
+static struct drifteval_result breach(const char *reason)
+{
+	struct drifteval_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.drift = strcmp(reason, "DriftDetected") == 0;
+	r.quality_breach = strcmp(reason, "QualitySLO") == 0;
+	r.latency_breach = strcmp(reason, "LatencySLO") == 0;
+	r.error_breach = strcmp(reason, "ErrorRateSLO") == 0;
+	r.slo_breach = r.quality_breach || r.latency_breach || r.error_breach;
+	return r;
+}
+
+static bool due(const json_t *dp, const char *reason)
+{
+	struct drifteval_result r = breach(reason);
+
+	return driftactions_retrain_due(dp, &r);
+}
+
+static void test_retrain_on_default(void **state)
+{
+	json_t *dp = load_json("dp_scrape.json");
+
+	(void)state;
+	/* without spec.actions.retrain.on: drift and quality, never latency or errors */
+	assert_true(due(dp, "DriftDetected"));
+	assert_true(due(dp, "QualitySLO"));
+	assert_false(due(dp, "LatencySLO"));
+	assert_false(due(dp, "ErrorRateSLO"));
+	assert_false(due(dp, ""));
+	assert_false(driftactions_retrain_due(dp, NULL));
+	json_object_del(json_path(dp, "spec.actions"), "retrain");
+	assert_false(due(dp, "DriftDetected"));
+	json_decref(dp);
+}
+
+static void test_retrain_on_each_reason(void **state)
+{
+	static const char *const reasons[] = {"DriftDetected", "QualitySLO", "LatencySLO", "ErrorRateSLO"};
+	json_t *dp = load_json("dp_scrape.json");
+	json_t *retrain = json_path(dp, "spec.actions.retrain");
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		json_object_set_new(retrain, "on", json_pack("[s]", reasons[i]));
+		for (size_t j = 0; j < 4; j++)
+			assert_int_equal(due(dp, reasons[j]), i == j);
+		assert_false(due(dp, ""));
+	}
+	json_object_set_new(retrain, "on", json_pack("[s, s]", "LatencySLO", "ErrorRateSLO"));
+	assert_false(due(dp, "DriftDetected"));
+	assert_true(due(dp, "LatencySLO"));
+	assert_true(due(dp, "ErrorRateSLO"));
+	/* an empty list (the CRD refuses it) or unknown names retrain on nothing */
+	json_object_set_new(retrain, "on", json_pack("[s, i]", "Unknown", 3));
+	assert_false(due(dp, "DriftDetected"));
+	json_object_set_new(retrain, "on", json_array());
+	assert_false(due(dp, "QualitySLO"));
 	json_decref(dp);
 }
 
@@ -325,6 +389,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_incident_settings),
+		cmocka_unit_test(test_retrain_on_default),
+		cmocka_unit_test(test_retrain_on_each_reason),
 		cmocka_unit_test(test_retrain_at_most_one_running),
 		cmocka_unit_test(test_retrain_object),
 		cmocka_unit_test(test_rollback_target),

@@ -1,7 +1,8 @@
 /* Unit tests for operator/trainingjob/status.c: TrainingJob status from Job objects in the
  * shapes the API server returns (tests/data/operator/job_*.json): created, running, succeeded,
  * failed (BackoffLimitExceeded, DeadlineExceeded), suspended by Kueue; the outcome kept after TTL
- * removes the Job; idempotence; promotion into a ModelDeployment exactly once. */
+ * removes the Job; idempotence; promotion into a ModelDeployment exactly once, pinned to the
+ * digest the trainer reported (and refused without one). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #define T0 "2024-05-01T10:00:10Z"
 #define T1 "2024-05-01T14:32:00Z"
 #define T2 "2024-05-01T16:00:00Z"
+#define DIGEST "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 #define S(obj, path) json_path_str((obj), (path), "<missing>")
 #define I(obj, path) json_path_int((obj), (path), -12345)
 
@@ -31,10 +33,22 @@ static json_t *load(const char *name)
 	return v;
 }
 
+/* The status from a Job fixture, with the digest the trainer reported (NULL: none read). */
+static json_t *status_digest(const json_t *tj, const char *job_fixture, const char *now, const char *digest)
+{
+	json_t *job = job_fixture ? load(job_fixture) : NULL, *st = NULL;
+	struct tj_observed obs = {job, NULL, digest};
+
+	assert_int_equal(tj_status(tj, &obs, now, &st), 0);
+	assert_non_null(st);
+	json_decref(job);
+	return st;
+}
+
 static json_t *status_of(const json_t *tj, const char *job_fixture, const char *now)
 {
 	json_t *job = job_fixture ? load(job_fixture) : NULL, *st = NULL;
-	struct tj_observed obs = {job, NULL};
+	struct tj_observed obs = {job, NULL, NULL};
 
 	assert_int_equal(tj_status(tj, &obs, now, &st), 0);
 	assert_non_null(st);
@@ -192,8 +206,9 @@ static void test_outcome_survives_ttl(void **state)
 
 	(void)state;
 	json_object_del(json_object_get(tj, "spec"), "promote");
-	adopt(tj, status_of(tj, "job_succeeded.json", T1));
+	adopt(tj, status_digest(tj, "job_succeeded.json", T1, DIGEST));
 	st = status_of(tj, NULL, T2); /* the Job is gone */
+	assert_string_equal(S(st, "outputModel.digest"), DIGEST);
 	expect_cond(st, "Succeeded", "True", "CompletionsReached", "Reached expected number");
 	expect_cond(st, "Ready", "True", "Succeeded", NULL);
 	expect_cond(st, "Created", "True", "JobCreated", "removed after it finished");
@@ -263,10 +278,12 @@ static void test_promotion_once(void **state)
 	json_t *tj = load("tj_fraud.json"), *md = load("md_fraud.json"), *st, *patch = NULL, *again;
 
 	(void)state;
-	st = status_of(tj, "job_succeeded.json", T1);
+	st = status_digest(tj, "job_succeeded.json", T1, DIGEST);
+	assert_string_equal(S(st, "outputModel.digest"), DIGEST);
+	assert_string_equal(tj_output_digest(st), DIGEST);
 	assert_string_equal(tj_promotion_target(tj), "fraud");
 	assert_true(tj_promotion_pending(tj, st));
-	assert_int_equal(tj_promotion(tj, md, &patch), 0);
+	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
 	assert_non_null(patch);
 	assert_int_equal(json_object_size(patch), 2);
 	assert_string_equal(json_string_value(json_object_get(json_path(patch, "metadata.annotations"),
@@ -275,7 +292,7 @@ static void test_promotion_once(void **state)
 	assert_int_equal(json_object_size(json_path(patch, "spec.model")), 3);
 	assert_string_equal(S(patch, "spec.model.uri"), "s3://saqr-models/fraud/1.5.0/model.onnx");
 	assert_string_equal(S(patch, "spec.model.version"), "1.5.0");
-	assert_true(json_is_null(json_path(patch, "spec.model.digest"))); /* the old digest is dropped */
+	assert_string_equal(S(patch, "spec.model.digest"), DIGEST); /* the pin follows the model */
 	json_decref(patch);
 
 	/* the PATCH went through */
@@ -286,8 +303,13 @@ static void test_promotion_once(void **state)
 	adopt(tj, st);
 	assert_false(tj_promotion_pending(tj, json_object_get(tj, "status")));
 
-	/* the next reconcile: Promoted carried over, nothing pending, nothing to write */
+	/* the next reconcile (pods not read again): Promoted and the digest carried over, nothing
+	 * pending, nothing to write */
+	again = load("job_succeeded.json");
+	assert_false(tj_output_wanted(tj, again));
+	json_decref(again);
 	again = status_of(tj, "job_succeeded.json", T2);
+	assert_string_equal(S(again, "outputModel.digest"), DIGEST);
 	assert_false(tj_promotion_pending(tj, again));
 	expect_cond(again, "Promoted", "True", "ModelPromoted", NULL);
 	expect_cond(again, "Ready", "True", "Succeeded", NULL);
@@ -300,14 +322,77 @@ static void test_promotion_once(void **state)
 static void test_promotion_target_already_serving(void **state)
 {
 	json_t *tj = load("tj_fraud.json"), *md = load("md_fraud.json"), *patch = (json_t *)0x1;
+	json_t *st = status_digest(tj, "job_succeeded.json", T1, DIGEST);
 
 	(void)state;
 	json_object_set_new(json_path(md, "spec.model"), "uri",
 			    json_string("s3://saqr-models/fraud/1.5.0/model.onnx"));
 	json_object_set_new(json_path(md, "spec.model"), "version", json_string("1.5.0"));
-	assert_int_equal(tj_promotion(tj, md, &patch), 0);
+	json_object_set_new(json_path(md, "spec.model"), "digest", json_string(DIGEST));
+	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
 	assert_null(patch); /* a crash between PATCH and status write does not patch twice */
+	/* the same uri and version with another digest is not the same model */
+	json_object_set_new(
+	    json_path(md, "spec.model"), "digest",
+	    json_string("sha256:0000000000000000000000000000000000000000000000000000000000000000"));
+	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
+	assert_non_null(patch);
+	assert_string_equal(S(patch, "spec.model.digest"), DIGEST);
+	json_decref(patch);
+	json_decref(st);
 	json_decref(md);
+	json_decref(tj);
+}
+
+static void test_promotion_without_digest(void **state)
+{
+	json_t *tj = load("tj_fraud.json"), *md = load("md_fraud.json"), *patch = (json_t *)0x1, *st;
+
+	(void)state;
+	st = status_of(tj, "job_succeeded.json", T1); /* the trainer reported nothing */
+	assert_null(json_path(st, "outputModel.digest"));
+	assert_null(tj_output_digest(st));
+	assert_true(tj_promotion_pending(tj, st));
+	assert_int_equal(tj_promotion(tj, st, md, &patch), SAQR_EEMPTY);
+	assert_ptr_equal(patch, (json_t *)0x1);
+	assert_int_equal(tj_set_promoted(st, tj, TJ_REASON_DIGEST_MISSING,
+					 "the trainer reported no digest of its output", T1),
+			 0);
+	expect_cond(st, "Promoted", "False", "OutputDigestMissing", "no digest");
+	expect_cond(st, "Ready", "False", "PromotionFailed", "no digest");
+	adopt(tj, st);
+	/* a digest recorded for another output does not carry over */
+	json_object_set_new(json_path(tj, "status.outputModel"), "digest", json_string(DIGEST));
+	json_object_set_new(json_path(tj, "status.outputModel"), "uri",
+			    json_string("s3://saqr-models/old.onnx"));
+	st = status_of(tj, "job_succeeded.json", T2);
+	assert_null(json_path(st, "outputModel.digest"));
+	json_decref(st);
+	json_decref(md);
+	json_decref(tj);
+}
+
+static void test_output_wanted(void **state)
+{
+	json_t *tj = load("tj_fraud.json"), *done = load("job_succeeded.json"),
+	       *running = load("job_running.json");
+
+	(void)state;
+	assert_false(tj_output_wanted(tj, NULL));    /* the Job is gone: so are its pods */
+	assert_false(tj_output_wanted(tj, running)); /* not complete yet */
+	assert_true(tj_output_wanted(tj, done));     /* the success is new */
+	adopt(tj, status_of(tj, "job_succeeded.json", T1));
+	assert_true(tj_output_wanted(tj, done)); /* no digest, promotion waits */
+	json_object_set_new(json_path(tj, "status.outputModel"), "digest", json_string(DIGEST));
+	assert_false(tj_output_wanted(tj, done)); /* recorded */
+	json_object_del(json_path(tj, "status.outputModel"), "digest");
+	json_object_del(json_object_get(tj, "spec"), "promote");
+	assert_false(tj_output_wanted(tj, done)); /* read once at the success, without promote */
+	json_object_del(json_object_get(tj, "spec"), "output");
+	json_object_del(tj, "status");
+	assert_false(tj_output_wanted(tj, done)); /* no output */
+	json_decref(running);
+	json_decref(done);
 	json_decref(tj);
 }
 
@@ -316,8 +401,8 @@ static void test_promotion_failures(void **state)
 	json_t *tj = load("tj_fraud.json"), *md = load("md_fraud.json"), *st, *patch = NULL;
 
 	(void)state;
-	st = status_of(tj, "job_succeeded.json", T1);
-	assert_int_equal(tj_promotion(tj, NULL, &patch), SAQR_ENOTFOUND);
+	st = status_digest(tj, "job_succeeded.json", T1, DIGEST);
+	assert_int_equal(tj_promotion(tj, st, NULL, &patch), SAQR_ENOTFOUND);
 	assert_int_equal(
 	    tj_set_promoted(st, tj, "TargetNotFound", "ModelDeployment fraud does not exist in ml", T1), 0);
 	expect_cond(st, "Promoted", "False", "TargetNotFound", "does not exist in ml");
@@ -329,7 +414,7 @@ static void test_promotion_failures(void **state)
 
 	/* a ModelDeployment in another namespace is never the target */
 	json_object_set_new(json_object_get(md, "metadata"), "namespace", json_string("other"));
-	assert_int_equal(tj_promotion(tj, md, &patch), SAQR_EINVAL);
+	assert_int_equal(tj_promotion(tj, st, md, &patch), SAQR_EINVAL);
 	assert_null(patch);
 	json_decref(md);
 
@@ -337,8 +422,8 @@ static void test_promotion_failures(void **state)
 	json_object_del(json_object_get(tj, "spec"), "promote");
 	assert_false(tj_promotion_pending(tj, st));
 	assert_null(tj_promotion_target(tj));
-	assert_int_equal(tj_promotion(tj, NULL, &patch), SAQR_EINVAL);
-	assert_int_equal(tj_promotion(tj, NULL, NULL), SAQR_EINVAL);
+	assert_int_equal(tj_promotion(tj, st, NULL, &patch), SAQR_EINVAL);
+	assert_int_equal(tj_promotion(tj, st, NULL, NULL), SAQR_EINVAL);
 	json_decref(st);
 	json_decref(tj);
 }
@@ -372,8 +457,8 @@ static void test_set_promoted_errors(void **state)
 static void test_invalid_and_apply_error(void **state)
 {
 	json_t *tj = load("tj_fraud.json"), *job = load("job_running.json"), *st = NULL;
-	struct tj_observed obs = {job,
-				  "Job.batch \"fraud-train\" is invalid: spec.template: field is immutable"};
+	struct tj_observed obs = {
+	    job, "Job.batch \"fraud-train\" is invalid: spec.template: field is immutable", NULL};
 
 	(void)state;
 	assert_int_equal(tj_status(tj, &obs, T0, &st), 0);
@@ -417,6 +502,8 @@ int main(void)
 	    cmocka_unit_test(test_transition_from_running_to_succeeded),
 	    cmocka_unit_test(test_promotion_once),
 	    cmocka_unit_test(test_promotion_target_already_serving),
+	    cmocka_unit_test(test_promotion_without_digest),
+	    cmocka_unit_test(test_output_wanted),
 	    cmocka_unit_test(test_promotion_failures),
 	    cmocka_unit_test(test_not_pending_while_running),
 	    cmocka_unit_test(test_set_promoted_errors),
