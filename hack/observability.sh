@@ -20,6 +20,7 @@ mod="$here/observability"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/saqr"
 key=$(cat "$mod/go.mod" "$mod/go.sum" "$mod/ui-placeholder.html" "$0" | sha256sum | cut -c1-16)
 bindir="$cache/observability/$key/bin"
+tmp=""
 tools=(prometheus alertmanager)
 declare -A pkg=(
 	[prometheus]=github.com/prometheus/prometheus/cmd/prometheus
@@ -55,12 +56,12 @@ ldflags() {
 # hack/observability/go.mod) with a placeholder page there. Prints the copy's directory.
 alertmanager_src() {
 	local src copy=$1/alertmanager-src d
-	src=$(cd "$mod" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/prometheus/alertmanager)
-	cp -R "$src" "$copy"
-	chmod -R u+w "$copy"
+	# (called in a condition, where set -e does not apply: every step checks)
+	src=$(cd "$mod" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/prometheus/alertmanager) &&
+		[ -n "$src" ] && cp -R "$src" "$copy" && chmod -R u+w "$copy" || return 1
 	for d in elm mantine; do
-		mkdir -p "$copy/ui/app/dist/$d"
-		cp "$mod/ui-placeholder.html" "$copy/ui/app/dist/$d/index.html"
+		mkdir -p "$copy/ui/app/dist/$d" && cp "$mod/ui-placeholder.html" "$copy/ui/app/dist/$d/index.html" ||
+			return 1
 	done
 	printf '%s' "$copy"
 }
@@ -77,16 +78,21 @@ build() {
 	built && return 0
 	command -v go >/dev/null || { echo "observability: Go is needed to build Prometheus and Alertmanager (go not found)" >&2; return 1; }
 	mkdir -p "$bindir"
-	local tmp t start rc=0 dir
+	local t start rc=0 dir
 	tmp=$(mktemp -d "$cache/observability/build.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
 	for t in "${tools[@]}"; do
 		[ -x "$bindir/$t" ] && continue
 		start=$SECONDS
+		echo "observability: building $t $(version "$t") (pinned in hack/observability/go.mod; first time only)" >&2
 		dir=$mod
-		[ "$t" = alertmanager ] && dir=$(alertmanager_src "$tmp")
-		echo "observability: building $t $(version "$t") from hack/observability/go.mod (first time only)" >&2
-		if (cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -tags "${tags[$t]}" \
-			-ldflags "$(ldflags "$t")" -o "$tmp/$t" "${pkg[$t]}") >&2; then
+		if [ "$t" = alertmanager ] && ! dir=$(alertmanager_src "$tmp"); then
+			echo "observability: cannot copy the alertmanager module" >&2
+			rc=1
+			continue
+		fi
+		if (cd "$dir" && GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0 go build -trimpath \
+			-tags "${tags[$t]}" -ldflags "$(ldflags "$t")" -o "$tmp/$t" "${pkg[$t]}") >&2; then
 			mv "$tmp/$t" "$bindir/$t"
 			echo "observability: built $t in $((SECONDS - start))s into $bindir" >&2
 		else
@@ -94,7 +100,6 @@ build() {
 			rc=1
 		fi
 	done
-	rm -rf "$tmp"
 	return $rc
 }
 
