@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# `make demo`: Saqr's main job on a local control plane, step by step.
-#   hack/demo.sh up     start the control plane, saqr-webhook and saqr-operator, then walk through
-#   hack/demo.sh down   stop everything `up` started
-# State (logs, certificates, pid files) lives in $SAQR_DEMO_DIR (default /tmp/saqr-demo-$UID).
+# `make demo-apiserver`: Saqr's main job on a local control plane without a node (no root
+# needed), step by step. `make demo` (hack/demo.sh) is the same walk-through on a real node.
+#   hack/demo-apiserver.sh up     start the control plane, saqr-webhook and saqr-operator, then walk through
+#   hack/demo-apiserver.sh down   stop everything `up` started
+# State (logs, certificates, pid files) lives in $SAQR_DEMO_DIR (default /tmp/saqr-demo-apiserver-$UID).
 # There is no kubelet or controller-manager here: the demo plays their part by patching the
 # status of Deployments and Jobs, and says so when it does.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-dir="${SAQR_DEMO_DIR:-${TMPDIR:-/tmp}/saqr-demo-$(id -u)}"
+dir="${SAQR_DEMO_DIR:-${TMPDIR:-/tmp}/saqr-demo-apiserver-$(id -u)}"
 export SAQR_CLUSTER_DIR="$dir/cluster"
 ns=ml
 bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
@@ -241,18 +242,17 @@ drift() {
 		--ip 127.0.0.1 >/dev/null
 	kubectl -n "$ns" create secret generic fraud-detector-tls --from-file=tls.crt="$dir/model-certs/tls.crt" \
 		--from-file=tls.key="$dir/model-certs/tls.key" --from-file=ca.crt="$dir/model-certs/ca.crt" >/dev/null
-	start_bg model "$dir/model.log" "$root/build/rel/tools/saqr-demo-server" --metrics "$dir/metrics.txt" \
-		--cert-file "$dir/model-certs/tls.crt" --key-file "$dir/model-certs/tls.key"
+	start_bg model "$dir/model.log" "$root/build/rel/tools/saqr-demo-server" --metrics "$dir/metrics.txt"
 	start_bg sink "$dir/sink.log" "$root/build/rel/tools/saqr-demo-server" --record "$dir/sink.jsonl"
 	until_ok 10 grep -q port= "$dir/model.log"
 	until_ok 10 grep -q port= "$dir/sink.log"
 	mport=$(sed -n 's/^port=//p' "$dir/model.log")
 	sport=$(sed -n 's/^port=//p' "$dir/sink.log")
-	note "saqr-demo-server plays the model's /metrics (HTTPS, 127.0.0.1:$mport) and an ITSM webhook (127.0.0.1:$sport)"
+	note "saqr-demo-server plays the saqr-agent's /metrics (plain HTTP, 127.0.0.1:$mport) and an ITSM webhook (127.0.0.1:$sport)"
 	note "the model's pods are an EndpointSlice of its Service; the API server refuses loopback"
 	note "addresses, so it names model.localhost, which resolves to 127.0.0.1 without DNS"
 	endpointslice "$mport" | kubectl -n "$ns" apply -f - >/dev/null 2>&1
-	sed -e "s#interval: 10m#interval: 5s#" -e "s#port: 8080#port: $mport#" -e "s#cooldown: 2h#cooldown: 1h#" \
+	sed -e "s#interval: 10m#interval: 5s#" -e "s#port: 9090#port: $mport#" -e "s#cooldown: 2h#cooldown: 1h#" \
 		-e "s#https://itsm.example.ae/hooks/saqr#http://127.0.0.1:$sport/hooks/saqr#" \
 		"$root/manifests/samples/driftpolicy.yaml" >"$dir/driftpolicy.yaml"
 	note "the sample DriftPolicy, with a 5s interval and the local receiver as its webhook sink:"

@@ -13,8 +13,8 @@ demo: ## The main job on a local control plane: install Saqr, admit, refuse, rec
 	@hack/deps.sh
 	@hack/tools.sh build
 	@$(MAKE) --no-print-directory build $(DEMO_TOOLS)
-	@hack/demo.sh up
+	@hack/demo-apiserver.sh up
 
 .PHONY: demo-down
 demo-down: ## Stop everything `make demo` started.
-	@hack/demo.sh down
+	@hack/demo-apiserver.sh down

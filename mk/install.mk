@@ -1,7 +1,7 @@
 # Install paths: kustomize manifests, the Helm chart, Argo CD health checks, image file trees.
 
 HELM_KUBE_VERSION ?= 1.34.0
-IMAGE_CMDS ?= saqr-operator saqr-webhook saqrctl
+IMAGE_CMDS ?= saqr-operator saqr-webhook saqrctl saqr-agent saqr-fetch
 
 ##@ Development
 
