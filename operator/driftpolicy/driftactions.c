@@ -12,6 +12,7 @@
 #include "common/jsonutil.h"
 #include "operator/driftpolicy/drifteval.h"
 #include "operator/objmeta.h"
+#include "operator/podtmpl.h"
 #include "operator/trainingjob/trainingjob.h"
 
 #define DA_RETRAIN_SUFFIX "-retrain-"
@@ -121,9 +122,12 @@ int driftactions_retrain_object(const json_t *dp, const json_t *tjs, const char 
 	if (!tj)
 		return SAQR_EINVAL;
 	spec = json_deep_copy(tmpl);
+	/* The policy's compliance labels, so that the job's pods (which inherit the TrainingJob's)
+	 * pass the admission policy as the policy itself did. */
 	if (!spec || json_object_set_new(tj, "spec", spec) ||
 	    json_object_set_new(json_object_get(tj, "metadata"), "annotations",
-				json_pack("{s:s}", DRIFTACTIONS_ANN_INCIDENT, incident_id))) {
+				json_pack("{s:s}", DRIFTACTIONS_ANN_INCIDENT, incident_id)) ||
+	    podtmpl_inherit_meta(dp, tj)) {
 		json_decref(tj);
 		return SAQR_ENOMEM;
 	}
