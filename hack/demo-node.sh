@@ -260,8 +260,11 @@ demo_drift() {
 	head -c 700 "$demo_dir/sink.jsonl" | sed 's/^/  /'
 	echo
 	until_ok 60 '[ -n "$(jsonpath dp fraud-detector-drift {.status.incidents[0].trainingJob})" ]'
-	note "the retraining TrainingJob runs (saqr-demo-trainer, one pod):"
-	show kubectl -n "$ns" get tj
+	local retrain
+	retrain=$(jsonpath dp fraud-detector-drift '{.status.incidents[0].trainingJob}')
+	note "the retraining TrainingJob $retrain runs (saqr-demo-trainer, one pod; promoted by a human afterwards):"
+	until_ok 60 cond_is tj "$retrain" Succeeded True || note "($retrain has not succeeded yet)"
+	show kubectl -n "$ns" get tj,jobs
 	note "the rollback: the ModelDeployment is back on v3, and so is the Deployment's pod template"
 	until_ok 60 '[ "$(demo_template_version)" = v3 ]'
 	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={.spec.model.version}{'\n'}"
