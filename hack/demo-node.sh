@@ -88,17 +88,59 @@ predictions: {name: fraud_score, type: numerical, edges: [0.25, 0.5, 0.75]}
 YAML
 }
 
+# The model store: a PersistentVolume (a directory of the node, under the node's own directory)
+# bound to the claim fraud-models, with the model files v3 and v4. saqr-fetch copies the model
+# from the claim and verifies its sha256 (pvc:// is in the cluster: residency is the placement).
+demo_model_store() {
+	local v
+	mkdir -p "$demo_dir/models"
+	for v in v3 v4; do
+		mkdir -p "$demo_dir/models/$v"
+		awk -v v="$v" 'BEGIN {printf "saqr demo fraud-detector model %s\n", v; for (i = 0; i < 4096; i++) printf "%c", 33 + (i * 7 + length(v)) % 90}' \
+			>"$demo_dir/models/$v/model.onnx"
+	done
+	chmod -R a+rX "$demo_dir/models"
+	model_digest_v3="sha256:$(sha256sum "$demo_dir/models/v3/model.onnx" | cut -d' ' -f1)"
+	kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: fraud-models-$ns}
+spec:
+  capacity: {storage: 16Mi}
+  accessModes: [ReadOnlyMany]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: saqr-demo-models
+  hostPath: {path: $demo_dir/models, type: Directory}
+  claimRef: {namespace: $ns, name: fraud-models}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: fraud-models, namespace: $ns}
+spec:
+  accessModes: [ReadOnlyMany]
+  storageClassName: saqr-demo-models
+  resources: {requests: {storage: 16Mi}}
+  volumeName: fraud-models-$ns
+YAML
+	until_ok 30 '[ "$(jsonpath pvc fraud-models {.status.phase})" = Bound ]'
+}
+
 demo_modeldeployment() {
-	step "1. The sample ModelDeployment is admitted; its pods run: saqr-demo-server behind the saqr-agent sidecar"
+	step "1. The sample ModelDeployment is admitted; its pods run: saqr-fetch, then saqr-demo-server behind the saqr-agent sidecar"
 	demo_prepare_namespace
+	demo_model_store
+	note "the model store: the claim fraud-models (a PersistentVolume on the node) holds v3/model.onnx and v4/model.onnx"
+	show kubectl -n "$ns" get pvc fraud-models
 	note "manifests/samples/modeldeployment.yaml with the local images (pinned by digest), small resources,"
-	note "2 replicas instead of the HPA (no metrics-server here), and the agent's feature configuration."
-	note "saqr-fetch is off (spec.fetch.enabled: false): the sample's model is in Azure Blob Storage, which"
-	note "this machine cannot reach, and the operator gives saqr-fetch no private CA for a local https store."
-	demo_sample modeldeployment.yaml "{\"spec\": {\"server\": {\"image\": \"$server_image\",
+	note "2 replicas instead of the HPA (no metrics-server here), the agent's feature configuration, and the"
+	note "model on that claim (pvc://fraud-models/v3/model.onnx, its sha256) instead of Azure Blob Storage,"
+	note "which this machine cannot reach; saqr-fetch copies it into each pod and verifies the digest."
+	demo_sample modeldeployment.yaml "{\"spec\": {\"model\": {\"uri\": \"pvc://fraud-models/v3/model.onnx\",
+		\"digest\": \"$model_digest_v3\"}, \"storage\": null, \"server\": {\"image\": \"$server_image\",
 		\"args\": [\"--address\", \"0.0.0.0\", \"--port\", \"8080\"], \"resources\": $small_resources},
 		\"agent\": {\"config\": \"fraud-detector-agent\", \"resources\": $small_resources},
-		\"fetch\": {\"enabled\": false}, \"autoscaling\": null, \"replicas\": 2}}" >"$demo_dir/modeldeployment.yaml"
+		\"fetch\": {\"maxBytes\": 1048576, \"resources\": $small_resources},
+		\"autoscaling\": null, \"replicas\": 2}}" >"$demo_dir/modeldeployment.yaml"
 	show kubectl -n "$ns" apply -f "$demo_dir/modeldeployment.yaml"
 	until_ok 30 kubectl -n "$ns" get deployment fraud-detector
 	note "what saqr-operator made (server-side apply, owned by the ModelDeployment):"
@@ -107,6 +149,11 @@ demo_modeldeployment() {
 	until_ok 60 cond_is md fraud-detector Ready True
 	note "the kubelet runs them: the model server and saqr-agent (TLS on 8443, metrics on 9090) in each pod"
 	show kubectl -n "$ns" get replicasets,pods -o wide -l app.kubernetes.io/instance=fraud-detector
+	note "saqr-fetch in one of them:"
+	kubectl -n "$ns" logs "$(kubectl -n "$ns" get pods -l app.kubernetes.io/instance=fraud-detector -o name | head -1)" \
+		-c saqr-fetch 2>&1 | cut -c1-220 | sed 's/^/  /'
+	show kubectl -n "$ns" get md fraud-detector -o \
+		"jsonpath={range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{'\n'}{end}"
 	show kubectl -n "$ns" get md fraud-detector
 }
 
@@ -147,9 +194,12 @@ EOF
 
 demo_training() {
 	step "3. The sample TrainingJob trains on 2 pods, succeeds, and promotes its model (v3 -> v4): a new ReplicaSet rolls out"
-	note "manifests/samples/trainingjob.yaml with saqr-demo-trainer (it checks the rank environment) and small resources"
+	note "manifests/samples/trainingjob.yaml with saqr-demo-trainer (it checks the rank environment), small"
+	note "resources, and its output on the model claim (TrainingJob pods do not mount the output: the v4 file"
+	note "there was put by the demo, the one part of this walk-through that is staged)"
 	demo_sample trainingjob.yaml "{\"spec\": {\"image\": \"$trainer_image\",
 		\"command\": [\"/usr/local/bin/saqr-demo-trainer\"], \"args\": [\"--steps\", \"2000\"],
+		\"output\": {\"uri\": \"pvc://fraud-models/v4/model.onnx\", \"provider\": null, \"region\": null},
 		\"resources\": $small_resources}}" >"$demo_dir/trainingjob.yaml"
 	demo_rs_before=$(demo_replicasets)
 	show kubectl -n "$ns" apply -f "$demo_dir/trainingjob.yaml"

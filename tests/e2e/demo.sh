@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of `make demo` on a real node (hack/local-cluster.sh node-up), as root: the
 # walk-through of hack/demo-node.sh, step by step, with assertions on what Kubernetes shows:
-#  1. the sample ModelDeployment's pods (saqr-demo-server + saqr-agent) Running and Ready, owned
-#     by a ReplicaSet that the Deployment fraud-detector owns;
+#  1. the sample ModelDeployment's pods (saqr-fetch from a PersistentVolumeClaim, then
+#     saqr-demo-server + saqr-agent) Running and Ready, owned by a ReplicaSet that the Deployment
+#     fraud-detector owns, the model verified;
 #  2. non-compliant objects refused (the step prints the webhook's denials);
 #  3. the TrainingJob's Job Complete with 2 succeeded pods; promotion to v4 and a new ReplicaSet;
 #  4. the DriftPolicy scraping the agents through the EndpointSlice: DriftDetected True, the
@@ -50,9 +51,16 @@ check_md_pods() {
 			'jsonpath={.metadata.ownerReferences[?(@.controller==true)].kind}/{.metadata.ownerReferences[?(@.controller==true)].name}')
 		[ "$rs_owner" = Deployment/fraud-detector ] || { fail "$owner is owned by '$rs_owner'"; bad=1; }
 	done <<<"$pods"
-	local containers
+	local containers fetched verified
 	containers=$(kubectl -n "$ns" get deployment fraud-detector -o 'jsonpath={.spec.template.spec.containers[*].name}')
 	[ "$containers" = "model-server saqr-agent" ] || fail "pod template containers: '$containers'"
+	# saqr-fetch copied the model from the claim and verified its digest in every pod.
+	fetched=$(kubectl -n "$ns" get pods -l app.kubernetes.io/instance=fraud-detector -o \
+		'jsonpath={range .items[*]}{.status.initContainerStatuses[?(@.name=="saqr-fetch")].state.terminated.exitCode}{" "}{end}')
+	[ "$fetched" = "0 0 " ] && log "ok: saqr-fetch fetched and verified the model in both pods" ||
+		fail "saqr-fetch exit codes: '$fetched'"
+	verified=$(jsonpath md fraud-detector '{.status.conditions[?(@.type=="ModelVerified")].status}')
+	[ "$verified" = True ] || fail "ModelDeployment ModelVerified=$verified"
 	[ "$bad" = 0 ] && log "ok: 2 ModelDeployment pods Running and Ready, owned by ReplicaSets of Deployment fraud-detector"
 }
 
