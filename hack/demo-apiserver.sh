@@ -33,10 +33,12 @@ stop_bg() {
 	rm -f "$dir/$1.pid"
 }
 
-free_port() {
-	local p
+free_port() { # below the ephemeral range, as hack/local-cluster.sh's (outgoing connections use it)
+	local p lo
+	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$lo" -gt 21000 ] || lo=60000
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % (lo - 20000)))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }
@@ -59,10 +61,19 @@ install_crds() {
 start_webhook() {
 	step "Start saqr-webhook (HTTPS on 127.0.0.1) with the default policy, and register it"
 	"$root/hack/webhook-certs.sh" --out "$dir/certs" --ip 127.0.0.1 >"$dir/cabundle"
+	# The ITSM webhook of step 4 (saqr-demo-server), started now so that the policy can list it:
+	# the default policy wants https sinks, or the endpoint in zeroTrust.allowedEndpoints.
+	: >"$dir/sink.jsonl"
+	start_bg sink "$dir/sink.log" "$root/build/rel/tools/saqr-demo-server" --record "$dir/sink.jsonl"
+	until_ok 10 grep -q port= "$dir/sink.log"
+	sport=$(sed -n 's/^port=//p' "$dir/sink.log")
+	sed "s#^    allowedEndpoints: \[\]#    allowedEndpoints: [\"http://127.0.0.1:$sport/hooks/\"]#" \
+		"$root/manifests/policy/default.yaml" >"$dir/policy.yaml"
+	note "the default policy, with the demo's ITSM webhook in zeroTrust.allowedEndpoints: http://127.0.0.1:$sport/hooks/"
 	wport=$(free_port)
 	wmport=$(free_port)
 	start_bg webhook "$dir/webhook.log" "$root/bin/saqr-webhook" --cert-file "$dir/certs/tls.crt" \
-		--key-file "$dir/certs/tls.key" --policy-file "$root/manifests/policy/default.yaml" \
+		--key-file "$dir/certs/tls.key" --policy-file "$dir/policy.yaml" \
 		--address 127.0.0.1 --port "$wport" --metrics-port "$wmport"
 	until_ok 30 curl -fsS "http://127.0.0.1:$wmport/readyz" || { tail -20 "$dir/webhook.log" >&2; exit 1; }
 	note "saqr-webhook ready on https://127.0.0.1:$wport (metrics on :$wmport, log $dir/webhook.log)"
@@ -79,8 +90,10 @@ start_operator() {
 	# through the ModelDeployment or TrainingJob that asked for them).
 	kc=$("$root/hack/local-cluster.sh" user system:serviceaccount:saqr-system:saqr-operator system:masters)
 	oport=$(free_port)
+	# Everything here is on loopback (the model's metrics, the ITSM webhook), which the operator
+	# refuses to reach unless told.
 	start_bg operator "$dir/operator.log" "$root/bin/saqr-operator" --kubeconfig "$kc" \
-		--metrics-port "$oport" --log-level info
+		--metrics-port "$oport" --log-level info --allow-outbound-loopback
 	until_ok 60 curl -fsS "http://127.0.0.1:$oport/readyz" || { tail -20 "$dir/operator.log" >&2; exit 1; }
 	note "saqr-operator ready (metrics on http://127.0.0.1:$oport/metrics, log $dir/operator.log)"
 }
@@ -213,9 +226,8 @@ traffic() {
 
 drift() {
 	step "4. A drift appears in the model's metrics"
-	local mport sport
+	local mport
 	metrics_text "0 0 0 0 0" "0 0 0" >"$dir/metrics.txt"
-	: >"$dir/sink.jsonl"
 	# The model serves TLS (security.tlsSecretName): its certificate, and the Secret the
 	# DriftPolicy reads the CA from.
 	"$root/hack/webhook-certs.sh" --service fraud-detector --namespace "$ns" --out "$dir/model-certs" \
@@ -223,11 +235,8 @@ drift() {
 	kubectl -n "$ns" create secret generic fraud-detector-tls --from-file=tls.crt="$dir/model-certs/tls.crt" \
 		--from-file=tls.key="$dir/model-certs/tls.key" --from-file=ca.crt="$dir/model-certs/ca.crt" >/dev/null
 	start_bg model "$dir/model.log" "$root/build/rel/tools/saqr-demo-server" --metrics "$dir/metrics.txt"
-	start_bg sink "$dir/sink.log" "$root/build/rel/tools/saqr-demo-server" --record "$dir/sink.jsonl"
 	until_ok 10 grep -q port= "$dir/model.log"
-	until_ok 10 grep -q port= "$dir/sink.log"
 	mport=$(sed -n 's/^port=//p' "$dir/model.log")
-	sport=$(sed -n 's/^port=//p' "$dir/sink.log")
 	note "saqr-demo-server plays the saqr-agent's /metrics (plain HTTP, 127.0.0.1:$mport) and an ITSM webhook (127.0.0.1:$sport)"
 	note "the model's pods are an EndpointSlice of its Service; the API server refuses loopback"
 	note "addresses, so it names model.localhost, which resolves to 127.0.0.1 without DNS"
