@@ -16,7 +16,7 @@ ns=ml
 demo_bg() { # name logfile cmd...: start in the background, record its pid
 	local name=$1 log=$2
 	shift 2
-	"$@" >"$log" 2>&1 &
+	"$@" >"$log" 2>&1 8>&- 9>&- &
 	echo $! >"$demo_dir/$name.pid"
 	e2e_bg_pids="${e2e_bg_pids:-} $!"
 }

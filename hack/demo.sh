@@ -21,6 +21,8 @@ host_state="$dir.host"
 
 demo_exit() { # the EXIT trap while `up` runs: on failure, show why before tearing down
 	local rc=$?
+	# A signal may land inside a redirected builtin (until_ok's eval): print to the real outputs.
+	[ ! -e /proc/$$/fd/8 ] || exec 1>&8 2>&9
 	[ "$rc" = 0 ] || demo_dump >&2
 	(exit "$rc")
 	e2e_finish
@@ -34,7 +36,9 @@ cmd_up() {
 	e2e_fails=0
 	step "A real node: etcd, kube-apiserver, controller-manager, scheduler, containerd and a kubelet on a CNI bridge"
 	e2e_node_up
+	exec 8>&1 9>&2 # after the node's daemons started: they must not hold them
 	trap demo_exit EXIT
+	trap 'exec 1>&8 2>&9; log interrupted; exit 130' INT TERM HUP
 	{ echo "e2e_before='$e2e_before'"; echo "e2e_paths_before='$e2e_paths_before'"; } >"$host_state"
 	mkdir -p "$demo_dir"
 	show kubectl get nodes -o wide

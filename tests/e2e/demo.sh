@@ -23,6 +23,8 @@ demo_dir="$dir/demo"
 
 on_exit() { # on failure, what the namespace looked like; then teardown and the checks
 	local rc=$?
+	# A signal may land inside a redirected builtin (until_ok's eval): print to the real outputs.
+	[ ! -e /proc/$$/fd/8 ] || exec 1>&8 2>&9
 	[ "$rc" = 0 ] && [ "$e2e_fails" = 0 ] || demo_dump >&2 || true
 	(exit "$rc")
 	e2e_finish
@@ -110,7 +112,9 @@ check_drift() {
 }
 
 e2e_node_up
+exec 8>&1 9>&2 # after the node's daemons started: they must not hold them
 trap on_exit EXIT
+trap 'exec 1>&8 2>&9; log interrupted; exit 130' INT TERM HUP
 mkdir -p "$demo_dir"
 t_all=$(now)
 demo_install
