@@ -5,7 +5,8 @@
 #   hack/images.sh build [OUTDIR]            build every image archive (default build/images)
 #   hack/images.sh import SOCKET [OUTDIR]    import them into containerd at SOCKET (namespace k8s.io)
 # Images (all saqr.local/<name>:dev, for imagePullPolicy IfNotPresent or Never):
-#   saqr-operator, saqr-webhook, saqrctl    bin/<cmd> in the tree hack/image-rootfs.sh assembles
+#   saqr-operator, saqr-webhook, saqrctl,   bin/<cmd> in the tree hack/image-rootfs.sh assembles
+#   saqr-agent, saqr-fetch
 #   saqr-demo-server, saqr-demo-trainer     test programs from tests/tools (build/rel/tools/<name>)
 #   pause                                   the sandbox image: build/rel/tools/saqr-pause, static
 # Expects the binaries built (`make build images-bin` does it); user 65532 except pause.
@@ -17,7 +18,7 @@ BIN=${BIN:-$root/bin}
 BUILD=${BUILD:-$root/build}
 registry=${SAQR_IMAGE_REGISTRY:-saqr.local}
 tag=${SAQR_IMAGE_TAG:-dev}
-products=(saqr-operator saqr-webhook saqrctl)
+products=(saqr-operator saqr-webhook saqrctl saqr-agent saqr-fetch)
 tools=(saqr-demo-server saqr-demo-trainer)
 
 log() { echo "images: $*" >&2; }

@@ -33,10 +33,16 @@ alive() { # a process that runs (a zombie does not: killed daemons may wait a mo
 		! awk '{sub(/^.*\) /, ""); exit ($1 == "Z" ? 0 : 1)}' "/proc/$pid/stat" 2>/dev/null
 }
 
+# A port nothing listens on, below the kernel's ephemeral range (ip_local_port_range): a port in
+# that range may be the local end of some outgoing connection, which no connect test sees but
+# which makes the bind fail ("address already in use") on a busy machine.
 free_port() {
-	local p
+	local p lo span
+	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	span=$((lo - 20000))
+	[ "$span" -ge 1000 ] || span=40000
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % span))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0

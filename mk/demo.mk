@@ -1,4 +1,5 @@
-# The demo on a local control plane (hack/demo.sh).
+# The demo: on a real local node (hack/demo.sh, root) or on an API server alone
+# (hack/demo-apiserver.sh, no root).
 
 ##@ Local control plane
 
@@ -9,12 +10,20 @@ $(BUILD)/rel/tools/%: $(BUILD)/rel/tests/tools/%.o $(REL_LIB)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 .PHONY: demo
-demo: ## The main job on a local control plane: install Saqr, admit, refuse, reconcile, detect drift.
+demo: images-bin ## The main job on a real local node (root): Saqr installed by Helm, admit, refuse, train, promote, detect drift, roll back.
+	@hack/deps.sh node
+	@hack/tools.sh build node
+	@$(IMAGES) build $(IMAGES_DIR)
+	@SAQR_IMAGES=$(IMAGES_DIR) hack/demo.sh up
+
+.PHONY: demo-apiserver
+demo-apiserver: ## The same walk-through on kube-apiserver alone (no root): local processes, the missing controllers played.
 	@hack/deps.sh
 	@hack/tools.sh build
 	@$(MAKE) --no-print-directory build $(DEMO_TOOLS)
-	@hack/demo.sh up
+	@hack/demo-apiserver.sh up
 
 .PHONY: demo-down
-demo-down: ## Stop everything `make demo` started.
-	@hack/demo.sh down
+demo-down: ## Stop everything `make demo` or `make demo-apiserver` started (the node: check nothing is left).
+	@hack/demo-apiserver.sh down
+	@if [ "$$(id -u)" = 0 ]; then hack/demo.sh down; fi

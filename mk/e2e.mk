@@ -1,13 +1,22 @@
 ##@ End-to-end
 
 # Saqr as pods on a real local node (root): install with Helm and kustomize, admission through
-# the webhook's Service, a webhook pod killed under load; and the admission latency benchmark.
+# the webhook's Service, a webhook pod killed under load, the demo's walk-through asserted; and
+# the admission latency benchmark.
 .PHONY: test-e2e
-test-e2e: images-bin ## Node up, Saqr installed by Helm and by kubectl apply -k, admission checks, webhook kill; node down, nothing left (tests/e2e/install.sh).
+test-e2e: images-bin ## Node up, Saqr by Helm and kubectl apply -k, admission, webhook kill (tests/e2e/install.sh); then the demo's walk-through (tests/e2e/demo.sh); node down each time, nothing left.
 	@hack/deps.sh node
 	@hack/tools.sh build node
 	@$(IMAGES) build $(IMAGES_DIR)
 	@SAQR_IMAGES=$(IMAGES_DIR) tests/e2e/install.sh
+	@SAQR_IMAGES=$(IMAGES_DIR) tests/e2e/demo.sh
+
+.PHONY: test-e2e-demo
+test-e2e-demo: images-bin ## Only the demo's walk-through on a real node, with assertions (tests/e2e/demo.sh).
+	@hack/deps.sh node
+	@hack/tools.sh build node
+	@$(IMAGES) build $(IMAGES_DIR)
+	@SAQR_IMAGES=$(IMAGES_DIR) tests/e2e/demo.sh
 
 BENCH_N ?= 300
 .PHONY: bench-admission

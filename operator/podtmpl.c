@@ -63,6 +63,18 @@ static int inherit_into(const json_t *owner_meta, json_t *meta, const char *key)
 	return 0;
 }
 
+int podtmpl_inherit_meta(const json_t *owner, json_t *obj)
+{
+	const json_t *om = json_object_get(owner, "metadata");
+	json_t *meta = json_object_get(obj, "metadata");
+
+	if (!json_is_object(meta))
+		return SAQR_EINVAL;
+	if (inherit_into(om, meta, "labels") || inherit_into(om, meta, "annotations"))
+		return SAQR_ENOMEM;
+	return 0;
+}
+
 int podtmpl_inherit(const json_t *owner, json_t *obj)
 {
 	const json_t *om = json_object_get(owner, "metadata");

@@ -38,6 +38,11 @@ extern const char *const podtmpl_compliance_keys[];
  * overwritten. 0, SAQR_EINVAL (obj has no spec.template) or SAQR_ENOMEM. */
 int podtmpl_inherit(const json_t *owner, json_t *obj);
 
+/* The same for obj's own metadata only (an object without a pod template, such as the
+ * TrainingJob a DriftPolicy starts, whose own children then inherit from it). 0, SAQR_EINVAL
+ * (obj has no metadata) or SAQR_ENOMEM. */
+int podtmpl_inherit_meta(const json_t *owner, json_t *obj);
+
 /* Append {name, value} to env (a JSON array). 0 or SAQR_ENOMEM. */
 int podtmpl_env(json_t *env, const char *name, const char *value);
 /* Append {name, valueFrom: {fieldRef: {fieldPath}}}. 0 or SAQR_ENOMEM. */

@@ -442,6 +442,22 @@ static bool ds_foreign_ref(const json_t *src, const char *path, const char *ns)
 	return other && strcmp(other, ns) != 0;
 }
 
+/* The scrape port and scheme. With the saqr-agent sidecar (docs/agent.md) the metrics are on
+ * its plain-HTTP metrics port, the default; only its proxy port serves TLS, and the server behind
+ * it speaks plain HTTP. Without the agent, the server's port, in HTTPS with a TLS Secret. */
+static void ds_scrape_endpoint(const json_t *scrape, const json_t *mdspec, struct driftsource_config *cfg)
+{
+	const char *tls = json_path_str(mdspec, "security.tlsSecretName", "");
+	bool agent = md_agent_enabled(mdspec);
+	long long def = agent ? json_path_int(mdspec, "agent.metricsPort", MD_AGENT_DEFAULT_METRICS_PORT)
+			      : json_path_int(mdspec, "server.port", MD_DEFAULT_PORT);
+
+	cfg->port = json_path_int(scrape, "port", def);
+	cfg->tls_secret = NULL;
+	if (*tls && (!agent || cfg->port == json_path_int(mdspec, "agent.port", MD_AGENT_DEFAULT_PORT)))
+		cfg->tls_secret = tls;
+}
+
 int driftsource_config(const json_t *dp, const json_t *md, double window_seconds, struct driftsource_config *cfg,
 		       char *err, size_t errlen)
 {
@@ -473,10 +489,7 @@ int driftsource_config(const json_t *dp, const json_t *md, double window_seconds
 		return saqr_fail(SAQR_EINVAL, err, errlen, "spec.source needs prometheus or scrape");
 	cfg->kind = DRIFTSOURCE_SCRAPE;
 	cfg->path = json_path_str(src, "scrape.path", DRIFTSOURCE_DEFAULT_PATH);
-	cfg->port = json_path_int(src, "scrape.port", json_path_int(md, "spec.server.port", MD_DEFAULT_PORT));
-	cfg->tls_secret = json_path_str(md, "spec.security.tlsSecretName", NULL);
-	if (cfg->tls_secret && !*cfg->tls_secret)
-		cfg->tls_secret = NULL;
+	ds_scrape_endpoint(json_path(src, "scrape"), json_object_get(md, "spec"), cfg);
 	if (cfg->port < 1 || cfg->port > 65535)
 		return saqr_fail(SAQR_EINVAL, err, errlen, "scrape port out of range");
 	return 0;

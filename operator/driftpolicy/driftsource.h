@@ -113,10 +113,12 @@ struct driftsource_config {
 	char service[64];            /* the ModelDeployment's Service (md_names) */
 	/* scrape */
 	const char *path;
-	long port;                   /* scrape.port, else md's server.port, else 8080 */
-	const char *tls_secret;      /* md's security.tlsSecretName: the pods serve HTTPS, and the
-					Secret's ca.crt verifies them (not their names: they are
-					reached by address) */
+	long port;                   /* scrape.port, else the agent's metricsPort (9090) when the
+					saqr-agent runs, else md's server.port, else 8080 */
+	const char *tls_secret;      /* md's security.tlsSecretName when the scraped port serves
+					HTTPS (no agent, or the agent's proxy port): the Secret's
+					ca.crt verifies the pods (not their names: they are reached
+					by address). NULL: plain HTTP */
 	/* prometheus */
 	const char *url;
 	const char *token_secret, *token_key;   /* bearerTokenSecretRef (NULL: none) */

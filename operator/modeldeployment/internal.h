@@ -30,9 +30,6 @@ int md__plan_init(const json_t *md, struct md__plan *p);
 
 /* sidecars.c: the saqr-agent sidecar and the saqr-fetch init container. */
 
-/* Whether the agent fronts md's pods: spec.agent.enabled (default true) and an http server
- * (the agent speaks HTTP/1.1 only; gRPC servers are left without it). */
-bool md__agent_wanted(const json_t *spec);
 /* Whether saqr-fetch fetches model (spec.model or the canary's): spec.fetch.enabled (default
  * true) and a scheme it supports (https, s3, azureblob, pvc). */
 bool md__fetch_wanted(const json_t *spec, const json_t *model);

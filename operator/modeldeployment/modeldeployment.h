@@ -133,6 +133,11 @@ bool md_fetch_result(const json_t *pod, char *reason, size_t reasonlen, char *ms
  * for gRPC (https when security.tlsSecretName is set). 0, SAQR_EINVAL, SAQR_ETOOBIG. */
 int md_url(const json_t *md, char *out, size_t outlen);
 
+/* Whether the saqr-agent sidecar fronts the pods of a ModelDeployment spec: spec.agent.enabled
+ * (default true) and an http server (the agent speaks HTTP/1.1 only; gRPC servers are left
+ * without it). */
+bool md_agent_enabled(const json_t *spec);
+
 /* Names of md's owned objects (NULL names are skipped). 0 or SAQR_EINVAL. */
 int md_names(const json_t *md, char deployment[OBJMETA_NAME_BUF], char canary[OBJMETA_NAME_BUF]);
 

@@ -99,7 +99,7 @@ static json_t *resources_or(const json_t *user, const char *cpu, const char *mem
 
 /* ---- which ---- */
 
-bool md__agent_wanted(const json_t *spec)
+bool md_agent_enabled(const json_t *spec)
 {
 	return json_path_bool(spec, "agent.enabled", true, NULL) &&
 	       strcmp(json_path_str(spec, "server.protocol", "http"), "grpc") != 0;
@@ -132,7 +132,7 @@ static bool check_ports(const json_t *spec, char *msg, size_t msglen)
 	long long agent = json_path_int(spec, "agent.port", MD_AGENT_DEFAULT_PORT);
 	long long metrics = json_path_int(spec, "agent.metricsPort", MD_AGENT_DEFAULT_METRICS_PORT);
 
-	if (!md__agent_wanted(spec))
+	if (!md_agent_enabled(spec))
 		return true;
 	if (agent == server || metrics == server) {
 		snprintf(msg, msglen,
@@ -426,7 +426,7 @@ static int pod_apply(const struct md__plan *p, const struct md_options *opts, co
 		return SAQR_EINVAL;
 	if (md__fetch_wanted(p->spec, model))
 		rc = fetch_apply(p, opts, model, pod);
-	if (rc == 0 && md__agent_wanted(p->spec))
+	if (rc == 0 && md_agent_enabled(p->spec))
 		rc = agent_apply(p, opts, pod);
 	return rc;
 }
@@ -457,7 +457,7 @@ int md__sidecars_apply(const struct md__plan *p, const struct md_options *opts, 
 
 	if (rc == 0)
 		rc = pod_apply(p, opts, json_path(p->spec, "canary.model"), d->owned[MD_OWNED_CANARY].obj);
-	if (rc == 0 && md__agent_wanted(p->spec))
+	if (rc == 0 && md_agent_enabled(p->spec))
 		rc = netpol_apply(p, opts, d->owned[MD_OWNED_NETWORKPOLICY].obj);
 	return rc;
 }

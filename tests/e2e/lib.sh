@@ -84,7 +84,9 @@ e2e_node_up() {
 	trap e2e_finish EXIT
 	trap 'log "interrupted"; exit 130' INT TERM HUP
 	t=$(now)
-	eval "$("$lc" node-up)"
+	local env
+	env=$("$lc" node-up) || { fail "the node did not start"; return 1; }
+	eval "$env"
 	timing "node up (images imported)" "$(since "$t")"
 	# shellcheck disable=SC1091
 	. "$dir/node.env"

@@ -268,14 +268,15 @@ static int start_servers(void)
 	return 0;
 }
 
+/* Without the saqr-agent sidecar, so that the scrape reads the server's own port (the stand-in). */
 static json_t *model_deployment(const char *name, int port)
 {
-	return json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:i}}}", "apiVersion",
+	return json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:i}, s:{s:b}}}", "apiVersion",
 			 "saqr.dev/v1alpha1", "kind", "ModelDeployment", "metadata", "name", name, "spec", "model",
 			 "name", "fraud", "version", "v3", "uri", "s3://models/fraud/v3", "format", "onnx", "digest",
 			 "sha256:3333333333333333333333333333333333333333333333333333333333333333", "server", "image",
 			 "registry.example.ae/ml/server@sha256:abababababababababababababababababababababababababababababababab",
-			 "port", port);
+			 "port", port, "agent", "enabled", 0);
 }
 
 /* The ModelDeployment, its rollout history (as its controller would write it), and the

@@ -1,13 +1,19 @@
-/* saqr-demo-server: the two outside parties of `make demo` and of by-hand testing, on one
- * plain-HTTP port on loopback:
+/* saqr-demo-server: the outside parties of `make demo` and of by-hand testing, on one
+ * plain-HTTP port on loopback (or --address):
+ *  - a model server (image saqr.local/saqr-demo-server:dev behind saqr-agent): KServe V1
+ *    `POST /v1/models/<m>:predict` and Open Inference Protocol V2 `POST /v2/models/<m>/infer`
+ *    answer one fraud score per row (from the row's first number), `GET /v2/health/ready` and
+ *    `/v2/health/live` 200; the model it serves is $SAQR_MODEL_URI (printed at start);
  *  - a model server's metrics: GET /metrics answers the current contents of --metrics FILE
  *    (re-read on every request, so a script can make a drift appear by rewriting it);
- *  - an incident sink: any POST/PATCH/PUT is answered 200 and appended as one JSON line
- *    {"time","method","path","body"} to --record FILE (ServiceNow-style paths get a sys_id).
+ *  - an incident sink: with --record FILE, any POST/PATCH/PUT is answered 200 and appended as
+ *    one JSON line {"time","method","path","body"} to FILE (ServiceNow-style paths get a sys_id).
  * With --cert-file and --key-file it serves HTTPS (a model server with TLS, as Saqr's
- * hardened ModelDeployments have). It prints "port=N" on stdout once listening and stops on SIGTERM or SIGINT. */
+ * hardened ModelDeployments have). It prints "port=N" on stdout once listening and stops on SIGTERM or
+ * SIGINT. */
 #include <jansson.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +23,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/jsonutil.h"
 #include "httpd/httpd.h"
 
 struct demo {
@@ -63,8 +70,8 @@ static void demo_record(struct demo *d, const struct httpd_request *req, struct 
 
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	line = json_pack("{s:s, s:s, s:s, s:o}", "time", when, "method", req->method, "path", req->path, "body",
-			 body ? body : json_stringn(req->body, req->body_len));
+	line = json_pack("{s:s, s:s, s:s, s:o}", "time", when, "method", req->method, "path", req->path,
+			 "body", body ? body : json_stringn(req->body, req->body_len));
 	pthread_mutex_lock(&d->lock);
 	d->seq++;
 	snprintf(id, sizeof(id), "demo-%lu", d->seq);
@@ -83,16 +90,76 @@ static void demo_record(struct demo *d, const struct httpd_request *req, struct 
 		buf_adds(&resp->body, "{}");
 }
 
+/* The "model": a fraud score in [0, 1) that grows with the amount (a row's first number). */
+static double demo_score(const json_t *row)
+{
+	const json_t *v = json_is_array(row) ? json_array_get(row, 0) : row;
+	double amount = json_is_number(v) ? json_number_value(v) : 0;
+
+	return amount > 0 ? amount / (amount + 1000.0) : 0;
+}
+
+static bool demo_prefixed(const char *path, const char *prefix, const char *suffix)
+{
+	size_t lp = strlen(prefix), ls = strlen(suffix), l = strlen(path);
+
+	return l > lp + ls && strncmp(path, prefix, lp) == 0 && strcmp(path + l - ls, suffix) == 0;
+}
+
+/* V1 {"instances": [row...]} -> {"predictions": [score...]}; V2 {"inputs": [{"data": [...],
+ * "shape": [n, w]}]} -> one FP32 output of n scores (rows of width shape[1], default 1). */
+static void demo_infer(const struct httpd_request *req, bool v2, struct httpd_response *resp)
+{
+	json_t *in = json_loadb(req->body, req->body_len, 0, NULL), *scores = json_array(), *out = NULL;
+	const json_t *rows = v2 ? json_path(in, "inputs.0.data") : json_object_get(in, "instances");
+	long long width = v2 ? json_path_int(in, "inputs.0.shape.1", 1) : 1;
+	size_t i;
+	json_t *row;
+
+	resp->content_type = "application/json";
+	if (!json_is_array(rows) || width < 1) {
+		resp->status = 400;
+		buf_adds(&resp->body, "{\"error\":\"no instances (V1) or inputs[0].data (V2)\"}");
+		goto out;
+	}
+	json_array_foreach(rows, i, row)
+	{
+		if (!v2 || json_is_array(row) || i % (size_t)width == 0)
+			json_array_append_new(scores, json_real(demo_score(row)));
+	}
+	out = v2 ? json_pack("{s:s, s:[{s:s, s:s, s:[I], s:O}]}", "model_name", "demo", "outputs", "name",
+			     "output", "datatype", "FP32", "shape", (json_int_t)json_array_size(scores),
+			     "data", scores)
+		 : json_pack("{s:O}", "predictions", scores);
+	if (out) {
+		char *text = json_dumps(out, JSON_COMPACT);
+
+		if (text)
+			buf_adds(&resp->body, text);
+		free(text);
+	}
+out:
+	json_decref(out);
+	json_decref(scores);
+	json_decref(in);
+}
+
 static void demo_handle(void *ud, const struct httpd_request *req, struct httpd_response *resp)
 {
 	struct demo *d = ud;
+	bool get = strcmp(req->method, "GET") == 0;
 
-	if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/metrics") == 0)
+	if (get && strcmp(req->path, "/metrics") == 0)
 		demo_metrics(d, resp);
-	else if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/healthz") == 0)
+	else if (get && (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/v2/health/ready") == 0 ||
+			 strcmp(req->path, "/v2/health/live") == 0))
 		buf_adds(&resp->body, "{\"status\":\"ok\"}");
-	else if (strcmp(req->method, "GET") != 0 && d->record)
+	else if (!get && d->record)
 		demo_record(d, req, resp);
+	else if (strcmp(req->method, "POST") == 0 && demo_prefixed(req->path, "/v1/models/", ":predict"))
+		demo_infer(req, false, resp);
+	else if (strcmp(req->method, "POST") == 0 && demo_prefixed(req->path, "/v2/models/", "/infer"))
+		demo_infer(req, true, resp);
 	else
 		resp->status = 404;
 }
@@ -108,8 +175,8 @@ static int demo_usage(int code)
 
 int main(int argc, char **argv)
 {
-	struct demo d = { .metrics = "/dev/null", .record = NULL };
-	struct httpd_opts o = { .address = "127.0.0.1", .max_body = 1 << 20, .handler = demo_handle, .ud = &d };
+	struct demo d = {.metrics = "/dev/null", .record = NULL};
+	struct httpd_opts o = {.address = "127.0.0.1", .max_body = 1 << 20, .handler = demo_handle, .ud = &d};
 	struct httpd *h = NULL;
 	int rc;
 
@@ -145,6 +212,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("port=%d\n", httpd_port(h));
+	if (getenv("SAQR_MODEL_URI"))
+		printf("model=%s version=%s\n", getenv("SAQR_MODEL_URI"),
+		       getenv("SAQR_MODEL_VERSION") ? getenv("SAQR_MODEL_VERSION") : "-");
 	fflush(stdout);
 	while (!demo_stop)
 		pause();

@@ -193,6 +193,30 @@ static void test_retrain_object(void **state)
 							      DRIFTACTIONS_ANN_INCIDENT)),
 			    "inc-1");
 	assert_true(json_same(json_object_get(obj, "spec"), json_path(dp, "spec.actions.retrain.template")));
+	assert_null(json_object_get(json_path(obj, "metadata.labels"), "saqr.dev/owner"));
+	json_decref(obj);
+	/* the policy's compliance labels and annotations travel to the TrainingJob (and so to its
+	 * pods); other labels do not */
+	json_object_set_new(json_path(dp, "metadata"), "labels",
+			    json_pack("{s:s, s:s, s:s, s:s}", "saqr.dev/data-residency", "uae",
+				      "saqr.dev/owner", "payments-ml", "saqr.dev/data-classification",
+				      "confidential", "team", "x"));
+	json_object_set_new(json_path(dp, "metadata"), "annotations",
+			    json_pack("{s:s}", "saqr.dev/retention", "P30D"));
+	assert_int_equal(driftactions_retrain_object(dp, tjs, "inc-1", &obj), 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_path(obj, "metadata.labels"), "saqr.dev/owner")),
+	    "payments-ml");
+	assert_string_equal(json_string_value(json_object_get(json_path(obj, "metadata.labels"),
+							      "saqr.dev/data-classification")),
+			    "confidential");
+	assert_null(json_object_get(json_path(obj, "metadata.labels"), "team"));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_path(obj, "metadata.annotations"), "saqr.dev/retention")),
+	    "P30D");
+	assert_string_equal(json_string_value(json_object_get(json_path(obj, "metadata.annotations"),
+							      DRIFTACTIONS_ANN_INCIDENT)),
+			    "inc-1");
 	json_decref(obj);
 	/* no template */
 	json_object_del(json_path(dp, "spec.actions"), "retrain");

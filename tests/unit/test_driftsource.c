@@ -372,7 +372,8 @@ static void test_source_config(void **state)
 	char err[256];
 
 	(void)state;
-	/* scrape: the server's port when the policy names none */
+	/* scrape: the saqr-agent's metrics port (on by default) when the policy names none */
+	json_object_set_new(json_path(md, "spec.server"), "port", json_integer(8080));
 	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.kind, DRIFTSOURCE_SCRAPE);
 	assert_int_equal(cfg.port, 9090);
@@ -380,8 +381,29 @@ static void test_source_config(void **state)
 	assert_string_equal(cfg.service, "fraud-detector");
 	assert_string_equal(cfg.namespace, "payments");
 	assert_null(cfg.tls_secret);
-	json_object_set_new(json_path(dp, "spec.source.scrape"), "port", json_integer(9100));
+	/* with a TLS Secret: the agent's metrics port stays plain HTTP, its proxy port is HTTPS */
 	json_object_set_new(json_path(md, "spec"), "security", json_pack("{s:s}", "tlsSecretName", "fraud-tls"));
+	json_object_set_new(json_path(md, "spec"), "agent",
+			    json_pack("{s:i, s:i}", "port", 9443, "metricsPort", 9091));
+	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.port, 9091);
+	assert_null(cfg.tls_secret);
+	json_object_set_new(json_path(dp, "spec.source.scrape"), "port", json_integer(9443));
+	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.tls_secret, "fraud-tls");
+	/* the server behind the agent speaks plain HTTP */
+	json_object_set_new(json_path(dp, "spec.source.scrape"), "port", json_integer(8080));
+	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
+	assert_null(cfg.tls_secret);
+	/* a gRPC server has no agent: its own port; and without the agent the TLS Secret means HTTPS */
+	json_object_del(json_path(dp, "spec.source.scrape"), "port");
+	json_object_set_new(json_path(md, "spec.server"), "protocol", json_string("grpc"));
+	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.port, 8080);
+	assert_string_equal(cfg.tls_secret, "fraud-tls");
+	json_object_set_new(json_path(md, "spec.server"), "protocol", json_string("http"));
+	json_object_set_new(json_path(md, "spec.agent"), "enabled", json_false());
+	json_object_set_new(json_path(dp, "spec.source.scrape"), "port", json_integer(9100));
 	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.port, 9100);
 	assert_string_equal(cfg.tls_secret, "fraud-tls");

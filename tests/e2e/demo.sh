@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# End-to-end test of `make demo` on a real node (hack/local-cluster.sh node-up), as root: the
+# walk-through of hack/demo-node.sh, step by step, with assertions on what Kubernetes shows:
+#  1. the sample ModelDeployment's pods (saqr-fetch from a PersistentVolumeClaim, then
+#     saqr-demo-server + saqr-agent) Running and Ready, owned by a ReplicaSet that the Deployment
+#     fraud-detector owns, the model verified;
+#  2. non-compliant objects refused (the step prints the webhook's denials);
+#  3. the TrainingJob's Job Complete with 2 succeeded pods; promotion to v4 and a new ReplicaSet;
+#  4. the DriftPolicy scraping the agents through the EndpointSlice: DriftDetected True, the
+#     incident delivered to the ITSM webhook, a retraining TrainingJob created, and the rollback
+#     to v3 visible in the Deployment's pod template.
+# Teardown always (EXIT trap, also on failure or a signal), then checks that nothing is left.
+# Prints timings and the node's RSS. Expects the image archives ($SAQR_IMAGES, default build/images).
+set -euo pipefail
+
+e2e_name=e2e-demo
+# shellcheck source=tests/e2e/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+root=$e2e_root
+demo_dir="$dir/demo"
+# shellcheck source=hack/demo-node.sh
+. "$root/hack/demo-node.sh"
+
+on_exit() { # on failure, what the namespace looked like; then teardown and the checks
+	local rc=$?
+	# A signal may land inside a redirected builtin (until_ok's eval): print to the real outputs.
+	[ ! -e /proc/$$/fd/8 ] || exec 1>&8 2>&9
+	[ "$rc" = 0 ] && [ "$e2e_fails" = 0 ] || demo_dump >&2 || true
+	(exit "$rc")
+	e2e_finish
+}
+
+# "name phase ready owner-kind/owner-name" for each pod of the ModelDeployment.
+md_pods() {
+	kubectl -n "$ns" get pods -l app.kubernetes.io/instance=fraud-detector -o \
+		'jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.status.conditions[?(@.type=="Ready")].status} {.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}{"\n"}{end}'
+}
+
+check_md_pods() {
+	local pods n bad name phase ready owner rs_owner
+	pods=$(md_pods)
+	n=$(grep -c . <<<"$pods" || true)
+	[ "$n" = 2 ] || fail "expected 2 ModelDeployment pods, got $n: $pods"
+	bad=0
+	while read -r name phase ready owner; do
+		[ -n "$name" ] || continue
+		[ "$phase" = Running ] && [ "$ready" = True ] || { fail "pod $name is $phase, Ready=$ready"; bad=1; }
+		case "$owner" in
+		ReplicaSet/*) ;;
+		*) fail "pod $name is owned by $owner, not a ReplicaSet"; bad=1; continue ;;
+		esac
+		rs_owner=$(kubectl -n "$ns" get rs "${owner#ReplicaSet/}" -o \
+			'jsonpath={.metadata.ownerReferences[?(@.controller==true)].kind}/{.metadata.ownerReferences[?(@.controller==true)].name}')
+		[ "$rs_owner" = Deployment/fraud-detector ] || { fail "$owner is owned by '$rs_owner'"; bad=1; }
+	done <<<"$pods"
+	local containers fetched verified
+	containers=$(kubectl -n "$ns" get deployment fraud-detector -o 'jsonpath={.spec.template.spec.containers[*].name}')
+	[ "$containers" = "model-server saqr-agent" ] || fail "pod template containers: '$containers'"
+	# saqr-fetch copied the model from the claim and verified its digest in every pod.
+	fetched=$(kubectl -n "$ns" get pods -l app.kubernetes.io/instance=fraud-detector -o \
+		'jsonpath={range .items[*]}{.status.initContainerStatuses[?(@.name=="saqr-fetch")].state.terminated.exitCode}{" "}{end}')
+	[ "$fetched" = "0 0 " ] && log "ok: saqr-fetch fetched and verified the model in both pods" ||
+		fail "saqr-fetch exit codes: '$fetched'"
+	verified=$(jsonpath md fraud-detector '{.status.conditions[?(@.type=="ModelVerified")].status}')
+	[ "$verified" = True ] || fail "ModelDeployment ModelVerified=$verified"
+	[ "$bad" = 0 ] && log "ok: 2 ModelDeployment pods Running and Ready, owned by ReplicaSets of Deployment fraud-detector"
+}
+
+check_training() {
+	local complete succeeded phases
+	complete=$(kubectl -n "$ns" get job fraud-detector-train -o 'jsonpath={.status.conditions[?(@.type=="Complete")].status}')
+	succeeded=$(kubectl -n "$ns" get job fraud-detector-train -o 'jsonpath={.status.succeeded}')
+	phases=$(kubectl -n "$ns" get pods -l job-name=fraud-detector-train -o 'jsonpath={.items[*].status.phase}')
+	[ "$complete" = True ] || fail "Job fraud-detector-train Complete=$complete"
+	[ "$succeeded" = 2 ] || fail "Job fraud-detector-train succeeded=$succeeded, want 2"
+	[ "$phases" = "Succeeded Succeeded" ] || fail "trainer pods: $phases"
+	[ "$complete" = True ] && [ "$succeeded" = 2 ] && log "ok: Job fraud-detector-train Complete, 2 pods succeeded"
+	local rs_after new
+	rs_after=$(demo_replicasets)
+	new=$(comm -13 <(echo "$demo_rs_before") <(echo "$rs_after"))
+	[ "$(demo_template_version)" = v4 ] || fail "Deployment template at $(demo_template_version) after promotion, want v4"
+	if [ -n "$new" ]; then
+		[ "$(kubectl -n "$ns" get "$new" -o 'jsonpath={.status.readyReplicas}')" = 2 ] ||
+			fail "the new ReplicaSet $new has not 2 ready pods"
+		log "ok: promotion to v4 rolled out a new ReplicaSet ($new)"
+	else
+		fail "no new ReplicaSet after the promotion (before: $demo_rs_before, after: $rs_after)"
+	fi
+	until_ok 60 '[ "$(md_pods | grep -c .)" = 2 ]' || true # the old ReplicaSet's pods terminate
+	check_md_pods
+}
+
+check_drift() {
+	local tj
+	[ "$(jsonpath dp fraud-detector-drift '{.status.conditions[?(@.type=="DriftDetected")].status}')" = True ] &&
+		log "ok: DriftDetected True" || fail "DriftDetected is not True"
+	if grep -q '"event":"incident.opened"' "$demo_dir/sink.jsonl" 2>/dev/null &&
+		grep -q '"path":"/hooks/saqr"' "$demo_dir/sink.jsonl"; then
+		log "ok: the ITSM webhook received the incident ($(wc -l <"$demo_dir/sink.jsonl") delivery(ies))"
+	else
+		fail "the ITSM webhook received no incident.opened: $(head -c 300 "$demo_dir/sink.jsonl" 2>/dev/null)"
+	fi
+	tj=$(jsonpath dp fraud-detector-drift '{.status.incidents[0].trainingJob}')
+	[ -n "$tj" ] && kubectl -n "$ns" get tj "$tj" >/dev/null 2>&1 && log "ok: retraining TrainingJob $tj created" ||
+		fail "no retraining TrainingJob ('$tj')"
+	# Its pods carry the policy's compliance labels, so saqr-webhook admits them and it runs.
+	[ -n "$tj" ] && cond_is tj "$tj" Succeeded True && log "ok: $tj succeeded (its pods were admitted)" ||
+		fail "the retraining TrainingJob '$tj' did not succeed"
+	[ "$(jsonpath md fraud-detector '{.spec.model.version}')" = v3 ] || fail "the ModelDeployment is not back on v3"
+	[ "$(demo_template_version)" = v3 ] && log "ok: the Deployment's pod template is back on v3 (SAQR_MODEL_VERSION)" ||
+		fail "the Deployment's pod template is at '$(demo_template_version)', want v3"
+}
+
+e2e_node_up
+exec 8>&1 9>&2 # after the node's daemons started: they must not hold them
+trap on_exit EXIT
+trap 'exec 1>&8 2>&9; log interrupted; exit 130' INT TERM HUP
+mkdir -p "$demo_dir"
+t_all=$(now)
+demo_install
+t=$(now)
+demo_modeldeployment
+timing "1. ModelDeployment pods Ready" "$(since "$t")"
+check_md_pods
+demo_refusals
+t=$(now)
+demo_training
+timing "3. training, promotion, rollout" "$(since "$t")"
+check_training
+t=$(now)
+demo_drift
+timing "4. drift, incident, retrain, rollback" "$(since "$t")"
+check_drift
+e2e_rss
+timing "walk-through (install to last check)" "$(since "$t_all")"
