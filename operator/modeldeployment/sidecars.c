@@ -310,14 +310,13 @@ static json_t *fetch_args(const struct md__plan *p, const struct md_options *opt
 {
 	const char *uri = json_path_str(model, "uri", "");
 	bool cloud = has_scheme(uri, "s3") || has_scheme(uri, "azureblob");
+	const char *key_names = opts && opts->trusted_key_names ? opts->trusted_key_names : MD_TRUSTED_KEYS_DEFAULT;
 	json_t *a = json_array();
 
 	if (!a || add_arg(a, "--uri", uri) || add_arg(a, "--dest", MD_MODEL_DIR) ||
 	    add_arg(a, "--digest", json_path_str(model, "digest", NULL)) ||
 	    add_arg(a, "--signature", json_path_str(model, "signature", NULL)) ||
-	    (signed_with_keys(model, opts) &&
-	     trusted_key_args(a,
-			      opts->trusted_key_names ? opts->trusted_key_names : MD_TRUSTED_KEYS_DEFAULT)) ||
+	    (signed_with_keys(model, opts) && trusted_key_args(a, key_names)) ||
 	    (has_scheme(uri, "s3") &&
 	     add_arg(a, "--s3-region", json_path_str(p->spec, "storage.region", NULL))) ||
 	    (*json_path_str(p->spec, "storage.secretRef.name", "") &&
