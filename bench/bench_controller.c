@@ -25,7 +25,7 @@ static struct workqueue_result bench_reconcile(void *ud, const char *key)
 	(void)ud;
 	(void)key;
 	reconciled++;
-	return (struct workqueue_result){ 0 };
+	return (struct workqueue_result){0};
 }
 
 static void bench_workqueue(int workers, int keys, int rounds)
@@ -62,36 +62,40 @@ static void bench_workqueue(int workers, int keys, int rounds)
 
 /* A Deployment as Saqr writes it: labels, owner, a hardened pod template. */
 static const char bench_template[] =
-	"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"model-%05d\","
-	"\"namespace\":\"ml\",\"uid\":\"3f2a0c1e-8d4b-4e5f-9a6b-%012d\",\"resourceVersion\":\"%d\","
-	"\"generation\":3,\"creationTimestamp\":\"2025-01-10T08:00:00Z\","
-	"\"labels\":{\"app.kubernetes.io/name\":\"model\",\"app.kubernetes.io/instance\":\"model-%05d\","
-	"\"app.kubernetes.io/managed-by\":\"saqr-operator\",\"app.kubernetes.io/part-of\":\"saqr\"},"
-	"\"ownerReferences\":[{\"apiVersion\":\"saqr.dev/v1alpha1\",\"kind\":\"ModelDeployment\","
-	"\"name\":\"model-%05d\",\"uid\":\"0b1c2d3e-0000-4000-8000-000000000001\",\"controller\":true}]},"
-	"\"spec\":{\"replicas\":2,\"selector\":{\"matchLabels\":{\"app.kubernetes.io/instance\":\"model-%05d\"}},"
-	"\"template\":{\"metadata\":{\"labels\":{\"app.kubernetes.io/instance\":\"model-%05d\"}},"
-	"\"spec\":{\"automountServiceAccountToken\":false,\"securityContext\":{\"runAsNonRoot\":true,"
-	"\"seccompProfile\":{\"type\":\"RuntimeDefault\"}},\"containers\":[{\"name\":\"server\","
-	"\"image\":\"registry.example.ae/models/server@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
-	"\"ports\":[{\"containerPort\":8080}],\"env\":[{\"name\":\"SAQR_MODEL_URI\",\"value\":\"s3://models/fraud/3\"}],"
-	"\"resources\":{\"limits\":{\"cpu\":\"2\",\"memory\":\"4Gi\"}},\"securityContext\":{"
-	"\"allowPrivilegeEscalation\":false,\"readOnlyRootFilesystem\":true,\"capabilities\":{\"drop\":[\"ALL\"]}}}]}}},"
-	"\"status\":{\"replicas\":2,\"readyReplicas\":2,\"observedGeneration\":3}}";
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"model-%05d\","
+    "\"namespace\":\"ml\",\"uid\":\"3f2a0c1e-8d4b-4e5f-9a6b-%012d\",\"resourceVersion\":\"%d\","
+    "\"generation\":3,\"creationTimestamp\":\"2025-01-10T08:00:00Z\","
+    "\"labels\":{\"app.kubernetes.io/name\":\"model\",\"app.kubernetes.io/instance\":\"model-%05d\","
+    "\"app.kubernetes.io/managed-by\":\"saqr-operator\",\"app.kubernetes.io/part-of\":\"saqr\"},"
+    "\"ownerReferences\":[{\"apiVersion\":\"saqr.dev/v1alpha1\",\"kind\":\"ModelDeployment\","
+    "\"name\":\"model-%05d\",\"uid\":\"0b1c2d3e-0000-4000-8000-000000000001\",\"controller\":true}]},"
+    "\"spec\":{\"replicas\":2,\"selector\":{\"matchLabels\":{\"app.kubernetes.io/instance\":\"model-%05d\"}},"
+    "\"template\":{\"metadata\":{\"labels\":{\"app.kubernetes.io/instance\":\"model-%05d\"}},"
+    "\"spec\":{\"automountServiceAccountToken\":false,\"securityContext\":{\"runAsNonRoot\":true,"
+    "\"seccompProfile\":{\"type\":\"RuntimeDefault\"}},\"containers\":[{\"name\":\"server\","
+    "\"image\":\"registry.example.ae/models/"
+    "server@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\","
+    "\"ports\":[{\"containerPort\":8080}],\"env\":[{\"name\":\"SAQR_MODEL_URI\",\"value\":\"s3://models/"
+    "fraud/3\"}],"
+    "\"resources\":{\"limits\":{\"cpu\":\"2\",\"memory\":\"4Gi\"}},\"securityContext\":{"
+    "\"allowPrivilegeEscalation\":false,\"readOnlyRootFilesystem\":true,\"capabilities\":{\"drop\":[\"ALL\"]}"
+    "}}]}}},"
+    "\"status\":{\"replicas\":2,\"readyReplicas\":2,\"observedGeneration\":3}}";
 
 static const char bench_managed[] =
-	"[{\"manager\":\"saqr-operator\",\"operation\":\"Apply\",\"apiVersion\":\"apps/v1\","
-	"\"time\":\"2025-01-10T08:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":{"
-	"\"f:labels\":{\"f:app.kubernetes.io/instance\":{},\"f:app.kubernetes.io/managed-by\":{},"
-	"\"f:app.kubernetes.io/name\":{},\"f:app.kubernetes.io/part-of\":{}},\"f:ownerReferences\":{"
-	"\"k:{\\\"uid\\\":\\\"0b1c2d3e-0000-4000-8000-000000000001\\\"}\":{}}},\"f:spec\":{\"f:replicas\":{},"
-	"\"f:selector\":{},\"f:template\":{\"f:metadata\":{\"f:labels\":{\"f:app.kubernetes.io/instance\":{}}},"
-	"\"f:spec\":{\"f:automountServiceAccountToken\":{},\"f:containers\":{\"k:{\\\"name\\\":\\\"server\\\"}\":{"
-	"\".\":{},\"f:env\":{},\"f:image\":{},\"f:name\":{},\"f:ports\":{},\"f:resources\":{},"
-	"\"f:securityContext\":{}}},\"f:securityContext\":{}}}}}},"
-	"{\"manager\":\"kube-controller-manager\",\"operation\":\"Update\",\"apiVersion\":\"apps/v1\","
-	"\"time\":\"2025-01-10T08:01:00Z\",\"fieldsType\":\"FieldsV1\",\"subresource\":\"status\","
-	"\"fieldsV1\":{\"f:status\":{\"f:observedGeneration\":{},\"f:readyReplicas\":{},\"f:replicas\":{}}}}]";
+    "[{\"manager\":\"saqr-operator\",\"operation\":\"Apply\",\"apiVersion\":\"apps/v1\","
+    "\"time\":\"2025-01-10T08:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":{"
+    "\"f:labels\":{\"f:app.kubernetes.io/instance\":{},\"f:app.kubernetes.io/managed-by\":{},"
+    "\"f:app.kubernetes.io/name\":{},\"f:app.kubernetes.io/part-of\":{}},\"f:ownerReferences\":{"
+    "\"k:{\\\"uid\\\":\\\"0b1c2d3e-0000-4000-8000-000000000001\\\"}\":{}}},\"f:spec\":{\"f:replicas\":{},"
+    "\"f:selector\":{},\"f:template\":{\"f:metadata\":{\"f:labels\":{\"f:app.kubernetes.io/instance\":{}}},"
+    "\"f:spec\":{\"f:automountServiceAccountToken\":{},\"f:containers\":{\"k:{\\\"name\\\":\\\"server\\\"}\":"
+    "{"
+    "\".\":{},\"f:env\":{},\"f:image\":{},\"f:name\":{},\"f:ports\":{},\"f:resources\":{},"
+    "\"f:securityContext\":{}}},\"f:securityContext\":{}}}}}},"
+    "{\"manager\":\"kube-controller-manager\",\"operation\":\"Update\",\"apiVersion\":\"apps/v1\","
+    "\"time\":\"2025-01-10T08:01:00Z\",\"fieldsType\":\"FieldsV1\",\"subresource\":\"status\","
+    "\"fieldsV1\":{\"f:status\":{\"f:observedGeneration\":{},\"f:readyReplicas\":{},\"f:replicas\":{}}}}]";
 
 static json_t *bench_object(int i, int rv, bool managed)
 {
@@ -101,7 +105,8 @@ static json_t *bench_object(int i, int rv, bool managed)
 	snprintf(text, sizeof(text), bench_template, i, i, rv, i, i, i, i);
 	o = json_loads(text, 0, NULL);
 	if (o && managed)
-		json_object_set_new(json_object_get(o, "metadata"), "managedFields", json_loads(bench_managed, 0, NULL));
+		json_object_set_new(json_object_get(o, "metadata"), "managedFields",
+				    json_loads(bench_managed, 0, NULL));
 	return o;
 }
 
@@ -119,8 +124,8 @@ static int bench_list(const struct kubeops *ops, const struct kube_resource *res
 	(void)res, (void)ns, (void)opts, (void)st;
 	for (int i = 0; i < NOBJ; i++)
 		json_array_append_new(items, bench_object(i, 1, c->managed));
-	*out = json_pack("{s:s, s:s, s:{s:s}, s:o}", "apiVersion", "apps/v1", "kind", "DeploymentList", "metadata",
-			 "resourceVersion", "1", "items", items);
+	*out = json_pack("{s:s, s:s, s:{s:s}, s:o}", "apiVersion", "apps/v1", "kind", "DeploymentList",
+			 "metadata", "resourceVersion", "1", "items", items);
 	return 0;
 }
 
@@ -149,9 +154,10 @@ static size_t heap_used(void)
 
 static void bench_informer(bool managed, bool keep)
 {
-	struct bench_ctx ctx = { managed, 0 };
-	struct kubeops ops = { .ctx = &ctx, .list_all = bench_list, .watch = bench_watch };
-	struct informer_config cfg = { .res = { "apps", "v1", "deployments", true }, .keep_managed_fields = keep };
+	struct bench_ctx ctx = {managed, 0};
+	struct kubeops ops = {.ctx = &ctx, .list_all = bench_list, .watch = bench_watch};
+	struct informer_config cfg = {.res = {"apps", "v1", "deployments", true},
+				      .keep_managed_fields = keep};
 	struct informer *inf;
 	size_t before = heap_used(), after;
 
@@ -166,9 +172,9 @@ static void bench_informer(bool managed, bool keep)
 
 static void bench_events(void)
 {
-	struct bench_ctx ctx = { false, 10 };
-	struct kubeops ops = { .ctx = &ctx, .list_all = bench_list, .watch = bench_watch };
-	struct informer_config cfg = { .res = { "apps", "v1", "deployments", true } };
+	struct bench_ctx ctx = {false, 10};
+	struct kubeops ops = {.ctx = &ctx, .list_all = bench_list, .watch = bench_watch};
+	struct informer_config cfg = {.res = {"apps", "v1", "deployments", true}};
 	struct informer *inf;
 	double t0, dt;
 
@@ -208,11 +214,11 @@ static void *reader_main(void *arg)
 
 static void bench_reads(int threads)
 {
-	struct bench_ctx ctx = { false, 0 };
-	struct kubeops ops = { .ctx = &ctx, .list_all = bench_list, .watch = bench_watch };
-	struct informer_config cfg = { .res = { "apps", "v1", "deployments", true } };
+	struct bench_ctx ctx = {false, 0};
+	struct kubeops ops = {.ctx = &ctx, .list_all = bench_list, .watch = bench_watch};
+	struct informer_config cfg = {.res = {"apps", "v1", "deployments", true}};
 	struct informer *inf;
-	struct reader r[8] = { 0 };
+	struct reader r[8] = {0};
 	pthread_t t[8];
 	double total = 0;
 
@@ -226,8 +232,8 @@ static void bench_reads(int threads)
 		pthread_join(t[i], NULL);
 		total += (double)r[i].gets / r[i].secs;
 	}
-	printf("informer_get: %d reader threads: %.0f gets/s in total (%.0f ns each per thread)\n", threads, total,
-	       1e9 * threads / total);
+	printf("informer_get: %d reader threads: %.0f gets/s in total (%.0f ns each per thread)\n", threads,
+	       total, 1e9 * threads / total);
 	informer_free(inf);
 }
 

@@ -23,8 +23,8 @@
 #define BUCKETS 12
 #define VALUES 8
 
-static const char *const methods_num[] = { "psi", "ks", "js", "wasserstein" };
-static const char *const methods_cat[] = { "psi", "js", "chisquare" };
+static const char *const methods_num[] = {"psi", "ks", "js", "wasserstein"};
+static const char *const methods_cat[] = {"psi", "js", "chisquare"};
 
 static double cpu_s(void)
 {
@@ -53,19 +53,25 @@ static void exposition(struct buf *out, double scale, double drifted, int shift)
 
 			cum += scale * (10 + (b * 7 + f) % 13) + drifted * (10 + (k * 7 + f) % 13);
 			if (b == BUCKETS - 1)
-				buf_addf(out, "saqr_feature_value_bucket{feature=\"num_%d\",le=\"+Inf\"} %.0f\n", f, cum);
+				buf_addf(out,
+					 "saqr_feature_value_bucket{feature=\"num_%d\",le=\"+Inf\"} %.0f\n",
+					 f, cum);
 			else
-				buf_addf(out, "saqr_feature_value_bucket{feature=\"num_%d\",le=\"%g\"} %.0f\n", f, edge(b),
-					 cum);
+				buf_addf(out,
+					 "saqr_feature_value_bucket{feature=\"num_%d\",le=\"%g\"} %.0f\n", f,
+					 edge(b), cum);
 		}
-		buf_addf(out, "saqr_feature_value_sum{feature=\"num_%d\"} %.1f\nsaqr_feature_value_count{feature=\"num_%d\"} %.0f\n",
+		buf_addf(out,
+			 "saqr_feature_value_sum{feature=\"num_%d\"} "
+			 "%.1f\nsaqr_feature_value_count{feature=\"num_%d\"} %.0f\n",
 			 f, cum * 3.5, f, cum);
 	}
 	buf_adds(out, "# TYPE saqr_feature_category_total counter\n");
 	for (int f = 0; f < CAT; f++)
 		for (int v = 0; v < VALUES; v++)
-			buf_addf(out, "saqr_feature_category_total{feature=\"cat_%d\",value=\"v%d\"} %.0f\n", f, v,
-				 scale * (20 + (v * 5 + f) % 17) + drifted * (20 + ((v + shift) * 5 + f) % 17));
+			buf_addf(
+			    out, "saqr_feature_category_total{feature=\"cat_%d\",value=\"v%d\"} %.0f\n", f, v,
+			    scale * (20 + (v * 5 + f) % 17) + drifted * (20 + ((v + shift) * 5 + f) % 17));
 	buf_adds(out, "# TYPE saqr_inference_latency_seconds histogram\n");
 	scale += drifted;
 	buf_addf(out, "saqr_inference_latency_seconds_bucket{le=\"0.05\"} %.0f\n", scale * 900);
@@ -73,9 +79,11 @@ static void exposition(struct buf *out, double scale, double drifted, int shift)
 	buf_addf(out, "saqr_inference_latency_seconds_bucket{le=\"0.25\"} %.0f\n", scale * 995);
 	buf_addf(out, "saqr_inference_latency_seconds_bucket{le=\"+Inf\"} %.0f\n", scale * 1000);
 	buf_addf(out, "saqr_inference_latency_seconds_count %.0f\n", scale * 1000);
-	buf_addf(out, "# TYPE saqr_inference_requests_total counter\n"
-		      "saqr_inference_requests_total{code=\"200\"} %.0f\nsaqr_inference_requests_total{code=\"500\"} %.0f\n"
-		      "# TYPE saqr_model_quality gauge\nsaqr_model_quality 0.93\n",
+	buf_addf(out,
+		 "# TYPE saqr_inference_requests_total counter\n"
+		 "saqr_inference_requests_total{code=\"200\"} "
+		 "%.0f\nsaqr_inference_requests_total{code=\"500\"} %.0f\n"
+		 "# TYPE saqr_model_quality gauge\nsaqr_model_quality 0.93\n",
 		 scale * 995, scale * 5);
 }
 
@@ -93,8 +101,9 @@ static json_t *policy(void)
 			json_array_append_new(c, json_integer(10 + (b * 7 + f) % 13));
 		}
 		json_array_append_new(feats, json_pack("{s:o, s:s, s:s, s:{s:{s:o, s:o}}}", "name",
-						       json_sprintf("num_%d", f), "type", "numerical", "method",
-						       methods_num[f % 4], "baseline", "bins", "edges", e, "counts", c));
+						       json_sprintf("num_%d", f), "type", "numerical",
+						       "method", methods_num[f % 4], "baseline", "bins",
+						       "edges", e, "counts", c));
 	}
 	for (int f = 0; f < CAT; f++) {
 		json_t *cats = json_object();
@@ -105,13 +114,15 @@ static json_t *policy(void)
 			snprintf(k, sizeof(k), "v%d", v);
 			json_object_set_new(cats, k, json_integer(20 + (v * 5 + f) % 17));
 		}
-		json_array_append_new(feats, json_pack("{s:o, s:s, s:s, s:{s:o}}", "name", json_sprintf("cat_%d", f),
-						       "type", "categorical", "method", methods_cat[f % 3], "baseline",
-						       "categories", cats));
+		json_array_append_new(feats,
+				      json_pack("{s:o, s:s, s:s, s:{s:o}}", "name", json_sprintf("cat_%d", f),
+						"type", "categorical", "method", methods_cat[f % 3],
+						"baseline", "categories", cats));
 	}
 	return json_pack("{s:{s:s, s:s, s:I}, s:{s:s, s:o, s:{s:i, s:i, s:f}}}", "metadata", "name", "bench",
-			 "namespace", "bench", "generation", (json_int_t)1, "spec", "interval", "5m", "features", feats,
-			 "slo", "latencyP99Ms", 250, "errorRatePercent", 1, "minQuality", 0.9);
+			 "namespace", "bench", "generation", (json_int_t)1, "spec", "interval", "5m",
+			 "features", feats, "slo", "latencyP99Ms", 250, "errorRatePercent", 1, "minQuality",
+			 0.9);
 }
 
 struct times {
@@ -125,9 +136,13 @@ static int one_evaluation(const struct buf *text, const struct driftsource_data 
 	struct promtext *pt = NULL;
 	struct driftsource_data cur, w;
 	struct drifteval_result r;
-	struct drifteval_input in = { .dp = dp, .window = &w };
-	struct drifteval_report rep = { .state = DRIFTEVAL_EVALUATED, .dp = dp, .result = &r, .window_seconds = 300,
-					.evaluated_at = "2026-01-10T10:05:00Z", .generation = 1 };
+	struct drifteval_input in = {.dp = dp, .window = &w};
+	struct drifteval_report rep = {.state = DRIFTEVAL_EVALUATED,
+				       .dp = dp,
+				       .result = &r,
+				       .window_seconds = 300,
+				       .evaluated_at = "2026-01-10T10:05:00Z",
+				       .generation = 1};
 	json_t *st = NULL;
 	char err[256];
 	double t0 = cpu_s(), t1, t2, t3, t4, t5;
@@ -184,7 +199,7 @@ int main(int argc, char **argv)
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 2000;
 	struct buf t0, t1;
 	struct driftsource_data prev;
-	struct times t = { 0 };
+	struct times t = {0};
 	json_t *dp = policy(), *status = json_object();
 	double total;
 
@@ -200,7 +215,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	total = t.reading + t.window + t.score + t.status;
-	printf("drift evaluation, %d features (%d numerical x %d buckets, %d categorical x %d values), %zu bytes of "
+	printf("drift evaluation, %d features (%d numerical x %d buckets, %d categorical x %d values), %zu "
+	       "bytes of "
 	       "exposition, %ld runs\n",
 	       NUM + CAT, NUM, BUCKETS, CAT, VALUES, t1.len, n);
 	printf("  %-34s %9.1f us\n", "parse the exposition text", 1e6 * t.parse / (double)n);
@@ -208,7 +224,8 @@ int main(int argc, char **argv)
 	printf("  %-34s %9.1f us\n", "window (increase, p99, errors)", 1e6 * t.window / (double)n);
 	printf("  %-34s %9.1f us\n", "score 100 features + SLOs", 1e6 * t.score / (double)n);
 	printf("  %-34s %9.1f us\n", "status (conditions, features)", 1e6 * t.status / (double)n);
-	printf("  %-34s %9.1f us   (target <= 1000 us)\n", "evaluation from parsed text", 1e6 * total / (double)n);
+	printf("  %-34s %9.1f us   (target <= 1000 us)\n", "evaluation from parsed text",
+	       1e6 * total / (double)n);
 	printf("  %-34s %9.1f us\n", "evaluation including the parse", 1e6 * (total + t.parse) / (double)n);
 	driftsource_data_release(&prev);
 	json_decref(dp);

@@ -17,7 +17,7 @@
 #define BENCH_THREADS 8
 #define BENCH_MAX_SAMPLES 200000
 
-static const struct kube_resource bench_cms = { "", "v1", "configmaps", true };
+static const struct kube_resource bench_cms = {"", "v1", "configmaps", true};
 static double bench_seconds = 3;
 
 static double bench_now(void)
@@ -50,8 +50,10 @@ static void bench_watch_parser(void)
 	buf_init(&stream, 64u << 20);
 	for (int i = 0; i < 4096; i++)
 		buf_addf(&stream,
-			 "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":"
-			 "{\"name\":\"cm-%d\",\"namespace\":\"ml\",\"resourceVersion\":\"%d\",\"labels\":{\"app\":\"x\"}},"
+			 "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\","
+			 "\"metadata\":"
+			 "{\"name\":\"cm-%d\",\"namespace\":\"ml\",\"resourceVersion\":\"%d\",\"labels\":{"
+			 "\"app\":\"x\"}},"
 			 "\"data\":{\"payload\":\"%s\"}}}\n",
 			 i, 1000 + i, pad);
 	kube_watch_parser_init(&p, 0, bench_count, &events, NULL);
@@ -67,8 +69,9 @@ static void bench_watch_parser(void)
 		}
 		rounds++;
 	} while ((elapsed = bench_now() - start) < bench_seconds);
-	printf("watch parser: %.0f events/s, %.1f MiB/s (%zu-byte events, 16 KiB chunks)\n", (double)events / elapsed,
-	       (double)stream.len * (double)rounds / elapsed / (1 << 20), stream.len / 4096);
+	printf("watch parser: %.0f events/s, %.1f MiB/s (%zu-byte events, 16 KiB chunks)\n",
+	       (double)events / elapsed, (double)stream.len * (double)rounds / elapsed / (1 << 20),
+	       stream.len / 4096);
 	kube_watch_parser_release(&p);
 	buf_release(&stream);
 }
@@ -126,14 +129,15 @@ static void bench_parallel_get(struct kube_client *c, const char *ns)
 	unsigned long total = 0;
 
 	for (int i = 0; i < BENCH_THREADS; i++) {
-		w[i] = (struct bench_worker){ c, ns, start + bench_seconds, 0 };
+		w[i] = (struct bench_worker){c, ns, start + bench_seconds, 0};
 		pthread_create(&th[i], NULL, bench_worker_run, &w[i]);
 	}
 	for (int i = 0; i < BENCH_THREADS; i++) {
 		pthread_join(th[i], NULL);
 		total += w[i].done;
 	}
-	printf("GET %d threads, one client: %.0f req/s\n", BENCH_THREADS, (double)total / (bench_now() - start));
+	printf("GET %d threads, one client: %.0f req/s\n", BENCH_THREADS,
+	       (double)total / (bench_now() - start));
 }
 
 static void bench_api(void)

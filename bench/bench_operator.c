@@ -34,12 +34,13 @@
 #define CONVERGE_LIMIT 900.0
 #define DRAIN_LIMIT 600.0
 
-static const struct kube_resource res_ns = { "", "v1", "namespaces", false };
-static const struct kube_resource res_md = { "saqr.dev", "v1alpha1", "modeldeployments", true };
-static const struct kube_resource res_tj = { "saqr.dev", "v1alpha1", "trainingjobs", true };
+static const struct kube_resource res_ns = {"", "v1", "namespaces", false};
+static const struct kube_resource res_md = {"saqr.dev", "v1alpha1", "modeldeployments", true};
+static const struct kube_resource res_tj = {"saqr.dev", "v1alpha1", "trainingjobs", true};
 
 enum { K_DEP, K_SVC, K_HPA, K_NETPOL, K_PDB, K_JOB, K_COUNT };
-static const char *const kind_names[K_COUNT] = { "Deployment", "Service", "HPA", "NetworkPolicy", "PDB", "Job" };
+static const char *const kind_names[K_COUNT] = {"Deployment",	 "Service", "HPA",
+						"NetworkPolicy", "PDB",	    "Job"};
 
 struct bench {
 	struct kube_client *client;
@@ -77,12 +78,13 @@ static json_t *make_md(int i)
 	md = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:[s], s:[{s:s, s:s}], "
 		       "s:i, s:s, s:{s:{s:s, s:s}, s:{s:s}}}, s:{s:s, s:s}, s:{s:{s:s}}}}",
 		       "apiVersion", OBJMETA_API_VERSION, "kind", "ModelDeployment", "metadata", "name", name,
-		       "namespace", NS, "spec", "model", "name", name, "version", "v1", "uri", uri, "format", "onnx",
-		       "server", "image", "registry.example.ae/ml/onnx-server:1.18", "args", "--model-repository=/models",
-		       "env", "name", "LOG_LEVEL", "value", "info", "port", 8080, "readinessPath", "/v2/health/ready",
-		       "resources", "requests", "cpu", "500m", "memory", "1Gi", "limits", "memory", "2Gi", "security",
-		       "serviceAccountName", "model-server", "tlsSecretName", "model-tls", "scheduling",
-		       "nodeSelector", "topology.kubernetes.io/region", "uaenorth");
+		       "namespace", NS, "spec", "model", "name", name, "version", "v1", "uri", uri, "format",
+		       "onnx", "server", "image", "registry.example.ae/ml/onnx-server:1.18", "args",
+		       "--model-repository=/models", "env", "name", "LOG_LEVEL", "value", "info", "port",
+		       8080, "readinessPath", "/v2/health/ready", "resources", "requests", "cpu", "500m",
+		       "memory", "1Gi", "limits", "memory", "2Gi", "security", "serviceAccountName",
+		       "model-server", "tlsSecretName", "model-tls", "scheduling", "nodeSelector",
+		       "topology.kubernetes.io/region", "uaenorth");
 	spec = json_object_get(md, "spec");
 	switch (i % 4) {
 	case 0:
@@ -90,14 +92,19 @@ static json_t *make_md(int i)
 				    json_pack("{s:i, s:i, s:i}", "minReplicas", 2, "maxReplicas", 6,
 					      "targetCPUUtilizationPercentage", 70));
 		break;
-	case 1: json_object_set_new(spec, "replicas", json_integer(2)); break;
+	case 1:
+		json_object_set_new(spec, "replicas", json_integer(2));
+		break;
 	case 2:
 		json_object_set_new(spec, "replicas", json_integer(3));
 		json_object_set_new(spec, "canary",
-				    json_pack("{s:{s:s, s:s, s:s, s:s}, s:i}", "model", "name", name, "version", "v2",
-					      "uri", canary, "format", "onnx", "weight", 20));
+				    json_pack("{s:{s:s, s:s, s:s, s:s}, s:i}", "model", "name", name,
+					      "version", "v2", "uri", canary, "format", "onnx", "weight",
+					      20));
 		break;
-	default: json_object_set_new(spec, "replicas", json_integer(1)); break;
+	default:
+		json_object_set_new(spec, "replicas", json_integer(1));
+		break;
 	}
 	return md;
 }
@@ -121,12 +128,13 @@ static json_t *make_tj(int i)
 	snprintf(out, sizeof(out), "s3://uae-models/train-%05d/model.onnx", i);
 	tj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:[s], s:[s, s], s:[{s:s, s:s}], s:{s:{s:s, s:s}}, "
 		       "s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:i, s:s}}",
-		       "apiVersion", OBJMETA_API_VERSION, "kind", "TrainingJob", "metadata", "name", name, "namespace",
-		       NS, "spec", "image", "registry.example.ae/ml/trainer:2.3", "command", "torchrun", "args",
-		       "train.py", "--epochs=3", "env", "name", "AWS_REGION", "value", "me-central-1", "resources",
-		       "requests", "cpu", "2", "memory", "8Gi", "dataset", "uri", "s3://uae-data/set/", "provider",
-		       "aws", "region", "me-central-1", "output", "uri", out, "provider", "aws", "region",
-		       "me-central-1", "backoffLimit", 2, "serviceAccountName", "trainer");
+		       "apiVersion", OBJMETA_API_VERSION, "kind", "TrainingJob", "metadata", "name", name,
+		       "namespace", NS, "spec", "image", "registry.example.ae/ml/trainer:2.3", "command",
+		       "torchrun", "args", "train.py", "--epochs=3", "env", "name", "AWS_REGION", "value",
+		       "me-central-1", "resources", "requests", "cpu", "2", "memory", "8Gi", "dataset", "uri",
+		       "s3://uae-data/set/", "provider", "aws", "region", "me-central-1", "output", "uri",
+		       out, "provider", "aws", "region", "me-central-1", "backoffLimit", 2,
+		       "serviceAccountName", "trainer");
 	if (i % 2 == 0) {
 		json_object_set_new(json_object_get(tj, "spec"), "replicas", json_integer(2));
 		json_object_set_new(json_object_get(tj, "spec"), "distributed",
@@ -153,17 +161,18 @@ struct loader {
 static void *loader_main(void *arg)
 {
 	struct loader *l = arg;
-	struct kube_write_opts wo = { 0 };
+	struct kube_write_opts wo = {0};
 
 	for (int i = l->first; i < l->b->nmd + l->b->ntj; i += l->step) {
 		bool is_md = i < l->b->nmd;
 		json_t *obj = is_md ? make_md(i) : make_tj(i - l->b->nmd);
-		struct kube_status st = { 0 };
+		struct kube_status st = {0};
 		int rc = kube_create(l->b->client, is_md ? &res_md : &res_tj, NS, obj, &wo, NULL, &st);
 
 		if (rc && rc != SAQR_EEXIST) {
 			if (atomic_fetch_add(l->failed, 1) < 3)
-				fprintf(stderr, "bench-operator: create failed: %s: %s\n", saqr_strerror(rc), st.message);
+				fprintf(stderr, "bench-operator: create failed: %s: %s\n", saqr_strerror(rc),
+					st.message);
 		}
 		json_decref(obj);
 	}
@@ -178,7 +187,7 @@ static double load_objects(struct bench *b)
 	double t0 = ctrltime_mono();
 
 	for (int i = 0; i < b->loaders; i++) {
-		ls[i] = (struct loader){ b, i, b->loaders, &failed, 0 };
+		ls[i] = (struct loader){b, i, b->loaders, &failed, 0};
 		pthread_create(&ls[i].t, NULL, loader_main, &ls[i]);
 	}
 	for (int i = 0; i < b->loaders; i++)
@@ -202,7 +211,8 @@ static int slim_primary(json_t *obj)
 static int start_informer(struct bench *b, const struct kube_resource *res, const char *selector,
 			  informer_transform_fn tf, struct informer **out)
 {
-	struct informer_config ic = { .res = *res, .namespace = NS, .label_selector = selector, .transform = tf };
+	struct informer_config ic = {
+	    .res = *res, .namespace = NS, .label_selector = selector, .transform = tf};
 
 	if (informer_new(&b->ops, &ic, out) || informer_start(*out))
 		return -1;
@@ -211,9 +221,9 @@ static int start_informer(struct bench *b, const struct kube_resource *res, cons
 
 static int start_monitor(struct bench *b)
 {
-	const struct kube_resource *res[K_COUNT] = { &objmeta_res_deployments, &objmeta_res_services,
-						      &objmeta_res_hpas, &objmeta_res_networkpolicies,
-						      &objmeta_res_pdbs, &objmeta_res_jobs };
+	const struct kube_resource *res[K_COUNT] = {&objmeta_res_deployments, &objmeta_res_services,
+						    &objmeta_res_hpas,	      &objmeta_res_networkpolicies,
+						    &objmeta_res_pdbs,	      &objmeta_res_jobs};
 
 	for (int k = 0; k < K_COUNT; k++)
 		if (start_informer(b, res[k], OWNED_LABEL_SELECTOR, owned_cache_transform, &b->owned[k]))
@@ -232,7 +242,8 @@ static long with_status(struct informer *inf)
 
 	if (informer_list(inf, NULL, &all))
 		return 0;
-	json_array_foreach(all, i, o) {
+	json_array_foreach(all, i, o)
+	{
 		long long gen = json_path_int(o, "metadata.generation", 0);
 
 		n += gen > 0 && json_path_int(o, "status.observedGeneration", 0) == gen &&
@@ -259,8 +270,8 @@ static bool converged(struct bench *b, bool print)
 		long mds = with_status(b->mds), tjs = with_status(b->tjs);
 
 		if (print)
-			printf("  %-14s %6ld of %6d\n  %-14s %6ld of %6d\n", "MD status", mds, b->nmd, "TJ status", tjs,
-			       b->ntj);
+			printf("  %-14s %6ld of %6d\n  %-14s %6ld of %6d\n", "MD status", mds, b->nmd,
+			       "TJ status", tjs, b->ntj);
 		return ok && mds == b->nmd && tjs == b->ntj;
 	}
 }
@@ -268,7 +279,7 @@ static bool converged(struct bench *b, bool print)
 /* ---- the operator process ---- */
 
 struct proc_sample {
-	double cpu;	/* utime + stime, seconds */
+	double cpu; /* utime + stime, seconds */
 	long hwm_kb, rss_kb;
 };
 
@@ -325,7 +336,7 @@ static void label_value(const char *line, const char *name, char *out, size_t ou
 
 static void count_line(struct api_counts *c, const char *line)
 {
-	static const char *const verbs[] = { "create", "update", "patch", "delete" };
+	static const char *const verbs[] = {"create", "update", "patch", "delete"};
 	const char *sp = strrchr(line, ' ');
 	double v = sp ? strtod(sp + 1, NULL) : 0;
 	char verb[32], resource[64], result[32];
@@ -378,7 +389,8 @@ static double metric_sum(long port, const char *name)
 	buf_init(&body, 64u << 20);
 	if (fetch_metrics(port, &body) == 0)
 		for (line = strtok_r(body.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-			if (strncmp(line, name, n) == 0 && (line[n] == '{' || line[n] == ' ') && strrchr(line, ' '))
+			if (strncmp(line, name, n) == 0 && (line[n] == '{' || line[n] == ' ') &&
+			    strrchr(line, ' '))
 				sum += strtod(strrchr(line, ' ') + 1, NULL);
 	buf_release(&body);
 	return sum;
@@ -388,7 +400,8 @@ static double metric_sum(long port, const char *name)
  * has looked at everything. */
 static bool operator_idle(long port, int ncr)
 {
-	return metric_sum(port, "saqr_reconcile_total") >= ncr && metric_sum(port, "saqr_workqueue_depth") == 0;
+	return metric_sum(port, "saqr_reconcile_total") >= ncr &&
+	       metric_sum(port, "saqr_workqueue_depth") == 0;
 }
 
 static int scrape(long port, struct api_counts *c)
@@ -422,8 +435,8 @@ static void on_signal(int sig)
 static long start_operator(struct bench *b, struct proc *p, const char *log_name)
 {
 	char log[1024], workers[16];
-	const char *argv[] = { b->operator_bin, "--namespace", NS, "--workers", workers, "--metrics-addr",
-			       "127.0.0.1:0", NULL };
+	const char *argv[] = {b->operator_bin,	"--namespace", NS,  "--workers", workers,
+			      "--metrics-addr", "127.0.0.1:0", NULL};
 
 	snprintf(workers, sizeof(workers), "%d", b->workers);
 	snprintf(log, sizeof(log), "%s/%s", b->logdir, log_name);
@@ -489,7 +502,7 @@ static double wait_events_drained(long port)
 
 static int run_operator(struct bench *b, const char *log_name, struct run *r, bool expect_converged)
 {
-	struct proc p = { 0 };
+	struct proc p = {0};
 	double t0 = ctrltime_mono(), next_print = t0 + 10, cpu0 = server_cpu();
 	long port = start_operator(b, &p, log_name);
 
@@ -548,15 +561,16 @@ static void print_run(const struct bench *b, const char *title, const struct run
 	printf("  %-44s %10.2f\n", "  per custom resource", c->total / n);
 	printf("  %-44s %10.0f  (%.2f per CR, %.0f/s)\n", "  writes (owned objects, status)", c->writes,
 	       c->writes / n, r->converge > 0 ? c->writes / r->converge : 0);
-	printf("  %-44s %10.0f  (create %.0f, update %.0f, patch %.0f, delete %.0f)\n", "  by verb (incl. Events)",
-	       c->by_verb[0] + c->by_verb[1] + c->by_verb[2] + c->by_verb[3], c->by_verb[0], c->by_verb[1],
-	       c->by_verb[2], c->by_verb[3]);
+	printf("  %-44s %10.0f  (create %.0f, update %.0f, patch %.0f, delete %.0f)\n",
+	       "  by verb (incl. Events)", c->by_verb[0] + c->by_verb[1] + c->by_verb[2] + c->by_verb[3],
+	       c->by_verb[0], c->by_verb[1], c->by_verb[2], c->by_verb[3]);
 	printf("  %-44s %10.0f\n", "  Event writes", c->event_writes);
 	printf("  %-44s %10.0f\n", "  409 conflicts", c->conflicts);
 	printf("  %-44s %10.0f\n", "owned/status writes after convergence", q->writes - c->writes);
 	printf("  %-44s %10.0f  (backlog posted in %.0f s; %.0f dropped)\n", "Event writes after convergence",
 	       r->at_drain_api.event_writes - c->event_writes, r->drained, r->events_dropped);
-	printf("  %-44s %10.0f  (%.0f s, after the Event backlog)\n", "writes of any kind in the quiet window",
+	printf("  %-44s %10.0f  (%.0f s, after the Event backlog)\n",
+	       "writes of any kind in the quiet window",
 	       q->writes + q->event_writes - r->at_drain_api.writes - r->at_drain_api.event_writes, b->quiet);
 	printf("  %-44s %10.2f s\n", "CPU in the quiet window", r->after_quiet.cpu - r->at_drain.cpu);
 	printf("  %-44s %10.2f s\n", "stop (SIGTERM to exit)", r->stop);
@@ -565,7 +579,7 @@ static void print_run(const struct bench *b, const char *title, const struct run
 static int setup(struct bench *b)
 {
 	struct kube_config *cfg = NULL;
-	struct kube_write_opts wo = { 0 };
+	struct kube_write_opts wo = {0};
 	char err[256];
 	json_t *ns;
 	int rc;
@@ -577,7 +591,8 @@ static int setup(struct bench *b)
 	}
 	kube_config_free(cfg);
 	kubeops_init_kube(&b->ops, b->client, NULL, NULL);
-	ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", NS);
+	ns =
+	    json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", NS);
 	rc = kube_create(b->client, &res_ns, NULL, ns, &wo, NULL, NULL);
 	json_decref(ns);
 	return rc && rc != SAQR_EEXIST ? -1 : 0;
@@ -585,8 +600,8 @@ static int setup(struct bench *b)
 
 int main(int argc, char **argv)
 {
-	struct bench b = { 0 };
-	struct run first = { 0 }, again = { 0 };
+	struct bench b = {0};
+	struct run first = {0}, again = {0};
 	double load;
 	int rc;
 
@@ -611,8 +626,8 @@ int main(int argc, char **argv)
 		expect_md(&b, i);
 	for (int i = 0; i < b.ntj; i++)
 		expect_tj(&b, i);
-	printf("bench-operator: %d ModelDeployments + %d TrainingJobs, %d loaders, operator --workers %d\n", b.nmd,
-	       b.ntj, b.loaders, b.workers);
+	printf("bench-operator: %d ModelDeployments + %d TrainingJobs, %d loaders, operator --workers %d\n",
+	       b.nmd, b.ntj, b.loaders, b.workers);
 	load = load_objects(&b);
 	if (load < 0)
 		return 1;
@@ -627,7 +642,9 @@ int main(int argc, char **argv)
 	converged(&b, true);
 	if (rc == 0) {
 		rc = run_operator(&b, "operator-2.log", &again, true);
-		print_run(&b, "restart against the converged cluster (relist everything, reconcile every CR, write nothing)",
+		print_run(&b,
+			  "restart against the converged cluster (relist everything, reconcile every CR, "
+			  "write nothing)",
 			  &again);
 	}
 	for (int k = 0; k < K_COUNT; k++)

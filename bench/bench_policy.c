@@ -70,8 +70,8 @@ static size_t bench_review(const struct policy *p, const json_t *obj, const char
 	return n;
 }
 
-static void bench_run(const char *label, const struct policy *p, const json_t *obj, const char *json, size_t len,
-		      double seconds)
+static void bench_run(const char *label, const struct policy *p, const json_t *obj, const char *json,
+		      size_t len, double seconds)
 {
 	size_t iters = 0, batch = 1000, i, findings = 0;
 	double start = bench_now(), elapsed;
@@ -99,18 +99,22 @@ int main(int argc, char **argv)
 	CPU_SET(0, &one);
 	sched_setaffinity(0, sizeof(one), &one); /* one core; best effort */
 	yaml = bench_read(BENCH_FIXTURE, &len);
-	if (!yaml || yaml_to_json(yaml, len, 1u << 20, &obj, err, sizeof(err)) != 0 || policy_load_default(&p) != 0) {
-		fprintf(stderr, "bench-policy: cannot load %s or the default policy (run from the repository root)\n",
+	if (!yaml || yaml_to_json(yaml, len, 1u << 20, &obj, err, sizeof(err)) != 0 ||
+	    policy_load_default(&p) != 0) {
+		fprintf(stderr,
+			"bench-policy: cannot load %s or the default policy (run from the repository root)\n",
 			BENCH_FIXTURE);
 		return 1;
 	}
 	json = json_dumps(obj, JSON_COMPACT);
 	bad = json_deep_copy(obj);
-	json_object_set_new(json_object_get(json_object_get(json_object_get(bad, "spec"), "template"), "spec"),
-			    "hostNetwork", json_true());
+	json_object_set_new(
+	    json_object_get(json_object_get(json_object_get(bad, "spec"), "template"), "spec"), "hostNetwork",
+	    json_true());
 	json_object_del(json_object_get(json_object_get(bad, "metadata"), "labels"), "saqr.dev/owner");
 	bad_json = json_dumps(bad, JSON_COMPACT);
-	printf("bench-policy: Deployment of %zu bytes (compact JSON), default policy (restricted, all groups), one core\n",
+	printf("bench-policy: Deployment of %zu bytes (compact JSON), default policy (restricted, all "
+	       "groups), one core\n",
 	       strlen(json));
 	bench_run("eval (object parsed once)", p, obj, NULL, 0, seconds);
 	bench_run("parse + eval", p, NULL, json, strlen(json), seconds);

@@ -157,8 +157,8 @@ static int read_header(struct csv_reader *r, char ***names, size_t *n, char *err
 			if (strcmp(out[j], f[i].s) == 0) {
 				colstats_names_free(out, i);
 				return saqr_fail(SAQR_EPARSE, err, errlen,
-						 "%s:%lu: column \"%s\" appears twice in the header", csv_name(r),
-						 csv_line(r), f[i].s);
+						 "%s:%lu: column \"%s\" appears twice in the header",
+						 csv_name(r), csv_line(r), f[i].s);
 			}
 		out[i] = strdup(f[i].s);
 		if (!out[i]) {
@@ -325,7 +325,8 @@ static int add_cell(struct csv_reader *r, struct colstats_column *c, struct pend
 					 csv_line(r), c->name, f->s);
 	} else if (!csv_is_missing(f->s, f->len)) {
 		c->count++;
-		return cat_add(c->cats, f->s, f->len) ? saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory") : 0;
+		return cat_add(c->cats, f->s, f->len) ? saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory")
+						      : 0;
 	}
 	c->missing++;
 	return 0;
@@ -637,7 +638,8 @@ int colstats_drift(const struct colstats_column *ref, const struct colstats_colu
 	int rc;
 
 	if (ref->kind != cur->kind)
-		return saqr_fail(SAQR_EINVAL, err, errlen, "column \"%s\" is numeric in one file only", ref->name);
+		return saqr_fail(SAQR_EINVAL, err, errlen, "column \"%s\" is numeric in one file only",
+				 ref->name);
 	if (ref->count == 0 || cur->count == 0)
 		return saqr_fail(SAQR_EEMPTY, err, errlen, "column \"%s\" has no values in the %s", ref->name,
 				 ref->count == 0 ? "baseline" : "current data");

@@ -796,8 +796,9 @@ int promtext_parse(const char *text, size_t len, size_t max, struct promtext **o
 	if (!text && len)
 		return saqr_fail(SAQR_EINVAL, err, errlen, "no text");
 	if (len > (max ? max : PROMTEXT_MAX_INPUT))
-		return saqr_fail(SAQR_ETOOBIG, err, errlen, "exposition of %zu bytes is over the %zu-byte cap",
-				 len, (size_t)(max ? max : PROMTEXT_MAX_INPUT));
+		return saqr_fail(SAQR_ETOOBIG, err, errlen,
+				 "exposition of %zu bytes is over the %zu-byte cap", len,
+				 (size_t)(max ? max : PROMTEXT_MAX_INPUT));
 	pt = calloc(1, sizeof(*pt));
 	if (!pt)
 		return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
@@ -1035,8 +1036,8 @@ static int group_buckets(const struct promtext *pt, const struct group *g, const
 	for (i = 1; i < k; i++)
 		if (b[i].le == b[i - 1].le)
 			return saqr_fail(SAQR_EINVAL, err, errlen,
-					 "line %u: histogram %s has a second bucket le=%g (line %u)", b[i].line,
-					 name, b[i].le, b[i - 1].line);
+					 "line %u: histogram %s has a second bucket le=%g (line %u)",
+					 b[i].line, name, b[i].le, b[i - 1].line);
 	if (!(isinf(b[k - 1].le) && b[k - 1].le > 0))
 		return saqr_fail(SAQR_EINVAL, err, errlen, "line %u: histogram %s has no le=\"+Inf\" bucket",
 				 b[k - 1].line, name);
@@ -1149,7 +1150,8 @@ int promtext_histogram(const struct promtext *pt, const char *name, const struct
 	c = gcursor_first(pt, name, filter, nfilter);
 	g = next_matching_group(pt, &c, filter, nfilter);
 	if (g == NONE)
-		return saqr_fail(SAQR_ENOTFOUND, err, errlen, "no histogram %s with the labels asked for", name);
+		return saqr_fail(SAQR_ENOTFOUND, err, errlen, "no histogram %s with the labels asked for",
+				 name);
 	if (hist_alloc(&h, pt->groups[g].nbuckets))
 		return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory");
 	for (; g != NONE && !rc; g = next_matching_group(pt, &c, filter, nfilter)) {

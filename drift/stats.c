@@ -66,13 +66,14 @@ static int side_total(const double *c, size_t k, const char *side, double *total
 	for (i = 0; i < k; i++) {
 		if (!(c[i] >= 0) || isinf(c[i]))
 			return saqr_fail(SAQR_EINVAL, err, errlen,
-					 "%s count %zu is %g (counts must be finite and >= 0)", side, i, c[i]);
+					 "%s count %zu is %g (counts must be finite and >= 0)", side, i,
+					 c[i]);
 		specfun_sum_add(&s, c[i]);
 	}
 	*total = specfun_sum_value(&s);
 	if (!(*total > 0))
-		return saqr_fail(SAQR_EEMPTY, err, errlen, "%s distribution is empty (all %zu counts are 0)", side,
-				 k);
+		return saqr_fail(SAQR_EEMPTY, err, errlen, "%s distribution is empty (all %zu counts are 0)",
+				 side, k);
 	return 0;
 }
 
@@ -201,8 +202,8 @@ int drift_chisquare(const double *ref, const double *cur, size_t k, struct drift
 	if (isinf(stat))
 		p = 0.0;
 	else if (used > 1 && specfun_chi2_sf(stat, (double)(used - 1), &p))
-		return saqr_fail(SAQR_EINVAL, err, errlen, "chi-square p-value did not converge (statistic %g)",
-				 stat);
+		return saqr_fail(SAQR_EINVAL, err, errlen,
+				 "chi-square p-value did not converge (statistic %g)", stat);
 	out->statistic = used > 1 ? stat : 0.0;
 	out->pvalue = p;
 	return 0;
@@ -251,8 +252,8 @@ static int check_edges(const double *edges, size_t k, char *err, size_t errlen)
 			    edges[i]);
 		if (i > 0 && !(edges[i] > edges[i - 1]))
 			return saqr_fail(SAQR_EINVAL, err, errlen,
-					 "bin edges must increase: edge %zu (%g) <= edge %zu (%g)", i, edges[i],
-					 i - 1, edges[i - 1]);
+					 "bin edges must increase: edge %zu (%g) <= edge %zu (%g)", i,
+					 edges[i], i - 1, edges[i - 1]);
 	}
 	return 0;
 }
@@ -414,8 +415,8 @@ static int sorted_copy(const double *x, size_t n, const char *side, double **out
 		return saqr_fail(SAQR_EEMPTY, err, errlen, "%s sample is empty", side);
 	for (i = 0; i < n; i++)
 		if (!isfinite(x[i]))
-			return saqr_fail(SAQR_EINVAL, err, errlen, "%s sample %zu is %g (samples must be finite)",
-					 side, i, x[i]);
+			return saqr_fail(SAQR_EINVAL, err, errlen,
+					 "%s sample %zu is %g (samples must be finite)", side, i, x[i]);
 	c = malloc(n * sizeof(*c));
 	if (!c)
 		return saqr_fail(SAQR_ENOMEM, err, errlen, "out of memory copying %zu samples", n);

@@ -72,8 +72,8 @@ bool crstatus_cache_behind(struct crstatus_memo *m, const json_t *obj)
 	struct crstatus_entry *e;
 	bool behind = false;
 
-	if (!*rv || memo_key(json_path_str(obj, "metadata.namespace", ""), json_path_str(obj, "metadata.name", ""),
-			     key, sizeof(key)))
+	if (!*rv || memo_key(json_path_str(obj, "metadata.namespace", ""),
+			     json_path_str(obj, "metadata.name", ""), key, sizeof(key)))
 		return false;
 	pthread_mutex_lock(&m->lock);
 	e = strmap_get(&m->writes, key);
@@ -95,8 +95,8 @@ static void memo_note(struct crstatus_memo *m, const json_t *obj, const json_t *
 
 	if (strlen(before) >= CRSTATUS_RV_MAX ||
 	    strcmp(before, json_path_str(written, "metadata.resourceVersion", "")) == 0 ||
-	    memo_key(json_path_str(obj, "metadata.namespace", ""), json_path_str(obj, "metadata.name", ""), key,
-		     sizeof(key)))
+	    memo_key(json_path_str(obj, "metadata.namespace", ""), json_path_str(obj, "metadata.name", ""),
+		     key, sizeof(key)))
 		return;
 	e = malloc(sizeof(*e));
 	if (!e)
@@ -113,7 +113,7 @@ static void memo_note(struct crstatus_memo *m, const json_t *obj, const json_t *
 int crstatus_write(const struct kubeops *ops, const struct kube_resource *res, struct crstatus_memo *m,
 		   const json_t *obj, const json_t *status, bool *written, struct kube_status *st)
 {
-	struct kube_write_opts wo = { .subresource = "status" };
+	struct kube_write_opts wo = {.subresource = "status"};
 	json_t *body, *out = NULL;
 	int rc;
 

@@ -38,26 +38,26 @@
 
 struct op_flags {
 	const char *kubeconfig;
-	const char *namespace;	       /* NULL: all namespaces */
+	const char *namespace; /* NULL: all namespaces */
 	int workers;
 	bool leader_elect;
-	const char *lease_namespace;   /* NULL: POD_NAMESPACE, the kubeconfig's, "default" */
+	const char *lease_namespace; /* NULL: POD_NAMESPACE, the kubeconfig's, "default" */
 	const char *lease_name;
-	char metrics_host[256];	       /* "" : every address */
-	int metrics_port;	       /* -1: no metrics server */
-	int port_override;	       /* --metrics-port, -1 when not given */
-	const char *agent_image;       /* ModelDeployment pods: NULL for the built-in defaults */
+	char metrics_host[256];	 /* "" : every address */
+	int metrics_port;	 /* -1: no metrics server */
+	int port_override;	 /* --metrics-port, -1 when not given */
+	const char *agent_image; /* ModelDeployment pods: NULL for the built-in defaults */
 	const char *fetch_image;
 	const char *trusted_keys_secret;
 	const char *trusted_key_names;
 	enum log_level level;
-	bool audit;		       /* run the audit controller (default true) */
-	const char *policy_file;       /* NULL: the built-in default policy */
+	bool audit;		 /* run the audit controller (default true) */
+	const char *policy_file; /* NULL: the built-in default policy */
 	enum audit_format report_format;
-	const char *compliance_sink;   /* NULL: no break-glass incidents */
+	const char *compliance_sink;	/* NULL: no break-glass incidents */
 	struct http_netpolicy outbound; /* --allow-outbound-*, --allow-insecure-credentials */
-	bool allow_apiserver;	       /* --allow-outbound-apiserver */
-	bool help;		       /* --help was given (and the usage printed) */
+	bool allow_apiserver;		/* --allow-outbound-apiserver */
+	bool help;			/* --help was given (and the usage printed) */
 };
 
 struct op_app {
@@ -118,12 +118,12 @@ static int op_parse_report_format(const char *s, void *target)
 static void op_usage(const struct flags_opt *opts, FILE *out)
 {
 	const struct flags_set set = {
-		.opts = opts,
-		.head = "Usage: saqr-operator [flags]\n"
-			"Runs the Saqr controllers (ModelDeployment, TrainingJob, DriftPolicy, audit).\n"
-			"\n",
-		.tail = "\nThe identity in the Lease is $POD_NAME, else <hostname>_<random>.\n",
-		.column = 36,
+	    .opts = opts,
+	    .head = "Usage: saqr-operator [flags]\n"
+		    "Runs the Saqr controllers (ModelDeployment, TrainingJob, DriftPolicy, audit).\n"
+		    "\n",
+	    .tail = "\nThe identity in the Lease is $POD_NAME, else <hostname>_<random>.\n",
+	    .column = 36,
 	};
 
 	flags_usage(&set, out);
@@ -154,58 +154,63 @@ static void op_flags_settle(struct op_flags *f)
 static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 {
 	const struct flags_opt opts[] = {
-		{ "kubeconfig", NULL, FLAGS_STRING, &f->kubeconfig, .arg = "PATH",
-		  .help = "kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)" },
-		{ "namespace", "watch-namespace", FLAGS_STRING, &f->namespace, .arg = "NS",
-		  .help = "watch only NS (default: every namespace)" },
-		{ "workers", NULL, FLAGS_INT, &f->workers, 1, OP_MAX_WORKERS, .arg = "N",
-		  .help = "reconcile workers per controller (default 4)" },
-		{ "leader-elect", NULL, FLAGS_BOOL, &f->leader_elect, .arg = "[=true|false]",
-		  .help = "run only while holding the Lease (default false)" },
-		{ "leader-election-namespace", NULL, FLAGS_STRING, &f->lease_namespace, .arg = "NS",
-		  .help = "namespace of the Lease (default: $POD_NAMESPACE, the\nkubeconfig's namespace, default)" },
-		{ "leader-election-id", NULL, FLAGS_STRING, &f->lease_name, .arg = "NAME",
-		  .help = "name of the Lease (default saqr-operator)" },
-		{ "metrics-addr", NULL, FLAGS_FUNC, f, .parse = op_parse_addr, .arg = "[HOST]:PORT",
-		  .help = "serve /metrics /healthz /readyz here (default :8080;\n\"0\" turns the server off)" },
-		{ "metrics-bind-address", NULL, FLAGS_FUNC, f, .parse = op_parse_addr },
-		{ "metrics-port", NULL, FLAGS_INT, &f->port_override, 0, 65535, .arg = "PORT",
-		  .help = "the port alone (overrides the one in --metrics-addr)" },
-		{ "agent-image", NULL, FLAGS_STRING, &f->agent_image, .arg = "IMAGE",
-		  .help = "saqr-agent sidecar of ModelDeployment pods without spec.agent.image\n"
-			  "(default " MD_AGENT_DEFAULT_IMAGE ")" },
-		{ "fetch-image", NULL, FLAGS_STRING, &f->fetch_image, .arg = "IMAGE",
-		  .help = "saqr-fetch init container of ModelDeployment pods without\nspec.fetch.image "
-			  "(default " MD_FETCH_DEFAULT_IMAGE ")" },
-		{ "trusted-keys-secret", NULL, FLAGS_STRING, &f->trusted_keys_secret, .arg = "NAME",
-		  .help = "Secret, in each ModelDeployment's namespace, with the public keys\n"
-			  "saqr-fetch trusts for spec.model.signature (default: none)" },
-		{ "trusted-key-names", NULL, FLAGS_STRING, &f->trusted_key_names, .arg = "KEY[,KEY...]",
-		  .help = "the keys of that Secret, PEM files (default " MD_TRUSTED_KEYS_DEFAULT ")" },
-		{ "log-level", NULL, FLAGS_FUNC, &f->level, .parse = op_parse_level, .arg = "debug|info|warn|error",
-		  .help = "(default info)" },
-		{ "audit", NULL, FLAGS_BOOL, &f->audit, .arg = "[=true|false]",
-		  .help = "audit existing objects into policy reports (default true)" },
-		{ "policy", NULL, FLAGS_STRING, &f->policy_file, .arg = "FILE",
-		  .help = "admission policy the audit applies, reloaded when it\nchanges (default: the built-in policy)" },
-		{ "report-format", NULL, FLAGS_FUNC, &f->report_format, .parse = op_parse_report_format,
-		  .arg = "openreports|wgpolicy", .help = "kind of the policy reports (default openreports)" },
-		{ "compliance-sink", NULL, FLAGS_STRING, &f->compliance_sink, .arg = "URL",
-		  .help = "webhook that receives break-glass expiry incidents" },
-		{ "allow-outbound-loopback", NULL, FLAGS_BOOL, &f->outbound.allow_loopback, .arg = "[=true|false]",
-		  .help = "let DriftPolicy sinks, Prometheus and scrapes reach\nloopback addresses (default false)" },
-		{ "allow-outbound-link-local", NULL, FLAGS_BOOL, &f->outbound.allow_link_local, .arg = "[=true|false]",
-		  .help = "... link-local and cloud metadata addresses\n(169.254.0.0/16, fe80::/10, fd00:ec2::254,\n"
-			  "100.100.100.200) (default false)" },
-		{ "allow-outbound-apiserver", NULL, FLAGS_BOOL, &f->allow_apiserver, .arg = "[=true|false]",
-		  .help = "... the API server's own address (default false)" },
-		{ "allow-insecure-credentials", NULL, FLAGS_BOOL, &f->outbound.allow_insecure_credentials,
-		  .arg = "[=true|false]",
-		  .help = "send sink and Prometheus credentials over plain\nhttp:// (default false)" },
-		{ "help", NULL, FLAGS_HELP, &f->help, .help = "this text" },
-		{ NULL },
+	    {"kubeconfig", NULL, FLAGS_STRING, &f->kubeconfig, .arg = "PATH",
+	     .help = "kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)"},
+	    {"namespace", "watch-namespace", FLAGS_STRING, &f->namespace, .arg = "NS",
+	     .help = "watch only NS (default: every namespace)"},
+	    {"workers", NULL, FLAGS_INT, &f->workers, 1, OP_MAX_WORKERS, .arg = "N",
+	     .help = "reconcile workers per controller (default 4)"},
+	    {"leader-elect", NULL, FLAGS_BOOL, &f->leader_elect, .arg = "[=true|false]",
+	     .help = "run only while holding the Lease (default false)"},
+	    {"leader-election-namespace", NULL, FLAGS_STRING, &f->lease_namespace, .arg = "NS",
+	     .help =
+		 "namespace of the Lease (default: $POD_NAMESPACE, the\nkubeconfig's namespace, default)"},
+	    {"leader-election-id", NULL, FLAGS_STRING, &f->lease_name, .arg = "NAME",
+	     .help = "name of the Lease (default saqr-operator)"},
+	    {"metrics-addr", NULL, FLAGS_FUNC, f, .parse = op_parse_addr, .arg = "[HOST]:PORT",
+	     .help = "serve /metrics /healthz /readyz here (default :8080;\n\"0\" turns the server off)"},
+	    {"metrics-bind-address", NULL, FLAGS_FUNC, f, .parse = op_parse_addr},
+	    {"metrics-port", NULL, FLAGS_INT, &f->port_override, 0, 65535, .arg = "PORT",
+	     .help = "the port alone (overrides the one in --metrics-addr)"},
+	    {"agent-image", NULL, FLAGS_STRING, &f->agent_image, .arg = "IMAGE",
+	     .help = "saqr-agent sidecar of ModelDeployment pods without spec.agent.image\n"
+		     "(default " MD_AGENT_DEFAULT_IMAGE ")"},
+	    {"fetch-image", NULL, FLAGS_STRING, &f->fetch_image, .arg = "IMAGE",
+	     .help = "saqr-fetch init container of ModelDeployment pods without\nspec.fetch.image "
+		     "(default " MD_FETCH_DEFAULT_IMAGE ")"},
+	    {"trusted-keys-secret", NULL, FLAGS_STRING, &f->trusted_keys_secret, .arg = "NAME",
+	     .help = "Secret, in each ModelDeployment's namespace, with the public keys\n"
+		     "saqr-fetch trusts for spec.model.signature (default: none)"},
+	    {"trusted-key-names", NULL, FLAGS_STRING, &f->trusted_key_names, .arg = "KEY[,KEY...]",
+	     .help = "the keys of that Secret, PEM files (default " MD_TRUSTED_KEYS_DEFAULT ")"},
+	    {"log-level", NULL, FLAGS_FUNC, &f->level, .parse = op_parse_level,
+	     .arg = "debug|info|warn|error", .help = "(default info)"},
+	    {"audit", NULL, FLAGS_BOOL, &f->audit, .arg = "[=true|false]",
+	     .help = "audit existing objects into policy reports (default true)"},
+	    {"policy", NULL, FLAGS_STRING, &f->policy_file, .arg = "FILE",
+	     .help = "admission policy the audit applies, reloaded when it\nchanges (default: the built-in "
+		     "policy)"},
+	    {"report-format", NULL, FLAGS_FUNC, &f->report_format, .parse = op_parse_report_format,
+	     .arg = "openreports|wgpolicy", .help = "kind of the policy reports (default openreports)"},
+	    {"compliance-sink", NULL, FLAGS_STRING, &f->compliance_sink, .arg = "URL",
+	     .help = "webhook that receives break-glass expiry incidents"},
+	    {"allow-outbound-loopback", NULL, FLAGS_BOOL, &f->outbound.allow_loopback, .arg = "[=true|false]",
+	     .help =
+		 "let DriftPolicy sinks, Prometheus and scrapes reach\nloopback addresses (default false)"},
+	    {"allow-outbound-link-local", NULL, FLAGS_BOOL, &f->outbound.allow_link_local,
+	     .arg = "[=true|false]",
+	     .help =
+		 "... link-local and cloud metadata addresses\n(169.254.0.0/16, fe80::/10, fd00:ec2::254,\n"
+		 "100.100.100.200) (default false)"},
+	    {"allow-outbound-apiserver", NULL, FLAGS_BOOL, &f->allow_apiserver, .arg = "[=true|false]",
+	     .help = "... the API server's own address (default false)"},
+	    {"allow-insecure-credentials", NULL, FLAGS_BOOL, &f->outbound.allow_insecure_credentials,
+	     .arg = "[=true|false]",
+	     .help = "send sink and Prometheus credentials over plain\nhttp:// (default false)"},
+	    {"help", NULL, FLAGS_HELP, &f->help, .help = "this text"},
+	    {NULL},
 	};
-	const struct flags_set set = { .opts = opts };
+	const struct flags_set set = {.opts = opts};
 	char err[512];
 
 	op_flags_defaults(f);
@@ -226,7 +231,7 @@ static void op_identity(struct op_app *a)
 {
 	const char *pod = getenv("POD_NAME");
 	char host[HOST_NAME_MAX + 1] = "saqr-operator";
-	unsigned char rnd[4] = { 0 };
+	unsigned char rnd[4] = {0};
 
 	if (pod && *pod) {
 		snprintf(a->identity, sizeof(a->identity), "%s", pod);
@@ -237,7 +242,8 @@ static void op_identity(struct op_app *a)
 	host[sizeof(host) - 1] = '\0';
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		memset(rnd, 0, sizeof(rnd));
-	snprintf(a->identity, sizeof(a->identity), "%s_%02x%02x%02x%02x", host, rnd[0], rnd[1], rnd[2], rnd[3]);
+	snprintf(a->identity, sizeof(a->identity), "%s_%02x%02x%02x%02x", host, rnd[0], rnd[1], rnd[2],
+		 rnd[3]);
 }
 
 static void op_own_namespace(struct op_app *a)
@@ -259,7 +265,8 @@ static int op_connect(struct op_app *a)
 	int rc = kube_config_load_default(a->flags.kubeconfig, &a->cfg, err, sizeof(err));
 
 	if (rc) {
-		log_error("cannot load the Kubernetes configuration", "error", saqr_strerror(rc), "detail", err);
+		log_error("cannot load the Kubernetes configuration", "error", saqr_strerror(rc), "detail",
+			  err);
 		return rc;
 	}
 	rc = kube_client_new(a->cfg, &a->client);
@@ -307,10 +314,11 @@ static int op_register(struct op_app *a)
 	if (rc == 0)
 		rc = operator_register_driftpolicy(&a->ctx);
 	if (rc == 0 && a->flags.audit)
-		rc = operator_register_audit(&a->ctx, &(struct audit_config){ .policy_file = a->flags.policy_file,
-									.format = a->flags.report_format,
-									.compliance_sink = a->flags.compliance_sink,
-									.namespace = a->flags.namespace });
+		rc = operator_register_audit(
+		    &a->ctx, &(struct audit_config){.policy_file = a->flags.policy_file,
+						    .format = a->flags.report_format,
+						    .compliance_sink = a->flags.compliance_sink,
+						    .namespace = a->flags.namespace});
 	if (rc)
 		log_error("cannot register the controllers", "error", saqr_strerror(rc));
 	return rc;
@@ -318,13 +326,13 @@ static int op_register(struct op_app *a)
 
 static int op_new_manager(struct op_app *a)
 {
-	struct manager_config mc = { .identity = a->identity,
-				     .leader_election = a->flags.leader_elect,
-				     .lease_namespace = a->own_namespace,
-				     .lease_name = a->flags.lease_name,
-				     .namespace = a->flags.namespace,
-				     .compact_cache = true,
-				     .list_page_size = OP_LIST_PAGE_SIZE };
+	struct manager_config mc = {.identity = a->identity,
+				    .leader_election = a->flags.leader_elect,
+				    .lease_namespace = a->own_namespace,
+				    .lease_name = a->flags.lease_name,
+				    .namespace = a->flags.namespace,
+				    .compact_cache = true,
+				    .list_page_size = OP_LIST_PAGE_SIZE};
 	int rc = manager_new(&a->ops, &mc, &a->mgr);
 
 	if (rc) {
@@ -336,12 +344,12 @@ static int op_new_manager(struct op_app *a)
 
 static int op_serve(struct op_app *a)
 {
-	struct httpd_opts ho = { .address = a->flags.metrics_host[0] ? a->flags.metrics_host : NULL,
-				 .port = a->flags.metrics_port,
-				 .max_body = 4096,
-				 .threads = 1,
-				 .handler = manager_http_handler,
-				 .ud = a->mgr };
+	struct httpd_opts ho = {.address = a->flags.metrics_host[0] ? a->flags.metrics_host : NULL,
+				.port = a->flags.metrics_port,
+				.max_body = 4096,
+				.threads = 1,
+				.handler = manager_http_handler,
+				.ud = a->mgr};
 	char port[16];
 	int rc;
 
@@ -349,12 +357,13 @@ static int op_serve(struct op_app *a)
 		return 0;
 	rc = httpd_start(&ho, &a->httpd);
 	if (rc) {
-		log_error("cannot serve metrics", "error", saqr_strerror(rc), "address", a->flags.metrics_host);
+		log_error("cannot serve metrics", "error", saqr_strerror(rc), "address",
+			  a->flags.metrics_host);
 		return rc;
 	}
 	snprintf(port, sizeof(port), "%d", httpd_port(a->httpd));
-	log_info("serving /metrics /healthz /readyz", "address", a->flags.metrics_host[0] ? a->flags.metrics_host : "*",
-		 "port", port);
+	log_info("serving /metrics /healthz /readyz", "address",
+		 a->flags.metrics_host[0] ? a->flags.metrics_host : "*", "port", port);
 	return 0;
 }
 
@@ -365,7 +374,7 @@ static void op_signal_set(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
-	sigaddset(set, SIGUSR1);   /* main: stop waiting */
+	sigaddset(set, SIGUSR1); /* main: stop waiting */
 }
 
 /* SIGTERM or SIGINT stop the manager (which releases the Lease); SIGUSR1 ends the thread. */

@@ -34,7 +34,7 @@ int opctl_owned_informers(struct manager *m, struct owned_tracker *t, const stru
 
 struct workqueue_result opctl_result(int rc, bool waiting)
 {
-	struct workqueue_result res = { 0 };
+	struct workqueue_result res = {0};
 
 	if (rc == SAQR_ECONFLICT)
 		res.requeue = true;
@@ -50,9 +50,9 @@ bool opctl_refused(int rc, const struct kube_status *st)
 	(void)st;
 	switch (rc) {
 	case 0:
-	case SAQR_ECONFLICT:   /* a newer version exists: just retry */
-	case SAQR_ETRANSPORT:  /* the API server is away */
-	case SAQR_EBUSY:       /* 429 or 503 */
+	case SAQR_ECONFLICT:  /* a newer version exists: just retry */
+	case SAQR_ETRANSPORT: /* the API server is away */
+	case SAQR_EBUSY:      /* 429 or 503 */
 	case SAQR_ETIMEDOUT:
 	case SAQR_ENOMEM:
 	case SAQR_ECLOSED:
@@ -92,7 +92,8 @@ void opctl_changes_release(struct opctl_changes *ch)
 	buf_release(&ch->deleted);
 }
 
-void opctl_changes_note(struct opctl_changes *ch, enum owned_outcome outcome, const char *kind, const char *name)
+void opctl_changes_note(struct opctl_changes *ch, enum owned_outcome outcome, const char *kind,
+			const char *name)
 {
 	struct buf *b = outcome == OWNED_CREATED   ? &ch->created
 			: outcome == OWNED_UPDATED ? &ch->updated
@@ -112,8 +113,8 @@ static void report_one(const struct buf *b, struct events_recorder *ev, const js
 	/* A full event queue drops the Event; the log line stays. */
 	(void)events_record(ev, regarding, "Normal", reason, "Reconcile", "%s %s", verb, buf_str(b));
 	log_info("owned objects changed", "controller", controller, "namespace",
-		 json_path_str(regarding, "metadata.namespace", ""), "name", json_path_str(regarding, "metadata.name", ""),
-		 "change", reason, "objects", buf_str(b));
+		 json_path_str(regarding, "metadata.namespace", ""), "name",
+		 json_path_str(regarding, "metadata.name", ""), "change", reason, "objects", buf_str(b));
 }
 
 void opctl_changes_report(const struct opctl_changes *ch, struct events_recorder *ev, const json_t *regarding,

@@ -47,7 +47,8 @@ struct opctl_changes {
 void opctl_changes_init(struct opctl_changes *ch);
 void opctl_changes_release(struct opctl_changes *ch);
 /* Note "kind/name" under outcome (UNCHANGED and WAITING are not noted). */
-void opctl_changes_note(struct opctl_changes *ch, enum owned_outcome outcome, const char *kind, const char *name);
+void opctl_changes_note(struct opctl_changes *ch, enum owned_outcome outcome, const char *kind,
+			const char *name);
 /* One Normal Event per non-empty list (reasons Created, Updated, Deleted) on regarding, and an
  * info log line naming controller, namespace and name. */
 void opctl_changes_report(const struct opctl_changes *ch, struct events_recorder *ev, const json_t *regarding,

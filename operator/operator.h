@@ -23,19 +23,19 @@ struct operator_release {
 struct operator_ctx {
 	struct manager *mgr;
 	struct kube_client *client;
-	const struct kubeops *ops;        /* manager_kubeops(mgr): counted API calls */
-	struct events_recorder *events;   /* manager_events(mgr) */
-	const char *own_namespace;        /* where saqr-operator runs (NetworkPolicy ingress for scraping) */
-	int workers;                      /* worker threads per controller */
+	const struct kubeops *ops;	/* manager_kubeops(mgr): counted API calls */
+	struct events_recorder *events; /* manager_events(mgr) */
+	const char *own_namespace;	/* where saqr-operator runs (NetworkPolicy ingress for scraping) */
+	int workers;			/* worker threads per controller */
 	/* Where requests that a user's object points at (DriftPolicy sinks, Prometheus, scrapes)
 	 * may go; NULL: the strict default (no loopback, link-local or metadata address, no
 	 * credential over http://). */
 	const struct http_netpolicy *outbound;
 	/* ModelDeployment pods (struct md_options; NULL: the built-in defaults). */
-	const char *agent_image;          /* --agent-image */
-	const char *fetch_image;          /* --fetch-image */
-	const char *trusted_keys_secret;  /* --trusted-keys-secret */
-	const char *trusted_key_names;    /* --trusted-key-names */
+	const char *agent_image;	 /* --agent-image */
+	const char *fetch_image;	 /* --fetch-image */
+	const char *trusted_keys_secret; /* --trusted-keys-secret */
+	const char *trusted_key_names;	 /* --trusted-key-names */
 	/* Filled by operator_defer_release (zero-initialise the struct). */
 	struct operator_release release[OPERATOR_MAX_RELEASE];
 	int nrelease;

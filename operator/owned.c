@@ -120,15 +120,22 @@ static void tracker_on_delete(void *ud, json_t *obj)
 
 struct informer_handlers owned_tracker_handlers(struct owned_tracker *t)
 {
-	struct informer_handlers h = { .on_delete = tracker_on_delete, .ud = t };
+	struct informer_handlers h = {.on_delete = tracker_on_delete, .ud = t};
 
 	return h;
 }
 
 /* ---- the cache transform ---- */
 
-static const char *const kept_meta[] = { "name", "namespace", "uid", "generation", "resourceVersion", "labels",
-					 "ownerReferences", "deletionTimestamp", NULL };
+static const char *const kept_meta[] = {"name",
+					"namespace",
+					"uid",
+					"generation",
+					"resourceVersion",
+					"labels",
+					"ownerReferences",
+					"deletionTimestamp",
+					NULL};
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -144,7 +151,8 @@ static json_t *saqr_annotations(const json_t *ann)
 	json_t *out = json_object(), *v;
 	const char *k;
 
-	json_object_foreach((json_t *)ann, k, v) {
+	json_object_foreach((json_t *)ann, k, v)
+	{
 		if (out && strncmp(k, "saqr.dev/", 9) == 0 && json_object_set(out, k, v)) {
 			json_decref(out);
 			out = NULL;
@@ -161,7 +169,8 @@ static int trim_metadata(json_t *meta)
 
 	if (ann && json_object_set_new(meta, "annotations", saqr_annotations(ann)))
 		return SAQR_ENOMEM;
-	json_object_foreach_safe(meta, tmp, k, v) {
+	json_object_foreach_safe(meta, tmp, k, v)
+	{
 		if (!in_list(kept_meta, k) && strcmp(k, "annotations") != 0)
 			json_object_del(meta, k);
 	}
@@ -171,7 +180,7 @@ static int trim_metadata(json_t *meta)
 /* A new spec holding only replicas and suspend of spec. */
 static json_t *slim_spec(const json_t *spec)
 {
-	static const char *const keep[] = { "replicas", "suspend", NULL };
+	static const char *const keep[] = {"replicas", "suspend", NULL};
 	json_t *out = json_object(), *v;
 
 	for (size_t i = 0; out && keep[i]; i++) {
@@ -186,7 +195,7 @@ static json_t *slim_spec(const json_t *spec)
 
 int owned_cache_transform(json_t *obj)
 {
-	static const char *const kept_top[] = { "apiVersion", "kind", "metadata", "spec", "status", NULL };
+	static const char *const kept_top[] = {"apiVersion", "kind", "metadata", "spec", "status", NULL};
 	json_t *meta = json_object_get(obj, "metadata"), *spec = json_object_get(obj, "spec"), *v;
 	const char *k;
 	void *tmp;
@@ -196,7 +205,8 @@ int owned_cache_transform(json_t *obj)
 	if (spec && strcmp(json_path_str(obj, "kind", ""), "Service") != 0 &&
 	    json_object_set_new(obj, "spec", slim_spec(spec)))
 		return SAQR_ENOMEM;
-	json_object_foreach_safe(obj, tmp, k, v) {
+	json_object_foreach_safe(obj, tmp, k, v)
+	{
 		if (!in_list(kept_top, k))
 			json_object_del(obj, k);
 	}
@@ -223,7 +233,8 @@ int owned_hash(const json_t *desired, char out[OWNED_HASH_BUF])
 	json_decref(copy);
 	if (!text)
 		return SAQR_ENOMEM;
-	if (!EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) || mdlen < (OWNED_HASH_BUF - 1) / 2) {
+	if (!EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) ||
+	    mdlen < (OWNED_HASH_BUF - 1) / 2) {
 		free(text);
 		return SAQR_ENOMEM;
 	}
@@ -259,7 +270,8 @@ static bool string_map(const json_t *v)
 
 	if (!json_is_object(v) || json_object_size(v) == 0)
 		return false;
-	json_object_foreach((json_t *)v, k, m) {
+	json_object_foreach((json_t *)v, k, m)
+	{
 		if (!json_is_string(m))
 			return false;
 	}
@@ -281,7 +293,8 @@ static bool contains(const json_t *have, const json_t *want, bool strict_maps)
 	if (json_is_object(want)) {
 		if (!json_is_object(have))
 			return false;
-		json_object_foreach((json_t *)want, k, v) {
+		json_object_foreach((json_t *)want, k, v)
+		{
 			if (!contains(json_object_get(have, k), v, strict_maps))
 				return false;
 		}
@@ -290,7 +303,8 @@ static bool contains(const json_t *have, const json_t *want, bool strict_maps)
 	if (json_is_array(want)) {
 		if (!json_is_array(have) || json_array_size(have) < json_array_size(want))
 			return false;
-		json_array_foreach(want, i, v) {
+		json_array_foreach(want, i, v)
+		{
 			if (!contains(json_array_get(have, i), v, strict_maps))
 				return false;
 		}
@@ -307,7 +321,8 @@ bool owned_contains(const json_t *have, const json_t *want)
 /* The desired object is applied but the cache does not show it yet. */
 static bool cache_behind(const json_t *live, const char *hash, const struct owned_record *rec, double now)
 {
-	const char *live_hash = json_string_value(json_object_get(json_path(live, "metadata.annotations"), OWNED_ANN_HASH));
+	const char *live_hash =
+	    json_string_value(json_object_get(json_path(live, "metadata.annotations"), OWNED_ANN_HASH));
 
 	if (!rec || strcmp(rec->hash, hash) != 0 || now - rec->applied_at >= OWNED_CACHE_GRACE)
 		return false;
@@ -339,7 +354,8 @@ enum owned_verdict owned_decide(const json_t *live, const json_t *desired, const
 		return OWNED_CACHE_BEHIND;
 	if (!live)
 		return OWNED_APPLY;
-	live_hash = json_string_value(json_object_get(json_path(live, "metadata.annotations"), OWNED_ANN_HASH));
+	live_hash =
+	    json_string_value(json_object_get(json_path(live, "metadata.annotations"), OWNED_ANN_HASH));
 	if (!live_hash || strcmp(live_hash, hash) != 0 || !objmeta_is_controlled_by(live, owner) ||
 	    !owned_contains(json_path(live, "metadata.labels"), json_path(desired, "metadata.labels")))
 		return OWNED_APPLY;
@@ -351,8 +367,8 @@ enum owned_verdict owned_decide(const json_t *live, const json_t *desired, const
 static void record_applied(const struct owned_sync *s, const struct objmeta_owned *o, const char *ns,
 			   const json_t *applied, const char *hash)
 {
-	struct owned_record rec = { .generation = json_path_int(applied, "metadata.generation", 0),
-				    .applied_at = ctrltime_mono() };
+	struct owned_record rec = {.generation = json_path_int(applied, "metadata.generation", 0),
+				   .applied_at = ctrltime_mono()};
 
 	snprintf(rec.uid, sizeof(rec.uid), "%s", json_path_str(applied, "metadata.uid", ""));
 	snprintf(rec.hash, sizeof(rec.hash), "%s", hash);
@@ -373,7 +389,7 @@ static enum owned_outcome applied_outcome(const json_t *live, const json_t *appl
 static int sync_apply(const struct owned_sync *s, struct objmeta_owned *o, const char *ns, json_t *live,
 		      enum owned_outcome *outcome, json_t **live_out, struct kube_status *st)
 {
-	struct kube_write_opts wo = { .field_manager = OBJMETA_MANAGER, .force = true };
+	struct kube_write_opts wo = {.field_manager = OBJMETA_MANAGER, .force = true};
 	char hash[OWNED_HASH_BUF];
 	struct owned_record rec;
 	bool known = owned_tracker_get(s->tracker, o->kind, ns, o->name, &rec);
@@ -409,10 +425,10 @@ static int sync_apply(const struct owned_sync *s, struct objmeta_owned *o, const
 	return 0;
 }
 
-static int sync_delete(const struct owned_sync *s, struct objmeta_owned *o, const char *ns, const json_t *live,
-		       enum owned_outcome *outcome, struct kube_status *st)
+static int sync_delete(const struct owned_sync *s, struct objmeta_owned *o, const char *ns,
+		       const json_t *live, enum owned_outcome *outcome, struct kube_status *st)
 {
-	struct kube_delete_opts dopts = { .propagation_policy = "Background" };
+	struct kube_delete_opts dopts = {.propagation_policy = "Background"};
 	int rc;
 
 	if (!live || !objmeta_is_controlled_by(live, s->owner)) {
@@ -465,7 +481,7 @@ int owned_sync(const struct owned_sync *s, struct informer *cache, struct objmet
 json_t *owned_view(const json_t *live, const json_t *desired)
 {
 	json_t *view = json_object(), *spec = json_copy(json_object_get(desired, "spec"));
-	static const char *const from_live[] = { "apiVersion", "kind", "metadata", "status", NULL };
+	static const char *const from_live[] = {"apiVersion", "kind", "metadata", "status", NULL};
 
 	if (!view || !spec || json_object_update(spec, json_object_get(live, "spec")) ||
 	    json_object_set(view, "spec", spec))

@@ -38,7 +38,7 @@ struct owned_record {
 	char uid[64];
 	long long generation; /* as the apply returned it; 0 for kinds without one */
 	char hash[OWNED_HASH_BUF];
-	double applied_at;    /* monotonic seconds */
+	double applied_at; /* monotonic seconds */
 };
 
 /* The in-memory records of what this process applied, by kind/namespace/name. Thread-safe. */
@@ -80,9 +80,9 @@ int owned_stamp(json_t *desired, const char *hash);
 bool owned_contains(const json_t *have, const json_t *want);
 
 enum owned_verdict {
-	OWNED_IN_SYNC,	   /* nothing to write */
+	OWNED_IN_SYNC,	    /* nothing to write */
 	OWNED_CACHE_BEHIND, /* our last apply is not in the cache yet: its watch event is coming */
-	OWNED_APPLY,	   /* apply desired */
+	OWNED_APPLY,	    /* apply desired */
 };
 
 /* Decide for desired (stamped with hash) against live (from the cache; NULL when absent) of

@@ -27,10 +27,11 @@ static int copy_key(json_t *dst, const json_t *src, const char *key)
 }
 
 const char *const podtmpl_compliance_keys[] = {
-	"saqr.dev/data-residency", "saqr.dev/data-classification", "saqr.dev/owner",
-	"saqr.dev/personal-data",  "saqr.dev/lawful-basis",	   "saqr.dev/retention",
-	"saqr.dev/jurisdiction",   "saqr.dev/transfer-basis",	   "saqr.dev/break-glass",
-	NULL,
+    "saqr.dev/data-residency", "saqr.dev/data-classification",
+    "saqr.dev/owner",	       "saqr.dev/personal-data",
+    "saqr.dev/lawful-basis",   "saqr.dev/retention",
+    "saqr.dev/jurisdiction",   "saqr.dev/transfer-basis",
+    "saqr.dev/break-glass",    NULL,
 };
 
 /* The map meta[key], created when missing. */

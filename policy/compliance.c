@@ -14,7 +14,7 @@
 static const char *const cp_classes[] = {"public", "internal", "confidential", "restricted"};
 
 static void cp_report(struct policy_eval_ctx *ev, const char *rule, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Report against the label or annotation key (or, when key is not a saqr.dev key, the path). */
 static void cp_report(struct policy_eval_ctx *ev, const char *rule, const char *key, const char *fmt, ...)
@@ -40,8 +40,9 @@ static void cp_classification(struct policy_eval_ctx *ev)
 		if (strcmp(v, cp_classes[i]) == 0)
 			return;
 	if (v)
-		cp_report(ev, "compliance.classification", "saqr.dev/data-classification",
-			  "\"%s\" is not a classification; allowed: public, internal, confidential, restricted", v);
+		cp_report(
+		    ev, "compliance.classification", "saqr.dev/data-classification",
+		    "\"%s\" is not a classification; allowed: public, internal, confidential, restricted", v);
 	else
 		cp_report(ev, "compliance.classification", "saqr.dev/data-classification",
 			  "missing; label the object public, internal, confidential or restricted");
@@ -67,7 +68,8 @@ static void cp_lawful_basis(struct policy_eval_ctx *ev)
 	policy__strlist_join(&ev->p->compliance.lawful_bases, &allowed);
 	if (v)
 		cp_report(ev, "compliance.lawfulBasis", "saqr.dev/lawful-basis",
-			  "\"%s\" is not an allowed lawful basis for personal data; allowed: %s", v, buf_str(&allowed));
+			  "\"%s\" is not an allowed lawful basis for personal data; allowed: %s", v,
+			  buf_str(&allowed));
 	else
 		cp_report(ev, "compliance.lawfulBasis", "saqr.dev/lawful-basis",
 			  "missing; personal data needs a lawful basis, one of: %s", buf_str(&allowed));
@@ -81,7 +83,8 @@ static void cp_retention(struct policy_eval_ctx *ev)
 
 	if (!v) {
 		cp_report(ev, "compliance.retention", "saqr.dev/retention",
-			  "missing; personal data needs a retention period (an ISO-8601 duration of at most %lld days, "
+			  "missing; personal data needs a retention period (an ISO-8601 duration of at most "
+			  "%lld days, "
 			  "e.g. P90D)",
 			  max / 86400);
 	} else if (iso8601_duration_parse(v, &secs) != 0 || secs == 0) {
@@ -89,8 +92,8 @@ static void cp_retention(struct policy_eval_ctx *ev)
 			  "\"%s\" is not an ISO-8601 duration such as P90D, P1Y or PT720H", v);
 	} else if (secs > max) {
 		cp_report(ev, "compliance.retention", "saqr.dev/retention",
-			  "\"%s\" (%lld days) is longer than the policy's maximum of %lld days", v, secs / 86400,
-			  max / 86400);
+			  "\"%s\" (%lld days) is longer than the policy's maximum of %lld days", v,
+			  secs / 86400, max / 86400);
 	}
 }
 
@@ -102,9 +105,10 @@ static void cp_encryption(struct policy_eval_ctx *ev)
 	if (ev->kind != PODSPEC_KIND_MODEL_DEPLOYMENT ||
 	    json_path_bool(ev->obj, "spec.storage.encrypted", false, &present))
 		return;
-	cp_report(ev, "compliance.encryption", "spec.storage.encrypted",
-		  "%s; personal data must be encrypted at rest: set spec.storage.encrypted: true (and a kmsKeyRef)",
-		  present ? "false" : "unset");
+	cp_report(
+	    ev, "compliance.encryption", "spec.storage.encrypted",
+	    "%s; personal data must be encrypted at rest: set spec.storage.encrypted: true (and a kmsKeyRef)",
+	    present ? "false" : "unset");
 }
 
 static void cp_personal_data(struct policy_eval_ctx *ev)
@@ -140,9 +144,11 @@ void compliance_template_personal_data(struct policy_eval_ctx *ev, const char *p
 {
 	const char *v = policy__meta_value(ev, "saqr.dev/personal-data");
 
-	if (!ev->p->compliance.g.enabled || !parent || strcmp(parent, "true") != 0 || (v && strcmp(v, "true") == 0))
+	if (!ev->p->compliance.g.enabled || !parent || strcmp(parent, "true") != 0 ||
+	    (v && strcmp(v, "true") == 0))
 		return;
 	cp_report(ev, "compliance.personalData", "saqr.dev/personal-data",
-		  "the object holds personal data (saqr.dev/personal-data: \"true\") but its pod template says %s%s%s",
+		  "the object holds personal data (saqr.dev/personal-data: \"true\") but its pod template "
+		  "says %s%s%s",
 		  v ? "\"" : "nothing", v ? v : "", v ? "\"" : "");
 }

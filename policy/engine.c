@@ -71,7 +71,8 @@ static void engine_templates(struct policy_eval_ctx *ev)
 	if (!policy__has_template(ev))
 		return;
 	if (strcmp(kind, "CronJob") == 0)
-		engine_meta_pass(ev, json_path(ev->obj, "spec.jobTemplate.metadata"), "spec.jobTemplate.metadata");
+		engine_meta_pass(ev, json_path(ev->obj, "spec.jobTemplate.metadata"),
+				 "spec.jobTemplate.metadata");
 	engine_meta_pass(ev, ev->pod.meta, ev->pod.meta_path);
 }
 
@@ -188,7 +189,8 @@ static void engine_driftpolicy(struct policy_eval_ctx *ev)
 {
 	json_t *tj = NULL;
 
-	if (driftcheck_retrain_job(ev, &tj) != 0 || (tj && engine_nested(ev, tj, DRIFTCHECK_RETRAIN_PATH) != 0))
+	if (driftcheck_retrain_job(ev, &tj) != 0 ||
+	    (tj && engine_nested(ev, tj, DRIFTCHECK_RETRAIN_PATH) != 0))
 		ev->err = SAQR_ENOMEM;
 	json_decref(tj);
 	driftcheck_check(ev);
@@ -300,7 +302,8 @@ static int engine_run(struct policy_eval_ctx *ev)
 	}
 	paths = kinds_paths(ev->p, ev->obj);
 	ev->kind = paths ? PODSPEC_KIND_WORKLOAD : podspec_kind_of(ev->obj);
-	rc = paths ? podspec_find_paths(ev->obj, paths, 0, &ev->pod) : podspec_find(ev->obj, ev->kind, &ev->pod);
+	rc = paths ? podspec_find_paths(ev->obj, paths, 0, &ev->pod)
+		   : podspec_find(ev->obj, ev->kind, &ev->pod);
 	if (rc < 0)
 		return rc;
 	ev->has_pod = rc == 1;
@@ -310,7 +313,8 @@ static int engine_run(struct policy_eval_ctx *ev)
 		return rc;
 	else if (driftcheck_is_driftpolicy(ev->obj))
 		engine_driftpolicy(ev);
-	if ((ev->kind != PODSPEC_KIND_OTHER || driftcheck_is_driftpolicy(ev->obj)) && ev->p->exemptions.g.enabled)
+	if ((ev->kind != PODSPEC_KIND_OTHER || driftcheck_is_driftpolicy(ev->obj)) &&
+	    ev->p->exemptions.g.enabled)
 		bg = exemptions_break_glass(ev, ev->d->audit_annotations);
 	engine_finish(ev, bg);
 	rc = engine_annotate(ev, bg);

@@ -86,7 +86,8 @@ static bool bg_parse(const char *v, struct bg_request *r)
 	t = semi + 1;
 	while (isspace((unsigned char)*t))
 		t++;
-	if (strncmp(t, "expires=", 8) != 0 || !bg_trim_copy(t + 8, t + strlen(t), r->expires, sizeof(r->expires)))
+	if (strncmp(t, "expires=", 8) != 0 ||
+	    !bg_trim_copy(t + 8, t + strlen(t), r->expires, sizeof(r->expires)))
 		return false;
 	return rfc3339_parse(r->expires, &r->at) == 0;
 }
@@ -98,7 +99,7 @@ struct bg_site {
 };
 
 static void bg_refuse(struct policy_eval_ctx *ev, const struct bg_site *at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void bg_refuse(struct policy_eval_ctx *ev, const struct bg_site *at, const char *fmt, ...)
 {
@@ -117,13 +118,14 @@ static bool bg_in_time(struct policy_eval_ctx *ev, const struct bg_site *at, con
 
 	iso8601_duration_format(max, maxs, sizeof(maxs));
 	if (r->at <= ev->in->now) {
-		bg_refuse(ev, at, "break-glass expired at %s; set a new expiry at most %s from now", r->expires, maxs);
+		bg_refuse(ev, at, "break-glass expired at %s; set a new expiry at most %s from now",
+			  r->expires, maxs);
 		return false;
 	}
 	if ((long long)(r->at - ev->in->now) > max) {
 		iso8601_duration_format((long long)(r->at - ev->in->now), left, sizeof(left));
-		bg_refuse(ev, at, "break-glass expires at %s, %s from now; the policy allows at most %s", r->expires,
-			  left, maxs);
+		bg_refuse(ev, at, "break-glass expires at %s, %s from now; the policy allows at most %s",
+			  r->expires, left, maxs);
 		return false;
 	}
 	return true;
@@ -140,7 +142,8 @@ static bool bg_user_allowed(struct policy_eval_ctx *ev, const struct bg_site *at
 	buf_init(&groups, 4096);
 	policy__strlist_join(&x->break_glass_groups, &groups);
 	if (x->break_glass_groups.n == 0)
-		bg_refuse(ev, at, "break-glass is disabled: the policy lists no spec.exemptions.breakGlass.groups");
+		bg_refuse(ev, at,
+			  "break-glass is disabled: the policy lists no spec.exemptions.breakGlass.groups");
 	else
 		bg_refuse(ev, at, "user \"%s\" is in no break-glass group; allowed groups: %s",
 			  u->username ? u->username : "", buf_str(&groups));
@@ -157,8 +160,8 @@ static const char *bg_status(enum exemptions_break_glass_state st)
 
 /* prefix "break-glass" for the object's own annotation, "template-break-glass" for its pod
  * template's. */
-static void bg_annotate(json_t *ann, const char *prefix, const struct bg_request *r, const struct policy_user *u,
-			const char *status, bool inherited)
+static void bg_annotate(json_t *ann, const char *prefix, const struct bg_request *r,
+			const struct policy_user *u, const char *status, bool inherited)
 {
 	char key[64];
 
@@ -173,7 +176,9 @@ static void bg_annotate(json_t *ann, const char *prefix, const struct bg_request
 	json_object_set_new(ann, key, json_string(status));
 	snprintf(key, sizeof(key), "%s-inherited", prefix);
 	if (inherited)
-		json_object_set_new(ann, key, json_string("controller child: the group check was made at the parent's admission"));
+		json_object_set_new(
+		    ann, key,
+		    json_string("controller child: the group check was made at the parent's admission"));
 }
 
 static enum exemptions_break_glass_state bg_judge(struct policy_eval_ctx *ev, const struct bg_site *at,
@@ -237,7 +242,8 @@ static void bg_template(struct policy_eval_ctx *ev, json_t *ann, bool child)
 
 	if (!policy__has_template(ev))
 		return;
-	v = json_string_value(json_object_get(json_object_get(ev->pod.meta, "annotations"), EXEMPTIONS_BREAK_GLASS_KEY));
+	v = json_string_value(
+	    json_object_get(json_object_get(ev->pod.meta, "annotations"), EXEMPTIONS_BREAK_GLASS_KEY));
 	if (!v)
 		return;
 	podspec_annotation_path(&ev->pod, EXEMPTIONS_BREAK_GLASS_KEY, path, sizeof(path));

@@ -17,7 +17,7 @@ bool exemptions_match(const struct policy_eval_ctx *ev, char *why, size_t n);
 enum exemptions_break_glass_state {
 	EXEMPTIONS_BG_ABSENT = 0,
 	EXEMPTIONS_BG_HONOURED,
-	EXEMPTIONS_BG_REFUSED,  /* a finding says why */
+	EXEMPTIONS_BG_REFUSED,	  /* a finding says why */
 	EXEMPTIONS_BG_UNVERIFIED, /* offline (no user): well-formed, but nobody to check */
 };
 

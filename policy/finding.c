@@ -72,7 +72,8 @@ static bool finding_make_room(struct policy_eval_ctx *ev, enum policy_enforcemen
 	free(d->violations[i].rule);
 	free(d->violations[i].path);
 	free(d->violations[i].message);
-	memmove(&d->violations[i], &d->violations[i + 1], (d->nviolations - i - 1) * sizeof(d->violations[0]));
+	memmove(&d->violations[i], &d->violations[i + 1],
+		(d->nviolations - i - 1) * sizeof(d->violations[0]));
 	d->nviolations--;
 	return true;
 }
@@ -91,7 +92,8 @@ static bool finding_seen(const struct policy_decision *d, const char *rule, cons
 /* A nested evaluation's "spec..." path, as a path in the object being admitted. */
 static const char *finding_rebase(const struct policy_eval_ctx *ev, const char *path, char *out, size_t n)
 {
-	if (!ev->spec_rebase || strncmp(path, "spec", 4) != 0 || (path[4] != '\0' && path[4] != '.' && path[4] != '['))
+	if (!ev->spec_rebase || strncmp(path, "spec", 4) != 0 ||
+	    (path[4] != '\0' && path[4] != '.' && path[4] != '['))
 		return path;
 	snprintf(out, n, "%s%s", ev->spec_rebase, path + 4);
 	return out;
@@ -110,7 +112,8 @@ void policy__vviolation(struct policy_eval_ctx *ev, enum policy_enforcement enf,
 	buf_vaddf(&msg, fmt, ap);
 	if (ev->meta_prefix && strncmp(path, ev->meta_prefix, strlen(ev->meta_prefix)) == 0)
 		buf_addf(&msg,
-			 " (pods created from this template would be refused: copy the object's saqr.dev labels and "
+			 " (pods created from this template would be refused: copy the object's saqr.dev "
+			 "labels and "
 			 "annotations to %s)",
 			 ev->meta_prefix);
 	if ((ev->dedupe && finding_seen(d, rule, path, buf_str(&msg))) ||

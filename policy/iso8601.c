@@ -16,8 +16,13 @@ struct iso8601_unit {
 };
 
 static const struct iso8601_unit iso8601_units[] = {
-	{365LL * 86400, 'Y', false}, {30LL * 86400, 'M', false}, {7LL * 86400, 'W', false}, {86400, 'D', false},
-	{3600, 'H', true},           {60, 'M', true},            {1, 'S', true},
+    {365LL * 86400, 'Y', false},
+    {30LL * 86400, 'M', false},
+    {7LL * 86400, 'W', false},
+    {86400, 'D', false},
+    {3600, 'H', true},
+    {60, 'M', true},
+    {1, 'S', true},
 };
 
 #define ISO8601_NUNITS (sizeof(iso8601_units) / sizeof(iso8601_units[0]))
@@ -154,7 +159,8 @@ static bool rfc3339_offset(const char **s, long long *off)
 	if (**s != '+' && **s != '-')
 		return false;
 	sign = *(*s)++ == '-' ? -1 : 1;
-	if (!rfc3339_digits(s, 2, &hh) || !rfc3339_sep(s, ":") || !rfc3339_digits(s, 2, &mm) || hh > 23 || mm > 59)
+	if (!rfc3339_digits(s, 2, &hh) || !rfc3339_sep(s, ":") || !rfc3339_digits(s, 2, &mm) || hh > 23 ||
+	    mm > 59)
 		return false;
 	*off = sign * (hh * 3600LL + mm * 60LL);
 	return true;

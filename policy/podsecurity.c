@@ -14,33 +14,34 @@
 #define PSS_PATH_MAX 256
 
 static const char *const pss_baseline_caps[] = {
-	"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-	"NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "AUDIT_WRITE",	"CHOWN",   "DAC_OVERRIDE", "FOWNER",  "FSETID", "KILL",	      "MKNOD",
+    "NET_BIND_SERVICE", "SETFCAP", "SETGID",	   "SETPCAP", "SETUID", "SYS_CHROOT",
 };
 
 static const char *const pss_safe_sysctls[] = {
-	"kernel.shm_rmid_forced",
-	"net.ipv4.ip_local_port_range",
-	"net.ipv4.ip_local_reserved_ports",
-	"net.ipv4.tcp_syncookies",
-	"net.ipv4.ping_group_range",
-	"net.ipv4.ip_unprivileged_port_start",
-	"net.ipv4.tcp_keepalive_time",
-	"net.ipv4.tcp_fin_timeout",
-	"net.ipv4.tcp_keepalive_intvl",
-	"net.ipv4.tcp_keepalive_probes",
-	"net.ipv4.tcp_rmem",
-	"net.ipv4.tcp_wmem",
-	"net.ipv4.tcp_slow_start_after_idle",
-	"net.ipv4.tcp_notsent_lowat",
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+    "net.ipv4.tcp_slow_start_after_idle",
+    "net.ipv4.tcp_notsent_lowat",
 };
 
 static const char *const pss_selinux_types[] = {
-	"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t",
+    "", "container_t", "container_init_t", "container_kvm_t", "container_engine_t",
 };
 
 static const char *const pss_restricted_volumes[] = {
-	"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim", "projected", "secret",
+    "configMap", "csi",	   "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim",
+    "projected", "secret",
 };
 
 #define PSS_IN(list, s) pss_in((list), sizeof(list) / sizeof((list)[0]), (s))
@@ -92,7 +93,8 @@ static void pss_who(const struct podspec_container *c, char *out, size_t n)
 
 /* ---- checks shared by the pod and container securityContexts ---- */
 
-static void pss_selinux(struct policy_eval_ctx *ev, const struct podspec_sc *sc, const struct podspec_container *c)
+static void pss_selinux(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
+			const struct podspec_container *c)
 {
 	static const char *const fields[] = {"type", "user", "role"};
 	char who[128], field[64];
@@ -108,8 +110,8 @@ static void pss_selinux(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
 		pss_who(c, who, sizeof(who));
 		snprintf(field, sizeof(field), "securityContext.seLinuxOptions.%s", fields[i]);
 		pss_report(ev, PSS_B "seLinuxOptions", c, field,
-			   "seLinuxOptions (%s set forbidden securityContext.seLinuxOptions: %s \"%s\")", who, fields[i],
-			   v);
+			   "seLinuxOptions (%s set forbidden securityContext.seLinuxOptions: %s \"%s\")", who,
+			   fields[i], v);
 	}
 }
 
@@ -122,9 +124,10 @@ static void pss_apparmor_type(struct policy_eval_ctx *ev, const struct podspec_s
 	    strcmp(sc->apparmor_type, "Localhost") == 0)
 		return;
 	pss_who(c, who, sizeof(who));
-	pss_report(ev, PSS_B "appArmorProfile", c, "securityContext.appArmorProfile.type",
-		   "forbidden AppArmor profile (%s must not set securityContext.appArmorProfile.type to \"%s\")", who,
-		   sc->apparmor_type);
+	pss_report(
+	    ev, PSS_B "appArmorProfile", c, "securityContext.appArmorProfile.type",
+	    "forbidden AppArmor profile (%s must not set securityContext.appArmorProfile.type to \"%s\")",
+	    who, sc->apparmor_type);
 }
 
 static void pss_host_process(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
@@ -146,7 +149,8 @@ static bool pss_seccomp_ok(const char *type)
 
 /* Baseline forbids Unconfined; restricted (Linux pods) requires RuntimeDefault or Localhost,
  * which a container may inherit from the pod. */
-static void pss_seccomp(struct policy_eval_ctx *ev, const struct podspec_sc *sc, const struct podspec_container *c)
+static void pss_seccomp(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
+			const struct podspec_container *c)
 {
 	const char *rule = pss_restricted(ev) ? PSS_R "seccompProfile" : PSS_B "seccompProfile";
 	char who[128];
@@ -154,12 +158,13 @@ static void pss_seccomp(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
 	if (pss_restricted(ev) && ev->pod.windows)
 		return;
 	if (sc->seccomp_type) {
-		if (pss_restricted(ev) ? pss_seccomp_ok(sc->seccomp_type) : strcmp(sc->seccomp_type, "Unconfined") != 0)
+		if (pss_restricted(ev) ? pss_seccomp_ok(sc->seccomp_type)
+				       : strcmp(sc->seccomp_type, "Unconfined") != 0)
 			return;
 		pss_who(c, who, sizeof(who));
 		pss_report(ev, rule, c, "securityContext.seccompProfile.type",
-			   "seccompProfile (%s must not set securityContext.seccompProfile.type to \"%s\")", who,
-			   sc->seccomp_type);
+			   "seccompProfile (%s must not set securityContext.seccompProfile.type to \"%s\")",
+			   who, sc->seccomp_type);
 		return;
 	}
 	/* Unset: only a container of a restricted pod whose pod level sets nothing is at fault
@@ -167,13 +172,15 @@ static void pss_seccomp(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
 	if (!c || !pss_restricted(ev) || ev->pod.sc.seccomp_type)
 		return;
 	pss_who(c, who, sizeof(who));
-	pss_report(ev, rule, c, "securityContext.seccompProfile.type",
-		   "seccompProfile (pod or %s must set securityContext.seccompProfile.type to \"RuntimeDefault\" or "
-		   "\"Localhost\")",
-		   who);
+	pss_report(
+	    ev, rule, c, "securityContext.seccompProfile.type",
+	    "seccompProfile (pod or %s must set securityContext.seccompProfile.type to \"RuntimeDefault\" or "
+	    "\"Localhost\")",
+	    who);
 }
 
-static void pss_run_as(struct policy_eval_ctx *ev, const struct podspec_sc *sc, const struct podspec_container *c)
+static void pss_run_as(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
+		       const struct podspec_container *c)
 {
 	char who[128];
 
@@ -182,7 +189,8 @@ static void pss_run_as(struct policy_eval_ctx *ev, const struct podspec_sc *sc, 
 	if (!pss_restricted(ev) || pss_userns(ev))
 		return;
 	bad_non_root = sc->run_as_non_root == PODSPEC_FALSE;
-	implicit_non_root = c && sc->run_as_non_root == PODSPEC_UNSET && ev->pod.sc.run_as_non_root == PODSPEC_UNSET;
+	implicit_non_root =
+	    c && sc->run_as_non_root == PODSPEC_UNSET && ev->pod.sc.run_as_non_root == PODSPEC_UNSET;
 	bad_user = sc->run_as_user_set && sc->run_as_user == 0;
 	if (!bad_non_root && !implicit_non_root && !bad_user)
 		return;
@@ -192,13 +200,15 @@ static void pss_run_as(struct policy_eval_ctx *ev, const struct podspec_sc *sc, 
 			   "runAsNonRoot != true (%s must not set securityContext.runAsNonRoot=false)", who);
 	else if (implicit_non_root)
 		pss_report(ev, PSS_R "runAsNonRoot", c, "securityContext.runAsNonRoot",
-			   "runAsNonRoot != true (pod or %s must set securityContext.runAsNonRoot=true)", who);
+			   "runAsNonRoot != true (pod or %s must set securityContext.runAsNonRoot=true)",
+			   who);
 	if (bad_user)
 		pss_report(ev, PSS_R "runAsUser", c, "securityContext.runAsUser",
 			   "runAsUser=0 (%s must not set runAsUser=0)", who);
 }
 
-static void pss_common(struct policy_eval_ctx *ev, const struct podspec_sc *sc, const struct podspec_container *c)
+static void pss_common(struct policy_eval_ctx *ev, const struct podspec_sc *sc,
+		       const struct podspec_container *c)
 {
 	pss_selinux(ev, sc, c);
 	pss_apparmor_type(ev, sc, c);
@@ -217,7 +227,8 @@ static void pss_host_namespaces(struct policy_eval_ctx *ev)
 
 	for (i = 0; i < 3; i++)
 		if (v[i] == PODSPEC_TRUE)
-			pss_report(ev, PSS_B "hostNamespaces", NULL, names[i], "host namespaces (%s=true)", names[i]);
+			pss_report(ev, PSS_B "hostNamespaces", NULL, names[i], "host namespaces (%s=true)",
+				   names[i]);
 }
 
 static void pss_volume(struct policy_eval_ctx *ev, const json_t *vol, size_t i)
@@ -240,11 +251,13 @@ static void pss_volume(struct policy_eval_ctx *ev, const json_t *vol, size_t i)
 			continue;
 		snprintf(field, sizeof(field), "volumes[%zu].%s", i, key);
 		if (host_path)
-			pss_report(ev, PSS_B "hostPathVolumes", NULL, field, "hostPath volumes (volume \"%s\")", name);
+			pss_report(ev, PSS_B "hostPathVolumes", NULL, field,
+				   "hostPath volumes (volume \"%s\")", name);
 		if (restricted)
-			pss_report(ev, PSS_R "volumeTypes", NULL, field,
-				   "restricted volume types (volume \"%s\" uses restricted volume type \"%s\")", name,
-				   key);
+			pss_report(
+			    ev, PSS_R "volumeTypes", NULL, field,
+			    "restricted volume types (volume \"%s\" uses restricted volume type \"%s\")",
+			    name, key);
 	}
 }
 
@@ -254,7 +267,8 @@ static void pss_sysctls(struct policy_eval_ctx *ev)
 	size_t i;
 
 	for (i = 0; i < json_array_size(ev->pod.sc.sysctls); i++) {
-		const char *name = json_string_value(json_object_get(json_array_get(ev->pod.sc.sysctls, i), "name"));
+		const char *name =
+		    json_string_value(json_object_get(json_array_get(ev->pod.sc.sysctls, i), "name"));
 
 		if (!name || PSS_IN(pss_safe_sysctls, name))
 			continue;
@@ -306,7 +320,8 @@ static void pss_join_caps(const json_t *add, bool restricted, char *out, size_t 
 	for (i = 0; i < json_array_size(add) && len < n; i++) {
 		const char *cap = json_string_value(json_array_get(add, i));
 
-		if (!cap || (restricted ? strcmp(cap, "NET_BIND_SERVICE") == 0 : PSS_IN(pss_baseline_caps, cap)))
+		if (!cap ||
+		    (restricted ? strcmp(cap, "NET_BIND_SERVICE") == 0 : PSS_IN(pss_baseline_caps, cap)))
 			continue;
 		len += (size_t)snprintf(out + len, n - len, "%s\"%s\"", len ? ", " : "", cap);
 	}
@@ -332,12 +347,14 @@ static void pss_capabilities(struct policy_eval_ctx *ev, const struct podspec_co
 		return;
 	if (restricted && !pss_drops_all(c->sc.cap_drop))
 		pss_report(ev, PSS_R "capabilities", c, "securityContext.capabilities.drop",
-			   "unrestricted capabilities (container \"%s\" must set securityContext.capabilities.drop=[\"ALL\"])",
+			   "unrestricted capabilities (container \"%s\" must set "
+			   "securityContext.capabilities.drop=[\"ALL\"])",
 			   c->name);
 	pss_join_caps(c->sc.cap_add, restricted, bad, sizeof(bad));
 	if (bad[0] == '\0')
 		return;
-	pss_report(ev, restricted ? PSS_R "capabilities" : PSS_B "capabilities", c, "securityContext.capabilities.add",
+	pss_report(ev, restricted ? PSS_R "capabilities" : PSS_B "capabilities", c,
+		   "securityContext.capabilities.add",
 		   "%s (container \"%s\" must not include %s in securityContext.capabilities.add)",
 		   restricted ? "unrestricted capabilities" : "non-default capabilities", c->name, bad);
 }
@@ -348,31 +365,34 @@ static void pss_host_ports(struct policy_eval_ctx *ev, const struct podspec_cont
 	size_t i;
 
 	for (i = 0; i < json_array_size(c->ports); i++) {
-		json_int_t port = json_integer_value(json_object_get(json_array_get(c->ports, i), "hostPort"));
+		json_int_t port =
+		    json_integer_value(json_object_get(json_array_get(c->ports, i), "hostPort"));
 
 		if (port == 0)
 			continue;
 		snprintf(field, sizeof(field), "ports[%zu].hostPort", i);
-		pss_report(ev, PSS_B "hostPorts", c, field, "hostPort (container \"%s\" uses hostPort %lld)", c->name,
-			   (long long)port);
+		pss_report(ev, PSS_B "hostPorts", c, field, "hostPort (container \"%s\" uses hostPort %lld)",
+			   c->name, (long long)port);
 	}
 }
 
-static void pss_handler_host(struct policy_eval_ctx *ev, const struct podspec_container *c, const json_t *handler,
-			     const char *where)
+static void pss_handler_host(struct policy_eval_ctx *ev, const struct podspec_container *c,
+			     const json_t *handler, const char *where)
 {
 	static const char *const actions[] = {"httpGet", "tcpSocket"};
 	char field[96];
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		const char *host = json_string_value(json_object_get(json_object_get(handler, actions[i]), "host"));
+		const char *host =
+		    json_string_value(json_object_get(json_object_get(handler, actions[i]), "host"));
 
 		if (!host || host[0] == '\0')
 			continue;
 		snprintf(field, sizeof(field), "%s.%s.host", where, actions[i]);
 		pss_report(ev, PSS_B "hostProbesAndHostLifecycle", c, field,
-			   "probe or lifecycle host (container \"%s\" uses probe or lifecycle host \"%s\")", c->name, host);
+			   "probe or lifecycle host (container \"%s\" uses probe or lifecycle host \"%s\")",
+			   c->name, host);
 	}
 }
 
@@ -405,14 +425,16 @@ void podsecurity_container(struct policy_eval_ctx *ev, const struct podspec_cont
 {
 	if (c->sc.privileged == PODSPEC_TRUE)
 		pss_report(ev, PSS_B "privileged", c, "securityContext.privileged",
-			   "privileged (container \"%s\" must not set securityContext.privileged=true)", c->name);
+			   "privileged (container \"%s\" must not set securityContext.privileged=true)",
+			   c->name);
 	pss_capabilities(ev, c);
 	pss_host_ports(ev, c);
 	pss_probe_hosts(ev, c);
 	pss_proc_mount(ev, c);
 	pss_common(ev, &c->sc, c);
 	if (pss_restricted(ev) && !ev->pod.windows && c->sc.allow_privilege_escalation != PODSPEC_FALSE)
-		pss_report(ev, PSS_R "allowPrivilegeEscalation", c, "securityContext.allowPrivilegeEscalation",
+		pss_report(ev, PSS_R "allowPrivilegeEscalation", c,
+			   "securityContext.allowPrivilegeEscalation",
 			   "allowPrivilegeEscalation != false (container \"%s\" must set "
 			   "securityContext.allowPrivilegeEscalation=false)",
 			   c->name);

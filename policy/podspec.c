@@ -18,26 +18,26 @@ struct podspec_kind_entry {
 };
 
 static const struct podspec_kind_entry podspec_kinds[] = {
-	{"Pod", "", PODSPEC_KIND_POD, "spec", "metadata"},
-	{"Deployment", "apps", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
-	{"StatefulSet", "apps", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
-	{"DaemonSet", "apps", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
-	{"ReplicaSet", "apps", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
-	{"ReplicationController", "", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
-	{"Job", "batch", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
-	{"CronJob", "batch", PODSPEC_KIND_WORKLOAD, "spec.jobTemplate.spec.template.spec",
-	 "spec.jobTemplate.spec.template.metadata"},
-	{"PodTemplate", "", PODSPEC_KIND_WORKLOAD, "template.spec", "template.metadata"},
-	{"ModelDeployment", "saqr.dev", PODSPEC_KIND_MODEL_DEPLOYMENT, NULL, NULL},
-	{"TrainingJob", "saqr.dev", PODSPEC_KIND_TRAINING_JOB, NULL, NULL},
+    {"Pod", "", PODSPEC_KIND_POD, "spec", "metadata"},
+    {"Deployment", "apps", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
+    {"StatefulSet", "apps", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
+    {"DaemonSet", "apps", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
+    {"ReplicaSet", "apps", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
+    {"ReplicationController", "", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
+    {"Job", "batch", PODSPEC_KIND_WORKLOAD, "spec.template.spec", "spec.template.metadata"},
+    {"CronJob", "batch", PODSPEC_KIND_WORKLOAD, "spec.jobTemplate.spec.template.spec",
+     "spec.jobTemplate.spec.template.metadata"},
+    {"PodTemplate", "", PODSPEC_KIND_WORKLOAD, "template.spec", "template.metadata"},
+    {"ModelDeployment", "saqr.dev", PODSPEC_KIND_MODEL_DEPLOYMENT, NULL, NULL},
+    {"TrainingJob", "saqr.dev", PODSPEC_KIND_TRAINING_JOB, NULL, NULL},
 };
 
 static const struct podspec_map podspec_model_map = {
-	"spec", "spec.server", "spec.server.image", "spec.security.serviceAccountName", "spec.scheduling",
+    "spec", "spec.server", "spec.server.image", "spec.security.serviceAccountName", "spec.scheduling",
 };
 
 static const struct podspec_map podspec_training_map = {
-	"spec", "spec", "spec.image", "spec.serviceAccountName", "spec.scheduling",
+    "spec", "spec", "spec.image", "spec.serviceAccountName", "spec.scheduling",
 };
 
 static bool podspec_group_matches(const char *api_version, const char *group)
@@ -75,7 +75,8 @@ static const struct podspec_kind_entry *podspec_entry(const json_t *obj)
 	if (!kind)
 		return NULL;
 	for (i = 0; i < sizeof(podspec_kinds) / sizeof(podspec_kinds[0]); i++)
-		if (strcmp(kind, podspec_kinds[i].kind) == 0 && podspec_group_matches(api, podspec_kinds[i].group))
+		if (strcmp(kind, podspec_kinds[i].kind) == 0 &&
+		    podspec_group_matches(api, podspec_kinds[i].group))
 			return &podspec_kinds[i];
 	return NULL;
 }
@@ -228,7 +229,8 @@ static void podspec_read_pod(struct podspec *ps)
 	void *it;
 
 	ps->service_account_field = "serviceAccountName";
-	for (it = json_object_iter((json_t *)ps->spec); it; it = json_object_iter_next((json_t *)ps->spec, it))
+	for (it = json_object_iter((json_t *)ps->spec); it;
+	     it = json_object_iter_next((json_t *)ps->spec, it))
 		podspec_read_pod_key(ps, json_object_iter_key(it), json_object_iter_value(it));
 }
 
@@ -262,8 +264,9 @@ static json_t *podspec_synth(const json_t *image, const json_t *sa, const json_t
 
 	if (!c)
 		return NULL;
-	spec = json_pack("{s:b, s:{s:b, s:{s:s}}, s:[o]}", "automountServiceAccountToken", 0, "securityContext",
-			 "runAsNonRoot", 1, "seccompProfile", "type", "RuntimeDefault", "containers", c);
+	spec =
+	    json_pack("{s:b, s:{s:b, s:{s:s}}, s:[o]}", "automountServiceAccountToken", 0, "securityContext",
+		      "runAsNonRoot", 1, "seccompProfile", "type", "RuntimeDefault", "containers", c);
 	if (!spec)
 		return NULL;
 	if (json_is_string(sa) && json_object_set(spec, "serviceAccountName", (json_t *)sa) != 0)
@@ -282,12 +285,14 @@ static int podspec_synthesise(const json_t *obj, enum podspec_kind k, struct pod
 	const json_t *spec = json_object_get(obj, "spec");
 
 	if (k == PODSPEC_KIND_MODEL_DEPLOYMENT) {
-		ps->owned = podspec_synth(podspec_get(spec, "server.image"), podspec_get(spec, "security.serviceAccountName"),
+		ps->owned = podspec_synth(podspec_get(spec, "server.image"),
+					  podspec_get(spec, "security.serviceAccountName"),
 					  json_object_get(spec, "scheduling"), "server");
 		ps->map = &podspec_model_map;
 	} else {
-		ps->owned = podspec_synth(json_object_get(spec, "image"), json_object_get(spec, "serviceAccountName"),
-					  json_object_get(spec, "scheduling"), "trainer");
+		ps->owned =
+		    podspec_synth(json_object_get(spec, "image"), json_object_get(spec, "serviceAccountName"),
+				  json_object_get(spec, "scheduling"), "trainer");
 		ps->map = &podspec_training_map;
 	}
 	if (!ps->owned)
@@ -431,8 +436,14 @@ void podspec_annotation_path(const struct podspec *ps, const char *key, char *ou
 
 /* ---- kinds known by paths ---- */
 
-#define PS_LIST(a) {(a), sizeof(a) / sizeof((a)[0])}
-#define PS_NONE {NULL, 0}
+#define PS_LIST(a)                                                                                           \
+	{                                                                                                    \
+		(a), sizeof(a) / sizeof((a)[0])                                                              \
+	}
+#define PS_NONE                                                                                              \
+	{                                                                                                    \
+		NULL, 0                                                                                      \
+	}
 
 static const char *const ps_kserve_specs[] = {"spec.predictor", "spec.transformer", "spec.explainer"};
 static const char *const ps_kserve_uris[] = {"spec.predictor.*.storageUri", "spec.transformer.*.storageUri",
@@ -444,26 +455,28 @@ static const char *const ps_trainjob_uris[] = {"spec.initializer.dataset.storage
 					       "spec.initializer.model.storageUri"};
 static const char *const ps_jobset[] = {"spec.replicatedJobs.*.template.spec.template"};
 static const char *const ps_rollout[] = {"spec.template"};
-static const char *const ps_raycluster[] = {"spec.headGroupSpec.template", "spec.workerGroupSpecs.*.template"};
+static const char *const ps_raycluster[] = {"spec.headGroupSpec.template",
+					    "spec.workerGroupSpecs.*.template"};
 static const char *const ps_rayjob[] = {"spec.rayClusterSpec.headGroupSpec.template",
-					"spec.rayClusterSpec.workerGroupSpecs.*.template", "spec.submitterPodTemplate"};
+					"spec.rayClusterSpec.workerGroupSpecs.*.template",
+					"spec.submitterPodTemplate"};
 static const char *const ps_rayservice[] = {"spec.rayClusterConfig.headGroupSpec.template",
 					    "spec.rayClusterConfig.workerGroupSpecs.*.template"};
 static const char *const ps_lws[] = {"spec.leaderWorkerTemplate.leaderTemplate",
 				     "spec.leaderWorkerTemplate.workerTemplate"};
 
 static const struct podspec_paths ps_ecosystem[] = {
-	{"serving.kserve.io", "InferenceService", PS_NONE, PS_LIST(ps_kserve_specs), PS_LIST(ps_kserve_uris)},
-	{"kubeflow.org", "PyTorchJob", PS_LIST(ps_pytorch), PS_NONE, PS_NONE},
-	{"kubeflow.org", "TFJob", PS_LIST(ps_tf), PS_NONE, PS_NONE},
-	{"kubeflow.org", "MPIJob", PS_LIST(ps_mpi), PS_NONE, PS_NONE},
-	{"trainer.kubeflow.org", "TrainJob", PS_NONE, PS_NONE, PS_LIST(ps_trainjob_uris)},
-	{"jobset.x-k8s.io", "JobSet", PS_LIST(ps_jobset), PS_NONE, PS_NONE},
-	{"argoproj.io", "Rollout", PS_LIST(ps_rollout), PS_NONE, PS_NONE},
-	{"ray.io", "RayCluster", PS_LIST(ps_raycluster), PS_NONE, PS_NONE},
-	{"ray.io", "RayJob", PS_LIST(ps_rayjob), PS_NONE, PS_NONE},
-	{"ray.io", "RayService", PS_LIST(ps_rayservice), PS_NONE, PS_NONE},
-	{"leaderworkerset.x-k8s.io", "LeaderWorkerSet", PS_LIST(ps_lws), PS_NONE, PS_NONE},
+    {"serving.kserve.io", "InferenceService", PS_NONE, PS_LIST(ps_kserve_specs), PS_LIST(ps_kserve_uris)},
+    {"kubeflow.org", "PyTorchJob", PS_LIST(ps_pytorch), PS_NONE, PS_NONE},
+    {"kubeflow.org", "TFJob", PS_LIST(ps_tf), PS_NONE, PS_NONE},
+    {"kubeflow.org", "MPIJob", PS_LIST(ps_mpi), PS_NONE, PS_NONE},
+    {"trainer.kubeflow.org", "TrainJob", PS_NONE, PS_NONE, PS_LIST(ps_trainjob_uris)},
+    {"jobset.x-k8s.io", "JobSet", PS_LIST(ps_jobset), PS_NONE, PS_NONE},
+    {"argoproj.io", "Rollout", PS_LIST(ps_rollout), PS_NONE, PS_NONE},
+    {"ray.io", "RayCluster", PS_LIST(ps_raycluster), PS_NONE, PS_NONE},
+    {"ray.io", "RayJob", PS_LIST(ps_rayjob), PS_NONE, PS_NONE},
+    {"ray.io", "RayService", PS_LIST(ps_rayservice), PS_NONE, PS_NONE},
+    {"leaderworkerset.x-k8s.io", "LeaderWorkerSet", PS_LIST(ps_lws), PS_NONE, PS_NONE},
 };
 
 bool podspec_paths_match(const struct podspec_paths *k, const json_t *obj)
@@ -524,12 +537,10 @@ static void ps_walk(struct ps_walk *w, const json_t *v, const char *pat, size_t 
 		return;
 	}
 	if (seglen == 1 && pat[0] == '*') {
-		json_array_foreach((json_t *)v, i, child)
-			if (ps_push_index(w, len, i))
-				ps_walk(w, child, rest, len + strlen(w->path + len));
-		json_object_foreach((json_t *)v, key, child)
-			if (ps_push(w, len, key, strlen(key)))
-				ps_walk(w, child, rest, len + strlen(w->path + len));
+		json_array_foreach((json_t *)v, i, child) if (ps_push_index(w, len, i))
+		    ps_walk(w, child, rest, len + strlen(w->path + len));
+		json_object_foreach((json_t *)v, key, child) if (ps_push(w, len, key, strlen(key)))
+		    ps_walk(w, child, rest, len + strlen(w->path + len));
 		return;
 	}
 	child = json_object_getn(v, pat, seglen);

@@ -11,8 +11,8 @@
 enum podspec_kind {
 	PODSPEC_KIND_OTHER = 0,
 	PODSPEC_KIND_POD,
-	PODSPEC_KIND_WORKLOAD, /* Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob,
-				  PodTemplate, and kinds found by paths (podspec_paths) */
+	PODSPEC_KIND_WORKLOAD, /* Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job,
+				  CronJob, PodTemplate, and kinds found by paths (podspec_paths) */
 	PODSPEC_KIND_MODEL_DEPLOYMENT,
 	PODSPEC_KIND_TRAINING_JOB,
 };
@@ -31,7 +31,7 @@ struct podspec_sc {
 	long long run_as_user;
 	const char *seccomp_type;  /* seccompProfile.type */
 	const char *apparmor_type; /* appArmorProfile.type */
-	const json_t *selinux;     /* seLinuxOptions */
+	const json_t *selinux;	   /* seLinuxOptions */
 	const char *proc_mount;
 	const json_t *cap_add; /* capabilities.add */
 	const json_t *cap_drop;
@@ -55,26 +55,26 @@ struct podspec_container {
 
 /* Where the fields of a synthesised pod come from in the user's object. */
 struct podspec_map {
-	const char *root;            /* "spec" */
-	const char *container;       /* "spec.server" */
-	const char *image;           /* "spec.server.image" */
+	const char *root;	     /* "spec" */
+	const char *container;	     /* "spec.server" */
+	const char *image;	     /* "spec.server.image" */
 	const char *service_account; /* "spec.security.serviceAccountName" */
-	const char *scheduling;      /* "spec.scheduling" */
+	const char *scheduling;	     /* "spec.scheduling" */
 };
 
 #define PODSPEC_PATH_MAX 256
 
 struct podspec {
-	const json_t *spec;       /* the pod spec (borrowed, or owned below) */
-	const json_t *meta;       /* the pod template's metadata, NULL when there is none */
-	const char *spec_path;    /* "spec.template.spec" */
-	const char *meta_path;    /* "spec.template.metadata" */
+	const json_t *spec;	       /* the pod spec (borrowed, or owned below) */
+	const json_t *meta;	       /* the pod template's metadata, NULL when there is none */
+	const char *spec_path;	       /* "spec.template.spec" */
+	const char *meta_path;	       /* "spec.template.metadata" */
 	const struct podspec_map *map; /* non-NULL for synthesised pods */
-	json_t *owned;            /* a synthesised pod spec, freed by podspec_release */
+	json_t *owned;		       /* a synthesised pod spec, freed by podspec_release */
 	struct podspec_sc sc;
 	enum podspec_tri host_network, host_pid, host_ipc, host_users, automount_token;
-	bool windows;                 /* spec.os.name == windows */
-	const char *service_account;  /* NULL when unset */
+	bool windows;			   /* spec.os.name == windows */
+	const char *service_account;	   /* NULL when unset */
 	const char *service_account_field; /* "serviceAccountName" or the deprecated "serviceAccount" */
 	const json_t *volumes;
 	const json_t *lists[PODSPEC_NLISTS];
@@ -97,7 +97,7 @@ struct podspec_paths {
 	const char *kind;
 	struct podspec_pathlist templates; /* PodTemplateSpecs: {metadata, spec} */
 	struct podspec_pathlist pod_specs; /* PodSpecs inline (their pods carry the object's metadata) */
-	struct podspec_pathlist uris;      /* storage URIs (strings) */
+	struct podspec_pathlist uris;	   /* storage URIs (strings) */
 };
 
 /* The built-in entry for obj's kind and group among the ML ecosystem's kinds (KServe, Kubeflow

@@ -13,16 +13,17 @@
 static const char *const pd_residency_values[] = {"uae"};
 
 static const char *const pd_locations[][2] = {
-	{"aws", "me-central-1"},  {"azure", "uaenorth"},        {"azure", "uaecentral"},
-	{"oci", "me-dubai-1"},    {"oci", "me-abudhabi-1"},     {"alibaba", "me-east-1"},
+    {"aws", "me-central-1"}, {"azure", "uaenorth"},    {"azure", "uaecentral"},
+    {"oci", "me-dubai-1"},   {"oci", "me-abudhabi-1"}, {"alibaba", "me-east-1"},
 };
 
 static const char *const pd_transfer_bases[] = {
-	"adequacy-decision", "standard-contractual-clauses", "binding-corporate-rules", "explicit-consent", "derogation",
+    "adequacy-decision", "standard-contractual-clauses", "binding-corporate-rules", "explicit-consent",
+    "derogation",
 };
 
 static const char *const pd_lawful_bases[] = {
-	"consent", "contract", "legal-obligation", "vital-interests", "public-interest", "legitimate-interests",
+    "consent", "contract", "legal-obligation", "vital-interests", "public-interest", "legitimate-interests",
 };
 
 static const char *const pd_namespaces[] = {"kube-system", "kube-public", "kube-node-lease"};
@@ -86,13 +87,16 @@ int policy__set_defaults(struct policy *p)
 	p->exemptions.break_glass_max = 4LL * 3600;
 	if (!p->residency.label)
 		rc = SAQR_ENOMEM;
-	rc = rc ? rc : pd_strlist(&p->residency.allowed_values, pd_residency_values, PD_N(pd_residency_values));
+	rc = rc ? rc
+		: pd_strlist(&p->residency.allowed_values, pd_residency_values, PD_N(pd_residency_values));
 	rc = rc ? rc : pd_locations_set(&p->residency.allowed_locations);
 	rc = rc ? rc : pd_strlist(&p->residency.transfer_bases, pd_transfer_bases, PD_N(pd_transfer_bases));
 	rc = rc ? rc : pd_strlist(&p->compliance.lawful_bases, pd_lawful_bases, PD_N(pd_lawful_bases));
 	rc = rc ? rc : pd_strlist(&p->exemptions.namespaces, pd_namespaces, PD_N(pd_namespaces));
 	rc = rc ? rc : pd_strlist(&p->exemptions.users, NULL, 0);
-	rc = rc ? rc : pd_strlist(&p->exemptions.break_glass_groups, pd_break_glass_groups, PD_N(pd_break_glass_groups));
+	rc = rc ? rc
+		: pd_strlist(&p->exemptions.break_glass_groups, pd_break_glass_groups,
+			     PD_N(pd_break_glass_groups));
 	return rc;
 }
 
@@ -129,12 +133,14 @@ int policy__describe(const struct policy *p, struct buf *b)
 	size_t i;
 
 	pd_group_describe(b, "podSecurity", &p->pod_security.g);
-	buf_addf(b, "podSecurity.level=%s\n", p->pod_security.level == POLICY_PSS_RESTRICTED ? "restricted" : "baseline");
+	buf_addf(b, "podSecurity.level=%s\n",
+		 p->pod_security.level == POLICY_PSS_RESTRICTED ? "restricted" : "baseline");
 	pd_group_describe(b, "zeroTrust", &zt->g);
 	pd_list_describe(b, "zeroTrust.allowedRegistries", &zt->allowed_registries);
 	pd_list_describe(b, "zeroTrust.allowedEndpoints", &zt->allowed_endpoints);
-	buf_addf(b, "zeroTrust.flags=%d%d%d%d%d%d\n", zt->require_digest, zt->forbid_latest, zt->forbid_default_sa,
-		 zt->require_automount_disabled, zt->require_model_tls, zt->require_model_digest);
+	buf_addf(b, "zeroTrust.flags=%d%d%d%d%d%d\n", zt->require_digest, zt->forbid_latest,
+		 zt->forbid_default_sa, zt->require_automount_disabled, zt->require_model_tls,
+		 zt->require_model_digest);
 	buf_addf(b, "zeroTrust.forbidInsecureTransport=%d\nzeroTrust.modelSignature.required=%d\n",
 		 zt->forbid_insecure_transport, zt->model_signature.required);
 	buf_adds(b, "zeroTrust.modelSignature.trustedKeys=[");
@@ -152,8 +158,10 @@ int policy__describe(const struct policy *p, struct buf *b)
 	pd_list_describe(b, "dataResidency.allowedResidencyValues", &r->allowed_values);
 	buf_adds(b, "dataResidency.allowedLocations=[");
 	for (i = 0; i < r->allowed_locations.n; i++)
-		buf_addf(b, "%s%s/%s", i ? ", " : "", r->allowed_locations.v[i].provider, r->allowed_locations.v[i].region);
-	buf_addf(b, "]\ndataResidency.clusterLocation=%s/%s\n", r->has_cluster_location ? r->cluster_location.provider : "",
+		buf_addf(b, "%s%s/%s", i ? ", " : "", r->allowed_locations.v[i].provider,
+			 r->allowed_locations.v[i].region);
+	buf_addf(b, "]\ndataResidency.clusterLocation=%s/%s\n",
+		 r->has_cluster_location ? r->cluster_location.provider : "",
 		 r->has_cluster_location ? r->cluster_location.region : "");
 	buf_addf(b, "dataResidency.requirePlacement=%d\n", r->require_placement);
 	pd_list_describe(b, "dataResidency.transferBases", &r->transfer_bases);

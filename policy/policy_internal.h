@@ -123,7 +123,7 @@ struct policy {
 		struct policy_strlist users;
 		struct policy_strlist groups;
 		struct policy_strlist break_glass_groups; /* empty: break-glass disabled */
-		long long break_glass_max;                /* seconds */
+		long long break_glass_max;		  /* seconds */
 	} exemptions;
 	struct policy_kindlist custom_kinds; /* checked before the built-in kinds */
 };
@@ -134,7 +134,7 @@ struct policy_eval_ctx {
 	const struct policy_input *in;
 	const json_t *obj;
 	enum podspec_kind kind;
-	const json_t *labels;      /* metadata.labels or NULL */
+	const json_t *labels;	   /* metadata.labels or NULL */
 	const json_t *annotations; /* metadata.annotations or NULL */
 	/* During the template pass (engine.c): the pod template's metadata path, where labels and
 	 * annotations above were read from; NULL for the object's own metadata. */
@@ -146,9 +146,9 @@ struct policy_eval_ctx {
 	struct podspec pod;
 	bool has_pod;
 	struct policy_decision *d;
-	size_t dropped;	        /* findings beyond POLICY_MAX_VIOLATIONS */
+	size_t dropped;		/* findings beyond POLICY_MAX_VIOLATIONS */
 	size_t dropped_denials; /* of those, deny-mode ones (only when every kept finding denies) */
-	int err;        /* first allocation failure, reported by policy_eval */
+	int err;		/* first allocation failure, reported by policy_eval */
 };
 
 /* Defaults (what manifests/policy/default.yaml spells out). 0 or SAQR_ENOMEM. */

@@ -42,108 +42,120 @@ enum pl_type {
 struct pl_field {
 	const char *name;
 	enum pl_type type;
-	size_t off;                 /* of the value in struct policy */
+	size_t off;		    /* of the value in struct policy */
 	const struct pl_field *sub; /* PL_MAP */
-	const char *expect;         /* PL_CONST */
+	const char *expect;	    /* PL_CONST */
 };
 
 #define PL_OFF(f) offsetof(struct policy, f)
 /* Field designators cannot be parenthesised. */
 /* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define PL_GROUP(grp)                                                                                        \
-	{"enabled", PL_BOOL, PL_OFF(grp.g.enabled), NULL, NULL},                                                 \
-	{                                                                                                        \
-		"enforcement", PL_ENFORCE, PL_OFF(grp.g.enforcement), NULL, NULL                                 \
+	{"enabled", PL_BOOL, PL_OFF(grp.g.enabled), NULL, NULL},                                             \
+	{                                                                                                    \
+		"enforcement", PL_ENFORCE, PL_OFF(grp.g.enforcement), NULL, NULL                             \
 	}
-#define PL_F(name, type, field) {name, type, PL_OFF(field), NULL, NULL}
+#define PL_F(name, type, field)                                                                              \
+	{                                                                                                    \
+		name, type, PL_OFF(field), NULL, NULL                                                        \
+	}
 /* NOLINTEND(bugprone-macro-parentheses) */
-#define PL_SUB(name, table) {name, PL_MAP, 0, table, NULL}
-#define PL_END {NULL, PL_ANY, 0, NULL, NULL}
+#define PL_SUB(name, table)                                                                                  \
+	{                                                                                                    \
+		name, PL_MAP, 0, table, NULL                                                                 \
+	}
+#define PL_END                                                                                               \
+	{                                                                                                    \
+		NULL, PL_ANY, 0, NULL, NULL                                                                  \
+	}
 
 static const struct pl_field pl_pod_security[] = {
-	PL_GROUP(pod_security),
-	PL_F("level", PL_LEVEL, pod_security.level),
-	PL_END,
+    PL_GROUP(pod_security),
+    PL_F("level", PL_LEVEL, pod_security.level),
+    PL_END,
 };
 
 static const struct pl_field pl_model_signature[] = {
-	PL_F("required", PL_BOOL, zero_trust.model_signature.required),
-	PL_F("trustedKeys", PL_KEYLIST, zero_trust.model_signature.trusted_keys),
-	PL_END,
+    PL_F("required", PL_BOOL, zero_trust.model_signature.required),
+    PL_F("trustedKeys", PL_KEYLIST, zero_trust.model_signature.trusted_keys),
+    PL_END,
 };
 
 static const struct pl_field pl_zero_trust[] = {
-	PL_GROUP(zero_trust),
-	PL_F("allowedRegistries", PL_STRLIST, zero_trust.allowed_registries),
-	PL_F("allowedEndpoints", PL_STRLIST, zero_trust.allowed_endpoints),
-	PL_F("requireDigest", PL_BOOL, zero_trust.require_digest),
-	PL_F("forbidLatest", PL_BOOL, zero_trust.forbid_latest),
-	PL_F("forbidDefaultServiceAccount", PL_BOOL, zero_trust.forbid_default_sa),
-	PL_F("requireAutomountDisabled", PL_BOOL, zero_trust.require_automount_disabled),
-	PL_F("requireModelTLS", PL_BOOL, zero_trust.require_model_tls),
-	PL_F("requireModelDigest", PL_BOOL, zero_trust.require_model_digest),
-	PL_F("forbidInsecureTransport", PL_BOOL, zero_trust.forbid_insecure_transport),
-	PL_SUB("modelSignature", pl_model_signature),
-	PL_END,
+    PL_GROUP(zero_trust),
+    PL_F("allowedRegistries", PL_STRLIST, zero_trust.allowed_registries),
+    PL_F("allowedEndpoints", PL_STRLIST, zero_trust.allowed_endpoints),
+    PL_F("requireDigest", PL_BOOL, zero_trust.require_digest),
+    PL_F("forbidLatest", PL_BOOL, zero_trust.forbid_latest),
+    PL_F("forbidDefaultServiceAccount", PL_BOOL, zero_trust.forbid_default_sa),
+    PL_F("requireAutomountDisabled", PL_BOOL, zero_trust.require_automount_disabled),
+    PL_F("requireModelTLS", PL_BOOL, zero_trust.require_model_tls),
+    PL_F("requireModelDigest", PL_BOOL, zero_trust.require_model_digest),
+    PL_F("forbidInsecureTransport", PL_BOOL, zero_trust.forbid_insecure_transport),
+    PL_SUB("modelSignature", pl_model_signature),
+    PL_END,
 };
 
 static const struct pl_field pl_residency[] = {
-	PL_GROUP(residency),
-	PL_F("residencyLabel", PL_STR, residency.label),
-	PL_F("allowedResidencyValues", PL_STRLIST, residency.allowed_values),
-	PL_F("allowedLocations", PL_LOCLIST, residency.allowed_locations),
-	PL_F("clusterLocation", PL_CLUSTER_LOCATION, residency.cluster_location),
-	PL_F("requirePlacement", PL_BOOL, residency.require_placement),
-	PL_F("transferBases", PL_STRLIST, residency.transfer_bases),
-	PL_F("trustedEndpoints", PL_ENDPOINTS, residency.trusted_endpoints),
-	PL_END,
+    PL_GROUP(residency),
+    PL_F("residencyLabel", PL_STR, residency.label),
+    PL_F("allowedResidencyValues", PL_STRLIST, residency.allowed_values),
+    PL_F("allowedLocations", PL_LOCLIST, residency.allowed_locations),
+    PL_F("clusterLocation", PL_CLUSTER_LOCATION, residency.cluster_location),
+    PL_F("requirePlacement", PL_BOOL, residency.require_placement),
+    PL_F("transferBases", PL_STRLIST, residency.transfer_bases),
+    PL_F("trustedEndpoints", PL_ENDPOINTS, residency.trusted_endpoints),
+    PL_END,
 };
 
 static const struct pl_field pl_personal_data[] = {
-	PL_F("requireLawfulBasis", PL_BOOL, compliance.require_lawful_basis),
-	PL_F("allowedLawfulBases", PL_STRLIST, compliance.lawful_bases),
-	PL_F("requireRetention", PL_BOOL, compliance.require_retention),
-	PL_F("requireEncryption", PL_BOOL, compliance.require_encryption),
-	PL_END,
+    PL_F("requireLawfulBasis", PL_BOOL, compliance.require_lawful_basis),
+    PL_F("allowedLawfulBases", PL_STRLIST, compliance.lawful_bases),
+    PL_F("requireRetention", PL_BOOL, compliance.require_retention),
+    PL_F("requireEncryption", PL_BOOL, compliance.require_encryption),
+    PL_END,
 };
 
 static const struct pl_field pl_compliance[] = {
-	PL_GROUP(compliance),
-	PL_F("requireClassification", PL_BOOL, compliance.require_classification),
-	PL_F("requireOwner", PL_BOOL, compliance.require_owner),
-	PL_F("maxRetention", PL_DURATION, compliance.max_retention),
-	PL_SUB("personalData", pl_personal_data),
-	PL_END,
+    PL_GROUP(compliance),
+    PL_F("requireClassification", PL_BOOL, compliance.require_classification),
+    PL_F("requireOwner", PL_BOOL, compliance.require_owner),
+    PL_F("maxRetention", PL_DURATION, compliance.max_retention),
+    PL_SUB("personalData", pl_personal_data),
+    PL_END,
 };
 
 static const struct pl_field pl_break_glass[] = {
-	PL_F("groups", PL_STRLIST, exemptions.break_glass_groups),
-	PL_F("maxDuration", PL_DURATION, exemptions.break_glass_max),
-	PL_END,
+    PL_F("groups", PL_STRLIST, exemptions.break_glass_groups),
+    PL_F("maxDuration", PL_DURATION, exemptions.break_glass_max),
+    PL_END,
 };
 
 static const struct pl_field pl_exemptions[] = {
-	PL_GROUP(exemptions),
-	PL_F("namespaces", PL_STRLIST, exemptions.namespaces),
-	PL_F("users", PL_STRLIST, exemptions.users),
-	PL_F("groups", PL_STRLIST, exemptions.groups),
-	PL_SUB("breakGlass", pl_break_glass),
-	PL_END,
+    PL_GROUP(exemptions),
+    PL_F("namespaces", PL_STRLIST, exemptions.namespaces),
+    PL_F("users", PL_STRLIST, exemptions.users),
+    PL_F("groups", PL_STRLIST, exemptions.groups),
+    PL_SUB("breakGlass", pl_break_glass),
+    PL_END,
 };
 
 static const struct pl_field pl_spec[] = {
-	PL_SUB("podSecurity", pl_pod_security), PL_SUB("zeroTrust", pl_zero_trust),
-	PL_SUB("dataResidency", pl_residency),  PL_SUB("compliance", pl_compliance),
-	PL_SUB("exemptions", pl_exemptions),    {"customKinds", PL_KINDLIST, PL_OFF(custom_kinds), NULL, NULL},
-	PL_END,
+    PL_SUB("podSecurity", pl_pod_security),
+    PL_SUB("zeroTrust", pl_zero_trust),
+    PL_SUB("dataResidency", pl_residency),
+    PL_SUB("compliance", pl_compliance),
+    PL_SUB("exemptions", pl_exemptions),
+    {"customKinds", PL_KINDLIST, PL_OFF(custom_kinds), NULL, NULL},
+    PL_END,
 };
 
 static const struct pl_field pl_root[] = {
-	{"apiVersion", PL_CONST, 0, NULL, "saqr.dev/v1alpha1"},
-	{"kind", PL_CONST, 0, NULL, "AdmissionPolicy"},
-	{"metadata", PL_ANY, 0, NULL, NULL},
-	PL_SUB("spec", pl_spec),
-	PL_END,
+    {"apiVersion", PL_CONST, 0, NULL, "saqr.dev/v1alpha1"},
+    {"kind", PL_CONST, 0, NULL, "AdmissionPolicy"},
+    {"metadata", PL_ANY, 0, NULL, NULL},
+    PL_SUB("spec", pl_spec),
+    PL_END,
 };
 
 static const char *const pl_providers[] = {"aws", "azure", "oci", "alibaba", "gcp", "onprem"};
@@ -159,7 +171,7 @@ struct pl {
 };
 
 static void pl_report(struct pl *pl, const yaml_node_t *node, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Write "name:line: path: message" into the caller's error buffer. */
 static void pl_report(struct pl *pl, const yaml_node_t *node, const char *path, const char *fmt, ...)
@@ -198,9 +210,12 @@ static void pl_path(char *out, size_t n, const char *base, const char *field, lo
 static const char *pl_kind_name(const yaml_node_t *node)
 {
 	switch (node->type) {
-	case YAML_MAPPING_NODE: return "a mapping";
-	case YAML_SEQUENCE_NODE: return "a list";
-	default: return "a scalar";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return "a scalar";
 	}
 }
 
@@ -369,7 +384,8 @@ static int pl_bool(struct pl *pl, const yaml_node_t *node, const char *path, boo
 	int v, rc;
 
 	if (node->type == YAML_SCALAR_NODE && node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return PL_FAIL(pl, node, path, "expected true or false, found the string \"%s\"", pl_scalar(node));
+		return PL_FAIL(pl, node, path, "expected true or false, found the string \"%s\"",
+			       pl_scalar(node));
 	rc = pl_one_of(pl, node, path, names, 2, &v);
 	if (rc == 0)
 		*out = v == 1;
@@ -384,7 +400,8 @@ static int pl_duration(struct pl *pl, const yaml_node_t *node, const char *path,
 	if (rc)
 		return rc;
 	if (iso8601_duration_parse(pl_scalar(node), &secs) != 0 || secs <= 0)
-		return PL_FAIL(pl, node, path, "\"%s\" is not a positive ISO-8601 duration (e.g. P365D, P1Y, PT4H)",
+		return PL_FAIL(pl, node, path,
+			       "\"%s\" is not a positive ISO-8601 duration (e.g. P365D, P1Y, PT4H)",
 			       pl_scalar(node));
 	*out = secs;
 	return 0;
@@ -432,7 +449,8 @@ static int pl_location(struct pl *pl, const yaml_node_t *node, const char *path,
 		} else if (host && strcmp(pl_scalar(k), "host") == 0) {
 			slot = host;
 		} else {
-			rc = PL_FAIL(pl, k, fpath, "unknown field (expected %sprovider, region)", host ? "host, " : "");
+			rc = PL_FAIL(pl, k, fpath, "unknown field (expected %sprovider, region)",
+				     host ? "host, " : "");
 			break;
 		}
 		if (rc == 0 && *slot)
@@ -507,8 +525,9 @@ static int pl_endpoint(struct pl *pl, const yaml_node_t *node, const char *path,
 	if (residency_host_normalize(out->host, strlen(out->host), norm, sizeof(norm), &why) != 0)
 		return PL_FAIL(pl, node, path, "host \"%s\": %s", out->host, why);
 	if (strcmp(norm, out->host) != 0)
-		return PL_FAIL(pl, node, path, "host \"%s\": write it as \"%s\" (lower case, no trailing dot)",
-			       out->host, norm);
+		return PL_FAIL(pl, node, path,
+			       "host \"%s\": write it as \"%s\" (lower case, no trailing dot)", out->host,
+			       norm);
 	return 0;
 }
 
@@ -517,7 +536,8 @@ static int pl_endpoint_item(struct pl *pl, const yaml_node_t *node, const char *
 	return pl_endpoint(pl, node, path, elem);
 }
 
-static int pl_endpoints(struct pl *pl, const yaml_node_t *node, const char *path, struct policy_endpointlist *out)
+static int pl_endpoints(struct pl *pl, const yaml_node_t *node, const char *path,
+			struct policy_endpointlist *out)
 {
 	return pl_seq(pl, node, path, out, sizeof(*out->v), pl_endpoint_item, pl_endpoint_free);
 }
@@ -555,8 +575,8 @@ static int pl_kind(struct pl *pl, const yaml_node_t *node, const char *path, str
 	yaml_node_pair_t *pair;
 	int rc = pl_expect(pl, node, YAML_MAPPING_NODE, path);
 
-	for (pair = rc ? NULL : node->data.mapping.pairs.start; rc == 0 && pair < node->data.mapping.pairs.top;
-	     pair++) {
+	for (pair = rc ? NULL : node->data.mapping.pairs.start;
+	     rc == 0 && pair < node->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k, *v;
 
 		rc = pl_node(pl, pair->key, path, &k);
@@ -751,7 +771,8 @@ static int pl_keylist(struct pl *pl, const yaml_node_t *node, const char *path, 
 	size_t n;
 
 	if (node->type == YAML_SEQUENCE_NODE &&
-	    (n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start)) > PL_MAX_TRUSTED_KEYS)
+	    (n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start)) >
+		PL_MAX_TRUSTED_KEYS)
 		return PL_FAIL(pl, node, path, "%zu keys; at most %d (two during a key rotation is usual)", n,
 			       PL_MAX_TRUSTED_KEYS);
 	return pl_seq(pl, node, path, out, sizeof(*out->v), pl_trusted_key_item, pl_trusted_key_free);
@@ -767,14 +788,17 @@ static int pl_value(struct pl *pl, const struct pl_field *f, const yaml_node_t *
 	int rc = 0, v;
 
 	switch (f->type) {
-	case PL_MAP: return pl_map(pl, node, path, f->sub);
-	case PL_ANY: return 0;
+	case PL_MAP:
+		return pl_map(pl, node, path, f->sub);
+	case PL_ANY:
+		return 0;
 	case PL_CONST:
 		rc = pl_expect(pl, node, YAML_SCALAR_NODE, path);
 		if (rc == 0 && strcmp(pl_scalar(node), f->expect) != 0)
 			rc = PL_FAIL(pl, node, path, "\"%s\" is not %s", pl_scalar(node), f->expect);
 		return rc;
-	case PL_BOOL: return pl_bool(pl, node, path, (bool *)base);
+	case PL_BOOL:
+		return pl_bool(pl, node, path, (bool *)base);
 	case PL_ENFORCE:
 		rc = pl_one_of(pl, node, path, enforcements, 3, &v);
 		if (rc == 0)
@@ -794,12 +818,18 @@ static int pl_value(struct pl *pl, const struct pl_field *f, const yaml_node_t *
 		}
 		return rc;
 	}
-	case PL_STRLIST: return pl_strlist(pl, node, path, (struct policy_strlist *)base);
-	case PL_DURATION: return pl_duration(pl, node, path, (long long *)base);
-	case PL_LOCLIST: return pl_loclist(pl, node, path, (struct policy_loclist *)base);
-	case PL_ENDPOINTS: return pl_endpoints(pl, node, path, (struct policy_endpointlist *)base);
-	case PL_KINDLIST: return pl_kindlist(pl, node, path, (struct policy_kindlist *)base);
-	case PL_KEYLIST: return pl_keylist(pl, node, path, (struct policy_keylist *)base);
+	case PL_STRLIST:
+		return pl_strlist(pl, node, path, (struct policy_strlist *)base);
+	case PL_DURATION:
+		return pl_duration(pl, node, path, (long long *)base);
+	case PL_LOCLIST:
+		return pl_loclist(pl, node, path, (struct policy_loclist *)base);
+	case PL_ENDPOINTS:
+		return pl_endpoints(pl, node, path, (struct policy_endpointlist *)base);
+	case PL_KINDLIST:
+		return pl_kindlist(pl, node, path, (struct policy_kindlist *)base);
+	case PL_KEYLIST:
+		return pl_keylist(pl, node, path, (struct policy_keylist *)base);
 	case PL_CLUSTER_LOCATION:
 		rc = pl_location(pl, node, path, (struct policy_location *)base, NULL);
 		if (rc == 0)
@@ -823,12 +853,14 @@ static int pl_unknown(struct pl *pl, const yaml_node_t *key, const char *path, c
 	size_t len = 0;
 
 	for (; fields->name && len < sizeof(list); fields++)
-		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "", fields->name);
+		len +=
+		    (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "", fields->name);
 	return PL_FAIL(pl, key, path, "unknown field (expected one of: %s)", list);
 }
 
 /* Whether an earlier key of the mapping has the same name. */
-static bool pl_duplicate(struct pl *pl, const yaml_node_t *node, const yaml_node_pair_t *upto, const char *name)
+static bool pl_duplicate(struct pl *pl, const yaml_node_t *node, const yaml_node_pair_t *upto,
+			 const char *name)
 {
 	const yaml_node_pair_t *p;
 
@@ -874,7 +906,8 @@ static int pl_root_required(struct pl *pl, const yaml_node_t *root)
 
 	for (i = 0; i < 2; i++)
 		if (!pl_duplicate(pl, root, root->data.mapping.pairs.top, required[i]))
-			return PL_FAIL(pl, root, required[i], "required (%s)", pl_lookup(pl_root, required[i])->expect);
+			return PL_FAIL(pl, root, required[i], "required (%s)",
+				       pl_lookup(pl_root, required[i])->expect);
 	return 0;
 }
 
@@ -885,7 +918,8 @@ static int pl_document(struct pl *pl)
 
 	if (!root) {
 		if (pl->err)
-			snprintf(pl->err, pl->errlen, "%s: empty document; expected an AdmissionPolicy", pl->name);
+			snprintf(pl->err, pl->errlen, "%s: empty document; expected an AdmissionPolicy",
+				 pl->name);
 		return SAQR_ECONFIG;
 	}
 	pl->nnodes = (size_t)(pl->doc->nodes.top - pl->doc->nodes.start);
@@ -956,8 +990,8 @@ int policy_load_buffer(const char *data, size_t len, const char *name, struct po
 		return SAQR_EINVAL;
 	if (len > PL_MAX_BYTES) {
 		if (err)
-			snprintf(err, errlen, "%s: %zu bytes is over the %zu-byte limit for a policy", pl.name, len,
-				 PL_MAX_BYTES);
+			snprintf(err, errlen, "%s: %zu bytes is over the %zu-byte limit for a policy",
+				 pl.name, len, PL_MAX_BYTES);
 		return SAQR_ETOOBIG;
 	}
 	pl.p = calloc(1, sizeof(*pl.p));
@@ -1045,7 +1079,8 @@ int policy_load_file(const char *path, struct policy **out, char *err, size_t er
 
 int policy_load_default(struct policy **out)
 {
-	return policy_load_buffer(policy__default_yaml, policy__default_yaml_len, "default.yaml", out, NULL, 0);
+	return policy_load_buffer(policy__default_yaml, policy__default_yaml_len, "default.yaml", out, NULL,
+				  0);
 }
 
 void policy__release(struct policy *p)

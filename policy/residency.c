@@ -24,10 +24,10 @@ static const struct rs_outside {
 	const char *region;
 	const char *where;
 } rs_outside[] = {
-	{"alibaba", "me-central-1", "Riyadh, Saudi Arabia"},
-	{"aws", "me-south-1", "Bahrain"},
-	{"gcp", "me-central1", "Doha, Qatar; Google Cloud has no UAE region"},
-	{"gcp", "me-central2", "Dammam, Saudi Arabia; Google Cloud has no UAE region"},
+    {"alibaba", "me-central-1", "Riyadh, Saudi Arabia"},
+    {"aws", "me-south-1", "Bahrain"},
+    {"gcp", "me-central1", "Doha, Qatar; Google Cloud has no UAE region"},
+    {"gcp", "me-central2", "Dammam, Saudi Arabia; Google Cloud has no UAE region"},
 };
 
 static const char *const rs_jurisdictions[] = {"onshore-pdpl", "difc", "adgm"};
@@ -121,8 +121,8 @@ static bool rs_set_label(struct residency_uri *out, const char *provider, const 
  * s3-accesspoint.<region>, s3express-<az>.<region>, ... (with an optional dualstack label). */
 static bool rs_s3_service(const struct rs_labels *l, size_t i)
 {
-	static const char *const services[] = {"s3",			"s3-fips",	    "s3-accesspoint",
-					       "s3-accesspoint-fips", "s3-object-lambda", "s3-website"};
+	static const char *const services[] = {
+	    "s3", "s3-fips", "s3-accesspoint", "s3-accesspoint-fips", "s3-object-lambda", "s3-website"};
 	size_t k;
 
 	for (k = 0; k < sizeof(services) / sizeof(services[0]); k++)
@@ -147,7 +147,8 @@ static bool rs_aws(const char *host, struct residency_uri *out)
 		return false;
 	if (rs_is(&l, 0, "vpce"))
 		return rs_is(&l, 2, "s3") && rs_has_prefix(&l, 3, "vpce-") &&
-		       rs_region_like(l.p[l.n - 2], l.len[l.n - 2], true) && rs_set_label(out, "aws", &l, 1, 0);
+		       rs_region_like(l.p[l.n - 2], l.len[l.n - 2], true) &&
+		       rs_set_label(out, "aws", &l, 1, 0);
 	if (rs_is(&l, 0, "s3-external-1")) {
 		rs_set(out, "aws", "us-east-1", 9);
 		return true;
@@ -158,7 +159,8 @@ static bool rs_aws(const char *host, struct residency_uri *out)
 		rs_set(out, "aws", NULL, 0);
 		return true;
 	}
-	if (rs_has_prefix(&l, 0, "s3-website-") && rs_region_like(l.p[l.n - 1] + 11, l.len[l.n - 1] - 11, true))
+	if (rs_has_prefix(&l, 0, "s3-website-") &&
+	    rs_region_like(l.p[l.n - 1] + 11, l.len[l.n - 1] - 11, true))
 		return rs_set_label(out, "aws", &l, 0, 11);
 	if (rs_has_prefix(&l, 0, "s3-") && rs_region_like(l.p[l.n - 1] + 3, l.len[l.n - 1] - 3, true))
 		return rs_set_label(out, "aws", &l, 0, 3);
@@ -190,7 +192,8 @@ static bool rs_oss(const char *host, struct residency_uri *out)
 	n = l.len[l.n - 1] - 4;
 	if (n > 9 && memcmp(r + n - 9, "-internal", 9) == 0)
 		n -= 9;
-	if ((n == 10 && memcmp(r, "accelerate", 10) == 0) || (n == 19 && memcmp(r, "accelerate-overseas", 19) == 0)) {
+	if ((n == 10 && memcmp(r, "accelerate", 10) == 0) ||
+	    (n == 19 && memcmp(r, "accelerate-overseas", 19) == 0)) {
 		rs_set(out, "alibaba", NULL, 0);
 		return true;
 	}
@@ -218,7 +221,8 @@ static bool rs_azure(const char *host, struct residency_uri *out)
 {
 	struct rs_labels l;
 
-	if (!rs_split(host, "core.windows.net", &l) || l.n < 2 || (!rs_is(&l, 0, "blob") && !rs_is(&l, 0, "dfs")))
+	if (!rs_split(host, "core.windows.net", &l) || l.n < 2 ||
+	    (!rs_is(&l, 0, "blob") && !rs_is(&l, 0, "dfs")))
 		return false;
 	rs_set(out, "azure", NULL, 0);
 	return true;
@@ -229,7 +233,8 @@ static bool rs_gcs(const char *host, struct residency_uri *out)
 {
 	size_t n = strlen(host);
 
-	if (strcmp(host, "storage.googleapis.com") != 0 && !rs_ends_with(host, n, ".storage.googleapis.com") &&
+	if (strcmp(host, "storage.googleapis.com") != 0 &&
+	    !rs_ends_with(host, n, ".storage.googleapis.com") &&
 	    strcmp(host, "storage.cloud.google.com") != 0)
 		return false;
 	rs_set(out, "gcp", NULL, 0);
@@ -286,7 +291,8 @@ static bool rs_authority(const char *rest, struct residency_uri *out)
 
 	for (i = 0; i < n; i++) {
 		if (rest[i] == '\\' || isspace((unsigned char)rest[i]) || iscntrl((unsigned char)rest[i])) {
-			out->why = "the authority holds a backslash or a space, which URL parsers read differently";
+			out->why =
+			    "the authority holds a backslash or a space, which URL parsers read differently";
 			return false;
 		}
 		if (rest[i] == '@') {
@@ -316,8 +322,8 @@ static void rs_host_uri(const char *rest, struct residency_uri *out)
 {
 	if (!rs_authority(rest, out))
 		return;
-	if (rs_aws(out->host, out) || rs_oss(out->host, out) || rs_oci(out->host, out) || rs_azure(out->host, out) ||
-	    rs_gcs(out->host, out))
+	if (rs_aws(out->host, out) || rs_oss(out->host, out) || rs_oci(out->host, out) ||
+	    rs_azure(out->host, out) || rs_gcs(out->host, out))
 		return;
 	out->kind = RESIDENCY_URI_HOST;
 	out->provider[0] = out->region[0] = '\0';
@@ -370,7 +376,8 @@ static const char *rs_outside_note(const char *provider, const char *region)
 	size_t i;
 
 	for (i = 0; i < sizeof(rs_outside) / sizeof(rs_outside[0]); i++)
-		if (strcmp(rs_outside[i].provider, provider) == 0 && strcmp(rs_outside[i].region, region) == 0)
+		if (strcmp(rs_outside[i].provider, provider) == 0 &&
+		    strcmp(rs_outside[i].region, region) == 0)
 			return rs_outside[i].where;
 	return strcmp(provider, "gcp") == 0 ? "Google Cloud has no UAE region" : NULL;
 }
@@ -387,7 +394,7 @@ static void rs_allowed_pairs(const struct policy_residency *r, struct buf *b)
 }
 
 static void rs_report(struct policy_eval_ctx *ev, const char *rule, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void rs_report(struct policy_eval_ctx *ev, const char *rule, const char *path, const char *fmt, ...)
 {
@@ -398,21 +405,22 @@ static void rs_report(struct policy_eval_ctx *ev, const char *rule, const char *
 	va_end(ap);
 }
 
-static void rs_location_denied(struct policy_eval_ctx *ev, const char *path, const char *what, const char *provider,
-			       const char *region)
+static void rs_location_denied(struct policy_eval_ctx *ev, const char *path, const char *what,
+			       const char *provider, const char *region)
 {
 	const char *note = rs_outside_note(provider, region);
 	struct buf allowed;
 
 	buf_init(&allowed, 4096);
 	rs_allowed_pairs(&ev->p->residency, &allowed);
-	rs_report(ev, "dataResidency.location", path, "%s is in %s/%s%s%s%s, which is not an allowed location; allowed: %s",
-		  what, provider, region, note ? " (" : "", note ? note : "", note ? ")" : "", buf_str(&allowed));
+	rs_report(ev, "dataResidency.location", path,
+		  "%s is in %s/%s%s%s%s, which is not an allowed location; allowed: %s", what, provider,
+		  region, note ? " (" : "", note ? note : "", note ? ")" : "", buf_str(&allowed));
 	buf_release(&allowed);
 }
 
 struct rs_storage {
-	const char *uri_field;      /* "spec.model.uri" */
+	const char *uri_field;	    /* "spec.model.uri" */
 	const char *provider_field; /* "spec.storage.provider" */
 	const char *region_field;   /* "spec.storage.region" */
 };
@@ -423,8 +431,8 @@ static bool rs_consistent(struct policy_eval_ctx *ev, const struct rs_storage *s
 {
 	if (!from_uri[0] || !declared || strcmp(from_uri, declared) == 0)
 		return true;
-	rs_report(ev, "dataResidency.location", field, "\"%s\" contradicts %s, which is in \"%s\" by its URI", declared,
-		  s->uri_field, from_uri);
+	rs_report(ev, "dataResidency.location", field, "\"%s\" contradicts %s, which is in \"%s\" by its URI",
+		  declared, s->uri_field, from_uri);
 	return false;
 }
 
@@ -446,10 +454,11 @@ static bool rs_uri_readable(struct policy_eval_ctx *ev, const struct rs_storage 
 	const struct policy_endpoint *e;
 
 	if (u->kind == RESIDENCY_URI_UNKNOWN) {
-		rs_report(ev, "dataResidency.location", s->uri_field,
-			  "the location of \"%s\" cannot be proved: %s; use a storage URI of a known provider or a "
-			  "host listed in dataResidency.trustedEndpoints",
-			  uri, u->why);
+		rs_report(
+		    ev, "dataResidency.location", s->uri_field,
+		    "the location of \"%s\" cannot be proved: %s; use a storage URI of a known provider or a "
+		    "host listed in dataResidency.trustedEndpoints",
+		    uri, u->why);
 		return false;
 	}
 	if (u->kind != RESIDENCY_URI_HOST)
@@ -457,7 +466,8 @@ static bool rs_uri_readable(struct policy_eval_ctx *ev, const struct rs_storage 
 	e = rs_trusted(&ev->p->residency, u->host);
 	if (!e) {
 		rs_report(ev, "dataResidency.location", s->uri_field,
-			  "host \"%s\" is not a recognised storage endpoint and not in dataResidency.trustedEndpoints, "
+			  "host \"%s\" is not a recognised storage endpoint and not in "
+			  "dataResidency.trustedEndpoints, "
 			  "so the location of its data cannot be proved",
 			  u->host);
 		return false;
@@ -490,12 +500,14 @@ static void rs_storage_check(struct policy_eval_ctx *ev, const struct rs_storage
 	region = u.region[0] ? u.region : dreg;
 	if (!provider || !region) {
 		rs_report(ev, "dataResidency.location", provider ? s->region_field : s->provider_field,
-			  "the location of %s (\"%s\") is unknown: set %s and %s to an allowed (provider, region) pair",
+			  "the location of %s (\"%s\") is unknown: set %s and %s to an allowed (provider, "
+			  "region) pair",
 			  s->uri_field, uri, s->provider_field, s->region_field);
 		return;
 	}
 	if (!rs_pair_allowed(&ev->p->residency, provider, region))
-		rs_location_denied(ev, u.region[0] ? s->uri_field : s->region_field, s->uri_field, provider, region);
+		rs_location_denied(ev, u.region[0] ? s->uri_field : s->region_field, s->uri_field, provider,
+				   region);
 }
 
 void residency_check_uri(struct policy_eval_ctx *ev, const char *uri, const char *path)
@@ -508,11 +520,12 @@ void residency_check_uri(struct policy_eval_ctx *ev, const char *uri, const char
 	if (u.kind == RESIDENCY_URI_IN_CLUSTER || !rs_uri_readable(ev, &s, uri, &u))
 		return;
 	if (!u.provider[0] || !u.region[0]) {
-		rs_report(ev, "dataResidency.location", path,
-			  "the region of \"%s\" is unknown and this kind has no field to declare it: use a URL "
-			  "that names its region (e.g. https://<bucket>.s3.me-central-1.amazonaws.com/...), a host "
-			  "in dataResidency.trustedEndpoints, or pvc://",
-			  uri);
+		rs_report(
+		    ev, "dataResidency.location", path,
+		    "the region of \"%s\" is unknown and this kind has no field to declare it: use a URL "
+		    "that names its region (e.g. https://<bucket>.s3.me-central-1.amazonaws.com/...), a host "
+		    "in dataResidency.trustedEndpoints, or pvc://",
+		    uri);
 		return;
 	}
 	snprintf(what, sizeof(what), "\"%.*s\"", RESIDENCY_HOST_MAX, uri);
@@ -523,12 +536,12 @@ void residency_check_uri(struct policy_eval_ctx *ev, const char *uri, const char
 static void rs_storage_all(struct policy_eval_ctx *ev)
 {
 	static const struct rs_storage model[] = {
-		{"spec.model.uri", "spec.storage.provider", "spec.storage.region"},
-		{"spec.canary.model.uri", "spec.storage.provider", "spec.storage.region"},
+	    {"spec.model.uri", "spec.storage.provider", "spec.storage.region"},
+	    {"spec.canary.model.uri", "spec.storage.provider", "spec.storage.region"},
 	};
 	static const struct rs_storage training[] = {
-		{"spec.dataset.uri", "spec.dataset.provider", "spec.dataset.region"},
-		{"spec.output.uri", "spec.output.provider", "spec.output.region"},
+	    {"spec.dataset.uri", "spec.dataset.provider", "spec.dataset.region"},
+	    {"spec.output.uri", "spec.output.provider", "spec.output.region"},
 	};
 	const struct rs_storage *s = NULL;
 	size_t i;
@@ -551,7 +564,8 @@ static void rs_region_note(const char *region, char *out, size_t n)
 	out[0] = '\0';
 	for (i = 0; i < sizeof(rs_outside) / sizeof(rs_outside[0]); i++)
 		if (strcmp(rs_outside[i].region, region) == 0) {
-			snprintf(out, n, " (%s/%s is %s)", rs_outside[i].provider, region, rs_outside[i].where);
+			snprintf(out, n, " (%s/%s is %s)", rs_outside[i].provider, region,
+				 rs_outside[i].where);
 			return;
 		}
 }
@@ -569,7 +583,8 @@ static bool rs_region_ok(const struct policy_residency *r, const char *region, c
 	if (r->has_cluster_location) {
 		if (rs_pair_allowed(r, r->cluster_location.provider, region))
 			return true;
-		snprintf(why, n, "region \"%s\" of the cluster's provider is %s/%s, which is not an allowed location",
+		snprintf(why, n,
+			 "region \"%s\" of the cluster's provider is %s/%s, which is not an allowed location",
 			 region, r->cluster_location.provider, region);
 		return false;
 	}
@@ -583,12 +598,15 @@ static bool rs_region_ok(const struct policy_residency *r, const char *region, c
 	}
 	provider = hit->provider;
 	for (i = 0; i < sizeof(rs_outside) / sizeof(rs_outside[0]); i++)
-		if (strcmp(rs_outside[i].region, region) == 0 && strcmp(rs_outside[i].provider, provider) != 0 &&
+		if (strcmp(rs_outside[i].region, region) == 0 &&
+		    strcmp(rs_outside[i].provider, provider) != 0 &&
 		    !rs_pair_allowed(r, rs_outside[i].provider, region)) {
 			snprintf(why, n,
-				 "region \"%s\" is ambiguous: %s/%s is allowed but %s/%s is %s; declare the cluster's "
+				 "region \"%s\" is ambiguous: %s/%s is allowed but %s/%s is %s; declare the "
+				 "cluster's "
 				 "provider in the policy (spec.dataResidency.clusterLocation)",
-				 region, provider, region, rs_outside[i].provider, region, rs_outside[i].where);
+				 region, provider, region, rs_outside[i].provider, region,
+				 rs_outside[i].where);
 			return false;
 		}
 	return true;
@@ -633,12 +651,13 @@ static int rs_term_pins(struct policy_eval_ctx *ev, const json_t *term, size_t t
 		const json_t *e = json_array_get(exprs, j);
 		const json_t *values = json_object_get(e, "values");
 
-		if (strcmp(rs_str(e, "key"), RS_REGION_KEY) != 0 || strcmp(rs_str(e, "operator"), "In") != 0 ||
-		    json_array_size(values) == 0)
+		if (strcmp(rs_str(e, "key"), RS_REGION_KEY) != 0 ||
+		    strcmp(rs_str(e, "operator"), "In") != 0 || json_array_size(values) == 0)
 			continue;
 		pinned = 1;
 		for (k = 0; k < json_array_size(values); k++) {
-			snprintf(field, sizeof(field), RS_AFFINITY "[%zu].matchExpressions[%zu].values[%zu]", t, j, k);
+			snprintf(field, sizeof(field), RS_AFFINITY "[%zu].matchExpressions[%zu].values[%zu]",
+				 t, j, k);
 			if (!rs_pin_value(ev, json_string_value(json_array_get(values, k)), field))
 				pinned = -1;
 		}
@@ -650,8 +669,9 @@ static int rs_term_pins(struct policy_eval_ctx *ev, const json_t *term, size_t t
  * (already reported). */
 static int rs_affinity_pins(struct policy_eval_ctx *ev)
 {
-	const json_t *terms = json_path(ev->pod.affinity,
-					"nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms");
+	const json_t *terms =
+	    json_path(ev->pod.affinity,
+		      "nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms");
 	size_t t;
 	int all = json_array_size(terms) > 0 ? 1 : 0;
 
@@ -696,8 +716,8 @@ static void rs_not_pinned(struct policy_eval_ctx *ev)
 		buf_adds(&regions, "(none)");
 	podspec_path(&ev->pod, NULL, "nodeSelector", path, sizeof(path));
 	rs_report(ev, "dataResidency.placement", path,
-		  "pods are not pinned to an allowed region: set nodeSelector or a required node affinity on " RS_REGION_KEY
-		  " to one of %s, or declare the cluster's own location in the policy",
+		  "pods are not pinned to an allowed region: set nodeSelector or a required node affinity "
+		  "on " RS_REGION_KEY " to one of %s, or declare the cluster's own location in the policy",
 		  buf_str(&regions));
 	buf_release(&regions);
 }
@@ -732,11 +752,11 @@ static void rs_label(struct policy_eval_ctx *ev)
 	buf_init(&allowed, 4096);
 	policy__strlist_join(&r->allowed_values, &allowed);
 	if (v)
-		rs_report(ev, "dataResidency.label", path, "\"%s\" is not an allowed residency; allowed: %s", v,
-			  buf_str(&allowed));
+		rs_report(ev, "dataResidency.label", path, "\"%s\" is not an allowed residency; allowed: %s",
+			  v, buf_str(&allowed));
 	else
-		rs_report(ev, "dataResidency.label", path, "missing; label the object with its data residency (%s)",
-			  buf_str(&allowed));
+		rs_report(ev, "dataResidency.label", path,
+			  "missing; label the object with its data residency (%s)", buf_str(&allowed));
 	buf_release(&allowed);
 }
 
@@ -767,12 +787,14 @@ static void rs_jurisdiction(struct policy_eval_ctx *ev)
 	policy__strlist_join(&ev->p->residency.transfer_bases, &allowed);
 	policy__meta_path(ev, "saqr.dev/transfer-basis", path, sizeof(path));
 	if (basis)
-		rs_report(ev, "dataResidency.transferBasis", path,
-			  "\"%s\" is not an allowed transfer basis for data under %s jurisdiction; allowed: %s", basis,
-			  rs_jurisdiction_names[i], buf_str(&allowed));
+		rs_report(
+		    ev, "dataResidency.transferBasis", path,
+		    "\"%s\" is not an allowed transfer basis for data under %s jurisdiction; allowed: %s",
+		    basis, rs_jurisdiction_names[i], buf_str(&allowed));
 	else
 		rs_report(ev, "dataResidency.transferBasis", path,
-			  "missing; data under %s jurisdiction leaves it when processed in onshore UAE locations (a "
+			  "missing; data under %s jurisdiction leaves it when processed in onshore UAE "
+			  "locations (a "
 			  "third country for it): name the transfer basis, one of: %s",
 			  rs_jurisdiction_names[i], buf_str(&allowed));
 	buf_release(&allowed);

@@ -15,8 +15,8 @@
 enum residency_uri_kind {
 	RESIDENCY_URI_UNKNOWN = 0, /* unknown scheme, or a host that cannot be read safely: see why */
 	RESIDENCY_URI_IN_CLUSTER,  /* pvc:// */
-	RESIDENCY_URI_STORAGE,     /* a provider's storage service; region empty when the URI does not prove it */
-	RESIDENCY_URI_HOST,        /* https://, http:// or oci:// on a host of no recognised storage service */
+	RESIDENCY_URI_STORAGE, /* a provider's storage service; region empty when the URI does not prove it */
+	RESIDENCY_URI_HOST,    /* https://, http:// or oci:// on a host of no recognised storage service */
 };
 
 /* A storage location as far as the URI proves it. */
@@ -24,8 +24,8 @@ struct residency_uri {
 	enum residency_uri_kind kind;
 	char provider[RESIDENCY_PROVIDER_MAX]; /* STORAGE */
 	char region[RESIDENCY_REGION_MAX];     /* STORAGE, when the endpoint names it */
-	char host[RESIDENCY_HOST_MAX];         /* the normalised host of an https://, http:// or oci:// URI */
-	const char *why;                       /* UNKNOWN: a static reason */
+	char host[RESIDENCY_HOST_MAX];	       /* the normalised host of an https://, http:// or oci:// URI */
+	const char *why;		       /* UNKNOWN: a static reason */
 };
 
 /* Read the provider and region out of a storage URI: s3://, gs://, azureblob://, oss://,

@@ -93,7 +93,7 @@ static bool zt_registry_allowed(const struct policy_strlist *allowed, const char
 }
 
 static void zt_report(struct policy_eval_ctx *ev, const char *rule, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void zt_report(struct policy_eval_ctx *ev, const char *rule, const char *path, const char *fmt, ...)
 {
@@ -109,10 +109,11 @@ static void zt_report(struct policy_eval_ctx *ev, const char *rule, const char *
 struct zt_image {
 	const char *ref;
 	const struct podspec_container *c; /* NULL for an image volume */
-	size_t volume;                     /* index in spec.volumes when c is NULL */
+	size_t volume;			   /* index in spec.volumes when c is NULL */
 };
 
-static const char *zt_image_path(const struct policy_eval_ctx *ev, const struct zt_image *im, char *out, size_t n)
+static const char *zt_image_path(const struct policy_eval_ctx *ev, const struct zt_image *im, char *out,
+				 size_t n)
 {
 	char field[64];
 
@@ -138,7 +139,8 @@ static void zt_registry(struct policy_eval_ctx *ev, const struct zt_image *im)
 	buf_init(&allowed, 4096);
 	policy__strlist_join(&ev->p->zero_trust.allowed_registries, &allowed);
 	zt_report(ev, "zeroTrust.imageRegistry", zt_image_path(ev, im, path, sizeof(path)),
-		  "image \"%s\" (%s) is not from an allowed registry; allowed: %s", im->ref, repo, buf_str(&allowed));
+		  "image \"%s\" (%s) is not from an allowed registry; allowed: %s", im->ref, repo,
+		  buf_str(&allowed));
 	buf_release(&allowed);
 }
 
@@ -155,13 +157,15 @@ static void zt_image(struct policy_eval_ctx *ev, const struct zt_image *im)
 	pinned = zerotrust_image_pinned(im->ref);
 	if (zt->require_digest && !pinned)
 		zt_report(ev, "zeroTrust.imageDigest", zt_image_path(ev, im, path, sizeof(path)),
-			  "image \"%s\" is not pinned by digest; use <image>@sha256:<64 hex digits>", im->ref);
+			  "image \"%s\" is not pinned by digest; use <image>@sha256:<64 hex digits>",
+			  im->ref);
 	if (!zt->forbid_latest || pinned)
 		return;
 	tag = zt_tag(im->ref, &tag_len);
 	if (!tag)
 		zt_report(ev, "zeroTrust.imageLatest", zt_image_path(ev, im, path, sizeof(path)),
-			  "image \"%s\" has no tag, which means :latest; pin a version tag or a digest", im->ref);
+			  "image \"%s\" has no tag, which means :latest; pin a version tag or a digest",
+			  im->ref);
 	else if (tag_len == 6 && strncmp(tag, "latest", 6) == 0)
 		zt_report(ev, "zeroTrust.imageLatest", zt_image_path(ev, im, path, sizeof(path)),
 			  "image \"%s\" uses the :latest tag; pin a version tag or a digest", im->ref);
@@ -197,9 +201,11 @@ static void zt_model_digest(struct policy_eval_ctx *ev, const char *field)
 	const char *digest = json_path_str(ev->obj, field, NULL);
 
 	if (!digest)
-		zt_report(ev, "zeroTrust.modelDigest", field, "unset; pin the model with its sha256:<64 hex digits> digest");
+		zt_report(ev, "zeroTrust.modelDigest", field,
+			  "unset; pin the model with its sha256:<64 hex digits> digest");
 	else if (!zt_is_sha256(digest))
-		zt_report(ev, "zeroTrust.modelDigest", field, "\"%s\" is not a sha256:<64 hex digits> digest", digest);
+		zt_report(ev, "zeroTrust.modelDigest", field, "\"%s\" is not a sha256:<64 hex digits> digest",
+			  digest);
 }
 
 /* Plain http:// lets anyone on the network path read the data or swap the model. The URI is
@@ -301,10 +307,11 @@ void zerotrust_pod(struct policy_eval_ctx *ev)
 	}
 	if (ev->p->zero_trust.require_automount_disabled && ps->automount_token != PODSPEC_FALSE) {
 		podspec_path(ps, NULL, "automountServiceAccountToken", path, sizeof(path));
-		zt_report(ev, "zeroTrust.automountToken", path,
-			  "%s; set automountServiceAccountToken: false (mount a projected token only where the API "
-			  "is needed)",
-			  ps->automount_token == PODSPEC_TRUE ? "true" : "unset");
+		zt_report(
+		    ev, "zeroTrust.automountToken", path,
+		    "%s; set automountServiceAccountToken: false (mount a projected token only where the API "
+		    "is needed)",
+		    ps->automount_token == PODSPEC_TRUE ? "true" : "unset");
 	}
 	if (ev->kind == PODSPEC_KIND_MODEL_DEPLOYMENT) {
 		zt_model(ev);

@@ -17,18 +17,18 @@
 #define CHECK_PATH_MAX 4096
 
 const char cli_check_usage[] =
-	"Usage: saqrctl check [--policy FILE] [-o text|json] PATH...\n"
-	"\n"
-	"Check Kubernetes manifests against Saqr's admission policy, offline: the same engine as\n"
-	"saqr-webhook. PATH is a file, a directory (searched recursively for *.yaml, *.yml and\n"
-	"*.json) or - for stdin. YAML files may hold many documents; List kinds are expanded.\n"
-	"\n"
-	"Options:\n"
-	"  -p, --policy FILE   the AdmissionPolicy to apply (default: the built-in default policy)\n"
-	"  -o, --output FORMAT text (one line per finding, then a summary) or json (docs/saqrctl.md)\n"
-	"  -h, --help          show this help\n"
-	"\n"
-	"Exit status: 0 every object is allowed, 1 some object is denied, 2 usage, policy or parse errors.\n";
+    "Usage: saqrctl check [--policy FILE] [-o text|json] PATH...\n"
+    "\n"
+    "Check Kubernetes manifests against Saqr's admission policy, offline: the same engine as\n"
+    "saqr-webhook. PATH is a file, a directory (searched recursively for *.yaml, *.yml and\n"
+    "*.json) or - for stdin. YAML files may hold many documents; List kinds are expanded.\n"
+    "\n"
+    "Options:\n"
+    "  -p, --policy FILE   the AdmissionPolicy to apply (default: the built-in default policy)\n"
+    "  -o, --output FORMAT text (one line per finding, then a summary) or json (docs/saqrctl.md)\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "Exit status: 0 every object is allowed, 1 some object is denied, 2 usage, policy or parse errors.\n";
 
 struct check {
 	const struct policy *policy;
@@ -185,7 +185,8 @@ static int check_entry(struct check *c, const char *file, const json_t *entry)
 	int rc;
 
 	if (json_object_get(entry, "error"))
-		return cli_report_error(&c->report, file, (size_t)json_integer_value(json_object_get(entry, "document")),
+		return cli_report_error(&c->report, file,
+					(size_t)json_integer_value(json_object_get(entry, "document")),
 					json_string_value(json_object_get(entry, "error")));
 	rc = cli_check_eval(c->policy, json_object_get(entry, "object"), c->now, &d);
 	if (rc == 0)
@@ -263,8 +264,9 @@ static int check_dir(struct check *c, const char *path, int depth)
 	if (n < 0)
 		return cli_report_error(&c->report, path, 0, strerror(errno));
 	for (i = 0; i < n; i++) {
-		if (rc == 0 && snprintf(child, sizeof(child), "%s%s%s", path,
-					check_has_ext(path, "/") ? "" : "/", names[i]->d_name) >= (int)sizeof(child))
+		if (rc == 0 &&
+		    snprintf(child, sizeof(child), "%s%s%s", path, check_has_ext(path, "/") ? "" : "/",
+			     names[i]->d_name) >= (int)sizeof(child))
 			rc = cli_report_error(&c->report, path, 0, "a path inside is too long");
 		else if (rc == 0)
 			rc = check_path(c, child, depth + 1, false);

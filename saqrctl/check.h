@@ -10,7 +10,7 @@
 
 struct cli_check_opts {
 	const char *policy; /* NULL: the built-in default */
-	bool json;          /* -o json */
+	bool json;	    /* -o json */
 	bool help;
 	char **paths; /* borrowed from argv */
 	int npaths;

@@ -30,7 +30,8 @@ static int cli_add(json_t *out, size_t doc, long item, json_t *obj)
 	json_t *e;
 
 	if (!json_is_object(obj))
-		e = json_pack("{s:I, s:s}", "document", (json_int_t)doc, "error", "the document is not an object");
+		e = json_pack("{s:I, s:s}", "document", (json_int_t)doc, "error",
+			      "the document is not an object");
 	else if (!json_is_string(json_object_get(obj, "kind")))
 		e = json_pack("{s:I, s:s}", "document", (json_int_t)doc, "error",
 			      "the document is not a Kubernetes object (it has no kind)");

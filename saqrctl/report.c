@@ -29,9 +29,12 @@ void cli_report_release(struct cli_report *r)
 static const char *cli_enforcement(enum policy_enforcement e)
 {
 	switch (e) {
-	case POLICY_ENFORCE_DENY: return "deny";
-	case POLICY_ENFORCE_WARN: return "warn";
-	default: return "audit";
+	case POLICY_ENFORCE_DENY:
+		return "deny";
+	case POLICY_ENFORCE_WARN:
+		return "warn";
+	default:
+		return "audit";
 	}
 }
 
@@ -44,8 +47,8 @@ static json_t *cli_violations(const struct policy_decision *d, bool *warned)
 	for (i = 0; arr && i < d->nviolations; i++) {
 		const struct policy_violation *v = &d->violations[i];
 
-		if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "rule", v->rule, "path", v->path,
-							 "message", v->message, "enforcement",
+		if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "rule", v->rule, "path",
+							 v->path, "message", v->message, "enforcement",
 							 cli_enforcement(v->enforcement))) != 0) {
 			json_decref(arr);
 			return NULL;
@@ -62,7 +65,8 @@ static json_t *cli_str_or_null(const json_t *obj, const char *path)
 	return s ? json_string(s) : json_null();
 }
 
-int cli_report_add(struct cli_report *r, const char *file, const json_t *entry, const struct policy_decision *d)
+int cli_report_add(struct cli_report *r, const char *file, const json_t *entry,
+		   const struct policy_decision *d)
 {
 	const json_t *obj = json_object_get(entry, "object");
 	bool warned;
@@ -72,8 +76,9 @@ int cli_report_add(struct cli_report *r, const char *file, const json_t *entry, 
 	if (!viol)
 		return SAQR_ENOMEM;
 	rec = json_pack("{s:s, s:O, s:o, s:o, s:o, s:o, s:b, s:b, s:o, s:o}", "file", file, "document",
-			json_object_get(entry, "document"), "apiVersion", cli_str_or_null(obj, "apiVersion"), "kind",
-			cli_str_or_null(obj, "kind"), "namespace", cli_str_or_null(obj, "metadata.namespace"), "name",
+			json_object_get(entry, "document"), "apiVersion", cli_str_or_null(obj, "apiVersion"),
+			"kind", cli_str_or_null(obj, "kind"), "namespace",
+			cli_str_or_null(obj, "metadata.namespace"), "name",
 			cli_str_or_null(obj, "metadata.name"), "allowed", d->allowed, "exempt", d->exempt,
 			"violations", viol, "auditAnnotations",
 			d->audit_annotations ? json_incref(d->audit_annotations) : json_object());
@@ -105,8 +110,8 @@ static void cli_object_label(const json_t *rec, char *out, size_t n)
 	const char *ns = json_string_value(json_object_get(rec, "namespace"));
 	const char *name = json_string_value(json_object_get(rec, "name"));
 
-	snprintf(out, n, "%s %s%s%s", json_string_value(json_object_get(rec, "kind")), ns ? ns : "", ns ? "/" : "",
-		 name ? name : "<unnamed>");
+	snprintf(out, n, "%s %s%s%s", json_string_value(json_object_get(rec, "kind")), ns ? ns : "",
+		 ns ? "/" : "", name ? name : "<unnamed>");
 }
 
 static void cli_text_record(const json_t *rec, FILE *out)
@@ -119,10 +124,13 @@ static void cli_text_record(const json_t *rec, FILE *out)
 	for (i = 0; i < json_array_size(viol); i++) {
 		const json_t *v = json_array_get(viol, i);
 		const char *enf = json_string_value(json_object_get(v, "enforcement"));
-		const char *mark = strcmp(enf, "deny") == 0 ? "" : strcmp(enf, "warn") == 0 ? "warning: " : "audit: ";
+		const char *mark = strcmp(enf, "deny") == 0   ? ""
+				   : strcmp(enf, "warn") == 0 ? "warning: "
+							      : "audit: ";
 
-		fprintf(out, "%s: %s: %s[%s] %s: %s\n", json_string_value(json_object_get(rec, "file")), label, mark,
-			json_string_value(json_object_get(v, "rule")), json_string_value(json_object_get(v, "path")),
+		fprintf(out, "%s: %s: %s[%s] %s: %s\n", json_string_value(json_object_get(rec, "file")),
+			label, mark, json_string_value(json_object_get(v, "rule")),
+			json_string_value(json_object_get(v, "path")),
 			json_string_value(json_object_get(v, "message")));
 	}
 }
@@ -154,11 +162,12 @@ void cli_report_text(const struct cli_report *r, FILE *out, FILE *err)
 
 int cli_report_json(const struct cli_report *r, const char *policy_name, FILE *out)
 {
-	json_t *doc = json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}, s:O, s:O}", "apiVersion",
-				"saqr.dev/v1alpha1", "kind", "CheckReport", "policy", policy_name, "summary", "objects",
-				(json_int_t)json_array_size(r->results), "allowed", (json_int_t)r->allowed, "denied",
-				(json_int_t)r->denied, "warned", (json_int_t)r->warned, "errors",
-				(json_int_t)json_array_size(r->errors), "results", r->results, "errors", r->errors);
+	json_t *doc =
+	    json_pack("{s:s, s:s, s:s, s:{s:I, s:I, s:I, s:I, s:I}, s:O, s:O}", "apiVersion",
+		      "saqr.dev/v1alpha1", "kind", "CheckReport", "policy", policy_name, "summary", "objects",
+		      (json_int_t)json_array_size(r->results), "allowed", (json_int_t)r->allowed, "denied",
+		      (json_int_t)r->denied, "warned", (json_int_t)r->warned, "errors",
+		      (json_int_t)json_array_size(r->errors), "results", r->results, "errors", r->errors);
 	int rc;
 
 	if (!doc)

@@ -12,7 +12,7 @@ enum cli_exit { CLI_EXIT_ALLOWED = 0, CLI_EXIT_DENIED = 1, CLI_EXIT_ERROR = 2 };
 
 struct cli_report {
 	json_t *results; /* array of result records (owned) */
-	json_t *errors;  /* array of {"file", "document"?, "message"} (owned) */
+	json_t *errors;	 /* array of {"file", "document"?, "message"} (owned) */
 	size_t allowed, denied, warned;
 };
 
@@ -21,7 +21,8 @@ int cli_report_init(struct cli_report *r);
 void cli_report_release(struct cli_report *r);
 
 /* Record the decision d on entry (an element of cli_documents_split's output) of file. */
-int cli_report_add(struct cli_report *r, const char *file, const json_t *entry, const struct policy_decision *d);
+int cli_report_add(struct cli_report *r, const char *file, const json_t *entry,
+		   const struct policy_decision *d);
 /* Record an error; document 0 means the whole file. */
 int cli_report_error(struct cli_report *r, const char *file, size_t document, const char *message);
 

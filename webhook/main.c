@@ -31,7 +31,7 @@ struct flags {
 	int port;
 	int metrics_port; /* -1: none */
 	int threads;
-	int shutdown_delay; /* seconds of serving while not ready, after a stop signal */
+	int shutdown_delay;  /* seconds of serving while not ready, after a stop signal */
 	size_t max_inflight; /* request body bytes across all connections */
 	enum log_level level;
 	bool help; /* --help was given (and the usage printed) */
@@ -53,12 +53,13 @@ static void usage(const struct flags_opt *opts, FILE *out)
 {
 	const struct flags_set set = {
 	    .opts = opts,
-	    .head = "Usage: saqr-webhook [flags]\n"
-		    "\n"
-		    "Saqr's validating admission webhook: POST /validate (AdmissionReview admission.k8s.io/v1),\n"
-		    "GET /healthz, /readyz and /metrics. The policy file and the serving certificate are\n"
-		    "reloaded when they change on disk; SIGTERM or SIGINT stops it gracefully.\n"
-		    "\n",
+	    .head =
+		"Usage: saqr-webhook [flags]\n"
+		"\n"
+		"Saqr's validating admission webhook: POST /validate (AdmissionReview admission.k8s.io/v1),\n"
+		"GET /healthz, /readyz and /metrics. The policy file and the serving certificate are\n"
+		"reloaded when they change on disk; SIGTERM or SIGINT stops it gracefully.\n"
+		"\n",
 	    .column = 25,
 	};
 
@@ -105,7 +106,9 @@ static int check_flags(const struct flags *f)
 		return SAQR_EINVAL;
 	}
 	if (f->max_inflight / 4 * 3 < WEBHOOK_MAX_BODY) {
-		fprintf(stderr, "saqr-webhook: --max-inflight-bytes must be at least 4Mi (4/3 of the %zu-byte body limit)\n",
+		fprintf(stderr,
+			"saqr-webhook: --max-inflight-bytes must be at least 4Mi (4/3 of the %zu-byte body "
+			"limit)\n",
 			WEBHOOK_MAX_BODY);
 		return SAQR_EINVAL;
 	}
@@ -123,17 +126,21 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	     .help = "require client certificates signed by this CA (PEM)"},
 	    {"policy-file", NULL, FLAGS_STRING, &f->policy_file, .arg = "PATH",
 	     .help = "admission policy (YAML); default: the built-in policy"},
-	    {"address", NULL, FLAGS_STRING, &f->address, .arg = "ADDR", .help = "address to listen on (default: all)"},
-	    {"port", NULL, FLAGS_INT, &f->port, 0, 65535, .arg = "N", .help = "HTTPS port (default " WH_STR(DEFAULT_PORT) ")"},
+	    {"address", NULL, FLAGS_STRING, &f->address, .arg = "ADDR",
+	     .help = "address to listen on (default: all)"},
+	    {"port", NULL, FLAGS_INT, &f->port, 0, 65535, .arg = "N",
+	     .help = "HTTPS port (default " WH_STR(DEFAULT_PORT) ")"},
 	    {"metrics-port", NULL, FLAGS_INT, &f->metrics_port, 0, 65535, .arg = "N",
 	     .help = "also serve /metrics, /healthz and /readyz over plain HTTP on N"},
 	    {"threads", NULL, FLAGS_INT, &f->threads, 1, 64, .arg = "N",
 	     .help = "service threads (default " WH_STR(DEFAULT_THREADS) ")"},
 	    {"max-inflight-bytes", NULL, FLAGS_FUNC, &f->max_inflight, .parse = parse_bytes, .arg = "N",
-	     .help = "request body bytes held at once across all connections\n(Ki, Mi, Gi suffixes; default 32Mi; at least 4Mi);\n"
+	     .help = "request body bytes held at once across all connections\n(Ki, Mi, Gi suffixes; default "
+		     "32Mi; at least 4Mi);\n"
 		     "past it a review gets 429. The last quarter is kept\nfor reviews up to 64 KiB"},
 	    {"shutdown-delay", NULL, FLAGS_INT, &f->shutdown_delay, 0, 300, .arg = "S",
-	     .help = "on SIGTERM, answer /readyz with 503 but keep serving for S\nseconds before stopping, so that "
+	     .help = "on SIGTERM, answer /readyz with 503 but keep serving for S\nseconds before stopping, "
+		     "so that "
 		     "endpoints drop the pod first\n(default 0)"},
 	    {"log-level", NULL, FLAGS_FUNC, &f->level, .parse = parse_level, .arg = "LEVEL",
 	     .help = "debug, info, warn or error (default info)"},
@@ -279,12 +286,11 @@ static int wait_for_stop(const sigset_t *set)
 
 int main(int argc, char **argv)
 {
-	struct flags f = {
-	    .port = DEFAULT_PORT,
-	    .metrics_port = -1,
-	    .threads = DEFAULT_THREADS,
-	    .level = LOG_LVL_INFO,
-	    .max_inflight = HTTPD_DEFAULT_MAX_INFLIGHT};
+	struct flags f = {.port = DEFAULT_PORT,
+			  .metrics_port = -1,
+			  .threads = DEFAULT_THREADS,
+			  .level = LOG_LVL_INFO,
+			  .max_inflight = HTTPD_DEFAULT_MAX_INFLIGHT};
 	struct daemon d = {0};
 	sigset_t set;
 	int rc;

@@ -7,10 +7,10 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;    /* NULL until the first append; owned by the buf */
+	char *data; /* NULL until the first append; owned by the buf */
 	size_t len;
-	size_t cap;    /* bytes allocated */
-	size_t max;    /* hard cap on len; appends beyond it fail with SAQR_ETOOBIG */
+	size_t cap; /* bytes allocated */
+	size_t max; /* hard cap on len; appends beyond it fail with SAQR_ETOOBIG */
 };
 
 /* Initialise an empty buffer that may hold at most max bytes. */

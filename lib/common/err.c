@@ -6,26 +6,46 @@
 const char *saqr_strerror(int err)
 {
 	switch (err) {
-	case SAQR_OK: return "success";
-	case SAQR_ENOMEM: return "out of memory";
-	case SAQR_EINVAL: return "invalid argument";
-	case SAQR_EIO: return "input/output error";
-	case SAQR_ETOOBIG: return "size limit exceeded";
-	case SAQR_EPARSE: return "parse error";
-	case SAQR_ETRANSPORT: return "transport error";
-	case SAQR_EAPI: return "API error";
-	case SAQR_ENOTFOUND: return "not found";
-	case SAQR_ECONFLICT: return "conflict";
-	case SAQR_EEXIST: return "already exists";
-	case SAQR_EGONE: return "resource version too old (gone)";
-	case SAQR_ETIMEDOUT: return "timed out";
-	case SAQR_ECLOSED: return "closed";
-	case SAQR_ECONFIG: return "configuration error";
-	case SAQR_EFORBIDDEN: return "unauthorized or forbidden";
-	case SAQR_EBUSY: return "server busy, retry later";
-	case SAQR_EINVALID: return "invalid object";
-	case SAQR_EEMPTY: return "no data";
-	default: return "unknown error";
+	case SAQR_OK:
+		return "success";
+	case SAQR_ENOMEM:
+		return "out of memory";
+	case SAQR_EINVAL:
+		return "invalid argument";
+	case SAQR_EIO:
+		return "input/output error";
+	case SAQR_ETOOBIG:
+		return "size limit exceeded";
+	case SAQR_EPARSE:
+		return "parse error";
+	case SAQR_ETRANSPORT:
+		return "transport error";
+	case SAQR_EAPI:
+		return "API error";
+	case SAQR_ENOTFOUND:
+		return "not found";
+	case SAQR_ECONFLICT:
+		return "conflict";
+	case SAQR_EEXIST:
+		return "already exists";
+	case SAQR_EGONE:
+		return "resource version too old (gone)";
+	case SAQR_ETIMEDOUT:
+		return "timed out";
+	case SAQR_ECLOSED:
+		return "closed";
+	case SAQR_ECONFIG:
+		return "configuration error";
+	case SAQR_EFORBIDDEN:
+		return "unauthorized or forbidden";
+	case SAQR_EBUSY:
+		return "server busy, retry later";
+	case SAQR_EINVALID:
+		return "invalid object";
+	case SAQR_EEMPTY:
+		return "no data";
+	default:
+		return "unknown error";
 	}
 }
 

@@ -10,9 +10,9 @@
 
 /* One argument being parsed: the flag's name as written, and its value when it has one. */
 struct flags__arg {
-	const char *word; /* argv[i] as given, for messages */
-	const char *name; /* after the "--" */
-	size_t name_len;  /* up to '=' or the end */
+	const char *word;  /* argv[i] as given, for messages */
+	const char *name;  /* after the "--" */
+	size_t name_len;   /* up to '=' or the end */
 	const char *value; /* after '=' or the next argv word; NULL: none */
 	bool inline_value; /* the value came after '=' */
 };

@@ -20,13 +20,13 @@ struct flags_opt {
 	const char *name;  /* without the leading "--"; NULL ends a table */
 	const char *alias; /* a second name for the same flag, listed in the help; NULL: none */
 	enum flags_type type;
-	void *target;	   /* where the value goes (see enum flags_type); borrowed */
-	long min, max;	   /* FLAGS_INT: the accepted range */
+	void *target;  /* where the value goes (see enum flags_type); borrowed */
+	long min, max; /* FLAGS_INT: the accepted range */
 	int (*parse)(const char *value, void *target); /* FLAGS_FUNC */
-	const char *arg;   /* the value's placeholder in the help: "PATH"; one starting with "=" or
-			      "[=" is printed right after the name ("--leader-elect[=true|false]") */
-	const char *help;  /* its help text; "\n" continues it on a line indented to the column.
-			      NULL: a hidden flag, accepted but not listed */
+	const char *arg;  /* the value's placeholder in the help: "PATH"; one starting with "=" or
+			     "[=" is printed right after the name ("--leader-elect[=true|false]") */
+	const char *help; /* its help text; "\n" continues it on a line indented to the column.
+			     NULL: a hidden flag, accepted but not listed */
 };
 
 struct flags_set {

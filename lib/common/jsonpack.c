@@ -12,37 +12,37 @@
 /* Token i + 1 stands for jsonpack_dict[i]. At most 31 entries (bytes 0x01-0x1F). The order is
  * part of the format only within one process: packed text is never stored or sent. */
 static const char *const jsonpack_dict[] = {
-	"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"",
-	"\"ownerReferences\":[{\"apiVersion\":\"saqr.dev/v1alpha1\",\"kind\":\"",
-	"\",\"controller\":true,\"blockOwnerDeletion\":true}]",
-	"\"app.kubernetes.io/managed-by\":\"saqr-operator\"",
-	"{\"apiVersion\":\"saqr.dev/v1alpha1\",\"kind\":\"",
-	"\"annotations\":{\"saqr.dev/applied-hash\":\"",
-	"\"app.kubernetes.io/part-of\":\"saqr\"",
-	"\"app.kubernetes.io/component\":\"",
-	"\"app.kubernetes.io/instance\":\"",
-	"\"saqr.dev/modeldeployment\":\"",
-	"\"app.kubernetes.io/name\":\"",
-	"\"saqr.dev/trainingjob\":\"",
-	"\"lastTransitionTime\":\"",
-	"\"creationTimestamp\":\"",
-	"\"observedGeneration\":",
-	"\"resourceVersion\":\"",
-	"\"conditions\":[",
-	"\"apiVersion\":\"",
-	"\"namespace\":\"",
-	"\"generation\":",
-	"\"metadata\":{",
-	"\"message\":\"",
-	"\"labels\":{",
-	"\"reason\":\"",
-	"\"status\":\"",
-	"\"value\":\"",
-	"\"spec\":{",
-	"\"kind\":\"",
-	"\"name\":\"",
-	"\"type\":\"",
-	"\"uid\":\"",
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"",
+    "\"ownerReferences\":[{\"apiVersion\":\"saqr.dev/v1alpha1\",\"kind\":\"",
+    "\",\"controller\":true,\"blockOwnerDeletion\":true}]",
+    "\"app.kubernetes.io/managed-by\":\"saqr-operator\"",
+    "{\"apiVersion\":\"saqr.dev/v1alpha1\",\"kind\":\"",
+    "\"annotations\":{\"saqr.dev/applied-hash\":\"",
+    "\"app.kubernetes.io/part-of\":\"saqr\"",
+    "\"app.kubernetes.io/component\":\"",
+    "\"app.kubernetes.io/instance\":\"",
+    "\"saqr.dev/modeldeployment\":\"",
+    "\"app.kubernetes.io/name\":\"",
+    "\"saqr.dev/trainingjob\":\"",
+    "\"lastTransitionTime\":\"",
+    "\"creationTimestamp\":\"",
+    "\"observedGeneration\":",
+    "\"resourceVersion\":\"",
+    "\"conditions\":[",
+    "\"apiVersion\":\"",
+    "\"namespace\":\"",
+    "\"generation\":",
+    "\"metadata\":{",
+    "\"message\":\"",
+    "\"labels\":{",
+    "\"reason\":\"",
+    "\"status\":\"",
+    "\"value\":\"",
+    "\"spec\":{",
+    "\"kind\":\"",
+    "\"name\":\"",
+    "\"type\":\"",
+    "\"uid\":\"",
 };
 
 #define JSONPACK_NDICT (sizeof(jsonpack_dict) / sizeof(jsonpack_dict[0]))
@@ -56,7 +56,7 @@ static pthread_once_t jsonpack_once = PTHREAD_ONCE_INIT;
 
 static void jsonpack_init(void)
 {
-	size_t fill[256] = { 0 };
+	size_t fill[256] = {0};
 
 	memset(jsonpack_index, -1, sizeof(jsonpack_index));
 	for (size_t i = 0; i < JSONPACK_NDICT; i++)
@@ -127,7 +127,8 @@ int jsonpack_decode(const char *packed, struct buf *out)
 		if (c == 0)
 			break;
 		if (rc == 0)
-			rc = c <= JSONPACK_NDICT ? buf_add(out, jsonpack_dict[c - 1], jsonpack_len[c - 1]) : SAQR_EINVAL;
+			rc = c <= JSONPACK_NDICT ? buf_add(out, jsonpack_dict[c - 1], jsonpack_len[c - 1])
+						 : SAQR_EINVAL;
 		run = p + 1;
 	}
 	return rc;

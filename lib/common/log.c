@@ -13,7 +13,7 @@
 
 static enum log_level log_min = LOG_LVL_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static const char *const log_names[] = { "debug", "info", "warn", "error" };
+static const char *const log_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(enum log_level lvl)
 {

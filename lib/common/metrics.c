@@ -12,7 +12,7 @@ enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
 struct series {
 	char *labels;
-	double value;      /* counter or gauge; histogram sum */
+	double value; /* counter or gauge; histogram sum */
 	unsigned long long count;
 	unsigned long long *bucket_counts; /* histogram: one per bucket (cumulative at render) */
 };
@@ -195,7 +195,8 @@ static int metrics_render_histogram(const struct family *f, const struct series 
 
 	for (size_t i = 0; i < f->nbuckets && !rc; i++) {
 		cum += s->bucket_counts[i];
-		rc = buf_addf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", f->name, s->labels, sep, f->buckets[i], cum);
+		rc = buf_addf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", f->name, s->labels, sep, f->buckets[i],
+			      cum);
 	}
 	if (!rc)
 		rc = buf_addf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", f->name, s->labels, sep, s->count);
@@ -207,7 +208,7 @@ static int metrics_render_histogram(const struct family *f, const struct series 
 
 int metrics_render(struct metrics *m, struct buf *out)
 {
-	static const char *const types[] = { "counter", "gauge", "histogram" };
+	static const char *const types[] = {"counter", "gauge", "histogram"};
 	int rc = 0;
 
 	pthread_mutex_lock(&m->lock);

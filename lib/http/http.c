@@ -13,7 +13,7 @@
 
 #include "common/err.h"
 
-#define HTTP_CRED_MAX ((size_t)16 * 1024)   /* user:password before encoding */
+#define HTTP_CRED_MAX ((size_t)16 * 1024) /* user:password before encoding */
 
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 static CURLcode http_init_rc;
@@ -43,7 +43,7 @@ int http_slist_add(struct curl_slist **l, const char *line)
 
 static CURLcode http_blob(CURL *h, CURLoption opt, const char *pem, size_t len)
 {
-	struct curl_blob b = { .data = (void *)pem, .len = len ? len : strlen(pem), .flags = CURL_BLOB_COPY };
+	struct curl_blob b = {.data = (void *)pem, .len = len ? len : strlen(pem), .flags = CURL_BLOB_COPY};
 
 	return curl_easy_setopt(h, opt, &b);
 }
@@ -177,7 +177,8 @@ size_t http_sink_write(char *p, size_t size, size_t n, void *sink)
 int http_outcome(CURLcode cc, const struct http_sink *sink, const char *errbuf, char *err, size_t errlen)
 {
 	if (sink->too_big)
-		return saqr_fail(SAQR_ETOOBIG, err, errlen, "response body exceeds %zu bytes", sink->body.max);
+		return saqr_fail(SAQR_ETOOBIG, err, errlen, "response body exceeds %zu bytes",
+				 sink->body.max);
 	if (cc != CURLE_OK && sink->refused[0])
 		return saqr_fail(SAQR_EFORBIDDEN, err, errlen, "%s", sink->refused);
 	if (cc != CURLE_OK)
@@ -272,7 +273,8 @@ static bool http_cleartext_credential(const struct http_request *req)
 }
 
 /* What the outbound policy refuses before any connection: a credential in clear text. */
-static int http_precheck(const struct http_request *req, const struct http_opts *opts, char *err, size_t errlen)
+static int http_precheck(const struct http_request *req, const struct http_opts *opts, char *err,
+			 size_t errlen)
 {
 	char host[256];
 
@@ -287,7 +289,7 @@ int http_do(const struct http_request *req, const struct http_opts *opts, struct
 	    char *err, size_t errlen)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct http_sink sink = { .too_big = false };
+	struct http_sink sink = {.too_big = false};
 	struct curl_slist *hdrs = NULL;
 	size_t len;
 	CURL *h = NULL;
@@ -311,7 +313,8 @@ int http_do(const struct http_request *req, const struct http_opts *opts, struct
 	}
 	if (http_setup(h, req->url, opts, hdrs, &sink, errbuf) ||
 	    http_setup_method(h, req->method, req->body, len)) {
-		rc = saqr_fail(SAQR_ECONFIG, err, errlen, "libcurl refused an option (TLS blobs need curl >= 7.77)");
+		rc = saqr_fail(SAQR_ECONFIG, err, errlen,
+			       "libcurl refused an option (TLS blobs need curl >= 7.77)");
 		goto out;
 	}
 	rc = http_run(h, &sink, errbuf, out, err, errlen);

@@ -25,43 +25,43 @@
 #include "common/buf.h"
 #include "http/netpolicy.h"
 
-#define HTTP_CONNECT_TIMEOUT_MS 10000L       /* default connect timeout */
-#define HTTP_TIMEOUT_MS 30000L               /* default time for the whole exchange */
-#define HTTP_MAX_BODY ((size_t)16 << 20)     /* default response body cap */
-#define HTTP_MAX_HEADERS 100                 /* response headers kept by http_do */
+#define HTTP_CONNECT_TIMEOUT_MS 10000L	 /* default connect timeout */
+#define HTTP_TIMEOUT_MS 30000L		 /* default time for the whole exchange */
+#define HTTP_MAX_BODY ((size_t)16 << 20) /* default response body cap */
+#define HTTP_MAX_HEADERS 100		 /* response headers kept by http_do */
 
 /* Trust and identity. With a CA (ca_pem, else ca_file) only that bundle is trusted, not the
  * system's CA directory. Without one, the system store is used. */
 struct http_tls {
-	const char *ca_pem;       /* PEM bundle in memory; takes precedence over ca_file */
-	size_t ca_len;            /* bytes of ca_pem; 0: strlen(ca_pem) */
-	const char *ca_file;      /* PEM bundle file */
-	const char *cert_pem;     /* client certificate (PEM in memory), else cert_file */
+	const char *ca_pem;   /* PEM bundle in memory; takes precedence over ca_file */
+	size_t ca_len;	      /* bytes of ca_pem; 0: strlen(ca_pem) */
+	const char *ca_file;  /* PEM bundle file */
+	const char *cert_pem; /* client certificate (PEM in memory), else cert_file */
 	const char *cert_file;
-	const char *key_pem;      /* its private key (PEM in memory), else key_file */
+	const char *key_pem; /* its private key (PEM in memory), else key_file */
 	const char *key_file;
-	bool insecure;            /* verify neither the chain nor the name (insecure-skip-tls-verify) */
-	bool skip_hostname;       /* verify the chain but not the name (pods reached by address) */
+	bool insecure;	    /* verify neither the chain nor the name (insecure-skip-tls-verify) */
+	bool skip_hostname; /* verify the chain but not the name (pods reached by address) */
 };
 
 struct http_opts {
 	struct http_tls tls;
 	const struct http_netpolicy *net; /* NULL: no outbound policy (the API server's client) */
-	long connect_timeout_ms;  /* 0: HTTP_CONNECT_TIMEOUT_MS */
-	long timeout_ms;          /* whole exchange; 0: HTTP_TIMEOUT_MS; negative: none (streams) */
-	size_t max_body;          /* response body cap; 0: HTTP_MAX_BODY */
-	const char *user_agent;   /* NULL: none sent */
-	bool compressed;          /* offer gzip/deflate/br (Accept-Encoding) */
-	bool keepalive;           /* TCP keepalive probes, for long-lived connections */
+	long connect_timeout_ms;	  /* 0: HTTP_CONNECT_TIMEOUT_MS */
+	long timeout_ms;		  /* whole exchange; 0: HTTP_TIMEOUT_MS; negative: none (streams) */
+	size_t max_body;		  /* response body cap; 0: HTTP_MAX_BODY */
+	const char *user_agent;		  /* NULL: none sent */
+	bool compressed;		  /* offer gzip/deflate/br (Accept-Encoding) */
+	bool keepalive;			  /* TCP keepalive probes, for long-lived connections */
 };
 
 struct http_request {
-	const char *method;           /* NULL: GET */
-	const char *url;              /* http:// or https:// only */
-	const char *const *headers;   /* "Name: value" lines, NULL-terminated; NULL: none */
-	const char *body;             /* NULL: none (POST/PUT/PATCH then send an empty body) */
-	size_t body_len;              /* bytes of body; 0 with a body: strlen(body) */
-	bool credential;              /* the body or a header carries a secret (see http_netpolicy) */
+	const char *method;	    /* NULL: GET */
+	const char *url;	    /* http:// or https:// only */
+	const char *const *headers; /* "Name: value" lines, NULL-terminated; NULL: none */
+	const char *body;	    /* NULL: none (POST/PUT/PATCH then send an empty body) */
+	size_t body_len;	    /* bytes of body; 0 with a body: strlen(body) */
+	bool credential;	    /* the body or a header carries a secret (see http_netpolicy) */
 };
 
 struct http_header {
@@ -71,9 +71,9 @@ struct http_header {
 
 /* An answer. Owns everything; free with http_response_free. */
 struct http_response {
-	long status;                  /* the HTTP status of the final response */
-	struct buf body;              /* NUL-terminated; at most the cap */
-	struct http_header *headers;  /* the final response's headers, at most HTTP_MAX_HEADERS */
+	long status;		     /* the HTTP status of the final response */
+	struct buf body;	     /* NUL-terminated; at most the cap */
+	struct http_header *headers; /* the final response's headers, at most HTTP_MAX_HEADERS */
 	size_t nheaders;
 };
 
@@ -103,7 +103,6 @@ bool http_header_value_ok(const char *v);
 int http_add_escaped(struct buf *b, const char *s);
 /* The host[:port] of url, for messages (never the path, query or user info). */
 void http_url_host(const char *url, char *out, size_t outlen);
-
 
 /* ---- for callers that drive libcurl themselves ---- */
 

@@ -12,18 +12,18 @@
 #include "common/buf.h"
 
 struct httpd_request {
-	const char *method;        /* "GET", "POST" */
-	const char *path;          /* without the query */
-	const char *query;         /* "" when none */
-	const char *content_type;  /* "" when none */
-	const char *body;          /* NUL-terminated, body_len bytes */
+	const char *method;	  /* "GET", "POST" */
+	const char *path;	  /* without the query */
+	const char *query;	  /* "" when none */
+	const char *content_type; /* "" when none */
+	const char *body;	  /* NUL-terminated, body_len bytes */
 	size_t body_len;
 };
 
 struct httpd_response {
-	int status;                /* default 200 */
-	const char *content_type;  /* default "application/json"; must be a static string */
-	struct buf body;           /* the handler appends to it */
+	int status;		  /* default 200 */
+	const char *content_type; /* default "application/json"; must be a static string */
+	struct buf body;	  /* the handler appends to it */
 };
 
 typedef void (*httpd_handler_fn)(void *ud, const struct httpd_request *req, struct httpd_response *resp);
@@ -33,12 +33,12 @@ typedef void (*httpd_handler_fn)(void *ud, const struct httpd_request *req, stru
 #define HTTPD_DEFAULT_BODY_TIMEOUT 10
 
 struct httpd_opts {
-	const char *address;       /* "127.0.0.1", "0.0.0.0"; NULL: all */
-	int port;                  /* 0: pick a free port (see httpd_port) */
-	const char *cert_file;     /* PEM; NULL with key_file NULL: plain HTTP */
+	const char *address;   /* "127.0.0.1", "0.0.0.0"; NULL: all */
+	int port;	       /* 0: pick a free port (see httpd_port) */
+	const char *cert_file; /* PEM; NULL with key_file NULL: plain HTTP */
 	const char *key_file;
-	const char *client_ca_file;/* when set, clients must present a certificate it signed */
-	size_t max_body;           /* larger bodies get 413/400 without reaching the handler */
+	const char *client_ca_file; /* when set, clients must present a certificate it signed */
+	size_t max_body;	    /* larger bodies get 413/400 without reaching the handler */
 	/* Request body bytes held across all connections and threads at once (0: the default,
 	 * HTTPD_DEFAULT_MAX_INFLIGHT). Each POST reserves its Content-Length when its headers
 	 * arrive, and gets 429 when that would pass the limit. The last quarter is kept for bodies
@@ -48,7 +48,7 @@ struct httpd_opts {
 	/* Seconds a request body may take to arrive in full (0: HTTPD_DEFAULT_BODY_TIMEOUT); a
 	 * slower one gets 408 and the connection is closed, giving its reservation back. */
 	int body_timeout;
-	int threads;               /* service threads (0: 1) */
+	int threads; /* service threads (0: 1) */
 	httpd_handler_fn handler;
 	void *ud;
 };

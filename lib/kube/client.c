@@ -19,26 +19,26 @@
 #include "kube/url.h"
 #include "kube/watch.h"
 
-#define KUBE_POOL_MAX 16               /* idle handles kept; more threads get temporary ones */
+#define KUBE_POOL_MAX 16 /* idle handles kept; more threads get temporary ones */
 #define KUBE_CONNECT_TIMEOUT_MS 15000L
 #define KUBE_REQUEST_TIMEOUT_MS 120000L /* whole exchange; not for watches */
 #define KUBE_URL_MAX ((size_t)64 * 1024)
 #define KUBE_TOKEN_MAX ((size_t)64 * 1024)
 #define KUBE_ERROR_BODY_MAX ((size_t)256 * 1024) /* a failed watch's Status body */
-#define KUBE_WATCH_POLL_MS 100         /* how often a watch looks at its stop flag */
-#define KUBE_WATCH_IDLE_DEFAULT 3600L  /* the server closes watches within 1 h by default */
+#define KUBE_WATCH_POLL_MS 100			 /* how often a watch looks at its stop flag */
+#define KUBE_WATCH_IDLE_DEFAULT 3600L		 /* the server closes watches within 1 h by default */
 #define KUBE_WATCH_IDLE_SLACK 60L
 #define KUBE_USER_AGENT "saqr/0.1"
 
 /* The bearer token of a tokenFile, re-read whenever the file changes (rotation). */
 struct kube_token {
 	pthread_mutex_t mu;
-	char *value;        /* last token read from the file, or NULL */
-	struct stat seen;   /* the file when value was read */
+	char *value;	  /* last token read from the file, or NULL */
+	struct stat seen; /* the file when value was read */
 };
 
 struct kube_client {
-	struct kube_config *cfg;    /* own copy */
+	struct kube_config *cfg; /* own copy */
 	pthread_mutex_t pool_mu;
 	CURL *idle[KUBE_POOL_MAX];
 	size_t nidle;
@@ -48,17 +48,17 @@ struct kube_client {
 /* One HTTP exchange's receiving side. */
 struct kube_xfer {
 	CURL *h;
-	struct http_sink sink;            /* the response (or, for a watch, a failure's body) */
+	struct http_sink sink;		  /* the response (or, for a watch, a failure's body) */
 	struct kube_watch_parser *parser; /* watches only */
-	int watch_rc;                     /* what stopped the parser */
+	int watch_rc;			  /* what stopped the parser */
 	atomic_bool *stop;
 };
 
 /* What to send. */
 struct kube_call {
 	const char *method;
-	const char *path;          /* with query */
-	const char *content_type;  /* NULL when there is no body */
+	const char *path;	  /* with query */
+	const char *content_type; /* NULL when there is no body */
 	const char *body;
 	size_t body_len;
 };
@@ -335,8 +335,8 @@ static int kube_result(const struct kube_xfer *x, CURLcode cc, const char *errbu
 		kube_status_set(st, rc == SAQR_ETOOBIG ? (int)code : 0, "%s", msg);
 		return rc;
 	}
-	return kube_status_from_response(code, buf_str(&x->sink.body), x->sink.body.len, kube_retry_after(x->h),
-					 st);
+	return kube_status_from_response(code, buf_str(&x->sink.body), x->sink.body.len,
+					 kube_retry_after(x->h), st);
 }
 
 static int kube_parse_body(const struct kube_xfer *x, json_t **out, struct kube_status *st)
@@ -350,8 +350,8 @@ static int kube_parse_body(const struct kube_xfer *x, json_t **out, struct kube_
 	}
 	v = json_loadb(x->sink.body.data, x->sink.body.len, 0, &je);
 	if (!v) {
-		kube_status_set(st, st ? st->http_code : 0, "response is not JSON: line %d column %d: %s", je.line,
-				je.column, je.text);
+		kube_status_set(st, st ? st->http_code : 0, "response is not JSON: line %d column %d: %s",
+				je.line, je.column, je.text);
 		return SAQR_EPARSE;
 	}
 	*out = v;
@@ -373,10 +373,11 @@ static int kube_url(const struct kube_client *c, const char *path, struct buf *u
 	return 0;
 }
 
-static int kube_perform(struct kube_client *c, const struct kube_call *call, json_t **out, struct kube_status *st)
+static int kube_perform(struct kube_client *c, const struct kube_call *call, json_t **out,
+			struct kube_status *st)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct kube_xfer x = { 0 };
+	struct kube_xfer x = {0};
 	struct curl_slist *hdrs = NULL;
 	struct http_opts o;
 	struct buf url;
@@ -398,7 +399,8 @@ static int kube_perform(struct kube_client *c, const struct kube_call *call, jso
 	}
 	if (http_setup(x.h, url.data, &o, hdrs, &x.sink, errbuf) ||
 	    http_setup_method(x.h, call->method, call->body, call->body_len)) {
-		kube_status_set(st, 0, "libcurl refused an option (TLS blobs need curl >= 7.77 with OpenSSL)");
+		kube_status_set(st, 0,
+				"libcurl refused an option (TLS blobs need curl >= 7.77 with OpenSSL)");
 		rc = SAQR_ECONFIG;
 		goto out;
 	}
@@ -417,14 +419,15 @@ out_url:
 int kube_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
 		 const char *body, size_t body_len, json_t **out, struct kube_status *st)
 {
-	struct kube_call call = { method, path, content_type, body, body_len };
+	struct kube_call call = {method, path, content_type, body, body_len};
 
 	if (!c || !method || !*method) {
 		kube_status_set(st, 0, "kube_request: missing client or method");
 		return SAQR_EINVAL;
 	}
 	if (body_len > KUBE_MAX_REQUEST_BODY) {
-		kube_status_set(st, 0, "request body of %zu bytes exceeds %zu bytes", body_len, KUBE_MAX_REQUEST_BODY);
+		kube_status_set(st, 0, "request body of %zu bytes exceeds %zu bytes", body_len,
+				KUBE_MAX_REQUEST_BODY);
 		return SAQR_ETOOBIG;
 	}
 	return kube_perform(c, &call, out, st);
@@ -445,8 +448,9 @@ static int kube_path(const struct kube_resource *res, const char *ns, const char
 		rc = buf_adds(b, path);
 	if (rc) {
 		buf_release(b);
-		kube_status_set(st, 0, "cannot build a path for %s/%s (%s)", res && res->resource ? res->resource : "?",
-				name ? name : "", saqr_strerror(rc));
+		kube_status_set(st, 0, "cannot build a path for %s/%s (%s)",
+				res && res->resource ? res->resource : "?", name ? name : "",
+				saqr_strerror(rc));
 	}
 	return rc;
 }
@@ -467,7 +471,7 @@ static int kube_dump_cb(const char *buffer, size_t size, void *data)
 /* Serialise v into b, refusing bodies over KUBE_MAX_REQUEST_BODY. */
 static int kube_dump_body(const json_t *v, struct buf *b, struct kube_status *st)
 {
-	struct kube_dump d = { b, 0 };
+	struct kube_dump d = {b, 0};
 
 	buf_init(b, KUBE_MAX_REQUEST_BODY);
 	if (json_dump_callback(v, kube_dump_cb, &d, JSON_COMPACT) == 0)
@@ -482,10 +486,10 @@ static int kube_dump_body(const json_t *v, struct buf *b, struct kube_status *st
 }
 
 /* Send v as JSON with content_type to path. */
-static int kube_send_json(struct kube_client *c, const char *method, const char *path, const char *content_type,
-			  const json_t *v, json_t **out, struct kube_status *st)
+static int kube_send_json(struct kube_client *c, const char *method, const char *path,
+			  const char *content_type, const json_t *v, json_t **out, struct kube_status *st)
 {
-	struct buf body = { 0 };
+	struct buf body = {0};
 	int rc = kube_dump_body(v, &body, st);
 
 	if (rc)
@@ -545,7 +549,7 @@ static int kube_next_token(char **token, const char *next)
 int kube_list_all(struct kube_client *c, const struct kube_resource *res, const char *ns,
 		  const struct kube_list_opts *opts, json_t **out, struct kube_status *st)
 {
-	struct kube_list_opts page = { 0 };
+	struct kube_list_opts page = {0};
 	json_t *acc = NULL, *one = NULL;
 	char *token = NULL;
 	long pages = 0;
@@ -579,7 +583,8 @@ int kube_list_all(struct kube_client *c, const struct kube_resource *res, const 
 
 /* path for a write, with its query (fieldManager, force, dryRun). */
 static int kube_write_path(const struct kube_resource *res, const char *ns, const char *name,
-			   const struct kube_write_opts *opts, bool apply, struct buf *path, struct kube_status *st)
+			   const struct kube_write_opts *opts, bool apply, struct buf *path,
+			   struct kube_status *st)
 {
 	int rc = kube_path(res, ns, name, opts ? opts->subresource : NULL, path, st);
 
@@ -596,7 +601,7 @@ static int kube_write_path(const struct kube_resource *res, const char *ns, cons
 int kube_create(struct kube_client *c, const struct kube_resource *res, const char *ns, const json_t *obj,
 		const struct kube_write_opts *opts, json_t **out, struct kube_status *st)
 {
-	struct kube_write_opts o = { 0 };
+	struct kube_write_opts o = {0};
 	struct buf path;
 	int rc;
 
@@ -640,10 +645,14 @@ int kube_update(struct kube_client *c, const struct kube_resource *res, const ch
 static const char *kube_patch_content_type(enum kube_patch_type type)
 {
 	switch (type) {
-	case KUBE_PATCH_MERGE: return "application/merge-patch+json";
-	case KUBE_PATCH_JSON: return "application/json-patch+json";
-	case KUBE_PATCH_APPLY: return "application/apply-patch+yaml";
-	default: return NULL;
+	case KUBE_PATCH_MERGE:
+		return "application/merge-patch+json";
+	case KUBE_PATCH_JSON:
+		return "application/json-patch+json";
+	case KUBE_PATCH_APPLY:
+		return "application/apply-patch+yaml";
+	default:
+		return NULL;
 	}
 }
 
@@ -656,10 +665,12 @@ int kube_patch(struct kube_client *c, const struct kube_resource *res, const cha
 	struct buf path;
 	int rc;
 
-	if (!ctype || !name || !*name || (apply && (!opts || !opts->field_manager || !*opts->field_manager)) ||
+	if (!ctype || !name || !*name ||
+	    (apply && (!opts || !opts->field_manager || !*opts->field_manager)) ||
 	    (type == KUBE_PATCH_JSON && !json_is_array(patch))) {
-		kube_status_set(st, 0, "kube_patch: needs a name, a known patch type, a JSON array for a JSON "
-				       "patch and a field manager for apply");
+		kube_status_set(st, 0,
+				"kube_patch: needs a name, a known patch type, a JSON array for a JSON "
+				"patch and a field manager for apply");
 		return SAQR_EINVAL;
 	}
 	rc = kube_write_path(res, ns, name, opts, apply, &path, st);
@@ -673,7 +684,7 @@ int kube_patch(struct kube_client *c, const struct kube_resource *res, const cha
 int kube_apply(struct kube_client *c, const struct kube_resource *res, const char *ns, const json_t *obj,
 	       const char *field_manager, bool force, json_t **out, struct kube_status *st)
 {
-	struct kube_write_opts o = { .field_manager = field_manager, .force = force };
+	struct kube_write_opts o = {.field_manager = field_manager, .force = force};
 	const char *name = kube_obj_name(obj, st);
 
 	if (!name)
@@ -696,7 +707,8 @@ static json_t *kube_delete_options(const struct kube_delete_opts *o)
 		if (o->precondition_uid)
 			json_object_set_new(pre, "uid", json_string(o->precondition_uid));
 		if (o->precondition_resource_version)
-			json_object_set_new(pre, "resourceVersion", json_string(o->precondition_resource_version));
+			json_object_set_new(pre, "resourceVersion",
+					    json_string(o->precondition_resource_version));
 		json_object_set_new(body, "preconditions", pre);
 	}
 	return body;
@@ -714,7 +726,8 @@ int kube_delete(struct kube_client *c, const struct kube_resource *res, const ch
 		kube_status_set(st, 0, "kube_delete: a name is required");
 		return SAQR_EINVAL;
 	}
-	if (opts && (opts->propagation_policy || opts->precondition_uid || opts->precondition_resource_version) &&
+	if (opts &&
+	    (opts->propagation_policy || opts->precondition_uid || opts->precondition_resource_version) &&
 	    !body)
 		return SAQR_ENOMEM;
 	rc = kube_path(res, ns, name, NULL, &path, st);
@@ -732,7 +745,8 @@ out:
 
 /* ---- watch ---- */
 
-static int kube_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static int kube_xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			    curl_off_t ulnow)
 {
 	const struct kube_xfer *x = ud;
 
@@ -816,8 +830,9 @@ static int kube_watch_result(struct kube_xfer *x, CURLcode cc, const char *errbu
 	return rc ? rc : kube_watch_parser_finish(x->parser);
 }
 
-static int kube_watch_path(const struct kube_resource *res, const char *ns, const struct kube_watch_opts *opts,
-			   struct buf *url, const struct kube_client *c, struct kube_status *st)
+static int kube_watch_path(const struct kube_resource *res, const char *ns,
+			   const struct kube_watch_opts *opts, struct buf *url, const struct kube_client *c,
+			   struct kube_status *st)
 {
 	struct buf path;
 	int rc = kube_path(res, ns, NULL, NULL, &path, st);
@@ -838,7 +853,7 @@ int kube_watch(struct kube_client *c, const struct kube_resource *res, const cha
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct kube_watch_parser parser;
-	struct kube_xfer x = { .parser = &parser, .stop = opts ? opts->stop : NULL };
+	struct kube_xfer x = {.parser = &parser, .stop = opts ? opts->stop : NULL};
 	struct curl_slist *hdrs = NULL;
 	struct http_opts o;
 	struct buf url;

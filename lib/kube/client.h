@@ -24,42 +24,42 @@
  * http_code is 0 for transport failures. Filled by every call that takes one (may be NULL). */
 struct kube_status {
 	int http_code;
-	char reason[64];    /* NotFound, Conflict, AlreadyExists, Invalid, Forbidden, Expired, ... */
+	char reason[64]; /* NotFound, Conflict, AlreadyExists, Invalid, Forbidden, Expired, ... */
 	char message[1024];
-	int retry_after;    /* seconds from Retry-After (429/503), 0 when absent */
+	int retry_after; /* seconds from Retry-After (429/503), 0 when absent */
 };
 
 /* A resource type. group "" is the core API (/api/v1). */
 struct kube_resource {
 	const char *group;
 	const char *version;
-	const char *resource;   /* plural, lower case: "deployments" */
+	const char *resource; /* plural, lower case: "deployments" */
 	bool namespaced;
 };
 
 struct kube_list_opts {
 	const char *label_selector;
 	const char *field_selector;
-	long limit;                  /* 0: server default */
+	long limit; /* 0: server default */
 	const char *continue_token;
 	const char *resource_version;
 };
 
 enum kube_patch_type {
-	KUBE_PATCH_MERGE,   /* application/merge-patch+json */
-	KUBE_PATCH_JSON,    /* application/json-patch+json */
-	KUBE_PATCH_APPLY,   /* application/apply-patch+yaml (server-side apply; JSON is valid YAML) */
+	KUBE_PATCH_MERGE, /* application/merge-patch+json */
+	KUBE_PATCH_JSON,  /* application/json-patch+json */
+	KUBE_PATCH_APPLY, /* application/apply-patch+yaml (server-side apply; JSON is valid YAML) */
 };
 
 struct kube_write_opts {
-	const char *field_manager;   /* required for KUBE_PATCH_APPLY */
-	bool force;                  /* server-side apply: take ownership of conflicting fields */
-	bool dry_run;                /* dryRun=All */
-	const char *subresource;     /* e.g. "status", or NULL */
+	const char *field_manager; /* required for KUBE_PATCH_APPLY */
+	bool force;		   /* server-side apply: take ownership of conflicting fields */
+	bool dry_run;		   /* dryRun=All */
+	const char *subresource;   /* e.g. "status", or NULL */
 };
 
 struct kube_delete_opts {
-	const char *propagation_policy;  /* Foreground, Background, Orphan or NULL */
+	const char *propagation_policy; /* Foreground, Background, Orphan or NULL */
 	const char *precondition_uid;
 	const char *precondition_resource_version;
 };
@@ -71,10 +71,10 @@ int kube_client_new(const struct kube_config *cfg, struct kube_client **out);
 /* Free a client. NULL is a no-op. No call may be in progress. */
 void kube_client_free(struct kube_client *c);
 
-/* Build the path of a resource, collection or subresource ("/apis/apps/v1/namespaces/ns/deployments/x/status")
- * into out (outlen bytes). ns and name may be NULL; each segment is percent-escaped; ns is
- * left out for cluster-scoped resources. 0 or SAQR_ETOOBIG; SAQR_EINVAL when res, its version
- * or resource is missing, or a subresource is given without a name. */
+/* Build the path of a resource, collection or subresource
+ * ("/apis/apps/v1/namespaces/ns/deployments/x/status") into out (outlen bytes). ns and name may be NULL; each
+ * segment is percent-escaped; ns is left out for cluster-scoped resources. 0 or SAQR_ETOOBIG; SAQR_EINVAL
+ * when res, its version or resource is missing, or a subresource is given without a name. */
 int kube_resource_path(const struct kube_resource *res, const char *ns, const char *name,
 		       const char *subresource, char *out, size_t outlen);
 
@@ -116,10 +116,10 @@ int kube_request(struct kube_client *c, const char *method, const char *path, co
 struct kube_watch_opts {
 	const char *label_selector;
 	const char *field_selector;
-	const char *resource_version;  /* start after this version ("" or NULL: from now) */
+	const char *resource_version; /* start after this version ("" or NULL: from now) */
 	bool allow_bookmarks;
-	int timeout_seconds;           /* server-side timeout; 0: server default */
-	atomic_bool *stop;             /* when set to true, the watch returns SAQR_ECLOSED soon after */
+	int timeout_seconds; /* server-side timeout; 0: server default */
+	atomic_bool *stop;   /* when set to true, the watch returns SAQR_ECLOSED soon after */
 };
 
 /* Called for each event: type is ADDED, MODIFIED, DELETED or BOOKMARK; obj is borrowed for

@@ -23,7 +23,7 @@
 /* What the parse of one document needs to hand around. */
 struct kc_parse {
 	const json_t *doc;
-	const char *dir;   /* base of relative paths, or NULL */
+	const char *dir; /* base of relative paths, or NULL */
 	char *err;
 	size_t errlen;
 };
@@ -48,7 +48,8 @@ static int kc_read_file(const char *path, size_t max, char **data, size_t *len, 
 		if (n < 0)
 			rc = saqr_fail(SAQR_EIO, err, errlen, "%s: %s", path, strerror(errno));
 		else if (buf_add(&b, chunk, (size_t)n))
-			rc = saqr_fail(SAQR_ETOOBIG, err, errlen, "%s: larger than the %zu-byte limit", path, max);
+			rc = saqr_fail(SAQR_ETOOBIG, err, errlen, "%s: larger than the %zu-byte limit", path,
+				       max);
 	}
 	close(fd);
 	if (rc) {
@@ -163,9 +164,11 @@ static int kc_path(struct kc_parse *kp, const json_t *obj, const char *prefix, c
 		return rc;
 	full = *raw ? kc_join(kp->dir, raw) : NULL;
 	if (!full)
-		rc = *raw ? SAQR_ENOMEM : saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: empty path", prefix, field);
+		rc = *raw ? SAQR_ENOMEM
+			  : saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: empty path", prefix, field);
 	else if (access(full, R_OK) != 0)
-		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: %s: %s", prefix, field, full, strerror(errno));
+		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: %s: %s", prefix, field, full,
+			       strerror(errno));
 	free(raw);
 	if (rc)
 		free(full);
@@ -203,7 +206,8 @@ static int kc_bool(struct kc_parse *kp, const json_t *obj, const char *prefix, c
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v))
-		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: must be true or false", prefix, field);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: must be true or false", prefix,
+				 field);
 	*out = json_is_true(v);
 	return 0;
 }
@@ -219,7 +223,8 @@ static int kc_find(struct kc_parse *kp, const char *list, const char *what, cons
 
 	if (arr && !json_is_null(arr) && !json_is_array(arr))
 		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s: must be a list", list);
-	json_array_foreach(arr, i, item) {
+	json_array_foreach(arr, i, item)
+	{
 		const char *n = json_string_value(json_object_get(item, "name"));
 
 		if (!n || strcmp(n, name) != 0)
@@ -245,8 +250,8 @@ static int kc_server(struct kc_parse *kp, const json_t *cl, const char *prefix, 
 	if (!cfg->server || !*cfg->server)
 		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.server: missing", prefix);
 	if (strncmp(cfg->server, "https://", 8) != 0 && strncmp(cfg->server, "http://", 7) != 0)
-		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.server: \"%.200s\" is not an http(s) URL",
-				 prefix, cfg->server);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen,
+				 "%s.server: \"%.200s\" is not an http(s) URL", prefix, cfg->server);
 	n = strlen(cfg->server);
 	while (n > 8 && cfg->server[n - 1] == '/')
 		cfg->server[--n] = '\0';
@@ -265,21 +270,23 @@ static int kc_cluster(struct kc_parse *kp, const json_t *cl, const char *prefix,
 		rc = kc_bool(kp, cl, prefix, "insecure-skip-tls-verify", &cfg->insecure_skip_tls_verify);
 	if (!rc && cfg->insecure_skip_tls_verify && (cfg->ca_pem || cfg->ca_file))
 		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen,
-			       "%s: insecure-skip-tls-verify with a certificate authority is not allowed", prefix);
+			       "%s: insecure-skip-tls-verify with a certificate authority is not allowed",
+			       prefix);
 	return rc;
 }
 
 static int kc_unsupported(struct kc_parse *kp, const json_t *user, const char *prefix)
 {
-	static const char *const fields[] = { "exec", "auth-provider", "username", "password" };
+	static const char *const fields[] = {"exec", "auth-provider", "username", "password"};
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const json_t *v = json_object_get(user, fields[i]);
 
 		if (v && !json_is_null(v))
-			return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen,
-					 "%s.%s: not supported (use token, tokenFile or a client certificate)", prefix,
-					 fields[i]);
+			return saqr_fail(
+			    SAQR_ECONFIG, kp->err, kp->errlen,
+			    "%s.%s: not supported (use token, tokenFile or a client certificate)", prefix,
+			    fields[i]);
 	}
 	return 0;
 }
@@ -303,9 +310,11 @@ static int kc_user(struct kc_parse *kp, const json_t *user, const char *prefix, 
 	if (rc)
 		return rc;
 	if ((cfg->cert_pem || cfg->cert_file) && !(cfg->key_pem || cfg->key_file))
-		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s: client-certificate without client-key", prefix);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen,
+				 "%s: client-certificate without client-key", prefix);
 	if ((cfg->key_pem || cfg->key_file) && !(cfg->cert_pem || cfg->cert_file))
-		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s: client-key without client-certificate", prefix);
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen,
+				 "%s: client-key without client-certificate", prefix);
 	return 0;
 }
 
@@ -318,10 +327,12 @@ static int kc_context(struct kc_parse *kp, const char *name, json_t **ctx, char 
 	if (!name)
 		name = json_string_value(json_object_get(kp->doc, "current-context"));
 	if (!name || !*name)
-		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "current-context is not set and no context was given");
+		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen,
+				 "current-context is not set and no context was given");
 	rc = kc_find(kp, "contexts", "context", name, ctx, prefix, prefixlen);
 	if (rc == SAQR_ENOTFOUND)
-		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s \"%.200s\" is not among contexts", what, name);
+		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s \"%.200s\" is not among contexts", what,
+			       name);
 	return rc;
 }
 
@@ -338,12 +349,14 @@ static int kc_follow(struct kc_parse *kp, const json_t *ctx, const char *ctxpref
 		return rc;
 	if (!name || !*name) {
 		free(name);
-		return required ? saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: missing", ctxprefix, field) : 0;
+		return required
+			   ? saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s: missing", ctxprefix, field)
+			   : 0;
 	}
 	rc = kc_find(kp, list, field, name, inner, prefix, prefixlen);
 	if (rc == SAQR_ENOTFOUND)
-		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s \"%.200s\" is not among %s", ctxprefix, field,
-			       name, list);
+		rc = saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "%s.%s \"%.200s\" is not among %s",
+			       ctxprefix, field, name, list);
 	free(name);
 	return rc;
 }
@@ -358,7 +371,8 @@ static int kc_build(struct kc_parse *kp, const char *context, struct kube_config
 		return saqr_fail(SAQR_ECONFIG, kp->err, kp->errlen, "the kubeconfig is not a YAML mapping");
 	rc = kc_context(kp, context, &ctx, ctxprefix, sizeof(ctxprefix));
 	if (!rc)
-		rc = kc_follow(kp, ctx, ctxprefix, "cluster", "clusters", true, &inner, prefix, sizeof(prefix));
+		rc = kc_follow(kp, ctx, ctxprefix, "cluster", "clusters", true, &inner, prefix,
+			       sizeof(prefix));
 	if (!rc)
 		rc = kc_cluster(kp, inner, prefix, cfg);
 	if (!rc)
@@ -397,7 +411,7 @@ void kube_config_free(struct kube_config *cfg)
 int kube_config_load_data(const char *data, size_t len, const char *dir, const char *context,
 			  struct kube_config **out, char *err, size_t errlen)
 {
-	struct kc_parse kp = { .dir = dir, .err = err, .errlen = errlen };
+	struct kc_parse kp = {.dir = dir, .err = err, .errlen = errlen};
 	struct kube_config *cfg = NULL;
 	json_t *doc = NULL;
 	int rc;
@@ -469,16 +483,18 @@ static int kc_in_cluster_server(struct kube_config *cfg, char *err, size_t errle
 	long p;
 
 	if (!host || !*host || !port || !*port)
-		return saqr_fail(SAQR_ECONFIG, err, errlen,
-				 "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
+		return saqr_fail(
+		    SAQR_ECONFIG, err, errlen,
+		    "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
 	p = strtol(port, &end, 10);
 	if (*end || p < 1 || p > 65535)
-		return saqr_fail(SAQR_ECONFIG, err, errlen, "in-cluster: KUBERNETES_SERVICE_PORT \"%.32s\" is not a port",
-				 port);
+		return saqr_fail(SAQR_ECONFIG, err, errlen,
+				 "in-cluster: KUBERNETES_SERVICE_PORT \"%.32s\" is not a port", port);
 	buf_init(&b, 512);
 	if (buf_addf(&b, strchr(host, ':') ? "https://[%s]:%ld" : "https://%s:%ld", host, p)) {
 		buf_release(&b);
-		return saqr_fail(SAQR_ECONFIG, err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST is too long");
+		return saqr_fail(SAQR_ECONFIG, err, errlen,
+				 "in-cluster: KUBERNETES_SERVICE_HOST is too long");
 	}
 	cfg->server = buf_detach(&b);
 	return cfg->server ? 0 : SAQR_ENOMEM;
@@ -573,7 +589,8 @@ int kube_config_load_default(const char *explicit_path, struct kube_config **out
 	if (host && *host)
 		return kube_config_in_cluster(NULL, out, err, errlen);
 	if (!home || !*home)
-		return saqr_fail(SAQR_ECONFIG, err, errlen, "no kubeconfig: KUBECONFIG, in-cluster and HOME are all unset");
+		return saqr_fail(SAQR_ECONFIG, err, errlen,
+				 "no kubeconfig: KUBECONFIG, in-cluster and HOME are all unset");
 	path = kc_join(home, ".kube/config");
 	if (!path)
 		return SAQR_ENOMEM;

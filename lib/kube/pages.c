@@ -24,7 +24,8 @@ static int kube_pages_items(const json_t *page, json_t **items)
 static int kube_pages_seal(json_t *list, const json_t *page)
 {
 	json_t *meta = json_object_get(list, "metadata");
-	const char *rv = json_string_value(json_object_get(json_object_get(page, "metadata"), "resourceVersion"));
+	const char *rv =
+	    json_string_value(json_object_get(json_object_get(page, "metadata"), "resourceVersion"));
 
 	if (!json_is_object(meta)) {
 		meta = json_object();

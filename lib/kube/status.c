@@ -94,14 +94,21 @@ static int kube_status_code_to_err(long http_code, const char *reason)
 {
 	switch (http_code) {
 	case 401:
-	case 403: return SAQR_EFORBIDDEN;
-	case 404: return SAQR_ENOTFOUND;
-	case 409: return strcmp(reason, "AlreadyExists") == 0 ? SAQR_EEXIST : SAQR_ECONFLICT;
-	case 410: return SAQR_EGONE;
-	case 422: return SAQR_EINVALID;
+	case 403:
+		return SAQR_EFORBIDDEN;
+	case 404:
+		return SAQR_ENOTFOUND;
+	case 409:
+		return strcmp(reason, "AlreadyExists") == 0 ? SAQR_EEXIST : SAQR_ECONFLICT;
+	case 410:
+		return SAQR_EGONE;
+	case 422:
+		return SAQR_EINVALID;
 	case 429:
-	case 503: return SAQR_EBUSY;
-	default: return SAQR_EAPI;
+	case 503:
+		return SAQR_EBUSY;
+	default:
+		return SAQR_EAPI;
 	}
 }
 
@@ -121,7 +128,7 @@ static void kube_status_from_body(const char *body, size_t len, struct kube_stat
 int kube_status_from_response(long http_code, const char *body, size_t len, const char *retry_after,
 			      struct kube_status *local)
 {
-	struct kube_status tmp = { 0 };
+	struct kube_status tmp = {0};
 	struct kube_status *st = local ? local : &tmp;
 	int secs;
 

@@ -24,7 +24,7 @@ int kube_status_from_object(const json_t *status, struct kube_status *st);
 /* Clear st and write a message (printf format), for failures found on this side (transport,
  * parse, size caps). st may be NULL. */
 void kube_status_set(struct kube_status *st, int http_code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Clear st (NULL is a no-op). */
 void kube_status_clear(struct kube_status *st);

@@ -26,7 +26,7 @@ void kube_watch_parser_release(struct kube_watch_parser *p)
 
 static int kube_watch_error_event(struct kube_watch_parser *p, const json_t *status)
 {
-	struct kube_status tmp = { 0 };
+	struct kube_status tmp = {0};
 	struct kube_status *st = p->st ? p->st : &tmp;
 	int code;
 

@@ -10,13 +10,13 @@
 #include "kube/client.h"
 
 struct kube_watch_parser {
-	struct buf line;          /* the unfinished line carried between feeds */
-	size_t max_line;          /* longest event line accepted */
+	struct buf line; /* the unfinished line carried between feeds */
+	size_t max_line; /* longest event line accepted */
 	kube_watch_fn fn;
 	void *ud;
-	struct kube_status *st;   /* filled on ERROR events and malformed input; may be NULL */
-	int err;                  /* first non-zero result; sticky */
-	unsigned long events;     /* events handed to fn */
+	struct kube_status *st; /* filled on ERROR events and malformed input; may be NULL */
+	int err;		/* first non-zero result; sticky */
+	unsigned long events;	/* events handed to fn */
 };
 
 /* Set up p to call fn(ud, type, object) for each ADDED, MODIFIED, DELETED or BOOKMARK event.

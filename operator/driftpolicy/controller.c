@@ -20,8 +20,8 @@
 
 /* ---- when to evaluate ---- */
 
-static struct driftpolicy__last *dp_last_get(struct driftpolicy_controller *c, const char *key, const char *uid,
-					      struct driftpolicy__last *copy)
+static struct driftpolicy__last *dp_last_get(struct driftpolicy_controller *c, const char *key,
+					     const char *uid, struct driftpolicy__last *copy)
 {
 	struct driftpolicy__last *l;
 
@@ -182,7 +182,8 @@ static double dp_until_pending(const struct driftpolicy__run *run)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(run->pending, i, e) {
+	json_array_foreach(run->pending, i, e)
+	{
 		time_t t;
 
 		if (incident_time_parse(json_path_str(e, "nextAttemptAt", NULL), &t))
@@ -200,8 +201,8 @@ static double dp_until_pending(const struct driftpolicy__run *run)
 static int dp_write(struct driftpolicy__run *run, json_t *st)
 {
 	const struct kubeops *ops = run->c->ops;
-	struct kube_write_opts wo = { .subresource = "status" };
-	struct kube_status ks = { 0 };
+	struct kube_write_opts wo = {.subresource = "status"};
+	struct kube_status ks = {0};
 	json_t *base = run->written ? run->written : run->dp, *obj, *out = NULL;
 	int rc;
 
@@ -230,10 +231,12 @@ static void dp_note_failing(struct driftpolicy__run *run)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(run->pending, i, e) {
+	json_array_foreach(run->pending, i, e)
+	{
 		if (json_path_int(e, "attempts", 0) > 0) {
-			driftpolicy__degrade(run, "NotificationFailing", "%s sink %lld: %s", json_path_str(e, "type", ""),
-					     json_path_int(e, "sink", 0), json_path_str(e, "lastError", ""));
+			driftpolicy__degrade(run, "NotificationFailing", "%s sink %lld: %s",
+					     json_path_str(e, "type", ""), json_path_int(e, "sink", 0),
+					     json_path_str(e, "lastError", ""));
 			return;
 		}
 	}
@@ -242,18 +245,18 @@ static void dp_note_failing(struct driftpolicy__run *run)
 static int dp_write_report(struct driftpolicy__run *run, bool evaluated)
 {
 	struct drifteval_report rep = {
-		.state = run->state,
-		.dp = run->dp,
-		.result = run->state == DRIFTEVAL_EVALUATED ? &run->result : NULL,
-		.message = run->message,
-		.window_seconds = run->window.seconds,
-		.pods = run->window.pods,
-		.degraded_reason = run->degraded_reason[0] ? run->degraded_reason : NULL,
-		.degraded_message = run->degraded_message,
-		.incidents = run->incidents,
-		.pending = run->pending,
-		.evaluated_at = evaluated ? run->now_s : NULL,
-		.generation = json_path_int(run->dp, "metadata.generation", 0),
+	    .state = run->state,
+	    .dp = run->dp,
+	    .result = run->state == DRIFTEVAL_EVALUATED ? &run->result : NULL,
+	    .message = run->message,
+	    .window_seconds = run->window.seconds,
+	    .pods = run->window.pods,
+	    .degraded_reason = run->degraded_reason[0] ? run->degraded_reason : NULL,
+	    .degraded_message = run->degraded_message,
+	    .incidents = run->incidents,
+	    .pending = run->pending,
+	    .evaluated_at = evaluated ? run->now_s : NULL,
+	    .generation = json_path_int(run->dp, "metadata.generation", 0),
 	};
 	json_t *st = NULL;
 	int rc;
@@ -280,7 +283,8 @@ static int dp_write_lists(struct driftpolicy__run *run)
 		json_object_del(st, "pendingNotifications");
 		if (json_array_size(run->incidents) && json_object_set(st, "incidents", run->incidents))
 			rc = SAQR_ENOMEM;
-		if (json_array_size(run->pending) && json_object_set(st, "pendingNotifications", run->pending))
+		if (json_array_size(run->pending) &&
+		    json_object_set(st, "pendingNotifications", run->pending))
 			rc = SAQR_ENOMEM;
 	}
 	if (rc == 0)
@@ -318,11 +322,12 @@ static int dp_run_init(struct driftpolicy__run *run, const char *ns, const char 
 	incident_time_format((time_t)run->now, run->now_s, sizeof(run->now_s));
 	run->interval = drifteval_interval(run->dp);
 	st = run->status;
-	run->incidents = json_is_array(json_object_get(st, "incidents")) ? json_deep_copy(json_object_get(st, "incidents"))
-									  : json_array();
+	run->incidents = json_is_array(json_object_get(st, "incidents"))
+			     ? json_deep_copy(json_object_get(st, "incidents"))
+			     : json_array();
 	run->pending = json_is_array(json_object_get(st, "pendingNotifications"))
-			       ? json_deep_copy(json_object_get(st, "pendingNotifications"))
-			       : json_array();
+			   ? json_deep_copy(json_object_get(st, "pendingNotifications"))
+			   : json_array();
 	return run->incidents && run->pending ? 0 : SAQR_ENOMEM;
 }
 
@@ -331,10 +336,10 @@ static struct workqueue_result dp_requeue(const struct driftpolicy__run *run, do
 	double wait = fmin(until_eval, dp_until_pending(run));
 
 	if (err)
-		return (struct workqueue_result){ .err = err };
+		return (struct workqueue_result){.err = err};
 	if (!isfinite(wait))
-		return (struct workqueue_result){ 0 };
-	return (struct workqueue_result){ .requeue_after = wait < DP_MIN_REQUEUE ? DP_MIN_REQUEUE : wait };
+		return (struct workqueue_result){0};
+	return (struct workqueue_result){.requeue_after = wait < DP_MIN_REQUEUE ? DP_MIN_REQUEUE : wait};
 }
 
 static int dp_suspended(struct driftpolicy__run *run)
@@ -363,7 +368,7 @@ static int dp_evaluate_and_write(struct driftpolicy__run *run)
 
 static struct workqueue_result dp_reconcile(void *ud, const char *ns, const char *name)
 {
-	struct driftpolicy__run run = { .c = ud };
+	struct driftpolicy__run run = {.c = ud};
 	struct workqueue_result res;
 	double until = 0;
 	bool changed = false;
@@ -372,16 +377,16 @@ static struct workqueue_result dp_reconcile(void *ud, const char *ns, const char
 	/* Before reading the cache: once the expectation is gone the cache holds our write. */
 	snprintf(run.key, sizeof(run.key), "%s/%s", ns, name);
 	if (dp_cache_lags(run.c, run.key))
-		return (struct workqueue_result){ .requeue_after = DP_EXPECT_RETRY };
+		return (struct workqueue_result){.requeue_after = DP_EXPECT_RETRY};
 	rc = dp_run_init(&run, ns, name);
 	if (rc == SAQR_ENOTFOUND) {
 		dp_forget(run.c, run.key);
-		return (struct workqueue_result){ 0 };
+		return (struct workqueue_result){0};
 	}
 	if (rc == 0 && json_path_bool(run.dp, "spec.suspend", false, NULL)) {
 		rc = dp_suspended(&run);
 		dp_run_release(&run);
-		return (struct workqueue_result){ .err = rc };
+		return (struct workqueue_result){.err = rc};
 	}
 	if (rc == 0) {
 		until = dp_until_due(&run);
@@ -408,9 +413,13 @@ static const struct http_netpolicy dp_strict_outbound;
 int driftpolicy_controller_new(const struct operator_ctx *ctx, struct driftpolicy_controller **out)
 {
 	struct driftpolicy_controller *c;
-	struct controller_config cc = { .name = DRIFTPOLICY_CONTROLLER, .primary = driftpolicy__res_dp,
-					.group = "saqr.dev", .kind = "DriftPolicy", .owned = &driftpolicy__res_tj,
-					.nowned = 1, .reconcile = dp_reconcile };
+	struct controller_config cc = {.name = DRIFTPOLICY_CONTROLLER,
+				       .primary = driftpolicy__res_dp,
+				       .group = "saqr.dev",
+				       .kind = "DriftPolicy",
+				       .owned = &driftpolicy__res_tj,
+				       .nowned = 1,
+				       .reconcile = dp_reconcile};
 	int rc;
 
 	if (!ctx || !ctx->mgr || !ctx->ops || !ctx->events)
@@ -437,7 +446,7 @@ int driftpolicy_controller_new(const struct operator_ctx *ctx, struct driftpolic
 		rc = c->dps && c->mds && c->tjs ? 0 : SAQR_ENOMEM;
 	}
 	if (rc == 0) {
-		struct informer_handlers h = { dp_on_add, dp_on_update, dp_on_delete, c };
+		struct informer_handlers h = {dp_on_add, dp_on_update, dp_on_delete, c};
 
 		rc = informer_add_handlers(c->dps, &h);
 	}

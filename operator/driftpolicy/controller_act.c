@@ -19,12 +19,13 @@ int driftpolicy__incidents(struct driftpolicy__run *run)
 {
 	struct driftactions_incident inc;
 	struct incident_eval ev = {
-		.breached = run->result.drift || run->result.slo_breach,
-		.reason = run->result.drift ? "DriftDetected" : "SLOBreached",
-		.summary = run->result.summary,
-		.severity = json_path_str(run->dp, "spec.actions.alert.severity", "warning"),
+	    .breached = run->result.drift || run->result.slo_breach,
+	    .reason = run->result.drift ? "DriftDetected" : "SLOBreached",
+	    .summary = run->result.summary,
+	    .severity = json_path_str(run->dp, "spec.actions.alert.severity", "warning"),
 	};
-	json_t *st = json_pack("{s:O, s:O}", "incidents", run->incidents, "pendingNotifications", run->pending);
+	json_t *st =
+	    json_pack("{s:O, s:O}", "incidents", run->incidents, "pendingNotifications", run->pending);
 	struct incident_plan plan;
 	int rc;
 
@@ -34,19 +35,20 @@ int driftpolicy__incidents(struct driftpolicy__run *run)
 	if (rc)
 		return rc;
 	if (plan.opened) {
-		events_record(run->c->events, run->dp, "Warning", "IncidentOpened", "Evaluate", "incident %s: %s",
-			      plan.opened, run->result.summary);
+		events_record(run->c->events, run->dp, "Warning", "IncidentOpened", "Evaluate",
+			      "incident %s: %s", plan.opened, run->result.summary);
 		driftpolicy__log(run, LOG_LVL_WARN, "incident opened", "incident", plan.opened, "summary",
 				 run->result.summary, (char *)NULL);
 	}
 	if (plan.resolved) {
 		events_record(run->c->events, run->dp, "Normal", "IncidentResolved", "Evaluate",
 			      "incident %s resolved: no drift and every SLO met", plan.resolved);
-		driftpolicy__log(run, LOG_LVL_INFO, "incident resolved", "incident", plan.resolved, (char *)NULL);
+		driftpolicy__log(run, LOG_LVL_INFO, "incident resolved", "incident", plan.resolved,
+				 (char *)NULL);
 	}
 	if (plan.dropped)
-		driftpolicy__degrade(run, "NotificationFailing", "%zu notifications dropped: the queue is full",
-				     plan.dropped);
+		driftpolicy__degrade(run, "NotificationFailing",
+				     "%zu notifications dropped: the queue is full", plan.dropped);
 	json_decref(run->incidents);
 	json_decref(run->pending);
 	run->incidents = json_incref(plan.incidents);
@@ -62,8 +64,8 @@ static void dp_retrain(struct driftpolicy__run *run, json_t *inc)
 	const struct kubeops *ops = run->c->ops;
 	const char *id = json_path_str(inc, "id", "");
 	const char *name;
-	struct kube_write_opts wo = { .field_manager = "saqr-operator" };
-	struct kube_status st = { 0 };
+	struct kube_write_opts wo = {.field_manager = "saqr-operator"};
+	struct kube_status st = {0};
 	json_t *tjs = NULL, *tj = NULL;
 	int rc;
 
@@ -87,9 +89,10 @@ static void dp_retrain(struct driftpolicy__run *run, json_t *inc)
 		events_record(run->c->events, run->dp, "Normal", "RetrainStarted", "Retrain",
 			      "incident %s: created TrainingJob %s", id, name);
 	} else {
-		driftpolicy__degrade(run, "ActionFailed", "retrain: %s", st.message[0] ? st.message : saqr_strerror(rc));
-		events_record(run->c->events, run->dp, "Warning", "RetrainFailed", "Retrain", "incident %s: %s", id,
-			      st.message[0] ? st.message : saqr_strerror(rc));
+		driftpolicy__degrade(run, "ActionFailed", "retrain: %s",
+				     st.message[0] ? st.message : saqr_strerror(rc));
+		events_record(run->c->events, run->dp, "Warning", "RetrainFailed", "Retrain",
+			      "incident %s: %s", id, st.message[0] ? st.message : saqr_strerror(rc));
 	}
 	json_decref(tj);
 	json_decref(tjs);
@@ -102,8 +105,8 @@ static void dp_rollback(struct driftpolicy__run *run, json_t *inc)
 	const struct kubeops *ops = run->c->ops;
 	const char *id = json_path_str(inc, "id", "");
 	const char *md_name = json_path_str(run->md, "metadata.name", "");
-	struct kube_write_opts wo = { .field_manager = "saqr-operator" };
-	struct kube_status st = { 0 };
+	struct kube_write_opts wo = {.field_manager = "saqr-operator"};
+	struct kube_status st = {0};
 	const json_t *target;
 	json_t *patch = NULL;
 	char label[600];
@@ -116,21 +119,24 @@ static void dp_rollback(struct driftpolicy__run *run, json_t *inc)
 	}
 	target = driftactions_rollback_target(run->md);
 	if (!target) {
-		snprintf(label, sizeof(label), "no earlier model in the status.history of ModelDeployment %s", md_name);
+		snprintf(label, sizeof(label), "no earlier model in the status.history of ModelDeployment %s",
+			 md_name);
 		json_object_set_new(inc, "rollbackSkipped", json_string(label));
-		events_record(run->c->events, run->dp, "Warning", "RollbackSkipped", "Rollback", "incident %s: %s", id,
-			      label);
+		events_record(run->c->events, run->dp, "Warning", "RollbackSkipped", "Rollback",
+			      "incident %s: %s", id, label);
 		return;
 	}
 	driftactions_model_label(target, label, sizeof(label));
 	rc = driftactions_rollback_patch(target, id, &patch);
 	if (rc == 0)
-		rc = ops->patch(ops, &driftpolicy__res_md, run->ns, md_name, KUBE_PATCH_MERGE, patch, &wo, NULL, &st);
+		rc = ops->patch(ops, &driftpolicy__res_md, run->ns, md_name, KUBE_PATCH_MERGE, patch, &wo,
+				NULL, &st);
 	json_decref(patch);
 	if (rc) {
-		driftpolicy__degrade(run, "ActionFailed", "rollback: %s", st.message[0] ? st.message : saqr_strerror(rc));
-		events_record(run->c->events, run->dp, "Warning", "RollbackFailed", "Rollback", "incident %s: %s", id,
-			      st.message[0] ? st.message : saqr_strerror(rc));
+		driftpolicy__degrade(run, "ActionFailed", "rollback: %s",
+				     st.message[0] ? st.message : saqr_strerror(rc));
+		events_record(run->c->events, run->dp, "Warning", "RollbackFailed", "Rollback",
+			      "incident %s: %s", id, st.message[0] ? st.message : saqr_strerror(rc));
 		return;
 	}
 	json_object_set_new(inc, "rolledBackTo", json_string(label));
@@ -138,8 +144,8 @@ static void dp_rollback(struct driftpolicy__run *run, json_t *inc)
 		      "incident %s: ModelDeployment %s rolled back to %s", id, md_name, label);
 	events_record(run->c->events, run->md, "Warning", "RolledBack", "Rollback",
 		      "DriftPolicy %s rolled the model back to %s (incident %s)", run->name, label, id);
-	driftpolicy__log(run, LOG_LVL_WARN, "rolled back", "incident", id, "modelDeployment", md_name, "to", label,
-			 (char *)NULL);
+	driftpolicy__log(run, LOG_LVL_WARN, "rolled back", "incident", id, "modelDeployment", md_name, "to",
+			 label, (char *)NULL);
 }
 
 void driftpolicy__actions(struct driftpolicy__run *run)
@@ -169,18 +175,18 @@ static void dp_name_sink(const json_t *entry, char *err, size_t errlen)
 
 	memcpy(msg, err, n);
 	msg[n] = '\0';
-	snprintf(err, errlen, "sink %lld (%.16s): %s", json_path_int(entry, "sink", 0), json_path_str(entry, "type", "?"),
-		 msg);
+	snprintf(err, errlen, "sink %lld (%.16s): %s", json_path_int(entry, "sink", 0),
+		 json_path_str(entry, "type", "?"), msg);
 }
 
 /* Build and send one notification; *external gets the sink's id (caller frees). */
-static int dp_send(struct driftpolicy__run *run, const json_t *entry, const json_t *inc, char **external, char *err,
-		   size_t errlen)
+static int dp_send(struct driftpolicy__run *run, const json_t *entry, const json_t *inc, char **external,
+		   char *err, size_t errlen)
 {
 	const json_t *sink_spec = json_array_get(json_path(run->dp, "spec.actions.alert.sinks"),
 						 (size_t)json_path_int(entry, "sink", 0));
 	const char *secret = json_path_str(sink_spec, "secretRef.name", NULL);
-	struct driftactions_secret sec = { 0 };
+	struct driftactions_secret sec = {0};
 	struct driftactions_sink sink;
 	struct notify_event ev;
 	struct notify_request req;
@@ -190,7 +196,8 @@ static int dp_send(struct driftpolicy__run *run, const json_t *entry, const json
 	int rc = 0;
 
 	if (secret && strcmp(json_path_str(sink_spec, "secretRef.namespace", run->ns), run->ns) != 0) {
-		snprintf(err, errlen, "sink secretRef names another namespace; Secrets are read only in %s", run->ns);
+		snprintf(err, errlen, "sink secretRef names another namespace; Secrets are read only in %s",
+			 run->ns);
 		rc = SAQR_EFORBIDDEN;
 	} else if (secret) {
 		s = driftpolicy__get(run, &driftpolicy__res_secrets, secret, err, errlen);
@@ -238,8 +245,9 @@ static bool dp_deliver_one(struct driftpolicy__run *run, size_t i, unsigned *fai
 	}
 	rc = dp_send(run, e, inc, &external, err, sizeof(err));
 	if (rc == 0) {
-		driftpolicy__log(run, LOG_LVL_INFO, "notification delivered", "id", json_path_str(e, "id", ""), "sink",
-				 json_path_str(e, "type", ""), (char *)NULL);
+		driftpolicy__log(run, LOG_LVL_INFO, "notification delivered", "id",
+				 json_path_str(e, "id", ""), "sink", json_path_str(e, "type", ""),
+				 (char *)NULL);
 		driftactions_delivered(run->incidents, run->pending, i, external);
 		free(external);
 		return true;
@@ -247,8 +255,8 @@ static bool dp_deliver_one(struct driftpolicy__run *run, size_t i, unsigned *fai
 	incident_pending_failed(e, err, (time_t)run->now);
 	if (sink >= 0 && sink < 32)
 		*failed_sinks |= 1u << sink;
-	driftpolicy__log(run, LOG_LVL_WARN, "notification failed", "id", json_path_str(e, "id", ""), "error", err,
-			 (char *)NULL);
+	driftpolicy__log(run, LOG_LVL_WARN, "notification failed", "id", json_path_str(e, "id", ""), "error",
+			 err, (char *)NULL);
 	return false;
 }
 
@@ -262,14 +270,15 @@ void driftpolicy__deliver(struct driftpolicy__run *run, bool *changed)
 		long long sink = json_path_int(e, "sink", 0);
 
 		if (driftactions_pending_stale(run->dp, e)) {
-			driftpolicy__log(run, LOG_LVL_WARN, "notification dropped: its sink left the spec", "id",
-					 json_path_str(e, "id", ""), (char *)NULL);
+			driftpolicy__log(run, LOG_LVL_WARN, "notification dropped: its sink left the spec",
+					 "id", json_path_str(e, "id", ""), (char *)NULL);
 			json_array_remove(run->pending, i);
 			*changed = true;
 			continue;
 		}
 		/* one failure per sink and reconcile: a sink that is down costs one timeout */
-		if (!incident_pending_due(e, (time_t)run->now) || (sink < 32 && (failed_sinks & (1u << sink)))) {
+		if (!incident_pending_due(e, (time_t)run->now) ||
+		    (sink < 32 && (failed_sinks & (1u << sink)))) {
 			i++;
 			continue;
 		}

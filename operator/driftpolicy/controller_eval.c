@@ -17,7 +17,7 @@
 #define DP_CAPTURE_SUFFIX "-baseline"
 
 static void dp_state(struct driftpolicy__run *run, enum drifteval_state state, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void dp_state(struct driftpolicy__run *run, enum drifteval_state state, const char *fmt, ...)
 {
@@ -58,8 +58,8 @@ static bool dp_scrape_targets(struct driftpolicy__run *run, const struct driftso
 			      struct driftsource_target **targets, size_t *n)
 {
 	const struct kubeops *ops = run->c->ops;
-	struct kube_list_opts lo = { 0 };
-	struct kube_status st = { 0 };
+	struct kube_list_opts lo = {0};
+	struct kube_status st = {0};
 	json_t *slices = NULL;
 	char sel[128];
 	int rc;
@@ -71,15 +71,16 @@ static bool dp_scrape_targets(struct driftpolicy__run *run, const struct driftso
 		rc = driftsource_targets(slices, cfg, targets, n);
 	json_decref(slices);
 	if (rc)
-		dp_state(run, DRIFTEVAL_SOURCE_UNAVAILABLE, "cannot list the EndpointSlices of Service %s: %s",
-			 cfg->service, st.message[0] ? st.message : saqr_strerror(rc));
+		dp_state(run, DRIFTEVAL_SOURCE_UNAVAILABLE,
+			 "cannot list the EndpointSlices of Service %s: %s", cfg->service,
+			 st.message[0] ? st.message : saqr_strerror(rc));
 	return rc == 0;
 }
 
 static void dp_scrape(struct driftpolicy__run *run, const struct driftsource_config *cfg,
 		      const struct driftsource_names *names)
 {
-	struct driftsource_http http = { .skip_hostname = true, .net = run->c->net };
+	struct driftsource_http http = {.skip_hostname = true, .net = run->c->net};
 	struct driftsource_scrape_result res;
 	struct driftsource_target *targets = NULL;
 	char err[512] = "";
@@ -93,8 +94,9 @@ static void dp_scrape(struct driftpolicy__run *run, const struct driftsource_con
 		rc = http.ca_pem ? 0 : SAQR_ECONFIG;
 	}
 	if (rc == 0)
-		rc = driftsource_scrape(run->c->store, run->key, json_path_str(run->dp, "metadata.uid", ""), &http, targets,
-					n, names, ctrltime_mono(), &run->window, &res, err, sizeof(err));
+		rc = driftsource_scrape(run->c->store, run->key, json_path_str(run->dp, "metadata.uid", ""),
+					&http, targets, n, names, ctrltime_mono(), &run->window, &res, err,
+					sizeof(err));
 	free(targets);
 	dp_wipe_free((char *)http.ca_pem);
 	if (rc) {
@@ -103,12 +105,12 @@ static void dp_scrape(struct driftpolicy__run *run, const struct driftsource_con
 		return;
 	}
 	if (res.failed)
-		driftpolicy__degrade(run, "PartialScrape", "%zu of %zu pods could not be read: %s", res.failed,
-				     res.failed + res.scraped, res.failure);
+		driftpolicy__degrade(run, "PartialScrape", "%zu of %zu pods could not be read: %s",
+				     res.failed, res.failed + res.scraped, res.failure);
 	if (res.first)
 		dp_state(run, DRIFTEVAL_WAITING_FOR_WINDOW,
-			 "first reading of %zu pod(s) recorded; the first window closes in %.0f s", res.scraped,
-			 run->interval);
+			 "first reading of %zu pod(s) recorded; the first window closes in %.0f s",
+			 res.scraped, run->interval);
 	else
 		run->state = DRIFTEVAL_EVALUATED;
 }
@@ -116,7 +118,7 @@ static void dp_scrape(struct driftpolicy__run *run, const struct driftsource_con
 static void dp_prometheus(struct driftpolicy__run *run, const struct driftsource_config *cfg,
 			  const struct driftsource_names *names)
 {
-	struct driftsource_http http = { .net = run->c->net };
+	struct driftsource_http http = {.net = run->c->net};
 	char err[512] = "";
 	char *token = NULL, *ca = NULL;
 	int rc = 0;
@@ -150,7 +152,8 @@ static void dp_read_source(struct driftpolicy__run *run)
 	char err[256];
 
 	if (informer_get(run->c->mds, run->ns, target, &run->md)) {
-		dp_state(run, DRIFTEVAL_TARGET_NOT_FOUND, "ModelDeployment %s not found in namespace %s", target, run->ns);
+		dp_state(run, DRIFTEVAL_TARGET_NOT_FOUND, "ModelDeployment %s not found in namespace %s",
+			 target, run->ns);
 		return;
 	}
 	if (driftsource_config(run->dp, run->md, run->interval, &cfg, err, sizeof(err))) {
@@ -173,7 +176,8 @@ static void dp_baseline_configmaps(struct driftpolicy__run *run)
 	json_t *f;
 
 	run->configmaps = json_object();
-	json_array_foreach(json_path(run->dp, "spec.features"), i, f) {
+	json_array_foreach(json_path(run->dp, "spec.features"), i, f)
+	{
 		const char *name = json_path_str(f, "baseline.configMapRef.name", NULL);
 		char err[256];
 		json_t *cm;
@@ -212,28 +216,31 @@ static void dp_load_captured(struct driftpolicy__run *run)
 static int dp_store_captured(struct driftpolicy__run *run, json_t *doc)
 {
 	const struct kubeops *ops = run->c->ops;
-	struct kube_write_opts wo = { .field_manager = OBJMETA_MANAGER, .force = true };
-	struct kube_status st = { 0 };
+	struct kube_write_opts wo = {.field_manager = OBJMETA_MANAGER, .force = true};
+	struct kube_status st = {0};
 	char name[OBJMETA_NAME_BUF], *text;
 	json_t *cm, *labels;
 	int rc;
 
 	if (run->captured)
-		json_object_update_missing(json_object_get(doc, "features"), json_object_get(run->captured, "features"));
+		json_object_update_missing(json_object_get(doc, "features"),
+					   json_object_get(run->captured, "features"));
 	if (dp_capture_name(run, name, sizeof(name)))
 		return SAQR_EINVAL;
-	labels = objmeta_labels(json_path_str(run->dp, "spec.targetRef.name", run->name), run->name, "baseline",
-				DRIFTACTIONS_LABEL_POLICY);
+	labels = objmeta_labels(json_path_str(run->dp, "spec.targetRef.name", run->name), run->name,
+				"baseline", DRIFTACTIONS_LABEL_POLICY);
 	cm = labels ? objmeta_object("v1", "ConfigMap", name, labels, run->dp) : NULL;
 	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	rc = cm && text ? 0 : SAQR_ENOMEM;
 	if (rc == 0 && json_object_set_new(cm, "data", json_pack("{s:s}", DRIFTEVAL_CAPTURE_KEY, text)))
 		rc = SAQR_ENOMEM;
 	if (rc == 0)
-		rc = ops->patch(ops, &driftpolicy__res_configmaps, run->ns, name, KUBE_PATCH_APPLY, cm, &wo, NULL, &st);
+		rc = ops->patch(ops, &driftpolicy__res_configmaps, run->ns, name, KUBE_PATCH_APPLY, cm, &wo,
+				NULL, &st);
 	if (rc)
-		driftpolicy__degrade(run, "BaselineUnavailable", "cannot store the captured baseline in ConfigMap %s: %s",
-				     name, st.message[0] ? st.message : saqr_strerror(rc));
+		driftpolicy__degrade(run, "BaselineUnavailable",
+				     "cannot store the captured baseline in ConfigMap %s: %s", name,
+				     st.message[0] ? st.message : saqr_strerror(rc));
 	free(text);
 	json_decref(cm);
 	return rc;
@@ -254,7 +261,8 @@ static bool dp_capture(struct driftpolicy__run *run)
 		return true;
 	rc = drifteval_capture(run->dp, &run->window, &doc, err, sizeof(err));
 	if (rc) {
-		dp_state(run, DRIFTEVAL_WAITING_FOR_BASELINE, "baseline.capture waits for a window with data: %s", err);
+		dp_state(run, DRIFTEVAL_WAITING_FOR_BASELINE,
+			 "baseline.capture waits for a window with data: %s", err);
 		return false;
 	}
 	if (dp_store_captured(run, doc) == 0) {
@@ -270,7 +278,7 @@ static bool dp_capture(struct driftpolicy__run *run)
 
 void driftpolicy__evaluate(struct driftpolicy__run *run)
 {
-	struct drifteval_input in = { 0 };
+	struct drifteval_input in = {0};
 
 	dp_read_source(run);
 	if (run->state != DRIFTEVAL_EVALUATED)

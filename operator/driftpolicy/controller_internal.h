@@ -40,14 +40,14 @@ struct driftpolicy_controller {
  * cached policy is older than what this process wrote, and reconciling it could deliver a
  * notification a second time. */
 struct driftpolicy__expect {
-	char rv[64];          /* resourceVersion the write returned */
-	double until;         /* monotonic seconds; then the cache is trusted anyway */
+	char rv[64];  /* resourceVersion the write returned */
+	double until; /* monotonic seconds; then the cache is trusted anyway */
 };
 
 /* When a policy was last evaluated by this process. */
 struct driftpolicy__last {
 	char uid[128];
-	double at;            /* wall-clock seconds */
+	double at; /* wall-clock seconds */
 	long long generation;
 };
 
@@ -56,20 +56,20 @@ struct driftpolicy__run {
 	struct driftpolicy_controller *c;
 	const char *ns, *name;
 	char key[INFORMER_KEY_MAX];
-	json_t *dp;                  /* the cached policy (read-only) */
-	json_t *md;                  /* the cached target, or NULL */
-	const json_t *status;        /* dp's status (may be NULL) */
-	json_t *written;             /* the policy as the last status write returned it */
-	double now;                  /* wall clock */
-	char now_s[32];              /* RFC 3339 */
+	json_t *dp;	      /* the cached policy (read-only) */
+	json_t *md;	      /* the cached target, or NULL */
+	const json_t *status; /* dp's status (may be NULL) */
+	json_t *written;      /* the policy as the last status write returned it */
+	double now;	      /* wall clock */
+	char now_s[32];	      /* RFC 3339 */
 	double interval;
 	/* the evaluation */
 	enum drifteval_state state;
 	char message[1024];
 	struct driftsource_data window;
 	struct drifteval_result result;
-	json_t *configmaps;          /* name -> data of the ConfigMaps holding baselines */
-	json_t *captured;            /* the captured baseline document */
+	json_t *configmaps; /* name -> data of the ConfigMaps holding baselines */
+	json_t *captured;   /* the captured baseline document */
 	/* incidents and notifications, as they will be written */
 	json_t *incidents, *pending;
 	char degraded_reason[64];
@@ -89,11 +89,11 @@ void driftpolicy__deliver(struct driftpolicy__run *run, bool *changed);
 
 /* Note trouble for the Degraded condition (the first reason wins, messages add up). */
 void driftpolicy__degrade(struct driftpolicy__run *run, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* One log line about the policy (fields: key, value pairs ending with NULL). */
 void driftpolicy__log(const struct driftpolicy__run *run, int level, const char *msg, ...);
 /* A Secret's data from the API (NULL when it cannot be read; err says why). */
-json_t *driftpolicy__get(struct driftpolicy__run *run, const struct kube_resource *res, const char *name, char *err,
-			 size_t errlen);
+json_t *driftpolicy__get(struct driftpolicy__run *run, const struct kube_resource *res, const char *name,
+			 char *err, size_t errlen);
 
 #endif

@@ -29,7 +29,8 @@ void driftactions_incident_cfg(const json_t *dp, struct driftactions_incident *i
 	memset(inc, 0, sizeof(*inc));
 	if (drifteval_duration(json_path_str(actions, "cooldown", "1h"), &cooldown))
 		cooldown = DRIFTEVAL_DEFAULT_COOLDOWN;
-	json_array_foreach(sinks, i, s) {
+	json_array_foreach(sinks, i, s)
+	{
 		if (i >= DRIFTACTIONS_MAX_SINKS)
 			break;
 		inc->types[i] = json_path_str(s, "type", "webhook");
@@ -83,9 +84,10 @@ const char *driftactions_running_retrain(const json_t *dp, const json_t *tjs)
 	size_t i;
 	json_t *tj;
 
-	json_array_foreach(tjs, i, tj)
-		if (objmeta_is_controlled_by(tj, dp) && !tj_finished(json_object_get(tj, "status")))
-			return json_path_str(tj, "metadata.name", NULL);
+	json_array_foreach(tjs, i, tj) if (objmeta_is_controlled_by(tj, dp) &&
+					   !tj_finished(json_object_get(
+					       tj, "status"))) return json_path_str(tj, "metadata.name",
+										    NULL);
 	return NULL;
 }
 
@@ -94,7 +96,8 @@ const char *driftactions_retrain_for(const json_t *dp, const json_t *tjs, const 
 	size_t i;
 	json_t *tj;
 
-	json_array_foreach(tjs, i, tj) {
+	json_array_foreach(tjs, i, tj)
+	{
 		const json_t *ann = json_path(tj, "metadata.annotations");
 		const char *for_id = json_string_value(json_object_get(ann, DRIFTACTIONS_ANN_INCIDENT));
 
@@ -109,9 +112,8 @@ static bool da_name_taken(const json_t *tjs, const char *name)
 	size_t i;
 	json_t *tj;
 
-	json_array_foreach(tjs, i, tj)
-		if (strcmp(json_path_str(tj, "metadata.name", ""), name) == 0)
-			return true;
+	json_array_foreach(tjs, i,
+			   tj) if (strcmp(json_path_str(tj, "metadata.name", ""), name) == 0) return true;
 	return false;
 }
 
@@ -123,8 +125,7 @@ static int da_retrain_name(const json_t *dp, const json_t *tjs, char *out, size_
 	char suffix[48];
 	json_t *tj;
 
-	json_array_foreach(tjs, i, tj)
-		owned += objmeta_is_controlled_by(tj, dp);
+	json_array_foreach(tjs, i, tj) owned += objmeta_is_controlled_by(tj, dp);
 	for (size_t n = owned + 1; n < owned + 1000; n++) {
 		snprintf(suffix, sizeof(suffix), DA_RETRAIN_SUFFIX "%zu", n);
 		if (objmeta_name(name, suffix, OBJMETA_NAME_MAX, out, outlen))
@@ -180,7 +181,8 @@ int driftactions_retrain_object(const json_t *dp, const json_t *tjs, const char 
 		return SAQR_EINVAL;
 	spec = json_deep_copy(tmpl);
 	annotations = json_pack("{s:s}", DRIFTACTIONS_ANN_INCIDENT, incident_id);
-	if (!spec || json_object_set_new(tj, "spec", spec) || da_inherit(annotations, json_path(dp, "metadata.annotations")) ||
+	if (!spec || json_object_set_new(tj, "spec", spec) ||
+	    da_inherit(annotations, json_path(dp, "metadata.annotations")) ||
 	    json_object_set(json_object_get(tj, "metadata"), "annotations", annotations)) {
 		json_decref(annotations);
 		json_decref(tj);
@@ -209,9 +211,8 @@ const json_t *driftactions_rollback_target(const json_t *md)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(json_path(md, "status.history"), i, e)
-		if (json_path_str(e, "uri", NULL) && !da_same_model(e, model))
-			return e;
+	json_array_foreach(json_path(md, "status.history"), i,
+			   e) if (json_path_str(e, "uri", NULL) && !da_same_model(e, model)) return e;
 	return NULL;
 }
 
@@ -236,8 +237,8 @@ static int da_model_field(json_t *model, const json_t *entry, const char *key, b
 int driftactions_rollback_patch(const json_t *entry, const char *incident_id, json_t **out)
 {
 	json_t *model = json_object();
-	json_t *patch = json_pack("{s:{s:{s:s}}, s:{}}", "metadata", "annotations", DRIFTACTIONS_ANN_ROLLED_BACK_FOR,
-				  incident_id ? incident_id : "", "spec");
+	json_t *patch = json_pack("{s:{s:{s:s}}, s:{}}", "metadata", "annotations",
+				  DRIFTACTIONS_ANN_ROLLED_BACK_FOR, incident_id ? incident_id : "", "spec");
 
 	if (!model || !patch || da_model_field(model, entry, "version", false) ||
 	    da_model_field(model, entry, "uri", false) || da_model_field(model, entry, "digest", false) ||
@@ -252,7 +253,8 @@ int driftactions_rollback_patch(const json_t *entry, const char *incident_id, js
 
 void driftactions_model_label(const json_t *model, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s (%s)", json_path_str(model, "version", "?"), json_path_str(model, "uri", "?"));
+	snprintf(out, outlen, "%s (%s)", json_path_str(model, "version", "?"),
+		 json_path_str(model, "uri", "?"));
 }
 
 /* ---- credentials ---- */
@@ -342,7 +344,8 @@ static void da_pagerduty_url(const char *url, char *out, size_t outlen)
 	if (!url || !*url)
 		snprintf(out, outlen, "%s", DRIFTACTIONS_PAGERDUTY_URL);
 	else if (!path || strcmp(path, "/") == 0)
-		snprintf(out, outlen, "%.*s/v2/enqueue", (int)(path ? (size_t)(path - url) : strlen(url)), url);
+		snprintf(out, outlen, "%.*s/v2/enqueue", (int)(path ? (size_t)(path - url) : strlen(url)),
+			 url);
 	else
 		snprintf(out, outlen, "%s", url);
 }
@@ -409,17 +412,16 @@ void driftactions_event(const json_t *dp, const json_t *incident, const json_t *
 json_t *driftactions_details(const json_t *status, const json_t *incident)
 {
 	json_t *d = json_object(), *feats = json_array(), *f;
-	static const char *const keys[] = { "latencyP99Ms", "errorRatePercent" };
-	static const char *const inc_keys[] = { "trainingJob", "rolledBackTo" };
+	static const char *const keys[] = {"latencyP99Ms", "errorRatePercent"};
+	static const char *const inc_keys[] = {"trainingJob", "rolledBackTo"};
 	size_t i;
 
 	if (!d || !feats || json_object_set_new(d, "driftedFeatures", feats)) {
 		json_decref(d);
 		return NULL;
 	}
-	json_array_foreach(json_object_get(status, "features"), i, f)
-		if (json_path_bool(f, "drifted", false, NULL))
-			json_array_append(feats, f);
+	json_array_foreach(json_object_get(status, "features"), i,
+			   f) if (json_path_bool(f, "drifted", false, NULL)) json_array_append(feats, f);
 	for (i = 0; i < 2; i++) {
 		if (json_object_get(status, keys[i]))
 			json_object_set(d, keys[i], json_object_get(status, keys[i]));
@@ -434,9 +436,8 @@ json_t *driftactions_incident(const json_t *incidents, const char *id)
 	size_t i;
 	json_t *inc;
 
-	json_array_foreach(incidents, i, inc)
-		if (id && strcmp(json_path_str(inc, "id", ""), id) == 0)
-			return inc;
+	json_array_foreach(incidents, i,
+			   inc) if (id && strcmp(json_path_str(inc, "id", ""), id) == 0) return inc;
 	return NULL;
 }
 
@@ -445,10 +446,9 @@ static bool da_trigger_left(const json_t *pending, const char *incident)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(pending, i, e)
-		if (strcmp(json_path_str(e, "incident", ""), incident) == 0 &&
-		    strcmp(json_path_str(e, "action", ""), "trigger") == 0)
-			return true;
+	json_array_foreach(pending, i,
+			   e) if (strcmp(json_path_str(e, "incident", ""), incident) == 0 &&
+				  strcmp(json_path_str(e, "action", ""), "trigger") == 0) return true;
 	return false;
 }
 

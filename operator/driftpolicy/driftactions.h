@@ -14,7 +14,7 @@
 #include "operator/driftpolicy/incident.h"
 
 #define DRIFTACTIONS_LABEL_POLICY "saqr.dev/driftpolicy"
-#define DRIFTACTIONS_ANN_INCIDENT "saqr.dev/incident"             /* on a retraining TrainingJob */
+#define DRIFTACTIONS_ANN_INCIDENT "saqr.dev/incident"		    /* on a retraining TrainingJob */
 #define DRIFTACTIONS_ANN_ROLLED_BACK_FOR "saqr.dev/rolled-back-for" /* on a rolled-back ModelDeployment */
 #define DRIFTACTIONS_MAX_SINKS 10
 #define DRIFTACTIONS_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"

@@ -124,7 +124,8 @@ static int de_parse_categories(const json_t *cats, struct drifteval_baseline *b,
 	b->counts = calloc(n, sizeof(double));
 	if (!b->cats || !b->counts)
 		return SAQR_ENOMEM;
-	json_object_foreach((json_t *)cats, k, v) {
+	json_object_foreach((json_t *)cats, k, v)
+	{
 		if (!de_count_ok(v)) {
 			de_msg(err, errlen, "category %s: the count must be a number >= 0", k);
 			return SAQR_EINVAL;
@@ -186,9 +187,11 @@ int drifteval_baseline_parse(const json_t *v, struct drifteval_baseline *out, ch
 	if (json_is_object(cats))
 		rc = de_parse_categories(cats, &b, err, errlen);
 	else if (json_is_array(json_object_get(v, "edges")))
-		rc = de_parse_bins(json_object_get(v, "edges"), json_object_get(v, "counts"), &b, err, errlen);
+		rc =
+		    de_parse_bins(json_object_get(v, "edges"), json_object_get(v, "counts"), &b, err, errlen);
 	else {
-		de_msg(err, errlen, "a baseline is {\"edges\": [...], \"counts\": [...]} or {\"categories\": {...}}");
+		de_msg(err, errlen,
+		       "a baseline is {\"edges\": [...], \"counts\": [...]} or {\"categories\": {...}}");
 		rc = SAQR_EINVAL;
 	}
 	if (rc == SAQR_ENOMEM)
@@ -326,8 +329,8 @@ static bool de_window_has_features(const struct driftsource_data *w)
 	return w && w->nfeatures > 0;
 }
 
-static void de_feature(const struct drifteval_input *in, const json_t *spec, const char *name, bool categorical,
-		       struct drifteval_feature *f)
+static void de_feature(const struct drifteval_input *in, const json_t *spec, const char *name,
+		       bool categorical, struct drifteval_feature *f)
 {
 	struct drifteval_baseline b;
 	const struct driftsource_feature *w = driftsource_find(in->window, name, categorical);
@@ -339,7 +342,8 @@ static void de_feature(const struct drifteval_input *in, const json_t *spec, con
 		f->method = DRIFT_PSI;
 	f->threshold = json_is_number(thr) ? json_number_value(thr) : drift_default_threshold(f->method);
 	if (categorical && (f->method == DRIFT_KS || f->method == DRIFT_WASSERSTEIN)) {
-		de_msg(f->problem, sizeof(f->problem), "%s needs a numerical feature", drift_method_name(f->method));
+		de_msg(f->problem, sizeof(f->problem), "%s needs a numerical feature",
+		       drift_method_name(f->method));
 		f->missing = true;
 		return;
 	}
@@ -353,8 +357,10 @@ static void de_feature(const struct drifteval_input *in, const json_t *spec, con
 		       b.categorical ? "categorical" : "numerical");
 		f->missing = true;
 	} else if (!w) {
-		de_msg(f->problem, sizeof(f->problem), "%s", de_window_has_features(in->window)
-			       ? "not in the metrics (no series with this feature label)" : "no observations in the window");
+		de_msg(f->problem, sizeof(f->problem), "%s",
+		       de_window_has_features(in->window)
+			   ? "not in the metrics (no series with this feature label)"
+			   : "no observations in the window");
 		f->missing = de_window_has_features(in->window);
 	} else if (categorical) {
 		de_score_categorical(f, &b, w);
@@ -369,7 +375,8 @@ static void de_feature(const struct drifteval_input *in, const json_t *spec, con
 static void de_slos(const json_t *dp, const struct driftsource_data *w, struct drifteval_result *r)
 {
 	const json_t *slo = json_path(dp, "spec.slo");
-	const json_t *lat = json_object_get(slo, "latencyP99Ms"), *err = json_object_get(slo, "errorRatePercent");
+	const json_t *lat = json_object_get(slo, "latencyP99Ms"),
+		     *err = json_object_get(slo, "errorRatePercent");
 	const json_t *q = json_object_get(slo, "minQuality");
 
 	if (w->has_latency_p99) {
@@ -400,7 +407,8 @@ void drifteval_result_release(struct drifteval_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void de_append(struct buf *b, const char *sep, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void de_append(struct buf *b, const char *sep, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Append to a capped line; what does not fit is dropped (the buffer stays valid). */
 static void de_append(struct buf *b, const char *sep, const char *fmt, ...)
@@ -436,8 +444,8 @@ static void de_describe(struct drifteval_result *r, const json_t *dp)
 			de_append(&p, "; ", "%s: %s", f->name, f->problem);
 	}
 	if (r->drift)
-		snprintf(r->drift_summary, sizeof(r->drift_summary), "drift in %zu of %zu features: %s", r->ndrifted,
-			 r->nfeatures, buf_str(&s));
+		snprintf(r->drift_summary, sizeof(r->drift_summary), "drift in %zu of %zu features: %s",
+			 r->ndrifted, r->nfeatures, buf_str(&s));
 	buf_reset(&s);
 	if (r->latency_breach)
 		de_append(&s, "; ", "latency p99 %.1f ms > %g ms", r->latency_p99_ms,
@@ -446,7 +454,8 @@ static void de_describe(struct drifteval_result *r, const json_t *dp)
 		de_append(&s, "; ", "error rate %.2f%% > %g%%", r->error_rate_percent,
 			  json_number_value(json_path(dp, "spec.slo.errorRatePercent")));
 	if (r->quality_breach)
-		de_append(&s, "; ", "quality %.4g < %g", r->quality, json_number_value(json_path(dp, "spec.slo.minQuality")));
+		de_append(&s, "; ", "quality %.4g < %g", r->quality,
+			  json_number_value(json_path(dp, "spec.slo.minQuality")));
 	snprintf(r->slo_summary, sizeof(r->slo_summary), "%s", buf_str(&s));
 	buf_reset(&s);
 	if (r->drift_summary[0])
@@ -475,14 +484,16 @@ static void de_features(const struct drifteval_input *in, const json_t *specs, s
 	size_t i = 0;
 
 	if (json_array_size(specs) > 0) {
-		json_array_foreach(specs, i, spec) {
+		json_array_foreach(specs, i, spec)
+		{
 			bool cat = strcmp(json_path_str(spec, "type", "numerical"), "categorical") == 0;
 
 			de_feature(in, spec, json_path_str(spec, "name", ""), cat, &r->features[i]);
 		}
 		return;
 	}
-	json_object_foreach((json_t *)captured, name, spec) {
+	json_object_foreach((json_t *)captured, name, spec)
+	{
 		bool cat = json_is_object(json_object_get(spec, "categories"));
 
 		de_feature(in, NULL, name, cat, &r->features[i++]);
@@ -531,9 +542,9 @@ bool drifteval_needs_capture(const json_t *dp, const json_t *captured)
 		return false;
 	if (json_array_size(specs) == 0)
 		return json_object_size(have) == 0;
-	json_array_foreach(specs, i, spec)
-		if (!de_spec_has_own_baseline(spec) && !json_object_get(have, json_path_str(spec, "name", "")))
-			return true;
+	json_array_foreach(specs, i,
+			   spec) if (!de_spec_has_own_baseline(spec) &&
+				     !json_object_get(have, json_path_str(spec, "name", ""))) return true;
 	return false;
 }
 
@@ -606,7 +617,8 @@ int drifteval_capture(const json_t *dp, const struct driftsource_data *window, j
 	size_t i;
 	int rc = feats ? 0 : SAQR_ENOMEM;
 
-	json_array_foreach(specs, i, spec) {
+	json_array_foreach(specs, i, spec)
+	{
 		bool cat = strcmp(json_path_str(spec, "type", "numerical"), "categorical") == 0;
 		const char *name = json_path_str(spec, "name", "");
 
@@ -615,7 +627,8 @@ int drifteval_capture(const json_t *dp, const struct driftsource_data *window, j
 	}
 	for (i = 0; rc == 0 && json_array_size(specs) == 0 && i < window->nfeatures; i++)
 		if (de_observed(&window->features[i]) && json_object_size(feats) < DRIFTEVAL_MAX_FEATURES)
-			rc = de_capture_one(feats, window->features[i].name, &window->features[i], err, errlen);
+			rc = de_capture_one(feats, window->features[i].name, &window->features[i], err,
+					    errlen);
 	if (rc == 0 && json_object_size(feats) == 0) {
 		de_msg(err, errlen, "no feature had observations in the window");
 		rc = SAQR_EEMPTY;

@@ -16,11 +16,11 @@
 #include "drift/stats.h"
 #include "operator/driftpolicy/driftsource.h"
 
-#define DRIFTEVAL_DEFAULT_INTERVAL 300.0     /* spec.interval: 5m */
-#define DRIFTEVAL_DEFAULT_COOLDOWN 3600.0    /* spec.actions.cooldown: 1h */
-#define DRIFTEVAL_MIN_INTERVAL 1.0           /* shorter intervals are raised to this */
+#define DRIFTEVAL_DEFAULT_INTERVAL 300.0      /* spec.interval: 5m */
+#define DRIFTEVAL_DEFAULT_COOLDOWN 3600.0     /* spec.actions.cooldown: 1h */
+#define DRIFTEVAL_MIN_INTERVAL 1.0	      /* shorter intervals are raised to this */
 #define DRIFTEVAL_CAPTURE_KEY "baseline.json" /* key of the captured baseline in its ConfigMap */
-#define DRIFTEVAL_MAX_FEATURES 100        /* status.features and a captured baseline hold at most this */
+#define DRIFTEVAL_MAX_FEATURES 100	      /* status.features and a captured baseline hold at most this */
 #define DRIFTEVAL_SUMMARY_MAX 1024
 #define DRIFTEVAL_MESSAGE_MAX 2048
 
@@ -41,7 +41,7 @@ struct drifteval_baseline {
 	bool categorical;
 	size_t nedges;
 	double *edges;
-	double *counts;     /* nedges + 1 (bins) or ncats (categories) */
+	double *counts; /* nedges + 1 (bins) or ncats (categories) */
 	size_t ncats;
 	char **cats;
 };
@@ -56,11 +56,11 @@ struct drifteval_feature {
 	char name[129];
 	enum drift_method method;
 	double threshold;
-	bool scored;           /* score is meaningful */
-	double score;          /* the p-value for ks and chisquare, else the distance */
+	bool scored;  /* score is meaningful */
+	double score; /* the p-value for ks and chisquare, else the distance */
 	bool drifted;
-	bool missing;          /* not evaluable for a reason the user must fix (problem says why) */
-	char problem[256];     /* why not scored: no observations, not exported, buckets differ... */
+	bool missing;	   /* not evaluable for a reason the user must fix (problem says why) */
+	char problem[256]; /* why not scored: no observations, not exported, buckets differ... */
 };
 
 struct drifteval_result {
@@ -73,20 +73,20 @@ struct drifteval_result {
 	double error_rate_percent;
 	bool has_quality, quality_breach;
 	double quality;
-	bool drift;                 /* some feature drifted */
-	bool slo_breach;            /* some SLO breached */
-	char summary[DRIFTEVAL_SUMMARY_MAX];    /* what breached, one line ("" when nothing) */
+	bool drift;				   /* some feature drifted */
+	bool slo_breach;			   /* some SLO breached */
+	char summary[DRIFTEVAL_SUMMARY_MAX];	   /* what breached, one line ("" when nothing) */
 	char drift_summary[DRIFTEVAL_SUMMARY_MAX]; /* its drift part */
 	char slo_summary[DRIFTEVAL_SUMMARY_MAX];   /* its SLO part */
-	char problems[DRIFTEVAL_MESSAGE_MAX];   /* the missing features, one line */
+	char problems[DRIFTEVAL_MESSAGE_MAX];	   /* the missing features, one line */
 };
 
 void drifteval_result_release(struct drifteval_result *r);
 
 /* What one evaluation reads. All borrowed. */
 struct drifteval_input {
-	const json_t *dp;                        /* the DriftPolicy */
-	const struct driftsource_data *window;   /* the window's metrics */
+	const json_t *dp;		       /* the DriftPolicy */
+	const struct driftsource_data *window; /* the window's metrics */
 	/* Baselines from ConfigMaps: an object mapping "<configmap name>" to its data object
 	 * ({"key": "<json text>"}), for every configMapRef in the spec; a ConfigMap that could
 	 * not be read is absent. May be NULL. */
@@ -115,30 +115,30 @@ int drifteval_capture(const json_t *dp, const struct driftsource_data *window, j
 /* ---- status ---- */
 
 enum drifteval_state {
-	DRIFTEVAL_EVALUATED,          /* result holds this window's scores */
-	DRIFTEVAL_WAITING_FOR_WINDOW, /* the first scrape only recorded */
+	DRIFTEVAL_EVALUATED,		/* result holds this window's scores */
+	DRIFTEVAL_WAITING_FOR_WINDOW,	/* the first scrape only recorded */
 	DRIFTEVAL_WAITING_FOR_BASELINE, /* baseline.capture waits for a window with every feature */
-	DRIFTEVAL_SOURCE_UNAVAILABLE, /* the metrics could not be read */
-	DRIFTEVAL_TARGET_NOT_FOUND,   /* no such ModelDeployment */
-	DRIFTEVAL_INVALID,            /* something in the spec the schema cannot catch */
-	DRIFTEVAL_SUSPENDED,          /* spec.suspend */
+	DRIFTEVAL_SOURCE_UNAVAILABLE,	/* the metrics could not be read */
+	DRIFTEVAL_TARGET_NOT_FOUND,	/* no such ModelDeployment */
+	DRIFTEVAL_INVALID,		/* something in the spec the schema cannot catch */
+	DRIFTEVAL_SUSPENDED,		/* spec.suspend */
 };
 
 /* One reconcile's findings, for the status. Borrowed. */
 struct drifteval_report {
 	enum drifteval_state state;
-	const json_t *dp;                      /* the policy (its spec.slo words the messages) */
+	const json_t *dp;		       /* the policy (its spec.slo words the messages) */
 	const struct drifteval_result *result; /* with DRIFTEVAL_EVALUATED */
-	const char *message;                   /* why, for the other states */
+	const char *message;		       /* why, for the other states */
 	double window_seconds;
-	size_t pods;                           /* scrape: pods in the window */
+	size_t pods; /* scrape: pods in the window */
 	/* Extra trouble for Degraded (NULL: none): a reason (PartialScrape, ActionFailed,
 	 * NotificationFailing, BaselineUnavailable...) and its message. */
 	const char *degraded_reason;
 	const char *degraded_message;
-	const json_t *incidents;               /* NULL: keep the previous status's */
-	const json_t *pending;                 /* NULL: keep the previous status's */
-	const char *evaluated_at;              /* lastEvaluationTime to set (RFC 3339), NULL: keep */
+	const json_t *incidents;  /* NULL: keep the previous status's */
+	const json_t *pending;	  /* NULL: keep the previous status's */
+	const char *evaluated_at; /* lastEvaluationTime to set (RFC 3339), NULL: keep */
 	long long generation;
 };
 

@@ -16,13 +16,13 @@
 static const struct {
 	const char *status, *reason;
 } de_ready[] = {
-	[DRIFTEVAL_EVALUATED] = { COND_TRUE, "Evaluated" },
-	[DRIFTEVAL_WAITING_FOR_WINDOW] = { COND_UNKNOWN, "WaitingForWindow" },
-	[DRIFTEVAL_WAITING_FOR_BASELINE] = { COND_UNKNOWN, "WaitingForBaseline" },
-	[DRIFTEVAL_SOURCE_UNAVAILABLE] = { COND_FALSE, "SourceUnavailable" },
-	[DRIFTEVAL_TARGET_NOT_FOUND] = { COND_FALSE, "TargetNotFound" },
-	[DRIFTEVAL_INVALID] = { COND_FALSE, "InvalidSpec" },
-	[DRIFTEVAL_SUSPENDED] = { COND_FALSE, "Suspended" },
+    [DRIFTEVAL_EVALUATED] = {COND_TRUE, "Evaluated"},
+    [DRIFTEVAL_WAITING_FOR_WINDOW] = {COND_UNKNOWN, "WaitingForWindow"},
+    [DRIFTEVAL_WAITING_FOR_BASELINE] = {COND_UNKNOWN, "WaitingForBaseline"},
+    [DRIFTEVAL_SOURCE_UNAVAILABLE] = {COND_FALSE, "SourceUnavailable"},
+    [DRIFTEVAL_TARGET_NOT_FOUND] = {COND_FALSE, "TargetNotFound"},
+    [DRIFTEVAL_INVALID] = {COND_FALSE, "InvalidSpec"},
+    [DRIFTEVAL_SUSPENDED] = {COND_FALSE, "Suspended"},
 };
 
 struct de_conds {
@@ -32,9 +32,10 @@ struct de_conds {
 	long long gen;
 };
 
-static int de_set(struct de_conds *c, const char *type, const char *status, const char *reason, const char *msg)
+static int de_set(struct de_conds *c, const char *type, const char *status, const char *reason,
+		  const char *msg)
 {
-	struct cond cd = { type, status, reason, msg, c->gen };
+	struct cond cd = {type, status, reason, msg, c->gen};
 
 	return cond_set(c->conds, c->prev, &cd, c->now);
 }
@@ -55,8 +56,8 @@ static int de_ready_cond(struct de_conds *c, const struct drifteval_report *rep)
 	char msg[512];
 
 	if (rep->state != DRIFTEVAL_EVALUATED)
-		return de_set(c, DRIFTEVAL_COND_READY, de_ready[rep->state].status, de_ready[rep->state].reason,
-			      rep->message);
+		return de_set(c, DRIFTEVAL_COND_READY, de_ready[rep->state].status,
+			      de_ready[rep->state].reason, rep->message);
 	snprintf(msg, sizeof(msg), "scored %zu of %zu features over %.0f s", r->nscored, r->nfeatures,
 		 rep->window_seconds);
 	if (rep->pods) {
@@ -102,7 +103,8 @@ static int de_slo_cond(struct de_conds *c, const struct drifteval_report *rep, c
 	if (r->slo_breach)
 		return de_set(c, DRIFTEVAL_COND_SLO, COND_TRUE, de_first_slo(r), r->slo_summary);
 	if (json_object_size(dp_slo) == 0)
-		return de_set(c, DRIFTEVAL_COND_SLO, COND_FALSE, "NoObjectives", "spec.slo sets no objective");
+		return de_set(c, DRIFTEVAL_COND_SLO, COND_FALSE, "NoObjectives",
+			      "spec.slo sets no objective");
 	buf_init(&msg, 512);
 	if (r->has_latency && json_object_get(dp_slo, "latencyP99Ms") &&
 	    buf_addf(&msg, "latency p99 %.1f ms", r->latency_p99_ms) == 0)
@@ -132,7 +134,8 @@ static int de_degraded_cond(struct de_conds *c, const struct drifteval_report *r
 	}
 	if (rep->degraded_reason) {
 		reason = reason ? reason : rep->degraded_reason;
-		buf_addf(&msg, "%s%s", msg.len ? "; " : "", rep->degraded_message ? rep->degraded_message : "");
+		buf_addf(&msg, "%s%s", msg.len ? "; " : "",
+			 rep->degraded_message ? rep->degraded_message : "");
 	}
 	if (rep->state == DRIFTEVAL_EVALUATED && r->nmissing) {
 		reason = reason ? reason : "MetricsIncomplete";
@@ -150,8 +153,9 @@ static json_t *de_features_json(const struct drifteval_result *r)
 
 	for (size_t i = 0; arr && i < r->nfeatures && i < DRIFTEVAL_MAX_FEATURES; i++) {
 		const struct drifteval_feature *f = &r->features[i];
-		json_t *o = json_pack("{s:s, s:s, s:f, s:b}", "name", f->name, "method", drift_method_name(f->method),
-				      "threshold", f->threshold, "drifted", f->drifted);
+		json_t *o =
+		    json_pack("{s:s, s:s, s:f, s:b}", "name", f->name, "method", drift_method_name(f->method),
+			      "threshold", f->threshold, "drifted", f->drifted);
 
 		if (o && f->scored)
 			json_object_set_new(o, "score", json_real(f->score));
@@ -172,20 +176,22 @@ static json_t *de_round(double v, double unit)
 static int de_numbers(json_t *st, const json_t *prev, const struct drifteval_report *rep)
 {
 	const struct drifteval_result *r = rep->result;
-	static const char *const keys[] = { "features", "latencyP99Ms", "errorRatePercent" };
+	static const char *const keys[] = {"features", "latencyP99Ms", "errorRatePercent"};
 	int rc = 0;
 
 	if (rep->state != DRIFTEVAL_EVALUATED) {
 		for (size_t i = 0; rc == 0 && i < 3; i++)
 			if (json_object_get(prev, keys[i]))
-				rc = json_object_set_new(st, keys[i], json_deep_copy(json_object_get(prev, keys[i])));
+				rc = json_object_set_new(st, keys[i],
+							 json_deep_copy(json_object_get(prev, keys[i])));
 		return rc ? SAQR_ENOMEM : 0;
 	}
 	if (json_object_set_new(st, "features", de_features_json(r)))
 		return SAQR_ENOMEM;
 	if (r->has_latency && json_object_set_new(st, "latencyP99Ms", de_round(r->latency_p99_ms, 0.001)))
 		return SAQR_ENOMEM;
-	if (r->has_error_rate && json_object_set_new(st, "errorRatePercent", de_round(r->error_rate_percent, 0.0001)))
+	if (r->has_error_rate &&
+	    json_object_set_new(st, "errorRatePercent", de_round(r->error_rate_percent, 0.0001)))
 		return SAQR_ENOMEM;
 	return 0;
 }
@@ -202,7 +208,8 @@ static int de_list(json_t *st, const json_t *prev, const char *key, const json_t
 
 static int de_times(json_t *st, const json_t *prev, const struct drifteval_report *rep)
 {
-	const char *at = rep->evaluated_at ? rep->evaluated_at : json_path_str(prev, "lastEvaluationTime", NULL);
+	const char *at =
+	    rep->evaluated_at ? rep->evaluated_at : json_path_str(prev, "lastEvaluationTime", NULL);
 
 	if (json_object_set_new(st, "observedGeneration", json_integer(rep->generation)))
 		return SAQR_ENOMEM;
@@ -213,11 +220,12 @@ static int de_times(json_t *st, const json_t *prev, const struct drifteval_repor
 
 int drifteval_status(const json_t *prev, const struct drifteval_report *rep, const char *now, json_t **out)
 {
-	struct de_conds c = { json_array(), json_object_get(prev, "conditions"), now, rep->generation };
+	struct de_conds c = {json_array(), json_object_get(prev, "conditions"), now, rep->generation};
 	json_t *st = json_object();
 	int rc = (st && c.conds) ? 0 : SAQR_ENOMEM;
 
-	if ((unsigned)rep->state > DRIFTEVAL_SUSPENDED || (rep->state == DRIFTEVAL_EVALUATED && !rep->result) || !now)
+	if ((unsigned)rep->state > DRIFTEVAL_SUSPENDED ||
+	    (rep->state == DRIFTEVAL_EVALUATED && !rep->result) || !now)
 		rc = rc ? rc : SAQR_EINVAL;
 	rc = rc ? rc : de_times(st, prev, rep);
 	rc = rc ? rc : de_ready_cond(&c, rep);

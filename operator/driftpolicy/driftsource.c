@@ -112,7 +112,8 @@ int driftsource__count_add(struct driftsource_count **c, size_t *n, const char *
 	return 0;
 }
 
-struct driftsource_feature *driftsource__find(const struct driftsource_data *d, const char *name, bool categorical)
+struct driftsource_feature *driftsource__find(const struct driftsource_data *d, const char *name,
+					      bool categorical)
 {
 	for (size_t i = 0; d && i < d->nfeatures; i++)
 		if (d->features[i].categorical == categorical && strcmp(d->features[i].name, name) == 0)
@@ -127,7 +128,7 @@ const struct driftsource_feature *driftsource_find(const struct driftsource_data
 }
 
 int driftsource__feature_new(struct driftsource_data *d, const char *name, bool categorical,
-			  struct driftsource_feature **out)
+			     struct driftsource_feature **out)
 {
 	struct driftsource_feature *grown;
 
@@ -161,7 +162,7 @@ static int ds_extract_numerical(const struct promtext *p, const char *metric, st
 	rc = promtext_select(p, bucket, NULL, 0, &s, &n);
 	for (i = 0; rc == 0 && i < n; i++) {
 		const char *name = promtext_label_value(s[i], "feature");
-		struct promtext_label filter = { "feature", name };
+		struct promtext_label filter = {"feature", name};
 		struct driftsource_feature *f;
 
 		/* A series' buckets come one after the other: most samples repeat the last name. */
@@ -196,7 +197,8 @@ static int ds_extract_categorical(const struct promtext *p, const char *metric, 
 		if (!f)
 			rc = driftsource__feature_new(out, name, true, &f);
 		if (rc == 0)
-			rc = driftsource__count_add(&f->cats, &f->ncats, value, s[i]->value, DRIFTSOURCE_MAX_CATEGORIES);
+			rc = driftsource__count_add(&f->cats, &f->ncats, value, s[i]->value,
+						    DRIFTSOURCE_MAX_CATEGORIES);
 	}
 	free(s);
 	return rc;
@@ -212,7 +214,8 @@ static int ds_extract_codes(const struct promtext *p, const char *metric, struct
 		const char *code = promtext_label_value(s[i], "code");
 
 		if (isfinite(s[i]->value))
-			rc = driftsource__count_add(&out->codes, &out->ncodes, code ? code : "", s[i]->value, 1000);
+			rc = driftsource__count_add(&out->codes, &out->ncodes, code ? code : "", s[i]->value,
+						    1000);
 		out->has_requests = true;
 	}
 	free(s);
@@ -272,14 +275,16 @@ int driftsource_extract(const struct promtext *p, const struct driftsource_names
 
 /* ---- increase, sum, finish ---- */
 
-static int ds_counts_increase(const struct driftsource_count *prev, size_t nprev, const struct driftsource_count *cur,
-			      size_t ncur, struct driftsource_count **out, size_t *nout)
+static int ds_counts_increase(const struct driftsource_count *prev, size_t nprev,
+			      const struct driftsource_count *cur, size_t ncur,
+			      struct driftsource_count **out, size_t *nout)
 {
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < ncur; i++) {
 		size_t j = prev ? ds_count_index(prev, nprev, cur[i].key) : nprev;
-		double inc = j < nprev ? promtext_counter_increase(prev[j].value, cur[i].value) : cur[i].value;
+		double inc =
+		    j < nprev ? promtext_counter_increase(prev[j].value, cur[i].value) : cur[i].value;
 
 		rc = driftsource__count_add(out, nout, cur[i].key, inc, SIZE_MAX);
 	}
@@ -296,8 +301,8 @@ static int ds_feature_increase(const struct driftsource_data *prev, const struct
 	if (rc)
 		return rc;
 	if (cur->categorical)
-		return ds_counts_increase(p ? p->cats : NULL, p ? p->ncats : 0, cur->cats, cur->ncats, &f->cats,
-					  &f->ncats);
+		return ds_counts_increase(p ? p->cats : NULL, p ? p->ncats : 0, cur->cats, cur->ncats,
+					  &f->cats, &f->ncats);
 	if (cur->hist.n == 0)
 		return 0;
 	return promtext_increase(p && p->hist.n ? &p->hist : NULL, &cur->hist, &f->hist, NULL);
@@ -313,11 +318,11 @@ int driftsource_increase(const struct driftsource_data *prev, const struct drift
 	for (size_t i = 0; rc == 0 && i < cur->nfeatures; i++)
 		rc = ds_feature_increase(prev, &cur->features[i], &d);
 	if (rc == 0 && cur->latency.n)
-		rc = promtext_increase(prev && prev->latency.n ? &prev->latency : NULL, &cur->latency, &d.latency,
-				       NULL);
+		rc = promtext_increase(prev && prev->latency.n ? &prev->latency : NULL, &cur->latency,
+				       &d.latency, NULL);
 	if (rc == 0)
-		rc = ds_counts_increase(prev ? prev->codes : NULL, prev ? prev->ncodes : 0, cur->codes, cur->ncodes,
-					&d.codes, &d.ncodes);
+		rc = ds_counts_increase(prev ? prev->codes : NULL, prev ? prev->ncodes : 0, cur->codes,
+					cur->ncodes, &d.codes, &d.ncodes);
 	if (rc) {
 		driftsource_data_release(&d);
 		return SAQR_ENOMEM;
@@ -382,9 +387,11 @@ int driftsource_add(struct driftsource_data *acc, const struct driftsource_data 
 					 x->features[i].name);
 	}
 	if (rc == 0 && ds_hist_add(&acc->latency, &x->latency))
-		return saqr_fail(SAQR_EINVAL, err, errlen, "the latency histogram has different buckets on the pods");
+		return saqr_fail(SAQR_EINVAL, err, errlen,
+				 "the latency histogram has different buckets on the pods");
 	for (size_t i = 0; rc == 0 && i < x->ncodes; i++)
-		rc = driftsource__count_add(&acc->codes, &acc->ncodes, x->codes[i].key, x->codes[i].value, SIZE_MAX);
+		rc = driftsource__count_add(&acc->codes, &acc->ncodes, x->codes[i].key, x->codes[i].value,
+					    SIZE_MAX);
 	if (rc)
 		return saqr_fail(rc, err, errlen, "out of memory");
 	acc->has_requests = acc->has_requests || x->has_requests;
@@ -396,12 +403,25 @@ int driftsource_add(struct driftsource_data *acc, const struct driftsource_data 
 
 bool driftsource_code_is_error(const char *code)
 {
-	static const char *const grpc[] = { "2",  "4",  "8",  "12", "13", "14", "15", "UNKNOWN", "DEADLINE_EXCEEDED",
-					    "RESOURCE_EXHAUSTED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS" };
+	static const char *const grpc[] = {"2",
+					   "4",
+					   "8",
+					   "12",
+					   "13",
+					   "14",
+					   "15",
+					   "UNKNOWN",
+					   "DEADLINE_EXCEEDED",
+					   "RESOURCE_EXHAUSTED",
+					   "UNIMPLEMENTED",
+					   "INTERNAL",
+					   "UNAVAILABLE",
+					   "DATA_LOSS"};
 
 	if (!code)
 		return false;
-	if (strlen(code) == 3 && code[0] == '5' && code[1] >= '0' && code[1] <= '9' && code[2] >= '0' && code[2] <= '9')
+	if (strlen(code) == 3 && code[0] == '5' && code[1] >= '0' && code[1] <= '9' && code[2] >= '0' &&
+	    code[2] <= '9')
 		return true;
 	for (size_t i = 0; i < sizeof(grpc) / sizeof(grpc[0]); i++)
 		if (strcasecmp(code, grpc[i]) == 0)
@@ -414,7 +434,8 @@ int driftsource_finish(struct driftsource_data *w)
 	double p99;
 
 	if (w->latency.n >= 2) {
-		w->has_latency_p99 = promtext_histogram_quantile(0.99, &w->latency, &p99) == 0 && isfinite(p99);
+		w->has_latency_p99 =
+		    promtext_histogram_quantile(0.99, &w->latency, &p99) == 0 && isfinite(p99);
 		w->latency_p99_seconds = w->has_latency_p99 ? p99 : 0;
 	}
 	w->requests = 0;
@@ -458,8 +479,8 @@ static void ds_scrape_endpoint(const json_t *scrape, const json_t *mdspec, struc
 		cfg->tls_secret = tls;
 }
 
-int driftsource_config(const json_t *dp, const json_t *md, double window_seconds, struct driftsource_config *cfg,
-		       char *err, size_t errlen)
+int driftsource_config(const json_t *dp, const json_t *md, double window_seconds,
+		       struct driftsource_config *cfg, char *err, size_t errlen)
 {
 	const json_t *src = json_path(dp, "spec.source");
 
@@ -472,9 +493,10 @@ int driftsource_config(const json_t *dp, const json_t *md, double window_seconds
 	if (json_is_object(json_object_get(src, "prometheus"))) {
 		if (ds_foreign_ref(src, "prometheus.bearerTokenSecretRef", cfg->namespace) ||
 		    ds_foreign_ref(src, "prometheus.caSecretRef", cfg->namespace))
-			return saqr_fail(SAQR_EINVAL, err, errlen,
-					 "a Secret reference names another namespace; the operator reads Secrets only "
-					 "in the DriftPolicy's own namespace");
+			return saqr_fail(
+			    SAQR_EINVAL, err, errlen,
+			    "a Secret reference names another namespace; the operator reads Secrets only "
+			    "in the DriftPolicy's own namespace");
 		cfg->kind = DRIFTSOURCE_PROMETHEUS;
 		cfg->url = json_path_str(src, "prometheus.url", NULL);
 		cfg->token_secret = json_path_str(src, "prometheus.bearerTokenSecretRef.name", NULL);
@@ -515,8 +537,8 @@ static int ds_target_url(const char *type, const char *addr, const struct drifts
 
 	if (strpbrk(addr, "/?#@ \t\r\n[]") || (!v6 && strchr(addr, ':')))
 		return SAQR_EINVAL;
-	n = snprintf(out, outlen, "%s://%s%s%s:%ld%s", cfg->tls_secret ? "https" : "http", v6 ? "[" : "", addr,
-		     v6 ? "]" : "", cfg->port, cfg->path ? cfg->path : DRIFTSOURCE_DEFAULT_PATH);
+	n = snprintf(out, outlen, "%s://%s%s%s:%ld%s", cfg->tls_secret ? "https" : "http", v6 ? "[" : "",
+		     addr, v6 ? "]" : "", cfg->port, cfg->path ? cfg->path : DRIFTSOURCE_DEFAULT_PATH);
 	return n < 0 || (size_t)n >= outlen ? SAQR_ETOOBIG : 0;
 }
 
@@ -527,10 +549,12 @@ static void ds_slice_targets(const json_t *slice, const struct driftsource_confi
 	size_t i, j;
 	json_t *ep, *addr;
 
-	json_array_foreach(json_object_get(slice, "endpoints"), i, ep) {
+	json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
+	{
 		if (!json_path_bool(ep, "conditions.ready", true, NULL))
 			continue;
-		json_array_foreach(json_object_get(ep, "addresses"), j, addr) {
+		json_array_foreach(json_object_get(ep, "addresses"), j, addr)
+		{
 			struct driftsource_target cand;
 			const char *a = json_string_value(addr);
 
@@ -557,7 +581,8 @@ int driftsource_targets(const json_t *slices, const struct driftsource_config *c
 
 	if (!t)
 		return SAQR_ENOMEM;
-	json_array_foreach(items, i, slice) {
+	json_array_foreach(items, i, slice)
+	{
 		ds_slice_targets(slice, cfg, t, &count);
 	}
 	if (count == 0) {

@@ -24,36 +24,36 @@
 #include "drift/promtext.h"
 #include "http/netpolicy.h"
 
-#define DRIFTSOURCE_MAX_BODY ((size_t)16 << 20)   /* a /metrics page or a query answer */
-#define DRIFTSOURCE_MAX_TARGETS 64                 /* pods scraped per evaluation */
-#define DRIFTSOURCE_MAX_FEATURES 1000              /* distinct feature label values kept */
-#define DRIFTSOURCE_MAX_CATEGORIES 1000            /* values per categorical feature */
+#define DRIFTSOURCE_MAX_BODY ((size_t)16 << 20) /* a /metrics page or a query answer */
+#define DRIFTSOURCE_MAX_TARGETS 64		/* pods scraped per evaluation */
+#define DRIFTSOURCE_MAX_FEATURES 1000		/* distinct feature label values kept */
+#define DRIFTSOURCE_MAX_CATEGORIES 1000		/* values per categorical feature */
 #define DRIFTSOURCE_CONNECT_TIMEOUT_MS 2000L
 #define DRIFTSOURCE_TIMEOUT_MS 10000L
 #define DRIFTSOURCE_DEFAULT_PATH "/metrics"
 
 /* Metric names (spec.metrics, defaults filled). Borrowed strings. */
 struct driftsource_names {
-	const char *feature_value;     /* histogram, label feature */
-	const char *feature_category;  /* counter, labels feature and value */
-	const char *latency;           /* histogram, seconds */
-	const char *requests;          /* counter, label code */
-	const char *quality;           /* gauge */
+	const char *feature_value;    /* histogram, label feature */
+	const char *feature_category; /* counter, labels feature and value */
+	const char *latency;	      /* histogram, seconds */
+	const char *requests;	      /* counter, label code */
+	const char *quality;	      /* gauge */
 };
 
 /* spec.metrics of a DriftPolicy with the defaults for what is missing (strings borrowed from dp). */
 void driftsource_names_from_spec(const json_t *dp, struct driftsource_names *out);
 
 struct driftsource_count {
-	char *key;     /* category value, or response code */
+	char *key; /* category value, or response code */
 	double value;
 };
 
 struct driftsource_feature {
 	char *name;
 	bool categorical;
-	struct promtext_hist hist;          /* numerical: cumulative bucket counts (+Inf last) */
-	struct driftsource_count *cats;     /* categorical: count per value */
+	struct promtext_hist hist;	/* numerical: cumulative bucket counts (+Inf last) */
+	struct driftsource_count *cats; /* categorical: count per value */
 	size_t ncats;
 };
 
@@ -62,17 +62,17 @@ struct driftsource_feature {
 struct driftsource_data {
 	struct driftsource_feature *features;
 	size_t nfeatures;
-	struct promtext_hist latency;       /* latency histogram; n == 0 when absent */
-	bool has_latency_p99;               /* set by driftsource_finish or the prometheus source */
+	struct promtext_hist latency; /* latency histogram; n == 0 when absent */
+	bool has_latency_p99;	      /* set by driftsource_finish or the prometheus source */
 	double latency_p99_seconds;
-	struct driftsource_count *codes;    /* requests by code */
+	struct driftsource_count *codes; /* requests by code */
 	size_t ncodes;
-	bool has_requests;                  /* the requests counter exists */
-	double requests, errors;            /* totals by driftsource_finish */
+	bool has_requests;	 /* the requests counter exists */
+	double requests, errors; /* totals by driftsource_finish */
 	bool has_quality;
-	double quality;                     /* the gauge; the lowest over pods */
-	double seconds;                     /* window length (0 for a reading) */
-	size_t pods;                        /* pods summed into a window */
+	double quality; /* the gauge; the lowest over pods */
+	double seconds; /* window length (0 for a reading) */
+	size_t pods;	/* pods summed into a window */
 };
 
 void driftsource_data_release(struct driftsource_data *d);
@@ -110,30 +110,30 @@ enum driftsource_kind { DRIFTSOURCE_SCRAPE, DRIFTSOURCE_PROMETHEUS };
 struct driftsource_config {
 	enum driftsource_kind kind;
 	const char *namespace;
-	char service[64];            /* the ModelDeployment's Service (md_names) */
+	char service[64]; /* the ModelDeployment's Service (md_names) */
 	/* scrape */
 	const char *path;
-	long port;                   /* scrape.port, else the agent's metricsPort (9090) when the
-					saqr-agent runs, else md's server.port, else 8080 */
-	const char *tls_secret;      /* md's security.tlsSecretName when the scraped port serves
-					HTTPS (no agent, or the agent's proxy port): the Secret's
-					ca.crt verifies the pods (not their names: they are reached
-					by address). NULL: plain HTTP */
+	long port;		/* scrape.port, else the agent's metricsPort (9090) when the
+				   saqr-agent runs, else md's server.port, else 8080 */
+	const char *tls_secret; /* md's security.tlsSecretName when the scraped port serves
+				   HTTPS (no agent, or the agent's proxy port): the Secret's
+				   ca.crt verifies the pods (not their names: they are reached
+				   by address). NULL: plain HTTP */
 	/* prometheus */
 	const char *url;
-	const char *token_secret, *token_key;   /* bearerTokenSecretRef (NULL: none) */
-	const char *ca_secret, *ca_key;         /* caSecretRef (NULL: system roots) */
-	double window_seconds;       /* the interval */
+	const char *token_secret, *token_key; /* bearerTokenSecretRef (NULL: none) */
+	const char *ca_secret, *ca_key;	      /* caSecretRef (NULL: system roots) */
+	double window_seconds;		      /* the interval */
 };
 
 /* Fill cfg from dp's spec.source and md (the target). 0 or SAQR_EINVAL (no source, no target
  * name; message in err). */
-int driftsource_config(const json_t *dp, const json_t *md, double window_seconds, struct driftsource_config *cfg,
-		       char *err, size_t errlen);
+int driftsource_config(const json_t *dp, const json_t *md, double window_seconds,
+		       struct driftsource_config *cfg, char *err, size_t errlen);
 
 /* One pod to scrape. */
 struct driftsource_target {
-	char key[320];     /* the pod (targetRef name) or, without one, the address */
+	char key[320]; /* the pod (targetRef name) or, without one, the address */
 	char url[600];
 };
 
@@ -146,13 +146,13 @@ int driftsource_targets(const json_t *slices, const struct driftsource_config *c
 
 /* Options of one HTTP GET. Strings borrowed; the token is never logged. */
 struct driftsource_http {
-	const char *bearer_token;  /* Authorization: Bearer ... when not NULL */
-	const char *ca_pem;        /* trust only this PEM bundle when not NULL */
+	const char *bearer_token; /* Authorization: Bearer ... when not NULL */
+	const char *ca_pem;	  /* trust only this PEM bundle when not NULL */
 	size_t ca_len;
-	bool skip_hostname;        /* check the chain but not the name (pods are reached by address) */
-	bool json;                 /* Accept JSON (an API), else the metrics text formats */
-	long timeout_ms;           /* 0: DRIFTSOURCE_TIMEOUT_MS */
-	size_t max_body;           /* 0: DRIFTSOURCE_MAX_BODY */
+	bool skip_hostname;		  /* check the chain but not the name (pods are reached by address) */
+	bool json;			  /* Accept JSON (an API), else the metrics text formats */
+	long timeout_ms;		  /* 0: DRIFTSOURCE_TIMEOUT_MS */
+	size_t max_body;		  /* 0: DRIFTSOURCE_MAX_BODY */
 	const struct http_netpolicy *net; /* outbound policy (lib/http); NULL: none */
 };
 
@@ -178,10 +178,10 @@ bool driftsource_store_has(struct driftsource_store *s, const char *policy_key, 
 
 /* What a scrape found besides the window. */
 struct driftsource_scrape_result {
-	bool first;         /* no earlier reading: this one only recorded (no window) */
-	size_t scraped;     /* pods read */
-	size_t failed;      /* pods that could not be read or parsed */
-	char failure[512];  /* the first failure */
+	bool first;	   /* no earlier reading: this one only recorded (no window) */
+	size_t scraped;	   /* pods read */
+	size_t failed;	   /* pods that could not be read or parsed */
+	char failure[512]; /* the first failure */
 };
 
 /* Replace the readings of policy (key + uid; another uid drops the old ones) by readings
@@ -191,25 +191,27 @@ struct driftsource_scrape_result {
  * 0 (out filled unless res->first), SAQR_EINVAL (pods disagree on buckets), SAQR_ENOMEM. */
 int driftsource_store_update(struct driftsource_store *s, const char *policy_key, const char *uid,
 			     const struct driftsource_target *targets, struct driftsource_data **readings,
-			     size_t n, double now, struct driftsource_data *out, struct driftsource_scrape_result *res,
-			     char *err, size_t errlen);
+			     size_t n, double now, struct driftsource_data *out,
+			     struct driftsource_scrape_result *res, char *err, size_t errlen);
 
 /* Scrape every target (GET with opts, which may be NULL; parse; extract) one after the other
  * within a budget of 15 s, and update the store as above. Fails with SAQR_ETRANSPORT when there
  * is no target or none could be read (the old readings stay). */
 int driftsource_scrape(struct driftsource_store *s, const char *policy_key, const char *uid,
-		       const struct driftsource_http *opts, const struct driftsource_target *targets, size_t n,
-		       const struct driftsource_names *names, double now, struct driftsource_data *out,
-		       struct driftsource_scrape_result *res, char *err, size_t errlen);
+		       const struct driftsource_http *opts, const struct driftsource_target *targets,
+		       size_t n, const struct driftsource_names *names, double now,
+		       struct driftsource_data *out, struct driftsource_scrape_result *res, char *err,
+		       size_t errlen);
 
 /* ---- prometheus ---- */
 
 enum driftsource_query {
-	DRIFTSOURCE_Q_FEATURES,    /* sum by (feature, le) (increase(<feature_value>_bucket{sel}[w])) */
-	DRIFTSOURCE_Q_CATEGORIES,  /* sum by (feature, value) (increase(<feature_category>{sel}[w])) */
-	DRIFTSOURCE_Q_LATENCY,     /* histogram_quantile(0.99, sum by (le) (increase(<latency>_bucket{sel}[w]))) */
-	DRIFTSOURCE_Q_REQUESTS,    /* sum by (code) (increase(<requests>{sel}[w])) */
-	DRIFTSOURCE_Q_QUALITY,     /* min(<quality>{sel}) */
+	DRIFTSOURCE_Q_FEATURES,	  /* sum by (feature, le) (increase(<feature_value>_bucket{sel}[w])) */
+	DRIFTSOURCE_Q_CATEGORIES, /* sum by (feature, value) (increase(<feature_category>{sel}[w])) */
+	DRIFTSOURCE_Q_LATENCY,	/* histogram_quantile(0.99, sum by (le) (increase(<latency>_bucket{sel}[w])))
+				 */
+	DRIFTSOURCE_Q_REQUESTS, /* sum by (code) (increase(<requests>{sel}[w])) */
+	DRIFTSOURCE_Q_QUALITY,	/* min(<quality>{sel}) */
 	DRIFTSOURCE_Q_COUNT
 };
 
@@ -221,11 +223,12 @@ char *driftsource_prom_url(const char *base, const char *promql);
 /* Add the answer to query q (an /api/v1/query JSON body) into w. An empty vector leaves w as
  * it is (the metric is absent or had no samples). 0, SAQR_EPARSE (not a success vector; err
  * says why, with Prometheus' own error), SAQR_ETOOBIG, SAQR_ENOMEM. */
-int driftsource_prom_parse(enum driftsource_query q, const json_t *answer, struct driftsource_data *w, char *err,
-			   size_t errlen);
+int driftsource_prom_parse(enum driftsource_query q, const json_t *answer, struct driftsource_data *w,
+			   char *err, size_t errlen);
 /* Run the queries against cfg->url with opts (token, CA) and build the window into out.
  * 0, or the first failure (SAQR_ETRANSPORT, SAQR_EAPI, SAQR_EPARSE...) with err set. */
 int driftsource_prometheus(const struct driftsource_config *cfg, const struct driftsource_names *names,
-			   const struct driftsource_http *opts, struct driftsource_data *out, char *err, size_t errlen);
+			   const struct driftsource_http *opts, struct driftsource_data *out, char *err,
+			   size_t errlen);
 
 #endif

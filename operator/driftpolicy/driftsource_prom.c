@@ -17,8 +17,8 @@
 /* `namespace="<ns>",service="<svc>"` with PromQL string escapes. */
 static int ds_prom_selector(const struct driftsource_config *cfg, struct buf *out)
 {
-	const char *vals[2] = { cfg->namespace, cfg->service };
-	const char *keys[2] = { "namespace", "service" };
+	const char *vals[2] = {cfg->namespace, cfg->service};
+	const char *keys[2] = {"namespace", "service"};
 	int rc = 0;
 
 	for (int i = 0; rc == 0 && i < 2; i++) {
@@ -44,19 +44,20 @@ int driftsource_prom_query(enum driftsource_query q, const struct driftsource_co
 		w = 1;
 	switch (rc ? DRIFTSOURCE_Q_COUNT : q) {
 	case DRIFTSOURCE_Q_FEATURES:
-		rc = buf_addf(out, "sum by (feature, le) (increase(%s_bucket{%s}[%lds]))", names->feature_value,
-			      buf_str(&sel), w);
+		rc = buf_addf(out, "sum by (feature, le) (increase(%s_bucket{%s}[%lds]))",
+			      names->feature_value, buf_str(&sel), w);
 		break;
 	case DRIFTSOURCE_Q_CATEGORIES:
-		rc = buf_addf(out, "sum by (feature, value) (increase(%s{%s}[%lds]))", names->feature_category,
-			      buf_str(&sel), w);
+		rc = buf_addf(out, "sum by (feature, value) (increase(%s{%s}[%lds]))",
+			      names->feature_category, buf_str(&sel), w);
 		break;
 	case DRIFTSOURCE_Q_LATENCY:
 		rc = buf_addf(out, "histogram_quantile(0.99, sum by (le) (increase(%s_bucket{%s}[%lds])))",
 			      names->latency, buf_str(&sel), w);
 		break;
 	case DRIFTSOURCE_Q_REQUESTS:
-		rc = buf_addf(out, "sum by (code) (increase(%s{%s}[%lds]))", names->requests, buf_str(&sel), w);
+		rc = buf_addf(out, "sum by (code) (increase(%s{%s}[%lds]))", names->requests, buf_str(&sel),
+			      w);
 		break;
 	case DRIFTSOURCE_Q_QUALITY:
 		rc = buf_addf(out, "min(%s{%s})", names->quality, buf_str(&sel));
@@ -147,7 +148,8 @@ static int ds_prom_features(const json_t *result, struct driftsource_data *w)
 
 	if (!b)
 		return SAQR_ENOMEM;
-	json_array_foreach(result, i, s) {
+	json_array_foreach(result, i, s)
+	{
 		const char *le = json_path_str(s, "metric.le", NULL);
 		char *end;
 
@@ -174,7 +176,8 @@ static int ds_prom_categories(const json_t *result, struct driftsource_data *w)
 	json_t *s;
 	int rc = 0;
 
-	json_array_foreach(result, i, s) {
+	json_array_foreach(result, i, s)
+	{
 		const char *feature = json_path_str(s, "metric.feature", NULL);
 		const char *value = json_path_str(s, "metric.value", NULL);
 		struct driftsource_feature *f = feature ? driftsource__find(w, feature, true) : NULL;
@@ -185,7 +188,8 @@ static int ds_prom_categories(const json_t *result, struct driftsource_data *w)
 		if (!f)
 			rc = driftsource__feature_new(w, feature, true, &f);
 		if (rc == 0)
-			rc = driftsource__count_add(&f->cats, &f->ncats, value, v > 0 ? v : 0, DRIFTSOURCE_MAX_CATEGORIES);
+			rc = driftsource__count_add(&f->cats, &f->ncats, value, v > 0 ? v : 0,
+						    DRIFTSOURCE_MAX_CATEGORIES);
 		if (rc)
 			break;
 	}
@@ -198,13 +202,14 @@ static int ds_prom_codes(const json_t *result, struct driftsource_data *w)
 	json_t *s;
 	int rc = 0;
 
-	json_array_foreach(result, i, s) {
+	json_array_foreach(result, i, s)
+	{
 		double v;
 
 		if (ds_prom_value(s, &v) || !isfinite(v))
 			continue;
-		rc = driftsource__count_add(&w->codes, &w->ncodes, json_path_str(s, "metric.code", ""), v > 0 ? v : 0,
-					    1000);
+		rc = driftsource__count_add(&w->codes, &w->ncodes, json_path_str(s, "metric.code", ""),
+					    v > 0 ? v : 0, 1000);
 		if (rc)
 			break;
 		w->has_requests = true;
@@ -223,8 +228,8 @@ static bool ds_prom_scalar(const json_t *result, double *out)
 	return true;
 }
 
-int driftsource_prom_parse(enum driftsource_query q, const json_t *answer, struct driftsource_data *w, char *err,
-			   size_t errlen)
+int driftsource_prom_parse(enum driftsource_query q, const json_t *answer, struct driftsource_data *w,
+			   char *err, size_t errlen)
 {
 	const json_t *result = json_path(answer, "data.result");
 	int rc = 0;
@@ -239,16 +244,28 @@ int driftsource_prom_parse(enum driftsource_query q, const json_t *answer, struc
 		return SAQR_EPARSE;
 	}
 	switch (q) {
-	case DRIFTSOURCE_Q_FEATURES: rc = ds_prom_features(result, w); break;
-	case DRIFTSOURCE_Q_CATEGORIES: rc = ds_prom_categories(result, w); break;
-	case DRIFTSOURCE_Q_LATENCY: w->has_latency_p99 = ds_prom_scalar(result, &w->latency_p99_seconds); break;
-	case DRIFTSOURCE_Q_REQUESTS: rc = ds_prom_codes(result, w); break;
-	case DRIFTSOURCE_Q_QUALITY: w->has_quality = ds_prom_scalar(result, &w->quality); break;
-	default: rc = SAQR_EINVAL; break;
+	case DRIFTSOURCE_Q_FEATURES:
+		rc = ds_prom_features(result, w);
+		break;
+	case DRIFTSOURCE_Q_CATEGORIES:
+		rc = ds_prom_categories(result, w);
+		break;
+	case DRIFTSOURCE_Q_LATENCY:
+		w->has_latency_p99 = ds_prom_scalar(result, &w->latency_p99_seconds);
+		break;
+	case DRIFTSOURCE_Q_REQUESTS:
+		rc = ds_prom_codes(result, w);
+		break;
+	case DRIFTSOURCE_Q_QUALITY:
+		w->has_quality = ds_prom_scalar(result, &w->quality);
+		break;
+	default:
+		rc = SAQR_EINVAL;
+		break;
 	}
 	if (rc)
-		snprintf(err, errlen, "prometheus: %s", rc == SAQR_ETOOBIG ? "too many features or values"
-									  : saqr_strerror(rc));
+		snprintf(err, errlen, "prometheus: %s",
+			 rc == SAQR_ETOOBIG ? "too many features or values" : saqr_strerror(rc));
 	return rc;
 }
 
@@ -293,9 +310,10 @@ static int ds_prom_run(enum driftsource_query q, const struct driftsource_config
 }
 
 int driftsource_prometheus(const struct driftsource_config *cfg, const struct driftsource_names *names,
-			   const struct driftsource_http *opts, struct driftsource_data *out, char *err, size_t errlen)
+			   const struct driftsource_http *opts, struct driftsource_data *out, char *err,
+			   size_t errlen)
 {
-	struct driftsource_http http = { .json = true };
+	struct driftsource_http http = {.json = true};
 	struct driftsource_data w;
 	int rc = 0;
 

@@ -12,7 +12,8 @@
 #include "operator/driftpolicy/driftsource.h"
 
 #define DS_SCRAPE_BUDGET_MS 15000L /* one scrape of every pod, at most */
-#define DS_ACCEPT_METRICS "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+#define DS_ACCEPT_METRICS                                                                                    \
+	"application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
 /* ---- HTTP GET ---- */
 
@@ -54,7 +55,7 @@ int driftsource_http_get(const char *url, const struct driftsource_http *opts, s
 	static const struct driftsource_http none;
 	const struct driftsource_http *o = opts ? opts : &none;
 	const char *lines[3];
-	struct http_request req = { .method = "GET", .url = url, .headers = lines };
+	struct http_request req = {.method = "GET", .url = url, .headers = lines};
 	struct http_response *r = NULL;
 	struct http_opts ho;
 	struct buf auth;
@@ -199,8 +200,8 @@ static struct ds_pod *ds_pod_find(struct ds_policy *pol, const char *key)
 
 /* Sum the increases of the pods that had a reading into acc; *used counts them. */
 static int ds_window(struct ds_policy *pol, const struct driftsource_target *targets,
-		     struct driftsource_data **readings, size_t n, struct driftsource_data *acc, size_t *used, char *err,
-		     size_t errlen)
+		     struct driftsource_data **readings, size_t n, struct driftsource_data *acc, size_t *used,
+		     char *err, size_t errlen)
 {
 	int rc = 0;
 
@@ -264,8 +265,8 @@ static void ds_readings_free(struct driftsource_data **readings, size_t n)
 
 int driftsource_store_update(struct driftsource_store *s, const char *policy_key, const char *uid,
 			     const struct driftsource_target *targets, struct driftsource_data **readings,
-			     size_t n, double now, struct driftsource_data *out, struct driftsource_scrape_result *res,
-			     char *err, size_t errlen)
+			     size_t n, double now, struct driftsource_data *out,
+			     struct driftsource_scrape_result *res, char *err, size_t errlen)
 {
 	struct ds_policy *pol = ds_policy_take(s, policy_key, uid ? uid : "");
 	struct driftsource_data acc;
@@ -300,8 +301,9 @@ int driftsource_store_update(struct driftsource_store *s, const char *policy_key
 }
 
 /* GET, parse and extract one pod. */
-static int ds_read_pod(const char *url, const struct driftsource_http *http, const struct driftsource_names *names,
-		       struct driftsource_data **out, char *err, size_t errlen)
+static int ds_read_pod(const char *url, const struct driftsource_http *http,
+		       const struct driftsource_names *names, struct driftsource_data **out, char *err,
+		       size_t errlen)
 {
 	struct promtext *pt = NULL;
 	struct driftsource_data *d = calloc(1, sizeof(*d));
@@ -331,12 +333,13 @@ static int ds_read_pod(const char *url, const struct driftsource_http *http, con
 }
 
 int driftsource_scrape(struct driftsource_store *s, const char *policy_key, const char *uid,
-		       const struct driftsource_http *opts, const struct driftsource_target *targets, size_t n,
-		       const struct driftsource_names *names, double now, struct driftsource_data *out,
-		       struct driftsource_scrape_result *res, char *err, size_t errlen)
+		       const struct driftsource_http *opts, const struct driftsource_target *targets,
+		       size_t n, const struct driftsource_names *names, double now,
+		       struct driftsource_data *out, struct driftsource_scrape_result *res, char *err,
+		       size_t errlen)
 {
 	struct driftsource_data **readings = calloc(n ? n : 1, sizeof(struct driftsource_data *));
-	struct driftsource_http http = { .skip_hostname = true };
+	struct driftsource_http http = {.skip_hostname = true};
 	double deadline = ctrltime_mono() + DS_SCRAPE_BUDGET_MS / 1000.0;
 	char why[512];
 	int rc;
@@ -349,7 +352,8 @@ int driftsource_scrape(struct driftsource_store *s, const char *policy_key, cons
 	for (size_t i = 0; i < n; i++) {
 		long left = (long)((deadline - ctrltime_mono()) * 1000);
 
-		http.timeout_ms = left < DRIFTSOURCE_TIMEOUT_MS ? (left > 100 ? left : 100) : DRIFTSOURCE_TIMEOUT_MS;
+		http.timeout_ms =
+		    left < DRIFTSOURCE_TIMEOUT_MS ? (left > 100 ? left : 100) : DRIFTSOURCE_TIMEOUT_MS;
 		if (ds_read_pod(targets[i].url, &http, names, &readings[i], why, sizeof(why)) == 0)
 			continue;
 		if (res->failed++ == 0)

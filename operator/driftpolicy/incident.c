@@ -39,9 +39,7 @@ json_t *incident_open(const json_t *incidents)
 	size_t i;
 	json_t *inc;
 
-	json_array_foreach(incidents, i, inc)
-		if (!json_object_get(inc, "resolvedAt"))
-			return inc;
+	json_array_foreach(incidents, i, inc) if (!json_object_get(inc, "resolvedAt")) return inc;
 	return NULL;
 }
 
@@ -52,9 +50,9 @@ static time_t incident_last_opened(const json_t *incidents)
 	size_t i;
 	json_t *inc;
 
-	json_array_foreach(incidents, i, inc)
-		if (incident_time_parse(json_path_str(inc, "openedAt", NULL), &t) == 0 && t > last)
-			last = t;
+	json_array_foreach(incidents, i,
+			   inc) if (incident_time_parse(json_path_str(inc, "openedAt", NULL), &t) == 0 &&
+				    t > last) last = t;
 	return last;
 }
 
@@ -88,7 +86,8 @@ static void incident_trim(json_t *incidents)
 		size_t i, victim = 0;
 		json_t *inc;
 
-		json_array_foreach(incidents, i, inc) {
+		json_array_foreach(incidents, i, inc)
+		{
 			if (json_object_get(inc, "resolvedAt")) {
 				victim = i;
 				break;
@@ -109,8 +108,9 @@ static int incident_open_new(struct incident_plan *plan, const struct incident_e
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	snprintf(id, sizeof(id), "%s-%s", cfg->policy_name, stamp);
-	inc = json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", id, "reason", ev->reason ? ev->reason : "DriftDetected",
-			"summary", ev->summary ? ev->summary : "", "openedAt", when, "notified", cfg->nsinks == 0);
+	inc = json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", id, "reason",
+			ev->reason ? ev->reason : "DriftDetected", "summary", ev->summary ? ev->summary : "",
+			"openedAt", when, "notified", cfg->nsinks == 0);
 	if (!inc || json_array_append_new(plan->incidents, inc))
 		return SAQR_ENOMEM;
 	plan->opened = json_string_value(json_object_get(inc, "id"));
@@ -120,7 +120,8 @@ static int incident_open_new(struct incident_plan *plan, const struct incident_e
 	return incident_queue(plan->pending, plan->opened, cfg, "trigger", now, &plan->dropped);
 }
 
-static int incident_resolve(struct incident_plan *plan, json_t *inc, const struct incident_cfg *cfg, time_t now)
+static int incident_resolve(struct incident_plan *plan, json_t *inc, const struct incident_cfg *cfg,
+			    time_t now)
 {
 	char when[32];
 

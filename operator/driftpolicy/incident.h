@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#define INCIDENT_MAX_KEPT 20       /* status.incidents is bounded; the oldest resolved go first */
-#define INCIDENT_MAX_PENDING 100   /* status.pendingNotifications is bounded */
-#define INCIDENT_RETRY_BASE 5      /* seconds; doubles per failed attempt */
+#define INCIDENT_MAX_KEPT 20	 /* status.incidents is bounded; the oldest resolved go first */
+#define INCIDENT_MAX_PENDING 100 /* status.pendingNotifications is bounded */
+#define INCIDENT_RETRY_BASE 5	 /* seconds; doubles per failed attempt */
 #define INCIDENT_RETRY_MAX 600
 
 /* What one evaluation found. reason is DriftDetected or SLOBreached; summary one line. */
@@ -24,9 +24,9 @@ struct incident_eval {
 };
 
 struct incident_cfg {
-	const char *policy_name;   /* used in incident ids */
+	const char *policy_name; /* used in incident ids */
 	long cooldown_seconds;
-	size_t nsinks;             /* alert sinks, in spec order */
+	size_t nsinks;		       /* alert sinks, in spec order */
 	const char *const *sink_types; /* their type names, nsinks of them */
 	bool retrain;
 	bool rollback;
@@ -37,12 +37,12 @@ struct incident_cfg {
 struct incident_plan {
 	json_t *incidents;
 	json_t *pending;
-	const char *opened;       /* id of the incident opened now, or NULL */
-	const char *resolved;     /* id of the incident resolved now, or NULL */
-	bool suppressed;          /* a breach inside the cooldown after an earlier incident */
-	bool retrain;             /* start a TrainingJob for `opened` */
-	bool rollback;            /* roll the model back for `opened` */
-	size_t dropped;           /* pending notifications dropped at the cap (should be 0) */
+	const char *opened;   /* id of the incident opened now, or NULL */
+	const char *resolved; /* id of the incident resolved now, or NULL */
+	bool suppressed;      /* a breach inside the cooldown after an earlier incident */
+	bool retrain;	      /* start a TrainingJob for `opened` */
+	bool rollback;	      /* roll the model back for `opened` */
+	size_t dropped;	      /* pending notifications dropped at the cap (should be 0) */
 };
 
 /* Advance the state: from the current status (incidents, pendingNotifications; may be NULL),

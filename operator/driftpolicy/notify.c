@@ -14,7 +14,7 @@
 
 #define NOTIFY_MAX_RESPONSE (64u * 1024)
 
-static const char *const notify_names[] = { "alertmanager", "webhook", "servicenow", "pagerduty" };
+static const char *const notify_names[] = {"alertmanager", "webhook", "servicenow", "pagerduty"};
 
 int notify_sink_type_parse(const char *s, enum notify_sink_type *out)
 {
@@ -88,13 +88,13 @@ static const char *notify_str(const char *s)
 
 static json_t *notify_alertmanager_body(const struct notify_event *ev)
 {
-	json_t *alert = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:s}",
-		"labels", "alertname", ev->reason ? ev->reason : "SaqrIncident", "namespace",
-		notify_str(ev->namespace), "driftpolicy", notify_str(ev->policy), "modeldeployment",
-		notify_str(ev->target), "severity", ev->severity ? ev->severity : "warning", "incident",
-		notify_str(ev->incident_id), "source", "saqr",
-		"annotations", "summary", notify_str(ev->summary), "description", notify_str(ev->summary),
-		"startsAt", notify_str(ev->opened_at));
+	json_t *alert = json_pack(
+	    "{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:s}", "labels", "alertname",
+	    ev->reason ? ev->reason : "SaqrIncident", "namespace", notify_str(ev->namespace), "driftpolicy",
+	    notify_str(ev->policy), "modeldeployment", notify_str(ev->target), "severity",
+	    ev->severity ? ev->severity : "warning", "incident", notify_str(ev->incident_id), "source",
+	    "saqr", "annotations", "summary", notify_str(ev->summary), "description", notify_str(ev->summary),
+	    "startsAt", notify_str(ev->opened_at));
 
 	if (alert && ev->resolved)
 		json_object_set_new(alert, "endsAt", json_string(notify_str(ev->resolved_at)));
@@ -103,13 +103,13 @@ static json_t *notify_alertmanager_body(const struct notify_event *ev)
 
 static json_t *notify_webhook_body(const struct notify_event *ev)
 {
-	json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:s}}",
-		"version", "saqr.dev/v1alpha1", "event", ev->resolved ? "incident.resolved" : "incident.opened",
-		"incident", "id", notify_str(ev->incident_id), "reason", notify_str(ev->reason), "severity",
-		ev->severity ? ev->severity : "warning", "summary", notify_str(ev->summary), "openedAt",
-		notify_str(ev->opened_at),
-		"driftPolicy", "namespace", notify_str(ev->namespace), "name", notify_str(ev->policy),
-		"modelDeployment", "name", notify_str(ev->target));
+	json_t *body = json_pack(
+	    "{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:s}}", "version", "saqr.dev/v1alpha1",
+	    "event", ev->resolved ? "incident.resolved" : "incident.opened", "incident", "id",
+	    notify_str(ev->incident_id), "reason", notify_str(ev->reason), "severity",
+	    ev->severity ? ev->severity : "warning", "summary", notify_str(ev->summary), "openedAt",
+	    notify_str(ev->opened_at), "driftPolicy", "namespace", notify_str(ev->namespace), "name",
+	    notify_str(ev->policy), "modelDeployment", "name", notify_str(ev->target));
 
 	if (body && ev->resolved)
 		json_object_set_new(json_object_get(body, "incident"), "resolvedAt",
@@ -137,10 +137,11 @@ static json_t *notify_servicenow_body(const struct notify_event *ev)
 		body = json_pack("{s:s, s:s, s:s}", "state", "6", "close_code", "Resolved by caller",
 				 "close_notes", notify_str(ev->summary));
 	else
-		body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "short_description", notify_str(ev->summary),
-				 "description", details ? details : notify_str(ev->summary), "urgency",
-				 notify_sn_urgency(ev->severity), "impact", notify_sn_urgency(ev->severity),
-				 "correlation_id", notify_str(ev->incident_id), "category", "software");
+		body =
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "short_description", notify_str(ev->summary),
+			      "description", details ? details : notify_str(ev->summary), "urgency",
+			      notify_sn_urgency(ev->severity), "impact", notify_sn_urgency(ev->severity),
+			      "correlation_id", notify_str(ev->incident_id), "category", "software");
 	free(details);
 	return body;
 }
@@ -155,13 +156,16 @@ static const char *notify_pd_severity(const char *severity)
 
 static json_t *notify_pagerduty_body(const struct notify_sink *sink, const struct notify_event *ev)
 {
-	json_t *body = json_pack("{s:s, s:s, s:s}", "routing_key", notify_str(sink->routing_key), "event_action",
-				 ev->resolved ? "resolve" : "trigger", "dedup_key", notify_str(ev->incident_id));
+	json_t *body =
+	    json_pack("{s:s, s:s, s:s}", "routing_key", notify_str(sink->routing_key), "event_action",
+		      ev->resolved ? "resolve" : "trigger", "dedup_key", notify_str(ev->incident_id));
 
 	if (body && !ev->resolved) {
-		json_t *payload = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "summary", notify_str(ev->summary),
-			"source", notify_str(ev->target), "severity", notify_pd_severity(ev->severity), "component",
-			notify_str(ev->target), "group", notify_str(ev->namespace), "class", notify_str(ev->reason));
+		json_t *payload =
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "summary", notify_str(ev->summary), "source",
+			      notify_str(ev->target), "severity", notify_pd_severity(ev->severity),
+			      "component", notify_str(ev->target), "group", notify_str(ev->namespace),
+			      "class", notify_str(ev->reason));
 
 		if (payload && ev->details)
 			json_object_set(payload, "custom_details", (json_t *)ev->details);
@@ -170,8 +174,8 @@ static json_t *notify_pagerduty_body(const struct notify_sink *sink, const struc
 	return body;
 }
 
-static int notify_route(const struct notify_sink *sink, const struct notify_event *ev, struct notify_request *req,
-			char *err, size_t errlen)
+static int notify_route(const struct notify_sink *sink, const struct notify_event *ev,
+			struct notify_request *req, char *err, size_t errlen)
 {
 	struct buf path;
 	int rc = 0;
@@ -183,7 +187,8 @@ static int notify_route(const struct notify_sink *sink, const struct notify_even
 		break;
 	case NOTIFY_SERVICENOW:
 		if (ev->resolved && !ev->external_id) {
-			snprintf(err, errlen, "servicenow: no sys_id recorded for incident %s; cannot resolve",
+			snprintf(err, errlen,
+				 "servicenow: no sys_id recorded for incident %s; cannot resolve",
 				 notify_str(ev->incident_id));
 			rc = SAQR_ECONFIG;
 			break;
@@ -233,7 +238,8 @@ static int notify_auth(const struct notify_sink *sink, struct notify_request *re
 		req->credential = true;
 		rc = http_auth_bearer(sink->token, &v);
 		if (rc == SAQR_EINVAL)
-			rc = saqr_fail(SAQR_ECONFIG, err, errlen, "alertmanager: the token has control characters");
+			rc = saqr_fail(SAQR_ECONFIG, err, errlen,
+				       "alertmanager: the token has control characters");
 		rc = rc ? rc : notify_header(req, "Authorization", buf_str(&v));
 	} else if (sink->type == NOTIFY_SERVICENOW) {
 		req->credential = true;
@@ -267,10 +273,18 @@ int notify_build(const struct notify_sink *sink, const struct notify_event *ev, 
 		return SAQR_ECONFIG;
 	}
 	switch (sink->type) {
-	case NOTIFY_ALERTMANAGER: body = notify_alertmanager_body(ev); break;
-	case NOTIFY_WEBHOOK: body = notify_webhook_body(ev); break;
-	case NOTIFY_SERVICENOW: body = notify_servicenow_body(ev); break;
-	case NOTIFY_PAGERDUTY: body = notify_pagerduty_body(sink, ev); break;
+	case NOTIFY_ALERTMANAGER:
+		body = notify_alertmanager_body(ev);
+		break;
+	case NOTIFY_WEBHOOK:
+		body = notify_webhook_body(ev);
+		break;
+	case NOTIFY_SERVICENOW:
+		body = notify_servicenow_body(ev);
+		break;
+	case NOTIFY_PAGERDUTY:
+		body = notify_pagerduty_body(sink, ev);
+		break;
 	}
 	req->body = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(body);
@@ -282,7 +296,8 @@ int notify_build(const struct notify_sink *sink, const struct notify_event *ev, 
 	if (!rc && sink->type == NOTIFY_WEBHOOK) {
 		rc = notify_webhook_headers(sink, ev, req);
 		if (rc == SAQR_EINVAL)
-			rc = saqr_fail(SAQR_ECONFIG, err, errlen, "webhook: the delivery id has control characters");
+			rc = saqr_fail(SAQR_ECONFIG, err, errlen,
+				       "webhook: the delivery id has control characters");
 	}
 	if (!rc)
 		rc = notify_auth(sink, req, err, errlen);
@@ -320,10 +335,15 @@ void notify_hmac_sha256_hex(const char *key, const char *body, size_t len, char 
 int notify_send(const struct notify_request *req, const struct http_netpolicy *net, long timeout_ms,
 		long *http_code, struct buf *resp, char *err, size_t errlen)
 {
-	struct http_request hr = { .method = req->method, .url = req->url, .body = req->body,
-				   .headers = (const char *const *)req->headers, .credential = req->credential };
-	struct http_opts o = { .connect_timeout_ms = timeout_ms, .timeout_ms = timeout_ms,
-			       .max_body = NOTIFY_MAX_RESPONSE, .net = net };
+	struct http_request hr = {.method = req->method,
+				  .url = req->url,
+				  .body = req->body,
+				  .headers = (const char *const *)req->headers,
+				  .credential = req->credential};
+	struct http_opts o = {.connect_timeout_ms = timeout_ms,
+			      .timeout_ms = timeout_ms,
+			      .max_body = NOTIFY_MAX_RESPONSE,
+			      .net = net};
 	struct http_response *r = NULL;
 	int rc;
 

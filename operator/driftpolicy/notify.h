@@ -28,7 +28,7 @@ enum notify_sink_type {
  * pagerduty: routingKey (required). */
 struct notify_sink {
 	enum notify_sink_type type;
-	const char *url;        /* base URL (alertmanager, servicenow) or full URL (webhook, pagerduty) */
+	const char *url; /* base URL (alertmanager, servicenow) or full URL (webhook, pagerduty) */
 	const char *token;
 	const char *hmac_key;
 	const char *username;
@@ -38,20 +38,20 @@ struct notify_sink {
 
 /* What happened. resolved selects the "resolve" form of each sink. */
 struct notify_event {
-	const char *incident_id;    /* stable id; the dedup key everywhere */
-	const char *reason;         /* DriftDetected, SLOBreached, QualityDegraded */
-	const char *severity;       /* critical, warning, info */
-	const char *summary;        /* one line */
+	const char *incident_id; /* stable id; the dedup key everywhere */
+	const char *reason;	 /* DriftDetected, SLOBreached, QualityDegraded */
+	const char *severity;	 /* critical, warning, info */
+	const char *summary;	 /* one line */
 	const char *namespace;
-	const char *policy;         /* DriftPolicy name */
-	const char *target;         /* ModelDeployment name */
-	const char *opened_at;      /* RFC 3339 */
-	const char *resolved_at;    /* RFC 3339, when resolved */
-	const char *external_id;    /* the sink's own id from the trigger (ServiceNow sys_id) */
-	const char *delivery_id;    /* this notification's id (webhook X-Saqr-Delivery), the same on
-				       every retry; NULL: incident_id */
-	long long timestamp;        /* Unix seconds of this attempt (webhook X-Saqr-Timestamp); 0: now */
-	const json_t *details;      /* extra JSON (feature scores...), may be NULL */
+	const char *policy;	 /* DriftPolicy name */
+	const char *target;	 /* ModelDeployment name */
+	const char *opened_at;	 /* RFC 3339 */
+	const char *resolved_at; /* RFC 3339, when resolved */
+	const char *external_id; /* the sink's own id from the trigger (ServiceNow sys_id) */
+	const char *delivery_id; /* this notification's id (webhook X-Saqr-Delivery), the same on
+				    every retry; NULL: incident_id */
+	long long timestamp;	 /* Unix seconds of this attempt (webhook X-Saqr-Timestamp); 0: now */
+	const json_t *details;	 /* extra JSON (feature scores...), may be NULL */
 	bool resolved;
 };
 
@@ -59,8 +59,8 @@ struct notify_request {
 	char *method;
 	char *url;
 	char *body;
-	char *headers[8];           /* "Name: value" lines, NULL-terminated */
-	bool credential;            /* a header or the body carries a secret (never over http://) */
+	char *headers[8]; /* "Name: value" lines, NULL-terminated */
+	bool credential;  /* a header or the body carries a secret (never over http://) */
 };
 
 /* Parse "alertmanager", "webhook", "servicenow" or "pagerduty". 0 or SAQR_EINVAL. */

@@ -19,12 +19,12 @@
 #define MDC_NAME "modeldeployment"
 #define MDC_MSG_MAX 1024
 
-static const struct kube_resource mdc_res = { "saqr.dev", "v1alpha1", "modeldeployments", true };
+static const struct kube_resource mdc_res = {"saqr.dev", "v1alpha1", "modeldeployments", true};
 
 /* The type of each owned entry, index for index with enum md_owned_index. */
 static const struct kube_resource *const mdc_owned_res[MD_OWNED_COUNT] = {
-	&objmeta_res_deployments, &objmeta_res_deployments,	    &objmeta_res_services,
-	&objmeta_res_hpas,	  &objmeta_res_networkpolicies, &objmeta_res_pdbs,
+    &objmeta_res_deployments, &objmeta_res_deployments,	    &objmeta_res_services,
+    &objmeta_res_hpas,	      &objmeta_res_networkpolicies, &objmeta_res_pdbs,
 };
 
 struct mdc {
@@ -53,7 +53,8 @@ struct mdc_run {
 
 /* ---- owned objects ---- */
 
-static void mdc_apply_failed(struct mdc_run *r, const struct objmeta_owned *o, int rc, const struct kube_status *st)
+static void mdc_apply_failed(struct mdc_run *r, const struct objmeta_owned *o, int rc,
+			     const struct kube_status *st)
 {
 	if (!r->err)
 		r->err = rc;
@@ -61,18 +62,18 @@ static void mdc_apply_failed(struct mdc_run *r, const struct objmeta_owned *o, i
 		return;
 	if (!r->apply_error[0])
 		opctl_format(r->apply_error, sizeof(r->apply_error), "%s %s: %s", o->kind, o->name,
-			 st->message[0] ? st->message : saqr_strerror(rc));
-	(void)events_record(r->c->events, r->md, "Warning", MD_REASON_APPLY_FAILED, "Apply", "%s %s: %s", o->kind,
-			    o->name, st->message[0] ? st->message : saqr_strerror(rc));
+			     st->message[0] ? st->message : saqr_strerror(rc));
+	(void)events_record(r->c->events, r->md, "Warning", MD_REASON_APPLY_FAILED, "Apply", "%s %s: %s",
+			    o->kind, o->name, st->message[0] ? st->message : saqr_strerror(rc));
 }
 
 static void mdc_sync_owned(struct mdc_run *r)
 {
-	struct owned_sync s = { r->c->ops, r->c->tracker, r->md };
+	struct owned_sync s = {r->c->ops, r->c->tracker, r->md};
 
 	for (int i = 0; i < MD_OWNED_COUNT; i++) {
 		struct objmeta_owned *o = &r->d.owned[i];
-		struct kube_status st = { 0 };
+		struct kube_status st = {0};
 		enum owned_outcome outcome;
 		int rc = owned_sync(&s, r->c->owned[i], o, &outcome, &r->live[i], &st);
 
@@ -133,14 +134,14 @@ static void mdc_status_events(struct mdc_run *r, const json_t *prev, const json_
 				    cond_message(conds, "Ready", ""));
 	if (json_is_object(cur) && !json_same(cur, json_object_get(prev, "currentModel")))
 		(void)events_record(r->c->events, r->md, "Normal", "RolledOut", "Rollout",
-				    "model version %s (%s) is serving", json_path_str(cur, "version", "(unset)"),
-				    json_path_str(cur, "uri", ""));
+				    "model version %s (%s) is serving",
+				    json_path_str(cur, "version", "(unset)"), json_path_str(cur, "uri", ""));
 }
 
 static int mdc_write_status(struct mdc_run *r)
 {
-	struct md_observed obs = { .apply_error = r->apply_error[0] ? r->apply_error : NULL };
-	struct kube_status kst = { 0 };
+	struct md_observed obs = {.apply_error = r->apply_error[0] ? r->apply_error : NULL};
+	struct kube_status kst = {0};
 	char now[COND_TIME_BUF];
 	json_t *dep = NULL, *canary = NULL, *st = NULL;
 	bool written = false;
@@ -161,8 +162,9 @@ static int mdc_write_status(struct mdc_run *r)
 		mdc_status_events(r, json_object_get(r->md, "status"), st);
 	else if (rc && rc != SAQR_ECONFLICT)
 		log_warn("status write failed", "controller", MDC_NAME, "namespace",
-			 json_path_str(r->md, "metadata.namespace", ""), "name", json_path_str(r->md, "metadata.name", ""),
-			 "error", saqr_strerror(rc), "message", kst.message);
+			 json_path_str(r->md, "metadata.namespace", ""), "name",
+			 json_path_str(r->md, "metadata.name", ""), "error", saqr_strerror(rc), "message",
+			 kst.message);
 	json_decref(dep);
 	json_decref(canary);
 	json_decref(st);
@@ -203,12 +205,12 @@ static int mdc_run(struct mdc_run *r)
 static struct workqueue_result mdc_reconcile(void *ud, const char *ns, const char *name)
 {
 	struct mdc *c = ud;
-	struct mdc_run r = { .c = c };
+	struct mdc_run r = {.c = c};
 	json_t *md = NULL;
 	int rc;
 
 	if (informer_get(c->mds, ns, name, &md) != 0) {
-		crstatus_memo_forget(c->memo, ns, name);   /* deleted: its owned objects go by GC */
+		crstatus_memo_forget(c->memo, ns, name); /* deleted: its owned objects go by GC */
 		return opctl_result(0, false);
 	}
 	if (json_path(md, "metadata.deletionTimestamp")) {
@@ -237,19 +239,19 @@ static void mdc_free(void *ud)
 
 static int mdc_add(struct operator_ctx *ctx, struct mdc *c)
 {
-	struct kube_resource owned[] = { objmeta_res_deployments, objmeta_res_services, objmeta_res_hpas,
-					 objmeta_res_networkpolicies, objmeta_res_pdbs };
-	struct controller_config cc = { .name = MDC_NAME,
-					.primary = mdc_res,
-					.group = "saqr.dev",
-					.kind = MD_KIND,
-					.owned = owned,
-					.nowned = sizeof(owned) / sizeof(owned[0]),
-					.workers = ctx->workers,
-					.reconcile = mdc_reconcile,
-					.ud = c,
-					.owned_label_selector = OWNED_LABEL_SELECTOR,
-					.owned_transform = owned_cache_transform };
+	struct kube_resource owned[] = {objmeta_res_deployments, objmeta_res_services, objmeta_res_hpas,
+					objmeta_res_networkpolicies, objmeta_res_pdbs};
+	struct controller_config cc = {.name = MDC_NAME,
+				       .primary = mdc_res,
+				       .group = "saqr.dev",
+				       .kind = MD_KIND,
+				       .owned = owned,
+				       .nowned = sizeof(owned) / sizeof(owned[0]),
+				       .workers = ctx->workers,
+				       .reconcile = mdc_reconcile,
+				       .ud = c,
+				       .owned_label_selector = OWNED_LABEL_SELECTOR,
+				       .owned_transform = owned_cache_transform};
 	int rc;
 
 	c->mds = manager_informer(ctx->mgr, &mdc_res);
@@ -272,11 +274,11 @@ int operator_register_modeldeployment(struct operator_ctx *ctx)
 	c->ops = ctx->ops;
 	c->events = ctx->events;
 	c->own_namespace = ctx->own_namespace ? strdup(ctx->own_namespace) : NULL;
-	c->opts = (struct md_options){ .extra_ingress_namespace = c->own_namespace,
-				       .agent_image = ctx->agent_image,
-				       .fetch_image = ctx->fetch_image,
-				       .trusted_keys_secret = ctx->trusted_keys_secret,
-				       .trusted_key_names = ctx->trusted_key_names };
+	c->opts = (struct md_options){.extra_ingress_namespace = c->own_namespace,
+				      .agent_image = ctx->agent_image,
+				      .fetch_image = ctx->fetch_image,
+				      .trusted_keys_secret = ctx->trusted_keys_secret,
+				      .trusted_key_names = ctx->trusted_key_names};
 	rc = operator_defer_release(ctx, mdc_free, c);
 	if (rc)
 		return rc;

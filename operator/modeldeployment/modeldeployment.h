@@ -115,11 +115,11 @@ struct md_observed {
 };
 
 /* The full status md should have: observedGeneration, conditions (Ready, Available,
- * Progressing, Degraded, and ModelVerified when saqr-fetch verifies the primary's model), replicas, readyReplicas, url, currentModel (once a model has rolled out
- * completely) and history (newest first, at most MD_HISTORY_MAX, no duplicates). md's current
- * status supplies lastTransitionTime of unchanged conditions, currentModel and history, so
- * unchanged inputs give an equal status. now is RFC 3339. *status_out is a new reference
- * (written only on success). 0, SAQR_EINVAL, SAQR_ENOMEM. */
+ * Progressing, Degraded, and ModelVerified when saqr-fetch verifies the primary's model), replicas,
+ * readyReplicas, url, currentModel (once a model has rolled out completely) and history (newest first, at
+ * most MD_HISTORY_MAX, no duplicates). md's current status supplies lastTransitionTime of unchanged
+ * conditions, currentModel and history, so unchanged inputs give an equal status. now is RFC 3339.
+ * *status_out is a new reference (written only on success). 0, SAQR_EINVAL, SAQR_ENOMEM. */
 int md_status(const json_t *md, const struct md_observed *obs, const char *now, json_t **status_out);
 
 /* What the saqr-fetch init container of pod reported for its last run: reason (ModelVerified,

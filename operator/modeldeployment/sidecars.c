@@ -310,7 +310,8 @@ static json_t *fetch_args(const struct md__plan *p, const struct md_options *opt
 {
 	const char *uri = json_path_str(model, "uri", "");
 	bool cloud = has_scheme(uri, "s3") || has_scheme(uri, "azureblob");
-	const char *key_names = opts && opts->trusted_key_names ? opts->trusted_key_names : MD_TRUSTED_KEYS_DEFAULT;
+	const char *key_names =
+	    opts && opts->trusted_key_names ? opts->trusted_key_names : MD_TRUSTED_KEYS_DEFAULT;
 	json_t *a = json_array();
 
 	if (!a || add_arg(a, "--uri", uri) || add_arg(a, "--dest", MD_MODEL_DIR) ||

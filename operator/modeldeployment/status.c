@@ -433,8 +433,9 @@ static int set_model_verified(json_t *conds, const struct md_eval *e)
 	if (pods_verdict(e, &f, &verified))
 		return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_FALSE, f.reason, f.msg);
 	if (verified || (e->prim.complete && e->model_ok)) {
-		snprintf(msg, sizeof(msg), "saqr-fetch verified model version %s (%s%s) before the server started",
-			 version, *json_path_str(model, "digest", "") ? "digest " : "no digest given",
+		snprintf(msg, sizeof(msg),
+			 "saqr-fetch verified model version %s (%s%s) before the server started", version,
+			 *json_path_str(model, "digest", "") ? "digest " : "no digest given",
 			 json_path_str(model, "digest", ""));
 		return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_TRUE, MD_COND_MODEL_VERIFIED, msg);
 	}
@@ -443,10 +444,12 @@ static int set_model_verified(json_t *conds, const struct md_eval *e)
 			 "Deployment %s exceeded its progress deadline; if its pods wait in Init, saqr-fetch "
 			 "refused the model: kubectl logs -l %s=%s -c %s",
 			 e->p.dep_name, OBJMETA_LABEL_MD, e->p.name, MD_FETCH_CONTAINER);
-		return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_UNKNOWN, "ProgressDeadlineExceeded", msg);
+		return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_UNKNOWN, "ProgressDeadlineExceeded",
+				msg);
 	}
-	snprintf(msg, sizeof(msg), "waiting for the pods of Deployment %s to fetch and verify model version %s",
-		 e->p.dep_name, version);
+	snprintf(msg, sizeof(msg),
+		 "waiting for the pods of Deployment %s to fetch and verify model version %s", e->p.dep_name,
+		 version);
 	return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_UNKNOWN, "Verifying", msg);
 }
 

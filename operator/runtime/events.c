@@ -17,9 +17,9 @@
 #include "operator/runtime/strmap.h"
 
 #define EV_NAME_MAX 253
-#define EV_HEX_SUFFIX 17   /* "." and 16 hex digits */
+#define EV_HEX_SUFFIX 17 /* "." and 16 hex digits */
 
-const struct kube_resource events_resource = { "events.k8s.io", "v1", "events", true };
+const struct kube_resource events_resource = {"events.k8s.io", "v1", "events", true};
 
 struct ev_item {
 	struct ev_item *next;
@@ -49,8 +49,8 @@ struct events_recorder {
 	pthread_cond_t cond;
 	struct ev_item *head, *tail;
 	size_t len;
-	struct strmap pending;         /* key -> queued item */
-	struct strmap sent;            /* key -> ev_sent; posting thread only */
+	struct strmap pending; /* key -> queued item */
+	struct strmap sent;    /* key -> ev_sent; posting thread only */
 	bool inflight;
 	bool stop;
 	bool started, joined;
@@ -64,9 +64,12 @@ struct events_recorder {
 int events_reference(const json_t *obj, json_t **out)
 {
 	static const char *const fields[][2] = {
-		{ "apiVersion", "apiVersion" }, { "kind", "kind" },
-		{ "namespace", "metadata.namespace" }, { "name", "metadata.name" },
-		{ "uid", "metadata.uid" }, { "resourceVersion", "metadata.resourceVersion" },
+	    {"apiVersion", "apiVersion"},
+	    {"kind", "kind"},
+	    {"namespace", "metadata.namespace"},
+	    {"name", "metadata.name"},
+	    {"uid", "metadata.uid"},
+	    {"resourceVersion", "metadata.resourceVersion"},
 	};
 	json_t *ref;
 
@@ -116,8 +119,8 @@ static void ev_name(const json_t *ref, double first_wall, char *out, size_t outl
 }
 
 int events_build(const char *controller, const char *instance, const json_t *regarding_ref, const char *type,
-		 const char *reason, const char *action, const char *note, double first_wall, double last_wall,
-		 unsigned count, json_t **out)
+		 const char *reason, const char *action, const char *note, double first_wall,
+		 double last_wall, unsigned count, json_t **out)
 {
 	const char *ns = json_path_str(regarding_ref, "namespace", "");
 	char name[EV_NAME_MAX + 1];
@@ -126,13 +129,11 @@ int events_build(const char *controller, const char *instance, const json_t *reg
 	ev_name(regarding_ref, first_wall, name, sizeof(name));
 	if (count >= 2 && events_series_patch(count, last_wall, &series) != 0)
 		return SAQR_ENOMEM;
-	ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o*, s:s, s:s, s:s, s:s, s:s, s:s, s:O}",
-		       "apiVersion", "events.k8s.io/v1", "kind", "Event",
-		       "metadata", "name", name, "namespace", *ns ? ns : "default",
-		       "eventTime", ev_time(first_wall),
-		       "reportingController", controller, "reportingInstance", instance,
-		       "action", action, "reason", reason, "note", note, "type", type,
-		       "regarding", regarding_ref);
+	ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o*, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "apiVersion",
+		       "events.k8s.io/v1", "kind", "Event", "metadata", "name", name, "namespace",
+		       *ns ? ns : "default", "eventTime", ev_time(first_wall), "reportingController",
+		       controller, "reportingInstance", instance, "action", action, "reason", reason, "note",
+		       note, "type", type, "regarding", regarding_ref);
 	if (ev && series)
 		json_object_update(ev, series);
 	json_decref(series);
@@ -164,9 +165,9 @@ static void ev_count(struct events_recorder *r, const char *result, unsigned lon
 	if (!r->cfg.metrics)
 		return;
 	snprintf(labels, sizeof(labels), "result=\"%s\"", result);
-	metrics_counter_add(r->cfg.metrics, "saqr_events_total",
-			    "Kubernetes Events by outcome: created, aggregated (into a series), dropped, failed.",
-			    labels, n);
+	metrics_counter_add(
+	    r->cfg.metrics, "saqr_events_total",
+	    "Kubernetes Events by outcome: created, aggregated (into a series), dropped, failed.", labels, n);
 }
 
 static int ev_dup(const char *s, const char *def, char **out)
@@ -175,7 +176,8 @@ static int ev_dup(const char *s, const char *def, char **out)
 	return *out ? 0 : SAQR_ENOMEM;
 }
 
-int events_recorder_new(const struct kubeops *ops, const struct events_config *cfg, struct events_recorder **out)
+int events_recorder_new(const struct kubeops *ops, const struct events_config *cfg,
+			struct events_recorder **out)
 {
 	struct events_recorder *r;
 
@@ -197,7 +199,8 @@ int events_recorder_new(const struct kubeops *ops, const struct events_config *c
 	strmap_init(&r->pending);
 	strmap_init(&r->sent);
 	ratelimit_bucket_init(&r->bucket, r->cfg.qps, r->cfg.burst, r->cfg.clock());
-	if (ctrltime_cond_init(&r->cond) != 0 || ev_dup(cfg->controller, EVENTS_CONTROLLER, &r->controller) != 0 ||
+	if (ctrltime_cond_init(&r->cond) != 0 ||
+	    ev_dup(cfg->controller, EVENTS_CONTROLLER, &r->controller) != 0 ||
 	    ev_dup(cfg->instance, "", &r->instance) != 0) {
 		events_recorder_free(r);
 		return SAQR_ENOMEM;
@@ -283,7 +286,7 @@ static int ev_make_item(const json_t *regarding, const char *type, const char *r
 	}
 	it->note = note;
 	rc = events_reference(regarding, &it->ref);
-	check = rc ? NULL : json_string(note);   /* jansson refuses invalid UTF-8 */
+	check = rc ? NULL : json_string(note); /* jansson refuses invalid UTF-8 */
 	if (rc == 0 && !check)
 		rc = SAQR_EINVAL;
 	json_decref(check);
@@ -340,8 +343,8 @@ int events_record(struct events_recorder *r, const json_t *regarding, const char
 	char *note;
 	int n, rc;
 
-	if (!type || (strcmp(type, "Normal") != 0 && strcmp(type, "Warning") != 0) || !ev_valid_word(reason) ||
-	    !ev_valid_word(action) || !fmt)
+	if (!type || (strcmp(type, "Normal") != 0 && strcmp(type, "Warning") != 0) ||
+	    !ev_valid_word(reason) || !ev_valid_word(action) || !fmt)
 		return SAQR_EINVAL;
 	note = malloc(EVENTS_NOTE_MAX + 8);
 	if (!note)
@@ -406,7 +409,8 @@ static void ev_trim_sent(struct events_recorder *r, double now)
 		free(strmap_remove(&r->sent, oldest));
 }
 
-static void ev_remember(struct events_recorder *r, const struct ev_item *it, const json_t *created, double now)
+static void ev_remember(struct events_recorder *r, const struct ev_item *it, const json_t *created,
+			double now)
 {
 	struct ev_sent *s = calloc(1, sizeof(*s)), *old = NULL;
 
@@ -432,8 +436,8 @@ static void ev_result(struct events_recorder *r, const char *result, unsigned lo
 
 static void ev_create(struct events_recorder *r, const struct ev_item *it, double now)
 {
-	struct kube_write_opts wo = { 0 };
-	struct kube_status st = { 0 };
+	struct kube_write_opts wo = {0};
+	struct kube_status st = {0};
 	json_t *body = NULL, *created = NULL;
 	int rc;
 
@@ -442,8 +446,8 @@ static void ev_create(struct events_recorder *r, const struct ev_item *it, doubl
 	if (rc == 0 && !ev_throttle(r))
 		rc = SAQR_ECLOSED;
 	if (rc == 0)
-		rc = r->ops->create(r->ops, &events_resource, json_path_str(body, "metadata.namespace", ""), body,
-				    &wo, &created, &st);
+		rc = r->ops->create(r->ops, &events_resource, json_path_str(body, "metadata.namespace", ""),
+				    body, &wo, &created, &st);
 	if (rc == 0) {
 		ev_remember(r, it, created ? created : body, now);
 		ev_result(r, "created", &r->stats.created, 1);
@@ -461,8 +465,8 @@ static void ev_create(struct events_recorder *r, const struct ev_item *it, doubl
 /* Patch the series of the posted event s. 0, or the error (SAQR_ENOTFOUND: it expired). */
 static int ev_patch(struct events_recorder *r, struct ev_sent *s, const struct ev_item *it, double now)
 {
-	struct kube_write_opts wo = { 0 };
-	struct kube_status st = { 0 };
+	struct kube_write_opts wo = {0};
+	struct kube_status st = {0};
 	json_t *patch = NULL;
 	int rc;
 
@@ -470,15 +474,16 @@ static int ev_patch(struct events_recorder *r, struct ev_sent *s, const struct e
 	if (rc == 0 && !ev_throttle(r))
 		rc = SAQR_ECLOSED;
 	if (rc == 0)
-		rc = r->ops->patch(r->ops, &events_resource, s->ns, s->name, KUBE_PATCH_MERGE, patch, &wo, NULL, &st);
+		rc = r->ops->patch(r->ops, &events_resource, s->ns, s->name, KUBE_PATCH_MERGE, patch, &wo,
+				   NULL, &st);
 	json_decref(patch);
 	if (rc == 0) {
 		s->count += it->count;
 		s->last_mono = now;
 		ev_result(r, "aggregated", &r->stats.aggregated, it->count);
 	} else if (rc != SAQR_ENOTFOUND && rc != SAQR_ECLOSED) {
-		log_warn("events: cannot update event series", "reason", it->reason, "error", saqr_strerror(rc),
-			 "message", st.message);
+		log_warn("events: cannot update event series", "reason", it->reason, "error",
+			 saqr_strerror(rc), "message", st.message);
 		ev_result(r, "failed", &r->stats.failed, 1);
 	}
 	return rc;

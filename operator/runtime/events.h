@@ -25,35 +25,36 @@
 #define EVENTS_CACHE_CAP 4096
 #define EVENTS_QPS 5.0
 #define EVENTS_BURST 25.0
-#define EVENTS_NOTE_MAX 1024      /* the API server's limit on note, in bytes */
-#define EVENTS_REASON_MAX 128     /* and on reason and action */
+#define EVENTS_NOTE_MAX 1024  /* the API server's limit on note, in bytes */
+#define EVENTS_REASON_MAX 128 /* and on reason and action */
 
-extern const struct kube_resource events_resource;   /* events.k8s.io/v1 events */
+extern const struct kube_resource events_resource; /* events.k8s.io/v1 events */
 
 /* Zero fields take the defaults above. Strings are copied. */
 struct events_config {
-	const char *controller;   /* reportingController */
-	const char *instance;     /* reportingInstance: this replica (required) */
-	double window;            /* aggregation window, seconds */
+	const char *controller; /* reportingController */
+	const char *instance;	/* reportingInstance: this replica (required) */
+	double window;		/* aggregation window, seconds */
 	size_t queue_cap;
-	size_t cache_cap;         /* posted events remembered for aggregation */
-	double qps, burst;        /* API writes; qps < 0: unlimited */
-	struct metrics *metrics;  /* borrowed, may be NULL: saqr_events_total{result} */
-	double (*clock)(void);    /* monotonic seconds (tests pass a fake); NULL: real */
-	double (*wall)(void);     /* Unix seconds for timestamps; NULL: real */
+	size_t cache_cap;	 /* posted events remembered for aggregation */
+	double qps, burst;	 /* API writes; qps < 0: unlimited */
+	struct metrics *metrics; /* borrowed, may be NULL: saqr_events_total{result} */
+	double (*clock)(void);	 /* monotonic seconds (tests pass a fake); NULL: real */
+	double (*wall)(void);	 /* Unix seconds for timestamps; NULL: real */
 };
 
 struct events_stats {
-	unsigned long long created;     /* new Event objects */
-	unsigned long long aggregated;  /* occurrences folded into an existing series */
-	unsigned long long dropped;     /* queue full, or pending at stop */
-	unsigned long long failed;      /* API errors */
+	unsigned long long created;    /* new Event objects */
+	unsigned long long aggregated; /* occurrences folded into an existing series */
+	unsigned long long dropped;    /* queue full, or pending at stop */
+	unsigned long long failed;     /* API errors */
 };
 
 struct events_recorder;
 
 /* 0, SAQR_EINVAL (no instance, or no ops) or SAQR_ENOMEM. ops is borrowed. */
-int events_recorder_new(const struct kubeops *ops, const struct events_config *cfg, struct events_recorder **out);
+int events_recorder_new(const struct kubeops *ops, const struct events_config *cfg,
+			struct events_recorder **out);
 /* Start the posting thread. 0, SAQR_EBUSY or SAQR_ENOMEM. */
 int events_recorder_start(struct events_recorder *r);
 /* Wait until everything queued so far is posted (or failed). 0, or SAQR_ETIMEDOUT. */
@@ -80,8 +81,8 @@ int events_reference(const json_t *obj, json_t **out);
  * first_wall and last at last_wall, in regarding's namespace ("default" when it has none),
  * named "<regarding name>.<first_wall in hex nanoseconds>". 0 or SAQR_ENOMEM. */
 int events_build(const char *controller, const char *instance, const json_t *regarding_ref, const char *type,
-		 const char *reason, const char *action, const char *note, double first_wall, double last_wall,
-		 unsigned count, json_t **out);
+		 const char *reason, const char *action, const char *note, double first_wall,
+		 double last_wall, unsigned count, json_t **out);
 /* The merge patch that records count occurrences, the last at last_wall. */
 int events_series_patch(unsigned count, double last_wall, json_t **out);
 

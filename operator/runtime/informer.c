@@ -34,16 +34,16 @@ struct informer {
 	struct informer_handlers handlers[INFORMER_MAX_HANDLERS];
 	size_t nhandlers;
 
-	pthread_rwlock_t cache_lock;      /* guards cache and rv */
+	pthread_rwlock_t cache_lock; /* guards cache and rv */
 	struct strmap cache;
 	char rv[INFORMER_RV_MAX];
 
-	bool need_list;                   /* informer thread only */
-	bool progress;                    /* an event arrived during the current watch */
+	bool need_list; /* informer thread only */
+	bool progress;	/* an event arrived during the current watch */
 	atomic_bool synced;
 	atomic_bool stop;
 
-	pthread_mutex_t lock;             /* guards running; wakes sleeps and waiters */
+	pthread_mutex_t lock; /* guards running; wakes sleeps and waiters */
 	pthread_cond_t cond;
 	pthread_t thread;
 	bool started;
@@ -99,8 +99,8 @@ static bool informer_entry_same(const struct informer *inf, void *a, void *b)
 	x = informer_entry_object(inf, a);
 	y = informer_entry_object(inf, b);
 	same = x && y &&
-	       strcmp(json_path_str(x, "metadata.resourceVersion", ""), json_path_str(y, "metadata.resourceVersion", "")) ==
-		   0;
+	       strcmp(json_path_str(x, "metadata.resourceVersion", ""),
+		      json_path_str(y, "metadata.resourceVersion", "")) == 0;
 	json_decref(x);
 	json_decref(y);
 	return same;
@@ -273,7 +273,8 @@ int informer_controller_owner_key(const json_t *obj, const char *group, const ch
 	size_t i;
 	json_t *ref;
 
-	json_array_foreach(refs, i, ref) {
+	json_array_foreach(refs, i, ref)
+	{
 		const char *name = json_path_str(ref, "name", "");
 		int n;
 
@@ -306,7 +307,8 @@ int informer_get_key(struct informer *inf, const char *key, json_t **out)
 int informer_get(struct informer *inf, const char *ns, const char *name, json_t **out)
 {
 	char key[INFORMER_KEY_MAX];
-	int n = ns && *ns ? snprintf(key, sizeof(key), "%s/%s", ns, name) : snprintf(key, sizeof(key), "%s", name);
+	int n = ns && *ns ? snprintf(key, sizeof(key), "%s/%s", ns, name)
+			  : snprintf(key, sizeof(key), "%s", name);
 
 	if (n < 0 || (size_t)n >= sizeof(key))
 		return SAQR_ENOTFOUND;
@@ -457,7 +459,8 @@ static int informer_apply(struct informer *inf, const char *type, json_t *obj)
 	int rc = 0;
 
 	if (informer_object_key(obj, key, sizeof(key)) != 0) {
-		log_warn("informer: event without a usable name", "resource", inf->res.resource, "type", type);
+		log_warn("informer: event without a usable name", "resource", inf->res.resource, "type",
+			 type);
 		return 0;
 	}
 	if (!deleted && !(entry = informer_entry(inf, obj)))
@@ -535,7 +538,8 @@ static int informer_build_cache(struct informer *inf, json_t *list, struct strma
 	json_t *item;
 	size_t i;
 
-	json_array_foreach(items, i, item) {
+	json_array_foreach(items, i, item)
+	{
 		if (!json_is_object(item) || informer_object_key(item, key, sizeof(key)) != 0)
 			continue;
 		informer_fill_type(item, kind, api_version);
@@ -589,27 +593,28 @@ static void informer_fire_replace(struct informer *inf, struct strmap *fresh, st
 /* List every page into fresh, one page held at a time; rv gets the list's resourceVersion. */
 static int informer_list_pages(struct informer *inf, struct strmap *fresh, char *rv, size_t rvlen)
 {
-	struct kube_list_opts lo = { .label_selector = inf->label_selector,
-				     .field_selector = inf->field_selector,
-				     .limit = inf->cfg.page_size };
+	struct kube_list_opts lo = {.label_selector = inf->label_selector,
+				    .field_selector = inf->field_selector,
+				    .limit = inf->cfg.page_size};
 	char cont[INFORMER_CONTINUE_MAX] = "";
 	int rc;
 
 	do {
-		struct kube_status st = { 0 };
+		struct kube_status st = {0};
 		json_t *page = NULL;
 
 		lo.continue_token = *cont ? cont : NULL;
 		rc = inf->ops->list ? inf->ops->list(inf->ops, &inf->res, inf->ns, &lo, &page, &st)
 				    : inf->ops->list_all(inf->ops, &inf->res, inf->ns, &lo, &page, &st);
 		if (rc) {
-			log_warn("informer: list failed", "resource", inf->res.resource, "error", saqr_strerror(rc),
-				 "message", st.message);
+			log_warn("informer: list failed", "resource", inf->res.resource, "error",
+				 saqr_strerror(rc), "message", st.message);
 			return rc;
 		}
 		rc = informer_build_cache(inf, page, fresh);
 		snprintf(rv, rvlen, "%s", json_path_str(page, "metadata.resourceVersion", ""));
-		snprintf(cont, sizeof(cont), "%s", inf->ops->list ? json_path_str(page, "metadata.continue", "") : "");
+		snprintf(cont, sizeof(cont), "%s",
+			 inf->ops->list ? json_path_str(page, "metadata.continue", "") : "");
 		json_decref(page);
 	} while (rc == 0 && *cont);
 	return rc;
@@ -657,13 +662,13 @@ static int informer_relist(struct informer *inf)
 static int informer_watch(struct informer *inf)
 {
 	char rv[INFORMER_RV_MAX];
-	struct kube_watch_opts wo = { .label_selector = inf->label_selector,
-				      .field_selector = inf->field_selector,
-				      .resource_version = rv,
-				      .allow_bookmarks = true,
-				      .timeout_seconds = inf->cfg.watch_timeout_seconds,
-				      .stop = &inf->stop };
-	struct kube_status st = { 0 };
+	struct kube_watch_opts wo = {.label_selector = inf->label_selector,
+				     .field_selector = inf->field_selector,
+				     .resource_version = rv,
+				     .allow_bookmarks = true,
+				     .timeout_seconds = inf->cfg.watch_timeout_seconds,
+				     .stop = &inf->stop};
+	struct kube_status st = {0};
 	int rc;
 
 	if (!wo.timeout_seconds)
@@ -694,7 +699,7 @@ int informer_run_once(struct informer *inf)
 	case SAQR_ETRANSPORT:
 	case SAQR_EBUSY:
 	case SAQR_ETIMEDOUT:
-		break;   /* resume from the last resourceVersion */
+		break; /* resume from the last resourceVersion */
 	default:
 		inf->need_list = true;
 		break;

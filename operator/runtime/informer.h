@@ -11,9 +11,9 @@
  *   transform); server-side apply bookkeeping is often the largest part of an object and no
  *   reconciler reads it. keep_managed_fields turns this off. A jansson tree costs 5-15 times the
  *   object's JSON text; `compact` keeps each object as compact JSON text instead, packed
- *   (common/jsonpack.h), and parses it on every read (a few microseconds for a typical object). Lists go page by page (the kubeops
- *   `list` call), at most INFORMER_LIST_CONCURRENCY informers of the process at a time, so that
- *   a relist of thousands of objects never holds them all as trees at once.
+ *   (common/jsonpack.h), and parses it on every read (a few microseconds for a typical object). Lists go page
+ * by page (the kubeops `list` call), at most INFORMER_LIST_CONCURRENCY informers of the process at a time, so
+ * that a relist of thousands of objects never holds them all as trees at once.
  * - A transform hook (informer_config.transform) may cut objects down further before they are
  *   cached, e.g. to the metadata and status of objects a reconciler only owns.
  * - Cached objects are shared, immutable jansson values: readers get new references (incref'd)
@@ -33,16 +33,16 @@
 #include "operator/runtime/kubeops.h"
 
 #define INFORMER_MAX_HANDLERS 16
-#define INFORMER_KEY_MAX 330        /* "namespace/name": 63 + 1 + 253, and a NUL */
+#define INFORMER_KEY_MAX 330 /* "namespace/name": 63 + 1 + 253, and a NUL */
 #define INFORMER_PAGE_SIZE 500
 #define INFORMER_BACKOFF_INITIAL 0.8
 #define INFORMER_BACKOFF_MAX 30.0
-#define INFORMER_LIST_CONCURRENCY 2  /* informers listing at once, process-wide */
+#define INFORMER_LIST_CONCURRENCY 2 /* informers listing at once, process-wide */
 
 struct informer_handlers {
 	void (*on_add)(void *ud, json_t *obj);
 	void (*on_update)(void *ud, json_t *old_obj, json_t *new_obj);
-	void (*on_delete)(void *ud, json_t *obj);   /* the object's last state */
+	void (*on_delete)(void *ud, json_t *obj); /* the object's last state */
 	void *ud;
 };
 
@@ -57,16 +57,16 @@ typedef int (*informer_transform_fn)(json_t *obj);
 /* Strings are copied. Zero fields take the defaults above. */
 struct informer_config {
 	struct kube_resource res;
-	const char *namespace;        /* NULL or "": every namespace */
-	const char *label_selector;   /* NULL: everything */
+	const char *namespace;	    /* NULL or "": every namespace */
+	const char *label_selector; /* NULL: everything */
 	const char *field_selector;
-	long page_size;               /* list page size */
-	int watch_timeout_seconds;    /* 0: a random 300-599 s per watch, like client-go */
-	double backoff_initial;       /* seconds, after a failed list or watch */
+	long page_size;		   /* list page size */
+	int watch_timeout_seconds; /* 0: a random 300-599 s per watch, like client-go */
+	double backoff_initial;	   /* seconds, after a failed list or watch */
 	double backoff_max;
 	bool keep_managed_fields;
-	informer_transform_fn transform;  /* NULL: cache objects whole */
-	bool compact;                     /* cache compact JSON text, parsed on each read */
+	informer_transform_fn transform; /* NULL: cache objects whole */
+	bool compact;			 /* cache compact JSON text, parsed on each read */
 };
 
 struct informer;

@@ -18,7 +18,7 @@ struct kubeops;
 typedef void (*kubeops_observe_fn)(void *ud, const char *verb, const struct kube_resource *res, int rc);
 
 struct kubeops {
-	void *ctx;   /* the client, or a test's state */
+	void *ctx; /* the client, or a test's state */
 	int (*list_all)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 			const struct kube_list_opts *opts, json_t **out, struct kube_status *st);
 	/* kube_list, one page; may be NULL (the informer then lists with list_all). */
@@ -29,21 +29,24 @@ struct kubeops {
 	int (*get)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 		   const char *name, json_t **out, struct kube_status *st);
 	int (*create)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
-		      const json_t *obj, const struct kube_write_opts *opts, json_t **out, struct kube_status *st);
+		      const json_t *obj, const struct kube_write_opts *opts, json_t **out,
+		      struct kube_status *st);
 	int (*update)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
-		      const json_t *obj, const struct kube_write_opts *opts, json_t **out, struct kube_status *st);
+		      const json_t *obj, const struct kube_write_opts *opts, json_t **out,
+		      struct kube_status *st);
 	int (*patch)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
 		     const char *name, enum kube_patch_type type, const json_t *patch,
 		     const struct kube_write_opts *opts, json_t **out, struct kube_status *st);
 	/* kube_delete; may be NULL in tables that never delete (callers check). */
-	int (*del)(const struct kubeops *ops, const struct kube_resource *res, const char *ns, const char *name,
-		   const struct kube_delete_opts *opts, struct kube_status *st);
-	kubeops_observe_fn observe;   /* may be NULL */
+	int (*del)(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
+		   const char *name, const struct kube_delete_opts *opts, struct kube_status *st);
+	kubeops_observe_fn observe; /* may be NULL */
 	void *observe_ud;
 };
 
 /* Fill ops with calls on client c (borrowed: it must outlive every user of ops). observe may
  * be NULL; a manager installs its own to count API requests. */
-void kubeops_init_kube(struct kubeops *ops, struct kube_client *c, kubeops_observe_fn observe, void *observe_ud);
+void kubeops_init_kube(struct kubeops *ops, struct kube_client *c, kubeops_observe_fn observe,
+		       void *observe_ud);
 
 #endif

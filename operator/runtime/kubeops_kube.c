@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-static int kubeops_observed(const struct kubeops *ops, const char *verb, const struct kube_resource *res, int rc)
+static int kubeops_observed(const struct kubeops *ops, const char *verb, const struct kube_resource *res,
+			    int rc)
 {
 	if (ops->observe)
 		ops->observe(ops->observe_ud, verb, res, rc);
@@ -25,7 +26,8 @@ static int kubeops_kube_list(const struct kubeops *ops, const struct kube_resour
 }
 
 static int kubeops_kube_watch(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
-			      const struct kube_watch_opts *opts, kube_watch_fn fn, void *ud, struct kube_status *st)
+			      const struct kube_watch_opts *opts, kube_watch_fn fn, void *ud,
+			      struct kube_status *st)
 {
 	return kubeops_observed(ops, "watch", res, kube_watch(ops->ctx, res, ns, opts, fn, ud, st));
 }
@@ -64,7 +66,8 @@ static int kubeops_kube_del(const struct kubeops *ops, const struct kube_resourc
 	return kubeops_observed(ops, "delete", res, kube_delete(ops->ctx, res, ns, name, opts, st));
 }
 
-void kubeops_init_kube(struct kubeops *ops, struct kube_client *c, kubeops_observe_fn observe, void *observe_ud)
+void kubeops_init_kube(struct kubeops *ops, struct kube_client *c, kubeops_observe_fn observe,
+		       void *observe_ud)
 {
 	memset(ops, 0, sizeof(*ops));
 	ops->ctx = c;

@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "operator/runtime/ctrltime.h"
 
-const struct kube_resource leaderelection_leases = { "coordination.k8s.io", "v1", "leases", true };
+const struct kube_resource leaderelection_leases = {"coordination.k8s.io", "v1", "leases", true};
 
 void leaderelection_state_init(struct leaderelection_state *st)
 {
@@ -66,7 +66,8 @@ static int le_fill_spec(json_t *spec, const struct leaderelection_params *p, con
 		transitions = old_spec ? transitions + 1 : 0;
 	}
 	rc |= json_object_set_new(spec, "holderIdentity", json_string(p->identity));
-	rc |= json_object_set_new(spec, "leaseDurationSeconds", json_integer((json_int_t)ceil(p->lease_duration)));
+	rc |= json_object_set_new(spec, "leaseDurationSeconds",
+				  json_integer((json_int_t)ceil(p->lease_duration)));
 	rc |= json_object_set_new(spec, "acquireTime", json_string(acquired ? acquired : now));
 	rc |= json_object_set_new(spec, "renewTime", json_string(now));
 	rc |= json_object_set_new(spec, "leaseTransitions", json_integer(transitions));
@@ -75,8 +76,8 @@ static int le_fill_spec(json_t *spec, const struct leaderelection_params *p, con
 
 static json_t *le_new_lease(const char *ns, const char *name)
 {
-	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{}}", "apiVersion", "coordination.k8s.io/v1", "kind", "Lease",
-			 "metadata", "name", name, "namespace", ns, "spec");
+	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{}}", "apiVersion", "coordination.k8s.io/v1", "kind",
+			 "Lease", "metadata", "name", name, "namespace", ns, "spec");
 }
 
 int leaderelection_decide(struct leaderelection_state *st, const struct leaderelection_params *p,
@@ -129,8 +130,8 @@ void leaderelection_record_success(struct leaderelection_state *st, const json_t
 	st->leading = true;
 }
 
-bool leaderelection_renew_expired(const struct leaderelection_state *st, const struct leaderelection_params *p,
-				  double now_mono)
+bool leaderelection_renew_expired(const struct leaderelection_state *st,
+				  const struct leaderelection_params *p, double now_mono)
 {
 	return st->leading && now_mono - st->renewed_at >= p->renew_deadline;
 }
@@ -170,7 +171,7 @@ struct leaderelection {
 	char *ns, *name, *identity;
 	struct leaderelection_params p;
 	struct leaderelection_config cfg;
-	struct leaderelection_state st;     /* the elector's thread (or try's caller) only */
+	struct leaderelection_state st; /* the elector's thread (or try's caller) only */
 	atomic_bool leader;
 	atomic_bool stop;
 	pthread_mutex_t lock;
@@ -182,7 +183,8 @@ struct leaderelection {
 static bool le_valid_config(const struct leaderelection_config *c)
 {
 	return c->namespace && *c->namespace && c->name && *c->name && c->identity && *c->identity &&
-	       c->lease_duration > c->renew_deadline && c->renew_deadline > c->retry_period && c->retry_period > 0;
+	       c->lease_duration > c->renew_deadline && c->renew_deadline > c->retry_period &&
+	       c->retry_period > 0;
 }
 
 int leaderelection_new(const struct kubeops *ops, const struct leaderelection_config *cfg,
@@ -204,7 +206,8 @@ int leaderelection_new(const struct kubeops *ops, const struct leaderelection_co
 	le->name = strdup(c.name);
 	le->identity = strdup(c.identity);
 	le->cfg = c;
-	le->p = (struct leaderelection_params){ le->identity, c.lease_duration, c.renew_deadline, c.retry_period };
+	le->p =
+	    (struct leaderelection_params){le->identity, c.lease_duration, c.renew_deadline, c.retry_period};
 	leaderelection_state_init(&le->st);
 	pthread_mutex_init(&le->lock, NULL);
 	if (ctrltime_cond_init(&le->cond) != 0 || !le->ns || !le->name || !le->identity) {
@@ -237,8 +240,8 @@ bool leaderelection_is_leader(struct leaderelection *le)
 /* Write the decided body; on success we lead. */
 static int le_write(struct leaderelection *le, enum leaderelection_action action, json_t *body)
 {
-	const struct kube_write_opts wo = { 0 };
-	struct kube_status st = { 0 };
+	const struct kube_write_opts wo = {0};
+	struct kube_status st = {0};
 	json_t *written = NULL;
 	int rc;
 
@@ -250,8 +253,8 @@ static int le_write(struct leaderelection *le, enum leaderelection_action action
 		leaderelection_record_success(&le->st, written ? written : body, ctrltime_mono());
 		atomic_store(&le->leader, true);
 	} else if (rc != SAQR_ECONFLICT && rc != SAQR_EEXIST) {
-		log_warn("leader election: cannot write the lease", "lease", le->name, "error", saqr_strerror(rc),
-			 "message", st.message);
+		log_warn("leader election: cannot write the lease", "lease", le->name, "error",
+			 saqr_strerror(rc), "message", st.message);
 	}
 	json_decref(written);
 	return rc;
@@ -260,15 +263,15 @@ static int le_write(struct leaderelection *le, enum leaderelection_action action
 static int le_round(struct leaderelection *le)
 {
 	enum leaderelection_action action;
-	struct kube_status st = { 0 };
+	struct kube_status st = {0};
 	json_t *current = NULL, *body = NULL;
 	int rc;
 
 	rc = le->ops->get(le->ops, &leaderelection_leases, le->ns, le->name, &current, &st);
 	if (rc && rc != SAQR_ENOTFOUND)
 		return rc;
-	rc = leaderelection_decide(&le->st, &le->p, le->ns, le->name, current, ctrltime_mono(), ctrltime_wall(),
-				   &action, &body);
+	rc = leaderelection_decide(&le->st, &le->p, le->ns, le->name, current, ctrltime_mono(),
+				   ctrltime_wall(), &action, &body);
 	if (rc == 0)
 		rc = action == LEADERELECTION_WAIT ? SAQR_EBUSY : le_write(le, action, body);
 	json_decref(current);
@@ -308,11 +311,13 @@ static void *le_main(void *arg)
 		leaderelection_try(le);
 		leader = leaderelection_is_leader(le);
 		if (leader && !was_leader) {
-			log_info("leader election: acquired the lease", "lease", le->name, "identity", le->identity);
+			log_info("leader election: acquired the lease", "lease", le->name, "identity",
+				 le->identity);
 			if (le->cfg.on_started_leading)
 				le->cfg.on_started_leading(le->cfg.ud);
 		} else if (!leader && was_leader) {
-			log_warn("leader election: lost the lease", "lease", le->name, "identity", le->identity);
+			log_warn("leader election: lost the lease", "lease", le->name, "identity",
+				 le->identity);
 			if (le->cfg.on_stopped_leading)
 				le->cfg.on_stopped_leading(le->cfg.ud);
 		}
@@ -341,8 +346,8 @@ int leaderelection_start(struct leaderelection *le)
 
 static void le_release(struct leaderelection *le)
 {
-	const struct kube_write_opts wo = { 0 };
-	struct kube_status st = { 0 };
+	const struct kube_write_opts wo = {0};
+	struct kube_status st = {0};
 	json_t *body = NULL;
 	int rc;
 
@@ -351,8 +356,8 @@ static void le_release(struct leaderelection *le)
 	rc = le->ops->update(le->ops, &leaderelection_leases, le->ns, body, &wo, NULL, &st);
 	json_decref(body);
 	if (rc)
-		log_warn("leader election: cannot release the lease", "lease", le->name, "error", saqr_strerror(rc),
-			 "message", st.message);
+		log_warn("leader election: cannot release the lease", "lease", le->name, "error",
+			 saqr_strerror(rc), "message", st.message);
 	else
 		log_info("leader election: released the lease", "lease", le->name, "identity", le->identity);
 }

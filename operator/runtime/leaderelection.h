@@ -21,28 +21,28 @@
 #define LEADERELECTION_RENEW_DEADLINE 10.0
 #define LEADERELECTION_RETRY_PERIOD 2.0
 
-extern const struct kube_resource leaderelection_leases;   /* coordination.k8s.io/v1 leases */
+extern const struct kube_resource leaderelection_leases; /* coordination.k8s.io/v1 leases */
 
 struct leaderelection_params {
 	const char *identity;
-	double lease_duration;   /* seconds written to leaseDurationSeconds */
+	double lease_duration; /* seconds written to leaseDurationSeconds */
 	double renew_deadline;
 	double retry_period;
 };
 
 /* What an elector remembers between tries. Initialise with leaderelection_state_init. */
 struct leaderelection_state {
-	json_t *observed;      /* the Lease spec last seen (owned), NULL before the first read */
-	double observed_at;    /* monotonic time that record was first seen */
-	double renewed_at;     /* monotonic time of our last successful acquire or renew */
+	json_t *observed;   /* the Lease spec last seen (owned), NULL before the first read */
+	double observed_at; /* monotonic time that record was first seen */
+	double renewed_at;  /* monotonic time of our last successful acquire or renew */
 	bool leading;
-	json_t *lease;         /* the last Lease read or written (owned), for resourceVersion */
+	json_t *lease; /* the last Lease read or written (owned), for resourceVersion */
 };
 
 enum leaderelection_action {
-	LEADERELECTION_WAIT,    /* someone else holds a valid lease */
-	LEADERELECTION_CREATE,  /* no Lease yet: create it, held by us */
-	LEADERELECTION_UPDATE,  /* renew ours, or take over a released or expired one */
+	LEADERELECTION_WAIT,   /* someone else holds a valid lease */
+	LEADERELECTION_CREATE, /* no Lease yet: create it, held by us */
+	LEADERELECTION_UPDATE, /* renew ours, or take over a released or expired one */
 };
 
 void leaderelection_state_init(struct leaderelection_state *st);
@@ -58,8 +58,8 @@ int leaderelection_decide(struct leaderelection_state *st, const struct leaderel
 /* The write of a decision succeeded and the server answered written: we lead as of now_mono. */
 void leaderelection_record_success(struct leaderelection_state *st, const json_t *written, double now_mono);
 /* True when we lead but have not renewed for renew_deadline: leadership is lost. */
-bool leaderelection_renew_expired(const struct leaderelection_state *st, const struct leaderelection_params *p,
-				  double now_mono);
+bool leaderelection_renew_expired(const struct leaderelection_state *st,
+				  const struct leaderelection_params *p, double now_mono);
 /* The Lease that gives up our leadership: holderIdentity "", leaseDurationSeconds 1, times
  * now_wall, leaseTransitions kept, the resourceVersion last seen. 0, SAQR_EEMPTY (we are not
  * leading, or the Lease last seen names another holder) or SAQR_ENOMEM. */
@@ -69,10 +69,10 @@ int leaderelection_release_body(const struct leaderelection_state *st, const str
 /* ---- the elector ---- */
 
 struct leaderelection_config {
-	const char *namespace;      /* of the Lease */
+	const char *namespace; /* of the Lease */
 	const char *name;
-	const char *identity;       /* this replica, usually the pod name */
-	double lease_duration;      /* 0: the defaults above */
+	const char *identity;  /* this replica, usually the pod name */
+	double lease_duration; /* 0: the defaults above */
 	double renew_deadline;
 	double retry_period;
 	/* Called on the elector's thread; must return promptly. */

@@ -15,10 +15,11 @@
 
 #define MGR_LABEL_MAX 320
 
-static const double mgr_duration_buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
+static const double mgr_duration_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+					      1,     2.5,  5,	  10,	30,  60};
 
 struct mgr_informer {
-	char key[512];              /* group/version/resource?label-selector */
+	char key[512]; /* group/version/resource?label-selector */
 	informer_transform_fn transform;
 	struct informer *inf;
 };
@@ -26,7 +27,7 @@ struct mgr_informer {
 struct mgr_controller {
 	struct manager *m;
 	char *name, *group, *kind;
-	char label[MGR_LABEL_MAX];  /* controller="name", escaped */
+	char label[MGR_LABEL_MAX]; /* controller="name", escaped */
 	struct workqueue *q;
 	struct workqueue_workers *workers;
 	int nworkers;
@@ -55,7 +56,7 @@ struct manager {
 	size_t nwatches;
 	struct leaderelection *le;
 	struct events_recorder *events;
-	pthread_mutex_t lock;       /* guards the flags below and the workers */
+	pthread_mutex_t lock; /* guards the flags below and the workers */
 	pthread_cond_t cond;
 	bool started, stopping, stopped, lost, workers_running;
 	atomic_bool leader;
@@ -66,17 +67,28 @@ struct manager {
 static const char *mgr_result_name(int rc)
 {
 	switch (rc) {
-	case 0: return "ok";
-	case SAQR_ENOTFOUND: return "not_found";
-	case SAQR_ECONFLICT: return "conflict";
-	case SAQR_EEXIST: return "already_exists";
-	case SAQR_EGONE: return "gone";
-	case SAQR_ETRANSPORT: return "transport_error";
-	case SAQR_EFORBIDDEN: return "forbidden";
-	case SAQR_EBUSY: return "throttled";
-	case SAQR_EINVALID: return "invalid";
-	case SAQR_ECLOSED: return "closed";
-	default: return "error";
+	case 0:
+		return "ok";
+	case SAQR_ENOTFOUND:
+		return "not_found";
+	case SAQR_ECONFLICT:
+		return "conflict";
+	case SAQR_EEXIST:
+		return "already_exists";
+	case SAQR_EGONE:
+		return "gone";
+	case SAQR_ETRANSPORT:
+		return "transport_error";
+	case SAQR_EFORBIDDEN:
+		return "forbidden";
+	case SAQR_EBUSY:
+		return "throttled";
+	case SAQR_EINVALID:
+		return "invalid";
+	case SAQR_ECLOSED:
+		return "closed";
+	default:
+		return "error";
 	}
 }
 
@@ -88,8 +100,8 @@ void manager_observe_api(void *ud, const char *verb, const struct kube_resource 
 	metrics_escape_label(res && res->resource ? res->resource : "", resource, sizeof(resource));
 	snprintf(labels, sizeof(labels), "verb=\"%s\",resource=\"%s\",result=\"%s\"", verb, resource,
 		 mgr_result_name(rc));
-	metrics_counter_add(m->metrics, "saqr_api_requests_total", "Kubernetes API requests by verb, resource and result.",
-			    labels, 1);
+	metrics_counter_add(m->metrics, "saqr_api_requests_total",
+			    "Kubernetes API requests by verb, resource and result.", labels, 1);
 }
 
 /* ---- construction ---- */
@@ -121,18 +133,22 @@ static void mgr_on_stopped_leading(void *ud);
 
 static int mgr_new_elector(struct manager *m)
 {
-	struct leaderelection_config lc = { .namespace = m->lease_namespace, .name = m->lease_name,
-					    .identity = m->identity, .lease_duration = m->cfg.lease_duration,
-					    .renew_deadline = m->cfg.renew_deadline, .retry_period = m->cfg.retry_period,
-					    .on_started_leading = mgr_on_started_leading,
-					    .on_stopped_leading = mgr_on_stopped_leading, .ud = m };
+	struct leaderelection_config lc = {.namespace = m->lease_namespace,
+					   .name = m->lease_name,
+					   .identity = m->identity,
+					   .lease_duration = m->cfg.lease_duration,
+					   .renew_deadline = m->cfg.renew_deadline,
+					   .retry_period = m->cfg.retry_period,
+					   .on_started_leading = mgr_on_started_leading,
+					   .on_stopped_leading = mgr_on_stopped_leading,
+					   .ud = m};
 
 	return leaderelection_new(&m->ops, &lc, &m->le);
 }
 
 static int mgr_new_parts(struct manager *m)
 {
-	struct events_config ec = { .instance = m->identity, .metrics = m->metrics };
+	struct events_config ec = {.instance = m->identity, .metrics = m->metrics};
 	char id[256];
 	int rc;
 
@@ -236,8 +252,8 @@ const struct kubeops *manager_kubeops(struct manager *m)
 
 static int mgr_res_key(const struct kube_resource *res, const char *selector, char *out, size_t outlen)
 {
-	int n = snprintf(out, outlen, "%s/%s/%s?%s", res->group ? res->group : "", res->version, res->resource,
-			 selector ? selector : "");
+	int n = snprintf(out, outlen, "%s/%s/%s?%s", res->group ? res->group : "", res->version,
+			 res->resource, selector ? selector : "");
 
 	return n < 0 || (size_t)n >= outlen ? SAQR_ETOOBIG : 0;
 }
@@ -254,8 +270,11 @@ static struct mgr_informer *mgr_find_informer(struct manager *m, const char *key
 static struct informer *mgr_new_informer(struct manager *m, const struct kube_resource *res, const char *key,
 					 const char *selector, informer_transform_fn transform)
 {
-	struct informer_config ic = { .res = *res, .label_selector = selector, .transform = transform,
-				      .compact = m->cfg.compact_cache, .page_size = m->cfg.list_page_size };
+	struct informer_config ic = {.res = *res,
+				     .label_selector = selector,
+				     .transform = transform,
+				     .compact = m->cfg.compact_cache,
+				     .page_size = m->cfg.list_page_size};
 	struct mgr_informer *slot;
 	struct informer *inf;
 
@@ -342,9 +361,10 @@ static void mgr_on_delete(void *ud, json_t *obj)
 static int mgr_watch(struct manager *m, struct mgr_controller *c, const struct kube_resource *res,
 		     const struct controller_config *cc, bool owned)
 {
-	struct informer *inf = owned ? manager_informer_with(m, res, cc->owned_label_selector, cc->owned_transform)
-				     : manager_informer(m, res);
-	struct informer_handlers h = { mgr_on_add, mgr_on_update, mgr_on_delete, NULL };
+	struct informer *inf =
+	    owned ? manager_informer_with(m, res, cc->owned_label_selector, cc->owned_transform)
+		  : manager_informer(m, res);
+	struct informer_handlers h = {mgr_on_add, mgr_on_update, mgr_on_delete, NULL};
 	struct mgr_watch *w;
 	int rc;
 
@@ -373,8 +393,8 @@ static void mgr_depth_hook(void *ud, size_t depth)
 {
 	struct mgr_controller *c = ud;
 
-	metrics_gauge_set(c->m->metrics, "saqr_workqueue_depth", "Keys waiting in each controller's work queue.",
-			  c->label, (double)depth);
+	metrics_gauge_set(c->m->metrics, "saqr_workqueue_depth",
+			  "Keys waiting in each controller's work queue.", c->label, (double)depth);
 }
 
 static void mgr_retry_hook(void *ud, const char *key)
@@ -386,10 +406,11 @@ static void mgr_retry_hook(void *ud, const char *key)
 			    "Keys requeued with backoff, per controller.", c->label, 1);
 }
 
-static int mgr_new_controller(struct manager *m, const struct controller_config *cc, struct mgr_controller **out)
+static int mgr_new_controller(struct manager *m, const struct controller_config *cc,
+			      struct mgr_controller **out)
 {
 	struct mgr_controller *c = calloc(1, sizeof(*c));
-	struct workqueue_opts qo = { 0 };
+	struct workqueue_opts qo = {0};
 	char name[256];
 
 	if (!c)
@@ -398,7 +419,7 @@ static int mgr_new_controller(struct manager *m, const struct controller_config 
 	c->reconcile = cc->reconcile;
 	c->ud = cc->ud;
 	c->nworkers = cc->workers > 0 ? cc->workers : 1;
-	qo.hooks = (struct workqueue_hooks){ mgr_depth_hook, mgr_retry_hook, c };
+	qo.hooks = (struct workqueue_hooks){mgr_depth_hook, mgr_retry_hook, c};
 	metrics_escape_label(cc->name, name, sizeof(name));
 	snprintf(c->label, sizeof(c->label), "controller=\"%s\"", name);
 	if (mgr_dup(cc->name, &c->name) || mgr_dup(cc->group ? cc->group : "", &c->group) ||
@@ -472,16 +493,17 @@ static void mgr_observe_reconcile(struct mgr_controller *c, const struct workque
 	char labels[MGR_LABEL_MAX + 32];
 
 	snprintf(labels, sizeof(labels), "%s,result=\"%s\"", c->label, mgr_outcome(res));
-	metrics_counter_add(c->m->metrics, "saqr_reconcile_total", "Reconciles by controller and result.", labels, 1);
-	metrics_histogram_observe(c->m->metrics, "saqr_reconcile_duration_seconds", "Time spent in one reconcile.",
-				  c->label, mgr_duration_buckets,
+	metrics_counter_add(c->m->metrics, "saqr_reconcile_total", "Reconciles by controller and result.",
+			    labels, 1);
+	metrics_histogram_observe(c->m->metrics, "saqr_reconcile_duration_seconds",
+				  "Time spent in one reconcile.", c->label, mgr_duration_buckets,
 				  sizeof(mgr_duration_buckets) / sizeof(mgr_duration_buckets[0]), secs);
 }
 
 static struct workqueue_result mgr_reconcile(void *ud, const char *key)
 {
 	struct mgr_controller *c = ud;
-	struct workqueue_result res = { 0 };
+	struct workqueue_result res = {0};
 	char ns[64], name[254];
 	double began;
 
@@ -529,7 +551,7 @@ static void mgr_start_workers(struct manager *m)
  * that lost its lease is done (see manager_wait). */
 static void mgr_stop_workers(struct manager *m)
 {
-	struct workqueue_workers *w[MANAGER_MAX_CONTROLLERS] = { 0 };
+	struct workqueue_workers *w[MANAGER_MAX_CONTROLLERS] = {0};
 
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < m->ncontrollers; i++) {
@@ -574,7 +596,8 @@ static int mgr_wait_synced(struct manager *m)
 		int rc = informer_wait_synced(m->informers[i].inf, left > 0 ? left : 0);
 
 		if (rc) {
-			log_error("cache did not sync", "resource", m->informers[i].key, "error", saqr_strerror(rc));
+			log_error("cache did not sync", "resource", m->informers[i].key, "error",
+				  saqr_strerror(rc));
 			return rc;
 		}
 	}

@@ -32,18 +32,18 @@
 
 /* Strings are copied. */
 struct manager_config {
-	const char *identity;         /* this replica (pod name): Lease holder, reportingInstance. Required. */
+	const char *identity; /* this replica (pod name): Lease holder, reportingInstance. Required. */
 	bool leader_election;
-	const char *lease_namespace;  /* required with leader election */
-	const char *lease_name;       /* NULL: MANAGER_LEASE_NAME */
-	double lease_duration;        /* 0: leaderelection.h defaults */
+	const char *lease_namespace; /* required with leader election */
+	const char *lease_name;	     /* NULL: MANAGER_LEASE_NAME */
+	double lease_duration;	     /* 0: leaderelection.h defaults */
 	double renew_deadline;
 	double retry_period;
-	const char *namespace;        /* watch only this namespace; NULL: all */
-	double sync_timeout;          /* manager_start waits this long for caches (0: 120 s) */
-	struct metrics *metrics;      /* borrowed; NULL: the manager makes its own */
-	bool compact_cache;           /* informers keep compact JSON text (informer_config.compact) */
-	long list_page_size;          /* informers list in pages of this many objects (0: default) */
+	const char *namespace;	 /* watch only this namespace; NULL: all */
+	double sync_timeout;	 /* manager_start waits this long for caches (0: 120 s) */
+	struct metrics *metrics; /* borrowed; NULL: the manager makes its own */
+	bool compact_cache;	 /* informers keep compact JSON text (informer_config.compact) */
+	long list_page_size;	 /* informers list in pages of this many objects (0: default) */
 };
 
 /* Reconcile the object ns/name (ns "" when cluster-scoped); it may be gone from the cache
@@ -52,13 +52,13 @@ typedef struct workqueue_result (*manager_reconcile_fn)(void *ud, const char *ns
 
 /* Strings and the owned array are copied. */
 struct controller_config {
-	const char *name;                   /* "modeldeployment": metrics label, log field */
+	const char *name; /* "modeldeployment": metrics label, log field */
 	struct kube_resource primary;
-	const char *group;                  /* primary's API group ("saqr.dev"), to match ownerReferences */
-	const char *kind;                   /* primary's kind ("ModelDeployment") */
-	const struct kube_resource *owned;  /* types whose controller owner is a primary object */
+	const char *group;		   /* primary's API group ("saqr.dev"), to match ownerReferences */
+	const char *kind;		   /* primary's kind ("ModelDeployment") */
+	const struct kube_resource *owned; /* types whose controller owner is a primary object */
 	size_t nowned;
-	int workers;                        /* 0: 1 */
+	int workers; /* 0: 1 */
 	manager_reconcile_fn reconcile;
 	void *ud;
 	/* How the owned types are cached (both NULL: every object, whole): only objects matching

@@ -8,8 +8,8 @@
 struct ratelimit_bucket {
 	double qps;
 	double burst;
-	double tokens;   /* may go negative: tokens already promised to waiting callers */
-	double last;     /* time of the last refill */
+	double tokens; /* may go negative: tokens already promised to waiting callers */
+	double last;   /* time of the last refill */
 };
 
 /* A full bucket at time now. qps <= 0 means unlimited. */

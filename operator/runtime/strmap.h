@@ -10,7 +10,7 @@
 struct strmap_node;
 
 struct strmap {
-	struct strmap_node **buckets;  /* NULL until the first put */
+	struct strmap_node **buckets; /* NULL until the first put */
 	size_t nbuckets;
 	size_t len;
 };

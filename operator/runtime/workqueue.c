@@ -21,9 +21,9 @@
 
 struct wq_item {
 	char *key;
-	struct wq_item *next;   /* FIFO link */
-	size_t heap_idx;        /* WQ_NOT_WAITING when not in the heap */
-	double due;             /* monotonic seconds, while waiting */
+	struct wq_item *next; /* FIFO link */
+	size_t heap_idx;      /* WQ_NOT_WAITING when not in the heap */
+	double due;	      /* monotonic seconds, while waiting */
 	unsigned failures;
 	bool dirty;
 	bool processing;
@@ -470,7 +470,7 @@ static void *wq_worker(void *arg)
 
 	while ((rc = workqueue_get(w->q, &key)) != SAQR_ECLOSED) {
 		if (rc != 0) {
-			struct timespec ts = { 0, 10000000L };
+			struct timespec ts = {0, 10000000L};
 
 			nanosleep(&ts, NULL); /* out of memory: let it recover */
 			continue;

@@ -32,12 +32,12 @@ struct workqueue_hooks {
 
 /* Zero fields take the defaults above. */
 struct workqueue_opts {
-	double base_delay;        /* seconds */
-	double max_delay;         /* seconds */
-	double qps;               /* overall limit on add_rate_limited; < 0: none */
+	double base_delay; /* seconds */
+	double max_delay;  /* seconds */
+	double qps;	   /* overall limit on add_rate_limited; < 0: none */
 	double burst;
-	size_t max_keys;          /* distinct keys tracked at once; add fails with SAQR_ETOOBIG beyond */
-	double (*clock)(void);    /* monotonic seconds for the rate limiter (tests pass a fake); NULL: real */
+	size_t max_keys;       /* distinct keys tracked at once; add fails with SAQR_ETOOBIG beyond */
+	double (*clock)(void); /* monotonic seconds for the rate limiter (tests pass a fake); NULL: real */
 	struct workqueue_hooks hooks;
 };
 

@@ -21,13 +21,13 @@
 #define TJC_MSG_MAX 1024
 #define TJC_TARGET_RETRY 30.0 /* seconds between looks for a missing promotion target */
 
-static const struct kube_resource tjc_res = { "saqr.dev", "v1alpha1", "trainingjobs", true };
-static const struct kube_resource tjc_md_res = { "saqr.dev", "v1alpha1", "modeldeployments", true };
-static const struct kube_resource tjc_pod_res = { "", "v1", "pods", true };
+static const struct kube_resource tjc_res = {"saqr.dev", "v1alpha1", "trainingjobs", true};
+static const struct kube_resource tjc_md_res = {"saqr.dev", "v1alpha1", "modeldeployments", true};
+static const struct kube_resource tjc_pod_res = {"", "v1", "pods", true};
 
 /* The type of each owned entry, index for index with enum tj_owned_index. */
-static const struct kube_resource *const tjc_owned_res[TJ_OWNED_COUNT] = { &objmeta_res_jobs,
-									    &objmeta_res_services };
+static const struct kube_resource *const tjc_owned_res[TJ_OWNED_COUNT] = {&objmeta_res_jobs,
+									  &objmeta_res_services};
 
 struct tjc {
 	const struct kubeops *ops;
@@ -46,10 +46,10 @@ struct tjc_run {
 	struct tj_desired d;
 	bool have_desired;
 	json_t *live[TJ_OWNED_COUNT];
-	bool waiting;		 /* the cache lags our apply of the Job */
-	double retry_after;	 /* look again later (a missing promotion target) */
-	int err;		 /* the first API error */
-	bool output_unread;	 /* listing the Job's pods failed: no promotion this time */
+	bool waiting;	    /* the cache lags our apply of the Job */
+	double retry_after; /* look again later (a missing promotion target) */
+	int err;	    /* the first API error */
+	bool output_unread; /* listing the Job's pods failed: no promotion this time */
 	char digest[TJ_DIGEST_BUF];
 	char output_error[TJC_MSG_MAX]; /* why the pods gave no digest */
 	char apply_error[TJC_MSG_MAX];
@@ -59,7 +59,8 @@ struct tjc_run {
 
 /* ---- owned objects ---- */
 
-static void tjc_apply_failed(struct tjc_run *r, const struct objmeta_owned *o, int rc, const struct kube_status *st)
+static void tjc_apply_failed(struct tjc_run *r, const struct objmeta_owned *o, int rc,
+			     const struct kube_status *st)
 {
 	const char *why = st->message[0] ? st->message : saqr_strerror(rc);
 
@@ -69,17 +70,17 @@ static void tjc_apply_failed(struct tjc_run *r, const struct objmeta_owned *o, i
 		return;
 	if (!r->apply_error[0])
 		opctl_format(r->apply_error, sizeof(r->apply_error), "%s %s: %s", o->kind, o->name, why);
-	(void)events_record(r->c->events, r->tj, "Warning", TJ_REASON_APPLY_FAILED, "Apply", "%s %s: %s", o->kind,
-			    o->name, why);
+	(void)events_record(r->c->events, r->tj, "Warning", TJ_REASON_APPLY_FAILED, "Apply", "%s %s: %s",
+			    o->kind, o->name, why);
 }
 
 static void tjc_sync_owned(struct tjc_run *r)
 {
-	struct owned_sync s = { r->c->ops, r->c->tracker, r->tj };
+	struct owned_sync s = {r->c->ops, r->c->tracker, r->tj};
 
 	for (int i = 0; i < TJ_OWNED_COUNT; i++) {
 		struct objmeta_owned *o = &r->d.owned[i];
-		struct kube_status st = { 0 };
+		struct kube_status st = {0};
 		enum owned_outcome outcome;
 		int rc = owned_sync(&s, r->c->owned[i], o, &outcome, &r->live[i], &st);
 
@@ -101,7 +102,8 @@ static json_t *tjc_observed_job(struct tjc_run *r)
 
 	if (r->have_desired)
 		return json_incref(r->live[TJ_OWNED_JOB]);
-	if (tj_job_name(r->tj, job, sizeof(job)) != 0 || informer_get(r->c->owned[TJ_OWNED_JOB], r->ns, job, &live))
+	if (tj_job_name(r->tj, job, sizeof(job)) != 0 ||
+	    informer_get(r->c->owned[TJ_OWNED_JOB], r->ns, job, &live))
 		return NULL;
 	return live;
 }
@@ -113,8 +115,8 @@ static json_t *tjc_observed_job(struct tjc_run *r)
 static void tjc_read_output(struct tjc_run *r, const json_t *job)
 {
 	char selector[2 * OBJMETA_NAME_BUF + 96];
-	struct kube_list_opts lo = { .label_selector = selector };
-	struct kube_status kst = { 0 };
+	struct kube_list_opts lo = {.label_selector = selector};
+	struct kube_status kst = {0};
 	json_t *list = NULL;
 	int rc;
 
@@ -150,14 +152,14 @@ static void tjc_promoted_events(struct tjc_run *r, const json_t *md)
 			    "model %s version %s promoted from TrainingJob %s", uri, version,
 			    json_path_str(r->tj, "metadata.name", ""));
 	log_info("model promoted", "controller", TJC_NAME, "namespace", r->ns, "name",
-		 json_path_str(r->tj, "metadata.name", ""), "modelDeployment", json_path_str(md, "metadata.name", ""),
-		 "version", version);
+		 json_path_str(r->tj, "metadata.name", ""), "modelDeployment",
+		 json_path_str(md, "metadata.name", ""), "version", version);
 }
 
 /* Merge-patch md with patch, telling both objects when it changed md. 0 or the API error. */
 static int tjc_patch_target(struct tjc_run *r, const json_t *md, const json_t *patch, struct kube_status *st)
 {
-	struct kube_write_opts wo = { .field_manager = OBJMETA_MANAGER };
+	struct kube_write_opts wo = {.field_manager = OBJMETA_MANAGER};
 	json_t *out = NULL;
 	int rc = r->c->ops->patch(r->c->ops, &tjc_md_res, r->ns, json_path_str(md, "metadata.name", ""),
 				  KUBE_PATCH_MERGE, patch, &wo, &out, st);
@@ -177,7 +179,7 @@ static int tjc_patch_target(struct tjc_run *r, const json_t *md, const json_t *p
  * other errors are returned, to retry before anything is recorded. */
 static int tjc_promote_into(struct tjc_run *r, const json_t *md, json_t *st)
 {
-	struct kube_status kst = { 0 };
+	struct kube_status kst = {0};
 	char msg[TJC_MSG_MAX];
 	json_t *patch = NULL;
 	int rc = tj_promotion(r->tj, st, md, &patch);
@@ -187,14 +189,15 @@ static int tjc_promote_into(struct tjc_run *r, const json_t *md, json_t *st)
 	json_decref(patch);
 	if (rc && opctl_refused(rc, &kst)) {
 		r->err = rc;
-		return tj_set_promoted(st, r->tj, "PatchFailed", kst.message[0] ? kst.message : saqr_strerror(rc),
-				       r->now);
+		return tj_set_promoted(st, r->tj, "PatchFailed",
+				       kst.message[0] ? kst.message : saqr_strerror(rc), r->now);
 	}
 	if (rc)
 		return rc;
 	opctl_format(msg, sizeof(msg), "model %s version %s (%s) serves in ModelDeployment %s",
-		     json_path_str(r->tj, "spec.output.uri", ""), json_path_str(r->tj, "spec.promote.version", ""),
-		     tj_output_digest(st), json_path_str(md, "metadata.name", ""));
+		     json_path_str(r->tj, "spec.output.uri", ""),
+		     json_path_str(r->tj, "spec.promote.version", ""), tj_output_digest(st),
+		     json_path_str(md, "metadata.name", ""));
 	return tj_set_promoted(st, r->tj, NULL, msg, r->now);
 }
 
@@ -223,7 +226,8 @@ static int tjc_promote(struct tjc_run *r, json_t *st)
 	if (!tj_output_digest(st))
 		return tjc_digest_missing(r, st);
 	if (informer_get(r->c->mds, r->ns, target, &md) != 0) {
-		opctl_format(msg, sizeof(msg), "ModelDeployment %s does not exist in namespace %s", target, r->ns);
+		opctl_format(msg, sizeof(msg), "ModelDeployment %s does not exist in namespace %s", target,
+			     r->ns);
 		r->retry_after = TJC_TARGET_RETRY;
 		return tj_set_promoted(st, r->tj, "TargetNotFound", msg, r->now);
 	}
@@ -271,8 +275,8 @@ static void tjc_status_events(struct tjc_run *r, const json_t *prev, const json_
 
 static int tjc_write_status(struct tjc_run *r)
 {
-	struct tj_observed obs = { .apply_error = r->apply_error[0] ? r->apply_error : NULL };
-	struct kube_status kst = { 0 };
+	struct tj_observed obs = {.apply_error = r->apply_error[0] ? r->apply_error : NULL};
+	struct kube_status kst = {0};
 	json_t *job, *st = NULL;
 	bool written = false;
 	int rc;
@@ -293,7 +297,8 @@ static int tjc_write_status(struct tjc_run *r)
 		tjc_status_events(r, json_object_get(r->tj, "status"), st);
 	else if (rc && rc != SAQR_ECONFLICT)
 		log_warn("status write failed", "controller", TJC_NAME, "namespace", r->ns, "name",
-			 json_path_str(r->tj, "metadata.name", ""), "error", saqr_strerror(rc), "message", kst.message);
+			 json_path_str(r->tj, "metadata.name", ""), "error", saqr_strerror(rc), "message",
+			 kst.message);
 	json_decref(job);
 	json_decref(st);
 	return rc;
@@ -330,7 +335,7 @@ static void tjc_run_release(struct tjc_run *r)
 static struct workqueue_result tjc_reconcile(void *ud, const char *ns, const char *name)
 {
 	struct tjc *c = ud;
-	struct tjc_run r = { .c = c, .ns = ns };
+	struct tjc_run r = {.c = c, .ns = ns};
 	struct workqueue_result res;
 	json_t *tj = NULL;
 	int rc;
@@ -368,22 +373,22 @@ static void tjc_free(void *ud)
 
 static int tjc_add(struct operator_ctx *ctx, struct tjc *c)
 {
-	struct kube_resource owned[] = { objmeta_res_jobs, objmeta_res_services };
-	struct controller_config cc = { .name = TJC_NAME,
-					.primary = tjc_res,
-					.group = "saqr.dev",
-					.kind = TJ_KIND,
-					.owned = owned,
-					.nowned = sizeof(owned) / sizeof(owned[0]),
-					.workers = ctx->workers,
-					.reconcile = tjc_reconcile,
-					.ud = c,
-					.owned_label_selector = OWNED_LABEL_SELECTOR,
-					.owned_transform = owned_cache_transform };
+	struct kube_resource owned[] = {objmeta_res_jobs, objmeta_res_services};
+	struct controller_config cc = {.name = TJC_NAME,
+				       .primary = tjc_res,
+				       .group = "saqr.dev",
+				       .kind = TJ_KIND,
+				       .owned = owned,
+				       .nowned = sizeof(owned) / sizeof(owned[0]),
+				       .workers = ctx->workers,
+				       .reconcile = tjc_reconcile,
+				       .ud = c,
+				       .owned_label_selector = OWNED_LABEL_SELECTOR,
+				       .owned_transform = owned_cache_transform};
 	int rc;
 
 	c->tjs = manager_informer(ctx->mgr, &tjc_res);
-	c->mds = manager_informer(ctx->mgr, &tjc_md_res);   /* promotion targets */
+	c->mds = manager_informer(ctx->mgr, &tjc_md_res); /* promotion targets */
 	if (!c->tjs || !c->mds)
 		return SAQR_ENOMEM;
 	rc = opctl_owned_informers(ctx->mgr, c->tracker, tjc_owned_res, TJ_OWNED_COUNT, c->owned);

@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const contexts[] = { NULL, "c", "dev" };
+	static const char *const contexts[] = {NULL, "c", "dev"};
 	struct kube_config *cfg = NULL;
 	char err[512];
 

@@ -11,11 +11,12 @@
 #include "policy/policy.h"
 
 static const char fuzz_object[] =
-	"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\",\"namespace\":\"n\","
-	"\"labels\":{\"saqr.dev/data-residency\":\"uae\",\"saqr.dev/personal-data\":\"true\"},"
-	"\"annotations\":{\"saqr.dev/break-glass\":\"x; expires=2030-01-01T01:00:00Z\"}},"
-	"\"spec\":{\"template\":{\"spec\":{\"hostNetwork\":true,\"nodeSelector\":{\"topology.kubernetes.io/region\":"
-	"\"me-central-1\"},\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}}}";
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\",\"namespace\":\"n\","
+    "\"labels\":{\"saqr.dev/data-residency\":\"uae\",\"saqr.dev/personal-data\":\"true\"},"
+    "\"annotations\":{\"saqr.dev/break-glass\":\"x; expires=2030-01-01T01:00:00Z\"}},"
+    "\"spec\":{\"template\":{\"spec\":{\"hostNetwork\":true,\"nodeSelector\":{\"topology.kubernetes.io/"
+    "region\":"
+    "\"me-central-1\"},\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}}}";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

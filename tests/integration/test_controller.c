@@ -26,10 +26,10 @@
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 
-#define WAIT_LIMIT 60.0   /* seconds before a wait gives up; generous, never a measure */
+#define WAIT_LIMIT 60.0 /* seconds before a wait gives up; generous, never a measure */
 
-static const struct kube_resource namespaces = { "", "v1", "namespaces", false };
-static const struct kube_resource configmaps = { "", "v1", "configmaps", true };
+static const struct kube_resource namespaces = {"", "v1", "namespaces", false};
+static const struct kube_resource configmaps = {"", "v1", "configmaps", true};
 
 struct env {
 	struct kube_client *client;
@@ -49,7 +49,7 @@ static double now_mono(void)
 
 static void pause_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -71,7 +71,7 @@ static int setup_env(void **state)
 {
 	char err[256];
 	struct kube_config *cfg = NULL;
-	struct kube_write_opts wo = { 0 };
+	struct kube_write_opts wo = {0};
 	json_t *ns;
 	int rc;
 
@@ -87,7 +87,8 @@ static int setup_env(void **state)
 		return -1;
 	kubeops_init_kube(&env.ops, env.client, NULL, NULL);
 	snprintf(env.ns, sizeof(env.ns), "saqr-ctrl-%ld", (long)getpid());
-	ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", env.ns);
+	ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
+		       env.ns);
 	rc = kube_create(env.client, &namespaces, NULL, ns, &wo, NULL, NULL);
 	json_decref(ns);
 	return rc ? -1 : 0;
@@ -106,17 +107,19 @@ static int teardown_env(void **state)
 
 static json_t *configmap(const char *name, const char *value, bool labelled)
 {
-	json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s, s:{}}, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
-			       "metadata", "name", name, "namespace", env.ns, "labels", "data", "k", value);
+	json_t *cm =
+	    json_pack("{s:s, s:s, s:{s:s, s:s, s:{}}, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+		      "metadata", "name", name, "namespace", env.ns, "labels", "data", "k", value);
 
 	if (labelled)
-		json_object_set_new(json_path(cm, "metadata.labels"), "saqr.dev/test", json_string("informer"));
+		json_object_set_new(json_path(cm, "metadata.labels"), "saqr.dev/test",
+				    json_string("informer"));
 	return cm;
 }
 
 static void cm_create(const char *name, const char *value, bool labelled)
 {
-	struct kube_write_opts wo = { 0 };
+	struct kube_write_opts wo = {0};
 	json_t *cm = configmap(name, value, labelled);
 
 	assert_int_equal(kube_create(env.client, &configmaps, env.ns, cm, &wo, NULL, NULL), 0);
@@ -125,10 +128,11 @@ static void cm_create(const char *name, const char *value, bool labelled)
 
 static void cm_set(const char *name, const char *value)
 {
-	struct kube_write_opts wo = { 0 };
+	struct kube_write_opts wo = {0};
 	json_t *patch = json_pack("{s:{s:s}}", "data", "k", value);
 
-	assert_int_equal(kube_patch(env.client, &configmaps, env.ns, name, KUBE_PATCH_MERGE, patch, &wo, NULL, NULL), 0);
+	assert_int_equal(
+	    kube_patch(env.client, &configmaps, env.ns, name, KUBE_PATCH_MERGE, patch, &wo, NULL, NULL), 0);
 	json_decref(patch);
 }
 
@@ -174,8 +178,7 @@ static bool seen_has(struct seen *s, const char *line)
 	json_t *v;
 
 	pthread_mutex_lock(&s->mu);
-	json_array_foreach(s->log, i, v)
-		found = found || strcmp(json_string_value(v), line) == 0;
+	json_array_foreach(s->log, i, v) found = found || strcmp(json_string_value(v), line) == 0;
 	pthread_mutex_unlock(&s->mu);
 	return found;
 }
@@ -183,7 +186,7 @@ static bool seen_has(struct seen *s, const char *line)
 struct cache_want {
 	struct informer *inf;
 	const char *name;
-	const char *value;     /* NULL: must be absent */
+	const char *value; /* NULL: must be absent */
 };
 
 static bool cache_is(void *arg)
@@ -201,16 +204,18 @@ static bool cache_is(void *arg)
 
 static void expect_cache(struct informer *inf, const char *name, const char *value)
 {
-	struct cache_want w = { inf, name, value };
+	struct cache_want w = {inf, name, value};
 
 	assert_true(wait_for(cache_is, &w));
 }
 
 static struct informer *start_informer(struct seen *s)
 {
-	struct informer_config cfg = { .res = configmaps, .namespace = env.ns,
-				       .label_selector = "saqr.dev/test=informer", .backoff_max = 2 };
-	struct informer_handlers h = { on_add, on_update, on_delete, s };
+	struct informer_config cfg = {.res = configmaps,
+				      .namespace = env.ns,
+				      .label_selector = "saqr.dev/test=informer",
+				      .backoff_max = 2};
+	struct informer_handlers h = {on_add, on_update, on_delete, s};
 	struct informer *inf;
 
 	pthread_mutex_init(&s->mu, NULL);
@@ -294,7 +299,7 @@ static void test_informer_recovers_after_apiserver_restart(void **state)
 
 struct elector {
 	struct leaderelection *le;
-	struct kubeops ops;       /* a copy that counts this elector's reads */
+	struct kubeops ops; /* a copy that counts this elector's reads */
 	atomic_int gets;
 	atomic_bool leading;
 	atomic_int started, stopped;
@@ -330,10 +335,15 @@ static void elector_start(struct elector *e, const char *identity)
 {
 	/* A long lease: a standby that had to wait for expiry would need a minute, so taking
 	 * over within the wait limit shows the release worked. */
-	struct leaderelection_config cfg = { .namespace = env.ns, .name = "saqr-operator", .identity = identity,
-					     .lease_duration = 120, .renew_deadline = 60, .retry_period = 0.2,
-					     .on_started_leading = el_started, .on_stopped_leading = el_stopped,
-					     .ud = e };
+	struct leaderelection_config cfg = {.namespace = env.ns,
+					    .name = "saqr-operator",
+					    .identity = identity,
+					    .lease_duration = 120,
+					    .renew_deadline = 60,
+					    .retry_period = 0.2,
+					    .on_started_leading = el_started,
+					    .on_stopped_leading = el_stopped,
+					    .ud = e};
 
 	kubeops_init_kube(&e->ops, env.client, count_calls, e);
 	assert_int_equal(leaderelection_new(&e->ops, &cfg, &e->le), 0);
@@ -372,7 +382,8 @@ static void test_two_electors_hand_over(void **state)
 	leaderelection_free(a.le);
 	assert_int_equal(a.stopped, 1);
 	assert_true(wait_for(is_leading, &b));
-	assert_int_equal(kube_get(env.client, &leaderelection_leases, env.ns, "saqr-operator", &lease, NULL), 0);
+	assert_int_equal(kube_get(env.client, &leaderelection_leases, env.ns, "saqr-operator", &lease, NULL),
+			 0);
 	assert_string_equal(json_path_str(lease, "spec.holderIdentity", ""), "replica-b");
 	assert_int_equal(json_path_int(lease, "spec.leaseTransitions", 0), 1);
 	assert_int_equal(json_path_int(lease, "spec.leaseDurationSeconds", 0), 120);
@@ -380,7 +391,8 @@ static void test_two_electors_hand_over(void **state)
 	leaderelection_free(b.le);
 	assert_int_equal(b.started, 1);
 	assert_int_equal(b.stopped, 1);
-	assert_int_equal(kube_get(env.client, &leaderelection_leases, env.ns, "saqr-operator", &lease, NULL), 0);
+	assert_int_equal(kube_get(env.client, &leaderelection_leases, env.ns, "saqr-operator", &lease, NULL),
+			 0);
 	assert_string_equal(json_path_str(lease, "spec.holderIdentity", "x"), "");
 	json_decref(lease);
 }
@@ -389,22 +401,24 @@ static void test_two_electors_hand_over(void **state)
 
 static void test_events_created_and_aggregated(void **state)
 {
-	struct events_config cfg = { .instance = "replica-a" };
+	struct events_config cfg = {.instance = "replica-a"};
 	struct events_recorder *r;
 	struct events_stats st;
-	struct kube_list_opts lo = { 0 };
-	struct kube_write_opts wo = { 0 };
+	struct kube_list_opts lo = {0};
+	struct kube_write_opts wo = {0};
 	json_t *cm = configmap("events-target", "v", false), *created = NULL, *list = NULL, *ev;
 
 	(void)state;
 	assert_int_equal(kube_create(env.client, &configmaps, env.ns, cm, &wo, &created, NULL), 0);
 	assert_int_equal(events_recorder_new(&env.ops, &cfg, &r), 0);
 	assert_int_equal(events_recorder_start(r), 0);
-	assert_int_equal(events_record(r, created, "Warning", "DriftDetected", "Evaluate", "psi %.2f > %.2f", 0.31, 0.1),
-			 0);
+	assert_int_equal(
+	    events_record(r, created, "Warning", "DriftDetected", "Evaluate", "psi %.2f > %.2f", 0.31, 0.1),
+	    0);
 	assert_int_equal(events_recorder_flush(r, WAIT_LIMIT), 0);
-	assert_int_equal(events_record(r, created, "Warning", "DriftDetected", "Evaluate", "psi %.2f > %.2f", 0.31, 0.1),
-			 0);
+	assert_int_equal(
+	    events_record(r, created, "Warning", "DriftDetected", "Evaluate", "psi %.2f > %.2f", 0.31, 0.1),
+	    0);
 	assert_int_equal(events_recorder_flush(r, WAIT_LIMIT), 0);
 	events_recorder_stats(r, &st);
 	assert_int_equal(st.created, 1);
@@ -418,7 +432,8 @@ static void test_events_created_and_aggregated(void **state)
 	assert_string_equal(json_path_str(ev, "note", ""), "psi 0.31 > 0.10");
 	assert_string_equal(json_path_str(ev, "reportingController", ""), "saqr-operator");
 	assert_string_equal(json_path_str(ev, "regarding.name", ""), "events-target");
-	assert_string_equal(json_path_str(ev, "regarding.uid", "x"), json_path_str(created, "metadata.uid", "y"));
+	assert_string_equal(json_path_str(ev, "regarding.uid", "x"),
+			    json_path_str(created, "metadata.uid", "y"));
 	assert_int_equal(json_path_int(ev, "series.count", 0), 2);
 	events_recorder_free(r);
 	json_decref(list);
@@ -441,7 +456,7 @@ static struct workqueue_result cm_reconcile(void *ud, const char *ns, const char
 	pthread_mutex_lock(&r->mu);
 	json_array_append_new(r->keys, json_sprintf("%s/%s", ns, name));
 	pthread_mutex_unlock(&r->mu);
-	return (struct workqueue_result){ 0 };
+	return (struct workqueue_result){0};
 }
 
 struct key_want {
@@ -457,8 +472,7 @@ static bool reconciled_key(void *arg)
 	json_t *v;
 
 	pthread_mutex_lock(&w->r->mu);
-	json_array_foreach(w->r->keys, i, v)
-		found = found || strcmp(json_string_value(v), w->key) == 0;
+	json_array_foreach(w->r->keys, i, v) found = found || strcmp(json_string_value(v), w->key) == 0;
 	pthread_mutex_unlock(&w->r->mu);
 	return found;
 }
@@ -470,14 +484,22 @@ static bool manager_leads(void *arg)
 
 static void test_manager_reconciles_as_leader(void **state)
 {
-	struct manager_config mc = { .identity = "manager-a", .leader_election = true, .lease_namespace = env.ns,
-				     .lease_name = "saqr-manager", .retry_period = 0.2, .namespace = env.ns };
-	struct controller_config cc = { .name = "configmap", .primary = configmaps, .group = "", .kind = "ConfigMap",
-					.reconcile = cm_reconcile };
-	struct reconciled r = { PTHREAD_MUTEX_INITIALIZER, json_array() };
-	struct key_want w = { &r, "" };
-	struct httpd_request req = { .method = "GET", .path = "/metrics", .query = "", .content_type = "", .body = "" };
-	struct httpd_response resp = { .status = 200 };
+	struct manager_config mc = {.identity = "manager-a",
+				    .leader_election = true,
+				    .lease_namespace = env.ns,
+				    .lease_name = "saqr-manager",
+				    .retry_period = 0.2,
+				    .namespace = env.ns};
+	struct controller_config cc = {.name = "configmap",
+				       .primary = configmaps,
+				       .group = "",
+				       .kind = "ConfigMap",
+				       .reconcile = cm_reconcile};
+	struct reconciled r = {PTHREAD_MUTEX_INITIALIZER, json_array()};
+	struct key_want w = {&r, ""};
+	struct httpd_request req = {
+	    .method = "GET", .path = "/metrics", .query = "", .content_type = "", .body = ""};
+	struct httpd_response resp = {.status = 200};
 	struct manager *m;
 	json_t *lease = NULL;
 
@@ -494,15 +516,18 @@ static void test_manager_reconciles_as_leader(void **state)
 	buf_init(&resp.body, 1 << 20);
 	manager_http_handler(m, &req, &resp);
 	assert_int_equal(resp.status, 200);
-	assert_non_null(strstr(buf_str(&resp.body), "saqr_reconcile_total{controller=\"configmap\",result=\"success\"}"));
-	assert_non_null(strstr(buf_str(&resp.body),
-			       "saqr_api_requests_total{verb=\"list\",resource=\"configmaps\",result=\"ok\"} 1"));
+	assert_non_null(
+	    strstr(buf_str(&resp.body), "saqr_reconcile_total{controller=\"configmap\",result=\"success\"}"));
+	assert_non_null(
+	    strstr(buf_str(&resp.body),
+		   "saqr_api_requests_total{verb=\"list\",resource=\"configmaps\",result=\"ok\"} 1"));
 	assert_non_null(strstr(buf_str(&resp.body), "saqr_leader{identity=\"manager-a\"} 1"));
 	buf_release(&resp.body);
 	manager_stop(m);
 	assert_int_equal(manager_wait(m), 0);
 	/* Released on the way out. */
-	assert_int_equal(kube_get(env.client, &leaderelection_leases, env.ns, "saqr-manager", &lease, NULL), 0);
+	assert_int_equal(kube_get(env.client, &leaderelection_leases, env.ns, "saqr-manager", &lease, NULL),
+			 0);
 	assert_string_equal(json_path_str(lease, "spec.holderIdentity", "x"), "");
 	json_decref(lease);
 	manager_free(m);
@@ -513,11 +538,11 @@ static void test_manager_reconciles_as_leader(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_informer_follows_configmaps),
-		cmocka_unit_test(test_two_electors_hand_over),
-		cmocka_unit_test(test_events_created_and_aggregated),
-		cmocka_unit_test(test_manager_reconciles_as_leader),
-		cmocka_unit_test(test_informer_recovers_after_apiserver_restart),
+	    cmocka_unit_test(test_informer_follows_configmaps),
+	    cmocka_unit_test(test_two_electors_hand_over),
+	    cmocka_unit_test(test_events_created_and_aggregated),
+	    cmocka_unit_test(test_manager_reconciles_as_leader),
+	    cmocka_unit_test(test_informer_recovers_after_apiserver_restart),
 	};
 
 	return cmocka_run_group_tests_name("controller (integration)", tests, setup_env, teardown_env);

@@ -678,9 +678,14 @@ static void test_status_is_a_validated_subresource(void **state)
 static void test_driftpolicy_status_keeps_incidents_and_pending(void **state)
 {
 	static const char *const types[] = {"alertmanager", "servicenow"};
-	struct incident_cfg cfg = {.policy_name = "fraud-detector-drift", .cooldown_seconds = 3600, .nsinks = 2,
-				   .sink_types = types, .retrain = true, .rollback = true};
-	struct incident_eval ev = {.breached = true, .reason = "DriftDetected", .summary = "amount_aed psi 0.31"};
+	struct incident_cfg cfg = {.policy_name = "fraud-detector-drift",
+				   .cooldown_seconds = 3600,
+				   .nsinks = 2,
+				   .sink_types = types,
+				   .retrain = true,
+				   .rollback = true};
+	struct incident_eval ev = {
+	    .breached = true, .reason = "DriftDetected", .summary = "amount_aed psi 0.31"};
 	struct incident_plan plan;
 	struct buf out;
 	json_t *status, *patch, *got, *inc;
@@ -695,8 +700,8 @@ static void test_driftpolicy_status_keeps_incidents_and_pending(void **state)
 	json_object_set_new(inc, "rolledBackTo", json_string("v2 (s3://models/fraud/v2)"));
 	json_object_set_new(inc, "rollbackSkipped", json_string("no earlier model"));
 	json_object_set_new(inc, "externalIds", json_pack("{s:s}", "1", "9d3f"));
-	assert_int_equal(incident_pending_failed(json_array_get(plan.pending, 1), "the sink answered HTTP 503",
-						 1780000001),
+	assert_int_equal(incident_pending_failed(json_array_get(plan.pending, 1),
+						 "the sink answered HTTP 503", 1780000001),
 			 0);
 	status = json_pack("{s:O, s:O}", "incidents", plan.incidents, "pendingNotifications", plan.pending);
 	patch = json_pack("{s:O}", "status", status);

@@ -42,12 +42,12 @@
 #define DP_NAME "fraud-drift"
 #define HMAC_KEY "webhook-signing-key"
 
-static const struct kube_resource namespaces = { "", "v1", "namespaces", false };
-static const struct kube_resource secrets = { "", "v1", "secrets", true };
-static const struct kube_resource slices = { "discovery.k8s.io", "v1", "endpointslices", true };
-static const struct kube_resource mds = { "saqr.dev", "v1alpha1", "modeldeployments", true };
-static const struct kube_resource dps = { "saqr.dev", "v1alpha1", "driftpolicies", true };
-static const struct kube_resource tjs = { "saqr.dev", "v1alpha1", "trainingjobs", true };
+static const struct kube_resource namespaces = {"", "v1", "namespaces", false};
+static const struct kube_resource secrets = {"", "v1", "secrets", true};
+static const struct kube_resource slices = {"discovery.k8s.io", "v1", "endpointslices", true};
+static const struct kube_resource mds = {"saqr.dev", "v1alpha1", "modeldeployments", true};
+static const struct kube_resource dps = {"saqr.dev", "v1alpha1", "driftpolicies", true};
+static const struct kube_resource tjs = {"saqr.dev", "v1alpha1", "trainingjobs", true};
 
 enum { SINK_AM, SINK_WEBHOOK, SINK_SNOW, SINK_PD, NSINKS };
 
@@ -59,23 +59,24 @@ struct model {
 	double amount[5], channel[3], latency[6], ok, failed;
 };
 
-static const double amount_base[5] = { 183, 412, 261, 115, 29 };   /* the baseline / 10 */
-static const double amount_drift[5] = { 50, 150, 300, 350, 150 };
-static const double channel_base[3] = { 620, 230, 150 };
-static const double channel_drift[3] = { 200, 650, 150 };
-static const double latency_batch[6] = { 900, 80, 15, 5, 0, 0 };   /* p99 200 ms */
+static const double amount_base[5] = {183, 412, 261, 115, 29}; /* the baseline / 10 */
+static const double amount_drift[5] = {50, 150, 300, 350, 150};
+static const double channel_base[3] = {620, 230, 150};
+static const double channel_drift[3] = {200, 650, 150};
+static const double latency_batch[6] = {900, 80, 15, 5, 0, 0}; /* p99 200 ms */
 
 static void model_render(struct model *m, struct buf *out)
 {
-	static const char *const le[] = { "50", "200", "1000", "5000", "+Inf" };
-	static const char *const lat_le[] = { "0.05", "0.1", "0.25", "0.5", "1", "+Inf" };
-	static const char *const chan[] = { "card", "wallet", "transfer" };
+	static const char *const le[] = {"50", "200", "1000", "5000", "+Inf"};
+	static const char *const lat_le[] = {"0.05", "0.1", "0.25", "0.5", "1", "+Inf"};
+	static const char *const chan[] = {"card", "wallet", "transfer"};
 	double cum = 0;
 
 	buf_adds(out, "# TYPE saqr_feature_value histogram\n");
 	for (int i = 0; i < 5; i++) {
 		cum += m->amount[i];
-		buf_addf(out, "saqr_feature_value_bucket{feature=\"amount_aed\",le=\"%s\"} %.0f\n", le[i], cum);
+		buf_addf(out, "saqr_feature_value_bucket{feature=\"amount_aed\",le=\"%s\"} %.0f\n", le[i],
+			 cum);
 	}
 	buf_addf(out, "saqr_feature_value_count{feature=\"amount_aed\"} %.0f\n", cum);
 	buf_adds(out, "# TYPE saqr_feature_category_total counter\n");
@@ -89,10 +90,11 @@ static void model_render(struct model *m, struct buf *out)
 		buf_addf(out, "saqr_inference_latency_seconds_bucket{le=\"%s\"} %.0f\n", lat_le[i], cum);
 	}
 	buf_addf(out, "saqr_inference_latency_seconds_count %.0f\n", cum);
-	buf_addf(out, "# TYPE saqr_inference_requests_total counter\n"
-		      "saqr_inference_requests_total{code=\"200\"} %.0f\n"
-		      "saqr_inference_requests_total{code=\"500\"} %.0f\n"
-		      "# TYPE saqr_model_quality gauge\nsaqr_model_quality 0.95\n",
+	buf_addf(out,
+		 "# TYPE saqr_inference_requests_total counter\n"
+		 "saqr_inference_requests_total{code=\"200\"} %.0f\n"
+		 "saqr_inference_requests_total{code=\"500\"} %.0f\n"
+		 "# TYPE saqr_model_quality gauge\nsaqr_model_quality 0.95\n",
 		 m->ok, m->failed);
 }
 
@@ -141,7 +143,7 @@ struct env {
 	struct http_netrules apiserver;
 };
 
-static struct env env = { .model = { .mu = PTHREAD_MUTEX_INITIALIZER } };
+static struct env env = {.model = {.mu = PTHREAD_MUTEX_INITIALIZER}};
 
 static double now_mono(void)
 {
@@ -153,7 +155,7 @@ static double now_mono(void)
 
 static void pause_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -196,8 +198,8 @@ static int kubectl(const char *const args[])
 
 static void create(const struct kube_resource *res, json_t *obj)
 {
-	struct kube_write_opts wo = { 0 };
-	struct kube_status st = { 0 };
+	struct kube_write_opts wo = {0};
+	struct kube_status st = {0};
 	int rc = kube_create(env.client, res, env.ns, obj, &wo, NULL, &st);
 
 	if (rc)
@@ -216,8 +218,8 @@ static json_t *get(const struct kube_resource *res, const char *name)
 
 static void merge_patch(const struct kube_resource *res, const char *name, const char *sub, json_t *patch)
 {
-	struct kube_write_opts wo = { .subresource = sub };
-	struct kube_status st = { 0 };
+	struct kube_write_opts wo = {.subresource = sub};
+	struct kube_status st = {0};
 	int rc = kube_patch(env.client, res, env.ns, name, KUBE_PATCH_MERGE, patch, &wo, NULL, &st);
 
 	if (rc)
@@ -227,8 +229,8 @@ static void merge_patch(const struct kube_resource *res, const char *name, const
 
 static json_t *secret(const char *name, const char *k1, const char *v1, const char *k2, const char *v2)
 {
-	json_t *s = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion", "v1", "kind", "Secret", "metadata", "name",
-			      name, "stringData", k1, v1);
+	json_t *s = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion", "v1", "kind", "Secret",
+			      "metadata", "name", name, "stringData", k1, v1);
 
 	if (k2)
 		json_object_set_new(json_object_get(s, "stringData"), k2, json_string(v2));
@@ -239,31 +241,33 @@ static int setup_cluster_objects(void)
 {
 	char root[1024];
 	const char *r = getenv("SAQR_ROOT");
-	json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", env.ns);
-	struct kube_write_opts wo = { 0 };
+	json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
+			       "name", env.ns);
+	struct kube_write_opts wo = {0};
 	int rc = kube_create(env.client, &namespaces, NULL, ns, &wo, NULL, NULL);
 
 	json_decref(ns);
 	snprintf(root, sizeof(root), "%s/crds", r ? r : ".");
-	if (rc || kubectl((const char *const[]){ "apply", "--server-side", "-f", root, NULL }) ||
-	    kubectl((const char *const[]){ "wait", "--for=condition=established", "--timeout=60s",
-					    "crd/driftpolicies.saqr.dev", "crd/modeldeployments.saqr.dev",
-					    "crd/trainingjobs.saqr.dev", NULL }))
+	if (rc || kubectl((const char *const[]){"apply", "--server-side", "-f", root, NULL}) ||
+	    kubectl((const char *const[]){"wait", "--for=condition=established", "--timeout=60s",
+					  "crd/driftpolicies.saqr.dev", "crd/modeldeployments.saqr.dev",
+					  "crd/trainingjobs.saqr.dev", NULL}))
 		return -1;
 	return 0;
 }
 
 static int start_servers(void)
 {
-	struct httpd_opts ho = { .address = "127.0.0.1", .max_body = 1 << 20, .handler = model_handler,
-				 .ud = &env.model };
+	struct httpd_opts ho = {
+	    .address = "127.0.0.1", .max_body = 1 << 20, .handler = model_handler, .ud = &env.model};
 
 	if (httpd_start(&ho, &env.server))
 		return -1;
 	for (int i = 0; i < NSINKS; i++)
 		if (httprecv_start(&env.sinks[i]))
 			return -1;
-	httprecv_reply(env.sinks[SINK_SNOW], 201, "{\"result\":{\"sys_id\":\"abc123\",\"number\":\"INC0010001\"}}");
+	httprecv_reply(env.sinks[SINK_SNOW], 201,
+		       "{\"result\":{\"sys_id\":\"abc123\",\"number\":\"INC0010001\"}}");
 	httprecv_reply(env.sinks[SINK_PD], 202, "{\"status\":\"success\",\"dedup_key\":\"x\"}");
 	return 0;
 }
@@ -271,12 +275,14 @@ static int start_servers(void)
 /* Without the saqr-agent sidecar, so that the scrape reads the server's own port (the stand-in). */
 static json_t *model_deployment(const char *name, int port)
 {
-	return json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:i}, s:{s:b}}}", "apiVersion",
-			 "saqr.dev/v1alpha1", "kind", "ModelDeployment", "metadata", "name", name, "spec", "model",
-			 "name", "fraud", "version", "v3", "uri", "s3://models/fraud/v3", "format", "onnx", "digest",
-			 "sha256:3333333333333333333333333333333333333333333333333333333333333333", "server", "image",
-			 "registry.example.ae/ml/server@sha256:abababababababababababababababababababababababababababababababab",
-			 "port", port, "agent", "enabled", 0);
+	return json_pack(
+	    "{s:s, s:s, s:{s:s}, s:{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:i}, s:{s:b}}}", "apiVersion",
+	    "saqr.dev/v1alpha1", "kind", "ModelDeployment", "metadata", "name", name, "spec", "model", "name",
+	    "fraud", "version", "v3", "uri", "s3://models/fraud/v3", "format", "onnx", "digest",
+	    "sha256:3333333333333333333333333333333333333333333333333333333333333333", "server", "image",
+	    "registry.example.ae/ml/"
+	    "server@sha256:abababababababababababababababababababababababababababababababab",
+	    "port", port, "agent", "enabled", 0);
 }
 
 /* The ModelDeployment, its rollout history (as its controller would write it), and the
@@ -286,17 +292,19 @@ static void create_target(void)
 	int port = httpd_port(env.server);
 
 	create(&mds, model_deployment(MD_NAME, port));
-	merge_patch(&mds, MD_NAME, "status",
-		    json_pack("{s:{s:[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}}", "status", "history", "version",
-			      "v3", "uri", "s3://models/fraud/v3", "format", "onnx", "digest",
-			      "sha256:3333333333333333333333333333333333333333333333333333333333333333", "deployedAt",
-			      "2026-01-10T08:00:00Z", "version", "v2", "uri", "s3://models/fraud/v2", "format", "onnx",
-			      "deployedAt", "2025-12-01T08:00:00Z"));
-	create(&slices, json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:s, s:[{s:s, s:i, s:s}], s:[{s:[s], s:{s:b}}]}",
-				  "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name",
-				  MD_NAME "-test", "labels", "kubernetes.io/service-name", MD_NAME, "addressType", "FQDN",
-				  "ports", "name", "http", "port", port, "protocol", "TCP", "endpoints", "addresses",
-				  "model.localhost", "conditions", "ready", 1));
+	merge_patch(
+	    &mds, MD_NAME, "status",
+	    json_pack("{s:{s:[{s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}}", "status", "history",
+		      "version", "v3", "uri", "s3://models/fraud/v3", "format", "onnx", "digest",
+		      "sha256:3333333333333333333333333333333333333333333333333333333333333333", "deployedAt",
+		      "2026-01-10T08:00:00Z", "version", "v2", "uri", "s3://models/fraud/v2", "format",
+		      "onnx", "deployedAt", "2025-12-01T08:00:00Z"));
+	create(&slices,
+	       json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:s, s:[{s:s, s:i, s:s}], s:[{s:[s], s:{s:b}}]}",
+			 "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name",
+			 MD_NAME "-test", "labels", "kubernetes.io/service-name", MD_NAME, "addressType",
+			 "FQDN", "ports", "name", "http", "port", port, "protocol", "TCP", "endpoints",
+			 "addresses", "model.localhost", "conditions", "ready", 1));
 }
 
 static void create_secrets(void)
@@ -309,8 +317,8 @@ static void create_secrets(void)
 
 static int start_manager(void)
 {
-	struct manager_config mc = { .identity = "drift-test", .namespace = env.ns };
-	struct operator_ctx ctx = { 0 };
+	struct manager_config mc = {.identity = "drift-test", .namespace = env.ns};
+	struct operator_ctx ctx = {0};
 
 	if (manager_new(&env.ops, &mc, &env.mgr))
 		return -1;
@@ -387,25 +395,28 @@ static json_t *sink(const char *type, int i, const char *secret_name)
 
 static json_t *policy(const char *name, const char *target, const char *interval)
 {
-	json_t *features = json_pack(
-		"[{s:s, s:s, s:s, s:f, s:{s:{s:[i,i,i,i], s:[i,i,i,i,i]}}},"
-		" {s:s, s:s, s:s, s:f, s:{s:{s:i, s:i, s:i}}}]",
-		"name", "amount_aed", "type", "numerical", "method", "psi", "threshold", 0.2, "baseline", "bins", "edges",
-		50, 200, 1000, 5000, "counts", 1830, 4120, 2610, 1150, 290, "name", "channel", "type", "categorical",
-		"method", "chisquare", "threshold", 0.01, "baseline", "categories", "card", 6200, "wallet", 2300,
-		"transfer", 1500);
-	json_t *actions = json_pack(
-		"{s:{s:s, s:[o,o,o,o]}, s:{s:{s:s, s:[s,s], s:s}}, s:{s:b}, s:s}", "alert", "severity", "critical",
-		"sinks", sink("alertmanager", SINK_AM, "am-token"), sink("webhook", SINK_WEBHOOK, "webhook-key"),
-		sink("servicenow", SINK_SNOW, "snow"), sink("pagerduty", SINK_PD, "pd"), "retrain", "template", "image",
-		"registry.example.ae/ml/trainer@sha256:abababababababababababababababababababababababababababababababab",
-		"command", "python", "train.py", "serviceAccountName", "trainer", "rollback", "enabled", 1, "cooldown",
-		"1h");
+	json_t *features =
+	    json_pack("[{s:s, s:s, s:s, s:f, s:{s:{s:[i,i,i,i], s:[i,i,i,i,i]}}},"
+		      " {s:s, s:s, s:s, s:f, s:{s:{s:i, s:i, s:i}}}]",
+		      "name", "amount_aed", "type", "numerical", "method", "psi", "threshold", 0.2,
+		      "baseline", "bins", "edges", 50, 200, 1000, 5000, "counts", 1830, 4120, 2610, 1150, 290,
+		      "name", "channel", "type", "categorical", "method", "chisquare", "threshold", 0.01,
+		      "baseline", "categories", "card", 6200, "wallet", 2300, "transfer", 1500);
+	json_t *actions =
+	    json_pack("{s:{s:s, s:[o,o,o,o]}, s:{s:{s:s, s:[s,s], s:s}}, s:{s:b}, s:s}", "alert", "severity",
+		      "critical", "sinks", sink("alertmanager", SINK_AM, "am-token"),
+		      sink("webhook", SINK_WEBHOOK, "webhook-key"), sink("servicenow", SINK_SNOW, "snow"),
+		      sink("pagerduty", SINK_PD, "pd"), "retrain", "template", "image",
+		      "registry.example.ae/ml/"
+		      "trainer@sha256:abababababababababababababababababababababababababababababababab",
+		      "command", "python", "train.py", "serviceAccountName", "trainer", "rollback", "enabled",
+		      1, "cooldown", "1h");
 
-	return json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s}, s:s, s:{s:{}}, s:o, s:{s:i, s:i, s:f}, s:o}}", "apiVersion",
-			 "saqr.dev/v1alpha1", "kind", "DriftPolicy", "metadata", "name", name, "spec", "targetRef",
-			 "name", target, "interval", interval, "source", "scrape", "features", features, "slo",
-			 "latencyP99Ms", 250, "errorRatePercent", 1, "minQuality", 0.9, "actions", actions);
+	return json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s}, s:s, s:{s:{}}, s:o, s:{s:i, s:i, s:f}, s:o}}",
+			 "apiVersion", "saqr.dev/v1alpha1", "kind", "DriftPolicy", "metadata", "name", name,
+			 "spec", "targetRef", "name", target, "interval", interval, "source", "scrape",
+			 "features", features, "slo", "latencyP99Ms", 250, "errorRatePercent", 1,
+			 "minQuality", 0.9, "actions", actions);
 }
 
 /* ---- reading what the controller did ---- */
@@ -428,14 +439,14 @@ static bool dp_condition_is(void *arg)
 
 static void expect_condition(const char *dp, const char *type, const char *status, const char *reason)
 {
-	struct cond_want w = { dp, type, status, reason };
+	struct cond_want w = {dp, type, status, reason};
 
 	if (!wait_for(dp_condition_is, &w)) {
 		json_t *obj = get(&dps, dp);
 		char *s = json_dumps(json_object_get(obj, "status"), JSON_INDENT(1));
 
-		fail_msg("%s: condition %s never became %s/%s; status: %s", dp, type, status, reason ? reason : "*",
-			 s ? s : "null");
+		fail_msg("%s: condition %s never became %s/%s; status: %s", dp, type, status,
+			 reason ? reason : "*", s ? s : "null");
 	}
 }
 
@@ -460,8 +471,9 @@ static size_t pending_count(void)
 static bool incident_settled(void *arg)
 {
 	json_t *inc = incident0();
-	bool ok = inc && json_path_bool(inc, "notified", false, NULL) && json_object_get(inc, "trainingJob") &&
-		  json_object_get(inc, "rolledBackTo") && pending_count() == 0;
+	bool ok = inc && json_path_bool(inc, "notified", false, NULL) &&
+		  json_object_get(inc, "trainingJob") && json_object_get(inc, "rolledBackTo") &&
+		  pending_count() == 0;
 
 	(void)arg;
 	json_decref(inc);
@@ -490,8 +502,8 @@ static bool failing_pending(void *arg)
 	json_t *dp = get(&dps, DP_NAME), *e;
 	size_t i, n = 0;
 
-	json_array_foreach(json_path(dp, "status.pendingNotifications"), i, e)
-		n += json_path_int(e, "attempts", 0) >= w->attempts;
+	json_array_foreach(json_path(dp, "status.pendingNotifications"), i, e) n +=
+	    json_path_int(e, "attempts", 0) >= w->attempts;
 	json_decref(dp);
 	return n >= w->want;
 }
@@ -533,16 +545,16 @@ static json_t *last_accepted(int s, json_t **body)
 
 static bool has_event(const char *reason, const char *regarding)
 {
-	struct kube_list_opts lo = { 0 };
+	struct kube_list_opts lo = {0};
 	json_t *list = NULL, *ev;
 	bool found = false;
 	size_t i;
 
 	if (kube_list_all(env.client, &events_resource, env.ns, &lo, &list, NULL))
 		return false;
-	json_array_foreach(json_object_get(list, "items"), i, ev)
-		found = found || (strcmp(json_path_str(ev, "reason", ""), reason) == 0 &&
-				  strcmp(json_path_str(ev, "regarding.name", ""), regarding) == 0);
+	json_array_foreach(json_object_get(list, "items"), i, ev) found =
+	    found || (strcmp(json_path_str(ev, "reason", ""), reason) == 0 &&
+		      strcmp(json_path_str(ev, "regarding.name", ""), regarding) == 0);
 	json_decref(list);
 	return found;
 }
@@ -581,7 +593,7 @@ static bool evaluated_again(void *arg)
 
 static void wait_evaluations(const char *dp_name, int n)
 {
-	struct evals_want w = { dp_name, "", n + 1 };
+	struct evals_want w = {dp_name, "", n + 1};
 
 	assert_true(wait_for(evaluated_again, &w));
 }
@@ -601,7 +613,8 @@ static void test_first_window_then_no_drift(void **state)
 	expect_condition(DP_NAME, "SLOBreached", "False", "WithinObjectives");
 	expect_condition(DP_NAME, "Degraded", "False", "AsExpected");
 	dp = get(&dps, DP_NAME);
-	assert_int_equal(json_path_int(dp, "status.observedGeneration", 0), json_path_int(dp, "metadata.generation", -1));
+	assert_int_equal(json_path_int(dp, "status.observedGeneration", 0),
+			 json_path_int(dp, "metadata.generation", -1));
 	assert_string_equal(json_path_str(dp, "status.features.0.name", ""), "amount_aed");
 	assert_true(json_number_value(json_path(dp, "status.latencyP99Ms")) > 199.9);
 	assert_true(json_number_value(json_path(dp, "status.latencyP99Ms")) < 200.1);
@@ -634,7 +647,8 @@ static void check_trigger_payloads(const char *id)
 	ts = json_path_str(req, "headers.x-saqr-timestamp", "");
 	assert_true(llabs(strtoll(ts, NULL, 10) - (long long)time(NULL)) < 300);
 	assert_int_equal(notify_webhook_sign(HMAC_KEY, ts, delivery, json_path_str(req, "body", ""),
-					     strlen(json_path_str(req, "body", "")), hex), 0);
+					     strlen(json_path_str(req, "body", "")), hex),
+			 0);
 	snprintf(want, sizeof(want), "sha256=%s", hex);
 	assert_string_equal(json_path_str(req, "headers.x-saqr-signature-256", ""), want);
 	assert_string_equal(json_path_str(req, "headers.x-saqr-delivery", ""), delivery);
@@ -645,7 +659,8 @@ static void check_trigger_payloads(const char *id)
 	json_decref(body);
 	req = last_accepted(SINK_SNOW, &body);
 	assert_string_equal(json_path_str(req, "path", ""), "/api/now/table/incident");
-	assert_string_equal(json_path_str(req, "headers.authorization", ""), "Basic c2Fxcjpzbi1wYXNz"); /* saqr:sn-pass */
+	assert_string_equal(json_path_str(req, "headers.authorization", ""),
+			    "Basic c2Fxcjpzbi1wYXNz"); /* saqr:sn-pass */
 	assert_string_equal(json_path_str(body, "correlation_id", ""), id);
 	assert_string_equal(json_path_str(body, "urgency", ""), "1");
 	json_decref(req);
@@ -662,8 +677,8 @@ static void check_trigger_payloads(const char *id)
 
 static void test_drift_opens_incident_and_acts(void **state)
 {
-	struct event_want ev = { "IncidentOpened", DP_NAME };
-	struct kube_list_opts lo = { 0 };
+	struct event_want ev = {"IncidentOpened", DP_NAME};
+	struct kube_list_opts lo = {0};
 	json_t *inc, *tj, *md, *list = NULL;
 	char id[320], tj_name[128];
 
@@ -693,10 +708,13 @@ static void test_drift_opens_incident_and_acts(void **state)
 	assert_non_null(tj);
 	assert_string_equal(json_path_str(tj, "metadata.ownerReferences.0.kind", ""), "DriftPolicy");
 	assert_true(json_path_bool(tj, "metadata.ownerReferences.0.controller", false, NULL));
-	assert_string_equal(json_string_value(json_object_get(json_path(tj, "metadata.annotations"), "saqr.dev/incident")),
-			    id);
-	assert_string_equal(json_path_str(tj, "spec.image", ""),
-			    "registry.example.ae/ml/trainer@sha256:abababababababababababababababababababababababababababababababab");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_path(tj, "metadata.annotations"), "saqr.dev/incident")),
+	    id);
+	assert_string_equal(
+	    json_path_str(tj, "spec.image", ""),
+	    "registry.example.ae/ml/"
+	    "trainer@sha256:abababababababababababababababababababababababababababababababab");
 	json_decref(tj);
 	md = get(&mds, MD_NAME);
 	assert_string_equal(json_path_str(md, "spec.model.version", ""), "v2");
@@ -717,8 +735,8 @@ static void test_drift_opens_incident_and_acts(void **state)
 
 static void test_resolve_reaches_sinks_after_an_outage(void **state)
 {
-	struct failing_want fw = { 1, 2 };
-	struct event_want ev = { "IncidentResolved", DP_NAME };
+	struct failing_want fw = {1, 2};
+	struct event_want ev = {"IncidentResolved", DP_NAME};
 	json_t *req, *body, *inc;
 	char id[320], delivery[400];
 	size_t webhook_seen;
@@ -815,7 +833,7 @@ static void touch(const char *dp_name, const char *value)
 
 static void test_suspend_stops_evaluations(void **state)
 {
-	struct reconciles_want rw = { "success", 0 };
+	struct reconciles_want rw = {"success", 0};
 	json_t *dp;
 	char before[32];
 
@@ -836,7 +854,7 @@ static void test_suspend_stops_evaluations(void **state)
 
 static void test_unrelated_event_does_not_write(void **state)
 {
-	struct reconciles_want rw = { "requeue_after", 0 };
+	struct reconciles_want rw = {"requeue_after", 0};
 	double writes;
 	json_t *dp;
 	char before[64];
@@ -848,16 +866,18 @@ static void test_unrelated_event_does_not_write(void **state)
 	expect_condition("quiet-drift", "Ready", "Unknown", "WaitingForWindow");
 	/* its first reconcile wrote that; the update it caused was reconciled without a write */
 	assert_true(wait_for(reconciled_more, &rw));
-	writes = metric("saqr_api_requests_total", "verb=\"update\",resource=\"driftpolicies\",result=\"ok\"");
+	writes =
+	    metric("saqr_api_requests_total", "verb=\"update\",resource=\"driftpolicies\",result=\"ok\"");
 	dp = get(&dps, "quiet-drift");
-	snprintf(before, sizeof(before), "%s", json_path_str(dp, "status.conditions.0.lastTransitionTime", ""));
+	snprintf(before, sizeof(before), "%s",
+		 json_path_str(dp, "status.conditions.0.lastTransitionTime", ""));
 	json_decref(dp);
 	/* a label change queues the policy long before its interval is over: no write */
 	rw.above = reconciles("requeue_after");
 	touch("quiet-drift", "1");
 	assert_true(wait_for(reconciled_more, &rw));
-	assert_true(metric("saqr_api_requests_total", "verb=\"update\",resource=\"driftpolicies\",result=\"ok\"") ==
-		    writes);
+	assert_true(metric("saqr_api_requests_total",
+			   "verb=\"update\",resource=\"driftpolicies\",result=\"ok\"") == writes);
 	dp = get(&dps, "quiet-drift");
 	assert_string_equal(json_path_str(dp, "status.conditions.0.lastTransitionTime", ""), before);
 	json_decref(dp);
@@ -878,11 +898,12 @@ static void test_unreadable_source_is_not_no_drift(void **state)
 
 static void test_baseline_capture(void **state)
 {
-	static const struct kube_resource configmaps = { "", "v1", "configmaps", true };
+	static const struct kube_resource configmaps = {"", "v1", "configmaps", true};
 	json_t *dp = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s}, s:s, s:{s:{}}, s:{s:b}}}", "apiVersion",
-			       "saqr.dev/v1alpha1", "kind", "DriftPolicy", "metadata", "name", "capture-drift", "spec",
-			       "targetRef", "name", MD_NAME, "interval", "2s", "source", "scrape", "baseline", "capture", 1);
-	struct event_want ev = { "BaselineCaptured", "capture-drift" };
+			       "saqr.dev/v1alpha1", "kind", "DriftPolicy", "metadata", "name",
+			       "capture-drift", "spec", "targetRef", "name", MD_NAME, "interval", "2s",
+			       "source", "scrape", "baseline", "capture", 1);
+	struct event_want ev = {"BaselineCaptured", "capture-drift"};
 	json_t *cm, *doc;
 
 	(void)state;
@@ -894,7 +915,8 @@ static void test_baseline_capture(void **state)
 	cm = get(&configmaps, "capture-drift-baseline");
 	assert_non_null(cm);
 	assert_string_equal(json_path_str(cm, "metadata.ownerReferences.0.name", ""), "capture-drift");
-	doc = json_loads(json_string_value(json_object_get(json_object_get(cm, "data"), "baseline.json")), 0, NULL);
+	doc = json_loads(json_string_value(json_object_get(json_object_get(cm, "data"), "baseline.json")), 0,
+			 NULL);
 	assert_non_null(doc);
 	assert_int_equal(json_array_size(json_path(doc, "features.amount_aed.edges")), 4);
 	assert_non_null(json_path(doc, "features.channel.categories.card"));
@@ -909,13 +931,13 @@ static void test_baseline_capture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_first_window_then_no_drift),
-		cmocka_unit_test(test_drift_opens_incident_and_acts),
-		cmocka_unit_test(test_resolve_reaches_sinks_after_an_outage),
-		cmocka_unit_test(test_suspend_stops_evaluations),
-		cmocka_unit_test(test_unrelated_event_does_not_write),
-		cmocka_unit_test(test_unreadable_source_is_not_no_drift),
-		cmocka_unit_test(test_baseline_capture),
+	    cmocka_unit_test(test_first_window_then_no_drift),
+	    cmocka_unit_test(test_drift_opens_incident_and_acts),
+	    cmocka_unit_test(test_resolve_reaches_sinks_after_an_outage),
+	    cmocka_unit_test(test_suspend_stops_evaluations),
+	    cmocka_unit_test(test_unrelated_event_does_not_write),
+	    cmocka_unit_test(test_unreadable_source_is_not_no_drift),
+	    cmocka_unit_test(test_baseline_capture),
 	};
 
 	return cmocka_run_group_tests_name("driftpolicy (integration)", tests, setup, teardown);

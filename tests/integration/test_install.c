@@ -780,7 +780,8 @@ static void test_helm_watch_namespace(void **state)
 	(void)state;
 	/* Only reading Namespaces (the audit's work unit) is bound cluster-wide. */
 	assert_int_equal(count_kind(docs, "ClusterRoleBinding"), 1);
-	check_verbs(must_find(docs, "ClusterRole", "saqr-operator-namespaces"), "", "namespaces", "get,list,watch");
+	check_verbs(must_find(docs, "ClusterRole", "saqr-operator-namespaces"), "", "namespaces",
+		    "get,list,watch");
 	check_verbs(must_find(docs, "ClusterRole", "saqr-operator-namespaces"), "", "pods", "");
 	rb = must_find(docs, "RoleBinding", "saqr-operator");
 	assert_string_equal(json_path_str(rb, "metadata.namespace", ""), "ml-team");

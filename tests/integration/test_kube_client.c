@@ -24,14 +24,14 @@
 #include "common/yamljson.h"
 #include "kube/client.h"
 
-static const struct kube_resource configmaps = { "", "v1", "configmaps", true };
-static const struct kube_resource namespaces = { "", "v1", "namespaces", false };
-static const struct kube_resource events = { "", "v1", "events", true };
-static const struct kube_resource serviceaccounts = { "", "v1", "serviceaccounts", true };
-static const struct kube_resource roles = { "rbac.authorization.k8s.io", "v1", "roles", true };
-static const struct kube_resource rolebindings = { "rbac.authorization.k8s.io", "v1", "rolebindings", true };
-static const struct kube_resource crds = { "apiextensions.k8s.io", "v1", "customresourcedefinitions", false };
-static const struct kube_resource widgets = { "test.saqr.dev", "v1", "widgets", true };
+static const struct kube_resource configmaps = {"", "v1", "configmaps", true};
+static const struct kube_resource namespaces = {"", "v1", "namespaces", false};
+static const struct kube_resource events = {"", "v1", "events", true};
+static const struct kube_resource serviceaccounts = {"", "v1", "serviceaccounts", true};
+static const struct kube_resource roles = {"rbac.authorization.k8s.io", "v1", "roles", true};
+static const struct kube_resource rolebindings = {"rbac.authorization.k8s.io", "v1", "rolebindings", true};
+static const struct kube_resource crds = {"apiextensions.k8s.io", "v1", "customresourcedefinitions", false};
+static const struct kube_resource widgets = {"test.saqr.dev", "v1", "widgets", true};
 
 static struct kube_config *cfg;
 static struct kube_client *kc;
@@ -41,11 +41,12 @@ static char ns[64];
 
 static json_t *configmap(const char *name, const char *label_batch)
 {
-	json_t *cm = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name",
-			       name, "data", "k", "v");
+	json_t *cm = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+			       "metadata", "name", name, "data", "k", "v");
 
 	if (label_batch)
-		json_object_set_new(json_object_get(cm, "metadata"), "labels", json_pack("{s:s}", "batch", label_batch));
+		json_object_set_new(json_object_get(cm, "metadata"), "labels",
+				    json_pack("{s:s}", "batch", label_batch));
 	return cm;
 }
 
@@ -62,7 +63,7 @@ static void create_cm(const char *name, const char *batch, json_t **out)
 
 static void pause_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -88,7 +89,8 @@ static int group_setup(void **state)
 		fail_msg("kubeconfig: %s", err);
 	assert_int_equal(kube_client_new(cfg, &kc), 0);
 	snprintf(ns, sizeof(ns), "kube-client-%ld", (long)getpid());
-	nsobj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", ns);
+	nsobj =
+	    json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", ns);
 	rc = kube_create(kc, &namespaces, NULL, nsobj, NULL, NULL, &st);
 	json_decref(nsobj);
 	if (rc)
@@ -119,7 +121,8 @@ static void test_create_get_update(void **state)
 	assert_int_equal(kube_get(kc, &configmaps, ns, "crud", &got, &st), 0);
 	assert_int_equal(st.http_code, 200);
 	assert_string_equal(json_path_str(got, "data.k", ""), "v");
-	assert_string_equal(json_path_str(got, "metadata.uid", "a"), json_path_str(created, "metadata.uid", "b"));
+	assert_string_equal(json_path_str(got, "metadata.uid", "a"),
+			    json_path_str(created, "metadata.uid", "b"));
 
 	json_decref(created);
 	created = configmap("crud", NULL);
@@ -183,7 +186,7 @@ static void test_request_body_cap(void **state)
 
 static void test_response_body_cap(void **state)
 {
-	struct kube_list_opts o = { .label_selector = "batch=huge" };
+	struct kube_list_opts o = {.label_selector = "batch=huge"};
 	size_t each = 1000 * 1000, count = KUBE_MAX_RESPONSE_BODY / each + 2;
 	char *blob = malloc(each + 1);
 	struct kube_status st;
@@ -218,7 +221,7 @@ static void test_response_body_cap(void **state)
 
 static void test_list_selectors_and_pages(void **state)
 {
-	struct kube_list_opts o = { .label_selector = "batch=p", .limit = 3 };
+	struct kube_list_opts o = {.label_selector = "batch=p", .limit = 3};
 	struct kube_status st;
 	json_t *page = NULL, *all = NULL, *one = NULL;
 	char name[32];
@@ -245,12 +248,12 @@ static void test_list_selectors_and_pages(void **state)
 		assert_string_equal(json_path_str(all, name, ""), "p");
 	}
 
-	o = (struct kube_list_opts){ .field_selector = "metadata.name=other-1" };
+	o = (struct kube_list_opts){.field_selector = "metadata.name=other-1"};
 	assert_int_equal(kube_list(kc, &configmaps, ns, &o, &one, &st), 0);
 	assert_int_equal(json_array_size(json_object_get(one, "items")), 1);
 	assert_string_equal(json_path_str(one, "items.0.metadata.name", ""), "other-1");
 
-	o = (struct kube_list_opts){ .limit = 1, .continue_token = "garbage" };
+	o = (struct kube_list_opts){.limit = 1, .continue_token = "garbage"};
 	assert_int_equal(kube_list(kc, &configmaps, ns, &o, NULL, &st), SAQR_EAPI);
 	assert_int_equal(st.http_code, 400);
 	json_decref(page);
@@ -262,27 +265,33 @@ static void test_list_selectors_and_pages(void **state)
 
 static void test_merge_and_json_patch(void **state)
 {
-	struct kube_write_opts dry = { .dry_run = true };
+	struct kube_write_opts dry = {.dry_run = true};
 	struct kube_status st;
 	json_t *merge = json_pack("{s:{s:s, s:n}}", "data", "added", "yes", "k");
-	json_t *jp = json_pack("[{s:s, s:s, s:s}]", "op", "replace", "path", "/data/added", "value", "replaced");
-	json_t *failing = json_pack("[{s:s, s:s, s:s}]", "op", "test", "path", "/data/added", "value", "nope");
+	json_t *jp =
+	    json_pack("[{s:s, s:s, s:s}]", "op", "replace", "path", "/data/added", "value", "replaced");
+	json_t *failing =
+	    json_pack("[{s:s, s:s, s:s}]", "op", "test", "path", "/data/added", "value", "nope");
 	json_t *out = NULL, *dry_out = NULL;
 
 	(void)state;
 	create_cm("patched", NULL, NULL);
-	assert_int_equal(kube_patch(kc, &configmaps, ns, "patched", KUBE_PATCH_MERGE, merge, NULL, &out, &st), 0);
+	assert_int_equal(kube_patch(kc, &configmaps, ns, "patched", KUBE_PATCH_MERGE, merge, NULL, &out, &st),
+			 0);
 	assert_string_equal(json_path_str(out, "data.added", ""), "yes");
 	assert_null(json_path(out, "data.k")); /* null deletes in a merge patch */
 	json_decref(out);
 	assert_int_equal(kube_patch(kc, &configmaps, ns, "patched", KUBE_PATCH_JSON, jp, NULL, &out, &st), 0);
 	assert_string_equal(json_path_str(out, "data.added", ""), "replaced");
-	assert_int_not_equal(kube_patch(kc, &configmaps, ns, "patched", KUBE_PATCH_JSON, failing, NULL, NULL, &st), 0);
+	assert_int_not_equal(
+	    kube_patch(kc, &configmaps, ns, "patched", KUBE_PATCH_JSON, failing, NULL, NULL, &st), 0);
 	assert_true(st.http_code >= 400);
-	assert_int_equal(kube_patch(kc, &configmaps, ns, "patched", KUBE_PATCH_JSON, merge, NULL, NULL, &st), SAQR_EINVAL);
+	assert_int_equal(kube_patch(kc, &configmaps, ns, "patched", KUBE_PATCH_JSON, merge, NULL, NULL, &st),
+			 SAQR_EINVAL);
 
 	/* dry run: answered as if done, nothing stored */
-	assert_int_equal(kube_patch(kc, &configmaps, ns, "patched", KUBE_PATCH_MERGE, merge, &dry, &dry_out, &st), 0);
+	assert_int_equal(
+	    kube_patch(kc, &configmaps, ns, "patched", KUBE_PATCH_MERGE, merge, &dry, &dry_out, &st), 0);
 	json_decref(out);
 	assert_int_equal(kube_get(kc, &configmaps, ns, "patched", &out, &st), 0);
 	assert_string_equal(json_path_str(out, "data.added", ""), "replaced");
@@ -314,7 +323,8 @@ static void test_server_side_apply(void **state)
 	assert_string_equal(json_path_str(out, "data.k", ""), "from-b");
 	mf = json_path(out, "metadata.managedFields");
 	for (i = 0; i < json_array_size(mf); i++)
-		b_owns = b_owns || strcmp(json_path_str(json_array_get(mf, i), "manager", ""), "manager-b") == 0;
+		b_owns =
+		    b_owns || strcmp(json_path_str(json_array_get(mf, i), "manager", ""), "manager-b") == 0;
 	assert_true(b_owns);
 	assert_int_equal(kube_apply(kc, &configmaps, ns, b, NULL, true, NULL, &st), SAQR_EINVAL);
 	json_decref(out);
@@ -334,9 +344,9 @@ static bool crd_established(void)
 	if (kube_get(kc, &crds, NULL, "widgets.test.saqr.dev", &crd, &st))
 		return false;
 	conds = json_path(crd, "status.conditions");
-	json_array_foreach(conds, i, c)
-		ok = ok || (strcmp(json_path_str(c, "type", ""), "Established") == 0 &&
-			    strcmp(json_path_str(c, "status", ""), "True") == 0);
+	json_array_foreach(conds, i, c) ok =
+	    ok || (strcmp(json_path_str(c, "type", ""), "Established") == 0 &&
+		   strcmp(json_path_str(c, "status", ""), "True") == 0);
 	json_decref(crd);
 	return ok;
 }
@@ -366,10 +376,10 @@ static void install_widgets_crd(void)
 
 static void test_status_subresource(void **state)
 {
-	struct kube_write_opts status = { .subresource = "status" };
+	struct kube_write_opts status = {.subresource = "status"};
 	struct kube_status st;
-	json_t *w = json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:s}}", "apiVersion", "test.saqr.dev/v1", "kind", "Widget",
-			      "metadata", "name", "w1", "spec", "size", 3, "color", "teal");
+	json_t *w = json_pack("{s:s, s:s, s:{s:s}, s:{s:i, s:s}}", "apiVersion", "test.saqr.dev/v1", "kind",
+			      "Widget", "metadata", "name", "w1", "spec", "size", 3, "color", "teal");
 	json_t *created = NULL, *after = NULL, *got = NULL;
 	json_t *patch = json_pack("{s:{s:s}}", "status", "phase", "Patched");
 
@@ -381,7 +391,8 @@ static void test_status_subresource(void **state)
 	assert_int_equal(kube_update(kc, &widgets, ns, created, NULL, &after, &st), 0);
 	assert_null(json_path(after, "status.phase"));
 	/* ... while the status subresource takes it, and ignores spec */
-	json_object_set_new(after, "status", json_pack("{s:s, s:i}", "phase", "Ready", "observedGeneration", 1));
+	json_object_set_new(after, "status",
+			    json_pack("{s:s, s:i}", "phase", "Ready", "observedGeneration", 1));
 	json_object_set_new(json_object_get(after, "spec"), "size", json_integer(99));
 	json_decref(created);
 	created = NULL;
@@ -405,9 +416,9 @@ static void test_status_subresource(void **state)
 
 static void test_delete_preconditions(void **state)
 {
-	struct kube_delete_opts wrong_uid = { .precondition_uid = "00000000-0000-0000-0000-000000000000" };
-	struct kube_delete_opts wrong_rv = { .precondition_resource_version = "1" };
-	struct kube_delete_opts right = { .propagation_policy = "Background" };
+	struct kube_delete_opts wrong_uid = {.precondition_uid = "00000000-0000-0000-0000-000000000000"};
+	struct kube_delete_opts wrong_rv = {.precondition_resource_version = "1"};
+	struct kube_delete_opts right = {.propagation_policy = "Background"};
 	struct kube_status st;
 	json_t *cm = NULL;
 
@@ -432,7 +443,7 @@ struct watch_log {
 	char types[16][16];
 	int n;
 	int bookmarks;
-	const char *end_on;  /* return 1 at this type */
+	const char *end_on; /* return 1 at this type */
 	struct kube_client *client;
 	struct kube_watch_opts opts;
 	struct kube_status st;
@@ -481,7 +492,8 @@ static char *list_rv(const struct kube_resource *res)
 
 static void test_watch_order(void **state)
 {
-	struct watch_log w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .end_on = "DELETED" };
+	struct watch_log w = {
+	    .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .end_on = "DELETED"};
 	json_t *patch = json_pack("{s:{s:s}}", "data", "k", "changed");
 	struct kube_status st;
 	pthread_t th;
@@ -489,11 +501,14 @@ static void test_watch_order(void **state)
 
 	(void)state;
 	w.client = kc;
-	w.opts = (struct kube_watch_opts){ .field_selector = "metadata.name=watched", .resource_version = rv,
-					   .allow_bookmarks = true, .timeout_seconds = 120 };
+	w.opts = (struct kube_watch_opts){.field_selector = "metadata.name=watched",
+					  .resource_version = rv,
+					  .allow_bookmarks = true,
+					  .timeout_seconds = 120};
 	assert_int_equal(pthread_create(&th, NULL, watch_thread, &w), 0);
 	create_cm("watched", NULL, NULL);
-	assert_int_equal(kube_patch(kc, &configmaps, ns, "watched", KUBE_PATCH_MERGE, patch, NULL, NULL, &st), 0);
+	assert_int_equal(kube_patch(kc, &configmaps, ns, "watched", KUBE_PATCH_MERGE, patch, NULL, NULL, &st),
+			 0);
 	assert_int_equal(kube_delete(kc, &configmaps, ns, "watched", NULL, &st), 0);
 	pthread_join(th, NULL);
 	assert_int_equal(w.rc, 1); /* the callback's own value ends the watch */
@@ -507,7 +522,7 @@ static void test_watch_order(void **state)
 
 static void test_watch_stop_flag(void **state)
 {
-	struct watch_log w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct watch_log w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 	atomic_bool stop = false;
 	pthread_t th;
 	char *rv = list_rv(&configmaps);
@@ -515,8 +530,8 @@ static void test_watch_stop_flag(void **state)
 
 	(void)state;
 	w.client = kc;
-	w.opts = (struct kube_watch_opts){ .field_selector = "metadata.name=stopper", .resource_version = rv,
-					   .stop = &stop };
+	w.opts = (struct kube_watch_opts){
+	    .field_selector = "metadata.name=stopper", .resource_version = rv, .stop = &stop};
 	assert_int_equal(pthread_create(&th, NULL, watch_thread, &w), 0);
 	create_cm("stopper", NULL, NULL);
 	pthread_mutex_lock(&w.mu);
@@ -537,8 +552,8 @@ static void test_watch_stop_flag(void **state)
 
 static void test_watch_server_timeout_ends_cleanly(void **state)
 {
-	struct watch_log w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
-	struct kube_watch_opts o = { .label_selector = "batch=none-such", .timeout_seconds = 1 };
+	struct watch_log w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	struct kube_watch_opts o = {.label_selector = "batch=none-such", .timeout_seconds = 1};
 
 	(void)state;
 	/* the server closes the stream after timeoutSeconds: a clean end, 0 */
@@ -565,7 +580,7 @@ static char *read_abs(const char *path)
 static struct kube_client *etcd_client(void)
 {
 	const char *dir = getenv("SAQR_CLUSTER_DIR");
-	struct kube_config ec = { 0 };
+	struct kube_config ec = {0};
 	struct kube_client *c = NULL;
 	char path[4096], url[64];
 	char *port;
@@ -590,12 +605,16 @@ static void compact_etcd(void)
 	char *text;
 	const char *rev;
 
-	assert_int_equal(kube_request(etcd, "POST", "/v3/kv/range", "application/json", "{\"key\":\"AA==\"}", 14, &range, &st), 0);
+	assert_int_equal(kube_request(etcd, "POST", "/v3/kv/range", "application/json", "{\"key\":\"AA==\"}",
+				      14, &range, &st),
+			 0);
 	rev = json_path_str(range, "header.revision", NULL);
 	assert_non_null(rev);
 	body = json_pack("{s:s, s:b}", "revision", rev, "physical", 1);
 	text = json_dumps(body, JSON_COMPACT);
-	assert_int_equal(kube_request(etcd, "POST", "/v3/kv/compaction", "application/json", text, strlen(text), NULL, &st), 0);
+	assert_int_equal(kube_request(etcd, "POST", "/v3/kv/compaction", "application/json", text,
+				      strlen(text), NULL, &st),
+			 0);
 	free(text);
 	json_decref(body);
 	json_decref(range);
@@ -605,9 +624,10 @@ static void compact_etcd(void)
 static void create_event(const char *name, json_t **out)
 {
 	struct kube_status st;
-	json_t *ev = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "apiVersion", "v1", "kind", "Event",
-			       "metadata", "name", name, "involvedObject", "kind", "ConfigMap", "name", "crud", "namespace",
-			       ns, "reason", "Testing", "message", "compaction fodder", "type", "Normal");
+	json_t *ev = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s}", "apiVersion", "v1",
+			       "kind", "Event", "metadata", "name", name, "involvedObject", "kind",
+			       "ConfigMap", "name", "crud", "namespace", ns, "reason", "Testing", "message",
+			       "compaction fodder", "type", "Normal");
 	int rc = kube_create(kc, &events, ns, ev, NULL, out, &st);
 
 	if (rc)
@@ -617,8 +637,8 @@ static void create_event(const char *name, json_t **out)
 
 static void test_watch_after_compaction_is_gone(void **state)
 {
-	struct watch_log w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
-	struct kube_watch_opts o = { .timeout_seconds = 30 };
+	struct watch_log w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	struct kube_watch_opts o = {.timeout_seconds = 30};
 	json_t *first = NULL;
 	char *old;
 
@@ -640,9 +660,10 @@ static void test_watch_after_compaction_is_gone(void **state)
 
 static void test_watch_from_version_1(void **state)
 {
-	struct watch_log w = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .end_on = "ADDED" };
-	struct kube_watch_opts o = { .resource_version = "1", .field_selector = "metadata.name=crud",
-				     .timeout_seconds = 30 };
+	struct watch_log w = {
+	    .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .end_on = "ADDED"};
+	struct kube_watch_opts o = {
+	    .resource_version = "1", .field_selector = "metadata.name=crud", .timeout_seconds = 30};
 	int rc;
 
 	(void)state;
@@ -665,7 +686,7 @@ static void test_watch_from_version_1(void **state)
 
 static int closed_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -681,7 +702,7 @@ static void test_closed_port_is_transport_error(void **state)
 	struct kube_config bad = *cfg;
 	struct kube_client *c = NULL;
 	struct kube_status st;
-	struct kube_watch_opts o = { 0 };
+	struct kube_watch_opts o = {0};
 	char url[64];
 
 	(void)state;
@@ -698,7 +719,7 @@ static void test_closed_port_is_transport_error(void **state)
 
 static void test_inline_pem(void **state)
 {
-	struct kube_config mem = { .server = cfg->server, .namespace = "default" };
+	struct kube_config mem = {.server = cfg->server, .namespace = "default"};
 	struct kube_client *c = NULL;
 	struct kube_status st;
 
@@ -731,17 +752,19 @@ static void test_inline_pem(void **state)
  * ClusterRole is empty without a controller-manager, hence a Role of our own.) */
 static char *service_account_token(void)
 {
-	json_t *sa = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata", "name",
-			       "reader");
-	json_t *role = json_pack("{s:s, s:s, s:{s:s}, s:[{s:[s], s:[s], s:[s, s]}]}", "apiVersion",
-				 "rbac.authorization.k8s.io/v1", "kind", "Role", "metadata", "name", "cm-reader", "rules",
-				 "apiGroups", "", "resources", "configmaps", "verbs", "get", "list");
-	json_t *rb = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}", "apiVersion",
-			       "rbac.authorization.k8s.io/v1", "kind", "RoleBinding", "metadata", "name", "reader",
-			       "roleRef", "apiGroup", "rbac.authorization.k8s.io", "kind", "Role", "name", "cm-reader",
-			       "subjects", "kind", "ServiceAccount", "name", "reader", "namespace", ns);
-	json_t *tr = json_pack("{s:s, s:s, s:{s:i}}", "apiVersion", "authentication.k8s.io/v1", "kind", "TokenRequest",
-			       "spec", "expirationSeconds", 3600);
+	json_t *sa = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "ServiceAccount",
+			       "metadata", "name", "reader");
+	json_t *role =
+	    json_pack("{s:s, s:s, s:{s:s}, s:[{s:[s], s:[s], s:[s, s]}]}", "apiVersion",
+		      "rbac.authorization.k8s.io/v1", "kind", "Role", "metadata", "name", "cm-reader",
+		      "rules", "apiGroups", "", "resources", "configmaps", "verbs", "get", "list");
+	json_t *rb =
+	    json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}", "apiVersion",
+		      "rbac.authorization.k8s.io/v1", "kind", "RoleBinding", "metadata", "name", "reader",
+		      "roleRef", "apiGroup", "rbac.authorization.k8s.io", "kind", "Role", "name", "cm-reader",
+		      "subjects", "kind", "ServiceAccount", "name", "reader", "namespace", ns);
+	json_t *tr = json_pack("{s:s, s:s, s:{s:i}}", "apiVersion", "authentication.k8s.io/v1", "kind",
+			       "TokenRequest", "spec", "expirationSeconds", 3600);
 	char *body = json_dumps(tr, JSON_COMPACT);
 	struct kube_status st;
 	json_t *out = NULL;
@@ -752,7 +775,8 @@ static char *service_account_token(void)
 	assert_int_equal(kube_create(kc, &roles, ns, role, NULL, NULL, &st), 0);
 	assert_int_equal(kube_create(kc, &rolebindings, ns, rb, NULL, NULL, &st), 0);
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/serviceaccounts/reader/token", ns);
-	assert_int_equal(kube_request(kc, "POST", path, "application/json", body, strlen(body), &out, &st), 0);
+	assert_int_equal(kube_request(kc, "POST", path, "application/json", body, strlen(body), &out, &st),
+			 0);
 	token = strdup(json_path_str(out, "status.token", ""));
 	assert_true(strlen(token) > 20);
 	free(body);
@@ -777,7 +801,7 @@ static void rotate_token(const char *dir, const char *token)
 
 static void test_token_file_rotation(void **state)
 {
-	struct kube_config tc = { .server = cfg->server, .ca_file = cfg->ca_file, .namespace = ns };
+	struct kube_config tc = {.server = cfg->server, .ca_file = cfg->ca_file, .namespace = ns};
 	struct kube_client *c = NULL;
 	struct kube_status st;
 	char *good = service_account_token();
@@ -794,8 +818,9 @@ static void test_token_file_rotation(void **state)
 	assert_int_equal(kube_delete(c, &configmaps, ns, "crud", NULL, &st), SAQR_EFORBIDDEN);
 	assert_non_null(strstr(st.message, "system:serviceaccount:"));
 	/* nor watches: a refused watch maps like any other call */
-	assert_int_equal(kube_watch(c, &configmaps, ns, &(struct kube_watch_opts){ .timeout_seconds = 5 }, watch_record,
-				    NULL, &st), SAQR_EFORBIDDEN);
+	assert_int_equal(kube_watch(c, &configmaps, ns, &(struct kube_watch_opts){.timeout_seconds = 5},
+				    watch_record, NULL, &st),
+			 SAQR_EFORBIDDEN);
 	assert_int_equal(st.http_code, 403);
 	rotate_token(dir, "not-a-valid-token\n");
 	assert_int_equal(kube_get(c, &configmaps, ns, "crud", NULL, &st), SAQR_EFORBIDDEN);
@@ -827,7 +852,7 @@ static void *getter_thread(void *arg)
 
 static void test_threads_share_a_client(void **state)
 {
-	struct getter g[8] = { { 0 } };
+	struct getter g[8] = {{0}};
 	pthread_t th[8];
 
 	(void)state;
@@ -842,24 +867,24 @@ static void test_threads_share_a_client(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_get_update),
-		cmocka_unit_test(test_invalid_object_and_raw_request),
-		cmocka_unit_test(test_request_body_cap),
-		cmocka_unit_test(test_response_body_cap),
-		cmocka_unit_test(test_list_selectors_and_pages),
-		cmocka_unit_test(test_merge_and_json_patch),
-		cmocka_unit_test(test_server_side_apply),
-		cmocka_unit_test(test_status_subresource),
-		cmocka_unit_test(test_delete_preconditions),
-		cmocka_unit_test(test_watch_order),
-		cmocka_unit_test(test_watch_stop_flag),
-		cmocka_unit_test(test_watch_server_timeout_ends_cleanly),
-		cmocka_unit_test(test_watch_after_compaction_is_gone),
-		cmocka_unit_test(test_watch_from_version_1),
-		cmocka_unit_test(test_closed_port_is_transport_error),
-		cmocka_unit_test(test_inline_pem),
-		cmocka_unit_test(test_token_file_rotation),
-		cmocka_unit_test(test_threads_share_a_client),
+	    cmocka_unit_test(test_create_get_update),
+	    cmocka_unit_test(test_invalid_object_and_raw_request),
+	    cmocka_unit_test(test_request_body_cap),
+	    cmocka_unit_test(test_response_body_cap),
+	    cmocka_unit_test(test_list_selectors_and_pages),
+	    cmocka_unit_test(test_merge_and_json_patch),
+	    cmocka_unit_test(test_server_side_apply),
+	    cmocka_unit_test(test_status_subresource),
+	    cmocka_unit_test(test_delete_preconditions),
+	    cmocka_unit_test(test_watch_order),
+	    cmocka_unit_test(test_watch_stop_flag),
+	    cmocka_unit_test(test_watch_server_timeout_ends_cleanly),
+	    cmocka_unit_test(test_watch_after_compaction_is_gone),
+	    cmocka_unit_test(test_watch_from_version_1),
+	    cmocka_unit_test(test_closed_port_is_transport_error),
+	    cmocka_unit_test(test_inline_pem),
+	    cmocka_unit_test(test_token_file_rotation),
+	    cmocka_unit_test(test_threads_share_a_client),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

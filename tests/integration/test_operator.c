@@ -36,18 +36,18 @@
 #define S(obj, path) json_path_str((obj), (path), "<missing>")
 #define I(obj, path) json_path_int((obj), (path), -12345)
 
-static const struct kube_resource r_ns = { "", "v1", "namespaces", false };
-static const struct kube_resource r_md = { "saqr.dev", "v1alpha1", "modeldeployments", true };
-static const struct kube_resource r_tj = { "saqr.dev", "v1alpha1", "trainingjobs", true };
-static const struct kube_resource r_dep = { "apps", "v1", "deployments", true };
-static const struct kube_resource r_svc = { "", "v1", "services", true };
-static const struct kube_resource r_hpa = { "autoscaling", "v2", "horizontalpodautoscalers", true };
-static const struct kube_resource r_np = { "networking.k8s.io", "v1", "networkpolicies", true };
-static const struct kube_resource r_pdb = { "policy", "v1", "poddisruptionbudgets", true };
-static const struct kube_resource r_job = { "batch", "v1", "jobs", true };
-static const struct kube_resource r_pod = { "", "v1", "pods", true };
-static const struct kube_resource r_ev = { "events.k8s.io", "v1", "events", true };
-static const struct kube_resource r_lease = { "coordination.k8s.io", "v1", "leases", true };
+static const struct kube_resource r_ns = {"", "v1", "namespaces", false};
+static const struct kube_resource r_md = {"saqr.dev", "v1alpha1", "modeldeployments", true};
+static const struct kube_resource r_tj = {"saqr.dev", "v1alpha1", "trainingjobs", true};
+static const struct kube_resource r_dep = {"apps", "v1", "deployments", true};
+static const struct kube_resource r_svc = {"", "v1", "services", true};
+static const struct kube_resource r_hpa = {"autoscaling", "v2", "horizontalpodautoscalers", true};
+static const struct kube_resource r_np = {"networking.k8s.io", "v1", "networkpolicies", true};
+static const struct kube_resource r_pdb = {"policy", "v1", "poddisruptionbudgets", true};
+static const struct kube_resource r_job = {"batch", "v1", "jobs", true};
+static const struct kube_resource r_pod = {"", "v1", "pods", true};
+static const struct kube_resource r_ev = {"events.k8s.io", "v1", "events", true};
+static const struct kube_resource r_lease = {"coordination.k8s.io", "v1", "leases", true};
 
 struct env {
 	struct kube_client *c;
@@ -72,7 +72,7 @@ static double now_mono(void)
 
 static void pause_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -88,37 +88,40 @@ static json_t *get_obj(const struct kube_resource *res, const char *ns, const ch
 
 static void create_obj(const struct kube_resource *res, const char *ns, json_t *obj)
 {
-	struct kube_write_opts wo = { 0 };
-	struct kube_status st = { 0 };
+	struct kube_write_opts wo = {0};
+	struct kube_status st = {0};
 	int rc = kube_create(env.c, res, ns, obj, &wo, NULL, &st);
 
 	if (rc)
-		fail_msg("create %s %s: %s: %s", res->resource, S(obj, "metadata.name"), saqr_strerror(rc), st.message);
+		fail_msg("create %s %s: %s: %s", res->resource, S(obj, "metadata.name"), saqr_strerror(rc),
+			 st.message);
 	json_decref(obj);
 }
 
 /* create_obj, retrying while the connection to a restarted API server is re-established. */
 static void create_retrying(const struct kube_resource *res, const char *ns, json_t *obj)
 {
-	struct kube_write_opts wo = { 0 };
+	struct kube_write_opts wo = {0};
 	double deadline = now_mono() + WAIT_LIMIT;
-	struct kube_status st = { 0 };
+	struct kube_status st = {0};
 	int rc;
 
-	while ((rc = kube_create(env.c, res, ns, obj, &wo, NULL, &st)) == SAQR_ETRANSPORT && now_mono() < deadline)
+	while ((rc = kube_create(env.c, res, ns, obj, &wo, NULL, &st)) == SAQR_ETRANSPORT &&
+	       now_mono() < deadline)
 		pause_ms(200);
 	if (rc)
-		fail_msg("create %s %s: %s: %s", res->resource, S(obj, "metadata.name"), saqr_strerror(rc), st.message);
+		fail_msg("create %s %s: %s: %s", res->resource, S(obj, "metadata.name"), saqr_strerror(rc),
+			 st.message);
 	json_decref(obj);
 }
 
 /* Patch (merge or JSON patch) as a person would, under the field manager "hand"; status
  * true patches the status subresource. */
-static void patch_obj(const struct kube_resource *res, const char *ns, const char *name, enum kube_patch_type type,
-		      json_t *patch, bool status)
+static void patch_obj(const struct kube_resource *res, const char *ns, const char *name,
+		      enum kube_patch_type type, json_t *patch, bool status)
 {
-	struct kube_write_opts wo = { .field_manager = "hand", .subresource = status ? "status" : NULL };
-	struct kube_status st = { 0 };
+	struct kube_write_opts wo = {.field_manager = "hand", .subresource = status ? "status" : NULL};
+	struct kube_status st = {0};
 	int rc = kube_patch(env.c, res, ns, name, type, patch, &wo, NULL, &st);
 
 	if (rc)
@@ -140,9 +143,9 @@ static const char *text_at(const json_t *obj, const char *path, char *buf, size_
 
 		snprintf(type, sizeof(type), "%.*s", dot ? (int)(dot - path - 5) : 0, path + 5);
 		v = NULL;
-		json_array_foreach(json_path(obj, "status.conditions"), i, c)
-			if (strcmp(S(c, "type"), type) == 0)
-				v = json_object_get(c, dot ? dot + 1 : "status");
+		json_array_foreach(json_path(obj, "status.conditions"), i,
+				   c) if (strcmp(S(c, "type"), type) == 0) v =
+		    json_object_get(c, dot ? dot + 1 : "status");
 	} else {
 		v = json_path(obj, path);
 	}
@@ -176,8 +179,8 @@ static json_t *wait_obj(const struct kube_resource *res, const char *ns, const c
 			if (obj)
 				text_at(obj, path ? path : "metadata.name", buf, sizeof(buf));
 			json_decref(obj);
-			fail_msg("%s %s/%s: %s is \"%s\", waited for \"%s\"", res->resource, ns, name, path ? path : "-",
-				 obj ? buf : "(absent)", want ? want : "(absent)");
+			fail_msg("%s %s/%s: %s is \"%s\", waited for \"%s\"", res->resource, ns, name,
+				 path ? path : "-", obj ? buf : "(absent)", want ? want : "(absent)");
 		}
 		json_decref(obj);
 		pause_ms(100);
@@ -194,7 +197,8 @@ static void expect_text(const json_t *obj, const char *path, const char *want)
 	char buf[512];
 
 	if (strcmp(text_at(obj, path, buf, sizeof(buf)), want) != 0)
-		fail_msg("%s %s: %s is \"%s\", want \"%s\"", S(obj, "kind"), S(obj, "metadata.name"), path, buf, want);
+		fail_msg("%s %s: %s is \"%s\", want \"%s\"", S(obj, "kind"), S(obj, "metadata.name"), path,
+			 buf, want);
 }
 
 /* The env entry name of a container. */
@@ -203,9 +207,8 @@ static const json_t *env_of(const json_t *container, const char *name)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(json_object_get(container, "env"), i, e)
-		if (strcmp(S(e, "name"), name) == 0)
-			return e;
+	json_array_foreach(json_object_get(container, "env"), i,
+			   e) if (strcmp(S(e, "name"), name) == 0) return e;
 	fail_msg("container %s has no env %s", S(container, "name"), name);
 	return NULL;
 }
@@ -216,17 +219,17 @@ static void wait_event(const char *ns, const char *name, const char *reason, con
 	double deadline = now_mono() + WAIT_LIMIT;
 
 	while (now_mono() < deadline) {
-		struct kube_list_opts lo = { 0 };
+		struct kube_list_opts lo = {0};
 		json_t *list = NULL, *ev;
 		bool found = false;
 		size_t i;
 
 		if (kube_list_all(env.c, &r_ev, ns, &lo, &list, NULL) == 0)
-			json_array_foreach(json_object_get(list, "items"), i, ev)
-				found = found || (strcmp(S(ev, "regarding.name"), name) == 0 &&
-						  strcmp(S(ev, "reason"), reason) == 0 &&
-						  (!note || strstr(S(ev, "note"), note)) &&
-						  strcmp(S(ev, "reportingController"), "saqr-operator") == 0);
+			json_array_foreach(json_object_get(list, "items"), i, ev) found =
+			    found ||
+			    (strcmp(S(ev, "regarding.name"), name) == 0 &&
+			     strcmp(S(ev, "reason"), reason) == 0 && (!note || strstr(S(ev, "note"), note)) &&
+			     strcmp(S(ev, "reportingController"), "saqr-operator") == 0);
 		json_decref(list);
 		if (found)
 			return;
@@ -269,13 +272,15 @@ static double metric(long port, const char *name, const char *part1, const char 
 
 	buf_init(&body, 16u << 20);
 	assert_int_equal(http_get(port, "/metrics", &body), 200);
-	for (line = buf_str(&body); line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+	for (line = buf_str(&body); line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		const char *end = strchr(line, '\n'), *sp;
 		char one[1024];
 
 		snprintf(one, sizeof(one), "%.*s", end ? (int)(end - line) : (int)strlen(line), line);
 		sp = strrchr(one, ' ');
-		if (strncmp(one, name, strlen(name)) != 0 || (one[strlen(name)] != '{' && one[strlen(name)] != ' ') ||
+		if (strncmp(one, name, strlen(name)) != 0 ||
+		    (one[strlen(name)] != '{' && one[strlen(name)] != ' ') ||
 		    (part1 && !strstr(one, part1)) || (part2 && !strstr(one, part2)) || !sp)
 			continue;
 		sum += strtod(sp + 1, NULL);
@@ -298,7 +303,7 @@ static double writes(long port)
 static long start_operator(struct proc *p, const char *log_name, const char *const *extra_args,
 			   const char *const *env_extra)
 {
-	const char *argv[24] = { env.operator_bin, "--metrics-addr", "127.0.0.1:0", "--workers", "2" };
+	const char *argv[24] = {env.operator_bin, "--metrics-addr", "127.0.0.1:0", "--workers", "2"};
 	char log[1200];
 	int n = 5;
 
@@ -342,20 +347,22 @@ static json_t *model(const char *name, const char *version)
 	char uri[256];
 
 	snprintf(uri, sizeof(uri), "s3://uae-models/%s/%s/model.onnx", name, version);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", name, "version", version, "uri", uri, "format", "onnx",
-			 "digest", DIGEST);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", name, "version", version, "uri", uri, "format",
+			 "onnx", "digest", DIGEST);
 }
 
 static json_t *md_obj(const char *ns, const char *name, int replicas)
 {
-	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:o, s:{s:s, s:i, s:s, s:[{s:s, s:s}], s:{s:{s:s}}}, s:i, "
-			 "s:{s:s, s:s, s:[s]}, s:{s:{s:s}}}}",
-			 "apiVersion", "saqr.dev/v1alpha1", "kind", "ModelDeployment", "metadata", "name", name,
-			 "namespace", ns, "spec", "model", model(name, "v1"), "server", "image",
-			 "registry.example.ae/ml/onnx-server:1.18", "port", 8080, "readinessPath", "/v2/health/ready", "env",
-			 "name", "LOG_LEVEL", "value", "info", "resources", "requests", "cpu", "500m", "replicas", replicas,
-			 "security", "serviceAccountName", name, "tlsSecretName", "fraud-tls", "allowedNamespaces",
-			 "payments", "scheduling", "nodeSelector", "topology.kubernetes.io/region", "uaenorth");
+	return json_pack(
+	    "{s:s, s:s, s:{s:s, s:s}, s:{s:o, s:{s:s, s:i, s:s, s:[{s:s, s:s}], s:{s:{s:s}}}, s:i, "
+	    "s:{s:s, s:s, s:[s]}, s:{s:{s:s}}}}",
+	    "apiVersion", "saqr.dev/v1alpha1", "kind", "ModelDeployment", "metadata", "name", name,
+	    "namespace", ns, "spec", "model", model(name, "v1"), "server", "image",
+	    "registry.example.ae/ml/onnx-server:1.18", "port", 8080, "readinessPath", "/v2/health/ready",
+	    "env", "name", "LOG_LEVEL", "value", "info", "resources", "requests", "cpu", "500m", "replicas",
+	    replicas, "security", "serviceAccountName", name, "tlsSecretName", "fraud-tls",
+	    "allowedNamespaces", "payments", "scheduling", "nodeSelector", "topology.kubernetes.io/region",
+	    "uaenorth");
 }
 
 /* A TrainingJob; framework NULL: a single-process job without `distributed`. */
@@ -365,11 +372,11 @@ static json_t *tj_obj(const char *name, int replicas, const char *framework)
 	json_t *tj;
 
 	snprintf(out, sizeof(out), "s3://uae-models/%s/out/model.onnx", name);
-	tj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:[s], s:[s], s:i, s:{s:s, s:s, s:s}, s:s}}", "apiVersion",
-		       "saqr.dev/v1alpha1", "kind", "TrainingJob", "metadata", "name", name, "namespace", env.ns, "spec",
-		       "image", "registry.example.ae/ml/trainer:2.3", "command", "torchrun", "args", "train.py",
-		       "replicas", replicas, "output", "uri", out, "provider", "aws", "region", "me-central-1",
-		       "serviceAccountName", "trainer");
+	tj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:[s], s:[s], s:i, s:{s:s, s:s, s:s}, s:s}}",
+		       "apiVersion", "saqr.dev/v1alpha1", "kind", "TrainingJob", "metadata", "name", name,
+		       "namespace", env.ns, "spec", "image", "registry.example.ae/ml/trainer:2.3", "command",
+		       "torchrun", "args", "train.py", "replicas", replicas, "output", "uri", out, "provider",
+		       "aws", "region", "me-central-1", "serviceAccountName", "trainer");
 	if (framework)
 		json_object_set_new(json_object_get(tj, "spec"), "distributed",
 				    json_pack("{s:s, s:i}", "framework", framework, "nprocPerNode", 1));
@@ -386,12 +393,13 @@ static void deployment_rolled_out(const char *ns, const char *name, int ready)
 
 	json_decref(dep);
 	patch_obj(&r_dep, ns, name, KUBE_PATCH_MERGE,
-		  json_pack("{s:{s:I, s:I, s:I, s:i, s:i, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}}", "status",
-			    "observedGeneration", (json_int_t)gen, "replicas", (json_int_t)want, "updatedReplicas",
-			    (json_int_t)want, "readyReplicas", ready, "availableReplicas", ready, "conditions", "type",
-			    "Available", "status", "True", "reason", "MinimumReplicasAvailable", "message",
-			    "Deployment has minimum availability.", "type", "Progressing", "status", "True", "reason",
-			    "NewReplicaSetAvailable", "message", "ReplicaSet has successfully progressed."),
+		  json_pack("{s:{s:I, s:I, s:I, s:i, s:i, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}}",
+			    "status", "observedGeneration", (json_int_t)gen, "replicas", (json_int_t)want,
+			    "updatedReplicas", (json_int_t)want, "readyReplicas", ready, "availableReplicas",
+			    ready, "conditions", "type", "Available", "status", "True", "reason",
+			    "MinimumReplicasAvailable", "message", "Deployment has minimum availability.",
+			    "type", "Progressing", "status", "True", "reason", "NewReplicaSetAvailable",
+			    "message", "ReplicaSet has successfully progressed."),
 		  true);
 }
 
@@ -402,8 +410,8 @@ static void wait_template_version(const char *ns, const char *name, const char *
 
 	for (;;) {
 		json_t *dep = get_obj(&r_dep, ns, name);
-		const char *v = json_string_value(
-		    json_object_get(json_path(dep, "spec.template.metadata.annotations"), "saqr.dev/model-version"));
+		const char *v = json_string_value(json_object_get(
+		    json_path(dep, "spec.template.metadata.annotations"), "saqr.dev/model-version"));
 		bool done = v && strcmp(v, version) == 0;
 
 		json_decref(dep);
@@ -418,8 +426,8 @@ static void wait_template_version(const char *ns, const char *name, const char *
 static void job_started(const char *name, int active)
 {
 	patch_obj(&r_job, env.ns, name, KUBE_PATCH_MERGE,
-		  json_pack("{s:{s:s, s:i, s:i}}", "status", "startTime", "2024-05-01T10:00:05Z", "active", active,
-			    "ready", active),
+		  json_pack("{s:{s:s, s:i, s:i}}", "status", "startTime", "2024-05-01T10:00:05Z", "active",
+			    active, "ready", active),
 		  true);
 }
 
@@ -430,11 +438,12 @@ static void job_succeeded(const char *name, int n)
 	snprintf(indexes, sizeof(indexes), n > 1 ? "0-%d" : "0", n - 1);
 	job_started(name, n);
 	patch_obj(&r_job, env.ns, name, KUBE_PATCH_MERGE,
-		  json_pack("{s:{s:i, s:i, s:i, s:s, s:s, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}}", "status",
-			    "active", 0, "ready", 0, "succeeded", n, "completedIndexes", indexes, "completionTime",
-			    "2024-05-01T14:31:52Z", "conditions", "type", "SuccessCriteriaMet", "status", "True",
-			    "reason", "CompletionsReached", "message", "Reached expected number of succeeded pods",
-			    "type", "Complete", "status", "True", "reason", "CompletionsReached", "message",
+		  json_pack("{s:{s:i, s:i, s:i, s:s, s:s, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}}",
+			    "status", "active", 0, "ready", 0, "succeeded", n, "completedIndexes", indexes,
+			    "completionTime", "2024-05-01T14:31:52Z", "conditions", "type",
+			    "SuccessCriteriaMet", "status", "True", "reason", "CompletionsReached", "message",
+			    "Reached expected number of succeeded pods", "type", "Complete", "status", "True",
+			    "reason", "CompletionsReached", "message",
 			    "Reached expected number of succeeded pods"),
 		  true);
 }
@@ -447,22 +456,25 @@ static void job_pod_terminated(const char *job_name, const char *message)
 	char pod[128];
 
 	snprintf(pod, sizeof(pod), "%s-0-abcde", job_name);
-	create_obj(&r_pod, env.ns,
-		   json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}, s:{s:s}, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}, "
-			     "s:{s:s, s:b, s:[{s:s, s:s}]}}",
-			     "apiVersion", "v1", "kind", "Pod", "metadata", "name", pod, "labels",
-			     "batch.kubernetes.io/job-name", job_name, "job-name", job_name,
-			     "batch.kubernetes.io/job-completion-index", "0", "annotations",
-			     "batch.kubernetes.io/job-completion-index", "0", "ownerReferences", "apiVersion", "batch/v1",
-			     "kind", "Job", "name", job_name, "uid", S(job, "metadata.uid"), "controller", 1,
-			     "blockOwnerDeletion", 1, "spec", "restartPolicy", "Never", "automountServiceAccountToken", 0,
-			     "containers", "name", "trainer", "image", "registry.example.ae/ml/trainer:2.3"));
+	create_obj(
+	    &r_pod, env.ns,
+	    json_pack("{s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}, s:{s:s}, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}, "
+		      "s:{s:s, s:b, s:[{s:s, s:s}]}}",
+		      "apiVersion", "v1", "kind", "Pod", "metadata", "name", pod, "labels",
+		      "batch.kubernetes.io/job-name", job_name, "job-name", job_name,
+		      "batch.kubernetes.io/job-completion-index", "0", "annotations",
+		      "batch.kubernetes.io/job-completion-index", "0", "ownerReferences", "apiVersion",
+		      "batch/v1", "kind", "Job", "name", job_name, "uid", S(job, "metadata.uid"),
+		      "controller", 1, "blockOwnerDeletion", 1, "spec", "restartPolicy", "Never",
+		      "automountServiceAccountToken", 0, "containers", "name", "trainer", "image",
+		      "registry.example.ae/ml/trainer:2.3"));
 	patch_obj(&r_pod, env.ns, pod, KUBE_PATCH_MERGE,
-		  json_pack("{s:{s:s, s:[{s:s, s:b, s:i, s:s, s:s, s:{s:{s:i, s:s, s:s, s:s, s:s}}}]}}", "status", "phase",
-			    "Succeeded", "containerStatuses", "name", "trainer", "ready", 0, "restartCount", 0, "image",
-			    "registry.example.ae/ml/trainer:2.3", "imageID", "registry.example.ae/ml/trainer@" DIGEST,
-			    "state", "terminated", "exitCode", 0, "reason", "Completed", "message", message, "startedAt",
-			    "2024-05-01T10:00:07Z", "finishedAt", "2024-05-01T14:31:50Z"),
+		  json_pack("{s:{s:s, s:[{s:s, s:b, s:i, s:s, s:s, s:{s:{s:i, s:s, s:s, s:s, s:s}}}]}}",
+			    "status", "phase", "Succeeded", "containerStatuses", "name", "trainer", "ready",
+			    0, "restartCount", 0, "image", "registry.example.ae/ml/trainer:2.3", "imageID",
+			    "registry.example.ae/ml/trainer@" DIGEST, "state", "terminated", "exitCode", 0,
+			    "reason", "Completed", "message", message, "startedAt", "2024-05-01T10:00:07Z",
+			    "finishedAt", "2024-05-01T14:31:50Z"),
 		  true);
 	json_decref(job);
 }
@@ -471,8 +483,9 @@ static void job_pod_terminated(const char *job_name, const char *message)
 
 static int make_namespace(const char *name)
 {
-	struct kube_write_opts wo = { 0 };
-	json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", name);
+	struct kube_write_opts wo = {0};
+	json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
+			       "name", name);
 	int rc = kube_create(env.c, &r_ns, NULL, ns, &wo, NULL, NULL);
 
 	json_decref(ns);
@@ -482,9 +495,15 @@ static int make_namespace(const char *name)
 static int apply_crds(void)
 {
 	char crds[1100];
-	const char *apply[] = { env.kubectl, "apply", "--server-side", "-f", crds, NULL };
-	const char *wait[] = { env.kubectl, "wait", "--for", "condition=Established", "--timeout=60s",
-			       "crd/modeldeployments.saqr.dev", "crd/trainingjobs.saqr.dev", NULL };
+	const char *apply[] = {env.kubectl, "apply", "--server-side", "-f", crds, NULL};
+	const char *wait[] = {env.kubectl,
+			      "wait",
+			      "--for",
+			      "condition=Established",
+			      "--timeout=60s",
+			      "crd/modeldeployments.saqr.dev",
+			      "crd/trainingjobs.saqr.dev",
+			      NULL};
 
 	snprintf(crds, sizeof(crds), "%s/crds", env.root);
 	return run_quiet(apply) || run_quiet(wait) ? -1 : 0;
@@ -492,12 +511,14 @@ static int apply_crds(void)
 
 static int setup_env(void)
 {
-	const char *bin = getenv("SAQR_SAN_BIN"), *tools = getenv("SAQR_TOOLS_BIN"), *root = getenv("SAQR_ROOT");
+	const char *bin = getenv("SAQR_SAN_BIN"), *tools = getenv("SAQR_TOOLS_BIN"),
+		   *root = getenv("SAQR_ROOT");
 	struct kube_config *cfg = NULL;
 	char err[256];
 
 	if (!bin || !tools || !root || !getenv("SAQR_CLUSTER_DIR")) {
-		fprintf(stderr, "test_operator: needs SAQR_SAN_BIN, SAQR_TOOLS_BIN, SAQR_ROOT, SAQR_CLUSTER_DIR\n");
+		fprintf(stderr,
+			"test_operator: needs SAQR_SAN_BIN, SAQR_TOOLS_BIN, SAQR_ROOT, SAQR_CLUSTER_DIR\n");
 		return -1;
 	}
 	snprintf(env.operator_bin, sizeof(env.operator_bin), "%s/saqr-operator", bin);
@@ -517,7 +538,7 @@ static int setup_env(void)
 
 static int setup_all(void **state)
 {
-	const char *args[] = { "--namespace", env.ns, NULL };
+	const char *args[] = {"--namespace", env.ns, NULL};
 
 	(void)state;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -645,10 +666,11 @@ static void test_md_autoscaling_and_canary_come_and_go(void **state)
 
 	(void)state;
 	patch_obj(&r_md, env.ns, "fraud", KUBE_PATCH_MERGE,
-		  json_pack("{s:{s:n, s:{s:i, s:i, s:i}, s:{s:{s:s, s:s, s:s, s:s}, s:i}}}", "spec", "replicas",
-			    "autoscaling", "minReplicas", 2, "maxReplicas", 5, "targetCPUUtilizationPercentage", 60,
-			    "canary", "model", "name", "fraud", "version", "v2", "uri", "s3://uae-models/fraud/v2/model.onnx",
-			    "format", "onnx", "weight", 50),
+		  json_pack("{s:{s:n, s:{s:i, s:i, s:i}, s:{s:{s:s, s:s, s:s, s:s}, s:i}}}", "spec",
+			    "replicas", "autoscaling", "minReplicas", 2, "maxReplicas", 5,
+			    "targetCPUUtilizationPercentage", 60, "canary", "model", "name", "fraud",
+			    "version", "v2", "uri", "s3://uae-models/fraud/v2/model.onnx", "format", "onnx",
+			    "weight", 50),
 		  false);
 	hpa = wait_obj(&r_hpa, env.ns, "fraud", "spec.maxReplicas", "4");
 	expect_text(hpa, "spec.minReplicas", "1");
@@ -678,16 +700,17 @@ static void test_md_hand_edits_are_put_back(void **state)
 	(void)state;
 	patch_obj(&r_dep, env.ns, "fraud", KUBE_PATCH_JSON,
 		  json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:b}]", "op", "replace", "path",
-			    "/spec/template/spec/containers/0/image", "value", "evil:latest", "op", "replace", "path",
-			    "/spec/template/spec/containers/0/securityContext/readOnlyRootFilesystem", "value", 0),
+			    "/spec/template/spec/containers/0/image", "value", "evil:latest", "op", "replace",
+			    "path", "/spec/template/spec/containers/0/securityContext/readOnlyRootFilesystem",
+			    "value", 0),
 		  false);
 	dep = wait_obj(&r_dep, env.ns, "fraud", "spec.template.spec.containers.0.image",
 		       "registry.example.ae/ml/onnx-server:1.18");
 	check_hardened_pod(dep);
 	json_decref(dep);
 	/* a selector key added by hand to the Service (its selector is atomic) */
-	patch_obj(&r_svc, env.ns, "fraud", KUBE_PATCH_MERGE, json_pack("{s:{s:{s:s}}}", "spec", "selector", "x", "y"),
-		  false);
+	patch_obj(&r_svc, env.ns, "fraud", KUBE_PATCH_MERGE,
+		  json_pack("{s:{s:{s:s}}}", "spec", "selector", "x", "y"), false);
 	json_decref(wait_obj(&r_svc, env.ns, "fraud", "spec.selector.x", ""));
 	/* a deleted NetworkPolicy comes back */
 	np = wait_obj(&r_np, env.ns, "fraud", NULL, NULL);
@@ -720,8 +743,8 @@ static void test_md_status_follows_the_deployment(void **state)
 	expect_text(md, "status.history.0.version", "v1");
 	json_decref(md);
 	/* a new model rolls out: not ready until the Deployment reports the new generation */
-	patch_obj(&r_md, env.ns, "fraud", KUBE_PATCH_MERGE, json_pack("{s:{s:o}}", "spec", "model", model("fraud", "v1.1")),
-		  false);
+	patch_obj(&r_md, env.ns, "fraud", KUBE_PATCH_MERGE,
+		  json_pack("{s:{s:o}}", "spec", "model", model("fraud", "v1.1")), false);
 	md = wait_obj(&r_md, env.ns, "fraud", "cond:Ready.reason", "RollingOut");
 	expect_text(md, "status.currentModel.version", "v1");
 	json_decref(md);
@@ -814,10 +837,11 @@ static void test_tj_failure(void **state)
 	json_decref(wait_obj(&r_job, env.ns, "fails", NULL, NULL));
 	job_started("fails", 1);
 	patch_obj(&r_job, env.ns, "fails", KUBE_PATCH_MERGE,
-		  json_pack("{s:{s:i, s:i, s:i, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}}", "status", "active", 0,
-			    "ready", 0, "failed", 4, "conditions", "type", "FailureTarget", "status", "True", "reason",
-			    "BackoffLimitExceeded", "message", "Job has reached the specified backoff limit", "type",
-			    "Failed", "status", "True", "reason", "BackoffLimitExceeded", "message",
+		  json_pack("{s:{s:i, s:i, s:i, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}}", "status",
+			    "active", 0, "ready", 0, "failed", 4, "conditions", "type", "FailureTarget",
+			    "status", "True", "reason", "BackoffLimitExceeded", "message",
+			    "Job has reached the specified backoff limit", "type", "Failed", "status", "True",
+			    "reason", "BackoffLimitExceeded", "message",
 			    "Job has reached the specified backoff limit"),
 		  true);
 	tj = wait_obj(&r_tj, env.ns, "fails", "cond:Ready.reason", "Failed");
@@ -839,8 +863,9 @@ static void test_tj_promotes_once(void **state)
 			    json_pack("{s:s, s:s}", "modelDeployment", "ranker", "version", "v2"));
 	create_obj(&r_tj, env.ns, tj);
 	json_decref(wait_obj(&r_job, env.ns, "ranker-train", NULL, NULL));
-	job_pod_terminated("ranker-train", "{\"output\":{\"uri\":\"s3://uae-models/ranker-train/out/model.onnx\","
-					   "\"digest\":\"" TRAINED_DIGEST "\"}}");
+	job_pod_terminated("ranker-train",
+			   "{\"output\":{\"uri\":\"s3://uae-models/ranker-train/out/model.onnx\","
+			   "\"digest\":\"" TRAINED_DIGEST "\"}}");
 	job_succeeded("ranker-train", 1);
 	tj = wait_obj(&r_tj, env.ns, "ranker-train", "cond:Promoted.status", "True");
 	expect_text(tj, "cond:Ready.reason", "Succeeded");
@@ -856,13 +881,14 @@ static void test_tj_promotes_once(void **state)
 	json_decref(md);
 	json_decref(tj);
 	/* Once: a later reconcile of the TrainingJob leaves a hand-changed model alone. */
-	patch_obj(&r_md, env.ns, "ranker", KUBE_PATCH_MERGE, json_pack("{s:{s:o}}", "spec", "model", model("ranker", "v3")),
-		  false);
+	patch_obj(&r_md, env.ns, "ranker", KUBE_PATCH_MERGE,
+		  json_pack("{s:{s:o}}", "spec", "model", model("ranker", "v3")), false);
 	reconciles = metric(env.port, "saqr_reconcile_total", "controller=\"trainingjob\"", NULL);
 	patch_obj(&r_tj, env.ns, "ranker-train", KUBE_PATCH_MERGE,
 		  json_pack("{s:{s:{s:s}}}", "metadata", "labels", "touched", "yes"), false);
 	for (double deadline = now_mono() + WAIT_LIMIT;
-	     metric(env.port, "saqr_reconcile_total", "controller=\"trainingjob\"", NULL) <= reconciles; pause_ms(100))
+	     metric(env.port, "saqr_reconcile_total", "controller=\"trainingjob\"", NULL) <= reconciles;
+	     pause_ms(100))
 		if (now_mono() > deadline)
 			fail_msg("the TrainingJob was not reconciled after a change");
 	md = wait_obj(&r_md, env.ns, "ranker", NULL, NULL);
@@ -883,7 +909,8 @@ static void test_tj_promotion_needs_digest(void **state)
 			    json_pack("{s:s, s:s}", "modelDeployment", "nodigest", "version", "v2"));
 	create_obj(&r_tj, env.ns, tj);
 	json_decref(wait_obj(&r_job, env.ns, "nodigest-train", NULL, NULL));
-	job_pod_terminated("nodigest-train", "{\"output\":{\"uri\":\"s3://uae-models/nodigest-train/out/model.onnx\"}}");
+	job_pod_terminated("nodigest-train",
+			   "{\"output\":{\"uri\":\"s3://uae-models/nodigest-train/out/model.onnx\"}}");
 	job_succeeded("nodigest-train", 1);
 	tj = wait_obj(&r_tj, env.ns, "nodigest-train", "cond:Promoted.reason", "OutputDigestMissing");
 	expect_text(tj, "cond:Promoted.status", "False");
@@ -934,7 +961,8 @@ static void test_no_writes_when_converged(void **state)
 	if (after != before)
 		fail_msg("%.0f writes in a quiet window of %d s", after - before, QUIET_WINDOW);
 	assert_true(metric(env.port, "saqr_reconcile_total", "result=\"error\"", NULL) == errors);
-	assert_true(metric(env.port, "saqr_api_requests_total", "verb=\"patch\"", "resource=\"deployments\"") > 0);
+	assert_true(
+	    metric(env.port, "saqr_api_requests_total", "verb=\"patch\"", "resource=\"deployments\"") > 0);
 }
 
 static void test_endpoints(void **state)
@@ -970,7 +998,8 @@ static void wait_leader(long port, const char *identity)
 	double deadline = now_mono() + WAIT_LIMIT;
 
 	snprintf(label, sizeof(label), "identity=\"%s\"", identity);
-	while (metric(port, "saqr_leader", label, NULL) != 1 || strcmp(lease_holder(holder, sizeof(holder)), identity))
+	while (metric(port, "saqr_leader", label, NULL) != 1 ||
+	       strcmp(lease_holder(holder, sizeof(holder)), identity))
 		if (now_mono() > deadline)
 			fail_msg("%s did not become the leader (Lease holder \"%s\")", identity, holder);
 		else
@@ -995,9 +1024,10 @@ static void wait_ready(long port)
 
 static void test_standby_takes_over(void **state)
 {
-	const char *args[] = { "--namespace", env.ns_le, "--leader-elect", "--leader-election-namespace", env.ns_le, NULL };
-	const char *env_b[] = { "POD_NAME=op-b", NULL }, *env_c[] = { "POD_NAME=op-c", NULL };
-	struct proc b = { 0 }, c = { 0 };
+	const char *args[] = {"--namespace", env.ns_le, "--leader-elect", "--leader-election-namespace",
+			      env.ns_le,     NULL};
+	const char *env_b[] = {"POD_NAME=op-b", NULL}, *env_c[] = {"POD_NAME=op-c", NULL};
+	struct proc b = {0}, c = {0};
 	long port_b, port_c;
 	char holder[128];
 
@@ -1019,8 +1049,10 @@ static void test_standby_takes_over(void **state)
 	create_obj(&r_md, env.ns_le, md_obj(env.ns_le, "le-2", 1));
 	json_decref(wait_obj(&r_dep, env.ns_le, "le-2", NULL, NULL));
 	/* a leader that loses its Lease exits 1, so Kubernetes restarts it as a standby */
-	patch_obj(&r_lease, env.ns_le, "saqr-operator", KUBE_PATCH_MERGE,
-		  json_pack("{s:{s:s, s:i}}", "spec", "holderIdentity", "thief", "leaseDurationSeconds", 3600), false);
+	patch_obj(
+	    &r_lease, env.ns_le, "saqr-operator", KUBE_PATCH_MERGE,
+	    json_pack("{s:{s:s, s:i}}", "spec", "holderIdentity", "thief", "leaseDurationSeconds", 3600),
+	    false);
 	if (proc_wait(&c, (int)(WAIT_LIMIT * 1000)) != 0) {
 		proc_kill(&c);
 		fail_msg("the operator kept running after losing its Lease");
@@ -1034,7 +1066,7 @@ static void test_standby_takes_over(void **state)
 static void test_recovers_after_apiserver_restart(void **state)
 {
 	char script[1100];
-	const char *argv[] = { script, "restart-apiserver", NULL };
+	const char *argv[] = {script, "restart-apiserver", NULL};
 	json_t *dep;
 
 	(void)state;
@@ -1050,9 +1082,9 @@ static void test_recovers_after_apiserver_restart(void **state)
 
 static void test_flags(void **state)
 {
-	const char *help[] = { env.operator_bin, "--help", NULL };
-	const char *bad[] = { env.operator_bin, "--workers", "0", NULL };
-	const char *unknown[] = { env.operator_bin, "--bogus", NULL };
+	const char *help[] = {env.operator_bin, "--help", NULL};
+	const char *bad[] = {env.operator_bin, "--workers", "0", NULL};
+	const char *unknown[] = {env.operator_bin, "--bogus", NULL};
 	struct buf out;
 	int code = -1;
 
@@ -1081,21 +1113,21 @@ static void test_stops_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_md_creates_owned_objects),
-		cmocka_unit_test(test_md_autoscaling_and_canary_come_and_go),
-		cmocka_unit_test(test_md_hand_edits_are_put_back),
-		cmocka_unit_test(test_md_status_follows_the_deployment),
-		cmocka_unit_test(test_md_invalid_spec_is_reported),
-		cmocka_unit_test(test_tj_creates_indexed_job_and_service),
-		cmocka_unit_test(test_tj_failure),
-		cmocka_unit_test(test_tj_promotes_once),
-		cmocka_unit_test(test_tj_promotion_needs_digest),
-		cmocka_unit_test(test_no_writes_when_converged),
-		cmocka_unit_test(test_endpoints),
-		cmocka_unit_test(test_flags),
-		cmocka_unit_test(test_standby_takes_over),
-		cmocka_unit_test(test_recovers_after_apiserver_restart),
-		cmocka_unit_test(test_stops_cleanly),
+	    cmocka_unit_test(test_md_creates_owned_objects),
+	    cmocka_unit_test(test_md_autoscaling_and_canary_come_and_go),
+	    cmocka_unit_test(test_md_hand_edits_are_put_back),
+	    cmocka_unit_test(test_md_status_follows_the_deployment),
+	    cmocka_unit_test(test_md_invalid_spec_is_reported),
+	    cmocka_unit_test(test_tj_creates_indexed_job_and_service),
+	    cmocka_unit_test(test_tj_failure),
+	    cmocka_unit_test(test_tj_promotes_once),
+	    cmocka_unit_test(test_tj_promotion_needs_digest),
+	    cmocka_unit_test(test_no_writes_when_converged),
+	    cmocka_unit_test(test_endpoints),
+	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_standby_takes_over),
+	    cmocka_unit_test(test_recovers_after_apiserver_restart),
+	    cmocka_unit_test(test_stops_cleanly),
 	};
 
 	return cmocka_run_group_tests_name("operator", tests, setup_all, teardown_all);

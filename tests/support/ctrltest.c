@@ -15,7 +15,7 @@
 
 struct ctrltest_reply {
 	struct ctrltest_reply *next;
-	char resource[64];     /* answers only calls on this resource; "" for any */
+	char resource[64]; /* answers only calls on this resource; "" for any */
 	int rc;
 	json_t *obj;
 	struct kube_status st;
@@ -81,10 +81,11 @@ static int ctrltest_unscripted(struct ctrltest_ops *f, const json_t *body, json_
 	return f->unscripted_rc;
 }
 
-static const char *const ctrltest_verbs[] = { "list", "watch", "get", "create", "update", "patch" };
+static const char *const ctrltest_verbs[] = {"list", "watch", "get", "create", "update", "patch"};
 
 /* Report to the observe hook as the real binding does. */
-static int ctrltest_observed(const struct kubeops *ops, enum ctrltest_verb v, const struct kube_resource *res, int rc)
+static int ctrltest_observed(const struct kubeops *ops, enum ctrltest_verb v, const struct kube_resource *res,
+			     int rc)
 {
 	if (ops->observe)
 		ops->observe(ops->observe_ud, ctrltest_verbs[v], res, rc);
@@ -102,8 +103,9 @@ static int ctrltest_simple(const struct kubeops *ops, enum ctrltest_verb v, cons
 	pthread_mutex_lock(&f->mu);
 	r = ctrltest_record(f, v, res, ns, name, body);
 	rc = r ? ctrltest_answer(r, out, st)
-	       : ctrltest_unscripted(f, v == CTRLTEST_CREATE || v == CTRLTEST_UPDATE || v == CTRLTEST_PATCH ? body : NULL,
-				     out);
+	       : ctrltest_unscripted(
+		     f, v == CTRLTEST_CREATE || v == CTRLTEST_UPDATE || v == CTRLTEST_PATCH ? body : NULL,
+		     out);
 	pthread_mutex_unlock(&f->mu);
 	return ctrltest_observed(ops, v, res, rc);
 }
@@ -130,8 +132,10 @@ static int ctrltest_replay(json_t *events, kube_watch_fn fn, void *ud)
 	size_t i;
 	json_t *ev;
 
-	json_array_foreach(events, i, ev) {
-		int rc = fn(ud, json_string_value(json_object_get(ev, "type")), json_object_get(ev, "object"));
+	json_array_foreach(events, i, ev)
+	{
+		int rc =
+		    fn(ud, json_string_value(json_object_get(ev, "type")), json_object_get(ev, "object"));
 
 		if (rc)
 			return rc;
@@ -158,12 +162,13 @@ static int ctrltest_live_watch(struct ctrltest_ops *f, const struct kube_resourc
 		if (opts->stop && atomic_load(opts->stop))
 			return SAQR_ECLOSED;
 		/* The real watch also notices its stop flag only every so often. */
-		nanosleep(&(struct timespec){ 0, 2000000L }, NULL);
+		nanosleep(&(struct timespec){0, 2000000L}, NULL);
 	}
 }
 
 static int ctrltest_watch(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
-			  const struct kube_watch_opts *opts, kube_watch_fn fn, void *ud, struct kube_status *st)
+			  const struct kube_watch_opts *opts, kube_watch_fn fn, void *ud,
+			  struct kube_status *st)
 {
 	struct ctrltest_ops *f = ctrltest_self(ops);
 	struct ctrltest_reply *r;
@@ -171,7 +176,8 @@ static int ctrltest_watch(const struct kubeops *ops, const struct kube_resource 
 
 	pthread_mutex_lock(&f->mu);
 	r = ctrltest_record(f, CTRLTEST_WATCH, res, ns, NULL, NULL);
-	ctrltest_copy(f->calls[CTRLTEST_WATCH][f->ncalls[CTRLTEST_WATCH] - 1]->rv, 64, opts->resource_version);
+	ctrltest_copy(f->calls[CTRLTEST_WATCH][f->ncalls[CTRLTEST_WATCH] - 1]->rv, 64,
+		      opts->resource_version);
 	pthread_mutex_unlock(&f->mu);
 	if (!r)
 		return ctrltest_observed(ops, CTRLTEST_WATCH, res, ctrltest_live_watch(f, res, opts, fn, ud));
@@ -192,18 +198,20 @@ static int ctrltest_get(const struct kubeops *ops, const struct kube_resource *r
 }
 
 static int ctrltest_create(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
-			   const json_t *obj, const struct kube_write_opts *opts, json_t **out, struct kube_status *st)
+			   const json_t *obj, const struct kube_write_opts *opts, json_t **out,
+			   struct kube_status *st)
 {
 	(void)opts;
 	return ctrltest_simple(ops, CTRLTEST_CREATE, res, ns, NULL, obj, out, st);
 }
 
 static int ctrltest_update(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
-			   const json_t *obj, const struct kube_write_opts *opts, json_t **out, struct kube_status *st)
+			   const json_t *obj, const struct kube_write_opts *opts, json_t **out,
+			   struct kube_status *st)
 {
 	(void)opts;
-	return ctrltest_simple(ops, CTRLTEST_UPDATE, res, ns, json_string_value(json_object_get(
-									json_object_get(obj, "metadata"), "name")),
+	return ctrltest_simple(ops, CTRLTEST_UPDATE, res, ns,
+			       json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")),
 			       obj, out, st);
 }
 
@@ -276,7 +284,8 @@ void ctrltest_reply(struct ctrltest_ops *f, enum ctrltest_verb verb, int rc, jso
 	ctrltest_reply_for(f, verb, NULL, rc, obj);
 }
 
-void ctrltest_reply_for(struct ctrltest_ops *f, enum ctrltest_verb verb, const char *resource, int rc, json_t *obj)
+void ctrltest_reply_for(struct ctrltest_ops *f, enum ctrltest_verb verb, const char *resource, int rc,
+			json_t *obj)
 {
 	struct ctrltest_reply *r = calloc(1, sizeof(*r));
 

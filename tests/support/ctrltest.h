@@ -10,15 +10,22 @@
 
 #include "operator/runtime/kubeops.h"
 
-enum ctrltest_verb { CTRLTEST_LIST, CTRLTEST_WATCH, CTRLTEST_GET, CTRLTEST_CREATE, CTRLTEST_UPDATE,
-		     CTRLTEST_PATCH, CTRLTEST_NVERBS };
+enum ctrltest_verb {
+	CTRLTEST_LIST,
+	CTRLTEST_WATCH,
+	CTRLTEST_GET,
+	CTRLTEST_CREATE,
+	CTRLTEST_UPDATE,
+	CTRLTEST_PATCH,
+	CTRLTEST_NVERBS
+};
 
 /* One recorded call. body: the object written or patch sent (a reference), or NULL. */
 struct ctrltest_call {
 	char resource[64];
 	char ns[64];
 	char name[256];
-	char rv[64];          /* watch: resource_version asked for */
+	char rv[64]; /* watch: resource_version asked for */
 	char label_selector[128];
 	int patch_type;
 	json_t *body;
@@ -34,9 +41,9 @@ struct ctrltest_ops {
 	struct ctrltest_reply *replies[CTRLTEST_NVERBS]; /* FIFO per verb */
 	struct ctrltest_call **calls[CTRLTEST_NVERBS];
 	size_t ncalls[CTRLTEST_NVERBS];
-	json_t *live;          /* events pushed for live watches: resource -> [{type, object}] */
-	bool echo_writes;      /* unscripted create/update/patch succeed, returning the body */
-	int unscripted_rc;     /* what other unscripted calls return (default SAQR_ETRANSPORT) */
+	json_t *live;	   /* events pushed for live watches: resource -> [{type, object}] */
+	bool echo_writes;  /* unscripted create/update/patch succeed, returning the body */
+	int unscripted_rc; /* what other unscripted calls return (default SAQR_ETRANSPORT) */
 };
 
 void ctrltest_ops_init(struct ctrltest_ops *f);

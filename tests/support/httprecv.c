@@ -24,11 +24,11 @@ struct httprecv {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int fd;           /* listening socket, -1 while down */
+	int fd; /* listening socket, -1 while down */
 	int port;
 	bool stop;
-	bool want_down;   /* what the test asked for */
-	bool is_down;     /* what the thread did */
+	bool want_down; /* what the test asked for */
+	bool is_down;	/* what the thread did */
 	int status;
 	char *reply;
 	json_t *log;
@@ -36,7 +36,7 @@ struct httprecv {
 
 static int hr_listen(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 	if (fd < 0)
@@ -157,8 +157,10 @@ static void hr_answer(struct httprecv *r, int fd, json_t *req)
 		return;
 	len = strlen(reply);
 	snprintf(head, sizeof(head),
-		 "HTTP/1.1 %d Answer\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
-		 (reply[0] == '{' || reply[0] == '[') ? "application/json" : "text/plain; version=0.0.4", len);
+		 "HTTP/1.1 %d Answer\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		 status,
+		 (reply[0] == '{' || reply[0] == '[') ? "application/json" : "text/plain; version=0.0.4",
+		 len);
 	if (hr_send_all(fd, head, strlen(head)))
 		hr_send_all(fd, reply, len);
 	free(reply);
@@ -166,7 +168,7 @@ static void hr_answer(struct httprecv *r, int fd, json_t *req)
 
 static void hr_serve(struct httprecv *r, int fd)
 {
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = {5, 0};
 	size_t got = 0, head_len = 0, clen = 0;
 	char *head, method[16] = "", path[2048] = "", *lines, *body;
 	json_t *hdrs, *req;
@@ -229,7 +231,7 @@ static void *hr_main(void *arg)
 		}
 		pthread_mutex_unlock(&r->mu);
 		hr_apply_down(r);
-		p = (struct pollfd){ .fd = r->fd, .events = POLLIN };
+		p = (struct pollfd){.fd = r->fd, .events = POLLIN};
 		if (r->fd < 0) {
 			usleep(20000);
 			continue;

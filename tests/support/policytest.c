@@ -38,7 +38,8 @@ struct policy *policytest_only(const char *group, const char *extra)
 	char yaml[8192];
 	size_t i, n;
 
-	n = (size_t)snprintf(yaml, sizeof(yaml), "apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n");
+	n = (size_t)snprintf(yaml, sizeof(yaml),
+			     "apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n");
 	for (i = 0; i < 4 && n < sizeof(yaml); i++) {
 		bool on = strcmp(group, groups[i]) == 0;
 
@@ -108,7 +109,8 @@ size_t policytest_count(const struct policy_decision *d, const char *rule, const
 	size_t i, n = 0;
 
 	for (i = 0; i < d->nviolations; i++)
-		if (strcmp(d->violations[i].rule, rule) == 0 && (!path || strcmp(d->violations[i].path, path) == 0))
+		if (strcmp(d->violations[i].rule, rule) == 0 &&
+		    (!path || strcmp(d->violations[i].path, path) == 0))
 			n++;
 	return n;
 }
@@ -119,7 +121,8 @@ const struct policy_violation *policytest_find(const struct policy_decision *d, 
 	size_t i;
 
 	for (i = 0; i < d->nviolations; i++)
-		if (strcmp(d->violations[i].rule, rule) == 0 && (!path || strcmp(d->violations[i].path, path) == 0))
+		if (strcmp(d->violations[i].rule, rule) == 0 &&
+		    (!path || strcmp(d->violations[i].path, path) == 0))
 			return &d->violations[i];
 	return NULL;
 }

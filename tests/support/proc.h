@@ -43,10 +43,10 @@ int proc_run_opts(const char *const argv[], const struct proc_opts *opts, struct
 
 /* What proc_capture() saw: the exit status and the two streams apart. */
 struct proc_result {
-	int status;	/* exit status, or 128 + the signal number */
-	char *out;	/* stdout, NUL-terminated (owned; NULL when the run failed) */
+	int status; /* exit status, or 128 + the signal number */
+	char *out;  /* stdout, NUL-terminated (owned; NULL when the run failed) */
 	size_t out_len;
-	char *err;	/* stderr, NUL-terminated (owned; NULL when the run failed) */
+	char *err; /* stderr, NUL-terminated (owned; NULL when the run failed) */
 };
 
 /* proc_run_opts() with stdout and stderr captured apart (up to PROC_MAX_OUTPUT each) into *r,

@@ -23,8 +23,8 @@ static void pause_on_child(int sig)
 
 int main(void)
 {
-	struct sigaction term = { .sa_handler = pause_on_term };
-	struct sigaction child = { .sa_handler = pause_on_child, .sa_flags = SA_NOCLDSTOP };
+	struct sigaction term = {.sa_handler = pause_on_term};
+	struct sigaction child = {.sa_handler = pause_on_child, .sa_flags = SA_NOCLDSTOP};
 
 	sigaction(SIGTERM, &term, NULL);
 	sigaction(SIGINT, &term, NULL);

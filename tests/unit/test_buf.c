@@ -73,10 +73,10 @@ static void test_consume_and_detach(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_and_format),
-		cmocka_unit_test(test_cap_is_enforced),
-		cmocka_unit_test(test_long_format),
-		cmocka_unit_test(test_consume_and_detach),
+	    cmocka_unit_test(test_add_and_format),
+	    cmocka_unit_test(test_cap_is_enforced),
+	    cmocka_unit_test(test_long_format),
+	    cmocka_unit_test(test_consume_and_detach),
 	};
 
 	return cmocka_run_group_tests_name("buf", tests, NULL, NULL);

@@ -114,7 +114,8 @@ static void test_owner(void **state)
 	json_object_del(labels_of(m), "saqr.dev/owner");
 	expect_one(m, "compliance.owner", "metadata.labels[saqr.dev/owner]", NULL);
 	/* an annotation will do */
-	policytest_set(m, "metadata.annotations", json_pack("{s:s}", "saqr.dev/owner", "Data Platform <dp@example.com>"));
+	policytest_set(m, "metadata.annotations",
+		       json_pack("{s:s}", "saqr.dev/owner", "Data Platform <dp@example.com>"));
 	assert_int_equal(total(policy, m), 0);
 	json_decref(m);
 }
@@ -125,9 +126,10 @@ static void test_lawful_basis(void **state)
 
 	(void)state;
 	json_object_set_new(labels_of(m), "saqr.dev/lawful-basis", json_string("because"));
-	expect_one(m, "compliance.lawfulBasis", "metadata.labels[saqr.dev/lawful-basis]",
-		   "\"because\" is not an allowed lawful basis for personal data; allowed: consent, contract, "
-		   "legal-obligation, vital-interests, public-interest, legitimate-interests");
+	expect_one(
+	    m, "compliance.lawfulBasis", "metadata.labels[saqr.dev/lawful-basis]",
+	    "\"because\" is not an allowed lawful basis for personal data; allowed: consent, contract, "
+	    "legal-obligation, vital-interests, public-interest, legitimate-interests");
 	json_object_del(labels_of(m), "saqr.dev/lawful-basis");
 	expect_one(m, "compliance.lawfulBasis", "metadata.labels[saqr.dev/lawful-basis]", NULL);
 	json_decref(m);
@@ -178,7 +180,8 @@ static void test_encryption_at_rest(void **state)
 	(void)state;
 	policytest_set(m, "spec.storage.encrypted", json_false());
 	expect_one(m, "compliance.encryption", "spec.storage.encrypted",
-		   "false; personal data must be encrypted at rest: set spec.storage.encrypted: true (and a kmsKeyRef)");
+		   "false; personal data must be encrypted at rest: set spec.storage.encrypted: true (and a "
+		   "kmsKeyRef)");
 	policytest_set(m, "spec.storage.encrypted", NULL);
 	expect_one(m, "compliance.encryption", "spec.storage.encrypted", NULL);
 	json_decref(m);
@@ -202,11 +205,13 @@ static void test_no_personal_data_needs_nothing_more(void **state)
 
 static void test_switches_turn_rules_off(void **state)
 {
-	struct policy *p = policytest_only("compliance", "    requireClassification: false\n    requireOwner: false\n"
-							 "    personalData:\n      requireLawfulBasis: false\n"
-							 "      requireRetention: false\n      requireEncryption: false\n");
-	json_t *w = policytest_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {saqr.dev/personal-data: 'true'}}\n"
-				    "spec: {containers: [{name: a, image: b}]}\n");
+	struct policy *p =
+	    policytest_only("compliance", "    requireClassification: false\n    requireOwner: false\n"
+					  "    personalData:\n      requireLawfulBasis: false\n"
+					  "      requireRetention: false\n      requireEncryption: false\n");
+	json_t *w = policytest_yaml(
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {saqr.dev/personal-data: 'true'}}\n"
+	    "spec: {containers: [{name: a, image: b}]}\n");
 
 	(void)state;
 	assert_int_equal(total(p, w), 0);
@@ -218,15 +223,15 @@ static void test_switches_turn_rules_off(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_compliant_model_passes),
-		cmocka_unit_test(test_classification),
-		cmocka_unit_test(test_owner),
-		cmocka_unit_test(test_lawful_basis),
-		cmocka_unit_test(test_retention),
-		cmocka_unit_test(test_max_retention_is_configurable),
-		cmocka_unit_test(test_encryption_at_rest),
-		cmocka_unit_test(test_no_personal_data_needs_nothing_more),
-		cmocka_unit_test(test_switches_turn_rules_off),
+	    cmocka_unit_test(test_compliant_model_passes),
+	    cmocka_unit_test(test_classification),
+	    cmocka_unit_test(test_owner),
+	    cmocka_unit_test(test_lawful_basis),
+	    cmocka_unit_test(test_retention),
+	    cmocka_unit_test(test_max_retention_is_configurable),
+	    cmocka_unit_test(test_encryption_at_rest),
+	    cmocka_unit_test(test_no_personal_data_needs_nothing_more),
+	    cmocka_unit_test(test_switches_turn_rules_off),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

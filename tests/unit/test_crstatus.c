@@ -15,13 +15,13 @@
 #include "operator/crstatus.h"
 #include "operator/opctl.h"
 
-static const struct kube_resource mds = { "saqr.dev", "v1alpha1", "modeldeployments", true };
+static const struct kube_resource mds = {"saqr.dev", "v1alpha1", "modeldeployments", true};
 
 static json_t *md_at(const char *rv, json_t *status)
 {
-	json_t *md = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:i}}", "apiVersion", "saqr.dev/v1alpha1", "kind",
-			       "ModelDeployment", "metadata", "name", "fraud", "namespace", "ml", "resourceVersion", rv,
-			       "spec", "replicas", 2);
+	json_t *md = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:i}}", "apiVersion", "saqr.dev/v1alpha1",
+			       "kind", "ModelDeployment", "metadata", "name", "fraud", "namespace", "ml",
+			       "resourceVersion", rv, "spec", "replicas", 2);
 
 	if (status)
 		json_object_set_new(md, "status", status);
@@ -30,16 +30,18 @@ static json_t *md_at(const char *rv, json_t *status)
 
 static json_t *status_with(const char *ready)
 {
-	return json_pack("{s:i, s:[{s:s, s:s, s:s, s:s, s:s}]}", "observedGeneration", 1, "conditions", "type", "Ready",
-			 "status", ready, "reason", "R", "message", "m", "lastTransitionTime", "2024-05-01T10:00:00Z");
+	return json_pack("{s:i, s:[{s:s, s:s, s:s, s:s, s:s}]}", "observedGeneration", 1, "conditions",
+			 "type", "Ready", "status", ready, "reason", "R", "message", "m",
+			 "lastTransitionTime", "2024-05-01T10:00:00Z");
 }
 
 static void test_writes_only_a_changed_status(void **state)
 {
 	struct ctrltest_ops f;
 	struct crstatus_memo *m;
-	struct kube_status st = { 0 };
-	json_t *md = md_at("10", status_with("False")), *same = status_with("False"), *next = status_with("True");
+	struct kube_status st = {0};
+	json_t *md = md_at("10", status_with("False")), *same = status_with("False"),
+	       *next = status_with("True");
 	const struct ctrltest_call *call;
 	bool written = true;
 
@@ -82,7 +84,7 @@ static void test_conflict_and_no_status(void **state)
 {
 	struct ctrltest_ops f;
 	struct crstatus_memo *m;
-	struct kube_status st = { 0 };
+	struct kube_status st = {0};
 	json_t *md = md_at("10", NULL), *next = status_with("True"), *empty = json_object();
 	bool written = true;
 
@@ -113,7 +115,7 @@ static void test_conflict_and_no_status(void **state)
 static void test_results(void **state)
 {
 	struct workqueue_result r;
-	struct kube_status st = { .http_code = 422 };
+	struct kube_status st = {.http_code = 422};
 
 	(void)state;
 	r = opctl_result(0, false);
@@ -153,10 +155,10 @@ static void test_changes_lists(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_writes_only_a_changed_status),
-		cmocka_unit_test(test_conflict_and_no_status),
-		cmocka_unit_test(test_results),
-		cmocka_unit_test(test_changes_lists),
+	    cmocka_unit_test(test_writes_only_a_changed_status),
+	    cmocka_unit_test(test_conflict_and_no_status),
+	    cmocka_unit_test(test_results),
+	    cmocka_unit_test(test_changes_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

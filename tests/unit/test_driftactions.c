@@ -34,13 +34,14 @@ static json_t *load_json(const char *name)
 /* A TrainingJob named name, controlled by owner_uid (NULL: none), finished or not. */
 static json_t *tj(const char *name, const char *owner_uid, bool finished)
 {
-	json_t *t = json_pack("{s:{s:s, s:[]}, s:{s:[{s:s, s:s}]}}", "metadata", "name", name, "ownerReferences",
-			      "status", "conditions", "type", "Succeeded", "status", finished ? "True" : "False");
+	json_t *t =
+	    json_pack("{s:{s:s, s:[]}, s:{s:[{s:s, s:s}]}}", "metadata", "name", name, "ownerReferences",
+		      "status", "conditions", "type", "Succeeded", "status", finished ? "True" : "False");
 
 	if (owner_uid)
 		json_array_append_new(json_path(t, "metadata.ownerReferences"),
-				      json_pack("{s:s, s:s, s:s, s:b}", "kind", "DriftPolicy", "name", "fraud-drift", "uid",
-						owner_uid, "controller", 1));
+				      json_pack("{s:s, s:s, s:s, s:b}", "kind", "DriftPolicy", "name",
+						"fraud-drift", "uid", owner_uid, "controller", 1));
 	return t;
 }
 
@@ -133,8 +134,8 @@ static void test_retrain_on_each_reason(void **state)
 static void test_retrain_at_most_one_running(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json");
-	json_t *tjs = json_pack("[o, o, o]", tj("fraud-drift-retrain-1", dp_uid, true), tj("other", NULL, false),
-				tj("someone-elses", "another-uid", false));
+	json_t *tjs = json_pack("[o, o, o]", tj("fraud-drift-retrain-1", dp_uid, true),
+				tj("other", NULL, false), tj("someone-elses", "another-uid", false));
 	json_t *failed;
 
 	(void)state;
@@ -151,7 +152,8 @@ static void test_retrain_at_most_one_running(void **state)
 	assert_string_equal(driftactions_running_retrain(dp, tjs), "fraud-drift-retrain-2");
 	json_object_set_new(json_path(json_array_get(tjs, 3), "metadata"), "annotations",
 			    json_pack("{s:s}", DRIFTACTIONS_ANN_INCIDENT, "fraud-drift-20260110-100000"));
-	assert_string_equal(driftactions_retrain_for(dp, tjs, "fraud-drift-20260110-100000"), "fraud-drift-retrain-2");
+	assert_string_equal(driftactions_retrain_for(dp, tjs, "fraud-drift-20260110-100000"),
+			    "fraud-drift-retrain-2");
 	assert_null(driftactions_retrain_for(dp, tjs, "fraud-drift-20260110-110000"));
 	json_decref(tjs);
 	json_decref(dp);
@@ -160,19 +162,22 @@ static void test_retrain_at_most_one_running(void **state)
 static void test_retrain_object(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json");
-	json_t *tjs = json_pack("[o, o]", tj("fraud-drift-retrain-1", dp_uid, true), tj("fraud-drift-retrain-2", NULL, true));
+	json_t *tjs = json_pack("[o, o]", tj("fraud-drift-retrain-1", dp_uid, true),
+				tj("fraud-drift-retrain-2", NULL, true));
 	json_t *obj = NULL;
 
 	(void)state;
 	json_object_set_new(json_path(dp, "metadata"), "labels",
 			    json_pack("{s:s, s:s, s:s}", "saqr.dev/data-classification", "confidential",
 				      "saqr.dev/owner", "risk-ml", "team", "payments"));
-	json_object_set_new(json_path(dp, "metadata"), "annotations",
-			    json_pack("{s:s, s:s}", "saqr.dev/break-glass", "{}", "saqr.dev/retention", "P1Y"));
+	json_object_set_new(
+	    json_path(dp, "metadata"), "annotations",
+	    json_pack("{s:s, s:s}", "saqr.dev/break-glass", "{}", "saqr.dev/retention", "P1Y"));
 	assert_int_equal(driftactions_retrain_object(dp, tjs, "inc-1", &obj), 0);
 	/* the DriftPolicy's saqr.dev/ keys, as its admission judged the template; not its break-glass */
 	{
-		const json_t *l = json_path(obj, "metadata.labels"), *a = json_path(obj, "metadata.annotations");
+		const json_t *l = json_path(obj, "metadata.labels"),
+			     *a = json_path(obj, "metadata.annotations");
 
 		assert_string_equal(json_string_value(json_object_get(l, "saqr.dev/owner")), "risk-ml");
 		assert_string_equal(json_string_value(json_object_get(l, "saqr.dev/data-classification")),
@@ -187,8 +192,9 @@ static void test_retrain_object(void **state)
 	assert_string_equal(json_path_str(obj, "kind", ""), "TrainingJob");
 	assert_string_equal(json_path_str(obj, "metadata.ownerReferences.0.uid", ""), dp_uid);
 	assert_true(json_path_bool(obj, "metadata.ownerReferences.0.controller", false, NULL));
-	assert_string_equal(json_string_value(json_object_get(json_path(obj, "metadata.labels"), DRIFTACTIONS_LABEL_POLICY)),
-			    "fraud-drift");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_path(obj, "metadata.labels"), DRIFTACTIONS_LABEL_POLICY)),
+	    "fraud-drift");
 	assert_string_equal(json_string_value(json_object_get(json_path(obj, "metadata.annotations"),
 							      DRIFTACTIONS_ANN_INCIDENT)),
 			    "inc-1");
@@ -268,7 +274,8 @@ static void test_rollback_patch_and_marker(void **state)
 	driftactions_model_label(t, label, sizeof(label));
 	assert_string_equal(label, "v2 (s3://models/fraud/v2)");
 	assert_false(driftactions_rolled_back_for(md, "inc-7"));
-	json_object_set_new(json_object_get(md, "metadata"), "annotations", json_deep_copy(json_path(patch, "metadata.annotations")));
+	json_object_set_new(json_object_get(md, "metadata"), "annotations",
+			    json_deep_copy(json_path(patch, "metadata.annotations")));
 	assert_true(driftactions_rolled_back_for(md, "inc-7"));
 	assert_false(driftactions_rolled_back_for(md, "inc-8"));
 	json_decref(patch);
@@ -304,7 +311,7 @@ static void test_secret_values(void **state)
 static void test_sinks(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json"), *pd = json_path(dp, "spec.actions.alert.sinks.3");
-	struct driftactions_secret sec = { .routing_key = "R", .username = "u", .password = "p" };
+	struct driftactions_secret sec = {.routing_key = "R", .username = "u", .password = "p"};
 	struct driftactions_sink s;
 
 	(void)state;
@@ -336,8 +343,8 @@ static void test_sinks(void **state)
 static void test_stale_pending(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json");
-	json_t *e = json_pack("{s:s, s:i, s:s, s:s}", "id", "i/1/trigger", "sink", 1, "type", "webhook", "action",
-			      "trigger");
+	json_t *e = json_pack("{s:s, s:i, s:s, s:s}", "id", "i/1/trigger", "sink", 1, "type", "webhook",
+			      "action", "trigger");
 
 	(void)state;
 	assert_false(driftactions_pending_stale(dp, e));
@@ -353,13 +360,14 @@ static void test_stale_pending(void **state)
 static void test_event_and_details(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json");
-	json_t *inc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:s}", "id", "fraud-drift-1", "reason", "SLOBreached",
-				"summary", "latency p99 900 ms > 250 ms", "openedAt", "2026-01-10T10:00:00Z", "resolvedAt",
-				"2026-01-10T11:00:00Z", "externalIds", "2", "abc123", "trainingJob", "fraud-drift-retrain-1");
-	json_t *e = json_pack("{s:s, s:i, s:s, s:s}", "id", "fraud-drift-1/2/resolve", "sink", 2, "type", "servicenow",
-			      "action", "resolve");
-	json_t *st = json_pack("{s:[{s:s, s:b}, {s:s, s:b}], s:f}", "features", "name", "amount_aed", "drifted", 1,
-			       "name", "channel", "drifted", 0, "latencyP99Ms", 900.0);
+	json_t *inc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:s}", "id", "fraud-drift-1", "reason",
+				"SLOBreached", "summary", "latency p99 900 ms > 250 ms", "openedAt",
+				"2026-01-10T10:00:00Z", "resolvedAt", "2026-01-10T11:00:00Z", "externalIds",
+				"2", "abc123", "trainingJob", "fraud-drift-retrain-1");
+	json_t *e = json_pack("{s:s, s:i, s:s, s:s}", "id", "fraud-drift-1/2/resolve", "sink", 2, "type",
+			      "servicenow", "action", "resolve");
+	json_t *st = json_pack("{s:[{s:s, s:b}, {s:s, s:b}], s:f}", "features", "name", "amount_aed",
+			       "drifted", 1, "name", "channel", "drifted", 0, "latencyP99Ms", 900.0);
 	json_t *details = driftactions_details(st, inc);
 	struct notify_event ev;
 
@@ -387,10 +395,10 @@ static void test_event_and_details(void **state)
 static void test_delivered(void **state)
 {
 	json_t *incs = json_pack("[{s:s, s:b}]", "id", "i", "notified", 0);
-	json_t *pending = json_pack("[{s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}]", "id",
-				    "i/0/trigger", "incident", "i", "sink", 0, "action", "trigger", "id", "i/2/trigger",
-				    "incident", "i", "sink", 2, "action", "trigger", "id", "gone/0/trigger", "incident",
-				    "gone", "sink", 0, "action", "trigger");
+	json_t *pending = json_pack(
+	    "[{s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}]", "id", "i/0/trigger",
+	    "incident", "i", "sink", 0, "action", "trigger", "id", "i/2/trigger", "incident", "i", "sink", 2,
+	    "action", "trigger", "id", "gone/0/trigger", "incident", "gone", "sink", 0, "action", "trigger");
 
 	(void)state;
 	assert_int_equal(driftactions_delivered(incs, pending, 1, "abc123"), 0);
@@ -412,18 +420,18 @@ static void test_delivered(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_incident_settings),
-		cmocka_unit_test(test_retrain_on_default),
-		cmocka_unit_test(test_retrain_on_each_reason),
-		cmocka_unit_test(test_retrain_at_most_one_running),
-		cmocka_unit_test(test_retrain_object),
-		cmocka_unit_test(test_rollback_target),
-		cmocka_unit_test(test_rollback_patch_and_marker),
-		cmocka_unit_test(test_secret_values),
-		cmocka_unit_test(test_sinks),
-		cmocka_unit_test(test_stale_pending),
-		cmocka_unit_test(test_event_and_details),
-		cmocka_unit_test(test_delivered),
+	    cmocka_unit_test(test_incident_settings),
+	    cmocka_unit_test(test_retrain_on_default),
+	    cmocka_unit_test(test_retrain_on_each_reason),
+	    cmocka_unit_test(test_retrain_at_most_one_running),
+	    cmocka_unit_test(test_retrain_object),
+	    cmocka_unit_test(test_rollback_target),
+	    cmocka_unit_test(test_rollback_patch_and_marker),
+	    cmocka_unit_test(test_secret_values),
+	    cmocka_unit_test(test_sinks),
+	    cmocka_unit_test(test_stale_pending),
+	    cmocka_unit_test(test_event_and_details),
+	    cmocka_unit_test(test_delivered),
 	};
 
 	return cmocka_run_group_tests_name("driftactions", tests, NULL, NULL);

@@ -149,7 +149,7 @@ static void test_no_drift_within_objectives(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json");
 	struct driftsource_data w;
-	struct drifteval_input in = { .dp = dp, .window = &w };
+	struct drifteval_input in = {.dp = dp, .window = &w};
 	struct drifteval_result r;
 
 	(void)state;
@@ -175,7 +175,7 @@ static void test_drift_and_slo_breaches(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json");
 	struct driftsource_data w;
-	struct drifteval_input in = { .dp = dp, .window = &w };
+	struct drifteval_input in = {.dp = dp, .window = &w};
 	struct drifteval_result r;
 
 	(void)state;
@@ -203,7 +203,7 @@ static void test_counter_reset_is_no_drift(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json");
 	struct driftsource_data w;
-	struct drifteval_input in = { .dp = dp, .window = &w };
+	struct drifteval_input in = {.dp = dp, .window = &w};
 	struct drifteval_result r;
 
 	(void)state;
@@ -221,13 +221,14 @@ static void test_missing_and_mismatched_metrics(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json"), *feats = json_path(dp, "spec.features");
 	struct driftsource_data w;
-	struct drifteval_input in = { .dp = dp, .window = &w };
+	struct drifteval_input in = {.dp = dp, .window = &w};
 	struct drifteval_result r;
 
 	(void)state;
 	window("t1_nodrift.prom", &w);
-	json_array_append_new(feats, json_pack("{s:s, s:s, s:s, s:{s:{s:[i], s:[i,i]}}}", "name", "age", "type",
-					       "numerical", "method", "ks", "baseline", "bins", "edges", 30, "counts", 1, 1));
+	json_array_append_new(feats, json_pack("{s:s, s:s, s:s, s:{s:{s:[i], s:[i,i]}}}", "name", "age",
+					       "type", "numerical", "method", "ks", "baseline", "bins",
+					       "edges", 30, "counts", 1, 1));
 	json_array_set_new(json_path(dp, "spec.features.0.baseline.bins.edges"), 1, json_integer(250));
 	assert_int_equal(drifteval_run(&in, &r), 0);
 	assert_int_equal(r.nscored, 1);
@@ -245,7 +246,7 @@ static void test_no_observations_is_not_a_problem(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json");
 	struct driftsource_data w;
-	struct drifteval_input in = { .dp = dp, .window = &w };
+	struct drifteval_input in = {.dp = dp, .window = &w};
 	struct drifteval_result r;
 
 	(void)state;
@@ -277,13 +278,14 @@ static void test_configmap_baseline(void **state)
 	json_t *cms = json_pack("{s:{s:s}}", "baselines", "amount.json",
 				"{\"edges\":[50,200,1000,5000],\"counts\":[18.3,41.2,26.1,11.5,2.9]}");
 	struct driftsource_data w;
-	struct drifteval_input in = { .dp = dp, .window = &w, .configmaps = cms };
+	struct drifteval_input in = {.dp = dp, .window = &w, .configmaps = cms};
 	struct drifteval_result r;
 
 	(void)state;
 	window("t1_drift_slo.prom", &w);
-	json_object_set_new(json_path(dp, "spec.features.0"), "baseline",
-			    json_pack("{s:{s:s, s:s}}", "configMapRef", "name", "baselines", "key", "amount.json"));
+	json_object_set_new(
+	    json_path(dp, "spec.features.0"), "baseline",
+	    json_pack("{s:{s:s, s:s}}", "configMapRef", "name", "baselines", "key", "amount.json"));
 	assert_int_equal(drifteval_run(&in, &r), 0);
 	assert_true(feature(&r, "amount_aed")->scored);
 	assert_true(feature(&r, "amount_aed")->drifted);
@@ -292,7 +294,8 @@ static void test_configmap_baseline(void **state)
 	in.configmaps = NULL;
 	assert_int_equal(drifteval_run(&in, &r), 0);
 	assert_true(feature(&r, "amount_aed")->missing);
-	assert_non_null(strstr(feature(&r, "amount_aed")->problem, "ConfigMap baselines has no key amount.json"));
+	assert_non_null(
+	    strstr(feature(&r, "amount_aed")->problem, "ConfigMap baselines has no key amount.json"));
 	drifteval_result_release(&r);
 	driftsource_data_release(&w);
 	json_decref(cms);
@@ -303,7 +306,7 @@ static void test_capture_then_compare(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json"), *doc = NULL;
 	struct driftsource_data w, w2;
-	struct drifteval_input in = { .dp = dp, .window = &w2 };
+	struct drifteval_input in = {.dp = dp, .window = &w2};
 	struct drifteval_result r;
 	char err[256] = "";
 
@@ -329,8 +332,9 @@ static void test_capture_then_compare(void **state)
 	driftsource_data_release(&w2);
 	json_decref(doc);
 	/* a listed feature without a baseline needs observations to be captured */
-	json_object_set_new(json_object_get(dp, "spec"), "features",
-			    json_pack("[{s:s, s:s, s:s}]", "name", "age", "type", "numerical", "method", "ks"));
+	json_object_set_new(
+	    json_object_get(dp, "spec"), "features",
+	    json_pack("[{s:s, s:s, s:s}]", "name", "age", "type", "numerical", "method", "ks"));
 	assert_true(drifteval_needs_capture(dp, NULL));
 	assert_int_equal(drifteval_capture(dp, &w, &doc, err, sizeof(err)), SAQR_EEMPTY);
 	assert_non_null(strstr(err, "feature age had no observations"));
@@ -349,13 +353,19 @@ static const char *cond_field(const json_t *st, const char *type, const char *fi
 
 static void test_status_after_an_evaluation(void **state)
 {
-	json_t *dp = load_json("dp_scrape.json"), *st = NULL, *st2 = NULL, *inc = json_pack("[{s:s}]", "id", "x-1");
+	json_t *dp = load_json("dp_scrape.json"), *st = NULL, *st2 = NULL,
+	       *inc = json_pack("[{s:s}]", "id", "x-1");
 	struct driftsource_data w;
-	struct drifteval_input in = { .dp = dp, .window = &w };
+	struct drifteval_input in = {.dp = dp, .window = &w};
 	struct drifteval_result r;
-	struct drifteval_report rep = { .state = DRIFTEVAL_EVALUATED, .dp = dp, .result = &r, .window_seconds = 600,
-					.pods = 2, .incidents = inc, .evaluated_at = "2026-01-10T10:00:00Z",
-					.generation = 3 };
+	struct drifteval_report rep = {.state = DRIFTEVAL_EVALUATED,
+				       .dp = dp,
+				       .result = &r,
+				       .window_seconds = 600,
+				       .pods = 2,
+				       .incidents = inc,
+				       .evaluated_at = "2026-01-10T10:00:00Z",
+				       .generation = 3};
 
 	(void)state;
 	window("t1_drift_slo.prom", &w);
@@ -364,7 +374,8 @@ static void test_status_after_an_evaluation(void **state)
 	assert_int_equal(json_path_int(st, "observedGeneration", 0), 3);
 	assert_string_equal(json_path_str(st, "lastEvaluationTime", ""), "2026-01-10T10:00:00Z");
 	assert_string_equal(cond_field(st, "Ready", "reason"), "Evaluated");
-	assert_string_equal(cond_field(st, "Ready", "message"), "scored 2 of 2 features over 600 s from 2 pods");
+	assert_string_equal(cond_field(st, "Ready", "message"),
+			    "scored 2 of 2 features over 600 s from 2 pods");
 	assert_string_equal(cond_field(st, "DriftDetected", "status"), "True");
 	assert_string_equal(cond_field(st, "DriftDetected", "reason"), "FeatureDrift");
 	assert_string_equal(cond_field(st, "SLOBreached", "reason"), "LatencySLO");
@@ -399,18 +410,24 @@ static void test_status_when_the_source_fails(void **state)
 {
 	json_t *dp = load_json("dp_scrape.json"), *st = NULL, *st2 = NULL, *none = json_array();
 	struct driftsource_data w;
-	struct drifteval_input in = { .dp = dp, .window = &w };
+	struct drifteval_input in = {.dp = dp, .window = &w};
 	struct drifteval_result r;
-	struct drifteval_report rep = { .state = DRIFTEVAL_EVALUATED, .dp = dp, .result = &r, .window_seconds = 600,
-					.evaluated_at = "2026-01-10T10:00:00Z", .generation = 3 };
+	struct drifteval_report rep = {.state = DRIFTEVAL_EVALUATED,
+				       .dp = dp,
+				       .result = &r,
+				       .window_seconds = 600,
+				       .evaluated_at = "2026-01-10T10:00:00Z",
+				       .generation = 3};
 
 	(void)state;
 	window("t1_drift_slo.prom", &w);
 	assert_int_equal(drifteval_run(&in, &r), 0);
 	assert_int_equal(drifteval_status(NULL, &rep, "2026-01-10T10:00:00Z", &st), 0);
-	rep = (struct drifteval_report){ .state = DRIFTEVAL_SOURCE_UNAVAILABLE, .dp = dp,
-					 .message = "10.1.0.5:9090: Connection refused", .generation = 3,
-					 .pending = none };
+	rep = (struct drifteval_report){.state = DRIFTEVAL_SOURCE_UNAVAILABLE,
+					.dp = dp,
+					.message = "10.1.0.5:9090: Connection refused",
+					.generation = 3,
+					.pending = none};
 	assert_int_equal(drifteval_status(st, &rep, "2026-01-10T10:10:00Z", &st2), 0);
 	/* unreadable is not "no drift": the last verdict stays, Ready and Degraded say why */
 	assert_string_equal(cond_field(st2, "Ready", "status"), "False");
@@ -423,8 +440,10 @@ static void test_status_when_the_source_fails(void **state)
 	assert_true(json_number_value(json_path(st2, "latencyP99Ms")) == 900);
 	json_decref(st2);
 	/* the first reading, with no status before: Unknown everywhere */
-	rep = (struct drifteval_report){ .state = DRIFTEVAL_WAITING_FOR_WINDOW, .dp = dp,
-					 .message = "first reading recorded", .generation = 3 };
+	rep = (struct drifteval_report){.state = DRIFTEVAL_WAITING_FOR_WINDOW,
+					.dp = dp,
+					.message = "first reading recorded",
+					.generation = 3};
 	assert_int_equal(drifteval_status(NULL, &rep, "2026-01-10T10:10:00Z", &st2), 0);
 	assert_string_equal(cond_field(st2, "Ready", "status"), "Unknown");
 	assert_string_equal(cond_field(st2, "Ready", "reason"), "WaitingForWindow");
@@ -434,8 +453,12 @@ static void test_status_when_the_source_fails(void **state)
 	assert_null(json_object_get(st2, "lastEvaluationTime"));
 	json_decref(st2);
 	/* trouble elsewhere (an action failed) shows in Degraded */
-	rep = (struct drifteval_report){ .state = DRIFTEVAL_EVALUATED, .dp = dp, .result = &r, .generation = 3,
-					 .degraded_reason = "ActionFailed", .degraded_message = "retrain: forbidden" };
+	rep = (struct drifteval_report){.state = DRIFTEVAL_EVALUATED,
+					.dp = dp,
+					.result = &r,
+					.generation = 3,
+					.degraded_reason = "ActionFailed",
+					.degraded_message = "retrain: forbidden"};
 	assert_int_equal(drifteval_status(st, &rep, "2026-01-10T10:10:00Z", &st2), 0);
 	assert_string_equal(cond_field(st2, "Degraded", "reason"), "ActionFailed");
 	assert_string_equal(cond_field(st2, "Degraded", "message"), "retrain: forbidden");
@@ -455,17 +478,17 @@ static void test_status_when_the_source_fails(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_baselines),
-		cmocka_unit_test(test_no_drift_within_objectives),
-		cmocka_unit_test(test_drift_and_slo_breaches),
-		cmocka_unit_test(test_counter_reset_is_no_drift),
-		cmocka_unit_test(test_missing_and_mismatched_metrics),
-		cmocka_unit_test(test_no_observations_is_not_a_problem),
-		cmocka_unit_test(test_configmap_baseline),
-		cmocka_unit_test(test_capture_then_compare),
-		cmocka_unit_test(test_status_after_an_evaluation),
-		cmocka_unit_test(test_status_when_the_source_fails),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_baselines),
+	    cmocka_unit_test(test_no_drift_within_objectives),
+	    cmocka_unit_test(test_drift_and_slo_breaches),
+	    cmocka_unit_test(test_counter_reset_is_no_drift),
+	    cmocka_unit_test(test_missing_and_mismatched_metrics),
+	    cmocka_unit_test(test_no_observations_is_not_a_problem),
+	    cmocka_unit_test(test_configmap_baseline),
+	    cmocka_unit_test(test_capture_then_compare),
+	    cmocka_unit_test(test_status_after_an_evaluation),
+	    cmocka_unit_test(test_status_when_the_source_fails),
 	};
 
 	return cmocka_run_group_tests_name("drifteval", tests, NULL, NULL);

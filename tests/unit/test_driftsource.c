@@ -235,9 +235,9 @@ static struct driftsource_data *heap_reading(const char *name)
 
 static void test_store_first_reading_only_records(void **state)
 {
-	struct driftsource_target t[2] = { { "pod-a", "http://a/metrics" }, { "pod-b", "http://b/metrics" } };
+	struct driftsource_target t[2] = {{"pod-a", "http://a/metrics"}, {"pod-b", "http://b/metrics"}};
 	struct driftsource_data *r[2], w;
-	struct driftsource_scrape_result res = { 0 };
+	struct driftsource_scrape_result res = {0};
 	struct driftsource_store *s;
 	char err[256];
 
@@ -246,7 +246,8 @@ static void test_store_first_reading_only_records(void **state)
 	assert_false(driftsource_store_has(s, "ns/dp", "uid-1"));
 	r[0] = heap_reading("t0.prom");
 	r[1] = NULL; /* pod-b could not be read */
-	assert_int_equal(driftsource_store_update(s, "ns/dp", "uid-1", t, r, 2, 100.0, &w, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+	    driftsource_store_update(s, "ns/dp", "uid-1", t, r, 2, 100.0, &w, &res, err, sizeof(err)), 0);
 	assert_true(res.first);
 	assert_int_equal(res.scraped, 1);
 	assert_true(driftsource_store_has(s, "ns/dp", "uid-1"));
@@ -254,7 +255,8 @@ static void test_store_first_reading_only_records(void **state)
 	/* one window later: pod-a gives a window, pod-b (new) only records */
 	r[0] = heap_reading("t1_nodrift.prom");
 	r[1] = heap_reading("t0.prom");
-	assert_int_equal(driftsource_store_update(s, "ns/dp", "uid-1", t, r, 2, 700.0, &w, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+	    driftsource_store_update(s, "ns/dp", "uid-1", t, r, 2, 700.0, &w, &res, err, sizeof(err)), 0);
 	assert_false(res.first);
 	assert_int_equal(w.pods, 1);
 	assert_true(w.seconds == 600.0);
@@ -264,19 +266,22 @@ static void test_store_first_reading_only_records(void **state)
 	/* pod-a fails now: its old reading stays; pod-b gives a window */
 	r[0] = NULL;
 	r[1] = heap_reading("t1_nodrift.prom");
-	assert_int_equal(driftsource_store_update(s, "ns/dp", "uid-1", t, r, 2, 1300.0, &w, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+	    driftsource_store_update(s, "ns/dp", "uid-1", t, r, 2, 1300.0, &w, &res, err, sizeof(err)), 0);
 	assert_int_equal(w.pods, 1);
 	driftsource_data_release(&w);
 	/* pod-a is back, after a restart: the reset is handled */
 	r[0] = heap_reading("t1_reset.prom");
 	r[1] = NULL;
-	assert_int_equal(driftsource_store_update(s, "ns/dp", "uid-1", t, r, 2, 1900.0, &w, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+	    driftsource_store_update(s, "ns/dp", "uid-1", t, r, 2, 1900.0, &w, &res, err, sizeof(err)), 0);
 	assert_true(driftsource_find(&w, "amount_aed", false)->hist.cum[4] == 200);
 	driftsource_data_release(&w);
 	/* the policy was deleted and created again (new uid): start over */
 	r[0] = heap_reading("t1_nodrift.prom");
 	r[1] = NULL;
-	assert_int_equal(driftsource_store_update(s, "ns/dp", "uid-2", t, r, 2, 2500.0, &w, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+	    driftsource_store_update(s, "ns/dp", "uid-2", t, r, 2, 2500.0, &w, &res, err, sizeof(err)), 0);
 	assert_true(res.first);
 	driftsource_store_forget(s, "ns/dp");
 	assert_false(driftsource_store_has(s, "ns/dp", "uid-2"));
@@ -287,9 +292,9 @@ static void test_store_first_reading_only_records(void **state)
 
 static void test_store_refuses_pods_with_other_buckets(void **state)
 {
-	struct driftsource_target t[2] = { { "pod-a", "http://a/metrics" }, { "pod-b", "http://b/metrics" } };
+	struct driftsource_target t[2] = {{"pod-a", "http://a/metrics"}, {"pod-b", "http://b/metrics"}};
 	struct driftsource_data *r[2], w;
-	struct driftsource_scrape_result res = { 0 };
+	struct driftsource_scrape_result res = {0};
 	struct driftsource_store *s;
 	char err[256] = "";
 
@@ -297,7 +302,8 @@ static void test_store_refuses_pods_with_other_buckets(void **state)
 	assert_int_equal(driftsource_store_new(&s), 0);
 	r[0] = heap_reading("t0.prom");
 	r[1] = heap_reading("t0.prom");
-	assert_int_equal(driftsource_store_update(s, "ns/dp", "u", t, r, 2, 0.0, &w, &res, err, sizeof(err)), 0);
+	assert_int_equal(driftsource_store_update(s, "ns/dp", "u", t, r, 2, 0.0, &w, &res, err, sizeof(err)),
+			 0);
 	r[0] = heap_reading("t1_nodrift.prom");
 	r[1] = heap_reading("t1_nodrift.prom");
 	r[1]->features[0].hist.le[1] = 250;
@@ -345,7 +351,7 @@ static void test_targets_from_endpointslices(void **state)
 static void test_targets_are_capped(void **state)
 {
 	json_t *eps = json_array(), *slices;
-	struct driftsource_config cfg = { .path = "/metrics", .port = 80 };
+	struct driftsource_config cfg = {.path = "/metrics", .port = 80};
 	struct driftsource_target *t = NULL;
 	size_t n = 0;
 
@@ -382,7 +388,8 @@ static void test_source_config(void **state)
 	assert_string_equal(cfg.namespace, "payments");
 	assert_null(cfg.tls_secret);
 	/* with a TLS Secret: the agent's metrics port stays plain HTTP, its proxy port is HTTPS */
-	json_object_set_new(json_path(md, "spec"), "security", json_pack("{s:s}", "tlsSecretName", "fraud-tls"));
+	json_object_set_new(json_path(md, "spec"), "security",
+			    json_pack("{s:s}", "tlsSecretName", "fraud-tls"));
 	json_object_set_new(json_path(md, "spec"), "agent",
 			    json_pack("{s:i, s:i}", "port", 9443, "metricsPort", 9091));
 	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
@@ -409,9 +416,9 @@ static void test_source_config(void **state)
 	assert_string_equal(cfg.tls_secret, "fraud-tls");
 	/* prometheus with its secrets */
 	json_object_set_new(json_path(dp, "spec"), "source",
-			    json_pack("{s:{s:s, s:{s:s}, s:{s:s, s:s}}}", "prometheus", "url", "https://prom:9090",
-				      "bearerTokenSecretRef", "name", "prom-token", "caSecretRef", "name", "prom-ca", "key",
-				      "bundle.pem"));
+			    json_pack("{s:{s:s, s:{s:s}, s:{s:s, s:s}}}", "prometheus", "url",
+				      "https://prom:9090", "bearerTokenSecretRef", "name", "prom-token",
+				      "caSecretRef", "name", "prom-ca", "key", "bundle.pem"));
 	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.kind, DRIFTSOURCE_PROMETHEUS);
 	assert_string_equal(cfg.url, "https://prom:9090");
@@ -419,7 +426,8 @@ static void test_source_config(void **state)
 	assert_string_equal(cfg.token_key, "token");
 	assert_string_equal(cfg.ca_key, "bundle.pem");
 	/* a Secret in the policy's own namespace only: another namespace is refused */
-	json_object_set_new(json_path(dp, "spec.source.prometheus.caSecretRef"), "namespace", json_string("payments"));
+	json_object_set_new(json_path(dp, "spec.source.prometheus.caSecretRef"), "namespace",
+			    json_string("payments"));
 	assert_int_equal(driftsource_config(dp, md, 600, &cfg, err, sizeof(err)), 0);
 	json_object_set_new(json_path(dp, "spec.source.prometheus.bearerTokenSecretRef"), "namespace",
 			    json_string("kube-system"));
@@ -463,14 +471,16 @@ static void test_prometheus_queries(void **state)
 					 "{namespace=\"payments\",service=\"fraud-detector\"}[300s]))");
 	buf_reset(&q);
 	assert_int_equal(driftsource_prom_query(DRIFTSOURCE_Q_LATENCY, &cfg, &names, &q), 0);
-	assert_string_equal(buf_str(&q), "histogram_quantile(0.99, sum by (le) (increase(saqr_inference_latency_seconds"
-					 "_bucket{namespace=\"payments\",service=\"fraud-detector\"}[300s])))");
+	assert_string_equal(buf_str(&q),
+			    "histogram_quantile(0.99, sum by (le) (increase(saqr_inference_latency_seconds"
+			    "_bucket{namespace=\"payments\",service=\"fraud-detector\"}[300s])))");
 	buf_reset(&q);
 	assert_int_equal(driftsource_prom_query(DRIFTSOURCE_Q_REQUESTS, &cfg, &names, &q), 0);
 	assert_non_null(strstr(buf_str(&q), "sum by (code) (increase(saqr_inference_requests_total{"));
 	buf_reset(&q);
 	assert_int_equal(driftsource_prom_query(DRIFTSOURCE_Q_QUALITY, &cfg, &names, &q), 0);
-	assert_string_equal(buf_str(&q), "min(saqr_model_quality{namespace=\"payments\",service=\"fraud-detector\"})");
+	assert_string_equal(buf_str(&q),
+			    "min(saqr_model_quality{namespace=\"payments\",service=\"fraud-detector\"})");
 	buf_reset(&q);
 	assert_int_equal(driftsource_prom_query(DRIFTSOURCE_Q_COUNT, &cfg, &names, &q), SAQR_EINVAL);
 	url = driftsource_prom_url(cfg.url, "min(x{a=\"b c\"})");
@@ -484,7 +494,8 @@ static json_t *vector(const char *result)
 	char text[4096];
 	json_t *v;
 
-	snprintf(text, sizeof(text), "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":%s}}", result);
+	snprintf(text, sizeof(text),
+		 "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":%s}}", result);
 	v = json_loads(text, 0, NULL);
 	assert_non_null(v);
 	return v;
@@ -524,7 +535,8 @@ static void test_prometheus_answers(void **state)
 	assert_int_equal(driftsource_prom_parse(DRIFTSOURCE_Q_LATENCY, a, &w, err, sizeof(err)), 0);
 	json_decref(a);
 	assert_false(w.has_latency_p99);
-	a = vector("[{\"metric\":{\"code\":\"200\"},\"value\":[1,\"95\"]},{\"metric\":{\"code\":\"503\"},\"value\":[1,\"5\"]}]");
+	a = vector("[{\"metric\":{\"code\":\"200\"},\"value\":[1,\"95\"]},{\"metric\":{\"code\":\"503\"},"
+		   "\"value\":[1,\"5\"]}]");
 	assert_int_equal(driftsource_prom_parse(DRIFTSOURCE_Q_REQUESTS, a, &w, err, sizeof(err)), 0);
 	json_decref(a);
 	a = vector("[]");
@@ -535,12 +547,15 @@ static void test_prometheus_answers(void **state)
 	assert_true(w.requests == 100 && w.errors == 5);
 	assert_true(w.has_latency_p99 == false);
 	/* errors */
-	a = json_pack("{s:s, s:s, s:s}", "status", "error", "errorType", "bad_data", "error", "parse error at char 4");
-	assert_int_equal(driftsource_prom_parse(DRIFTSOURCE_Q_REQUESTS, a, &w, err, sizeof(err)), SAQR_EPARSE);
+	a = json_pack("{s:s, s:s, s:s}", "status", "error", "errorType", "bad_data", "error",
+		      "parse error at char 4");
+	assert_int_equal(driftsource_prom_parse(DRIFTSOURCE_Q_REQUESTS, a, &w, err, sizeof(err)),
+			 SAQR_EPARSE);
 	assert_non_null(strstr(err, "bad_data: parse error at char 4"));
 	json_decref(a);
 	a = json_pack("{s:s, s:{s:s, s:[]}}", "status", "success", "data", "resultType", "matrix", "result");
-	assert_int_equal(driftsource_prom_parse(DRIFTSOURCE_Q_REQUESTS, a, &w, err, sizeof(err)), SAQR_EPARSE);
+	assert_int_equal(driftsource_prom_parse(DRIFTSOURCE_Q_REQUESTS, a, &w, err, sizeof(err)),
+			 SAQR_EPARSE);
 	json_decref(a);
 	driftsource_data_release(&w);
 }
@@ -549,7 +564,7 @@ static void test_prometheus_end_to_end(void **state)
 {
 	struct driftsource_config cfg;
 	struct driftsource_names names;
-	struct driftsource_http http = { .bearer_token = "prom-t0ken" };
+	struct driftsource_http http = {.bearer_token = "prom-t0ken"};
 	struct driftsource_data w;
 	struct httprecv *prom;
 	char url[128], err[256] = "";
@@ -560,20 +575,23 @@ static void test_prometheus_end_to_end(void **state)
 	prom_cfg(&cfg, &names);
 	httprecv_url(prom, url, sizeof(url));
 	cfg.url = url;
-	httprecv_reply(prom, 200, "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
-				  "[{\"metric\":{\"code\":\"200\"},\"value\":[1,\"10\"]}]}}");
+	httprecv_reply(prom, 200,
+		       "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+		       "[{\"metric\":{\"code\":\"200\"},\"value\":[1,\"10\"]}]}}");
 	assert_int_equal(driftsource_prometheus(&cfg, &names, &http, &w, err, sizeof(err)), 0);
 	assert_int_equal(httprecv_count(prom), DRIFTSOURCE_Q_COUNT);
 	req = httprecv_request(prom, 0);
 	assert_string_equal(json_path_str(req, "method", ""), "GET");
-	assert_non_null(strstr(json_path_str(req, "path", ""), "/api/v1/query?query=sum%20by%20%28feature%2C%20le%29"));
+	assert_non_null(
+	    strstr(json_path_str(req, "path", ""), "/api/v1/query?query=sum%20by%20%28feature%2C%20le%29"));
 	assert_string_equal(json_path_str(req, "headers.authorization", ""), "Bearer prom-t0ken");
 	json_decref(req);
 	assert_true(w.seconds == 299.5);
 	assert_true(w.has_requests);
 	driftsource_data_release(&w);
 	/* Prometheus' own words when it refuses a query */
-	httprecv_reply(prom, 400, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"unknown function\"}");
+	httprecv_reply(prom, 400,
+		       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"unknown function\"}");
 	assert_int_equal(driftsource_prometheus(&cfg, &names, &http, &w, err, sizeof(err)), SAQR_EAPI);
 	assert_non_null(strstr(err, "bad_data: unknown function"));
 	assert_null(strstr(err, "prom-t0ken"));
@@ -586,9 +604,9 @@ static void test_prometheus_end_to_end(void **state)
  * default, and the bearer token is not sent over http:// unless allowed. Nothing is sent. */
 static void test_outbound_policy(void **state)
 {
-	struct http_netpolicy strict = { .allow_insecure_credentials = true };
-	struct http_netpolicy loop = { .allow_loopback = true };
-	struct driftsource_http http = { .bearer_token = "prom-t0ken", .net = &strict };
+	struct http_netpolicy strict = {.allow_insecure_credentials = true};
+	struct http_netpolicy loop = {.allow_loopback = true};
+	struct driftsource_http http = {.bearer_token = "prom-t0ken", .net = &strict};
 	struct driftsource_config cfg;
 	struct driftsource_names names;
 	struct driftsource_data w;
@@ -610,8 +628,9 @@ static void test_outbound_policy(void **state)
 	buf_init(&body, 4096);
 	http.bearer_token = NULL;
 	http.net = &strict;
-	assert_int_equal(driftsource_http_get("http://169.254.169.254/latest/meta-data/", &http, &body, err,
-					      sizeof(err)), SAQR_EFORBIDDEN);
+	assert_int_equal(
+	    driftsource_http_get("http://169.254.169.254/latest/meta-data/", &http, &body, err, sizeof(err)),
+	    SAQR_EFORBIDDEN);
 	assert_non_null(strstr(err, "metadata"));
 	buf_release(&body);
 	assert_int_equal(httprecv_count(prom), 0);
@@ -622,7 +641,7 @@ static void test_outbound_policy(void **state)
 
 static void test_http_get_answers_and_errors(void **state)
 {
-	struct driftsource_http opts = { .bearer_token = "s3cret", .json = true };
+	struct driftsource_http opts = {.bearer_token = "s3cret", .json = true};
 	struct httprecv *r;
 	struct buf body;
 	char url[128], err[256] = "";
@@ -680,25 +699,30 @@ static void test_scrape_reads_pods(void **state)
 	snprintf(t[1].key, sizeof(t[1].key), "pod-gone");
 	snprintf(t[1].url, sizeof(t[1].url), "http://127.0.0.1:1/metrics");
 	/* no target at all, then no target readable: the source is unavailable */
-	assert_int_equal(driftsource_scrape(s, "ns/dp", "u", NULL, t, 0, &names, 0, &w, &res, err, sizeof(err)),
-			 SAQR_ETRANSPORT);
+	assert_int_equal(
+	    driftsource_scrape(s, "ns/dp", "u", NULL, t, 0, &names, 0, &w, &res, err, sizeof(err)),
+	    SAQR_ETRANSPORT);
 	assert_string_equal(err, "no ready endpoints");
-	assert_int_equal(driftsource_scrape(s, "ns/dp", "u", NULL, t + 1, 1, &names, 0, &w, &res, err, sizeof(err)),
-			 SAQR_ETRANSPORT);
+	assert_int_equal(
+	    driftsource_scrape(s, "ns/dp", "u", NULL, t + 1, 1, &names, 0, &w, &res, err, sizeof(err)),
+	    SAQR_ETRANSPORT);
 	httprecv_reply(pod, 200, t0);
-	assert_int_equal(driftsource_scrape(s, "ns/dp", "u", NULL, t, 2, &names, 0, &w, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+	    driftsource_scrape(s, "ns/dp", "u", NULL, t, 2, &names, 0, &w, &res, err, sizeof(err)), 0);
 	assert_true(res.first);
 	assert_int_equal(res.failed, 1);
 	httprecv_reply(pod, 200, t1);
-	assert_int_equal(driftsource_scrape(s, "ns/dp", "u", NULL, t, 2, &names, 60, &w, &res, err, sizeof(err)), 0);
+	assert_int_equal(
+	    driftsource_scrape(s, "ns/dp", "u", NULL, t, 2, &names, 60, &w, &res, err, sizeof(err)), 0);
 	assert_false(res.first);
 	assert_true(w.errors == 100 && w.requests == 2000);
 	assert_true(fabs(w.latency_p99_seconds - 0.9) < 1e-9);
 	driftsource_data_release(&w);
 	/* malformed metrics count as a failed pod */
 	httprecv_reply(pod, 200, "this is { not metrics");
-	assert_int_equal(driftsource_scrape(s, "ns/dp", "u", NULL, t, 1, &names, 120, &w, &res, err, sizeof(err)),
-			 SAQR_ETRANSPORT);
+	assert_int_equal(
+	    driftsource_scrape(s, "ns/dp", "u", NULL, t, 1, &names, 120, &w, &res, err, sizeof(err)),
+	    SAQR_ETRANSPORT);
 	assert_non_null(strstr(err, "line 1"));
 	driftsource_store_free(s);
 	httprecv_stop(pod);
@@ -709,25 +733,25 @@ static void test_scrape_reads_pods(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names_default_and_override),
-		cmocka_unit_test(test_extract_reading),
-		cmocka_unit_test(test_extract_rejects_a_broken_histogram),
-		cmocka_unit_test(test_increase_over_a_window),
-		cmocka_unit_test(test_counter_reset_counts_from_zero),
-		cmocka_unit_test(test_increase_without_previous_is_the_reading),
-		cmocka_unit_test(test_add_sums_pods_and_refuses_other_buckets),
-		cmocka_unit_test(test_error_codes),
-		cmocka_unit_test(test_store_first_reading_only_records),
-		cmocka_unit_test(test_store_refuses_pods_with_other_buckets),
-		cmocka_unit_test(test_targets_from_endpointslices),
-		cmocka_unit_test(test_targets_are_capped),
-		cmocka_unit_test(test_source_config),
-		cmocka_unit_test(test_prometheus_queries),
-		cmocka_unit_test(test_prometheus_answers),
-		cmocka_unit_test(test_prometheus_end_to_end),
-		cmocka_unit_test(test_outbound_policy),
-		cmocka_unit_test(test_http_get_answers_and_errors),
-		cmocka_unit_test(test_scrape_reads_pods),
+	    cmocka_unit_test(test_names_default_and_override),
+	    cmocka_unit_test(test_extract_reading),
+	    cmocka_unit_test(test_extract_rejects_a_broken_histogram),
+	    cmocka_unit_test(test_increase_over_a_window),
+	    cmocka_unit_test(test_counter_reset_counts_from_zero),
+	    cmocka_unit_test(test_increase_without_previous_is_the_reading),
+	    cmocka_unit_test(test_add_sums_pods_and_refuses_other_buckets),
+	    cmocka_unit_test(test_error_codes),
+	    cmocka_unit_test(test_store_first_reading_only_records),
+	    cmocka_unit_test(test_store_refuses_pods_with_other_buckets),
+	    cmocka_unit_test(test_targets_from_endpointslices),
+	    cmocka_unit_test(test_targets_are_capped),
+	    cmocka_unit_test(test_source_config),
+	    cmocka_unit_test(test_prometheus_queries),
+	    cmocka_unit_test(test_prometheus_answers),
+	    cmocka_unit_test(test_prometheus_end_to_end),
+	    cmocka_unit_test(test_outbound_policy),
+	    cmocka_unit_test(test_http_get_answers_and_errors),
+	    cmocka_unit_test(test_scrape_reads_pods),
 	};
 
 	return cmocka_run_group_tests_name("driftsource", tests, NULL, NULL);

@@ -47,7 +47,8 @@ static const char *ann(const struct policy_decision *d, const char *key)
 
 static void test_default_policy_admits_compliant_objects(void **state)
 {
-	const char *const files[] = {"tests/data/policy/deployment-4k.yaml", "tests/data/policy/compliant-saqr.yaml"};
+	const char *const files[] = {"tests/data/policy/deployment-4k.yaml",
+				     "tests/data/policy/compliant-saqr.yaml"};
 	struct policy_decision d;
 	size_t f, i;
 
@@ -83,19 +84,24 @@ static void test_every_finding_and_the_deny_message(void **state)
 	assert_int_equal(d.nviolations, 11);
 	assert_string_equal(ann(&d, "decision"), "denied");
 	assert_string_equal(ann(&d, "violations"), "11");
-	assert_string_equal(ann(&d, "rules"),
-			    "podSecurity.restricted.capabilities,podSecurity.restricted.seccompProfile,"
-			    "podSecurity.restricted.runAsNonRoot,podSecurity.restricted.allowPrivilegeEscalation,"
-			    "zeroTrust.imageDigest,zeroTrust.serviceAccount,zeroTrust.automountToken,"
-			    "dataResidency.label,dataResidency.placement,compliance.classification,compliance.owner");
+	assert_string_equal(
+	    ann(&d, "rules"),
+	    "podSecurity.restricted.capabilities,podSecurity.restricted.seccompProfile,"
+	    "podSecurity.restricted.runAsNonRoot,podSecurity.restricted.allowPrivilegeEscalation,"
+	    "zeroTrust.imageDigest,zeroTrust.serviceAccount,zeroTrust.automountToken,"
+	    "dataResidency.label,dataResidency.placement,compliance.classification,compliance.owner");
 	buf_init(&msg, 1 << 16);
 	assert_int_equal(policy_decision_deny_message(&d, &msg), 0);
-	assert_true(strncmp(buf_str(&msg),
-			    "[podSecurity.restricted.capabilities] spec.containers[0].securityContext.capabilities.drop: "
-			    "unrestricted capabilities (container \"a\" must set securityContext.capabilities.drop=[\"ALL\"]); "
-			    "[podSecurity.restricted.seccompProfile] ",
-			    190) == 0);
-	assert_non_null(strstr(buf_str(&msg), "; [compliance.owner] metadata.labels[saqr.dev/owner]: missing; label"));
+	assert_true(
+	    strncmp(
+		buf_str(&msg),
+		"[podSecurity.restricted.capabilities] spec.containers[0].securityContext.capabilities.drop: "
+		"unrestricted capabilities (container \"a\" must set "
+		"securityContext.capabilities.drop=[\"ALL\"]); "
+		"[podSecurity.restricted.seccompProfile] ",
+		190) == 0);
+	assert_non_null(
+	    strstr(buf_str(&msg), "; [compliance.owner] metadata.labels[saqr.dev/owner]: missing; label"));
 	buf_release(&msg);
 	policy_decision_release(&d);
 	json_decref(pod);
@@ -103,9 +109,10 @@ static void test_every_finding_and_the_deny_message(void **state)
 
 static void test_warn_and_audit_modes(void **state)
 {
-	struct policy *p = policytest_policy("apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n"
-					     "  podSecurity: {enforcement: warn}\n  zeroTrust: {enforcement: audit}\n"
-					     "  dataResidency: {enforcement: warn}\n  compliance: {enforcement: deny}\n");
+	struct policy *p =
+	    policytest_policy("apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n"
+			      "  podSecurity: {enforcement: warn}\n  zeroTrust: {enforcement: audit}\n"
+			      "  dataResidency: {enforcement: warn}\n  compliance: {enforcement: deny}\n");
 	json_t *docs = fixture_docs("tests/data/policy/deployment-4k.yaml");
 	json_t *obj = json_array_get(docs, 0);
 	struct policy_decision d;
@@ -114,14 +121,15 @@ static void test_warn_and_audit_modes(void **state)
 	(void)state;
 	policytest_set(obj, "spec.template.spec.hostIPC", json_true());
 	policytest_set(obj, "spec.template.spec.serviceAccountName", json_string("default"));
-	json_object_set_new(json_object_get(json_object_get(obj, "metadata"), "labels"), "saqr.dev/data-residency",
-			    json_string("eu"));
+	json_object_set_new(json_object_get(json_object_get(obj, "metadata"), "labels"),
+			    "saqr.dev/data-residency", json_string("eu"));
 	policytest_eval(p, obj, &d);
 	assert_true(d.allowed);
 	assert_int_equal(d.nviolations, 3);
 	assert_int_equal(policytest_find(&d, "podSecurity.baseline.hostNamespaces", NULL)->enforcement,
 			 POLICY_ENFORCE_WARN);
-	assert_int_equal(policytest_find(&d, "zeroTrust.serviceAccount", NULL)->enforcement, POLICY_ENFORCE_AUDIT);
+	assert_int_equal(policytest_find(&d, "zeroTrust.serviceAccount", NULL)->enforcement,
+			 POLICY_ENFORCE_AUDIT);
 	assert_int_equal(policytest_find(&d, "dataResidency.label", NULL)->enforcement, POLICY_ENFORCE_WARN);
 	assert_string_equal(ann(&d, "decision"), "allowed");
 	assert_string_equal(ann(&d, "violations"), "3");
@@ -141,7 +149,8 @@ static void test_warn_and_audit_modes(void **state)
 
 static void test_skipped_operations(void **state)
 {
-	json_t *pod = policytest_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostPID: true}\n");
+	json_t *pod =
+	    policytest_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostPID: true}\n");
 	struct policy_input in = {pod, "DELETE", NULL, NULL, POLICYTEST_NOW};
 	struct policy_decision d;
 
@@ -204,8 +213,9 @@ static void test_unknown_kinds_and_invalid_input(void **state)
 static void test_findings_are_capped(void **state)
 {
 	struct policy *p = policytest_only("zeroTrust", NULL);
-	json_t *pod = policytest_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
-				      "spec: {serviceAccountName: sa, automountServiceAccountToken: false}\n");
+	json_t *pod =
+	    policytest_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+			    "spec: {serviceAccountName: sa, automountServiceAccountToken: false}\n");
 	json_t *containers = json_array();
 	struct policy_decision d;
 	size_t i;
@@ -228,12 +238,14 @@ static void test_findings_are_capped(void **state)
  * request is denied whatever the number of warnings before it. */
 static void test_warnings_never_crowd_out_denials(void **state)
 {
-	struct policy *p = policytest_policy("apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n"
-					     "  podSecurity: {enabled: false}\n  dataResidency: {enabled: false}\n"
-					     "  zeroTrust: {enforcement: warn}\n"
-					     "  compliance: {enforcement: deny, requireClassification: false}\n");
-	json_t *pod = policytest_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
-				      "spec: {serviceAccountName: sa, automountServiceAccountToken: false}\n");
+	struct policy *p =
+	    policytest_policy("apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec:\n"
+			      "  podSecurity: {enabled: false}\n  dataResidency: {enabled: false}\n"
+			      "  zeroTrust: {enforcement: warn}\n"
+			      "  compliance: {enforcement: deny, requireClassification: false}\n");
+	json_t *pod =
+	    policytest_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+			    "spec: {serviceAccountName: sa, automountServiceAccountToken: false}\n");
 	json_t *containers = json_array();
 	struct policy_decision d;
 	struct buf msg;
@@ -276,29 +288,37 @@ static void test_pod_template_must_carry_the_labels(void **state)
 	policytest_eval(def, obj, &d);
 	assert_false(d.allowed);
 	assert_int_equal(d.nviolations, 4);
-	v = policytest_find(&d, "compliance.classification", "spec.template.metadata.labels[saqr.dev/data-classification]");
+	v = policytest_find(&d, "compliance.classification",
+			    "spec.template.metadata.labels[saqr.dev/data-classification]");
 	assert_non_null(v);
 	assert_non_null(strstr(v->message, "pods created from this template would be refused"));
-	assert_int_equal(policytest_count(&d, "compliance.owner", "spec.template.metadata.labels[saqr.dev/owner]"), 1);
 	assert_int_equal(
-	    policytest_count(&d, "dataResidency.label", "spec.template.metadata.labels[saqr.dev/data-residency]"), 1);
-	/* the object holds personal data: so must its pods, and they face the personal-data rules */
-	assert_int_equal(
-	    policytest_count(&d, "compliance.personalData", "spec.template.metadata.labels[saqr.dev/personal-data]"), 1);
-	policy_decision_release(&d);
-	policytest_set(obj, "spec.template.metadata.labels", policytest_yaml("{saqr.dev/personal-data: 'true'}"));
-	policytest_eval(def, obj, &d);
-	assert_int_equal(
-	    policytest_count(&d, "compliance.lawfulBasis", "spec.template.metadata.labels[saqr.dev/lawful-basis]"), 1);
-	assert_int_equal(policytest_count(&d, "compliance.retention", "spec.template.metadata.labels[saqr.dev/retention]"),
+	    policytest_count(&d, "compliance.owner", "spec.template.metadata.labels[saqr.dev/owner]"), 1);
+	assert_int_equal(policytest_count(&d, "dataResidency.label",
+					  "spec.template.metadata.labels[saqr.dev/data-residency]"),
 			 1);
+	/* the object holds personal data: so must its pods, and they face the personal-data rules */
+	assert_int_equal(policytest_count(&d, "compliance.personalData",
+					  "spec.template.metadata.labels[saqr.dev/personal-data]"),
+			 1);
+	policy_decision_release(&d);
+	policytest_set(obj, "spec.template.metadata.labels",
+		       policytest_yaml("{saqr.dev/personal-data: 'true'}"));
+	policytest_eval(def, obj, &d);
+	assert_int_equal(policytest_count(&d, "compliance.lawfulBasis",
+					  "spec.template.metadata.labels[saqr.dev/lawful-basis]"),
+			 1);
+	assert_int_equal(
+	    policytest_count(&d, "compliance.retention", "spec.template.metadata.labels[saqr.dev/retention]"),
+	    1);
 	policy_decision_release(&d);
 	policytest_set(obj, "spec.template.metadata.labels", json_object());
 	/* annotations count on the template as on the object */
-	policytest_set(obj, "spec.template.metadata.annotations",
-		       policytest_yaml("{saqr.dev/data-residency: uae, saqr.dev/data-classification: confidential, "
-				       "saqr.dev/owner: payments-team, saqr.dev/personal-data: 'true', "
-				       "saqr.dev/lawful-basis: contract, saqr.dev/retention: P30D}"));
+	policytest_set(
+	    obj, "spec.template.metadata.annotations",
+	    policytest_yaml("{saqr.dev/data-residency: uae, saqr.dev/data-classification: confidential, "
+			    "saqr.dev/owner: payments-team, saqr.dev/personal-data: 'true', "
+			    "saqr.dev/lawful-basis: contract, saqr.dev/retention: P30D}"));
 	policytest_eval(def, obj, &d);
 	policytest_dump(&d);
 	assert_true(d.allowed);
@@ -311,8 +331,9 @@ static void test_cronjob_templates(void **state)
 {
 	json_t *docs = fixture_docs("tests/data/policy/deployment-4k.yaml");
 	json_t *dep = json_array_get(docs, 0);
-	json_t *cj = policytest_yaml("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c, namespace: shop}\n"
-				     "spec: {schedule: '@daily', jobTemplate: {spec: {}}}\n");
+	json_t *cj =
+	    policytest_yaml("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c, namespace: shop}\n"
+			    "spec: {schedule: '@daily', jobTemplate: {spec: {}}}\n");
 	struct policy_decision d;
 
 	(void)state;
@@ -320,10 +341,12 @@ static void test_cronjob_templates(void **state)
 	policytest_set(cj, "spec.jobTemplate.spec.template", json_deep_copy(json_path(dep, "spec.template")));
 	policytest_set(cj, "spec.jobTemplate.spec.template.spec.restartPolicy", json_string("OnFailure"));
 	policytest_eval(def, cj, &d);
-	assert_int_equal(policytest_count(&d, "compliance.owner", "spec.jobTemplate.metadata.labels[saqr.dev/owner]"), 1);
+	assert_int_equal(
+	    policytest_count(&d, "compliance.owner", "spec.jobTemplate.metadata.labels[saqr.dev/owner]"), 1);
 	assert_int_equal(policytest_count(&d, "compliance.owner", NULL), 1);
 	policy_decision_release(&d);
-	policytest_set(cj, "spec.jobTemplate.metadata.labels", json_deep_copy(json_path(dep, "metadata.labels")));
+	policytest_set(cj, "spec.jobTemplate.metadata.labels",
+		       json_deep_copy(json_path(dep, "metadata.labels")));
 	policytest_eval(def, cj, &d);
 	policytest_dump(&d);
 	assert_int_equal(d.nviolations, 0);
@@ -336,16 +359,18 @@ static void test_cronjob_templates(void **state)
 static void test_children_are_no_bypass(void **state)
 {
 	const struct policy_user kcm = {"system:kube-controller-manager", NULL, 0};
-	json_t *rs = policytest_yaml("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: r, namespace: shop,"
-				     " ownerReferences: [{kind: Deployment, name: d, uid: u, controller: true}]}\n"
-				     "spec: {template: {spec: {containers: [{name: a, image: 'nginx:1.27'}]}}}\n");
+	json_t *rs =
+	    policytest_yaml("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: r, namespace: shop,"
+			    " ownerReferences: [{kind: Deployment, name: d, uid: u, controller: true}]}\n"
+			    "spec: {template: {spec: {containers: [{name: a, image: 'nginx:1.27'}]}}}\n");
 	struct policy_decision d;
 
 	(void)state;
 	policytest_eval_as(def, rs, &kcm, &d);
 	assert_false(d.allowed);
 	assert_int_equal(policytest_count(&d, "compliance.owner", "metadata.labels[saqr.dev/owner]"), 1);
-	assert_int_equal(policytest_count(&d, "compliance.owner", "spec.template.metadata.labels[saqr.dev/owner]"), 1);
+	assert_int_equal(
+	    policytest_count(&d, "compliance.owner", "spec.template.metadata.labels[saqr.dev/owner]"), 1);
 	policy_decision_release(&d);
 	json_decref(rs);
 }
@@ -353,16 +378,16 @@ static void test_children_are_no_bypass(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_policy_admits_compliant_objects),
-		cmocka_unit_test(test_pod_template_must_carry_the_labels),
-		cmocka_unit_test(test_cronjob_templates),
-		cmocka_unit_test(test_children_are_no_bypass),
-		cmocka_unit_test(test_every_finding_and_the_deny_message),
-		cmocka_unit_test(test_warn_and_audit_modes),
-		cmocka_unit_test(test_skipped_operations),
-		cmocka_unit_test(test_unknown_kinds_and_invalid_input),
-		cmocka_unit_test(test_findings_are_capped),
-		cmocka_unit_test(test_warnings_never_crowd_out_denials),
+	    cmocka_unit_test(test_default_policy_admits_compliant_objects),
+	    cmocka_unit_test(test_pod_template_must_carry_the_labels),
+	    cmocka_unit_test(test_cronjob_templates),
+	    cmocka_unit_test(test_children_are_no_bypass),
+	    cmocka_unit_test(test_every_finding_and_the_deny_message),
+	    cmocka_unit_test(test_warn_and_audit_modes),
+	    cmocka_unit_test(test_skipped_operations),
+	    cmocka_unit_test(test_unknown_kinds_and_invalid_input),
+	    cmocka_unit_test(test_findings_are_capped),
+	    cmocka_unit_test(test_warnings_never_crowd_out_denials),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

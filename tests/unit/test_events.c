@@ -15,7 +15,7 @@
 #include "operator/runtime/events.h"
 #include "../support/ctrltest.h"
 
-#define WALL 1736503590.25   /* 2025-01-10T10:06:30.250000Z */
+#define WALL 1736503590.25 /* 2025-01-10T10:06:30.250000Z */
 
 static double fake_mono;
 static double fake_wall;
@@ -63,8 +63,9 @@ static void test_build_body(void **state)
 
 	(void)state;
 	assert_int_equal(events_reference(obj, &ref), 0);
-	assert_int_equal(events_build("saqr-operator", "saqr-operator-7d9f-a", ref, "Warning", "RolloutFailed",
-				      "Reconcile", "deployment fraud-model: 0/2 ready", WALL, WALL + 5, 1, &ev),
+	assert_int_equal(events_build("saqr-operator", "saqr-operator-7d9f-a", ref, "Warning",
+				      "RolloutFailed", "Reconcile", "deployment fraud-model: 0/2 ready", WALL,
+				      WALL + 5, 1, &ev),
 			 0);
 	assert_string_equal(json_path_str(ev, "apiVersion", ""), "events.k8s.io/v1");
 	assert_string_equal(json_path_str(ev, "kind", ""), "Event");
@@ -129,8 +130,11 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *x = calloc(1, sizeof(*x));
-	struct events_config cfg = { .instance = "saqr-operator-7d9f-a", .qps = -1, .clock = mono_clock,
-				     .wall = wall_clock, .queue_cap = 4 };
+	struct events_config cfg = {.instance = "saqr-operator-7d9f-a",
+				    .qps = -1,
+				    .clock = mono_clock,
+				    .wall = wall_clock,
+				    .queue_cap = 4};
 
 	assert_non_null(x);
 	ctrltest_ops_init(&x->f);
@@ -174,7 +178,7 @@ static void test_record_validation(void **state)
 	json_decref(bad);
 	assert_int_equal(ctrltest_ncalls(&x->f, CTRLTEST_CREATE), 0);
 	{
-		struct events_config cfg = { 0 };
+		struct events_config cfg = {0};
 		struct events_recorder *r;
 
 		assert_int_equal(events_recorder_new(&x->f.ops, &cfg, &r), SAQR_EINVAL);
@@ -205,7 +209,8 @@ static void test_aggregation_in_window(void **state)
 	struct events_stats st;
 
 	assert_int_equal(events_recorder_start(x->r), 0);
-	assert_int_equal(events_record(x->r, x->obj, "Warning", "DriftDetected", "Evaluate", "psi %.2f", 0.31), 0);
+	assert_int_equal(
+	    events_record(x->r, x->obj, "Warning", "DriftDetected", "Evaluate", "psi %.2f", 0.31), 0);
 	assert_int_equal(events_recorder_flush(x->r, 3600), 0);
 	assert_int_equal(ctrltest_ncalls(&x->f, CTRLTEST_CREATE), 1);
 	c = ctrltest_call(&x->f, CTRLTEST_CREATE, 0);
@@ -215,7 +220,8 @@ static void test_aggregation_in_window(void **state)
 	/* The same event a minute later: the series is patched, nothing new is created. */
 	fake_mono += 60;
 	fake_wall += 60;
-	assert_int_equal(events_record(x->r, x->obj, "Warning", "DriftDetected", "Evaluate", "psi %.2f", 0.31), 0);
+	assert_int_equal(
+	    events_record(x->r, x->obj, "Warning", "DriftDetected", "Evaluate", "psi %.2f", 0.31), 0);
 	assert_int_equal(events_recorder_flush(x->r, 3600), 0);
 	assert_int_equal(ctrltest_ncalls(&x->f, CTRLTEST_CREATE), 1);
 	assert_int_equal(ctrltest_ncalls(&x->f, CTRLTEST_PATCH), 1);
@@ -224,7 +230,8 @@ static void test_aggregation_in_window(void **state)
 	assert_string_equal(c->ns, "ml");
 	assert_int_equal(c->patch_type, KUBE_PATCH_MERGE);
 	assert_int_equal(json_path_int(c->body, "series.count", 0), 2);
-	assert_string_equal(json_path_str(c->body, "series.lastObservedTime", ""), "2025-01-10T10:07:30.250000Z");
+	assert_string_equal(json_path_str(c->body, "series.lastObservedTime", ""),
+			    "2025-01-10T10:07:30.250000Z");
 	/* Sliding window: 9 minutes after the last one is still the same series. */
 	fake_mono += 540;
 	fake_wall += 540;
@@ -242,8 +249,8 @@ static void test_aggregation_in_window(void **state)
 	assert_int_equal(events_recorder_flush(x->r, 3600), 0);
 	assert_int_equal(ctrltest_ncalls(&x->f, CTRLTEST_CREATE), 3);
 	assert_null(json_object_get(ctrltest_call(&x->f, CTRLTEST_CREATE, 2)->body, "series"));
-	assert_string_not_equal(json_path_str(ctrltest_call(&x->f, CTRLTEST_CREATE, 2)->body, "metadata.name", ""),
-				name);
+	assert_string_not_equal(
+	    json_path_str(ctrltest_call(&x->f, CTRLTEST_CREATE, 2)->body, "metadata.name", ""), name);
 	events_recorder_stats(x->r, &st);
 	assert_int_equal(st.created, 3);
 	assert_int_equal(st.aggregated, 2);
@@ -260,7 +267,8 @@ static void test_repeats_folded_in_queue(void **state)
 	/* Not started yet: five identical events wait as one item (the queue holds only 4). */
 	for (int i = 0; i < 5; i++) {
 		fake_wall = WALL + i;
-		assert_int_equal(events_record(x->r, x->obj, "Normal", "Scaled", "Reconcile", "replicas 3"), 0);
+		assert_int_equal(events_record(x->r, x->obj, "Normal", "Scaled", "Reconcile", "replicas 3"),
+				 0);
 	}
 	assert_int_equal(events_recorder_start(x->r), 0);
 	assert_int_equal(events_recorder_flush(x->r, 3600), 0);
@@ -281,7 +289,8 @@ static void test_queue_full_drops(void **state)
 
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(events_record(x->r, x->obj, "Normal", "Step", "Reconcile", "step %d", i), 0);
-	assert_int_equal(events_record(x->r, x->obj, "Normal", "Step", "Reconcile", "step %d", 4), SAQR_EBUSY);
+	assert_int_equal(events_record(x->r, x->obj, "Normal", "Step", "Reconcile", "step %d", 4),
+			 SAQR_EBUSY);
 	/* A repeat of a queued event still folds in. */
 	assert_int_equal(events_record(x->r, x->obj, "Normal", "Step", "Reconcile", "step %d", 0), 0);
 	events_recorder_stats(x->r, &st);
@@ -331,16 +340,16 @@ static void test_expired_event_recreated_and_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_reference),
-		cmocka_unit_test(test_build_body),
-		cmocka_unit_test(test_build_cluster_scoped_and_long_name),
-		cmocka_unit_test(test_series_patch),
-		cmocka_unit_test_setup_teardown(test_record_validation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_long_note_cut_on_character, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_aggregation_in_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_repeats_folded_in_queue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_queue_full_drops, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_expired_event_recreated_and_failures, setup, teardown),
+	    cmocka_unit_test(test_reference),
+	    cmocka_unit_test(test_build_body),
+	    cmocka_unit_test(test_build_cluster_scoped_and_long_name),
+	    cmocka_unit_test(test_series_patch),
+	    cmocka_unit_test_setup_teardown(test_record_validation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_long_note_cut_on_character, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_aggregation_in_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_repeats_folded_in_queue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_full_drops, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expired_event_recreated_and_failures, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("events", tests, NULL, NULL);

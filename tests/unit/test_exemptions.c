@@ -25,16 +25,17 @@ static const char policy_yaml[] = "apiVersion: saqr.dev/v1alpha1\n"
 				  "    breakGlass: {groups: [sre-oncall], maxDuration: PT4H}\n";
 
 /* A pod that breaks the restricted level twice (hostNetwork, and privileged). */
-static const char bad_pod[] = "apiVersion: v1\n"
-			      "kind: Pod\n"
-			      "metadata: {name: debug, namespace: shop}\n"
-			      "spec:\n"
-			      "  hostNetwork: true\n"
-			      "  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n"
-			      "  containers:\n"
-			      "  - name: sh\n"
-			      "    image: busybox\n"
-			      "    securityContext: {privileged: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n";
+static const char bad_pod[] =
+    "apiVersion: v1\n"
+    "kind: Pod\n"
+    "metadata: {name: debug, namespace: shop}\n"
+    "spec:\n"
+    "  hostNetwork: true\n"
+    "  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n"
+    "  containers:\n"
+    "  - name: sh\n"
+    "    image: busybox\n"
+    "    securityContext: {privileged: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n";
 
 static const char *const oncall_groups[] = {"system:authenticated", "sre-oncall"};
 static const struct policy_user oncall = {"alice", oncall_groups, 2};
@@ -180,8 +181,9 @@ static void test_break_glass_expired(void **state)
 static void test_break_glass_too_long(void **state)
 {
 	(void)state;
-	expect_refused("INC-1; expires=2030-01-01T04:00:01Z", &oncall,
-		       "break-glass expires at 2030-01-01T04:00:01Z, PT4H1S from now; the policy allows at most PT4H");
+	expect_refused(
+	    "INC-1; expires=2030-01-01T04:00:01Z", &oncall,
+	    "break-glass expires at 2030-01-01T04:00:01Z, PT4H1S from now; the policy allows at most PT4H");
 }
 
 static void test_break_glass_unlisted_group(void **state)
@@ -284,7 +286,8 @@ static void test_break_glass_inherited_by_controller_child(void **state)
 	assert_true(d.exempt);
 	assert_string_equal(ann(&d, "decision"), "break-glass");
 	assert_string_equal(ann(&d, "break-glass-status"), "honoured");
-	assert_string_equal(ann(&d, "break-glass-user"), "system:serviceaccount:kube-system:replicaset-controller");
+	assert_string_equal(ann(&d, "break-glass-user"),
+			    "system:serviceaccount:kube-system:replicaset-controller");
 	assert_non_null(ann(&d, "break-glass-inherited"));
 	policy_decision_release(&d);
 	policytest_eval_as(policy, pod, &kcm, &d);
@@ -293,7 +296,8 @@ static void test_break_glass_inherited_by_controller_child(void **state)
 	/* the same child requested by a user gets the full group check */
 	policytest_eval_as(policy, pod, &dev, &d);
 	assert_false(d.allowed);
-	assert_non_null(policytest_find(&d, "exemptions.breakGlass", "metadata.annotations[saqr.dev/break-glass]"));
+	assert_non_null(
+	    policytest_find(&d, "exemptions.breakGlass", "metadata.annotations[saqr.dev/break-glass]"));
 	assert_null(ann(&d, "break-glass-inherited"));
 	policy_decision_release(&d);
 	/* without a controller ownerReference it is no child */
@@ -334,13 +338,14 @@ static void test_break_glass_inherited_only_while_valid(void **state)
  * groups, since every child will carry it. */
 static void test_break_glass_on_template_checked_at_parent(void **state)
 {
-	json_t *dep = policytest_yaml("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
-				      "spec:\n  template:\n    metadata:\n      annotations:\n"
-				      "        saqr.dev/break-glass: 'INC-1; expires=2030-01-01T01:00:00Z'\n"
-				      "    spec:\n      securityContext: {runAsNonRoot: true, seccompProfile: {type: "
-				      "RuntimeDefault}}\n      containers:\n      - name: a\n        image: x\n"
-				      "        securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: "
-				      "[ALL]}}\n");
+	json_t *dep =
+	    policytest_yaml("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+			    "spec:\n  template:\n    metadata:\n      annotations:\n"
+			    "        saqr.dev/break-glass: 'INC-1; expires=2030-01-01T01:00:00Z'\n"
+			    "    spec:\n      securityContext: {runAsNonRoot: true, seccompProfile: {type: "
+			    "RuntimeDefault}}\n      containers:\n      - name: a\n        image: x\n"
+			    "        securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: "
+			    "[ALL]}}\n");
 	const char *path = "spec.template.metadata.annotations[saqr.dev/break-glass]";
 	struct policy_decision d;
 
@@ -366,19 +371,19 @@ static void test_break_glass_on_template_checked_at_parent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_no_exemption_denies),
-		cmocka_unit_test(test_namespace_user_group),
-		cmocka_unit_test(test_break_glass_honoured),
-		cmocka_unit_test(test_break_glass_expired),
-		cmocka_unit_test(test_break_glass_too_long),
-		cmocka_unit_test(test_break_glass_unlisted_group),
-		cmocka_unit_test(test_break_glass_malformed),
-		cmocka_unit_test(test_break_glass_disabled),
-		cmocka_unit_test(test_break_glass_offline_is_unverified),
-		cmocka_unit_test(test_exemptions_disabled),
-		cmocka_unit_test(test_break_glass_inherited_by_controller_child),
-		cmocka_unit_test(test_break_glass_inherited_only_while_valid),
-		cmocka_unit_test(test_break_glass_on_template_checked_at_parent),
+	    cmocka_unit_test(test_no_exemption_denies),
+	    cmocka_unit_test(test_namespace_user_group),
+	    cmocka_unit_test(test_break_glass_honoured),
+	    cmocka_unit_test(test_break_glass_expired),
+	    cmocka_unit_test(test_break_glass_too_long),
+	    cmocka_unit_test(test_break_glass_unlisted_group),
+	    cmocka_unit_test(test_break_glass_malformed),
+	    cmocka_unit_test(test_break_glass_disabled),
+	    cmocka_unit_test(test_break_glass_offline_is_unverified),
+	    cmocka_unit_test(test_exemptions_disabled),
+	    cmocka_unit_test(test_break_glass_inherited_by_controller_child),
+	    cmocka_unit_test(test_break_glass_inherited_only_while_valid),
+	    cmocka_unit_test(test_break_glass_on_template_checked_at_parent),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -31,16 +31,16 @@ static int parse_mode(const char *s, void *target)
 static struct opts o;
 static char err[256];
 static const struct flags_opt table[] = {
-	{"file", "input", FLAGS_STRING, &o.file, .arg = "PATH", .help = "the file"},
-	{"port", NULL, FLAGS_INT, &o.port, 1, 100, .arg = "N", .help = "a port\nin range (default 7)"},
-	{"verbose", NULL, FLAGS_BOOL, &o.verbose, .arg = "[=true|false]", .help = "talk"},
-	{"mode", NULL, FLAGS_FUNC, &o.mode, .parse = parse_mode, .arg = "fast|slow", .help = "how"},
-	{"secret", NULL, FLAGS_INT, &o.port, 1, 100, .help = NULL},
-	{"help", NULL, FLAGS_HELP, &o.help, .help = "this text"},
-	{NULL},
+    {"file", "input", FLAGS_STRING, &o.file, .arg = "PATH", .help = "the file"},
+    {"port", NULL, FLAGS_INT, &o.port, 1, 100, .arg = "N", .help = "a port\nin range (default 7)"},
+    {"verbose", NULL, FLAGS_BOOL, &o.verbose, .arg = "[=true|false]", .help = "talk"},
+    {"mode", NULL, FLAGS_FUNC, &o.mode, .parse = parse_mode, .arg = "fast|slow", .help = "how"},
+    {"secret", NULL, FLAGS_INT, &o.port, 1, 100, .help = NULL},
+    {"help", NULL, FLAGS_HELP, &o.help, .help = "this text"},
+    {NULL},
 };
-static const struct flags_set set = {.opts = table, .head = "Usage: t\n", .tail = "end\n", .column = 20,
-				     .short_help = true};
+static const struct flags_set set = {
+    .opts = table, .head = "Usage: t\n", .tail = "end\n", .column = 20, .short_help = true};
 
 /* Parse a NULL-terminated list of words after a program name. */
 static int parse(const char *first, ...)

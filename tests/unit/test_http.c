@@ -27,7 +27,7 @@
  * Returns the fd; *port gets its port. */
 static int silent_listener(int *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -50,8 +50,8 @@ static double now_s(void)
 
 static void test_post_and_answer(void **state)
 {
-	const char *lines[] = { "Content-Type: application/json", "X-Test: 1", NULL };
-	struct http_request req = { .method = "POST", .headers = lines, .body = "{\"a\":1}" };
+	const char *lines[] = {"Content-Type: application/json", "X-Test: 1", NULL};
+	struct http_request req = {.method = "POST", .headers = lines, .body = "{\"a\":1}"};
 	struct http_response *r = NULL;
 	struct httprecv *rv;
 	char url[128], err[256] = "";
@@ -87,8 +87,8 @@ static void test_post_and_answer(void **state)
 
 static void test_size_cap(void **state)
 {
-	struct http_opts o = { .max_body = 8 };
-	struct http_request req = { 0 };
+	struct http_opts o = {.max_body = 8};
+	struct http_request req = {0};
 	struct http_response *r = (struct http_response *)0x1;
 	struct httprecv *rv;
 	char url[128], err[256] = "";
@@ -110,8 +110,8 @@ static void test_size_cap(void **state)
 struct tls_fixture {
 	char dir[64];
 	char ca[128], ca2[128], cert[128], key[128], client_cert[128], client_key[128];
-	char *ca_pem, *ca2_pem;   /* the two CA certificates, read back */
-	struct httpd *srv;        /* TLS; wants a client certificate from CA 1 */
+	char *ca_pem, *ca2_pem; /* the two CA certificates, read back */
+	struct httpd *srv;	/* TLS; wants a client certificate from CA 1 */
 	char url[128];
 };
 
@@ -140,7 +140,7 @@ static int tls_setup(void **state)
 {
 	struct tls_fixture *f = calloc(1, sizeof(*f));
 	struct certgen_ca *ca1 = NULL, *ca2 = NULL;
-	struct httpd_opts o = { .address = "127.0.0.1", .max_body = 4096, .handler = tls_handler };
+	struct httpd_opts o = {.address = "127.0.0.1", .max_body = 4096, .handler = tls_handler};
 	int rc = -1;
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/saqr-http-XXXXXX");
@@ -176,7 +176,7 @@ out:
 static int tls_teardown(void **state)
 {
 	struct tls_fixture *f = *state;
-	const char *names[] = { "ca.crt", "ca2.crt", "tls.crt", "tls.key", "client.crt", "client.key" };
+	const char *names[] = {"ca.crt", "ca2.crt", "tls.crt", "tls.key", "client.crt", "client.key"};
 	char path[160];
 
 	httpd_stop(f->srv);
@@ -193,7 +193,7 @@ static int tls_teardown(void **state)
 
 static int tls_get(const struct tls_fixture *f, const struct http_opts *o, char *err, size_t errlen)
 {
-	struct http_request req = { .url = f->url };
+	struct http_request req = {.url = f->url};
 	struct http_response *r = NULL;
 	int rc = http_do(&req, o, &r, err, errlen);
 
@@ -208,7 +208,8 @@ static int tls_get(const struct tls_fixture *f, const struct http_opts *o, char 
 static void test_tls_trust_and_identity(void **state)
 {
 	const struct tls_fixture *f = *state;
-	struct http_opts o = { .tls = { .ca_file = f->ca, .cert_file = f->client_cert, .key_file = f->client_key } };
+	struct http_opts o = {
+	    .tls = {.ca_file = f->ca, .cert_file = f->client_cert, .key_file = f->client_key}};
 	char err[256] = "";
 
 	/* the CA from a file, then from memory */
@@ -241,8 +242,8 @@ static void test_tls_trust_and_identity(void **state)
 static void test_tls_errors(void **state)
 {
 	const struct tls_fixture *f = *state;
-	struct http_opts o = { .tls = { .ca_pem = f->ca2_pem, .cert_file = f->client_cert,
-					.key_file = f->client_key } };
+	struct http_opts o = {
+	    .tls = {.ca_pem = f->ca2_pem, .cert_file = f->client_cert, .key_file = f->client_key}};
 	char err[256] = "";
 
 	/* the wrong CA */
@@ -263,8 +264,8 @@ static void test_tls_errors(void **state)
 
 static void test_timeout_on_silent_listener(void **state)
 {
-	struct http_opts o = { .timeout_ms = 300 };
-	struct http_request req = { 0 };
+	struct http_opts o = {.timeout_ms = 300};
+	struct http_request req = {0};
 	struct http_response *r = NULL;
 	char url[128], err[256] = "";
 	int port, fd = silent_listener(&port);
@@ -282,7 +283,7 @@ static void test_timeout_on_silent_listener(void **state)
 
 static void test_connection_refused(void **state)
 {
-	struct http_request req = { 0 };
+	struct http_request req = {0};
 	struct http_response *r = NULL;
 	char url[128], err[256] = "";
 	int port, fd = silent_listener(&port);
@@ -313,9 +314,9 @@ static void expect_refused(const struct http_netpolicy *p, const char *ip, int p
 static void test_netpolicy_addresses(void **state)
 {
 	static const struct http_netrule deny[] = {
-		{ "10.96.0.1", 443, "the API server's address" }, { "192.0.2.0/24", 0, NULL }, { NULL, 0, NULL } };
-	struct http_netpolicy strict = { .deny = deny };
-	struct http_netpolicy open = { .allow_loopback = true, .allow_link_local = true };
+	    {"10.96.0.1", 443, "the API server's address"}, {"192.0.2.0/24", 0, NULL}, {NULL, 0, NULL}};
+	struct http_netpolicy strict = {.deny = deny};
+	struct http_netpolicy open = {.allow_loopback = true, .allow_link_local = true};
 	char err[256];
 
 	(void)state;
@@ -354,11 +355,11 @@ static void test_netpolicy_addresses(void **state)
  * nothing reaches the receiver. */
 static void test_netpolicy_refuses_connection(void **state)
 {
-	struct http_netpolicy strict = { .allow_insecure_credentials = true };
-	struct http_netpolicy loop = { .allow_loopback = true };
-	struct http_netrule deny[2] = { { "127.0.0.1", 0, NULL }, { NULL, 0, NULL } };
-	struct http_opts o = { .net = &strict };
-	struct http_request req = { 0 };
+	struct http_netpolicy strict = {.allow_insecure_credentials = true};
+	struct http_netpolicy loop = {.allow_loopback = true};
+	struct http_netrule deny[2] = {{"127.0.0.1", 0, NULL}, {NULL, 0, NULL}};
+	struct http_opts o = {.net = &strict};
+	struct http_request req = {0};
 	struct http_response *r = NULL;
 	struct httprecv *rv;
 	char url[128], err[256] = "";
@@ -390,8 +391,8 @@ static void test_netpolicy_refuses_connection(void **state)
 /* The API server's address as rules: from a URL with an address or a name, on its port. */
 static void test_netrules_from_url(void **state)
 {
-	struct http_netrules r = { 0 };
-	struct http_netpolicy p = { .allow_loopback = true, .deny = r.rule };
+	struct http_netrules r = {0};
+	struct http_netpolicy p = {.allow_loopback = true, .deny = r.rule};
 	char err[256] = "";
 
 	(void)state;
@@ -416,10 +417,10 @@ static void test_netrules_from_url(void **state)
 
 static void test_netpolicy_credentials_over_http(void **state)
 {
-	const char *auth[] = { "authorization: Bearer s3cr3t", NULL };
-	struct http_netpolicy loop = { .allow_loopback = true };
-	struct http_opts o = { .net = &loop };
-	struct http_request req = { .method = "POST", .body = "{}", .headers = auth };
+	const char *auth[] = {"authorization: Bearer s3cr3t", NULL};
+	struct http_netpolicy loop = {.allow_loopback = true};
+	struct http_opts o = {.net = &loop};
+	struct http_request req = {.method = "POST", .body = "{}", .headers = auth};
 	struct http_response *r = NULL;
 	struct httprecv *rv;
 	char url[128], err[256] = "";
@@ -476,17 +477,17 @@ static void test_header_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_post_and_answer),
-		cmocka_unit_test(test_size_cap),
-		cmocka_unit_test_setup_teardown(test_tls_trust_and_identity, tls_setup, tls_teardown),
-		cmocka_unit_test_setup_teardown(test_tls_errors, tls_setup, tls_teardown),
-		cmocka_unit_test(test_timeout_on_silent_listener),
-		cmocka_unit_test(test_connection_refused),
-		cmocka_unit_test(test_header_helpers),
-		cmocka_unit_test(test_netpolicy_addresses),
-		cmocka_unit_test(test_netpolicy_refuses_connection),
-		cmocka_unit_test(test_netpolicy_credentials_over_http),
-		cmocka_unit_test(test_netrules_from_url),
+	    cmocka_unit_test(test_post_and_answer),
+	    cmocka_unit_test(test_size_cap),
+	    cmocka_unit_test_setup_teardown(test_tls_trust_and_identity, tls_setup, tls_teardown),
+	    cmocka_unit_test_setup_teardown(test_tls_errors, tls_setup, tls_teardown),
+	    cmocka_unit_test(test_timeout_on_silent_listener),
+	    cmocka_unit_test(test_connection_refused),
+	    cmocka_unit_test(test_header_helpers),
+	    cmocka_unit_test(test_netpolicy_addresses),
+	    cmocka_unit_test(test_netpolicy_refuses_connection),
+	    cmocka_unit_test(test_netpolicy_credentials_over_http),
+	    cmocka_unit_test(test_netrules_from_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,13 +11,18 @@
 #include "common/jsonutil.h"
 #include "operator/driftpolicy/incident.h"
 
-static const char *const sinks[] = { "alertmanager", "webhook" };
+static const char *const sinks[] = {"alertmanager", "webhook"};
 static const struct incident_cfg cfg = {
-	.policy_name = "fraud-drift", .cooldown_seconds = 3600, .nsinks = 2, .sink_types = sinks,
-	.retrain = true, .rollback = false,
+    .policy_name = "fraud-drift",
+    .cooldown_seconds = 3600,
+    .nsinks = 2,
+    .sink_types = sinks,
+    .retrain = true,
+    .rollback = false,
 };
-static const struct incident_eval breach = { .breached = true, .reason = "DriftDetected", .summary = "age drifted" };
-static const struct incident_eval calm = { .breached = false };
+static const struct incident_eval breach = {
+    .breached = true, .reason = "DriftDetected", .summary = "age drifted"};
+static const struct incident_eval calm = {.breached = false};
 
 #define T0 1795705200 /* 2026-11-26T15:00:00Z */
 
@@ -117,7 +122,8 @@ static void test_lists_are_bounded(void **state)
 	(void)state;
 	for (int i = 0; i < INCIDENT_MAX_KEPT; i++) {
 		incident_time_format(T0 - 86400 + i * 60, when, sizeof(when));
-		json_array_append_new(incs, json_pack("{s:s, s:s, s:s}", "id", "old", "openedAt", when, "resolvedAt", when));
+		json_array_append_new(
+		    incs, json_pack("{s:s, s:s, s:s}", "id", "old", "openedAt", when, "resolvedAt", when));
 	}
 	for (int i = 0; i < INCIDENT_MAX_PENDING - 1; i++)
 		json_array_append_new(pend, json_pack("{s:s}", "id", "x"));
@@ -133,7 +139,8 @@ static void test_lists_are_bounded(void **state)
 
 static void test_failed_delivery_backs_off(void **state)
 {
-	json_t *e = json_pack("{s:s, s:i, s:s}", "id", "x", "attempts", 0, "nextAttemptAt", "2026-11-26T15:00:00Z");
+	json_t *e =
+	    json_pack("{s:s, s:i, s:s}", "id", "x", "attempts", 0, "nextAttemptAt", "2026-11-26T15:00:00Z");
 
 	(void)state;
 	assert_true(incident_pending_due(e, T0));
@@ -168,13 +175,13 @@ static void test_time_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_breach_opens_incident_and_queues_each_sink),
-		cmocka_unit_test(test_open_incident_is_not_reopened),
-		cmocka_unit_test(test_resolve_then_cooldown_then_reopen),
-		cmocka_unit_test(test_calm_without_incident_changes_nothing),
-		cmocka_unit_test(test_lists_are_bounded),
-		cmocka_unit_test(test_failed_delivery_backs_off),
-		cmocka_unit_test(test_time_parse),
+	    cmocka_unit_test(test_breach_opens_incident_and_queues_each_sink),
+	    cmocka_unit_test(test_open_incident_is_not_reopened),
+	    cmocka_unit_test(test_resolve_then_cooldown_then_reopen),
+	    cmocka_unit_test(test_calm_without_incident_changes_nothing),
+	    cmocka_unit_test(test_lists_are_bounded),
+	    cmocka_unit_test(test_failed_delivery_backs_off),
+	    cmocka_unit_test(test_time_parse),
 	};
 
 	return cmocka_run_group_tests_name("incident", tests, NULL, NULL);

@@ -17,7 +17,7 @@
 #include "operator/runtime/informer.h"
 #include "../support/ctrltest.h"
 
-static const struct kube_resource configmaps = { "", "v1", "configmaps", true };
+static const struct kube_resource configmaps = {"", "v1", "configmaps", true};
 
 /* Handler log: "add team/a 91", "update team/a 91->102", "delete team/b 103", kept sorted
  * per check because a relist reports in hash order. */
@@ -34,10 +34,12 @@ static void seen_note(struct seen *s, const char *what, const json_t *old_obj, c
 
 	assert_int_equal(informer_object_key(obj, key, sizeof(key)), 0);
 	if (old_obj)
-		line = json_sprintf("%s %s %s->%s", what, key, json_path_str(old_obj, "metadata.resourceVersion", "?"),
+		line = json_sprintf("%s %s %s->%s", what, key,
+				    json_path_str(old_obj, "metadata.resourceVersion", "?"),
 				    json_path_str(obj, "metadata.resourceVersion", "?"));
 	else
-		line = json_sprintf("%s %s %s", what, key, json_path_str(obj, "metadata.resourceVersion", "?"));
+		line =
+		    json_sprintf("%s %s %s", what, key, json_path_str(obj, "metadata.resourceVersion", "?"));
 	pthread_mutex_lock(&s->mu);
 	json_array_append_new(s->log, line);
 	pthread_cond_broadcast(&s->cv);
@@ -89,9 +91,12 @@ struct fixture {
 static int setup_with(void **state, bool compact)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	struct informer_config cfg = { .res = configmaps, .label_selector = "app=x", .backoff_initial = 0.001,
-				       .backoff_max = 0.002, .compact = compact };
-	struct informer_handlers h = { on_add, on_update, on_delete, NULL };
+	struct informer_config cfg = {.res = configmaps,
+				      .label_selector = "app=x",
+				      .backoff_initial = 0.001,
+				      .backoff_max = 0.002,
+				      .compact = compact};
+	struct informer_handlers h = {on_add, on_update, on_delete, NULL};
 
 	assert_non_null(fx);
 	ctrltest_ops_init(&fx->f);
@@ -143,9 +148,9 @@ static const char *cached_value(struct informer *inf, const char *ns, const char
 /* List, then a watch that adds d, modifies a, deletes b and bookmarks at 110. */
 static void list_and_watch(struct fixture *fx, int watch_rc)
 {
-	static const char *const adds[] = { "add other/c 93", "add team/a 91", "add team/b 92" };
+	static const char *const adds[] = {"add other/c 93", "add team/a 91", "add team/b 92"};
 	const char *first[3];
-	static const char *const events[] = { "add team/d 101", "delete team/b 103", "update team/a 91->102" };
+	static const char *const events[] = {"add team/d 101", "delete team/b 103", "update team/a 91->102"};
 
 	ctrltest_reply(&fx->f, CTRLTEST_LIST, 0, ctrltest_fixture("configmaps_list.json"));
 	ctrltest_reply(&fx->f, CTRLTEST_WATCH, watch_rc, ctrltest_fixture("configmaps_watch.json"));
@@ -209,7 +214,7 @@ static void test_list_strips_managed_fields(void **state)
 static void test_keep_managed_fields(void **state)
 {
 	struct ctrltest_ops f;
-	struct informer_config cfg = { .res = configmaps, .keep_managed_fields = true };
+	struct informer_config cfg = {.res = configmaps, .keep_managed_fields = true};
 	struct informer *inf;
 	json_t *obj;
 
@@ -248,7 +253,7 @@ static void test_resume_from_last_rv(void **state)
 	assert_int_equal(ctrltest_ncalls(&fx->f, CTRLTEST_LIST), 1);
 	assert_int_equal(informer_len(fx->inf), 4);
 	{
-		static const char *const want[] = { "add team/f 111" };
+		static const char *const want[] = {"add team/f 111"};
 
 		seen_expect(&fx->seen, want, 1);
 	}
@@ -256,7 +261,7 @@ static void test_resume_from_last_rv(void **state)
 
 static void test_relist_on_gone(void **state)
 {
-	static const char *const want[] = { "add team/e 190", "delete team/d 101", "update other/c 93->150" };
+	static const char *const want[] = {"add team/e 190", "delete team/d 101", "update other/c 93->150"};
 	struct fixture *fx = *state;
 	char buf[64], rv[64];
 
@@ -337,7 +342,8 @@ static void test_keys(void **state)
 	assert_int_equal(informer_object_key(json_object_get(owned, "cluster_scoped"), key, sizeof(key)), 0);
 	assert_string_equal(key, "r");
 	assert_int_equal(informer_object_key(json_object_get(owned, "deployment"), key, 5), SAQR_ETOOBIG);
-	assert_int_equal(informer_object_key(json_object_get(owned, "no-such"), key, sizeof(key)), SAQR_EINVAL);
+	assert_int_equal(informer_object_key(json_object_get(owned, "no-such"), key, sizeof(key)),
+			 SAQR_EINVAL);
 	assert_int_equal(informer_split_key("ml/fraud", ns, sizeof(ns), name, sizeof(name)), 0);
 	assert_string_equal(ns, "ml");
 	assert_string_equal(name, "fraud");
@@ -358,30 +364,39 @@ static void test_controller_owner_key(void **state)
 
 	(void)state;
 	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "deployment"), "saqr.dev",
-						       "ModelDeployment", key, sizeof(key)), 0);
+						       "ModelDeployment", key, sizeof(key)),
+			 0);
 	assert_string_equal(key, "ml/fraud");
 	/* A non-controller reference does not count. */
 	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "deployment"), "saqr.dev",
-						       "DriftPolicy", key, sizeof(key)), SAQR_ENOTFOUND);
-	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "job"), "saqr.dev", "TrainingJob",
-						       key, sizeof(key)), 0);
+						       "DriftPolicy", key, sizeof(key)),
+			 SAQR_ENOTFOUND);
+	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "job"), "saqr.dev",
+						       "TrainingJob", key, sizeof(key)),
+			 0);
 	assert_string_equal(key, "ml/train");
 	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "job"), "saqr.dev",
-						       "ModelDeployment", key, sizeof(key)), SAQR_ENOTFOUND);
+						       "ModelDeployment", key, sizeof(key)),
+			 SAQR_ENOTFOUND);
 	/* Same kind, other API group: not ours unless the group is ignored. */
-	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "configmap_other_group"), "saqr.dev",
-						       "DriftPolicy", key, sizeof(key)), SAQR_ENOTFOUND);
+	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "configmap_other_group"),
+						       "saqr.dev", "DriftPolicy", key, sizeof(key)),
+			 SAQR_ENOTFOUND);
 	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "configmap_other_group"), NULL,
-						       "DriftPolicy", key, sizeof(key)), 0);
+						       "DriftPolicy", key, sizeof(key)),
+			 0);
 	assert_string_equal(key, "ml/impostor");
 	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "unowned"), "saqr.dev",
-						       "ModelDeployment", key, sizeof(key)), SAQR_ENOTFOUND);
+						       "ModelDeployment", key, sizeof(key)),
+			 SAQR_ENOTFOUND);
 	/* Core group owner of a cluster-scoped object. */
-	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "cluster_scoped"), "", "Namespace",
-						       key, sizeof(key)), 0);
+	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "cluster_scoped"), "",
+						       "Namespace", key, sizeof(key)),
+			 0);
 	assert_string_equal(key, "ns1");
 	assert_int_equal(informer_controller_owner_key(json_object_get(owned, "deployment"), "saqr.dev",
-						       "ModelDeployment", key, 4), SAQR_ETOOBIG);
+						       "ModelDeployment", key, 4),
+			 SAQR_ETOOBIG);
 	json_decref(owned);
 }
 
@@ -390,16 +405,14 @@ static bool seen_has(struct seen *s, const char *line)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(s->log, i, v)
-		if (strcmp(json_string_value(v), line) == 0)
-			return true;
+	json_array_foreach(s->log, i, v) if (strcmp(json_string_value(v), line) == 0) return true;
 	return false;
 }
 
 static void test_thread_backoff_sync_events_stop(void **state)
 {
 	struct fixture *fx = *state;
-	struct informer_handlers h = { 0 };
+	struct informer_handlers h = {0};
 
 	/* Two failed lists (the thread backs off and retries), then a good one; the watch is live. */
 	ctrltest_reply(&fx->f, CTRLTEST_LIST, SAQR_ETRANSPORT, NULL);
@@ -412,8 +425,9 @@ static void test_thread_backoff_sync_events_stop(void **state)
 	assert_int_equal(informer_wait_synced(fx->inf, 3600), 0);
 	assert_int_equal(ctrltest_ncalls(&fx->f, CTRLTEST_LIST), 3);
 	ctrltest_push_event(&fx->f, "configmaps", "DELETED",
-			    json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "kind", "ConfigMap", "apiVersion", "v1",
-				      "metadata", "name", "a", "namespace", "team", "resourceVersion", "120"));
+			    json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "kind", "ConfigMap", "apiVersion",
+				      "v1", "metadata", "name", "a", "namespace", "team", "resourceVersion",
+				      "120"));
 	pthread_mutex_lock(&fx->seen.mu);
 	while (!seen_has(&fx->seen, "delete team/a 120"))
 		pthread_cond_wait(&fx->seen.cv, &fx->seen.mu);
@@ -436,7 +450,7 @@ static int drop_data(json_t *obj)
 static void test_transform(void **state)
 {
 	struct ctrltest_ops f;
-	struct informer_config cfg = { .res = configmaps, .transform = drop_data, .compact = true };
+	struct informer_config cfg = {.res = configmaps, .transform = drop_data, .compact = true};
 	struct informer *inf;
 	json_t *obj;
 
@@ -494,7 +508,7 @@ static int paged_list(const struct kubeops *ops, const struct kube_resource *res
 static void test_paged_relist(void **state)
 {
 	struct ctrltest_ops f;
-	struct informer_config cfg = { .res = configmaps, .page_size = 2, .compact = true };
+	struct informer_config cfg = {.res = configmaps, .page_size = 2, .compact = true};
 	struct informer *inf;
 	char rv[32];
 
@@ -521,7 +535,7 @@ static void test_paged_relist(void **state)
 static void test_bad_config(void **state)
 {
 	struct ctrltest_ops f;
-	struct informer_config cfg = { 0 };
+	struct informer_config cfg = {0};
 	struct informer *inf;
 
 	(void)state;
@@ -535,25 +549,25 @@ static void test_bad_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_list_then_watch_cache, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_strips_managed_fields, setup, teardown),
-		cmocka_unit_test(test_keep_managed_fields),
-		cmocka_unit_test_setup_teardown(test_resume_from_last_rv, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_relist_on_gone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_relist_on_api_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_failure_keeps_trying, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readers_keep_old_state, setup, teardown),
-		cmocka_unit_test(test_keys),
-		cmocka_unit_test(test_controller_owner_key),
-		cmocka_unit_test_setup_teardown(test_thread_backoff_sync_events_stop, setup, teardown),
-		cmocka_unit_test(test_bad_config),
-		cmocka_unit_test_setup_teardown(test_list_then_watch_cache, setup_compact, teardown),
-		cmocka_unit_test_setup_teardown(test_resume_from_last_rv, setup_compact, teardown),
-		cmocka_unit_test_setup_teardown(test_relist_on_gone, setup_compact, teardown),
-		cmocka_unit_test_setup_teardown(test_readers_keep_old_state, setup_compact, teardown),
-		cmocka_unit_test_setup_teardown(test_thread_backoff_sync_events_stop, setup_compact, teardown),
-		cmocka_unit_test(test_transform),
-		cmocka_unit_test(test_paged_relist),
+	    cmocka_unit_test_setup_teardown(test_list_then_watch_cache, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_strips_managed_fields, setup, teardown),
+	    cmocka_unit_test(test_keep_managed_fields),
+	    cmocka_unit_test_setup_teardown(test_resume_from_last_rv, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relist_on_gone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relist_on_api_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_failure_keeps_trying, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_readers_keep_old_state, setup, teardown),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_controller_owner_key),
+	    cmocka_unit_test_setup_teardown(test_thread_backoff_sync_events_stop, setup, teardown),
+	    cmocka_unit_test(test_bad_config),
+	    cmocka_unit_test_setup_teardown(test_list_then_watch_cache, setup_compact, teardown),
+	    cmocka_unit_test_setup_teardown(test_resume_from_last_rv, setup_compact, teardown),
+	    cmocka_unit_test_setup_teardown(test_relist_on_gone, setup_compact, teardown),
+	    cmocka_unit_test_setup_teardown(test_readers_keep_old_state, setup_compact, teardown),
+	    cmocka_unit_test_setup_teardown(test_thread_backoff_sync_events_stop, setup_compact, teardown),
+	    cmocka_unit_test(test_transform),
+	    cmocka_unit_test(test_paged_relist),
 	};
 
 	return cmocka_run_group_tests_name("informer", tests, NULL, NULL);

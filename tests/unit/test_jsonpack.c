@@ -15,15 +15,16 @@
 #include "common/jsonpack.h"
 
 static const char owned_deployment[] =
-	"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"model-00001\","
-	"\"namespace\":\"saqr-bench\",\"uid\":\"1b4e28ba-2fa1-11d2-883f-0016d3cca427\",\"resourceVersion\":\"12345\","
-	"\"generation\":1,\"labels\":{\"app.kubernetes.io/component\":\"model-server\","
-	"\"app.kubernetes.io/instance\":\"model-00001\",\"app.kubernetes.io/managed-by\":\"saqr-operator\","
-	"\"app.kubernetes.io/name\":\"model-00001\",\"app.kubernetes.io/part-of\":\"saqr\","
-	"\"saqr.dev/modeldeployment\":\"model-00001\"},\"annotations\":{\"saqr.dev/applied-hash\":"
-	"\"0123456789abcdef\"},\"ownerReferences\":[{\"apiVersion\":\"saqr.dev/v1alpha1\",\"kind\":"
-	"\"ModelDeployment\",\"name\":\"model-00001\",\"uid\":\"6f1c2a7e-0b9d-4c55-9e0e-2f7a1d3c4b10\","
-	"\"controller\":true,\"blockOwnerDeletion\":true}]},\"spec\":{\"replicas\":2},\"status\":{}}";
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"model-00001\","
+    "\"namespace\":\"saqr-bench\",\"uid\":\"1b4e28ba-2fa1-11d2-883f-0016d3cca427\",\"resourceVersion\":"
+    "\"12345\","
+    "\"generation\":1,\"labels\":{\"app.kubernetes.io/component\":\"model-server\","
+    "\"app.kubernetes.io/instance\":\"model-00001\",\"app.kubernetes.io/managed-by\":\"saqr-operator\","
+    "\"app.kubernetes.io/name\":\"model-00001\",\"app.kubernetes.io/part-of\":\"saqr\","
+    "\"saqr.dev/modeldeployment\":\"model-00001\"},\"annotations\":{\"saqr.dev/applied-hash\":"
+    "\"0123456789abcdef\"},\"ownerReferences\":[{\"apiVersion\":\"saqr.dev/v1alpha1\",\"kind\":"
+    "\"ModelDeployment\",\"name\":\"model-00001\",\"uid\":\"6f1c2a7e-0b9d-4c55-9e0e-2f7a1d3c4b10\","
+    "\"controller\":true,\"blockOwnerDeletion\":true}]},\"spec\":{\"replicas\":2},\"status\":{}}";
 
 static char *roundtrip(const char *text)
 {
@@ -40,14 +41,14 @@ static char *roundtrip(const char *text)
 static void test_roundtrips(void **state)
 {
 	static const char *const texts[] = {
-		owned_deployment,
-		"",
-		"{}",
-		"plain text without any fragment",
-		"{\"name\":\"a\\\"name\\\":\\\"b\",\"x\":\"\\n\\t\\u0001\"}",
-		"{\"message\":\"caf\xc3\xa9 \xe2\x9c\x93\",\"status\":\"True\",\"type\":\"Ready\"}",
-		"\"name\":\"",
-		"\"name\":",
+	    owned_deployment,
+	    "",
+	    "{}",
+	    "plain text without any fragment",
+	    "{\"name\":\"a\\\"name\\\":\\\"b\",\"x\":\"\\n\\t\\u0001\"}",
+	    "{\"message\":\"caf\xc3\xa9 \xe2\x9c\x93\",\"status\":\"True\",\"type\":\"Ready\"}",
+	    "\"name\":\"",
+	    "\"name\":",
 	};
 
 	(void)state;
@@ -69,7 +70,8 @@ static void test_shrinks_owned_objects(void **state)
 	assert_true(strlen(packed) * 2 < strlen(owned_deployment));
 	v = jsonpack_load(packed);
 	assert_non_null(v);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "metadata"), "name")), "model-00001");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "metadata"), "name")),
+			    "model-00001");
 	json_decref(v);
 	free(packed);
 }
@@ -93,7 +95,7 @@ static void test_custom_resource_fixture(void **state)
 static void test_errors(void **state)
 {
 	struct buf small;
-	char raw[] = { '{', 0x01, '}', 0 };
+	char raw[] = {'{', 0x01, '}', 0};
 	char *packed = jsonpack_encode(owned_deployment);
 
 	(void)state;
@@ -110,10 +112,10 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrips),
-		cmocka_unit_test(test_shrinks_owned_objects),
-		cmocka_unit_test(test_custom_resource_fixture),
-		cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_roundtrips),
+	    cmocka_unit_test(test_shrinks_owned_objects),
+	    cmocka_unit_test(test_custom_resource_fixture),
+	    cmocka_unit_test(test_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,14 +11,14 @@
 #include "common/err.h"
 #include "kube/client.h"
 
-static const struct kube_resource cms = { "", "v1", "configmaps", true };
+static const struct kube_resource cms = {"", "v1", "configmaps", true};
 
 /* Port 1 on loopback: nothing listens there, so anything that did reach the network would
  * fail with SAQR_ETRANSPORT rather than the codes asserted below. */
 static struct kube_client *offline_client(const char *token, const char *token_file)
 {
-	struct kube_config cfg = { .server = "http://127.0.0.1:1", .token = (char *)token,
-				   .token_file = (char *)token_file };
+	struct kube_config cfg = {
+	    .server = "http://127.0.0.1:1", .token = (char *)token, .token_file = (char *)token_file};
 	struct kube_client *c = NULL;
 
 	assert_int_equal(kube_client_new(&cfg, &c), 0);
@@ -27,7 +27,7 @@ static struct kube_client *offline_client(const char *token, const char *token_f
 
 static void test_new_checks_config(void **state)
 {
-	struct kube_config cfg = { 0 };
+	struct kube_config cfg = {0};
 	struct kube_client *c = NULL;
 
 	(void)state;
@@ -58,9 +58,12 @@ static void test_arguments_refused_locally(void **state)
 	assert_int_equal(kube_update(c, &cms, "ns", noname, NULL, NULL, &st), SAQR_EINVAL);
 	assert_non_null(strstr(st.message, "metadata.name"));
 	assert_int_equal(kube_apply(c, &cms, "ns", noname, "mgr", true, NULL, &st), SAQR_EINVAL);
-	assert_int_equal(kube_patch(c, &cms, "ns", "x", KUBE_PATCH_APPLY, patch, NULL, NULL, &st), SAQR_EINVAL);
-	assert_int_equal(kube_patch(c, &cms, "ns", "x", KUBE_PATCH_JSON, patch, NULL, NULL, &st), SAQR_EINVAL);
-	assert_int_equal(kube_patch(c, &cms, "ns", "x", (enum kube_patch_type)42, patch, NULL, NULL, &st), SAQR_EINVAL);
+	assert_int_equal(kube_patch(c, &cms, "ns", "x", KUBE_PATCH_APPLY, patch, NULL, NULL, &st),
+			 SAQR_EINVAL);
+	assert_int_equal(kube_patch(c, &cms, "ns", "x", KUBE_PATCH_JSON, patch, NULL, NULL, &st),
+			 SAQR_EINVAL);
+	assert_int_equal(kube_patch(c, &cms, "ns", "x", (enum kube_patch_type)42, patch, NULL, NULL, &st),
+			 SAQR_EINVAL);
 	assert_int_equal(kube_delete(c, &cms, "ns", NULL, NULL, &st), SAQR_EINVAL);
 	assert_int_equal(kube_request(c, "GET", "api/v1", NULL, NULL, 0, NULL, &st), SAQR_EINVAL);
 	assert_int_equal(kube_request(c, NULL, "/api/v1", NULL, NULL, 0, NULL, &st), SAQR_EINVAL);
@@ -79,8 +82,9 @@ static void test_request_cap(void **state)
 	(void)state;
 	assert_non_null(body);
 	memset(body, ' ', big);
-	assert_int_equal(kube_request(c, "POST", "/api/v1/namespaces", "application/json", body, big, NULL, &st),
-			 SAQR_ETOOBIG);
+	assert_int_equal(
+	    kube_request(c, "POST", "/api/v1/namespaces", "application/json", body, big, NULL, &st),
+	    SAQR_ETOOBIG);
 	assert_non_null(strstr(st.message, "exceeds"));
 	free(body);
 	kube_client_free(c);
@@ -118,11 +122,9 @@ static void test_transport_error_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_checks_config),
-		cmocka_unit_test(test_arguments_refused_locally),
-		cmocka_unit_test(test_request_cap),
-		cmocka_unit_test(test_unreadable_token_file),
-		cmocka_unit_test(test_transport_error_text),
+	    cmocka_unit_test(test_new_checks_config),	 cmocka_unit_test(test_arguments_refused_locally),
+	    cmocka_unit_test(test_request_cap),		 cmocka_unit_test(test_unreadable_token_file),
+	    cmocka_unit_test(test_transport_error_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,17 +23,17 @@ struct status_case {
 };
 
 static const struct status_case cases[] = {
-	{ "404-notfound.json", 404, SAQR_ENOTFOUND, "NotFound", "configmaps \"nope\" not found" },
-	{ "409-alreadyexists.json", 409, SAQR_EEXIST, "AlreadyExists", "configmaps \"a\" already exists" },
-	{ "409-conflict.json", 409, SAQR_ECONFLICT, "Conflict", "the object has been modified" },
-	{ "409-precondition.json", 409, SAQR_ECONFLICT, "Conflict", "the UID in the precondition" },
-	{ "410-expired.json", 410, SAQR_EGONE, "Expired", "too old" },
-	{ "422-invalid.json", 422, SAQR_EINVALID, "Invalid", "metadata.name: Invalid value" },
-	{ "401-unauthorized.json", 401, SAQR_EFORBIDDEN, "Unauthorized", "Unauthorized" },
-	{ "403-forbidden.json", 403, SAQR_EFORBIDDEN, "Forbidden", "User \"system:anonymous\" cannot list" },
-	{ "429-toomanyrequests.json", 429, SAQR_EBUSY, "TooManyRequests", "Too many requests" },
-	{ "400-badrequest.json", 400, SAQR_EAPI, "BadRequest", "invalid continue token" },
-	{ "500-internal.json", 500, SAQR_EAPI, "InternalError", "resource quota evaluation timed out" },
+    {"404-notfound.json", 404, SAQR_ENOTFOUND, "NotFound", "configmaps \"nope\" not found"},
+    {"409-alreadyexists.json", 409, SAQR_EEXIST, "AlreadyExists", "configmaps \"a\" already exists"},
+    {"409-conflict.json", 409, SAQR_ECONFLICT, "Conflict", "the object has been modified"},
+    {"409-precondition.json", 409, SAQR_ECONFLICT, "Conflict", "the UID in the precondition"},
+    {"410-expired.json", 410, SAQR_EGONE, "Expired", "too old"},
+    {"422-invalid.json", 422, SAQR_EINVALID, "Invalid", "metadata.name: Invalid value"},
+    {"401-unauthorized.json", 401, SAQR_EFORBIDDEN, "Unauthorized", "Unauthorized"},
+    {"403-forbidden.json", 403, SAQR_EFORBIDDEN, "Forbidden", "User \"system:anonymous\" cannot list"},
+    {"429-toomanyrequests.json", 429, SAQR_EBUSY, "TooManyRequests", "Too many requests"},
+    {"400-badrequest.json", 400, SAQR_EAPI, "BadRequest", "invalid continue token"},
+    {"500-internal.json", 500, SAQR_EAPI, "InternalError", "resource quota evaluation timed out"},
 };
 
 static void test_recorded_status_bodies(void **state)
@@ -88,7 +88,8 @@ static void test_transport_code_wins_over_body(void **state)
 
 static void test_retry_after(void **state)
 {
-	const char *status = "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"details\":{\"retryAfterSeconds\":3},\"code\":429}";
+	const char *status = "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"details\":{"
+			     "\"retryAfterSeconds\":3},\"code\":429}";
 	struct kube_status st;
 	char date[64];
 	time_t later = time(NULL) + 120;
@@ -140,7 +141,9 @@ static void test_long_message_is_cut(void **state)
 
 	(void)state;
 	assert_non_null(body);
-	n = snprintf(body, 5000, "{\"kind\":\"Status\",\"reason\":\"%0100d\",\"message\":\"%04000d\",\"code\":422}", 1, 2);
+	n = snprintf(body, 5000,
+		     "{\"kind\":\"Status\",\"reason\":\"%0100d\",\"message\":\"%04000d\",\"code\":422}", 1,
+		     2);
 	assert_int_equal(kube_status_from_response(422, body, (size_t)n, NULL, &st), SAQR_EINVALID);
 	assert_int_equal(strlen(st.message), sizeof(st.message) - 1);
 	assert_int_equal(strlen(st.reason), sizeof(st.reason) - 1);
@@ -184,14 +187,14 @@ static void test_status_set(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_recorded_status_bodies),
-		cmocka_unit_test(test_success_codes),
-		cmocka_unit_test(test_transport_code_wins_over_body),
-		cmocka_unit_test(test_retry_after),
-		cmocka_unit_test(test_bodies_that_are_not_status),
-		cmocka_unit_test(test_long_message_is_cut),
-		cmocka_unit_test(test_status_object),
-		cmocka_unit_test(test_status_set),
+	    cmocka_unit_test(test_recorded_status_bodies),
+	    cmocka_unit_test(test_success_codes),
+	    cmocka_unit_test(test_transport_code_wins_over_body),
+	    cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_bodies_that_are_not_status),
+	    cmocka_unit_test(test_long_message_is_cut),
+	    cmocka_unit_test(test_status_object),
+	    cmocka_unit_test(test_status_set),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

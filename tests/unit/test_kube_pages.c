@@ -21,16 +21,16 @@ static json_t *page(const char *rv, const char *cont, long remaining, const char
 		json_object_set_new(meta, "continue", json_string(cont));
 	if (remaining >= 0)
 		json_object_set_new(meta, "remainingItemCount", json_integer(remaining));
-	return json_pack("{s:s, s:s, s:o, s:o}", "kind", "ConfigMapList", "apiVersion", "v1", "metadata", meta,
-			 "items", items);
+	return json_pack("{s:s, s:s, s:o, s:o}", "kind", "ConfigMapList", "apiVersion", "v1", "metadata",
+			 meta, "items", items);
 }
 
 static void test_three_pages(void **state)
 {
-	const char *const p1[] = { "a", "b", NULL };
-	const char *const p2[] = { "c", "d", NULL };
-	const char *const p3[] = { "e", NULL };
-	json_t *pages[3] = { page("100", "tok1", 3, p1), page("100", "tok2", 1, p2), page("100", "", -1, p3) };
+	const char *const p1[] = {"a", "b", NULL};
+	const char *const p2[] = {"c", "d", NULL};
+	const char *const p3[] = {"e", NULL};
+	json_t *pages[3] = {page("100", "tok1", 3, p1), page("100", "tok2", 1, p2), page("100", "", -1, p3)};
 	json_t *acc = NULL;
 
 	(void)state;
@@ -57,7 +57,7 @@ static void test_three_pages(void **state)
 
 static void test_last_resource_version_wins(void **state)
 {
-	const char *const one[] = { "a", NULL };
+	const char *const one[] = {"a", NULL};
 	json_t *p1 = page("7", "t", -1, one), *p2 = page("9", NULL, -1, one);
 	json_t *acc = NULL;
 
@@ -72,9 +72,10 @@ static void test_last_resource_version_wins(void **state)
 
 static void test_empty_and_null_items(void **state)
 {
-	json_t *nulls = json_pack("{s:s, s:{s:s}, s:n}", "kind", "List", "metadata", "resourceVersion", "3", "items");
+	json_t *nulls =
+	    json_pack("{s:s, s:{s:s}, s:n}", "kind", "List", "metadata", "resourceVersion", "3", "items");
 	json_t *none = json_pack("{s:s, s:{}}", "kind", "List", "metadata");
-	const char *const one[] = { "x", NULL };
+	const char *const one[] = {"x", NULL};
 	json_t *some = page("4", NULL, -1, one);
 	json_t *acc = NULL;
 
@@ -100,7 +101,7 @@ static void test_empty_and_null_items(void **state)
 
 static void test_not_a_list(void **state)
 {
-	const char *const one[] = { "x", NULL };
+	const char *const one[] = {"x", NULL};
 	json_t *good = page("1", NULL, -1, one);
 	json_t *bad_items = json_pack("{s:s}", "items", "oops");
 	json_t *scalar = json_string("list");
@@ -122,10 +123,10 @@ static void test_not_a_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_three_pages),
-		cmocka_unit_test(test_last_resource_version_wins),
-		cmocka_unit_test(test_empty_and_null_items),
-		cmocka_unit_test(test_not_a_list),
+	    cmocka_unit_test(test_three_pages),
+	    cmocka_unit_test(test_last_resource_version_wins),
+	    cmocka_unit_test(test_empty_and_null_items),
+	    cmocka_unit_test(test_not_a_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,10 +12,10 @@
 #include "kube/client.h"
 #include "kube/url.h"
 
-static const struct kube_resource pods = { "", "v1", "pods", true };
-static const struct kube_resource namespaces = { NULL, "v1", "namespaces", false };
-static const struct kube_resource deployments = { "apps", "v1", "deployments", true };
-static const struct kube_resource crds = { "apiextensions.k8s.io", "v1", "customresourcedefinitions", false };
+static const struct kube_resource pods = {"", "v1", "pods", true};
+static const struct kube_resource namespaces = {NULL, "v1", "namespaces", false};
+static const struct kube_resource deployments = {"apps", "v1", "deployments", true};
+static const struct kube_resource crds = {"apiextensions.k8s.io", "v1", "customresourcedefinitions", false};
 
 static void assert_path(const struct kube_resource *res, const char *ns, const char *name, const char *sub,
 			const char *want)
@@ -40,8 +40,10 @@ static void test_grouped_paths(void **state)
 {
 	(void)state;
 	assert_path(&deployments, "ml", "model", NULL, "/apis/apps/v1/namespaces/ml/deployments/model");
-	assert_path(&deployments, "ml", "model", "status", "/apis/apps/v1/namespaces/ml/deployments/model/status");
-	assert_path(&deployments, "ml", "model", "scale", "/apis/apps/v1/namespaces/ml/deployments/model/scale");
+	assert_path(&deployments, "ml", "model", "status",
+		    "/apis/apps/v1/namespaces/ml/deployments/model/status");
+	assert_path(&deployments, "ml", "model", "scale",
+		    "/apis/apps/v1/namespaces/ml/deployments/model/scale");
 	assert_path(&deployments, NULL, NULL, NULL, "/apis/apps/v1/deployments");
 }
 
@@ -66,8 +68,8 @@ static void test_segments_are_escaped(void **state)
 
 static void test_path_errors(void **state)
 {
-	const struct kube_resource noversion = { "apps", NULL, "deployments", true };
-	const struct kube_resource noresource = { "apps", "v1", "", true };
+	const struct kube_resource noversion = {"apps", NULL, "deployments", true};
+	const struct kube_resource noresource = {"apps", "v1", "", true};
 	char out[64];
 	const char *want = "/api/v1/namespaces/default/pods/x";
 
@@ -108,19 +110,20 @@ static void test_escape_and_param(void **state)
 static void test_list_query(void **state)
 {
 	struct kube_list_opts o = {
-		.label_selector = "app=web,tier!=db",
-		.field_selector = "metadata.name=x",
-		.limit = 5,
-		.continue_token = "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ==",
-		.resource_version = "123",
+	    .label_selector = "app=web,tier!=db",
+	    .field_selector = "metadata.name=x",
+	    .limit = 5,
+	    .continue_token = "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ==",
+	    .resource_version = "123",
 	};
 	struct buf b;
 
 	(void)state;
 	buf_init(&b, 4096);
 	assert_int_equal(kube_url_list_query(&b, &o), 0);
-	assert_string_equal(buf_str(&b), "?labelSelector=app%3Dweb%2Ctier%21%3Ddb&fieldSelector=metadata.name%3Dx"
-					 "&limit=5&continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ%3D%3D&resourceVersion=123");
+	assert_string_equal(buf_str(&b),
+			    "?labelSelector=app%3Dweb%2Ctier%21%3Ddb&fieldSelector=metadata.name%3Dx"
+			    "&limit=5&continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ%3D%3D&resourceVersion=123");
 	buf_reset(&b);
 	assert_int_equal(kube_url_list_query(&b, NULL), 0);
 	assert_string_equal(buf_str(&b), "");
@@ -133,7 +136,7 @@ static void test_list_query(void **state)
 
 static void test_write_query(void **state)
 {
-	struct kube_write_opts o = { .field_manager = "saqr operator", .force = true, .dry_run = true };
+	struct kube_write_opts o = {.field_manager = "saqr operator", .force = true, .dry_run = true};
 	struct buf b;
 
 	(void)state;
@@ -153,10 +156,10 @@ static void test_write_query(void **state)
 static void test_watch_query(void **state)
 {
 	struct kube_watch_opts o = {
-		.label_selector = "app in (a,b)",
-		.resource_version = "42",
-		.allow_bookmarks = true,
-		.timeout_seconds = 300,
+	    .label_selector = "app in (a,b)",
+	    .resource_version = "42",
+	    .allow_bookmarks = true,
+	    .timeout_seconds = 300,
 	};
 	struct buf b;
 
@@ -175,15 +178,11 @@ static void test_watch_query(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_core_paths),
-		cmocka_unit_test(test_grouped_paths),
-		cmocka_unit_test(test_cluster_scoped_paths),
-		cmocka_unit_test(test_segments_are_escaped),
-		cmocka_unit_test(test_path_errors),
-		cmocka_unit_test(test_escape_and_param),
-		cmocka_unit_test(test_list_query),
-		cmocka_unit_test(test_write_query),
-		cmocka_unit_test(test_watch_query),
+	    cmocka_unit_test(test_core_paths),		 cmocka_unit_test(test_grouped_paths),
+	    cmocka_unit_test(test_cluster_scoped_paths), cmocka_unit_test(test_segments_are_escaped),
+	    cmocka_unit_test(test_path_errors),		 cmocka_unit_test(test_escape_and_param),
+	    cmocka_unit_test(test_list_query),		 cmocka_unit_test(test_write_query),
+	    cmocka_unit_test(test_watch_query),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,19 +41,22 @@ static int record(void *ud, const char *type, json_t *obj)
 
 /* A recorded-style stream: events, a bookmark, blank lines and a CRLF line ending. */
 static const char stream[] =
-	"{\"type\":\"ADDED\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"a\","
-	"\"namespace\":\"default\",\"resourceVersion\":\"211\"},\"data\":{\"k\":\"line\\nbreak {not json}\"}}}\n"
-	"\n"
-	"{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"212\"}}}\r\n"
-	"{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":{\"resourceVersion\":\"230\","
-	"\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}}}}\n"
-	"   \n"
-	"{\"type\":\"DELETED\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"231\"}}}\n";
+    "{\"type\":\"ADDED\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+    "\"a\","
+    "\"namespace\":\"default\",\"resourceVersion\":\"211\"},\"data\":{\"k\":\"line\\nbreak {not json}\"}}}\n"
+    "\n"
+    "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\","
+    "\"resourceVersion\":\"212\"}}}\r\n"
+    "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":{\"resourceVersion\":\"230\","
+    "\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}}}}\n"
+    "   \n"
+    "{\"type\":\"DELETED\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"a\","
+    "\"resourceVersion\":\"231\"}}}\n";
 
 static void assert_stream_seen(const struct seen *s)
 {
-	static const char *const types[] = { "ADDED", "MODIFIED", "BOOKMARK", "DELETED" };
-	static const char *const rvs[] = { "211", "212", "230", "231" };
+	static const char *const types[] = {"ADDED", "MODIFIED", "BOOKMARK", "DELETED"};
+	static const char *const rvs[] = {"211", "212", "230", "231"};
 
 	assert_int_equal(s->n, 4);
 	for (int i = 0; i < 4; i++) {
@@ -65,7 +68,8 @@ static void assert_stream_seen(const struct seen *s)
 }
 
 /* Feed data cut at the given points (ascending offsets), then finish. */
-static int feed_split(struct kube_watch_parser *p, const char *data, size_t len, const size_t *cuts, size_t ncuts)
+static int feed_split(struct kube_watch_parser *p, const char *data, size_t len, const size_t *cuts,
+		      size_t ncuts)
 {
 	size_t at = 0;
 	int rc = 0;
@@ -82,7 +86,7 @@ static int feed_split(struct kube_watch_parser *p, const char *data, size_t len,
 static void test_whole(void **state)
 {
 	struct kube_watch_parser p;
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	(void)state;
 	kube_watch_parser_init(&p, 0, record, &s, NULL);
@@ -95,7 +99,7 @@ static void test_whole(void **state)
 static void test_byte_by_byte(void **state)
 {
 	struct kube_watch_parser p;
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	(void)state;
 	kube_watch_parser_init(&p, 0, record, &s, NULL);
@@ -121,7 +125,7 @@ static void test_random_splits(void **state)
 	(void)state;
 	for (int round = 0; round < 500; round++) {
 		struct kube_watch_parser p;
-		struct seen s = { 0 };
+		struct seen s = {0};
 		size_t ncuts = (size_t)(rand_r(&seed) % 8);
 
 		for (size_t i = 0; i < ncuts; i++)
@@ -137,13 +141,15 @@ static void test_random_splits(void **state)
 static void test_error_410_is_gone(void **state)
 {
 	const char *data =
-		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"x\",\"resourceVersion\":\"5\"}}}\n"
-		"{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
-		"\"message\":\"The resourceVersion for the provided watch is too old.\",\"reason\":\"Expired\",\"code\":410}}\n"
-		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"never\"}}}\n";
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"x\",\"resourceVersion\":\"5\"}}}\n"
+	    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+	    "\"status\":\"Failure\","
+	    "\"message\":\"The resourceVersion for the provided watch is too "
+	    "old.\",\"reason\":\"Expired\",\"code\":410}}\n"
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"never\"}}}\n";
 	struct kube_watch_parser p;
 	struct kube_status st;
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	(void)state;
 	kube_watch_parser_init(&p, 0, record, &s, &st);
@@ -184,7 +190,7 @@ static void assert_malformed(const char *line, const char *cause)
 {
 	struct kube_watch_parser p;
 	struct kube_status st;
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	kube_watch_parser_init(&p, 0, record, &s, &st);
 	assert_int_equal(kube_watch_parser_feed(&p, line, strlen(line)), SAQR_EPARSE);
@@ -197,7 +203,8 @@ static void assert_malformed(const char *line, const char *cause)
 static void test_malformed_lines(void **state)
 {
 	(void)state;
-	assert_malformed("{\"type\":\"ADDED\",\"object\":{\"metadata\":{}}\n", "not valid JSON: line 1 column");
+	assert_malformed("{\"type\":\"ADDED\",\"object\":{\"metadata\":{}}\n",
+			 "not valid JSON: line 1 column");
 	assert_malformed("{\"type\":\"ADDED\"} {\"type\":\"ADDED\"}\n", "not valid JSON");
 	assert_malformed("not json at all\n", "not valid JSON");
 	assert_malformed("[1,2]\n", "not a JSON object");
@@ -213,7 +220,7 @@ static void test_oversized_line(void **state)
 	const char *event = "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"x\"}}}";
 	struct kube_watch_parser p;
 	struct kube_status st;
-	struct seen s = { 0 };
+	struct seen s = {0};
 	size_t n = strlen(event);
 	char big[256];
 
@@ -265,7 +272,7 @@ static void test_default_cap_is_kube_max_watch_line(void **state)
 static void test_callback_ends_the_watch(void **state)
 {
 	struct kube_watch_parser p;
-	struct seen s = { .stop_after = 2 };
+	struct seen s = {.stop_after = 2};
 
 	(void)state;
 	kube_watch_parser_init(&p, 0, record, &s, NULL);
@@ -278,9 +285,10 @@ static void test_callback_ends_the_watch(void **state)
 
 static void test_finish(void **state)
 {
-	const char *last = "{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"z\",\"resourceVersion\":\"9\"}}}";
+	const char *last =
+	    "{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"z\",\"resourceVersion\":\"9\"}}}";
 	struct kube_watch_parser p;
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	(void)state;
 	/* an unterminated last event is still delivered */
@@ -309,16 +317,16 @@ static void test_finish(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_whole),
-		cmocka_unit_test(test_byte_by_byte),
-		cmocka_unit_test(test_random_splits),
-		cmocka_unit_test(test_error_410_is_gone),
-		cmocka_unit_test(test_other_error_event),
-		cmocka_unit_test(test_malformed_lines),
-		cmocka_unit_test(test_oversized_line),
-		cmocka_unit_test(test_default_cap_is_kube_max_watch_line),
-		cmocka_unit_test(test_callback_ends_the_watch),
-		cmocka_unit_test(test_finish),
+	    cmocka_unit_test(test_whole),
+	    cmocka_unit_test(test_byte_by_byte),
+	    cmocka_unit_test(test_random_splits),
+	    cmocka_unit_test(test_error_410_is_gone),
+	    cmocka_unit_test(test_other_error_event),
+	    cmocka_unit_test(test_malformed_lines),
+	    cmocka_unit_test(test_oversized_line),
+	    cmocka_unit_test(test_default_cap_is_kube_max_watch_line),
+	    cmocka_unit_test(test_callback_ends_the_watch),
+	    cmocka_unit_test(test_finish),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,7 +144,8 @@ static void test_inline_data_and_token_file(void **state)
 static void test_load_data_with_dir(void **state)
 {
 	struct scratch *s = *state;
-	const char *yaml = "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:8080', certificate-authority: ca.crt}}]\n"
+	const char *yaml = "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:8080', "
+			   "certificate-authority: ca.crt}}]\n"
 			   "contexts: [{name: c, context: {cluster: c, namespace: 123}}]\n"
 			   "current-context: c\n";
 	struct kube_config *cfg = NULL;
@@ -159,12 +160,14 @@ static void test_load_data_with_dir(void **state)
 }
 
 /* Load yaml (with dir as its directory) and expect rc with a message containing want. */
-static void assert_refused(const struct scratch *s, const char *yaml, const char *context, int rc, const char *want)
+static void assert_refused(const struct scratch *s, const char *yaml, const char *context, int rc,
+			   const char *want)
 {
 	struct kube_config *cfg = (struct kube_config *)0x1;
 	char err[512] = "";
 
-	assert_int_equal(kube_config_load_data(yaml, strlen(yaml), s->dir, context, &cfg, err, sizeof(err)), rc);
+	assert_int_equal(kube_config_load_data(yaml, strlen(yaml), s->dir, context, &cfg, err, sizeof(err)),
+			 rc);
 	assert_ptr_equal(cfg, (struct kube_config *)0x1);
 	if (!strstr(err, want))
 		fail_msg("error \"%s\" lacks \"%s\"", err, want);
@@ -177,19 +180,26 @@ static void test_field_errors(void **state)
 {
 	struct scratch *s = *state;
 
-	assert_refused(s, CLUSTER CONTEXT "users:\n- name: u\n  user:\n    client-key-data: '%%%'\n    client-certificate: ca.crt\n",
-		       NULL, SAQR_ECONFIG, "users[0].user.client-key-data: not valid base64");
-	assert_refused(s, CLUSTER CONTEXT "users:\n- name: u\n  user:\n    client-certificate-data: aGVsbG8=\n", NULL,
-		       SAQR_ECONFIG, "users[0].user.client-certificate-data: not PEM data");
-	assert_refused(s, CLUSTER CONTEXT "users:\n- name: u\n  user:\n    client-certificate: certs/client.crt\n", NULL,
-		       SAQR_ECONFIG, "users[0].user: client-certificate without client-key");
-	assert_refused(s, CLUSTER CONTEXT "users:\n- name: u\n  user:\n    client-key: certs/client.key\n", NULL,
-		       SAQR_ECONFIG, "users[0].user: client-key without client-certificate");
-	assert_refused(s, CLUSTER CONTEXT "users:\n- name: u\n  user:\n    token: [a, b]\n", NULL, SAQR_ECONFIG,
-		       "users[0].user.token: must be a string");
-	assert_refused(s, CLUSTER CONTEXT "users:\n- name: u\n  user:\n    tokenFile: nope\n", NULL, SAQR_ECONFIG,
-		       "users[0].user.tokenFile: ");
-	assert_refused(s, CLUSTER CONTEXT "users:\n- name: x\n  user: {}\n- name: u\n  user:\n    exec: {command: aws}\n",
+	assert_refused(
+	    s,
+	    CLUSTER CONTEXT
+	    "users:\n- name: u\n  user:\n    client-key-data: '%%%'\n    client-certificate: ca.crt\n",
+	    NULL, SAQR_ECONFIG, "users[0].user.client-key-data: not valid base64");
+	assert_refused(s,
+		       CLUSTER CONTEXT "users:\n- name: u\n  user:\n    client-certificate-data: aGVsbG8=\n",
+		       NULL, SAQR_ECONFIG, "users[0].user.client-certificate-data: not PEM data");
+	assert_refused(
+	    s, CLUSTER CONTEXT "users:\n- name: u\n  user:\n    client-certificate: certs/client.crt\n", NULL,
+	    SAQR_ECONFIG, "users[0].user: client-certificate without client-key");
+	assert_refused(s, CLUSTER CONTEXT "users:\n- name: u\n  user:\n    client-key: certs/client.key\n",
+		       NULL, SAQR_ECONFIG, "users[0].user: client-key without client-certificate");
+	assert_refused(s, CLUSTER CONTEXT "users:\n- name: u\n  user:\n    token: [a, b]\n", NULL,
+		       SAQR_ECONFIG, "users[0].user.token: must be a string");
+	assert_refused(s, CLUSTER CONTEXT "users:\n- name: u\n  user:\n    tokenFile: nope\n", NULL,
+		       SAQR_ECONFIG, "users[0].user.tokenFile: ");
+	assert_refused(s,
+		       CLUSTER CONTEXT
+		       "users:\n- name: x\n  user: {}\n- name: u\n  user:\n    exec: {command: aws}\n",
 		       NULL, SAQR_ECONFIG, "users[1].user.exec: not supported");
 	assert_refused(s, CLUSTER CONTEXT "users:\n- name: v\n  user: {}\n", NULL, SAQR_ECONFIG,
 		       "contexts[0].context.user \"u\" is not among users");
@@ -204,20 +214,28 @@ static void test_cluster_errors(void **state)
 	snprintf(yaml, sizeof(yaml), "clusters: [{name: c, cluster: {}}]\n%s", ctx);
 	assert_refused(s, yaml, NULL, SAQR_ECONFIG, "clusters[0].cluster.server: missing");
 	snprintf(yaml, sizeof(yaml), "clusters: [{name: c, cluster: {server: 'ftp://x'}}]\n%s", ctx);
-	assert_refused(s, yaml, NULL, SAQR_ECONFIG, "clusters[0].cluster.server: \"ftp://x\" is not an http(s) URL");
-	snprintf(yaml, sizeof(yaml), "clusters: [{name: c, cluster: {server: 'https://x', certificate-authority: missing.crt}}]\n%s",
-		 ctx);
+	assert_refused(s, yaml, NULL, SAQR_ECONFIG,
+		       "clusters[0].cluster.server: \"ftp://x\" is not an http(s) URL");
+	snprintf(
+	    yaml, sizeof(yaml),
+	    "clusters: [{name: c, cluster: {server: 'https://x', certificate-authority: missing.crt}}]\n%s",
+	    ctx);
 	assert_refused(s, yaml, NULL, SAQR_ECONFIG, "clusters[0].cluster.certificate-authority: ");
 	assert_refused(s, yaml, NULL, SAQR_ECONFIG, "missing.crt: No such file or directory");
-	snprintf(yaml, sizeof(yaml), "clusters: [{name: c, cluster: {server: 'https://x', insecure-skip-tls-verify: 'yes'}}]\n%s",
-		 ctx);
-	assert_refused(s, yaml, NULL, SAQR_ECONFIG, "clusters[0].cluster.insecure-skip-tls-verify: must be true or false");
 	snprintf(yaml, sizeof(yaml),
-		 "clusters: [{name: c, cluster: {server: 'https://x', insecure-skip-tls-verify: true, certificate-authority: ca.crt}}]\n%s",
+		 "clusters: [{name: c, cluster: {server: 'https://x', insecure-skip-tls-verify: 'yes'}}]\n%s",
 		 ctx);
-	assert_refused(s, yaml, NULL, SAQR_ECONFIG, "clusters[0].cluster: insecure-skip-tls-verify with a certificate authority");
+	assert_refused(s, yaml, NULL, SAQR_ECONFIG,
+		       "clusters[0].cluster.insecure-skip-tls-verify: must be true or false");
+	snprintf(yaml, sizeof(yaml),
+		 "clusters: [{name: c, cluster: {server: 'https://x', insecure-skip-tls-verify: true, "
+		 "certificate-authority: ca.crt}}]\n%s",
+		 ctx);
+	assert_refused(s, yaml, NULL, SAQR_ECONFIG,
+		       "clusters[0].cluster: insecure-skip-tls-verify with a certificate authority");
 	snprintf(yaml, sizeof(yaml), "clusters: [{name: d, cluster: {server: 'https://x'}}]\n%s", ctx);
-	assert_refused(s, yaml, NULL, SAQR_ECONFIG, "contexts[0].context.cluster \"c\" is not among clusters");
+	assert_refused(s, yaml, NULL, SAQR_ECONFIG,
+		       "contexts[0].context.cluster \"c\" is not among clusters");
 	snprintf(yaml, sizeof(yaml), "clusters: {c: 1}\n%s", ctx);
 	assert_refused(s, yaml, NULL, SAQR_ECONFIG, "clusters: must be a list");
 	snprintf(yaml, sizeof(yaml), "clusters: [{name: c, cluster: 'https://x'}]\n%s", ctx);
@@ -230,8 +248,8 @@ static void test_context_errors(void **state)
 
 	assert_refused(s, CLUSTER "contexts: [{name: c, context: {cluster: c}}]\n", NULL, SAQR_ECONFIG,
 		       "current-context is not set");
-	assert_refused(s, CLUSTER "contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n", "prod",
-		       SAQR_ECONFIG, "context \"prod\" is not among contexts");
+	assert_refused(s, CLUSTER "contexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n",
+		       "prod", SAQR_ECONFIG, "context \"prod\" is not among contexts");
 	assert_refused(s, CLUSTER "contexts: [{name: c, context: {user: u}}]\ncurrent-context: c\n", NULL,
 		       SAQR_ECONFIG, "contexts[0].context.cluster: missing");
 	assert_refused(s, "- just\n- a list\n", NULL, SAQR_ECONFIG, "not a YAML mapping");
@@ -256,8 +274,10 @@ static void test_malformed_files(void **state)
 {
 	struct scratch *s = *state;
 
-	assert_file_refused(s, "bad-base64.yaml", SAQR_ECONFIG, "users[0].user.client-key-data: not valid base64");
-	assert_file_refused(s, "missing-context.yaml", SAQR_ECONFIG, "current-context \"x\" is not among contexts");
+	assert_file_refused(s, "bad-base64.yaml", SAQR_ECONFIG,
+			    "users[0].user.client-key-data: not valid base64");
+	assert_file_refused(s, "missing-context.yaml", SAQR_ECONFIG,
+			    "current-context \"x\" is not among contexts");
 	assert_file_refused(s, "bad-yaml.yaml", SAQR_EPARSE, "line 6 column");
 }
 
@@ -377,18 +397,20 @@ static void test_default_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_file_paths_and_current_context, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_named_context_token_insecure, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_inline_data_and_token_file, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_load_data_with_dir, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_field_errors, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_cluster_errors, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_context_errors, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_files, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_unreadable_and_oversize, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_in_cluster, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_in_cluster_errors, scratch_setup, scratch_teardown),
-		cmocka_unit_test_setup_teardown(test_default_order, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_file_paths_and_current_context, scratch_setup,
+					    scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_named_context_token_insecure, scratch_setup,
+					    scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_inline_data_and_token_file, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_load_data_with_dir, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_field_errors, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_cluster_errors, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_context_errors, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_files, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_unreadable_and_oversize, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_in_cluster, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_in_cluster_errors, scratch_setup, scratch_teardown),
+	    cmocka_unit_test_setup_teardown(test_default_order, scratch_setup, scratch_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

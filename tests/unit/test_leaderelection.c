@@ -22,7 +22,7 @@
 #define WALL 1736503590.25
 #define WALL_TEXT "2025-01-10T10:06:30.250000Z"
 
-static const struct leaderelection_params params = { ME, 15, 10, 2 };
+static const struct leaderelection_params params = {ME, 15, 10, 2};
 
 struct decision {
 	enum leaderelection_action action;
@@ -31,7 +31,7 @@ struct decision {
 
 static struct decision decide(struct leaderelection_state *st, const json_t *lease, double now)
 {
-	struct decision d = { LEADERELECTION_WAIT, NULL };
+	struct decision d = {LEADERELECTION_WAIT, NULL};
 
 	assert_int_equal(leaderelection_decide(st, &params, "saqr-system", "saqr-operator", lease, now, WALL,
 					       &d.action, &d.body),
@@ -238,10 +238,15 @@ static void on_stopped(void *ud)
 static struct leaderelection *new_elector(struct ctrltest_ops *f, struct calls *c, double lease, double renew,
 					  double retry)
 {
-	struct leaderelection_config cfg = { .namespace = "saqr-system", .name = "saqr-operator", .identity = ME,
-					     .lease_duration = lease, .renew_deadline = renew, .retry_period = retry,
-					     .on_started_leading = on_started, .on_stopped_leading = on_stopped,
-					     .ud = c };
+	struct leaderelection_config cfg = {.namespace = "saqr-system",
+					    .name = "saqr-operator",
+					    .identity = ME,
+					    .lease_duration = lease,
+					    .renew_deadline = renew,
+					    .retry_period = retry,
+					    .on_started_leading = on_started,
+					    .on_stopped_leading = on_stopped,
+					    .ud = c};
 	struct leaderelection *le = NULL;
 
 	assert_int_equal(leaderelection_new(&f->ops, &cfg, &le), 0);
@@ -251,8 +256,8 @@ static struct leaderelection *new_elector(struct ctrltest_ops *f, struct calls *
 static void test_bad_config(void **state)
 {
 	struct ctrltest_ops f;
-	struct leaderelection_config cfg = { .namespace = "ns", .name = "l", .identity = "me",
-					     .lease_duration = 5, .renew_deadline = 10 };
+	struct leaderelection_config cfg = {
+	    .namespace = "ns", .name = "l", .identity = "me", .lease_duration = 5, .renew_deadline = 10};
 	struct leaderelection *le;
 
 	(void)state;
@@ -268,7 +273,7 @@ static void test_bad_config(void **state)
 static void test_try_create_wait_conflict(void **state)
 {
 	struct ctrltest_ops f;
-	struct calls c = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+	struct calls c = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 	struct leaderelection *le;
 
 	(void)state;
@@ -302,7 +307,8 @@ static void test_try_create_wait_conflict(void **state)
 	leaderelection_stop(le);
 	assert_false(leaderelection_is_leader(le));
 	assert_int_equal(ctrltest_ncalls(&f, CTRLTEST_UPDATE), 3);
-	assert_string_equal(json_path_str(ctrltest_call(&f, CTRLTEST_UPDATE, 2)->body, "spec.holderIdentity", "x"), "");
+	assert_string_equal(
+	    json_path_str(ctrltest_call(&f, CTRLTEST_UPDATE, 2)->body, "spec.holderIdentity", "x"), "");
 	assert_int_equal(c.stopped, 1);
 	assert_int_equal(c.started, 0); /* callbacks of the thread only */
 	leaderelection_stop(le);
@@ -314,7 +320,7 @@ static void test_try_create_wait_conflict(void **state)
 static void test_thread_acquires_then_loses(void **state)
 {
 	struct ctrltest_ops f;
-	struct calls c = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+	struct calls c = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 	struct leaderelection *le;
 
 	(void)state;
@@ -349,16 +355,16 @@ static void test_thread_acquires_then_loses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_absent_creates),
-		cmocka_unit_test(test_other_fresh_waits_then_expired_takes_over),
-		cmocka_unit_test(test_renewal_by_other_restarts_clock),
-		cmocka_unit_test(test_ours_renews),
-		cmocka_unit_test(test_released_taken_at_once),
-		cmocka_unit_test(test_record_duration_is_used),
-		cmocka_unit_test(test_renew_deadline_and_release),
-		cmocka_unit_test(test_bad_config),
-		cmocka_unit_test(test_try_create_wait_conflict),
-		cmocka_unit_test(test_thread_acquires_then_loses),
+	    cmocka_unit_test(test_absent_creates),
+	    cmocka_unit_test(test_other_fresh_waits_then_expired_takes_over),
+	    cmocka_unit_test(test_renewal_by_other_restarts_clock),
+	    cmocka_unit_test(test_ours_renews),
+	    cmocka_unit_test(test_released_taken_at_once),
+	    cmocka_unit_test(test_record_duration_is_used),
+	    cmocka_unit_test(test_renew_deadline_and_release),
+	    cmocka_unit_test(test_bad_config),
+	    cmocka_unit_test(test_try_create_wait_conflict),
+	    cmocka_unit_test(test_thread_acquires_then_loses),
 	};
 
 	return cmocka_run_group_tests_name("leaderelection", tests, NULL, NULL);

@@ -16,20 +16,20 @@
 #include "operator/runtime/manager.h"
 #include "../support/ctrltest.h"
 
-static const struct kube_resource modeldeployments = { "saqr.dev", "v1alpha1", "modeldeployments", true };
-static const struct kube_resource deployments = { "apps", "v1", "deployments", true };
+static const struct kube_resource modeldeployments = {"saqr.dev", "v1alpha1", "modeldeployments", true};
+static const struct kube_resource deployments = {"apps", "v1", "deployments", true};
 
 struct rec {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	json_t *keys;         /* "ns/name" per reconcile, in order */
-	int fail_next;        /* reconciles left that return an error */
+	json_t *keys;  /* "ns/name" per reconcile, in order */
+	int fail_next; /* reconciles left that return an error */
 };
 
 static struct workqueue_result reconcile(void *ud, const char *ns, const char *name)
 {
 	struct rec *r = ud;
-	struct workqueue_result res = { 0 };
+	struct workqueue_result res = {0};
 
 	pthread_mutex_lock(&r->mu);
 	json_array_append_new(r->keys, json_sprintf("%s/%s", ns, name));
@@ -58,19 +58,28 @@ struct fx {
 
 static void script_lists(struct ctrltest_ops *f)
 {
-	ctrltest_reply_for(f, CTRLTEST_LIST, "modeldeployments", 0, ctrltest_fixture("modeldeployments_list.json"));
+	ctrltest_reply_for(f, CTRLTEST_LIST, "modeldeployments", 0,
+			   ctrltest_fixture("modeldeployments_list.json"));
 	ctrltest_reply_for(f, CTRLTEST_LIST, "deployments", 0, ctrltest_fixture("deployments_list.json"));
 }
 
 static struct fx *new_fx(bool leader_election)
 {
 	struct fx *x = calloc(1, sizeof(*x));
-	struct manager_config mc = { .identity = "saqr-operator-7d9f-a", .leader_election = leader_election,
-				     .lease_namespace = "saqr-system", .lease_duration = 0.3, .renew_deadline = 0.2,
-				     .retry_period = 0.01 };
-	struct controller_config cc = { .name = "modeldeployment", .primary = modeldeployments, .group = "saqr.dev",
-					.kind = "ModelDeployment", .owned = &deployments, .nowned = 1, .workers = 2,
-					.reconcile = reconcile };
+	struct manager_config mc = {.identity = "saqr-operator-7d9f-a",
+				    .leader_election = leader_election,
+				    .lease_namespace = "saqr-system",
+				    .lease_duration = 0.3,
+				    .renew_deadline = 0.2,
+				    .retry_period = 0.01};
+	struct controller_config cc = {.name = "modeldeployment",
+				       .primary = modeldeployments,
+				       .group = "saqr.dev",
+				       .kind = "ModelDeployment",
+				       .owned = &deployments,
+				       .nowned = 1,
+				       .workers = 2,
+				       .reconcile = reconcile};
 
 	assert_non_null(x);
 	ctrltest_ops_init(&x->f);
@@ -98,8 +107,9 @@ static void free_fx(struct fx *x)
 
 static int http(struct manager *m, const char *method, const char *path, char *body, size_t n)
 {
-	struct httpd_request req = { .method = method, .path = path, .query = "", .content_type = "", .body = "" };
-	struct httpd_response resp = { .status = 200 };
+	struct httpd_request req = {
+	    .method = method, .path = path, .query = "", .content_type = "", .body = ""};
+	struct httpd_response resp = {.status = 200};
 
 	buf_init(&resp.body, 1 << 20);
 	manager_http_handler(m, &req, &resp);
@@ -111,8 +121,8 @@ static int http(struct manager *m, const char *method, const char *path, char *b
 static void test_config_errors(void **state)
 {
 	struct ctrltest_ops f;
-	struct manager_config mc = { .identity = "" };
-	struct controller_config cc = { .name = "x" };
+	struct manager_config mc = {.identity = ""};
+	struct controller_config cc = {.name = "x"};
 	struct manager *m;
 
 	(void)state;
@@ -136,7 +146,8 @@ static void test_keys_metrics_and_http(void **state)
 {
 	struct fx *x = new_fx(false);
 	char body[1 << 16];
-	struct controller_config late = { .name = "late", .primary = deployments, .kind = "X", .reconcile = reconcile };
+	struct controller_config late = {
+	    .name = "late", .primary = deployments, .kind = "X", .reconcile = reconcile};
 
 	(void)state;
 	assert_int_equal(http(x->m, "GET", "/readyz", body, sizeof(body)), 503);
@@ -155,10 +166,11 @@ static void test_keys_metrics_and_http(void **state)
 	json_array_clear(x->rec.keys);
 	pthread_mutex_unlock(&x->rec.mu);
 	ctrltest_push_event(&x->f, "deployments", "MODIFIED",
-			    json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:b}]}}", "apiVersion", "apps/v1",
-				      "kind", "Deployment", "metadata", "name", "fraud-model", "namespace", "ml",
-				      "resourceVersion", "600", "ownerReferences", "apiVersion", "saqr.dev/v1alpha1",
-				      "kind", "ModelDeployment", "name", "fraud", "controller", 1));
+			    json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:b}]}}", "apiVersion",
+				      "apps/v1", "kind", "Deployment", "metadata", "name", "fraud-model",
+				      "namespace", "ml", "resourceVersion", "600", "ownerReferences",
+				      "apiVersion", "saqr.dev/v1alpha1", "kind", "ModelDeployment", "name",
+				      "fraud", "controller", 1));
 	wait_reconciles(&x->rec, 2);
 	assert_string_equal(json_string_value(json_array_get(x->rec.keys, 0)), "ml/fraud");
 	assert_string_equal(json_string_value(json_array_get(x->rec.keys, 1)), "ml/fraud");
@@ -168,14 +180,17 @@ static void test_keys_metrics_and_http(void **state)
 	assert_string_equal(json_string_value(json_array_get(x->rec.keys, 2)), "ml/other");
 
 	assert_int_equal(http(x->m, "GET", "/metrics", body, sizeof(body)), 200);
-	assert_non_null(strstr(body, "saqr_reconcile_total{controller=\"modeldeployment\",result=\"error\"} 1"));
-	assert_non_null(strstr(body, "saqr_reconcile_total{controller=\"modeldeployment\",result=\"success\"}"));
+	assert_non_null(
+	    strstr(body, "saqr_reconcile_total{controller=\"modeldeployment\",result=\"error\"} 1"));
+	assert_non_null(
+	    strstr(body, "saqr_reconcile_total{controller=\"modeldeployment\",result=\"success\"}"));
 	assert_non_null(strstr(body, "saqr_workqueue_retries_total{controller=\"modeldeployment\"} 1"));
 	assert_non_null(strstr(body, "saqr_workqueue_depth{controller=\"modeldeployment\"}"));
-	assert_non_null(strstr(body, "saqr_reconcile_duration_seconds_count{controller=\"modeldeployment\"}"));
+	assert_non_null(
+	    strstr(body, "saqr_reconcile_duration_seconds_count{controller=\"modeldeployment\"}"));
 	assert_non_null(strstr(body, "saqr_leader{identity=\"saqr-operator-7d9f-a\"} 1"));
-	assert_non_null(strstr(body,
-			       "saqr_api_requests_total{verb=\"list\",resource=\"modeldeployments\",result=\"ok\"} 1"));
+	assert_non_null(strstr(
+	    body, "saqr_api_requests_total{verb=\"list\",resource=\"modeldeployments\",result=\"ok\"} 1"));
 	assert_int_equal(http(x->m, "GET", "/healthz", body, sizeof(body)), 200);
 	assert_string_equal(body, "ok\n");
 	assert_int_equal(http(x->m, "GET", "/readyz", body, sizeof(body)), 200);
@@ -202,7 +217,7 @@ static void test_informer_shared(void **state)
 	assert_ptr_equal(a, b);
 	assert_int_equal(manager_start(x->m), 0);
 	assert_int_equal(informer_len(a), 2);
-	assert_null(manager_informer(x->m, &(struct kube_resource){ "", "v1", "services", true }));
+	assert_null(manager_informer(x->m, &(struct kube_resource){"", "v1", "services", true}));
 	manager_stop(x->m);
 	free_fx(x);
 }
@@ -225,12 +240,18 @@ static void test_owned_informers_selector_and_transform(void **state)
 {
 	struct ctrltest_ops f;
 	struct manager *m;
-	struct rec r = { .keys = json_array() };
-	struct manager_config mc = { .identity = "op", .compact_cache = true, .list_page_size = 7 };
-	struct controller_config cc = { .name = "modeldeployment", .primary = modeldeployments, .group = "saqr.dev",
-					.kind = "ModelDeployment", .owned = &deployments, .nowned = 1,
-					.reconcile = reconcile, .ud = &r, .owned_label_selector = "managed=saqr",
-					.owned_transform = keep_name };
+	struct rec r = {.keys = json_array()};
+	struct manager_config mc = {.identity = "op", .compact_cache = true, .list_page_size = 7};
+	struct controller_config cc = {.name = "modeldeployment",
+				       .primary = modeldeployments,
+				       .group = "saqr.dev",
+				       .kind = "ModelDeployment",
+				       .owned = &deployments,
+				       .nowned = 1,
+				       .reconcile = reconcile,
+				       .ud = &r,
+				       .owned_label_selector = "managed=saqr",
+				       .owned_transform = keep_name};
 	struct informer *owned, *plain;
 	int selected = 0;
 	json_t *obj;
@@ -252,7 +273,8 @@ static void test_owned_informers_selector_and_transform(void **state)
 	cc.name = "other";
 	cc.owned_transform = other_transform;
 	assert_int_not_equal(manager_add_controller(m, &cc), 0);
-	ctrltest_reply_for(&f, CTRLTEST_LIST, "modeldeployments", 0, ctrltest_fixture("modeldeployments_list.json"));
+	ctrltest_reply_for(&f, CTRLTEST_LIST, "modeldeployments", 0,
+			   ctrltest_fixture("modeldeployments_list.json"));
 	ctrltest_reply_for(&f, CTRLTEST_LIST, "deployments", 0, ctrltest_fixture("deployments_list.json"));
 	ctrltest_reply_for(&f, CTRLTEST_LIST, "deployments", 0, ctrltest_fixture("deployments_list.json"));
 	assert_int_equal(manager_start(m), 0);
@@ -354,7 +376,7 @@ static void test_standby_never_reconciles(void **state)
 static void test_sync_timeout(void **state)
 {
 	struct ctrltest_ops f;
-	struct manager_config mc = { .identity = "me", .sync_timeout = 0.05 };
+	struct manager_config mc = {.identity = "me", .sync_timeout = 0.05};
 	struct manager *m;
 
 	(void)state;
@@ -371,14 +393,14 @@ static void test_sync_timeout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_errors),
-		cmocka_unit_test(test_keys_metrics_and_http),
-		cmocka_unit_test(test_informer_shared),
-		cmocka_unit_test(test_owned_informers_selector_and_transform),
-		cmocka_unit_test(test_leader_gating_and_release),
-		cmocka_unit_test(test_lost_lease_stops_workers),
-		cmocka_unit_test(test_standby_never_reconciles),
-		cmocka_unit_test(test_sync_timeout),
+	    cmocka_unit_test(test_config_errors),
+	    cmocka_unit_test(test_keys_metrics_and_http),
+	    cmocka_unit_test(test_informer_shared),
+	    cmocka_unit_test(test_owned_informers_selector_and_transform),
+	    cmocka_unit_test(test_leader_gating_and_release),
+	    cmocka_unit_test(test_lost_lease_stops_workers),
+	    cmocka_unit_test(test_standby_never_reconciles),
+	    cmocka_unit_test(test_sync_timeout),
 	};
 
 	return cmocka_run_group_tests_name("manager", tests, NULL, NULL);

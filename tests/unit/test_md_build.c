@@ -207,11 +207,13 @@ static void test_compliance_inherited(void **state)
 		assert_string_equal(label(l, "saqr.dev/data-classification"), "confidential");
 		assert_string_equal(label(l, "saqr.dev/owner"), "fraud-team");
 		assert_null(json_object_get(l, "team"));
-		assert_string_equal(label(a, "saqr.dev/break-glass"), "incident 42; expires=2030-01-01T00:00:00Z");
+		assert_string_equal(label(a, "saqr.dev/break-glass"),
+				    "incident 42; expires=2030-01-01T00:00:00Z");
 		assert_null(json_object_get(a, "kubectl.kubernetes.io/last-applied-configuration"));
 	}
 	/* the model annotations stay on the template */
-	assert_string_equal(label(json_object_get(where[1], "annotations"), "saqr.dev/model-version"), "1.4.0");
+	assert_string_equal(label(json_object_get(where[1], "annotations"), "saqr.dev/model-version"),
+			    "1.4.0");
 	/* the selector does not change */
 	assert_int_equal(json_object_size(json_path(dep, "spec.selector.matchLabels")), 2);
 	md_desired_release(&d);
@@ -766,7 +768,8 @@ static void test_agent_settings(void **state)
 	(void)state;
 	set_path(md, "spec", "agent",
 		 json_pack("{s:s, s:i, s:i, s:s, s:{s:{s:s}}}", "image", "my/agent@sha256:bb", "port", 9443,
-			   "metricsPort", 9100, "config", "fraud-agent", "resources", "limits", "memory", "1Gi"));
+			   "metricsPort", 9100, "config", "fraud-agent", "resources", "limits", "memory",
+			   "1Gi"));
 	assert_int_equal(md_desired(md, NULL, &d), 0);
 	pod = json_path(d.owned[MD_OWNED_DEPLOYMENT].obj, "spec.template.spec");
 	agent = json_path(pod, "containers.1");
@@ -858,7 +861,8 @@ static void test_fetch_schemes_and_off(void **state)
 	init = json_path(pod, "initContainers.0");
 	assert_string_equal(S(init, "image"), MD_FETCH_DEFAULT_IMAGE);
 	assert_string_equal(S(volume_of(pod, "model-source"), "persistentVolumeClaim.claimName"), "models");
-	assert_true(json_is_true(json_path(volume_of(pod, "model-source"), "persistentVolumeClaim.readOnly")));
+	assert_true(
+	    json_is_true(json_path(volume_of(pod, "model-source"), "persistentVolumeClaim.readOnly")));
 	assert_string_equal(S(mount_of(init, "model-source"), "mountPath"), "/mnt/pvc/models");
 	assert_int_equal(arg_index(init, "--s3-region"), -1);
 	assert_int_equal(arg_index(init, "--require-encrypted"), -1);
@@ -910,7 +914,8 @@ static void test_sidecars_canary_grpc(void **state)
 	can = json_path(d.owned[MD_OWNED_CANARY].obj, "spec.template.spec");
 	assert_string_equal(arg_val(json_path(prim, "initContainers.0"), "--uri"),
 			    "https://models.example.ae/ranker/2.0.0/");
-	assert_string_equal(arg_val(json_path(can, "initContainers.0"), "--uri"), "s3://models/ranker/2.1.0-rc1/");
+	assert_string_equal(arg_val(json_path(can, "initContainers.0"), "--uri"),
+			    "s3://models/ranker/2.1.0-rc1/");
 	assert_int_equal(arg_index(json_path(can, "initContainers.0"), "--digest"), -1);
 	md_desired_release(&d);
 	json_decref(md);
@@ -952,9 +957,10 @@ static void test_sidecars_validation(void **state)
 	json_decref(md);
 
 	md = load("md_fraud.json");
-	assert_int_equal(json_array_append_new(json_path(md, "spec.server.env"),
-					       json_pack("{s:s, s:s}", "name", "SAQR_MODEL_PATH", "value", "/x")),
-			 0);
+	assert_int_equal(
+	    json_array_append_new(json_path(md, "spec.server.env"),
+				  json_pack("{s:s, s:s}", "name", "SAQR_MODEL_PATH", "value", "/x")),
+	    0);
 	expect_refused(md, "SAQR_MODEL_PATH");
 	json_decref(md);
 }

@@ -85,7 +85,7 @@ static void test_no_deployment_yet(void **state)
 	assert_null(json_object_get(st, "currentModel"));
 	assert_null(json_object_get(st, "history"));
 	assert_int_equal(json_array_size(json_object_get(st, "conditions")), 5); /* s3://: saqr-fetch runs */
-	assert_string_equal(S(st, "conditions.0.type"), "Ready"); /* the summary comes first */
+	assert_string_equal(S(st, "conditions.0.type"), "Ready");		 /* the summary comes first */
 	expect_cond(st, "ModelVerified", "Unknown", "Verifying", "fetch and verify model version 1.4.0");
 	expect_cond(st, "Ready", "False", "DeploymentNotFound", "Deployment fraud does not exist yet");
 	expect_cond(st, "Available", "Unknown", "DeploymentNotFound", NULL);
@@ -398,9 +398,9 @@ static void test_invalid_spec(void **state)
 static void test_apply_error(void **state)
 {
 	json_t *md = load("md_fraud.json"), *dep = load("deploy_available.json"), *st = NULL;
-	struct md_observed obs = {
-	    .deployment = dep,
-	    .apply_error = "Deployment.apps \"fraud\" is invalid: spec.template.spec.containers[0].image: Required value"};
+	struct md_observed obs = {.deployment = dep,
+				  .apply_error = "Deployment.apps \"fraud\" is invalid: "
+						 "spec.template.spec.containers[0].image: Required value"};
 
 	(void)state;
 	assert_int_equal(md_status(md, &obs, T0, &st), 0);
@@ -434,8 +434,8 @@ static json_t *fetch_pod(const char *name, const char *version, const char *stat
 	json_t *md = load("md_fraud.json");
 	json_t *pod = json_pack("{s:{s:s, s:{s:s, s:s}}, s:{s:[{s:s, s:{s:o}}]}}", "metadata", "name", name,
 				"annotations", "saqr.dev/model-version", version, "saqr.dev/model-digest",
-				S(md, "spec.model.digest"), "status", "initContainerStatuses", "name", "saqr-fetch",
-				state, "terminated", terminated);
+				S(md, "spec.model.digest"), "status", "initContainerStatuses", "name",
+				"saqr-fetch", state, "terminated", terminated);
 
 	assert_non_null(pod);
 	json_decref(md);
@@ -448,16 +448,18 @@ static void test_fetch_result(void **state)
 	json_t *pod;
 
 	(void)state;
-	pod = fetch_pod("p", "1.4.0", "state",
-			json_pack("{s:i, s:s}", "exitCode", 3, "message",
-				  "{\"reason\":\"DigestMismatch\",\"message\":\"model digest is sha256:00, want "
-				  "sha256:3f\",\"files\":1}"));
+	pod = fetch_pod(
+	    "p", "1.4.0", "state",
+	    json_pack("{s:i, s:s}", "exitCode", 3, "message",
+		      "{\"reason\":\"DigestMismatch\",\"message\":\"model digest is sha256:00, want "
+		      "sha256:3f\",\"files\":1}"));
 	assert_true(md_fetch_result(pod, reason, sizeof(reason), msg, sizeof(msg)));
 	assert_string_equal(reason, "DigestMismatch");
 	assert_string_equal(msg, "model digest is sha256:00, want sha256:3f");
 	json_decref(pod);
 	/* restarting after a failure: the last termination; a message that is not JSON */
-	pod = fetch_pod("p", "1.4.0", "lastState", json_pack("{s:i, s:s}", "exitCode", 2, "message", "bad flags"));
+	pod = fetch_pod("p", "1.4.0", "lastState",
+			json_pack("{s:i, s:s}", "exitCode", 2, "message", "bad flags"));
 	assert_true(md_fetch_result(pod, reason, sizeof(reason), msg, sizeof(msg)));
 	assert_string_equal(reason, "FetchFailed");
 	assert_string_equal(msg, "saqr-fetch exited with code 2: bad flags");
@@ -483,18 +485,20 @@ static void test_model_verified(void **state)
 	(void)state;
 	/* from the Deployment alone: rolled out means every pod passed saqr-fetch */
 	st = status_of(md, "deploy_available.json", NULL, T0);
-	expect_cond(st, "ModelVerified", "True", "ModelVerified", "verified model version 1.4.0 (digest sha256:3f");
+	expect_cond(st, "ModelVerified", "True", "ModelVerified",
+		    "verified model version 1.4.0 (digest sha256:3f");
 	json_decref(st);
 	st = status_of(md, "deploy_deadline_exceeded.json", NULL, T0);
 	expect_cond(st, "ModelVerified", "Unknown", "ProgressDeadlineExceeded", "-c saqr-fetch");
 	json_decref(st);
 	/* a pod of the spec's model refused it (a pod of an older model is not counted) */
-	pods = json_pack("[o, o]",
-			 fetch_pod("old", "1.3.2", "state",
-				   json_pack("{s:i, s:s}", "exitCode", 4, "message", "{\"reason\":\"SignatureInvalid\"}")),
-			 fetch_pod("fraud-abc", "1.4.0", "lastState",
-				   json_pack("{s:i, s:s}", "exitCode", 3, "message",
-					     "{\"reason\":\"DigestMismatch\",\"message\":\"digest differs\"}")));
+	pods = json_pack(
+	    "[o, o]",
+	    fetch_pod("old", "1.3.2", "state",
+		      json_pack("{s:i, s:s}", "exitCode", 4, "message", "{\"reason\":\"SignatureInvalid\"}")),
+	    fetch_pod("fraud-abc", "1.4.0", "lastState",
+		      json_pack("{s:i, s:s}", "exitCode", 3, "message",
+				"{\"reason\":\"DigestMismatch\",\"message\":\"digest differs\"}")));
 	obs.pods = pods;
 	assert_int_equal(md_status(md, &obs, T0, &st), 0);
 	expect_cond(st, "ModelVerified", "False", "DigestMismatch", "pod fraud-abc: digest differs");

@@ -14,16 +14,16 @@
 static struct notify_event sample_event(bool resolved)
 {
 	struct notify_event ev = {
-		.incident_id = "fraud-drift-20261126t1500z",
-		.reason = "DriftDetected",
-		.severity = "critical",
-		.summary = "feature age drifted (psi 0.31 >= 0.1)",
-		.namespace = "ml",
-		.policy = "fraud-drift",
-		.target = "fraud",
-		.opened_at = "2026-11-26T15:00:00Z",
-		.resolved_at = resolved ? "2026-11-26T16:00:00Z" : NULL,
-		.resolved = resolved,
+	    .incident_id = "fraud-drift-20261126t1500z",
+	    .reason = "DriftDetected",
+	    .severity = "critical",
+	    .summary = "feature age drifted (psi 0.31 >= 0.1)",
+	    .namespace = "ml",
+	    .policy = "fraud-drift",
+	    .target = "fraud",
+	    .opened_at = "2026-11-26T15:00:00Z",
+	    .resolved_at = resolved ? "2026-11-26T16:00:00Z" : NULL,
+	    .resolved = resolved,
 	};
 	return ev;
 }
@@ -48,7 +48,7 @@ static json_t *body(const struct notify_request *r)
 
 static void test_alertmanager_trigger_and_resolve(void **state)
 {
-	struct notify_sink sink = { .type = NOTIFY_ALERTMANAGER, .url = "http://am:9093/", .token = "t0k" };
+	struct notify_sink sink = {.type = NOTIFY_ALERTMANAGER, .url = "http://am:9093/", .token = "t0k"};
 	struct notify_event ev = sample_event(false);
 	struct notify_request r;
 	char err[256];
@@ -78,7 +78,7 @@ static void test_alertmanager_trigger_and_resolve(void **state)
 
 static void test_webhook_is_signed(void **state)
 {
-	struct notify_sink sink = { .type = NOTIFY_WEBHOOK, .url = "http://hooks/saqr", .hmac_key = "k3y" };
+	struct notify_sink sink = {.type = NOTIFY_WEBHOOK, .url = "http://hooks/saqr", .hmac_key = "k3y"};
 	struct notify_event ev = sample_event(false);
 	struct notify_request r;
 	char err[256], hex[65], want[80];
@@ -94,7 +94,8 @@ static void test_webhook_is_signed(void **state)
 	snprintf(want, sizeof(want), "sha256=%s", hex);
 	assert_string_not_equal(header(&r, "X-Saqr-Signature-256"), want);
 	assert_int_equal(notify_webhook_sign("k3y", "1795705200", "fraud-drift-20261126t1500z", r.body,
-					     strlen(r.body), hex), 0);
+					     strlen(r.body), hex),
+			 0);
 	snprintf(want, sizeof(want), "sha256=%s", hex);
 	assert_string_equal(header(&r, "X-Saqr-Signature-256"), want);
 	assert_string_equal(header(&r, "X-Saqr-Timestamp"), "1795705200");
@@ -116,7 +117,7 @@ static void test_webhook_is_signed(void **state)
  * and bounds the clock skew refuses a replay. A delivery id that would split a header is refused. */
 static void test_webhook_retry_and_replay(void **state)
 {
-	struct notify_sink sink = { .type = NOTIFY_WEBHOOK, .url = "https://hooks/saqr", .hmac_key = "k3y" };
+	struct notify_sink sink = {.type = NOTIFY_WEBHOOK, .url = "https://hooks/saqr", .hmac_key = "k3y"};
 	struct notify_event ev = sample_event(false);
 	struct notify_request a, b;
 	char err[256], hex[65], want[80];
@@ -133,7 +134,8 @@ static void test_webhook_retry_and_replay(void **state)
 	assert_string_not_equal(header(&a, "X-Saqr-Signature-256"), header(&b, "X-Saqr-Signature-256"));
 	/* an old signature does not verify under a new timestamp */
 	assert_int_equal(notify_webhook_sign("k3y", "1795705260", header(&a, "X-Saqr-Delivery"), a.body,
-					     strlen(a.body), hex), 0);
+					     strlen(a.body), hex),
+			 0);
 	snprintf(want, sizeof(want), "sha256=%s", hex);
 	assert_string_not_equal(header(&a, "X-Saqr-Signature-256"), want);
 	assert_string_equal(header(&b, "X-Saqr-Signature-256"), want);
@@ -153,12 +155,13 @@ static void test_webhook_retry_and_replay(void **state)
 /* Which requests carry a credential: they are never sent over http:// (lib/http refuses them). */
 static void test_credentials_marked(void **state)
 {
-	struct notify_sink am = { .type = NOTIFY_ALERTMANAGER, .url = "http://am:9093", .token = "t0k" };
-	struct notify_sink am_open = { .type = NOTIFY_ALERTMANAGER, .url = "http://am:9093" };
-	struct notify_sink sn = { .type = NOTIFY_SERVICENOW, .url = "http://sn", .username = "u", .password = "p" };
-	struct notify_sink pd = { .type = NOTIFY_PAGERDUTY, .url = "http://127.0.0.1:9/v2/enqueue",
-				  .routing_key = "R0UT1NG" };
-	struct http_netpolicy loop = { .allow_loopback = true };
+	struct notify_sink am = {.type = NOTIFY_ALERTMANAGER, .url = "http://am:9093", .token = "t0k"};
+	struct notify_sink am_open = {.type = NOTIFY_ALERTMANAGER, .url = "http://am:9093"};
+	struct notify_sink sn = {
+	    .type = NOTIFY_SERVICENOW, .url = "http://sn", .username = "u", .password = "p"};
+	struct notify_sink pd = {
+	    .type = NOTIFY_PAGERDUTY, .url = "http://127.0.0.1:9/v2/enqueue", .routing_key = "R0UT1NG"};
+	struct http_netpolicy loop = {.allow_loopback = true};
 	struct notify_event ev = sample_event(false);
 	struct notify_request r;
 	char err[256] = "";
@@ -196,8 +199,10 @@ static void test_hmac_known_vector(void **state)
 
 static void test_servicenow_create_and_resolve(void **state)
 {
-	struct notify_sink sink = { .type = NOTIFY_SERVICENOW, .url = "https://acme.service-now.com",
-				    .username = "u", .password = "p" };
+	struct notify_sink sink = {.type = NOTIFY_SERVICENOW,
+				   .url = "https://acme.service-now.com",
+				   .username = "u",
+				   .password = "p"};
 	struct notify_event ev = sample_event(false);
 	struct notify_request r;
 	char err[256];
@@ -225,7 +230,7 @@ static void test_servicenow_create_and_resolve(void **state)
 
 static void test_servicenow_needs_credentials(void **state)
 {
-	struct notify_sink sink = { .type = NOTIFY_SERVICENOW, .url = "https://sn" };
+	struct notify_sink sink = {.type = NOTIFY_SERVICENOW, .url = "https://sn"};
 	struct notify_event ev = sample_event(false);
 	struct notify_request r;
 	char err[256];
@@ -238,7 +243,8 @@ static void test_servicenow_needs_credentials(void **state)
 
 static void test_pagerduty(void **state)
 {
-	struct notify_sink sink = { .type = NOTIFY_PAGERDUTY, .url = "http://pd/v2/enqueue", .routing_key = "R1" };
+	struct notify_sink sink = {
+	    .type = NOTIFY_PAGERDUTY, .url = "http://pd/v2/enqueue", .routing_key = "R1"};
 	struct notify_event ev = sample_event(false);
 	struct notify_request r;
 	char err[256];
@@ -269,7 +275,7 @@ static void test_pagerduty(void **state)
 
 static void test_missing_url_and_type_names(void **state)
 {
-	struct notify_sink sink = { .type = NOTIFY_WEBHOOK };
+	struct notify_sink sink = {.type = NOTIFY_WEBHOOK};
 	struct notify_event ev = sample_event(false);
 	struct notify_request r;
 	enum notify_sink_type t;
@@ -299,7 +305,7 @@ static void test_external_id(void **state)
 static void test_send_transport_error(void **state)
 {
 	static const struct http_netpolicy strict;
-	struct notify_sink sink = { .type = NOTIFY_WEBHOOK, .url = "http://127.0.0.1:9/closed" };
+	struct notify_sink sink = {.type = NOTIFY_WEBHOOK, .url = "http://127.0.0.1:9/closed"};
 	struct notify_event ev = sample_event(false);
 	struct notify_request r;
 	char err[256] = "";
@@ -319,17 +325,17 @@ static void test_send_transport_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alertmanager_trigger_and_resolve),
-		cmocka_unit_test(test_webhook_is_signed),
-		cmocka_unit_test(test_webhook_retry_and_replay),
-		cmocka_unit_test(test_credentials_marked),
-		cmocka_unit_test(test_hmac_known_vector),
-		cmocka_unit_test(test_servicenow_create_and_resolve),
-		cmocka_unit_test(test_servicenow_needs_credentials),
-		cmocka_unit_test(test_pagerduty),
-		cmocka_unit_test(test_missing_url_and_type_names),
-		cmocka_unit_test(test_external_id),
-		cmocka_unit_test(test_send_transport_error),
+	    cmocka_unit_test(test_alertmanager_trigger_and_resolve),
+	    cmocka_unit_test(test_webhook_is_signed),
+	    cmocka_unit_test(test_webhook_retry_and_replay),
+	    cmocka_unit_test(test_credentials_marked),
+	    cmocka_unit_test(test_hmac_known_vector),
+	    cmocka_unit_test(test_servicenow_create_and_resolve),
+	    cmocka_unit_test(test_servicenow_needs_credentials),
+	    cmocka_unit_test(test_pagerduty),
+	    cmocka_unit_test(test_missing_url_and_type_names),
+	    cmocka_unit_test(test_external_id),
+	    cmocka_unit_test(test_send_transport_error),
 	};
 
 	return cmocka_run_group_tests_name("notify", tests, NULL, NULL);

@@ -63,7 +63,7 @@ static json_t *as_live(const json_t *want, long long generation)
 
 static struct owned_record record(const char *uid, long long gen, const char *hash, double applied_at)
 {
-	struct owned_record r = { .generation = gen, .applied_at = applied_at };
+	struct owned_record r = {.generation = gen, .applied_at = applied_at};
 
 	snprintf(r.uid, sizeof(r.uid), "%s", uid);
 	snprintf(r.hash, sizeof(r.hash), "%s", hash);
@@ -80,8 +80,8 @@ static void test_hash_is_stable_and_ignores_its_annotation(void **state)
 	(void)state;
 	a = desired(md, MD_OWNED_DEPLOYMENT, h1);
 	assert_int_equal(strlen(h1), OWNED_HASH_BUF - 1);
-	assert_string_equal(json_string_value(json_object_get(json_path(a, "metadata.annotations"), OWNED_ANN_HASH)),
-			    h1);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_path(a, "metadata.annotations"), OWNED_ANN_HASH)), h1);
 	/* hashing the stamped object gives the same hash */
 	assert_int_equal(owned_hash(a, h2), 0);
 	assert_string_equal(h1, h2);
@@ -99,7 +99,8 @@ static void test_hash_is_stable_and_ignores_its_annotation(void **state)
 
 static void test_contains(void **state)
 {
-	json_t *have = json_loads("{\"a\":1,\"b\":{\"c\":\"x\",\"d\":[1,{\"e\":2,\"f\":3}]},\"g\":\"y\"}", 0, NULL);
+	json_t *have =
+	    json_loads("{\"a\":1,\"b\":{\"c\":\"x\",\"d\":[1,{\"e\":2,\"f\":3}]},\"g\":\"y\"}", 0, NULL);
 	json_t *ok1 = json_loads("{\"b\":{\"d\":[1,{\"e\":2}]}}", 0, NULL);
 	json_t *ok2 = json_loads("{\"b\":{\"d\":[1]}}", 0, NULL);
 	json_t *bad1 = json_loads("{\"b\":{\"d\":[1,{\"e\":3}]}}", 0, NULL);
@@ -222,12 +223,14 @@ static void test_decide_metadata(void **state)
 	json_object_set_new(json_path(live, "metadata.labels"), "team", json_string("risk"));
 	assert_int_equal(owned_decide(live, want, hash, md, NULL, now), OWNED_IN_SYNC);
 	/* one of ours changed: apply */
-	json_object_set_new(json_path(live, "metadata.labels"), "app.kubernetes.io/name", json_string("other"));
+	json_object_set_new(json_path(live, "metadata.labels"), "app.kubernetes.io/name",
+			    json_string("other"));
 	assert_int_equal(owned_decide(live, want, hash, md, NULL, now), OWNED_APPLY);
 	json_decref(live);
 	/* the hash annotation of another desired state, or none */
 	live = as_live(want, 1);
-	json_object_set_new(json_path(live, "metadata.annotations"), OWNED_ANN_HASH, json_string("ffffffffffffffff"));
+	json_object_set_new(json_path(live, "metadata.annotations"), OWNED_ANN_HASH,
+			    json_string("ffffffffffffffff"));
 	assert_int_equal(owned_decide(live, want, hash, md, NULL, now), OWNED_APPLY);
 	json_object_del(json_path(live, "metadata"), "annotations");
 	assert_int_equal(owned_decide(live, want, hash, md, NULL, now), OWNED_APPLY);
@@ -271,14 +274,15 @@ static void test_decide_service_compares_spec(void **state)
 
 static void test_transform_keeps_what_reconcilers_read(void **state)
 {
-	json_t *dep = json_loads("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"a\","
-				 "\"namespace\":\"ml\",\"uid\":\"u\",\"generation\":4,\"resourceVersion\":\"9\","
-				 "\"creationTimestamp\":\"2024-01-01T00:00:00Z\",\"labels\":{\"l\":\"v\"},"
-				 "\"annotations\":{\"saqr.dev/applied-hash\":\"h\",\"deployment.kubernetes.io/revision\":\"2\"},"
-				 "\"ownerReferences\":[{\"uid\":\"o\"}],\"managedFields\":[{}]},"
-				 "\"spec\":{\"replicas\":3,\"template\":{\"spec\":{}}},\"status\":{\"readyReplicas\":2},"
-				 "\"extra\":1}",
-				 0, NULL);
+	json_t *dep = json_loads(
+	    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"a\","
+	    "\"namespace\":\"ml\",\"uid\":\"u\",\"generation\":4,\"resourceVersion\":\"9\","
+	    "\"creationTimestamp\":\"2024-01-01T00:00:00Z\",\"labels\":{\"l\":\"v\"},"
+	    "\"annotations\":{\"saqr.dev/applied-hash\":\"h\",\"deployment.kubernetes.io/revision\":\"2\"},"
+	    "\"ownerReferences\":[{\"uid\":\"o\"}],\"managedFields\":[{}]},"
+	    "\"spec\":{\"replicas\":3,\"template\":{\"spec\":{}}},\"status\":{\"readyReplicas\":2},"
+	    "\"extra\":1}",
+	    0, NULL);
 	json_t *orig_ann = json_incref(json_path(dep, "metadata.annotations"));
 	json_t *orig_spec = json_incref(json_object_get(dep, "spec"));
 	json_t *copy = json_copy(dep);
@@ -346,7 +350,8 @@ static void test_tracker(void **state)
 	struct owned_tracker *t;
 	struct owned_record rec = record("u1", 3, "abc", 5.0), got;
 	struct informer_handlers h;
-	json_t *obj = json_pack("{s:s, s:{s:s, s:s}}", "kind", "Service", "metadata", "namespace", "ml", "name", "svc");
+	json_t *obj =
+	    json_pack("{s:s, s:{s:s, s:s}}", "kind", "Service", "metadata", "namespace", "ml", "name", "svc");
 
 	(void)state;
 	assert_int_equal(owned_tracker_new(&t), 0);
@@ -376,7 +381,7 @@ static void test_tracker(void **state)
 
 struct fake_api {
 	struct kubeops ops;
-	json_t *objects;   /* name -> object: what the "server" holds and lists */
+	json_t *objects; /* name -> object: what the "server" holds and lists */
 	int patches, deletes;
 	int patch_rc;
 	char last_manager[64];
@@ -392,10 +397,9 @@ static int fake_list_all(const struct kubeops *ops, const struct kube_resource *
 	const char *k;
 
 	(void)res, (void)ns, (void)opts, (void)st;
-	json_object_foreach(f->objects, k, v)
-		json_array_append_new(items, json_deep_copy(v));
-	*out = json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", "DeploymentList", "apiVersion", "apps/v1", "metadata",
-			 "resourceVersion", "1", "items", items);
+	json_object_foreach(f->objects, k, v) json_array_append_new(items, json_deep_copy(v));
+	*out = json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", "DeploymentList", "apiVersion", "apps/v1",
+			 "metadata", "resourceVersion", "1", "items", items);
 	return 0;
 }
 
@@ -406,16 +410,17 @@ static int fake_watch(const struct kubeops *ops, const struct kube_resource *res
 	return 0;
 }
 
-static int fake_patch(const struct kubeops *ops, const struct kube_resource *res, const char *ns, const char *name,
-		      enum kube_patch_type type, const json_t *patch, const struct kube_write_opts *opts, json_t **out,
-		      struct kube_status *st)
+static int fake_patch(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
+		      const char *name, enum kube_patch_type type, const json_t *patch,
+		      const struct kube_write_opts *opts, json_t **out, struct kube_status *st)
 {
 	struct fake_api *f = ops->ctx;
 	json_t *obj;
 
 	(void)res, (void)ns;
 	f->patches++;
-	snprintf(f->last_manager, sizeof(f->last_manager), "%s", opts && opts->field_manager ? opts->field_manager : "");
+	snprintf(f->last_manager, sizeof(f->last_manager), "%s",
+		 opts && opts->field_manager ? opts->field_manager : "");
 	f->last_force = opts && opts->force;
 	if (f->patch_rc) {
 		snprintf(st->message, sizeof(st->message), "refused");
@@ -430,8 +435,8 @@ static int fake_patch(const struct kubeops *ops, const struct kube_resource *res
 	return 0;
 }
 
-static int fake_del(const struct kubeops *ops, const struct kube_resource *res, const char *ns, const char *name,
-		    const struct kube_delete_opts *opts, struct kube_status *st)
+static int fake_del(const struct kubeops *ops, const struct kube_resource *res, const char *ns,
+		    const char *name, const struct kube_delete_opts *opts, struct kube_status *st)
 {
 	struct fake_api *f = ops->ctx;
 
@@ -443,8 +448,8 @@ static int fake_del(const struct kubeops *ops, const struct kube_resource *res, 
 
 static struct informer *fake_cache(struct fake_api *f)
 {
-	struct informer_config ic = { .res = objmeta_res_deployments, .transform = owned_cache_transform,
-				      .compact = true };
+	struct informer_config ic = {
+	    .res = objmeta_res_deployments, .transform = owned_cache_transform, .compact = true};
 	struct informer *inf;
 
 	assert_int_equal(informer_new(&f->ops, &ic, &inf), 0);
@@ -468,7 +473,7 @@ static void test_sync_applies_once(void **state)
 	struct fake_api f;
 	struct owned_tracker *t;
 	struct md_desired d;
-	struct kube_status st = { 0 };
+	struct kube_status st = {0};
 	enum owned_outcome outcome;
 	struct informer *inf;
 	json_t *md = load_md(), *live = NULL;
@@ -477,7 +482,7 @@ static void test_sync_applies_once(void **state)
 	(void)state;
 	fake_init(&f);
 	assert_int_equal(owned_tracker_new(&t), 0);
-	s = (struct owned_sync){ &f.ops, t, md };
+	s = (struct owned_sync){&f.ops, t, md};
 	/* absent: applied (fieldManager saqr-operator, force), remembered */
 	inf = fake_cache(&f);
 	assert_int_equal(md_desired(md, NULL, &d), 0);
@@ -506,7 +511,8 @@ static void test_sync_applies_once(void **state)
 	json_decref(live);
 	/* a record of generation 1 from long ago says nothing the defaults do not: dropped */
 	{
-		struct owned_record rec = record("live-uid-1", 1, "x", ctrltime_mono() - OWNED_CACHE_GRACE - 1);
+		struct owned_record rec =
+		    record("live-uid-1", 1, "x", ctrltime_mono() - OWNED_CACHE_GRACE - 1);
 
 		assert_int_equal(owned_sync(&s, inf, &d.owned[MD_OWNED_DEPLOYMENT], &outcome, NULL, &st), 0);
 		assert_int_equal(owned_tracker_len(t), 1); /* recent: kept */
@@ -532,7 +538,7 @@ static void test_sync_apply_error(void **state)
 	struct fake_api f;
 	struct owned_tracker *t;
 	struct md_desired d;
-	struct kube_status st = { 0 };
+	struct kube_status st = {0};
 	enum owned_outcome outcome = OWNED_DELETED;
 	struct informer *inf;
 	json_t *md = load_md(), *live = NULL;
@@ -542,10 +548,11 @@ static void test_sync_apply_error(void **state)
 	fake_init(&f);
 	f.patch_rc = SAQR_EINVALID;
 	assert_int_equal(owned_tracker_new(&t), 0);
-	s = (struct owned_sync){ &f.ops, t, md };
+	s = (struct owned_sync){&f.ops, t, md};
 	inf = fake_cache(&f);
 	assert_int_equal(md_desired(md, NULL, &d), 0);
-	assert_int_equal(owned_sync(&s, inf, &d.owned[MD_OWNED_SERVICE], &outcome, &live, &st), SAQR_EINVALID);
+	assert_int_equal(owned_sync(&s, inf, &d.owned[MD_OWNED_SERVICE], &outcome, &live, &st),
+			 SAQR_EINVALID);
 	assert_string_equal(st.message, "refused");
 	assert_int_equal(outcome, OWNED_DELETED); /* untouched */
 	assert_null(live);
@@ -562,8 +569,9 @@ static void test_sync_deletes_only_what_it_controls(void **state)
 {
 	struct fake_api f;
 	struct owned_tracker *t;
-	struct objmeta_owned o = { .res = objmeta_res_deployments, .kind = "Deployment", .action = OBJMETA_DELETE };
-	struct kube_status st = { 0 };
+	struct objmeta_owned o = {
+	    .res = objmeta_res_deployments, .kind = "Deployment", .action = OBJMETA_DELETE};
+	struct kube_status st = {0};
 	enum owned_outcome outcome;
 	struct informer *inf;
 	json_t *md = load_md(), *want, *ours, *theirs, *live = NULL;
@@ -573,7 +581,7 @@ static void test_sync_deletes_only_what_it_controls(void **state)
 	(void)state;
 	fake_init(&f);
 	assert_int_equal(owned_tracker_new(&t), 0);
-	s = (struct owned_sync){ &f.ops, t, md };
+	s = (struct owned_sync){&f.ops, t, md};
 	want = desired(md, MD_OWNED_DEPLOYMENT, hash);
 	ours = as_live(want, 1);
 	json_decref(want);
@@ -612,19 +620,19 @@ static void test_sync_deletes_only_what_it_controls(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hash_is_stable_and_ignores_its_annotation),
-		cmocka_unit_test(test_contains),
-		cmocka_unit_test(test_decide_absent),
-		cmocka_unit_test(test_decide_generation),
-		cmocka_unit_test(test_decide_cache_behind_our_apply),
-		cmocka_unit_test(test_decide_metadata),
-		cmocka_unit_test(test_decide_service_compares_spec),
-		cmocka_unit_test(test_transform_keeps_what_reconcilers_read),
-		cmocka_unit_test(test_view_takes_spec_from_desired),
-		cmocka_unit_test(test_tracker),
-		cmocka_unit_test(test_sync_applies_once),
-		cmocka_unit_test(test_sync_apply_error),
-		cmocka_unit_test(test_sync_deletes_only_what_it_controls),
+	    cmocka_unit_test(test_hash_is_stable_and_ignores_its_annotation),
+	    cmocka_unit_test(test_contains),
+	    cmocka_unit_test(test_decide_absent),
+	    cmocka_unit_test(test_decide_generation),
+	    cmocka_unit_test(test_decide_cache_behind_our_apply),
+	    cmocka_unit_test(test_decide_metadata),
+	    cmocka_unit_test(test_decide_service_compares_spec),
+	    cmocka_unit_test(test_transform_keeps_what_reconcilers_read),
+	    cmocka_unit_test(test_view_takes_spec_from_desired),
+	    cmocka_unit_test(test_tracker),
+	    cmocka_unit_test(test_sync_applies_once),
+	    cmocka_unit_test(test_sync_apply_error),
+	    cmocka_unit_test(test_sync_deletes_only_what_it_controls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,8 +19,10 @@
 #include "policy/policy.h"
 #include "../support/policytest.h"
 
-#define AGENT_IMAGE "saqr.local/saqr-agent@sha256:1111111111111111111111111111111111111111111111111111111111111111"
-#define FETCH_IMAGE "saqr.local/saqr-fetch@sha256:2222222222222222222222222222222222222222222222222222222222222222"
+#define AGENT_IMAGE                                                                                          \
+	"saqr.local/saqr-agent@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define FETCH_IMAGE                                                                                          \
+	"saqr.local/saqr-fetch@sha256:2222222222222222222222222222222222222222222222222222222222222222"
 
 static struct policy *def;
 
@@ -49,7 +51,8 @@ static json_t *sample(const char *file)
 	free(text);
 	meta = json_object_get(obj, "metadata");
 	assert_int_equal(json_object_set_new(meta, "namespace", json_string("ml")), 0);
-	assert_int_equal(json_object_set_new(meta, "uid", json_string("7c1f9a52-0d4e-4a8e-9b1c-2f6d7e8a9b0c")), 0);
+	assert_int_equal(
+	    json_object_set_new(meta, "uid", json_string("7c1f9a52-0d4e-4a8e-9b1c-2f6d7e8a9b0c")), 0);
 	assert_int_equal(json_object_set_new(meta, "generation", json_integer(1)), 0);
 	return obj;
 }
@@ -60,7 +63,8 @@ static void assert_admitted(const json_t *obj)
 
 	policytest_eval(def, obj, &d);
 	if (!d.allowed) {
-		fprintf(stderr, "refused: %s %s\n", json_path_str(obj, "kind", "?"), json_path_str(obj, "metadata.name", "?"));
+		fprintf(stderr, "refused: %s %s\n", json_path_str(obj, "kind", "?"),
+			json_path_str(obj, "metadata.name", "?"));
 		policytest_dump(&d);
 	}
 	assert_true(d.allowed);
@@ -119,8 +123,10 @@ static void test_retrain_trainingjob(void **state)
 
 	(void)state;
 	assert_admitted(dp);
-	assert_int_equal(driftactions_retrain_object(dp, tjs, "fraud-detector-drift-20261204-120000", &tj), 0);
-	json_object_set_new(json_object_get(tj, "metadata"), "uid", json_string("0b6c2d1e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"));
+	assert_int_equal(driftactions_retrain_object(dp, tjs, "fraud-detector-drift-20261204-120000", &tj),
+			 0);
+	json_object_set_new(json_object_get(tj, "metadata"), "uid",
+			    json_string("0b6c2d1e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"));
 	assert_admitted(tj);
 	assert_int_equal(tj_desired(tj, &d), 0);
 	assert_owned_admitted(d.owned, TJ_OWNED_COUNT);

@@ -78,9 +78,11 @@ static void test_defaults_match_default_yaml(void **state)
 	a = describe(def);
 	b = describe(minimal);
 	assert_string_equal(a, b);
-	assert_non_null(strstr(a, "podSecurity.enabled=1\npodSecurity.enforcement=deny\npodSecurity.level=restricted\n"));
-	assert_non_null(strstr(a, "dataResidency.allowedLocations=[aws/me-central-1, azure/uaenorth, azure/uaecentral, "
-				  "oci/me-dubai-1, oci/me-abudhabi-1, alibaba/me-east-1]\n"));
+	assert_non_null(
+	    strstr(a, "podSecurity.enabled=1\npodSecurity.enforcement=deny\npodSecurity.level=restricted\n"));
+	assert_non_null(
+	    strstr(a, "dataResidency.allowedLocations=[aws/me-central-1, azure/uaenorth, azure/uaecentral, "
+		      "oci/me-dubai-1, oci/me-abudhabi-1, alibaba/me-east-1]\n"));
 	assert_non_null(strstr(a, "compliance.maxRetention=P365D\n"));
 	assert_non_null(strstr(a, "exemptions.breakGlass.maxDuration=PT4H\n"));
 	/* signatures are not required by default; plain http:// is refused */
@@ -98,7 +100,8 @@ static void test_overrides(void **state)
 	char err[256], *d;
 
 	(void)state;
-	assert_int_equal(policy_load_file(policytest_path("tests/data/policy/custom.yaml"), &p, err, sizeof(err)), 0);
+	assert_int_equal(
+	    policy_load_file(policytest_path("tests/data/policy/custom.yaml"), &p, err, sizeof(err)), 0);
 	d = describe(p);
 	assert_non_null(strstr(d, "podSecurity.enforcement=warn\npodSecurity.level=baseline\n"));
 	assert_non_null(strstr(d, "zeroTrust.allowedRegistries=[ghcr.io/acme, registry.acme.ae]\n"));
@@ -129,26 +132,32 @@ static void test_bad_enum_values(void **state)
 		     "test.yaml:5: spec.podSecurity.level: \"strict\" is not one of baseline, restricted");
 	expect_error(HEAD "spec:\n  zeroTrust: {enforcement: block}\n", SAQR_ECONFIG,
 		     "test.yaml:4: spec.zeroTrust.enforcement: \"block\" is not one of deny, warn, audit");
-	expect_error(HEAD "spec:\n  dataResidency:\n    allowedLocations:\n    - {provider: aws, region: me-central-1}\n"
-			  "    - {provider: gcloud, region: me-central1}\n",
-		     SAQR_ECONFIG,
-		     "test.yaml:7: spec.dataResidency.allowedLocations[1].provider: \"gcloud\" is not one of aws, "
-		     "azure, oci, alibaba, gcp, onprem");
+	expect_error(
+	    HEAD
+	    "spec:\n  dataResidency:\n    allowedLocations:\n    - {provider: aws, region: me-central-1}\n"
+	    "    - {provider: gcloud, region: me-central1}\n",
+	    SAQR_ECONFIG,
+	    "test.yaml:7: spec.dataResidency.allowedLocations[1].provider: \"gcloud\" is not one of aws, "
+	    "azure, oci, alibaba, gcp, onprem");
 }
 
 static void test_unknown_fields(void **state)
 {
 	(void)state;
 	expect_error(HEAD "spec:\n  podSecurity:\n    levle: baseline\n", SAQR_ECONFIG,
-		     "test.yaml:5: spec.podSecurity.levle: unknown field (expected one of: enabled, enforcement, level)");
+		     "test.yaml:5: spec.podSecurity.levle: unknown field (expected one of: enabled, "
+		     "enforcement, level)");
 	expect_error(HEAD "specs: {}\n", SAQR_ECONFIG,
 		     "test.yaml:3: specs: unknown field (expected one of: apiVersion, kind, metadata, spec)");
-	expect_error(HEAD "spec:\n  compliance:\n    personalData: {requireLawfulbasis: true}\n", SAQR_ECONFIG,
-		     "test.yaml:5: spec.compliance.personalData.requireLawfulbasis: unknown field (expected one of: "
-		     "requireLawfulBasis, allowedLawfulBases, requireRetention, requireEncryption)");
-	expect_error(HEAD "spec:\n  dataResidency:\n    clusterLocation: {provider: aws, region: x, zone: a}\n",
+	expect_error(
+	    HEAD "spec:\n  compliance:\n    personalData: {requireLawfulbasis: true}\n", SAQR_ECONFIG,
+	    "test.yaml:5: spec.compliance.personalData.requireLawfulbasis: unknown field (expected one of: "
+	    "requireLawfulBasis, allowedLawfulBases, requireRetention, requireEncryption)");
+	expect_error(HEAD
+		     "spec:\n  dataResidency:\n    clusterLocation: {provider: aws, region: x, zone: a}\n",
 		     SAQR_ECONFIG,
-		     "test.yaml:5: spec.dataResidency.clusterLocation.zone: unknown field (expected provider, region)");
+		     "test.yaml:5: spec.dataResidency.clusterLocation.zone: unknown field (expected "
+		     "provider, region)");
 }
 
 static void test_wrong_types(void **state)
@@ -156,11 +165,13 @@ static void test_wrong_types(void **state)
 	(void)state;
 	expect_error(HEAD "spec:\n  zeroTrust:\n    allowedRegistries: ghcr.io\n", SAQR_ECONFIG,
 		     "test.yaml:5: spec.zeroTrust.allowedRegistries: expected a list, found a scalar");
-	expect_error(HEAD "spec:\n  zeroTrust:\n    enabled: \"true\"\n", SAQR_ECONFIG,
-		     "test.yaml:5: spec.zeroTrust.enabled: expected true or false, found the string \"true\"");
+	expect_error(
+	    HEAD "spec:\n  zeroTrust:\n    enabled: \"true\"\n", SAQR_ECONFIG,
+	    "test.yaml:5: spec.zeroTrust.enabled: expected true or false, found the string \"true\"");
 	expect_error(HEAD "spec:\n  zeroTrust:\n    enabled: yes\n", SAQR_ECONFIG,
 		     "test.yaml:5: spec.zeroTrust.enabled: \"yes\" is not one of false, true");
-	expect_error(HEAD "spec: [podSecurity]\n", SAQR_ECONFIG, "test.yaml:3: spec: expected a mapping, found a list");
+	expect_error(HEAD "spec: [podSecurity]\n", SAQR_ECONFIG,
+		     "test.yaml:3: spec: expected a mapping, found a list");
 	expect_error(HEAD "spec:\n  exemptions:\n    namespaces: [a, {b: c}]\n", SAQR_ECONFIG,
 		     "test.yaml:5: spec.exemptions.namespaces[1]: expected a scalar, found a mapping");
 	expect_error(HEAD "spec:\n  exemptions:\n    namespaces: [a, '']\n", SAQR_ECONFIG,
@@ -172,12 +183,14 @@ static void test_wrong_types(void **state)
 static void test_durations(void **state)
 {
 	(void)state;
-	expect_error(HEAD "spec:\n  compliance:\n    maxRetention: 1y\n", SAQR_ECONFIG,
-		     "test.yaml:5: spec.compliance.maxRetention: \"1y\" is not a positive ISO-8601 duration (e.g. "
-		     "P365D, P1Y, PT4H)");
-	expect_error(HEAD "spec:\n  exemptions:\n    breakGlass: {maxDuration: PT0S}\n", SAQR_ECONFIG,
-		     "test.yaml:5: spec.exemptions.breakGlass.maxDuration: \"PT0S\" is not a positive ISO-8601 "
-		     "duration (e.g. P365D, P1Y, PT4H)");
+	expect_error(
+	    HEAD "spec:\n  compliance:\n    maxRetention: 1y\n", SAQR_ECONFIG,
+	    "test.yaml:5: spec.compliance.maxRetention: \"1y\" is not a positive ISO-8601 duration (e.g. "
+	    "P365D, P1Y, PT4H)");
+	expect_error(
+	    HEAD "spec:\n  exemptions:\n    breakGlass: {maxDuration: PT0S}\n", SAQR_ECONFIG,
+	    "test.yaml:5: spec.exemptions.breakGlass.maxDuration: \"PT0S\" is not a positive ISO-8601 "
+	    "duration (e.g. P365D, P1Y, PT4H)");
 }
 
 static void test_header(void **state)
@@ -185,25 +198,29 @@ static void test_header(void **state)
 	(void)state;
 	expect_error("kind: AdmissionPolicy\nspec: {}\n", SAQR_ECONFIG,
 		     "test.yaml:1: apiVersion: required (saqr.dev/v1alpha1)");
-	expect_error("apiVersion: saqr.dev/v1alpha1\n", SAQR_ECONFIG, "test.yaml:1: kind: required (AdmissionPolicy)");
+	expect_error("apiVersion: saqr.dev/v1alpha1\n", SAQR_ECONFIG,
+		     "test.yaml:1: kind: required (AdmissionPolicy)");
 	expect_error("apiVersion: saqr.dev/v1alpha1\nkind: Policy\n", SAQR_ECONFIG,
 		     "test.yaml:2: kind: \"Policy\" is not AdmissionPolicy");
 	expect_error("apiVersion: saqr.dev/v1\nkind: AdmissionPolicy\n", SAQR_ECONFIG,
 		     "test.yaml:1: apiVersion: \"saqr.dev/v1\" is not saqr.dev/v1alpha1");
 	expect_error("- a\n", SAQR_ECONFIG, "test.yaml:1: (document): expected a mapping, found a list");
 	expect_error("", SAQR_ECONFIG, "test.yaml: empty document; expected an AdmissionPolicy");
-	expect_error("# only a comment\n", SAQR_ECONFIG, "test.yaml: empty document; expected an AdmissionPolicy");
+	expect_error("# only a comment\n", SAQR_ECONFIG,
+		     "test.yaml: empty document; expected an AdmissionPolicy");
 }
 
 static void test_locations(void **state)
 {
 	(void)state;
-	expect_error(HEAD "spec:\n  dataResidency:\n    allowedLocations:\n    - {provider: aws}\n", SAQR_ECONFIG,
-		     "test.yaml:6: spec.dataResidency.allowedLocations[0]: region is required");
+	expect_error(HEAD "spec:\n  dataResidency:\n    allowedLocations:\n    - {provider: aws}\n",
+		     SAQR_ECONFIG, "test.yaml:6: spec.dataResidency.allowedLocations[0]: region is required");
 	expect_error(HEAD "spec:\n  dataResidency:\n    clusterLocation: {region: uaenorth}\n", SAQR_ECONFIG,
 		     "test.yaml:5: spec.dataResidency.clusterLocation: provider is required");
-	expect_error(HEAD "spec:\n  dataResidency:\n    clusterLocation: {provider: aws, provider: azure, region: x}\n",
-		     SAQR_ECONFIG, "test.yaml:5: spec.dataResidency.clusterLocation.provider: duplicate field");
+	expect_error(
+	    HEAD
+	    "spec:\n  dataResidency:\n    clusterLocation: {provider: aws, provider: azure, region: x}\n",
+	    SAQR_ECONFIG, "test.yaml:5: spec.dataResidency.clusterLocation.provider: duplicate field");
 	expect_error(HEAD "spec:\n  dataResidency:\n    allowedLocations: {provider: aws}\n", SAQR_ECONFIG,
 		     "test.yaml:5: spec.dataResidency.allowedLocations: expected a list, found a mapping");
 }
@@ -216,7 +233,8 @@ static void test_structure(void **state)
 	expect_error(HEAD "metadata: {name: &n [a]}\nspec:\n  exemptions:\n    namespaces: &ns [a, b]\n"
 			  "    users: *ns\n",
 		     SAQR_ECONFIG, "test.yaml:6: spec.exemptions.users: YAML aliases are not supported");
-	expect_error(HEAD "---\n" HEAD, SAQR_ECONFIG, "test.yaml:4: (document): only one YAML document is allowed");
+	expect_error(HEAD "---\n" HEAD, SAQR_ECONFIG,
+		     "test.yaml:4: (document): only one YAML document is allowed");
 	expect_error(HEAD "spec:\n  podSecurity: {level: baseline\n", SAQR_EPARSE,
 		     "test.yaml:5: did not find expected ',' or '}' while parsing a flow mapping");
 }

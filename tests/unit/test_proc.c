@@ -238,8 +238,10 @@ static void test_background_log_and_exit(void **state)
 
 	(void)state;
 	log_path(path, sizeof(path));
-	assert_int_equal(proc_start(&p, SH("echo \"{\\\"port\\\":\\\"8443\\\"} $SAQR_PROC_TEST\" >&2; exit 5"),
-				    extra, path), 0);
+	assert_int_equal(proc_start(&p,
+				    SH("echo \"{\\\"port\\\":\\\"8443\\\"} $SAQR_PROC_TEST\" >&2; exit 5"),
+				    extra, path),
+			 0);
 	assert_int_equal(proc_wait_log(&p, "} bg", 10000), 0);
 	assert_int_equal(proc_log_number(&p, "\"port\":\"", 10000, &port), 0);
 	assert_int_equal(port, 8443);
@@ -263,15 +265,17 @@ static void test_background_stop_and_kill(void **state)
 	assert_int_equal(proc_wait(&p, 50), SAQR_ETIMEDOUT);
 	assert_int_equal(proc_stop(&p, SIGTERM, 10000), 0);
 	assert_int_equal(p.exit_code, 128 + SIGTERM);
-	assert_int_equal(proc_start(&p, SH("trap '' TERM; echo up; while :; do sleep 1; done"), NULL, path), 0);
+	assert_int_equal(proc_start(&p, SH("trap '' TERM; echo up; while :; do sleep 1; done"), NULL, path),
+			 0);
 	assert_int_equal(proc_wait_log(&p, "up", 10000), 0);
 	assert_int_equal(proc_stop(&p, SIGTERM, 200), SAQR_ETIMEDOUT);
 	assert_int_equal(p.pid, 0);
 	proc_kill(&q);
 	proc_kill(NULL);
 	assert_int_equal(proc_stop(&q, SIGTERM, 10), 0);
-	assert_int_equal(proc_start(&p, (const char *const[]){"/nonexistent/saqr-no-such-tool", NULL}, NULL, path),
-			 SAQR_ENOTFOUND);
+	assert_int_equal(
+	    proc_start(&p, (const char *const[]){"/nonexistent/saqr-no-such-tool", NULL}, NULL, path),
+	    SAQR_ENOTFOUND);
 	assert_int_equal(proc_start(&p, SH("true"), NULL, "/nonexistent/dir/log"), SAQR_EIO);
 	assert_int_equal(proc_start(NULL, SH("true"), NULL, path), SAQR_EINVAL);
 	unlink(path);

@@ -26,16 +26,19 @@ static const char pss_only[] = "apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPo
 			       "  zeroTrust: {enabled: false}\n  dataResidency: {enabled: false}\n"
 			       "  compliance: {enabled: false}\n";
 
-static const char good_pod[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: good, namespace: shop}\n"
-			       "spec:\n  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n"
-			       "  containers:\n  - name: app\n    image: x@" DIGEST "\n"
-			       "    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n";
+static const char good_pod[] =
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: good, namespace: shop}\n"
+    "spec:\n  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n"
+    "  containers:\n  - name: app\n    image: x@" DIGEST "\n"
+    "    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n";
 
 /* good_pod plus hostPID. */
-static const char bad_pod[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\n"
-			      "spec:\n  hostPID: true\n  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n"
-			      "  containers:\n  - name: app\n    image: x@" DIGEST "\n"
-			      "    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n";
+static const char bad_pod[] =
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\n"
+    "spec:\n  hostPID: true\n  securityContext: {runAsNonRoot: true, seccompProfile: {type: "
+    "RuntimeDefault}}\n"
+    "  containers:\n  - name: app\n    image: x@" DIGEST "\n"
+    "    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n";
 
 static char dir[64];
 
@@ -129,10 +132,11 @@ static void run_free(struct run *r)
 
 static void test_split_multi_document_yaml(void **state)
 {
-	const char yaml[] = "# leading comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\n"
-			    "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p1}}\n"
-			    "- {apiVersion: v1, kind: Pod, metadata: {name: p2}}\n---\n- not an object\n---\n"
-			    "metadata: {name: no-kind}\n---\napiVersion: apps/v1\nkind: DeploymentList\nitems: []\n";
+	const char yaml[] =
+	    "# leading comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\n"
+	    "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p1}}\n"
+	    "- {apiVersion: v1, kind: Pod, metadata: {name: p2}}\n---\n- not an object\n---\n"
+	    "metadata: {name: no-kind}\n---\napiVersion: apps/v1\nkind: DeploymentList\nitems: []\n";
 	json_t *out = NULL, *e;
 	char err[128];
 
@@ -142,12 +146,13 @@ static void test_split_multi_document_yaml(void **state)
 	e = json_array_get(out, 0);
 	assert_int_equal(json_integer_value(json_object_get(e, "document")), 1);
 	assert_null(json_object_get(e, "item"));
-	assert_string_equal(json_string_value(json_object_get(json_object_get(e, "object"), "kind")), "ConfigMap");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(e, "object"), "kind")),
+			    "ConfigMap");
 	e = json_array_get(out, 2);
 	assert_int_equal(json_integer_value(json_object_get(e, "document")), 2);
 	assert_int_equal(json_integer_value(json_object_get(e, "item")), 1);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(e, "object"), "metadata"),
-							       "name")),
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(json_object_get(e, "object"), "metadata"), "name")),
 			    "p2");
 	e = json_array_get(out, 3);
 	assert_int_equal(json_integer_value(json_object_get(e, "document")), 3);
@@ -160,7 +165,8 @@ static void test_split_multi_document_yaml(void **state)
 
 static void test_split_json_and_errors(void **state)
 {
-	const char json[] = " {\"apiVersion\": \"v1\", \"kind\": \"PodList\", \"items\": [{\"kind\": \"Pod\"}]}";
+	const char json[] =
+	    " {\"apiVersion\": \"v1\", \"kind\": \"PodList\", \"items\": [{\"kind\": \"Pod\"}]}";
 	json_t *out = (json_t *)0x1;
 	char err[128];
 
@@ -175,7 +181,8 @@ static void test_split_json_and_errors(void **state)
 	out = (json_t *)0x1;
 	assert_int_equal(cli_documents_split("{\"kind\": ", 9, true, &out, err, sizeof(err)), SAQR_EPARSE);
 	assert_ptr_equal(out, (json_t *)0x1);
-	assert_int_equal(cli_documents_split("a: [1, 2\nb: 3\n", 14, false, &out, err, sizeof(err)), SAQR_EPARSE);
+	assert_int_equal(cli_documents_split("a: [1, 2\nb: 3\n", 14, false, &out, err, sizeof(err)),
+			 SAQR_EPARSE);
 	assert_non_null(strstr(err, "line "));
 	assert_ptr_equal(out, (json_t *)0x1);
 }
@@ -237,7 +244,8 @@ static void test_exit_codes_and_text(void **state)
 	r = check(NULL, 4, denied);
 	assert_int_equal(r.rc, 1);
 	snprintf(expect, sizeof(expect),
-		 "%s: Pod bad: [podSecurity.baseline.hostNamespaces] spec.hostPID: host namespaces (hostPID=true)\n"
+		 "%s: Pod bad: [podSecurity.baseline.hostNamespaces] spec.hostPID: host namespaces "
+		 "(hostPID=true)\n"
 		 "2 objects: 1 allowed, 1 denied, 0 warned\n",
 		 at("bad.yaml"));
 	assert_string_equal(r.out, expect);
@@ -255,8 +263,9 @@ static void test_warnings_are_marked(void **state)
 				"  dataResidency: {enabled: false}\n  compliance: {enabled: false}\n");
 	r = check(bad_pod, 3, args);
 	assert_int_equal(r.rc, 0);
-	assert_string_equal(r.out, "-: Pod bad: warning: [podSecurity.baseline.hostNamespaces] spec.hostPID: host "
-				   "namespaces (hostPID=true)\n1 object: 1 allowed, 0 denied, 1 warned\n");
+	assert_string_equal(r.out,
+			    "-: Pod bad: warning: [podSecurity.baseline.hostNamespaces] spec.hostPID: host "
+			    "namespaces (hostPID=true)\n1 object: 1 allowed, 0 denied, 1 warned\n");
 	run_free(&r);
 }
 
@@ -268,10 +277,11 @@ static void test_json_report_schema(void **state)
 	struct run r;
 
 	(void)state;
-	write_file("list.json", "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["
-				"{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"bad\", "
-				"\"namespace\": \"shop\"}, \"spec\": {\"hostIPC\": true, \"securityContext\": "
-				"{\"runAsNonRoot\": true, \"seccompProfile\": {\"type\": \"RuntimeDefault\"}}}}]}");
+	write_file("list.json",
+		   "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": ["
+		   "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"bad\", "
+		   "\"namespace\": \"shop\"}, \"spec\": {\"hostIPC\": true, \"securityContext\": "
+		   "{\"runAsNonRoot\": true, \"seccompProfile\": {\"type\": \"RuntimeDefault\"}}}}]}");
 	r = check(NULL, 5, args);
 	assert_int_equal(r.rc, 1);
 	doc = json_loads(r.out, 0, &je);
@@ -297,12 +307,15 @@ static void test_json_report_schema(void **state)
 	assert_true(json_is_false(json_object_get(res, "allowed")));
 	assert_true(json_is_false(json_object_get(res, "exempt")));
 	v = json_array_get(json_object_get(res, "violations"), 0);
-	assert_string_equal(json_string_value(json_object_get(v, "rule")), "podSecurity.baseline.hostNamespaces");
+	assert_string_equal(json_string_value(json_object_get(v, "rule")),
+			    "podSecurity.baseline.hostNamespaces");
 	assert_string_equal(json_string_value(json_object_get(v, "path")), "spec.hostIPC");
-	assert_string_equal(json_string_value(json_object_get(v, "message")), "host namespaces (hostIPC=true)");
+	assert_string_equal(json_string_value(json_object_get(v, "message")),
+			    "host namespaces (hostIPC=true)");
 	assert_string_equal(json_string_value(json_object_get(v, "enforcement")), "deny");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(res, "auditAnnotations"), "decision")),
-			    "denied");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(res, "auditAnnotations"), "decision")),
+	    "denied");
 	json_decref(doc);
 	run_free(&r);
 }
@@ -316,13 +329,15 @@ static void test_directories_recursively(void **state)
 	(void)state;
 	write_file("tree/a.yaml", good_pod);
 	write_file("tree/nested/b.yml", bad_pod);
-	write_file("tree/nested/c.json", "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\"}}");
+	write_file("tree/nested/c.json",
+		   "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\"}}");
 	write_file("tree/nested/notes.txt", "kind: [this is not checked");
 	write_file("tree/.git/d.yaml", "kind: [this is not checked either");
 	r = check(NULL, 3, args);
 	assert_int_equal(r.rc, 1);
 	snprintf(expect, sizeof(expect),
-		 "%s/tree/nested/b.yml: Pod bad: [podSecurity.baseline.hostNamespaces] spec.hostPID: host namespaces "
+		 "%s/tree/nested/b.yml: Pod bad: [podSecurity.baseline.hostNamespaces] spec.hostPID: host "
+		 "namespaces "
 		 "(hostPID=true)\n3 objects: 2 allowed, 1 denied, 0 warned\n",
 		 dir);
 	assert_string_equal(r.out, expect);
@@ -331,7 +346,8 @@ static void test_directories_recursively(void **state)
 
 static void test_errors_exit_2(void **state)
 {
-	const char *parse[] = {"--policy", at("pss-only.yaml"), at("good.yaml"), at("broken.yaml"), at("nokind.yaml")};
+	const char *parse[] = {"--policy", at("pss-only.yaml"), at("good.yaml"), at("broken.yaml"),
+			       at("nokind.yaml")};
 	const char *missing[] = {at("missing.yaml")};
 	const char *badpolicy[] = {"--policy", at("badpolicy.yaml"), at("good.yaml")};
 	const char *json[] = {"-o", "json", at("broken.yaml")};
@@ -342,11 +358,15 @@ static void test_errors_exit_2(void **state)
 	(void)state;
 	write_file("good.yaml", good_pod);
 	write_file("broken.yaml", "kind: Pod\nmetadata: {name: [x\n");
-	write_file("nokind.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\n---\nmetadata: {name: x}\n");
-	write_file("badpolicy.yaml", "apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec: {podSecurity: {level: max}}\n");
+	write_file("nokind.yaml",
+		   "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\n---\nmetadata: {name: x}\n");
+	write_file(
+	    "badpolicy.yaml",
+	    "apiVersion: saqr.dev/v1alpha1\nkind: AdmissionPolicy\nspec: {podSecurity: {level: max}}\n");
 	r = check(NULL, 5, parse);
 	assert_int_equal(r.rc, 2);
-	snprintf(expect, sizeof(expect), "saqrctl check: %s: document 2: the document is not a Kubernetes object (it has no kind)\n",
+	snprintf(expect, sizeof(expect),
+		 "saqrctl check: %s: document 2: the document is not a Kubernetes object (it has no kind)\n",
 		 at("nokind.yaml"));
 	assert_non_null(strstr(r.err, expect));
 	snprintf(expect, sizeof(expect), "saqrctl check: %s: line ", at("broken.yaml"));
@@ -356,13 +376,15 @@ static void test_errors_exit_2(void **state)
 
 	r = check(NULL, 1, missing);
 	assert_int_equal(r.rc, 2);
-	snprintf(expect, sizeof(expect), "saqrctl check: %s: No such file or directory\n", at("missing.yaml"));
+	snprintf(expect, sizeof(expect), "saqrctl check: %s: No such file or directory\n",
+		 at("missing.yaml"));
 	assert_string_equal(r.err, expect);
 	run_free(&r);
 
 	r = check(NULL, 3, badpolicy);
 	assert_int_equal(r.rc, 2);
-	snprintf(expect, sizeof(expect), "saqrctl check: %s:3: spec.podSecurity.level: \"max\" is not one of baseline, restricted\n",
+	snprintf(expect, sizeof(expect),
+		 "saqrctl check: %s:3: spec.podSecurity.level: \"max\" is not one of baseline, restricted\n",
 		 at("badpolicy.yaml"));
 	assert_string_equal(r.err, expect);
 	assert_string_equal(r.out, "");
@@ -373,8 +395,9 @@ static void test_errors_exit_2(void **state)
 	doc = json_loads(r.out, 0, NULL);
 	assert_non_null(doc);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "summary"), "errors")), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(doc, "errors"), 0), "file")),
-			    at("broken.yaml"));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(json_object_get(doc, "errors"), 0), "file")),
+	    at("broken.yaml"));
 	json_decref(doc);
 	run_free(&r);
 }
@@ -419,16 +442,16 @@ static void test_yaml11_scalars_as_kubectl(void **state)
 	static const struct {
 		const char *from, *to, *rule;
 	} cases[] = {
-		{"  containers:\n", "  hostNetwork: on\n  containers:\n", "podSecurity.baseline.hostNamespaces"},
-		{"  containers:\n", "  hostIPC: Yes\n  containers:\n", "podSecurity.baseline.hostNamespaces"},
-		{"allowPrivilegeEscalation: false", "allowPrivilegeEscalation: off, privileged: y",
-		 "podSecurity.baseline.privileged"},
-		{"allowPrivilegeEscalation: false", "allowPrivilegeEscalation: !!bool \"true\"",
-		 "podSecurity.restricted.allowPrivilegeEscalation"},
-		{"runAsNonRoot: true", "runAsNonRoot: NO", "podSecurity.restricted.runAsNonRoot"},
-		{"runAsNonRoot: true", "runAsNonRoot: true, runAsUser: 0x0", "podSecurity.restricted.runAsUser"},
-		{"    image:", "    ports: [{containerPort: 80.0, hostPort: 0x1bb}]\n    image:",
-		 "podSecurity.baseline.hostPorts"},
+	    {"  containers:\n", "  hostNetwork: on\n  containers:\n", "podSecurity.baseline.hostNamespaces"},
+	    {"  containers:\n", "  hostIPC: Yes\n  containers:\n", "podSecurity.baseline.hostNamespaces"},
+	    {"allowPrivilegeEscalation: false", "allowPrivilegeEscalation: off, privileged: y",
+	     "podSecurity.baseline.privileged"},
+	    {"allowPrivilegeEscalation: false", "allowPrivilegeEscalation: !!bool \"true\"",
+	     "podSecurity.restricted.allowPrivilegeEscalation"},
+	    {"runAsNonRoot: true", "runAsNonRoot: NO", "podSecurity.restricted.runAsNonRoot"},
+	    {"runAsNonRoot: true", "runAsNonRoot: true, runAsUser: 0x0", "podSecurity.restricted.runAsUser"},
+	    {"    image:", "    ports: [{containerPort: 80.0, hostPort: 0x1bb}]\n    image:",
+	     "podSecurity.baseline.hostPorts"},
 	};
 	const char *args[] = {"-p", at("pss-only.yaml"), "-o", "json", "-"};
 	size_t i;
@@ -467,9 +490,10 @@ static void test_quoted_scalars_stay_text(void **state)
 /* A JSON manifest's 443.0 reaches the API server as 443, as kubectl re-encodes it. */
 static void test_json_integral_reals(void **state)
 {
-	const char *json = "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"j\"}, \"spec\": "
-			   "{\"containers\": [{\"name\": \"a\", \"ports\": [{\"containerPort\": 80.0, "
-			   "\"hostPort\": 443.0}]}]}}";
+	const char *json =
+	    "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"j\"}, \"spec\": "
+	    "{\"containers\": [{\"name\": \"a\", \"ports\": [{\"containerPort\": 80.0, "
+	    "\"hostPort\": 443.0}]}]}}";
 	json_t *entries = NULL, *port;
 	char err[256];
 
@@ -486,11 +510,13 @@ static void test_json_integral_reals(void **state)
 static void test_deletion_timestamp_never_skips(void **state)
 {
 	static const char gone[] =
-		"apiVersion: v1\nkind: Pod\n"
-		"metadata: {name: gone, deletionTimestamp: \"2024-01-01T00:00:00Z\", deletionGracePeriodSeconds: 0}\n"
-		"spec:\n  hostPID: true\n  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}\n"
-		"  containers:\n  - name: app\n    image: x@" DIGEST "\n"
-		"    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n";
+	    "apiVersion: v1\nkind: Pod\n"
+	    "metadata: {name: gone, deletionTimestamp: \"2024-01-01T00:00:00Z\", deletionGracePeriodSeconds: "
+	    "0}\n"
+	    "spec:\n  hostPID: true\n  securityContext: {runAsNonRoot: true, seccompProfile: {type: "
+	    "RuntimeDefault}}\n"
+	    "  containers:\n  - name: app\n    image: x@" DIGEST "\n"
+	    "    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n";
 	const char *args[] = {"-p", at("pss-only.yaml"), "-"};
 	struct run r;
 
@@ -520,20 +546,20 @@ static void test_default_policy_on_fixtures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split_multi_document_yaml),
-		cmocka_unit_test(test_split_json_and_errors),
-		cmocka_unit_test(test_parse_args),
-		cmocka_unit_test(test_exit_codes_and_text),
-		cmocka_unit_test(test_warnings_are_marked),
-		cmocka_unit_test(test_json_report_schema),
-		cmocka_unit_test(test_directories_recursively),
-		cmocka_unit_test(test_errors_exit_2),
-		cmocka_unit_test(test_help_and_usage),
-		cmocka_unit_test(test_default_policy_on_fixtures),
-		cmocka_unit_test(test_yaml11_scalars_as_kubectl),
-		cmocka_unit_test(test_quoted_scalars_stay_text),
-		cmocka_unit_test(test_json_integral_reals),
-		cmocka_unit_test(test_deletion_timestamp_never_skips),
+	    cmocka_unit_test(test_split_multi_document_yaml),
+	    cmocka_unit_test(test_split_json_and_errors),
+	    cmocka_unit_test(test_parse_args),
+	    cmocka_unit_test(test_exit_codes_and_text),
+	    cmocka_unit_test(test_warnings_are_marked),
+	    cmocka_unit_test(test_json_report_schema),
+	    cmocka_unit_test(test_directories_recursively),
+	    cmocka_unit_test(test_errors_exit_2),
+	    cmocka_unit_test(test_help_and_usage),
+	    cmocka_unit_test(test_default_policy_on_fixtures),
+	    cmocka_unit_test(test_yaml11_scalars_as_kubectl),
+	    cmocka_unit_test(test_quoted_scalars_stay_text),
+	    cmocka_unit_test(test_json_integral_reals),
+	    cmocka_unit_test(test_deletion_timestamp_never_skips),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -104,9 +104,9 @@ static void test_bucket_and_backoff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_put_get_replace_remove),
-		cmocka_unit_test(test_many_and_iterate),
-		cmocka_unit_test(test_bucket_and_backoff),
+	    cmocka_unit_test(test_put_get_replace_remove),
+	    cmocka_unit_test(test_many_and_iterate),
+	    cmocka_unit_test(test_bucket_and_backoff),
 	};
 
 	return cmocka_run_group_tests_name("strmap", tests, NULL, NULL);

@@ -108,8 +108,9 @@ static void test_compliance_inherited(void **state)
 
 	(void)state;
 	set(tj, "metadata", "labels",
-	    json_pack("{s:s, s:s, s:s, s:s}", "saqr.dev/data-residency", "uae", "saqr.dev/data-classification",
-		      "restricted", "saqr.dev/personal-data", "true", "team", "risk"));
+	    json_pack("{s:s, s:s, s:s, s:s}", "saqr.dev/data-residency", "uae",
+		      "saqr.dev/data-classification", "restricted", "saqr.dev/personal-data", "true", "team",
+		      "risk"));
 	set(tj, "metadata", "annotations",
 	    json_pack("{s:s, s:s}", "saqr.dev/lawful-basis", "consent", "saqr.dev/retention", "P90D"));
 	assert_int_equal(tj_desired(tj, &d), 0);

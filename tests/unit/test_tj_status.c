@@ -157,7 +157,8 @@ static void test_failed_backoff_limit(void **state)
 	(void)state;
 	expect_cond(st, "Failed", "True", "BackoffLimitExceeded",
 		    "Job has reached the specified backoff limit");
-	expect_cond(st, "Ready", "False", "Failed", "BackoffLimitExceeded: Job has reached the specified backoff limit");
+	expect_cond(st, "Ready", "False", "Failed",
+		    "BackoffLimitExceeded: Job has reached the specified backoff limit");
 	expect_cond(st, "Succeeded", "False", "NotCompleted", NULL);
 	expect_cond(st, "Running", "False", "JobFinished", NULL);
 	assert_int_equal(I(st, "failed"), 3);

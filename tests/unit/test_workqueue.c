@@ -24,7 +24,7 @@ static double fake_clock(void)
 
 static struct workqueue *new_queue(void)
 {
-	struct workqueue_opts o = { .clock = fake_clock };
+	struct workqueue_opts o = {.clock = fake_clock};
 	struct workqueue *q = NULL;
 
 	fake_now = 1000;
@@ -229,7 +229,7 @@ static void test_shutdown_wakes_getters(void **state)
 
 static void test_max_keys(void **state)
 {
-	struct workqueue_opts o = { .max_keys = 2 };
+	struct workqueue_opts o = {.max_keys = 2};
 	struct workqueue *q;
 
 	(void)state;
@@ -270,8 +270,8 @@ static void hook_retry(void *ud, const char *key)
 
 static void test_hooks(void **state)
 {
-	struct hook_counts h = { 0 };
-	struct workqueue_opts o = { .hooks = { hook_depth, hook_retry, &h } };
+	struct hook_counts h = {0};
+	struct workqueue_opts o = {.hooks = {hook_depth, hook_retry, &h}};
 	struct workqueue *q;
 	char *k;
 
@@ -304,11 +304,11 @@ struct conc {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	atomic_int in_flight[NKEYS];
-	atomic_int gen[NKEYS];     /* bumped by producers before each add */
-	int seen[NKEYS];           /* the generation a reconcile last saw (under mu) */
+	atomic_int gen[NKEYS]; /* bumped by producers before each add */
+	int seen[NKEYS];       /* the generation a reconcile last saw (under mu) */
 	atomic_int processed[NKEYS];
 	atomic_bool overlap;
-	atomic_int fail_left;      /* the first reconciles of key 0 fail */
+	atomic_int fail_left; /* the first reconciles of key 0 fail */
 	atomic_int key0_runs;
 };
 
@@ -321,7 +321,7 @@ static struct workqueue_result conc_reconcile(void *ud, const char *key)
 {
 	struct conc *c = ud;
 	int i = key_index(key);
-	struct workqueue_result res = { 0 };
+	struct workqueue_result res = {0};
 
 	if (atomic_fetch_add(&c->in_flight[i], 1) != 0)
 		c->overlap = true;
@@ -405,7 +405,7 @@ static int requeue_runs;
 
 static struct workqueue_result requeue_reconcile(void *ud, const char *key)
 {
-	struct workqueue_result res = { 0 };
+	struct workqueue_result res = {0};
 
 	(void)key;
 	if (++requeue_runs < 3) {
@@ -435,17 +435,17 @@ static void test_worker_requeue_after(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dedup),
-		cmocka_unit_test(test_readd_while_processing),
-		cmocka_unit_test(test_backoff_sequence_and_cap),
-		cmocka_unit_test(test_token_bucket),
-		cmocka_unit_test(test_add_after_order),
-		cmocka_unit_test(test_add_rate_limited_requeues),
-		cmocka_unit_test(test_shutdown_wakes_getters),
-		cmocka_unit_test(test_max_keys),
-		cmocka_unit_test(test_hooks),
-		cmocka_unit_test(test_workers_concurrency),
-		cmocka_unit_test(test_worker_requeue_after),
+	    cmocka_unit_test(test_dedup),
+	    cmocka_unit_test(test_readd_while_processing),
+	    cmocka_unit_test(test_backoff_sequence_and_cap),
+	    cmocka_unit_test(test_token_bucket),
+	    cmocka_unit_test(test_add_after_order),
+	    cmocka_unit_test(test_add_rate_limited_requeues),
+	    cmocka_unit_test(test_shutdown_wakes_getters),
+	    cmocka_unit_test(test_max_keys),
+	    cmocka_unit_test(test_hooks),
+	    cmocka_unit_test(test_workers_concurrency),
+	    cmocka_unit_test(test_worker_requeue_after),
 	};
 
 	return cmocka_run_group_tests_name("workqueue", tests, NULL, NULL);

@@ -116,8 +116,10 @@ static void assert_scalar(const char *scalar, const char *json)
 
 static void test_yaml11_booleans_and_nulls(void **state)
 {
-	static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"};
-	static const char *const no[] = {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"};
+	static const char *const yes[] = {"y",	  "Y",	  "yes", "Yes", "YES", "true",
+					  "True", "TRUE", "on",	 "On",	"ON"};
+	static const char *const no[] = {"n",	  "N",	   "no",  "No",	 "NO", "false",
+					 "False", "FALSE", "off", "Off", "OFF"};
 	size_t i;
 
 	(void)state;
@@ -219,7 +221,7 @@ static void test_merge_keys_and_aliases(void **state)
 	assert_int_equal(json_path_int(v, "m.z", 0), 3);
 	assert_int_equal(json_path_int(v, "copy.z", 0), 2);
 	assert_int_equal(json_path_int(v, "yn.true", 0), 1); /* y and n are YAML 1.1 booleans, */
-	assert_non_null(json_path(v, "yn.false"));     /* even as keys */
+	assert_non_null(json_path(v, "yn.false"));	     /* even as keys */
 	assert_null(json_path(v, "m.<<"));
 	/* a copy, not a shared value: editing one leaves the other */
 	json_object_set_new(json_object_get(v, "copy"), "x", json_integer(9));
@@ -274,9 +276,10 @@ static void test_depth_capped(void **state)
 		n += (size_t)snprintf(y + n, sizeof(y) - n, "]");
 	assert_refused(y, "nesting over");
 	/* aliases cannot nest deeper than the text does */
-	assert_refused("a: &a [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n"
-		       "b: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[*a]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
-		       "over 64 levels");
+	assert_refused(
+	    "a: &a [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n"
+	    "b: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[*a]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+	    "over 64 levels");
 }
 
 static void test_json_helpers(void **state)
@@ -304,18 +307,18 @@ static void test_json_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scalars),
-		cmocka_unit_test(test_multi_document),
-		cmocka_unit_test(test_errors_name_the_line),
-		cmocka_unit_test(test_empty_input),
-		cmocka_unit_test(test_yaml11_booleans_and_nulls),
-		cmocka_unit_test(test_yaml11_numbers),
-		cmocka_unit_test(test_explicit_tags),
-		cmocka_unit_test(test_keys_become_strings),
-		cmocka_unit_test(test_merge_keys_and_aliases),
-		cmocka_unit_test(test_billion_laughs_refused),
-		cmocka_unit_test(test_depth_capped),
-		cmocka_unit_test(test_json_helpers),
+	    cmocka_unit_test(test_scalars),
+	    cmocka_unit_test(test_multi_document),
+	    cmocka_unit_test(test_errors_name_the_line),
+	    cmocka_unit_test(test_empty_input),
+	    cmocka_unit_test(test_yaml11_booleans_and_nulls),
+	    cmocka_unit_test(test_yaml11_numbers),
+	    cmocka_unit_test(test_explicit_tags),
+	    cmocka_unit_test(test_keys_become_strings),
+	    cmocka_unit_test(test_merge_keys_and_aliases),
+	    cmocka_unit_test(test_billion_laughs_refused),
+	    cmocka_unit_test(test_depth_capped),
+	    cmocka_unit_test(test_json_helpers),
 	};
 
 	return cmocka_run_group_tests_name("yamljson", tests, NULL, NULL);

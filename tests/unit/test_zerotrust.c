@@ -61,14 +61,14 @@ static size_t total(const struct policy *p, const json_t *obj)
 static void test_image_repository(void **state)
 {
 	static const char *const cases[][2] = {
-		{"nginx", "docker.io/library/nginx"},
-		{"nginx:1.27", "docker.io/library/nginx"},
-		{"nginx@" DIGEST, "docker.io/library/nginx"},
-		{"acme/web:2", "docker.io/acme/web"},
-		{"ghcr.io/acme/web:2@" DIGEST, "ghcr.io/acme/web"},
-		{"localhost:5000/web:1", "localhost:5000/web"},
-		{"localhost/web", "localhost/web"},
-		{"registry.example.com:443/a/b/c", "registry.example.com:443/a/b/c"},
+	    {"nginx", "docker.io/library/nginx"},
+	    {"nginx:1.27", "docker.io/library/nginx"},
+	    {"nginx@" DIGEST, "docker.io/library/nginx"},
+	    {"acme/web:2", "docker.io/acme/web"},
+	    {"ghcr.io/acme/web:2@" DIGEST, "ghcr.io/acme/web"},
+	    {"localhost:5000/web:1", "localhost:5000/web"},
+	    {"localhost/web", "localhost/web"},
+	    {"registry.example.com:443/a/b/c", "registry.example.com:443/a/b/c"},
 	};
 	char out[256];
 	size_t i;
@@ -87,8 +87,10 @@ static void test_image_pinned(void **state)
 	assert_true(zerotrust_image_pinned("ghcr.io/a/b:1@" DIGEST));
 	assert_false(zerotrust_image_pinned("nginx:1.27"));
 	assert_false(zerotrust_image_pinned("nginx@sha256:0123"));
-	assert_false(zerotrust_image_pinned("nginx@sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
-	assert_false(zerotrust_image_pinned("nginx@sha512:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+	assert_false(zerotrust_image_pinned(
+	    "nginx@sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+	assert_false(zerotrust_image_pinned(
+	    "nginx@sha512:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
 	assert_false(zerotrust_image_pinned(NULL));
 }
 
@@ -107,21 +109,25 @@ static void test_compliant_objects_pass(void **state)
 
 static void test_registries(void **state)
 {
-	struct policy *p = policytest_only("zeroTrust", "    allowedRegistries: [ghcr.io/acme/, registry.example.com]\n");
+	struct policy *p =
+	    policytest_only("zeroTrust", "    allowedRegistries: [ghcr.io/acme/, registry.example.com]\n");
 	json_t *d = policytest_yaml(deployment);
 	struct policy_decision dec;
 
 	(void)state;
-	policytest_set(d, "spec.template.spec.containers.0.image", json_string("registry.example.com/x/y@" DIGEST));
+	policytest_set(d, "spec.template.spec.containers.0.image",
+		       json_string("registry.example.com/x/y@" DIGEST));
 	assert_int_equal(total(p, d), 0);
 	/* a prefix must end at a path boundary */
-	policytest_set(d, "spec.template.spec.containers.0.image", json_string("ghcr.io/acmeevil/web@" DIGEST));
+	policytest_set(d, "spec.template.spec.containers.0.image",
+		       json_string("ghcr.io/acmeevil/web@" DIGEST));
 	policytest_eval(p, d, &dec);
 	assert_int_equal(dec.nviolations, 1);
 	assert_string_equal(dec.violations[0].rule, "zeroTrust.imageRegistry");
 	assert_string_equal(dec.violations[0].path, image_path);
 	assert_string_equal(dec.violations[0].message,
-			    "image \"ghcr.io/acmeevil/web@" DIGEST "\" (ghcr.io/acmeevil/web) is not from an allowed "
+			    "image \"ghcr.io/acmeevil/web@" DIGEST
+			    "\" (ghcr.io/acmeevil/web) is not from an allowed "
 			    "registry; allowed: ghcr.io/acme/, registry.example.com");
 	policy_decision_release(&dec);
 	/* Docker Hub short names are docker.io/library/... */
@@ -156,13 +162,15 @@ static void test_digest_and_latest(void **state)
 	policytest_set(d, "spec.template.spec.containers.0.image", json_string("ghcr.io/acme/web:latest"));
 	policytest_eval(p, d, &dec);
 	assert_int_equal(policytest_count(&dec, "zeroTrust.imageDigest", image_path), 1);
-	assert_string_equal(policytest_find(&dec, "zeroTrust.imageLatest", image_path)->message,
-			    "image \"ghcr.io/acme/web:latest\" uses the :latest tag; pin a version tag or a digest");
+	assert_string_equal(
+	    policytest_find(&dec, "zeroTrust.imageLatest", image_path)->message,
+	    "image \"ghcr.io/acme/web:latest\" uses the :latest tag; pin a version tag or a digest");
 	policy_decision_release(&dec);
 	policytest_set(d, "spec.template.spec.containers.0.image", json_string("localhost:5000/web"));
 	assert_int_equal(count(p, d, "zeroTrust.imageLatest", image_path), 1);
 	/* a digest pins the image whatever the tag says */
-	policytest_set(d, "spec.template.spec.containers.0.image", json_string("ghcr.io/acme/web:latest@" DIGEST));
+	policytest_set(d, "spec.template.spec.containers.0.image",
+		       json_string("ghcr.io/acme/web:latest@" DIGEST));
 	assert_int_equal(total(p, d), 0);
 	json_decref(d);
 	policy_free(p);
@@ -171,8 +179,8 @@ static void test_digest_and_latest(void **state)
 static void test_switches_turn_rules_off(void **state)
 {
 	struct policy *p = policytest_only("zeroTrust", "    requireDigest: false\n    forbidLatest: false\n"
-						       "    forbidDefaultServiceAccount: false\n"
-						       "    requireAutomountDisabled: false\n");
+							"    forbidDefaultServiceAccount: false\n"
+							"    requireAutomountDisabled: false\n");
 	json_t *d = policytest_yaml(deployment);
 
 	(void)state;
@@ -190,10 +198,14 @@ static void test_init_and_ephemeral_images(void **state)
 	json_t *d = policytest_yaml(deployment);
 
 	(void)state;
-	policytest_set(d, "spec.template.spec.initContainers", policytest_yaml("[{name: init, image: 'busybox:1.36'}]"));
-	policytest_set(d, "spec.template.spec.ephemeralContainers", policytest_yaml("[{name: dbg, image: 'busybox'}]"));
-	assert_int_equal(count(p, d, "zeroTrust.imageDigest", "spec.template.spec.initContainers[0].image"), 1);
-	assert_int_equal(count(p, d, "zeroTrust.imageLatest", "spec.template.spec.ephemeralContainers[0].image"), 1);
+	policytest_set(d, "spec.template.spec.initContainers",
+		       policytest_yaml("[{name: init, image: 'busybox:1.36'}]"));
+	policytest_set(d, "spec.template.spec.ephemeralContainers",
+		       policytest_yaml("[{name: dbg, image: 'busybox'}]"));
+	assert_int_equal(count(p, d, "zeroTrust.imageDigest", "spec.template.spec.initContainers[0].image"),
+			 1);
+	assert_int_equal(
+	    count(p, d, "zeroTrust.imageLatest", "spec.template.spec.ephemeralContainers[0].image"), 1);
 	json_decref(d);
 	policy_free(p);
 }
@@ -204,47 +216,57 @@ static void test_image_volumes(void **state)
 	static const char *const vpath = "spec.template.spec.volumes[1].image.reference";
 	struct policy *p = policytest_only("zeroTrust", "    allowedRegistries: [ghcr.io/acme]\n");
 	json_t *d = policytest_yaml(deployment);
-	json_t *cj = policytest_yaml("apiVersion: batch/v1\n"
-				     "kind: CronJob\n"
-				     "metadata: {name: c, namespace: shop}\n"
-				     "spec:\n"
-				     "  schedule: '@daily'\n"
-				     "  jobTemplate:\n"
-				     "    spec:\n"
-				     "      template:\n"
-				     "        spec:\n"
-				     "          serviceAccountName: c\n"
-				     "          automountServiceAccountToken: false\n"
-				     "          containers: [{name: c, image: 'ghcr.io/acme/c@" DIGEST "'}]\n"
-				     "          volumes: [{name: m, image: {reference: 'quay.io/evil/weights:latest'}}]\n");
-	json_t *pod = policytest_yaml("apiVersion: v1\n"
-				      "kind: Pod\n"
-				      "metadata: {name: p, namespace: shop}\n"
-				      "spec:\n"
-				      "  serviceAccountName: p\n"
-				      "  automountServiceAccountToken: false\n"
-				      "  containers: [{name: c, image: 'ghcr.io/acme/c@" DIGEST "'}]\n"
-				      "  volumes: [{name: m, image: {reference: 'ghcr.io/acme/weights:3'}}]\n");
+	json_t *cj = policytest_yaml(
+	    "apiVersion: batch/v1\n"
+	    "kind: CronJob\n"
+	    "metadata: {name: c, namespace: shop}\n"
+	    "spec:\n"
+	    "  schedule: '@daily'\n"
+	    "  jobTemplate:\n"
+	    "    spec:\n"
+	    "      template:\n"
+	    "        spec:\n"
+	    "          serviceAccountName: c\n"
+	    "          automountServiceAccountToken: false\n"
+	    "          containers: [{name: c, image: 'ghcr.io/acme/c@" DIGEST "'}]\n"
+	    "          volumes: [{name: m, image: {reference: 'quay.io/evil/weights:latest'}}]\n");
+	json_t *pod =
+	    policytest_yaml("apiVersion: v1\n"
+			    "kind: Pod\n"
+			    "metadata: {name: p, namespace: shop}\n"
+			    "spec:\n"
+			    "  serviceAccountName: p\n"
+			    "  automountServiceAccountToken: false\n"
+			    "  containers: [{name: c, image: 'ghcr.io/acme/c@" DIGEST "'}]\n"
+			    "  volumes: [{name: m, image: {reference: 'ghcr.io/acme/weights:3'}}]\n");
 	struct policy_decision dec;
 
 	(void)state;
-	policytest_set(d, "spec.template.spec.volumes",
-		       policytest_yaml("[{name: scratch, emptyDir: {}},"
-				       " {name: model, image: {reference: 'docker.io/evil/model', pullPolicy: Always}}]"));
+	policytest_set(
+	    d, "spec.template.spec.volumes",
+	    policytest_yaml(
+		"[{name: scratch, emptyDir: {}},"
+		" {name: model, image: {reference: 'docker.io/evil/model', pullPolicy: Always}}]"));
 	policytest_eval(p, d, &dec);
 	assert_int_equal(dec.nviolations, 3);
-	assert_string_equal(policytest_find(&dec, "zeroTrust.imageRegistry", vpath)->message,
-			    "image \"docker.io/evil/model\" (docker.io/evil/model) is not from an allowed registry; "
-			    "allowed: ghcr.io/acme");
+	assert_string_equal(
+	    policytest_find(&dec, "zeroTrust.imageRegistry", vpath)->message,
+	    "image \"docker.io/evil/model\" (docker.io/evil/model) is not from an allowed registry; "
+	    "allowed: ghcr.io/acme");
 	assert_non_null(policytest_find(&dec, "zeroTrust.imageDigest", vpath));
 	assert_non_null(policytest_find(&dec, "zeroTrust.imageLatest", vpath));
 	policy_decision_release(&dec);
 	/* a pinned reference from an allowed registry passes */
-	policytest_set(d, "spec.template.spec.volumes.1.image.reference", json_string("ghcr.io/acme/model@" DIGEST));
+	policytest_set(d, "spec.template.spec.volumes.1.image.reference",
+		       json_string("ghcr.io/acme/model@" DIGEST));
 	assert_int_equal(total(p, d), 0);
 	/* CronJob templates and bare Pods */
-	assert_int_equal(count(p, cj, "zeroTrust.imageLatest", "spec.jobTemplate.spec.template.spec.volumes[0].image.reference"), 1);
-	assert_int_equal(count(p, cj, "zeroTrust.imageRegistry", "spec.jobTemplate.spec.template.spec.volumes[0].image.reference"), 1);
+	assert_int_equal(count(p, cj, "zeroTrust.imageLatest",
+			       "spec.jobTemplate.spec.template.spec.volumes[0].image.reference"),
+			 1);
+	assert_int_equal(count(p, cj, "zeroTrust.imageRegistry",
+			       "spec.jobTemplate.spec.template.spec.volumes[0].image.reference"),
+			 1);
 	assert_int_equal(count(p, pod, "zeroTrust.imageDigest", "spec.volumes[0].image.reference"), 1);
 	assert_int_equal(total(p, pod), 1);
 	json_decref(d);
@@ -265,8 +287,9 @@ static void test_service_account(void **state)
 	assert_int_equal(dec.nviolations, 1);
 	assert_string_equal(dec.violations[0].rule, "zeroTrust.serviceAccount");
 	assert_string_equal(dec.violations[0].path, "spec.template.spec.serviceAccountName");
-	assert_string_equal(dec.violations[0].message,
-			    "\"default\"; pods must run as a dedicated ServiceAccount, not the namespace's \"default\"");
+	assert_string_equal(
+	    dec.violations[0].message,
+	    "\"default\"; pods must run as a dedicated ServiceAccount, not the namespace's \"default\"");
 	policy_decision_release(&dec);
 	policytest_set(d, "spec.template.spec.serviceAccountName", NULL);
 	assert_int_equal(count(p, d, "zeroTrust.serviceAccount", "spec.template.spec.serviceAccountName"), 1);
@@ -286,7 +309,8 @@ static void test_automount(void **state)
 
 	(void)state;
 	policytest_set(d, "spec.template.spec.automountServiceAccountToken", json_true());
-	assert_int_equal(count(p, d, "zeroTrust.automountToken", "spec.template.spec.automountServiceAccountToken"), 1);
+	assert_int_equal(
+	    count(p, d, "zeroTrust.automountToken", "spec.template.spec.automountServiceAccountToken"), 1);
 	policytest_set(d, "spec.template.spec.automountServiceAccountToken", NULL);
 	assert_int_equal(count(p, d, "zeroTrust.automountToken", NULL), 1);
 	json_decref(d);
@@ -306,9 +330,11 @@ static void test_model_deployment(void **state)
 	policytest_set(m, "spec.canary", policytest_yaml("{weight: 10, model: {uri: 's3://m/fraud-4'}}"));
 	policytest_eval(p, m, &dec);
 	assert_int_equal(policytest_count(&dec, "zeroTrust.imageDigest", "spec.server.image"), 1);
-	assert_int_equal(policytest_count(&dec, "zeroTrust.serviceAccount", "spec.security.serviceAccountName"), 1);
-	assert_string_equal(policytest_find(&dec, "zeroTrust.modelTLS", "spec.security.tlsSecretName")->message,
-			    "unset; the model server must serve TLS: name a kubernetes.io/tls Secret");
+	assert_int_equal(
+	    policytest_count(&dec, "zeroTrust.serviceAccount", "spec.security.serviceAccountName"), 1);
+	assert_string_equal(
+	    policytest_find(&dec, "zeroTrust.modelTLS", "spec.security.tlsSecretName")->message,
+	    "unset; the model server must serve TLS: name a kubernetes.io/tls Secret");
 	assert_string_equal(policytest_find(&dec, "zeroTrust.modelDigest", "spec.model.digest")->message,
 			    "\"sha256:abc\" is not a sha256:<64 hex digits> digest");
 	assert_non_null(policytest_find(&dec, "zeroTrust.modelDigest", "spec.canary.model.digest"));
