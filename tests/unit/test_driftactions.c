@@ -199,7 +199,6 @@ static void test_retrain_object(void **state)
 							      DRIFTACTIONS_ANN_INCIDENT)),
 			    "inc-1");
 	assert_true(json_same(json_object_get(obj, "spec"), json_path(dp, "spec.actions.retrain.template")));
-	assert_null(json_object_get(json_path(obj, "metadata.labels"), "saqr.dev/owner"));
 	json_decref(obj);
 	/* the policy's compliance labels and annotations travel to the TrainingJob (and so to its
 	 * pods); other labels do not */
