@@ -89,17 +89,18 @@ YAML
 }
 
 # The model store: a PersistentVolume (a directory of the node, under the node's own directory)
-# bound to the claim fraud-models, with the model files v3 and v4. saqr-fetch copies the model
+# bound to the claim fraud-models, with the model file v3 and an empty v4/ for the TrainingJob's
+# output (rank 0 writes it through the claim, which Saqr mounts). saqr-fetch copies the model
 # from the claim and verifies its sha256 (pvc:// is in the cluster: residency is the placement).
 demo_model_store() {
 	local v
 	mkdir -p "$demo_dir/models"
-	for v in v3 v4; do
-		mkdir -p "$demo_dir/models/$v"
-		awk -v v="$v" 'BEGIN {printf "saqr demo fraud-detector model %s\n", v; for (i = 0; i < 4096; i++) printf "%c", 33 + (i * 7 + length(v)) % 90}' \
-			>"$demo_dir/models/$v/model.onnx"
-	done
+	mkdir -p "$demo_dir/models/v3" "$demo_dir/models/v4"
+	awk 'BEGIN {printf "saqr demo fraud-detector model v3\n"; for (i = 0; i < 4096; i++) printf "%c", 33 + (i * 7 + 2) % 90}' \
+		>"$demo_dir/models/v3/model.onnx"
 	chmod -R a+rX "$demo_dir/models"
+	# v4 is what the TrainingJob writes: its pods mount the claim and run as the images' user
+	chown 65532:65532 "$demo_dir/models/v4"
 	model_digest_v3="sha256:$(sha256sum "$demo_dir/models/v3/model.onnx" | cut -d' ' -f1)"
 	kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -107,7 +108,7 @@ kind: PersistentVolume
 metadata: {name: fraud-models-$ns}
 spec:
   capacity: {storage: 16Mi}
-  accessModes: [ReadOnlyMany]
+  accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Retain
   storageClassName: saqr-demo-models
   hostPath: {path: $demo_dir/models, type: Directory}
@@ -117,7 +118,7 @@ apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: fraud-models, namespace: $ns}
 spec:
-  accessModes: [ReadOnlyMany]
+  accessModes: [ReadWriteOnce]
   storageClassName: saqr-demo-models
   resources: {requests: {storage: 16Mi}}
   volumeName: fraud-models-$ns
@@ -129,7 +130,7 @@ demo_modeldeployment() {
 	step "1. The sample ModelDeployment is admitted; its pods run: saqr-fetch, then saqr-demo-server behind the saqr-agent sidecar"
 	demo_prepare_namespace
 	demo_model_store
-	note "the model store: the claim fraud-models (a PersistentVolume on the node) holds v3/model.onnx and v4/model.onnx"
+	note "the model store: the claim fraud-models (a PersistentVolume on the node) holds v3/model.onnx (v4/ is for the TrainingJob)"
 	show kubectl -n "$ns" get pvc fraud-models
 	note "manifests/samples/modeldeployment.yaml with the local images (pinned by digest), small resources,"
 	note "2 replicas instead of the HPA (no metrics-server here), the agent's feature configuration, and the"
@@ -195,8 +196,8 @@ EOF
 demo_training() {
 	step "3. The sample TrainingJob trains on 2 pods, succeeds, and promotes its model (v3 -> v4): a new ReplicaSet rolls out"
 	note "manifests/samples/trainingjob.yaml with saqr-demo-trainer (it checks the rank environment), small"
-	note "resources, and its output on the model claim (TrainingJob pods do not mount the output: the v4 file"
-	note "there was put by the demo, the one part of this walk-through that is staged)"
+	note "resources, and its output on the model claim: Saqr mounts the claim at /var/run/saqr/output, rank 0"
+	note "writes v4/model.onnx there (SAQR_OUTPUT_PATH) and reports its sha256 in its termination message"
 	demo_sample trainingjob.yaml "{\"spec\": {\"image\": \"$trainer_image\",
 		\"command\": [\"/usr/local/bin/saqr-demo-trainer\"], \"args\": [\"--steps\", \"2000\"],
 		\"output\": {\"uri\": \"pvc://fraud-models/v4/model.onnx\", \"provider\": null, \"region\": null},

@@ -36,8 +36,7 @@
 #define HTTPD_HEAD_ROOM 1024			/* status line and headers */
 #define HTTPD_POOL_MAX 64			/* idle exchanges kept per worker */
 #define HTTPD_KEEP_BODY_BUF ((size_t)256 << 10) /* larger body buffers are not kept idle */
-#define HTTPD_DISCARD_MIN ((size_t)16 << 20)
-#define HTTPD_KEEPALIVE_SECS 120 /* beyond Go's 90 s idle timeout: the client closes first */
+#define HTTPD_KEEPALIVE_SECS 120		/* beyond Go's 90 s idle timeout: the client closes first */
 #define HTTPD_TIMEOUT_SECS 10
 #define HTTPD_FD_LIMIT 8192
 #define HTTPD_READ_BUF 16384
@@ -362,12 +361,14 @@ static int httpd__too_busy(struct httpd_worker *w, struct lws *wsi, struct httpd
 		 "a request body of %llu bytes would pass the limit of %zu bytes in flight across all "
 		 "connections (--max-inflight-bytes); retry later",
 		 n, n <= HTTPD_SMALL_BODY ? w->h->max_inflight : w->h->max_inflight - w->h->small_reserve);
-	return httpd__fail(w, wsi, pss, 429, "TooManyRequests", msg, n > HTTPD_DISCARD_MIN);
+	return httpd__fail(w, wsi, pss, 429, "TooManyRequests", msg, true);
 }
 
-/* A POST: check the announced length before any of the body is read. An oversized body is
- * answered at once; lws then reads and drops the body and keeps the connection, unless the body
- * is absurd, when the connection is closed instead. */
+/* A POST: check the announced length before any of the body is read. A body refused here
+ * (413, 429) is answered at once and its connection closed rather than kept: libwebsockets 4.1
+ * (Debian's) can spin forever on a service thread while it discards an unread body that is
+ * already in its input buffer, and every connection of that thread then stalls (timers too).
+ * A client that gets 413 or 429 opens a new connection, which costs it little. */
 static int httpd__expect_body(struct httpd_worker *w, struct lws *wsi, struct httpd_pss *pss)
 {
 	char cl[32], msg[160], *end;
@@ -383,8 +384,7 @@ static int httpd__expect_body(struct httpd_worker *w, struct lws *wsi, struct ht
 	if (n > w->h->max_body) {
 		snprintf(msg, sizeof(msg), "request body of %llu bytes exceeds the limit of %zu bytes", n,
 			 w->h->max_body);
-		return httpd__fail(w, wsi, pss, 413, "RequestEntityTooLarge", msg,
-				   n > HTTPD_DISCARD_MIN && n > 4ull * w->h->max_body);
+		return httpd__fail(w, wsi, pss, 413, "RequestEntityTooLarge", msg, true);
 	}
 	if (!httpd__reserve(w->h, pss->ex, (size_t)n))
 		return httpd__too_busy(w, wsi, pss, n);

@@ -15,11 +15,15 @@
 
 #define TF_CONFIG_MAX ((size_t)256 * 1024)
 
-static const char *const tj_reserved_env[] = {
-    "SAQR_DATASET_URI",	  "SAQR_OUTPUT_URI", "MASTER_ADDR",   "MASTER_PORT",
-    "WORLD_SIZE",	  "NNODES",	     "NODE_RANK",     "RANK",
-    "PET_MASTER_ADDR",	  "PET_MASTER_PORT", "PET_NNODES",    "PET_NODE_RANK",
-    "PET_NPROC_PER_NODE", "TF_CONFIG",	     TJ_TF_INDEX_ENV, NULL};
+static const char *const tj_reserved_env[] = {"SAQR_DATASET_URI",   "SAQR_OUTPUT_URI",
+					      "MASTER_ADDR",	    "MASTER_PORT",
+					      "WORLD_SIZE",	    "NNODES",
+					      "NODE_RANK",	    "RANK",
+					      "PET_MASTER_ADDR",    "PET_MASTER_PORT",
+					      "PET_NNODES",	    "PET_NODE_RANK",
+					      "PET_NPROC_PER_NODE", "TF_CONFIG",
+					      TJ_TF_INDEX_ENV,	    "SAQR_DATASET_PATH",
+					      "SAQR_OUTPUT_PATH",   NULL};
 
 enum framework { FW_NONE, FW_PYTORCH, FW_TENSORFLOW };
 
@@ -116,6 +120,27 @@ static bool check_promote(const json_t *spec, char *msg, size_t msglen)
 	return false;
 }
 
+/* A pvc:// URI names its claim: pvc://<claim>[/<path>]. */
+static bool check_pvc(const json_t *spec, const char *field, char *msg, size_t msglen)
+{
+	char key[16];
+	const char *uri;
+	size_t n;
+
+	snprintf(key, sizeof(key), "%s.uri", field);
+	uri = json_path_str(spec, key, "");
+	if (strncmp(uri, "pvc://", 6) != 0)
+		return true;
+	n = strcspn(uri + 6, "/");
+	if (n > 0 && n <= 253 && !strstr(uri, "/../") && !strstr(uri, "/./"))
+		return true;
+	snprintf(msg, msglen,
+		 "spec.%s.uri \"%s\" is not pvc://<claim>/<path>: name a PersistentVolumeClaim of the "
+		 "namespace, then the path inside it (no . or .. segments)",
+		 field, uri);
+	return false;
+}
+
 bool tj_validate(const json_t *tj, char *reason, size_t reasonlen, char *msg, size_t msglen)
 {
 	const json_t *spec = json_object_get(tj, "spec");
@@ -127,6 +152,7 @@ bool tj_validate(const json_t *tj, char *reason, size_t reasonlen, char *msg, si
 	} else {
 		ok =
 		    check_shape(spec, msg, msglen) && check_promote(spec, msg, msglen) &&
+		    check_pvc(spec, "dataset", msg, msglen) && check_pvc(spec, "output", msg, msglen) &&
 		    podtmpl_env_check(json_object_get(spec, "env"), tj_reserved_env, "spec.env", msg, msglen);
 	}
 	if (!ok)
@@ -194,6 +220,37 @@ static int env_tensorflow(json_t *env, const struct tj_plan *p)
 	return rc;
 }
 
+/* The claim of a pvc:// URI into claim, and where the trainer finds what it names into path;
+ * false for any other scheme. */
+static bool pvc_split(const char *uri, const char *dir, char *claim, size_t claimlen, char *path,
+		      size_t pathlen)
+{
+	const char *c, *rest;
+	size_t n;
+
+	if (!uri || strncmp(uri, "pvc://", 6) != 0)
+		return false;
+	c = uri + 6;
+	n = strcspn(c, "/");
+	rest = c + n;
+	while (*rest == '/')
+		rest++;
+	snprintf(claim, claimlen, "%.*s", (int)(n < claimlen ? n : claimlen - 1), c);
+	snprintf(path, pathlen, "%s%s%s", dir, *rest ? "/" : "", rest);
+	return true;
+}
+
+static int env_pvc_path(json_t *env, const struct tj_plan *p, const char *field, const char *dir,
+			const char *name)
+{
+	char key[16], claim[256], path[1024];
+
+	snprintf(key, sizeof(key), "%s.uri", field);
+	if (!pvc_split(json_path_str(p->spec, key, NULL), dir, claim, sizeof(claim), path, sizeof(path)))
+		return 0;
+	return podtmpl_env(env, name, path);
+}
+
 static json_t *trainer_env(const struct tj_plan *p)
 {
 	json_t *env = json_array();
@@ -204,6 +261,10 @@ static json_t *trainer_env(const struct tj_plan *p)
 	rc = env_opt(env, "SAQR_DATASET_URI", json_path_str(p->spec, "dataset.uri", NULL));
 	if (!rc)
 		rc = env_opt(env, "SAQR_OUTPUT_URI", json_path_str(p->spec, "output.uri", NULL));
+	if (!rc)
+		rc = env_pvc_path(env, p, "dataset", TJ_DATASET_DIR, "SAQR_DATASET_PATH");
+	if (!rc)
+		rc = env_pvc_path(env, p, "output", TJ_OUTPUT_DIR, "SAQR_OUTPUT_PATH");
 	if (!rc && p->fw == FW_PYTORCH)
 		rc = env_pytorch(env, p);
 	if (!rc && p->fw == FW_TENSORFLOW)
@@ -219,6 +280,21 @@ static json_t *trainer_env(const struct tj_plan *p)
 
 /* ---- Job ---- */
 
+/* A pvc:// dataset or output: its claim as a volume of the pod, mounted at dir. */
+static int pvc_volume(json_t *pod, const struct tj_plan *p, const char *field, const char *vol,
+		      const char *dir, bool read_only)
+{
+	char key[16], claim[256], path[1024];
+
+	snprintf(key, sizeof(key), "%s.uri", field);
+	if (!pvc_split(json_path_str(p->spec, key, NULL), dir, claim, sizeof(claim), path, sizeof(path)))
+		return 0;
+	return podtmpl_add_volume(pod,
+				  json_pack("{s:s, s:{s:s, s:b}}", "name", vol, "persistentVolumeClaim",
+					    "claimName", claim, "readOnly", read_only),
+				  dir, read_only);
+}
+
 static int pod_extras(json_t *pod, const struct tj_plan *p)
 {
 	json_t *c = json_path(pod, "containers.0");
@@ -230,6 +306,9 @@ static int pod_extras(json_t *pod, const struct tj_plan *p)
 	    json_object_set_new(c, "ports",
 				json_pack("[{s:s, s:I, s:s}]", "name", TJ_PORT_NAME, "containerPort",
 					  (json_int_t)p->port, "protocol", "TCP")))
+		return SAQR_ENOMEM;
+	if (pvc_volume(pod, p, "dataset", "saqr-dataset", TJ_DATASET_DIR, true) ||
+	    pvc_volume(pod, p, "output", "saqr-output", TJ_OUTPUT_DIR, false))
 		return SAQR_ENOMEM;
 	/* Data loaders share tensors through /dev/shm, which a container caps at 64 MiB. */
 	return podtmpl_add_volume(pod,

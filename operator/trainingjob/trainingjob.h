@@ -41,6 +41,11 @@
 #define TJ_COMPONENT "trainer"
 #define TJ_PORT_NAME "rendezvous"
 #define TJ_SHM_PATH "/dev/shm"
+/* A pvc:// dataset or output is the claim mounted here (the dataset read-only); the file or
+ * directory the URI names inside it is given to the trainer as SAQR_DATASET_PATH and
+ * SAQR_OUTPUT_PATH. */
+#define TJ_DATASET_DIR "/var/run/saqr/dataset"
+#define TJ_OUTPUT_DIR "/var/run/saqr/output"
 #define TJ_LABEL_QUEUE "kueue.x-k8s.io/queue-name"
 #define TJ_ANN_INDEX "batch.kubernetes.io/job-completion-index"
 #define TJ_INDEX_FIELD "metadata.annotations['" TJ_ANN_INDEX "']"

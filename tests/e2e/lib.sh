@@ -38,11 +38,24 @@ e2e_sysctl_state() { for k in "${e2e_sysctls[@]}"; do echo "$k=$(sysctl -n "$k")
 # Host paths the kubelet, libcni and containerd hard-code (another instance may hold some).
 e2e_host_paths() { ls -d /var/lib/kubelet /var/log/containers /run/containerd /var/lib/cni/results/* 2>/dev/null || true; }
 
+# The background processes a script started (e2e_bg_pids): TERM, up to 3 s, then KILL.
+e2e_kill_bg() {
+	local pid
+	[ -n "${e2e_bg_pids:-}" ] || return 0
+	# shellcheck disable=SC2086 # a list of pids
+	kill $e2e_bg_pids 2>/dev/null || true
+	for pid in $e2e_bg_pids; do
+		for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null || true
+	done
+	e2e_bg_pids=
+}
+
 # Tear down (idempotent) and check that nothing of the node is left.
 e2e_down() {
 	local t left
 	trap - EXIT INT TERM HUP
-	[ -n "${e2e_bg_pids:-}" ] && kill $e2e_bg_pids 2>/dev/null
+	e2e_kill_bg
 	t=$(now)
 	"$lc" down >/dev/null 2>&1 || "$lc" down >/dev/null 2>&1 || true
 	timing "teardown" "$(since "$t")"

@@ -2,7 +2,9 @@
  * (image saqr.local/saqr-demo-trainer:dev). It checks the rank environment Saqr's TrainingJob
  * gives each pod of its Indexed Job (DESIGN.md: MASTER_ADDR, MASTER_PORT, WORLD_SIZE, NNODES,
  * NODE_RANK and torchrun's PET_* equivalents; JOB_COMPLETION_INDEX from the Job controller),
- * "trains" a small deterministic model from them, writes it to --output, prints its sha256 and
+ * "trains" a small deterministic model from them, writes it to --output (default: rank 0 to
+ * SAQR_OUTPUT_PATH when set, the job's output on a claim Saqr mounts; else SAQR_OUTPUT or
+ * /tmp/model.bin), prints its sha256 and
  * reports it as the TrainingJob's output in its termination message (docs/api.md):
  * {"output":{"uri":"<SAQR_OUTPUT_URI>","digest":"sha256:<hex>"}} (uri only when that is set).
  *
@@ -96,7 +98,7 @@ static int parse_num(const char *name, const char *s, long lo, long hi, long *ou
 
 int main(int argc, char **argv)
 {
-	const char *output = getenv("SAQR_OUTPUT") ? getenv("SAQR_OUTPUT") : "/tmp/model.bin";
+	const char *output = NULL;
 	const char *termination = "/dev/termination-log";
 	char hex[2 * EVP_MAX_MD_SIZE + 1];
 	const char *world_s, *rank_s, *addr, *port_s, *index_s, *nnodes_s;
@@ -157,6 +159,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "saqr-demo-trainer: %d problem(s) with the rank environment\n", problems);
 		return 1;
 	}
+	/* The job's output (SAQR_OUTPUT_PATH, on the claim Saqr mounts) is rank 0's to write, as
+	 * with torch.distributed checkpoints; the other ranks keep theirs. */
+	if (!output && rank == 0 && getenv("SAQR_OUTPUT_PATH") && *getenv("SAQR_OUTPUT_PATH"))
+		output = getenv("SAQR_OUTPUT_PATH");
+	if (!output)
+		output = getenv("SAQR_OUTPUT") ? getenv("SAQR_OUTPUT") : "/tmp/model.bin";
 	printf("rank=%ld world=%ld master=%s:%ld steps=%ld\n", rank, world, addr ? addr : "-", port, steps);
 
 	/* A deterministic "model": 256 weights from a small LCG seeded by rank and world. */

@@ -302,11 +302,12 @@ static void test_body_over_the_cap(void **state)
 	assert_non_null(
 	    strstr(json_string_value(json_object_get(v, "message")), "exceeds the limit of 1000 bytes"));
 	json_decref(v);
-	/* the body was read and dropped: the same connection serves the next request */
+	/* the unread body is not drained: the connection is closed, and a new one is served */
+	assert_non_null(strstr(r->connection, "close"));
 	assert_int_equal(request(c, u, "POST", big, 1000, r), CURLE_OK);
 	assert_int_equal(r->status, 200);
 	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
-	assert_int_equal(connects, 0);
+	assert_int_equal(connects, 1);
 	curl_easy_cleanup(c);
 	free(big);
 	free(r);
@@ -638,6 +639,7 @@ static void test_inflight_bytes_are_capped(void **state)
 
 	assert_int_equal(request(c, u, "POST", big, 200 << 10, r), CURLE_OK);
 	assert_int_equal(r->status, 429);
+	assert_non_null(strstr(r->connection, "close"));
 	v = reply_json(r);
 	assert_string_equal(json_string_value(json_object_get(v, "reason")), "TooManyRequests");
 	assert_non_null(

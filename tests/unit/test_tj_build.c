@@ -215,6 +215,47 @@ static void test_pytorch_env(void **state)
 	json_decref(tj);
 }
 
+/* pvc:// dataset and output: the claims mounted (the dataset read-only), the paths in the env */
+static void test_pvc_mounts(void **state)
+{
+	json_t *tj = load("tj_fraud.json");
+	struct tj_desired d;
+	const json_t *pod, *c;
+
+	(void)state;
+	set(tj, "spec.dataset", "uri", json_string("pvc://fraud-data/2024-05/"));
+	set(tj, "spec.output", "uri", json_string("pvc://fraud-models/v4/model.onnx"));
+	assert_int_equal(tj_desired(tj, &d), 0);
+	pod = json_path(d.owned[TJ_OWNED_JOB].obj, "spec.template.spec");
+	c = json_path(pod, "containers.0");
+	assert_int_equal(json_array_size(json_object_get(pod, "volumes")), 4);
+	assert_string_equal(S(pod, "volumes.1.name"), "saqr-dataset");
+	assert_string_equal(S(pod, "volumes.1.persistentVolumeClaim.claimName"), "fraud-data");
+	assert_true(json_is_true(json_path(pod, "volumes.1.persistentVolumeClaim.readOnly")));
+	assert_string_equal(S(c, "volumeMounts.1.mountPath"), "/var/run/saqr/dataset");
+	assert_true(json_is_true(json_path(c, "volumeMounts.1.readOnly")));
+	assert_string_equal(S(pod, "volumes.2.name"), "saqr-output");
+	assert_string_equal(S(pod, "volumes.2.persistentVolumeClaim.claimName"), "fraud-models");
+	assert_true(json_is_false(json_path(pod, "volumes.2.persistentVolumeClaim.readOnly")));
+	assert_string_equal(S(c, "volumeMounts.2.mountPath"), "/var/run/saqr/output");
+	assert_null(json_path(c, "volumeMounts.2.readOnly"));
+	assert_string_equal(env_val(c, "SAQR_DATASET_PATH"), "/var/run/saqr/dataset/2024-05/");
+	assert_string_equal(env_val(c, "SAQR_OUTPUT_PATH"), "/var/run/saqr/output/v4/model.onnx");
+	assert_string_equal(env_val(c, "SAQR_OUTPUT_URI"), "pvc://fraud-models/v4/model.onnx");
+	tj_desired_release(&d);
+	/* other schemes: nothing mounted, no paths */
+	set(tj, "spec.output", "uri", json_string("s3://saqr-models/fraud/v4/model.onnx"));
+	set(tj, "spec.dataset", "uri", json_string("s3://saqr-data/fraud/"));
+	assert_int_equal(tj_desired(tj, &d), 0);
+	c = json_path(d.owned[TJ_OWNED_JOB].obj, "spec.template.spec.containers.0");
+	assert_null(opfix_env(c, "SAQR_OUTPUT_PATH"));
+	assert_null(opfix_env(c, "SAQR_DATASET_PATH"));
+	assert_int_equal(json_array_size(json_path(d.owned[TJ_OWNED_JOB].obj, "spec.template.spec.volumes")),
+			 2);
+	tj_desired_release(&d);
+	json_decref(tj);
+}
+
 static void test_headless_service(void **state)
 {
 	json_t *tj = load("tj_fraud.json");
@@ -472,6 +513,19 @@ static void test_validation(void **state)
 	tj = load("tj_fraud.json");
 	set(tj, "spec", "image", json_string(""));
 	expect_invalid(tj, "spec.image is empty");
+
+	tj = load("tj_fraud.json");
+	set(tj, "spec.output", "uri", json_string("pvc:///v4/model.onnx"));
+	expect_invalid(tj, "spec.output.uri \"pvc:///v4/model.onnx\" is not pvc://<claim>/<path>");
+
+	tj = load("tj_fraud.json");
+	set(tj, "spec.dataset", "uri", json_string("pvc://data/../etc/"));
+	expect_invalid(tj, "spec.dataset.uri");
+
+	tj = load("tj_fraud.json");
+	json_array_append_new(json_path(tj, "spec.env"),
+			      json_pack("{s:s, s:s}", "name", "SAQR_OUTPUT_PATH", "value", "/x"));
+	expect_invalid(tj, "sets SAQR_OUTPUT_PATH");
 }
 
 static void test_errors(void **state)
@@ -498,6 +552,7 @@ int main(void)
 	    cmocka_unit_test(test_compliance_inherited),
 	    cmocka_unit_test(test_pod),
 	    cmocka_unit_test(test_pytorch_env),
+	    cmocka_unit_test(test_pvc_mounts),
 	    cmocka_unit_test(test_headless_service),
 	    cmocka_unit_test(test_tensorflow_config),
 	    cmocka_unit_test(test_single_replica),
