@@ -242,7 +242,8 @@ int driftactions_rollback_patch(const json_t *entry, const char *incident_id, js
 
 	if (!model || !patch || da_model_field(model, entry, "version", false) ||
 	    da_model_field(model, entry, "uri", false) || da_model_field(model, entry, "digest", false) ||
-	    da_model_field(model, entry, "name", true) || da_model_field(model, entry, "format", true) ||
+	    da_model_field(model, entry, "signature", false) || da_model_field(model, entry, "name", true) ||
+	    da_model_field(model, entry, "format", true) ||
 	    json_object_set_new(json_object_get(patch, "spec"), "model", model)) {
 		json_decref(patch);
 		return SAQR_ENOMEM;

@@ -106,12 +106,33 @@ static const char *env_value(const json_t *env, const char *name)
 	return NULL;
 }
 
+/* The value after flag in the args of the pod template's init container name, or NULL. */
+static const char *init_arg(const json_t *tmpl, const char *name, const char *flag)
+{
+	size_t i, j;
+	json_t *c, *a;
+
+	json_array_foreach(json_path(tmpl, "spec.initContainers"), i, c)
+	{
+		const json_t *args = json_object_get(c, "args");
+
+		if (strcmp(json_path_str(c, "name", ""), name) != 0)
+			continue;
+		json_array_foreach(args, j,
+				   a) if (json_is_string(a) &&
+					  strcmp(json_string_value(a), flag) ==
+					      0) return json_string_value(json_array_get(args, j + 1));
+	}
+	return NULL;
+}
+
 static int set_opt(json_t *obj, const char *key, const char *v)
 {
 	return v && *v ? json_object_set_new(obj, key, json_string(v)) : 0;
 }
 
-/* The model a Deployment's pod template serves ({version, uri, digest, format}), or NULL. */
+/* The model a Deployment's pod template serves ({version, uri, digest, format, signature: what
+ * saqr-fetch verifies}), or NULL. */
 static json_t *deployed_model(const json_t *dep)
 {
 	const json_t *tmpl = json_path(dep, "spec.template");
@@ -127,7 +148,8 @@ static json_t *deployed_model(const json_t *dep)
 		    json_string_value(
 			json_object_get(json_path(tmpl, "metadata.annotations"), MD_ANN_MODEL_VERSION))) ||
 	    set_opt(m, "uri", uri) || set_opt(m, "digest", env_value(env, "SAQR_MODEL_DIGEST")) ||
-	    set_opt(m, "format", env_value(env, "SAQR_MODEL_FORMAT"))) {
+	    set_opt(m, "format", env_value(env, "SAQR_MODEL_FORMAT")) ||
+	    set_opt(m, "signature", init_arg(tmpl, MD_FETCH_CONTAINER, "--signature"))) {
 		json_decref(m);
 		return NULL;
 	}
@@ -155,6 +177,7 @@ static json_t *model_subset(const json_t *m, bool with_format, const char *deplo
 	    set_opt(o, "uri", json_path_str(m, "uri", NULL)) ||
 	    set_opt(o, "digest", json_path_str(m, "digest", NULL)) ||
 	    (with_format && set_opt(o, "format", json_path_str(m, "format", NULL))) ||
+	    set_opt(o, "signature", json_path_str(m, "signature", NULL)) ||
 	    set_opt(o, "deployedAt", deployed_at)) {
 		json_decref(o);
 		return NULL;

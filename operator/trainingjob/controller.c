@@ -50,7 +50,7 @@ struct tjc_run {
 	double retry_after; /* look again later (a missing promotion target) */
 	int err;	    /* the first API error */
 	bool output_unread; /* listing the Job's pods failed: no promotion this time */
-	char digest[TJ_DIGEST_BUF];
+	struct tj_output output;
 	char output_error[TJC_MSG_MAX]; /* why the pods gave no digest */
 	char apply_error[TJC_MSG_MAX];
 	char now[COND_TIME_BUF];
@@ -111,7 +111,7 @@ static json_t *tjc_observed_job(struct tjc_run *r)
 /* ---- output ---- */
 
 /* The digest the trainer of completion index 0 reported in its termination message, into
- * r->digest (else why not into r->output_error). One LIST of the Job's index-0 pods. */
+ * r->output (else why not into r->output_error). One LIST of the Job's index-0 pods. */
 static void tjc_read_output(struct tjc_run *r, const json_t *job)
 {
 	char selector[2 * OBJMETA_NAME_BUF + 96];
@@ -132,9 +132,9 @@ static void tjc_read_output(struct tjc_run *r, const json_t *job)
 			 kst.message);
 		return;
 	}
-	if (tj_output_from_pods(r->tj, job, json_object_get(list, "items"), r->digest, r->output_error,
+	if (tj_output_from_pods(r->tj, job, json_object_get(list, "items"), &r->output, r->output_error,
 				sizeof(r->output_error)))
-		r->digest[0] = '\0';
+		r->output.digest[0] = '\0';
 	json_decref(list);
 }
 
@@ -287,7 +287,8 @@ static int tjc_write_status(struct tjc_run *r)
 	obs.job = job;
 	if (tj_output_wanted(r->tj, job))
 		tjc_read_output(r, job);
-	obs.output_digest = r->digest[0] ? r->digest : NULL;
+	obs.output_digest = r->output.digest[0] ? r->output.digest : NULL;
+	obs.output_signature = obs.output_digest && r->output.signature[0] ? r->output.signature : NULL;
 	rc = tj_status(r->tj, &obs, r->now, &st);
 	if (rc == 0 && !r->output_unread && tj_promotion_pending(r->tj, st))
 		rc = tjc_promote(r, st);

@@ -42,6 +42,27 @@ static int check_uri(const json_t *out, const char *want_uri, char *err, size_t 
 	return 0;
 }
 
+/* output.signature, when the trainer signed its output: where the OMS bundle is. */
+static int check_signature(const json_t *out, char *err, size_t errlen)
+{
+	const json_t *sig = json_object_get(out, "signature");
+	const char *s = json_string_value(sig);
+	size_t n = s ? strlen(s) : 0;
+
+	if (!sig)
+		return 0;
+	if (!s)
+		return saqr_fail(SAQR_EINVAL, err, errlen, "output.signature is not a string");
+	if (n == 0 || n > TJ_SIGNATURE_MAX)
+		return saqr_fail(SAQR_EINVAL, err, errlen,
+				 "output.signature has %zu characters; give 1 to %d", n, TJ_SIGNATURE_MAX);
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return saqr_fail(SAQR_EINVAL, err, errlen,
+					 "output.signature holds a space or control character");
+	return 0;
+}
+
 static int check_output(const json_t *doc, const char *want_uri, char *err, size_t errlen)
 {
 	const json_t *out = json_object_get(doc, "output");
@@ -59,18 +80,19 @@ static int check_output(const json_t *doc, const char *want_uri, char *err, size
 		return saqr_fail(SAQR_EINVAL, err, errlen,
 				 "output.digest \"%.80s\" is not sha256:<64 lowercase hex digits>",
 				 json_string_value(digest));
-	return check_uri(out, want_uri, err, errlen);
+	if (check_uri(out, want_uri, err, errlen))
+		return SAQR_EINVAL;
+	return check_signature(out, err, errlen);
 }
 
-int tj_output_parse(const char *text, const char *want_uri, char digest[TJ_DIGEST_BUF], char *err,
-		    size_t errlen)
+int tj_output_parse(const char *text, const char *want_uri, struct tj_output *out, char *err, size_t errlen)
 {
 	char perr[128] = "";
 	size_t len = text ? strlen(text) : 0;
 	json_t *doc;
 	int rc;
 
-	if (!text || !digest)
+	if (!text || !out)
 		return saqr_fail(SAQR_EINVAL, err, errlen, "no termination message");
 	if (len > TJ_TERMINATION_MAX)
 		return saqr_fail(SAQR_ETOOBIG, err, errlen,
@@ -85,8 +107,11 @@ int tj_output_parse(const char *text, const char *want_uri, char digest[TJ_DIGES
 		rc = saqr_fail(SAQR_EPARSE, err, errlen, "the termination message is not a JSON object");
 	else
 		rc = check_output(doc, want_uri, err, errlen);
-	if (rc == 0)
-		snprintf(digest, TJ_DIGEST_BUF, "%s", json_path_str(doc, "output.digest", ""));
+	if (rc == 0) {
+		snprintf(out->digest, sizeof(out->digest), "%s", json_path_str(doc, "output.digest", ""));
+		snprintf(out->signature, sizeof(out->signature), "%s",
+			 json_path_str(doc, "output.signature", ""));
+	}
 	json_decref(doc);
 	return rc;
 }
@@ -134,7 +159,7 @@ static const json_t *authoritative(const json_t *pod, const char *job_uid)
 	return term;
 }
 
-int tj_output_from_pods(const json_t *tj, const json_t *job, const json_t *pods, char digest[TJ_DIGEST_BUF],
+int tj_output_from_pods(const json_t *tj, const json_t *job, const json_t *pods, struct tj_output *out,
 			char *err, size_t errlen)
 {
 	const char *job_uid = json_path_str(job, "metadata.uid", "");
@@ -150,7 +175,7 @@ int tj_output_from_pods(const json_t *tj, const json_t *job, const json_t *pods,
 
 		if (!term)
 			continue;
-		rc = tj_output_parse(json_path_str(term, "message", ""), want, digest, perr, sizeof(perr));
+		rc = tj_output_parse(json_path_str(term, "message", ""), want, out, perr, sizeof(perr));
 		if (rc)
 			return saqr_fail(rc, err, errlen, "pod %s: %s",
 					 json_path_str(pod, "metadata.name", ""), perr);
@@ -167,4 +192,11 @@ const char *tj_output_digest(const json_t *status)
 	const char *d = json_path_str(status, "outputModel.digest", NULL);
 
 	return d && *d ? d : NULL;
+}
+
+const char *tj_output_signature(const json_t *status)
+{
+	const char *s = json_path_str(status, "outputModel.signature", NULL);
+
+	return s && *s ? s : NULL;
 }

@@ -214,14 +214,26 @@ static int set_str_opt(json_t *obj, const char *key, const char *v)
 	return v && *v ? json_object_set_new(obj, key, json_string(v)) : 0;
 }
 
+/* The status recorded before, when it was for the same output (else NULL). */
+static const json_t *prev_output(const struct tj_eval *e, const char *uri)
+{
+	return strcmp(json_path_str(e->prev, "outputModel.uri", ""), uri) == 0 ? e->prev : NULL;
+}
+
 /* The digest the trainer reported now, else the one recorded for the same output. */
 static const char *output_digest(const struct tj_eval *e, const char *uri)
 {
 	if (e->obs->output_digest)
 		return e->obs->output_digest;
-	if (strcmp(json_path_str(e->prev, "outputModel.uri", ""), uri) != 0)
-		return NULL;
-	return tj_output_digest(e->prev);
+	return prev_output(e, uri) ? tj_output_digest(e->prev) : NULL;
+}
+
+/* The signature that goes with output_digest's digest. */
+static const char *output_signature(const struct tj_eval *e, const char *uri)
+{
+	if (e->obs->output_digest)
+		return e->obs->output_signature;
+	return prev_output(e, uri) ? tj_output_signature(e->prev) : NULL;
 }
 
 static int set_output_model(json_t *st, const struct tj_eval *e)
@@ -233,7 +245,8 @@ static int set_output_model(json_t *st, const struct tj_eval *e)
 		return 0;
 	m = json_pack("{s:s}", "uri", uri);
 	if (!m || set_str_opt(m, "version", json_path_str(e->spec, "promote.version", NULL)) ||
-	    set_str_opt(m, "digest", output_digest(e, uri))) {
+	    set_str_opt(m, "digest", output_digest(e, uri)) ||
+	    set_str_opt(m, "signature", output_signature(e, uri))) {
 		json_decref(m);
 		return SAQR_ENOMEM;
 	}
@@ -327,11 +340,13 @@ static bool is_target(const json_t *tj, const json_t *md)
 	       strcmp(json_path_str(md, "metadata.namespace", ""), ns) == 0;
 }
 
-static bool serves(const json_t *md, const char *uri, const char *version, const char *digest)
+static bool serves(const json_t *md, const char *uri, const char *version, const char *digest,
+		   const char *signature)
 {
 	return strcmp(json_path_str(md, "spec.model.uri", ""), uri) == 0 &&
 	       strcmp(json_path_str(md, "spec.model.version", ""), version) == 0 &&
-	       strcmp(json_path_str(md, "spec.model.digest", ""), digest) == 0;
+	       strcmp(json_path_str(md, "spec.model.digest", ""), digest) == 0 &&
+	       strcmp(json_path_str(md, "spec.model.signature", ""), signature ? signature : "") == 0;
 }
 
 int tj_promotion(const json_t *tj, const json_t *status, const json_t *md, json_t **patch)
@@ -340,6 +355,7 @@ int tj_promotion(const json_t *tj, const json_t *status, const json_t *md, json_
 	const char *version = json_path_str(tj, "spec.promote.version", "");
 	const char *name = json_path_str(tj, "metadata.name", "");
 	const char *digest = tj_output_digest(status);
+	const char *signature = tj_output_signature(status);
 	json_t *p;
 
 	if (!patch || !*uri || !*version || !*name || !tj_promotion_target(tj))
@@ -350,12 +366,14 @@ int tj_promotion(const json_t *tj, const json_t *status, const json_t *md, json_
 		return SAQR_ENOTFOUND;
 	if (!is_target(tj, md))
 		return SAQR_EINVAL;
-	if (serves(md, uri, version, digest)) {
+	if (serves(md, uri, version, digest, signature)) {
 		*patch = NULL;
 		return 0;
 	}
-	p = json_pack("{s:{s:{s:s}}, s:{s:{s:s, s:s, s:s}}}", "metadata", "annotations", TJ_ANN_PROMOTED_FROM,
-		      name, "spec", "model", "uri", uri, "version", version, "digest", digest);
+	/* a signature of the model replaced must not stay: null removes it */
+	p = json_pack("{s:{s:{s:s}}, s:{s:{s:s, s:s, s:s, s:o}}}", "metadata", "annotations",
+		      TJ_ANN_PROMOTED_FROM, name, "spec", "model", "uri", uri, "version", version, "digest",
+		      digest, "signature", signature ? json_string(signature) : json_null());
 	if (!p)
 		return SAQR_ENOMEM;
 	*patch = p;

@@ -59,7 +59,14 @@
 /* The trainer's report: its termination message, at most what the kubelet keeps of one. */
 #define TJ_TERMINATION_PATH "/dev/termination-log"
 #define TJ_TERMINATION_MAX 4096
-#define TJ_DIGEST_BUF 72 /* "sha256:" + 64 hex digits + NUL */
+#define TJ_DIGEST_BUF 72      /* "sha256:" + 64 hex digits + NUL */
+#define TJ_SIGNATURE_MAX 2048 /* as spec.model.signature of a ModelDeployment */
+
+/* What the trainer reported of its output. */
+struct tj_output {
+	char digest[TJ_DIGEST_BUF];
+	char signature[TJ_SIGNATURE_MAX + 1]; /* its OMS bundle, "" when the trainer signed nothing */
+};
 
 enum tj_owned_index {
 	TJ_OWNED_JOB,	  /* APPLY; LEAVE once the TrainingJob has finished */
@@ -90,27 +97,30 @@ void tj_desired_release(struct tj_desired *d);
 
 /* What the controller observed for tj. Borrowed; any may be NULL. */
 struct tj_observed {
-	const json_t *job;	   /* the Job as read back after apply, or NULL when absent */
-	const char *apply_error;   /* what failed while applying, or NULL */
-	const char *output_digest; /* from tj_output_from_pods, or NULL */
+	const json_t *job;	      /* the Job as read back after apply, or NULL when absent */
+	const char *apply_error;      /* what failed while applying, or NULL */
+	const char *output_digest;    /* from tj_output_from_pods, or NULL */
+	const char *output_signature; /* with output_digest: the signature reported, or NULL */
 };
 
 /* ---- output (output.c; tj_output_wanted in status.c) ---- */
 
 /* Parse the trainer's termination message text (at most TJ_TERMINATION_MAX bytes):
- *   {"output":{"uri":"<spec.output.uri>","digest":"sha256:<64 lowercase hex>"}}
+ *   {"output":{"uri":"<spec.output.uri>","digest":"sha256:<64 lowercase hex>",
+ *              "signature":"<where its OMS bundle is>"}}
  * output.digest is required; output.uri may be left out, but when present must equal want_uri
- * (spec.output.uri; NULL: not checked); other keys are ignored. digest is written only on
- * success. 0; SAQR_ETOOBIG; SAQR_EPARSE (not a JSON object); SAQR_EINVAL (a field missing, of
- * the wrong type or malformed). err names the field and what it must be. */
-int tj_output_parse(const char *text, const char *want_uri, char digest[TJ_DIGEST_BUF], char *err,
-		    size_t errlen);
+ * (spec.output.uri; NULL: not checked); output.signature is optional (1 to TJ_SIGNATURE_MAX
+ * printable characters: a URI in the model's store or a path, as spec.model.signature); other
+ * keys are ignored. out is written only on success. 0; SAQR_ETOOBIG; SAQR_EPARSE (not a JSON
+ * object); SAQR_EINVAL (a field missing, of the wrong type or malformed). err names the field
+ * and what it must be. */
+int tj_output_parse(const char *text, const char *want_uri, struct tj_output *out, char *err, size_t errlen);
 
 /* The digest the trainer reported, from pods (the Job's Pods, an array; borrowed): the first pod
  * controlled by job with completion index 0 whose trainer container terminated with exit code 0
  * is authoritative; its state.terminated.message goes through tj_output_parse. 0 (digest set);
  * SAQR_ENOTFOUND (no such pod) or tj_output_parse's error, err saying which pod and why. */
-int tj_output_from_pods(const json_t *tj, const json_t *job, const json_t *pods, char digest[TJ_DIGEST_BUF],
+int tj_output_from_pods(const json_t *tj, const json_t *job, const json_t *pods, struct tj_output *out,
 			char *err, size_t errlen);
 
 /* Whether to read the Job's pods for the digest: job (live; NULL: gone) completed, tj has
@@ -120,6 +130,9 @@ bool tj_output_wanted(const json_t *tj, const json_t *job);
 
 /* status.outputModel.digest of a TrainingJob status, or NULL. Borrowed. */
 const char *tj_output_digest(const json_t *status);
+
+/* status.outputModel.signature of a TrainingJob status, or NULL. Borrowed. */
+const char *tj_output_signature(const json_t *status);
 
 /* The full status tj should have: observedGeneration, jobName, startTime, completionTime,
  * active, succeeded, failed, outputModel {uri, version, digest} (after success with spec.output;
@@ -144,9 +157,11 @@ bool tj_promotion_pending(const json_t *tj, const json_t *status);
 
 /* The merge patch (application/merge-patch+json) that points md's spec.model at tj's output:
  * {"metadata":{"annotations":{"saqr.dev/promoted-from":"<tj>"}},
- *  "spec":{"model":{"uri":<output.uri>,"version":<promote.version>,"digest":<digest>}}}
- * with the digest the trainer reported (status.outputModel.digest; status as from tj_status).
- * *patch is NULL when md already serves that uri, version and digest. md is the target as read
+ *  "spec":{"model":{"uri":<output.uri>,"version":<promote.version>,"digest":<digest>,
+ *                   "signature":<signature, or null>}}}
+ * with the digest and signature the trainer reported (status.outputModel; status as from
+ * tj_status): the previous model's signature never stays on the new model.
+ * *patch is NULL when md already serves that uri, version, digest and signature. md is the target as read
  * (NULL when it does not exist). 0, SAQR_EEMPTY (no digest in status), SAQR_ENOTFOUND (md
  * NULL), SAQR_EINVAL (md is not the target, or tj cannot promote), SAQR_ENOMEM. */
 int tj_promotion(const json_t *tj, const json_t *status, const json_t *md, json_t **patch);

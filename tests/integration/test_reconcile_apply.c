@@ -296,7 +296,7 @@ static void test_ssa_refuses_duplicate_env(void **state)
 static void test_tj_objects_apply_and_status(void **state)
 {
 	json_t *tj = load_into_ns("tj_fraud.json"), *applied[TJ_OWNED_COUNT], *job, *st = NULL;
-	struct tj_observed obs = {NULL, NULL, NULL};
+	struct tj_observed obs = {0};
 	struct tj_desired d;
 
 	(void)state;
@@ -339,7 +339,7 @@ static void test_tj_objects_apply_and_status(void **state)
 static void test_tj_changed_template_is_refused(void **state)
 {
 	json_t *tj = load_into_ns("tj_fraud.json"), *out, *job, *st = NULL;
-	struct tj_observed obs = {NULL, NULL, NULL};
+	struct tj_observed obs = {0};
 	struct tj_desired d;
 	struct buf err;
 	int code;

@@ -255,6 +255,22 @@ static void test_rollback_target(void **state)
 	json_decref(md);
 }
 
+/* A signed entry: the rollback restores its signature with the model. */
+static void test_rollback_restores_signature(void **state)
+{
+	json_t *entry =
+	    json_pack("{s:s, s:s, s:s, s:s}", "version", "v2", "uri", "s3://models/fraud/v2", "digest",
+		      "sha256:2222222222222222222222222222222222222222222222222222222222222222", "signature",
+		      "s3://models/fraud/v2.sig");
+	json_t *patch = NULL;
+
+	(void)state;
+	assert_int_equal(driftactions_rollback_patch(entry, "inc-8", &patch), 0);
+	assert_string_equal(json_path_str(patch, "spec.model.signature", ""), "s3://models/fraud/v2.sig");
+	json_decref(patch);
+	json_decref(entry);
+}
+
 static void test_rollback_patch_and_marker(void **state)
 {
 	json_t *md = load_json("md_history.json"), *patch = NULL;
@@ -266,6 +282,8 @@ static void test_rollback_patch_and_marker(void **state)
 	assert_string_equal(json_path_str(patch, "spec.model.version", ""), "v2");
 	assert_string_equal(json_path_str(patch, "spec.model.uri", ""), "s3://models/fraud/v2");
 	assert_true(json_is_null(json_path(patch, "spec.model.digest"))); /* v2 had none: removed */
+	/* nor a signature: the current model's must not stay on v2 */
+	assert_true(json_is_null(json_path(patch, "spec.model.signature")));
 	assert_string_equal(json_path_str(patch, "spec.model.format", ""), "onnx");
 	assert_string_equal(json_string_value(json_object_get(json_path(patch, "metadata.annotations"),
 							      DRIFTACTIONS_ANN_ROLLED_BACK_FOR)),
@@ -426,6 +444,7 @@ int main(void)
 	    cmocka_unit_test(test_retrain_object),
 	    cmocka_unit_test(test_rollback_target),
 	    cmocka_unit_test(test_rollback_patch_and_marker),
+	    cmocka_unit_test(test_rollback_restores_signature),
 	    cmocka_unit_test(test_secret_values),
 	    cmocka_unit_test(test_sinks),
 	    cmocka_unit_test(test_stale_pending),

@@ -146,6 +146,25 @@ static void test_available(void **state)
 }
 
 /* A status in which 1.3.2 is serving, with that one history entry. */
+/* The signature saqr-fetch verifies (its --signature) is part of the model served and recorded. */
+static void test_signature_recorded(void **state)
+{
+	json_t *md = load("md_fraud.json"), *d = load("deploy_available.json"), *st = NULL;
+	json_t *init =
+	    json_pack("[{s:s, s:s, s:[s, s, s, s]}]", "name", "saqr-fetch", "image", "saqr-fetch", "args",
+		      "--digest", "sha256:x", "--signature", "s3://models/fraud/1.4.0/model.sig");
+	struct md_observed obs = {.deployment = d};
+
+	(void)state;
+	assert_int_equal(json_object_set_new(json_path(d, "spec.template.spec"), "initContainers", init), 0);
+	assert_int_equal(md_status(md, &obs, T0, &st), 0);
+	assert_string_equal(S(st, "currentModel.signature"), "s3://models/fraud/1.4.0/model.sig");
+	assert_string_equal(S(st, "history.0.signature"), "s3://models/fraud/1.4.0/model.sig");
+	json_decref(st);
+	json_decref(d);
+	json_decref(md);
+}
+
 static json_t *serving_132(void)
 {
 	return json_pack("{s:i, s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:s}], s:[]}", "observedGeneration", 2,
@@ -519,6 +538,7 @@ int main(void)
 	    cmocka_unit_test(test_no_deployment_yet),
 	    cmocka_unit_test(test_just_created),
 	    cmocka_unit_test(test_available),
+	    cmocka_unit_test(test_signature_recorded),
 	    cmocka_unit_test(test_progressing_keeps_current_model),
 	    cmocka_unit_test(test_progress_deadline_exceeded),
 	    cmocka_unit_test(test_replica_failure_quota),

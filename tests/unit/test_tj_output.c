@@ -31,34 +31,72 @@ static json_t *load(const char *name)
 /* tj_output_parse on text must fail with rc and an error containing part; digest untouched. */
 static void expect_bad(const char *text, int rc, const char *part)
 {
-	char digest[TJ_DIGEST_BUF] = "untouched", err[512] = "";
+	struct tj_output out = {.digest = "untouched", .signature = "untouched"};
+	char err[512] = "";
 
-	assert_int_equal(tj_output_parse(text, URI, digest, err, sizeof(err)), rc);
+	assert_int_equal(tj_output_parse(text, URI, &out, err, sizeof(err)), rc);
 	if (!strstr(err, part))
 		fail_msg("error \"%s\" lacks \"%s\" (message %s)", err, part, text ? text : "NULL");
-	assert_string_equal(digest, "untouched");
+	assert_string_equal(out.digest, "untouched");
+	assert_string_equal(out.signature, "untouched");
 }
 
 static void test_parse_well_formed(void **state)
 {
-	char digest[TJ_DIGEST_BUF], err[256];
+	struct tj_output out;
+	char err[256];
 
 	(void)state;
 	assert_int_equal(tj_output_parse("{\"output\":{\"uri\":\"" URI "\",\"digest\":\"" DIGEST "\"}}", URI,
-					 digest, err, sizeof(err)),
+					 &out, err, sizeof(err)),
 			 0);
-	assert_string_equal(digest, DIGEST);
+	assert_string_equal(out.digest, DIGEST);
 	/* uri may be left out; other keys (the trainer's metrics, say) are ignored */
-	memset(digest, 0, sizeof(digest));
+	memset(&out, 0, sizeof(out));
 	assert_int_equal(tj_output_parse(" {\"metrics\":{\"auc\":0.93},\"output\":{\"digest\":\"" DIGEST
 					 "\",\"bytes\":1024}}\n",
-					 URI, digest, err, sizeof(err)),
+					 URI, &out, err, sizeof(err)),
 			 0);
-	assert_string_equal(digest, DIGEST);
+	assert_string_equal(out.digest, DIGEST);
 	/* want_uri NULL: the uri is not compared */
 	assert_int_equal(tj_output_parse("{\"output\":{\"uri\":\"s3://x/y\",\"digest\":\"" DIGEST "\"}}",
-					 NULL, digest, err, sizeof(err)),
+					 NULL, &out, err, sizeof(err)),
 			 0);
+}
+
+/* A signed output: the signature comes along; malformed ones are refused. */
+static void test_parse_signature(void **state)
+{
+	struct tj_output out;
+	char err[256], *long_sig;
+
+	(void)state;
+	assert_int_equal(tj_output_parse("{\"output\":{\"digest\":\"" DIGEST
+					 "\",\"signature\":\"s3://saqr-models/fraud/1.5.0/model.sig\"}}",
+					 URI, &out, err, sizeof(err)),
+			 0);
+	assert_string_equal(out.digest, DIGEST);
+	assert_string_equal(out.signature, "s3://saqr-models/fraud/1.5.0/model.sig");
+	/* unsigned: no signature */
+	assert_int_equal(
+	    tj_output_parse("{\"output\":{\"digest\":\"" DIGEST "\"}}", URI, &out, err, sizeof(err)), 0);
+	assert_string_equal(out.signature, "");
+	expect_bad("{\"output\":{\"digest\":\"" DIGEST "\",\"signature\":7}}", SAQR_EINVAL,
+		   "output.signature is not a string");
+	expect_bad("{\"output\":{\"digest\":\"" DIGEST "\",\"signature\":\"\"}}", SAQR_EINVAL,
+		   "output.signature has 0 characters; give 1 to 2048");
+	expect_bad("{\"output\":{\"digest\":\"" DIGEST "\",\"signature\":\"a b\"}}", SAQR_EINVAL,
+		   "space or control character");
+	expect_bad("{\"output\":{\"digest\":\"" DIGEST "\",\"signature\":\"a\\nb\"}}", SAQR_EINVAL,
+		   "space or control character");
+	long_sig = malloc(3000);
+	assert_non_null(long_sig);
+	memset(long_sig, 0, 3000);
+	strcpy(long_sig, "{\"output\":{\"digest\":\"" DIGEST "\",\"signature\":\"");
+	memset(long_sig + strlen(long_sig), 'x', 2049);
+	strcat(long_sig, "\"}}");
+	expect_bad(long_sig, SAQR_EINVAL, "output.signature has 2049 characters");
+	free(long_sig);
 }
 
 static void test_parse_bad_json(void **state)
@@ -123,9 +161,10 @@ static void test_parse_oversize(void **state)
 	memcpy(big + n - 4, "\"}}", 4); /* one byte less: within the cap */
 	assert_int_equal(strlen(big), TJ_TERMINATION_MAX);
 	{
-		char digest[TJ_DIGEST_BUF], err[256];
+		struct tj_output out;
+		char err[256];
 
-		assert_int_equal(tj_output_parse(big, URI, digest, err, sizeof(err)), 0);
+		assert_int_equal(tj_output_parse(big, URI, &out, err, sizeof(err)), 0);
 	}
 	free(big);
 }
@@ -135,30 +174,31 @@ static void test_from_pods(void **state)
 	json_t *tj = load("tj_fraud.json"), *job = load("job_succeeded.json"),
 	       *list = load("pods_fraud_train.json");
 	json_t *pods = json_object_get(list, "items");
-	char digest[TJ_DIGEST_BUF] = "", err[512] = "";
+	struct tj_output out = {0};
+	char err[512] = "";
 
 	(void)state;
 	/* the failed first try, another Job's pod and index 1 are passed over */
-	assert_int_equal(tj_output_from_pods(tj, job, pods, digest, err, sizeof(err)), 0);
-	assert_string_equal(digest, DIGEST);
+	assert_int_equal(tj_output_from_pods(tj, job, pods, &out, err, sizeof(err)), 0);
+	assert_string_equal(out.digest, DIGEST);
 
 	/* the authoritative pod's message is broken: the error names the pod and the field */
 	json_object_set_new(json_path(pods, "3.status.containerStatuses.0.state.terminated"), "message",
 			    json_string("{\"output\":{\"digest\":\"md5:abc\"}}"));
-	assert_int_equal(tj_output_from_pods(tj, job, pods, digest, err, sizeof(err)), SAQR_EINVAL);
+	assert_int_equal(tj_output_from_pods(tj, job, pods, &out, err, sizeof(err)), SAQR_EINVAL);
 	assert_non_null(strstr(err, "pod fraud-train-0-ccccc: output.digest \"md5:abc\""));
-	assert_string_equal(digest, DIGEST); /* untouched */
+	assert_string_equal(out.digest, DIGEST); /* untouched */
 
 	/* no message at all (the trainer wrote nothing) */
 	json_object_del(json_path(pods, "3.status.containerStatuses.0.state.terminated"), "message");
-	assert_int_equal(tj_output_from_pods(tj, job, pods, digest, err, sizeof(err)), SAQR_EINVAL);
+	assert_int_equal(tj_output_from_pods(tj, job, pods, &out, err, sizeof(err)), SAQR_EINVAL);
 	assert_non_null(strstr(err, "termination message is empty"));
 
 	/* only the failed index-0 pod is left */
 	json_array_remove(pods, 3);
-	assert_int_equal(tj_output_from_pods(tj, job, pods, digest, err, sizeof(err)), SAQR_ENOTFOUND);
+	assert_int_equal(tj_output_from_pods(tj, job, pods, &out, err, sizeof(err)), SAQR_ENOTFOUND);
 	assert_non_null(strstr(err, "no pod of Job fraud-train with completion index 0"));
-	assert_int_equal(tj_output_from_pods(tj, job, NULL, digest, err, sizeof(err)), SAQR_ENOTFOUND);
+	assert_int_equal(tj_output_from_pods(tj, job, NULL, &out, err, sizeof(err)), SAQR_ENOTFOUND);
 	json_decref(list);
 	json_decref(job);
 	json_decref(tj);
@@ -170,13 +210,14 @@ static void test_from_pods_running_trainer(void **state)
 	       *list = load("pods_fraud_train.json");
 	json_t *pods = json_object_get(list, "items");
 	json_t *cs = json_path(pods, "3.status.containerStatuses.0");
-	char digest[TJ_DIGEST_BUF], err[512] = "";
+	struct tj_output out;
+	char err[512] = "";
 
 	(void)state;
 	/* a trainer still running (or only lastState) has no report yet */
 	json_object_set_new(cs, "state",
 			    json_pack("{s:{s:s}}", "running", "startedAt", "2024-05-01T10:00:07Z"));
-	assert_int_equal(tj_output_from_pods(tj, job, pods, digest, err, sizeof(err)), SAQR_ENOTFOUND);
+	assert_int_equal(tj_output_from_pods(tj, job, pods, &out, err, sizeof(err)), SAQR_ENOTFOUND);
 	json_decref(list);
 	json_decref(job);
 	json_decref(tj);
@@ -189,6 +230,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_bad_json),
 	    cmocka_unit_test(test_parse_missing_and_wrong_types),
 	    cmocka_unit_test(test_parse_malformed_digest),
+	    cmocka_unit_test(test_parse_signature),
 	    cmocka_unit_test(test_parse_other_artifact),
 	    cmocka_unit_test(test_parse_oversize),
 	    cmocka_unit_test(test_from_pods),

@@ -37,7 +37,7 @@ static json_t *load(const char *name)
 static json_t *status_digest(const json_t *tj, const char *job_fixture, const char *now, const char *digest)
 {
 	json_t *job = job_fixture ? load(job_fixture) : NULL, *st = NULL;
-	struct tj_observed obs = {job, NULL, digest};
+	struct tj_observed obs = {job, NULL, digest, NULL};
 
 	assert_int_equal(tj_status(tj, &obs, now, &st), 0);
 	assert_non_null(st);
@@ -48,7 +48,7 @@ static json_t *status_digest(const json_t *tj, const char *job_fixture, const ch
 static json_t *status_of(const json_t *tj, const char *job_fixture, const char *now)
 {
 	json_t *job = job_fixture ? load(job_fixture) : NULL, *st = NULL;
-	struct tj_observed obs = {job, NULL, NULL};
+	struct tj_observed obs = {job, NULL, NULL, NULL};
 
 	assert_int_equal(tj_status(tj, &obs, now, &st), 0);
 	assert_non_null(st);
@@ -290,7 +290,9 @@ static void test_promotion_once(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_path(patch, "metadata.annotations"),
 							      "saqr.dev/promoted-from")),
 			    "fraud-train");
-	assert_int_equal(json_object_size(json_path(patch, "spec.model")), 3);
+	assert_int_equal(json_object_size(json_path(patch, "spec.model")), 4);
+	/* unsigned output: the previous model's signature is removed, never kept */
+	assert_true(json_is_null(json_path(patch, "spec.model.signature")));
 	assert_string_equal(S(patch, "spec.model.uri"), "s3://saqr-models/fraud/1.5.0/model.onnx");
 	assert_string_equal(S(patch, "spec.model.version"), "1.5.0");
 	assert_string_equal(S(patch, "spec.model.digest"), DIGEST); /* the pin follows the model */
@@ -316,6 +318,46 @@ static void test_promotion_once(void **state)
 	expect_cond(again, "Ready", "True", "Succeeded", NULL);
 	assert_true(cond_status_equal(json_object_get(tj, "status"), again));
 	json_decref(again);
+	json_decref(md);
+	json_decref(tj);
+}
+
+/* A signed output: the signature is recorded with the digest and goes into spec.model. */
+static void test_promotion_signed(void **state)
+{
+	json_t *tj = load("tj_fraud.json"), *md = load("md_fraud.json"), *job = load("job_succeeded.json");
+	json_t *st = NULL, *again, *patch = NULL;
+	struct tj_observed obs = {job, NULL, DIGEST, "s3://saqr-models/fraud/1.5.0/model.sig"};
+
+	(void)state;
+	assert_int_equal(tj_status(tj, &obs, T1, &st), 0);
+	assert_string_equal(S(st, "outputModel.signature"), "s3://saqr-models/fraud/1.5.0/model.sig");
+	assert_string_equal(tj_output_signature(st), "s3://saqr-models/fraud/1.5.0/model.sig");
+	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
+	assert_string_equal(S(patch, "spec.model.signature"), "s3://saqr-models/fraud/1.5.0/model.sig");
+	assert_string_equal(S(patch, "spec.model.digest"), DIGEST);
+	json_decref(patch);
+	/* recorded: carried over when the pods are not read again */
+	json_object_set(tj, "status", st);
+	again = status_of(tj, "job_succeeded.json", T2);
+	assert_string_equal(S(again, "outputModel.signature"), "s3://saqr-models/fraud/1.5.0/model.sig");
+	json_decref(again);
+	/* the target serving that model with that signature needs no patch; another signature does */
+	json_object_set_new(json_path(md, "spec.model"), "uri",
+			    json_string("s3://saqr-models/fraud/1.5.0/model.onnx"));
+	json_object_set_new(json_path(md, "spec.model"), "version", json_string("1.5.0"));
+	json_object_set_new(json_path(md, "spec.model"), "digest", json_string(DIGEST));
+	json_object_set_new(json_path(md, "spec.model"), "signature",
+			    json_string("s3://saqr-models/fraud/1.5.0/model.sig"));
+	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
+	assert_null(patch);
+	json_object_set_new(json_path(md, "spec.model"), "signature",
+			    json_string("s3://elsewhere/model.sig"));
+	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
+	assert_non_null(patch);
+	json_decref(patch);
+	json_decref(st);
+	json_decref(job);
 	json_decref(md);
 	json_decref(tj);
 }
@@ -459,7 +501,7 @@ static void test_invalid_and_apply_error(void **state)
 {
 	json_t *tj = load("tj_fraud.json"), *job = load("job_running.json"), *st = NULL;
 	struct tj_observed obs = {
-	    job, "Job.batch \"fraud-train\" is invalid: spec.template: field is immutable", NULL};
+	    job, "Job.batch \"fraud-train\" is invalid: spec.template: field is immutable", NULL, NULL};
 
 	(void)state;
 	assert_int_equal(tj_status(tj, &obs, T0, &st), 0);
@@ -502,6 +544,7 @@ int main(void)
 	    cmocka_unit_test(test_idempotent),
 	    cmocka_unit_test(test_transition_from_running_to_succeeded),
 	    cmocka_unit_test(test_promotion_once),
+	    cmocka_unit_test(test_promotion_signed),
 	    cmocka_unit_test(test_promotion_target_already_serving),
 	    cmocka_unit_test(test_promotion_without_digest),
 	    cmocka_unit_test(test_output_wanted),
