@@ -61,7 +61,8 @@ demo_install() {
 	e2e_helm_install --set webhook.replicas=1 --set operator.replicas=1 \
 		--set "operator.agentImage.digest=$(e2e_pinned saqr.local/saqr-agent:dev | cut -d@ -f2)" \
 		--set "operator.fetchImage.digest=$(e2e_pinned saqr.local/saqr-fetch:dev | cut -d@ -f2)" \
-		--set "policy.spec.zeroTrust.allowedEndpoints[0]=http://$node_gw:$sink_port/hooks/"
+		--set "policy.spec.zeroTrust.allowedEndpoints[0]=http://$node_gw:$sink_port/hooks/" \
+		--set reports.installCRDs=true
 	show kubectl -n saqr-system get pods -o wide
 }
 
@@ -216,12 +217,15 @@ demo_training() {
 		kubectl -n "$ns" logs "$p" | sed "s|^|  ${p#pod/}: |"
 	done
 	show kubectl -n "$ns" get tj fraud-detector-train
-	note "promotion: the TrainingJob's output became the ModelDeployment's model"
-	until_ok 30 '[ "$(jsonpath md fraud-detector {.spec.model.version})" = v4 ]'
-	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={.spec.model}{'\n'}"
+	note "promotion: the TrainingJob's output is the model in force, pinned by the digest rank 0 reported."
+	note "spec.model stays what Git says (v3): Saqr writes spec.modelOverride, which no Git manifest"
+	note "carries, so an Argo CD or Flux sync neither reverts it nor shows drift (deploy/argocd/)"
+	until_ok 30 '[ "$(jsonpath md fraud-detector {.spec.modelOverride.model.version})" = v4 ]'
+	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={.spec.modelOverride}{'\n'}"
 	until_ok 30 '[ "$(demo_template_version)" = v4 ]'
 	kubectl -n "$ns" rollout status deployment/fraud-detector --timeout=90s >/dev/null
 	until_ok 60 '[ "$(jsonpath md fraud-detector {.status.currentModel.version})" = v4 ]'
+	show kubectl -n "$ns" get md fraud-detector
 	note "the Deployment's new ReplicaSet (SAQR_MODEL_VERSION=v4) replaced the first one:"
 	show kubectl -n "$ns" get replicasets -l app.kubernetes.io/instance=fraud-detector
 	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={range .status.history[*]}{.version} {.uri}{'\n'}{end}"
@@ -318,7 +322,7 @@ demo_drift() {
 	show kubectl -n "$ns" get tj,jobs
 	note "the rollback: the ModelDeployment is back on v3, and so is the Deployment's pod template"
 	until_ok 60 '[ "$(demo_template_version)" = v3 ]'
-	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={.spec.model.version}{'\n'}"
+	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={.status.modelSource.message}{'\n'}"
 	show kubectl -n "$ns" get deployment fraud-detector -o \
 		"jsonpath={range .spec.template.spec.containers[?(@.name==\"model-server\")].env[*]}{.name}={.value}{'\n'}{end}"
 	kubectl -n "$ns" rollout status deployment/fraud-detector --timeout=120s >/dev/null || true
@@ -328,6 +332,27 @@ demo_drift() {
 }
 
 # What went wrong, when a step fails: the objects, the pods' states and the recent Events.
+# ---- 5. continuous compliance ---------------------------------------------------------------
+
+# The audit's policy reports (one Report per namespace, read by Policy Reporter and friends), and
+# the evidence page for an auditor from them and the webhook's decision log.
+demo_compliance() {
+	step "5. Continuous compliance: the audit's policy reports, and the evidence for an auditor"
+	note "saqr-operator's audit evaluates every object the policy covers with the policy in force and"
+	note "writes openreports.io Reports (the chart installed their CRDs: reports.installCRDs=true):"
+	until_ok 60 '[ -n "$(kubectl -n "$ns" get reports.openreports.io -o name 2>/dev/null)" ]'
+	show kubectl get reports -A
+	kubectl get reports.openreports.io,clusterreports.openreports.io -A -o json >"$demo_dir/reports.json"
+	kubectl -n saqr-system logs deploy/saqr-webhook >"$demo_dir/decisions.log" 2>/dev/null || true
+	"$root/bin/saqrctl" report --reports "$demo_dir/reports.json" --decision-log "$demo_dir/decisions.log" \
+		--format html -o "$demo_dir/compliance-report.html"
+	"$root/bin/saqrctl" report --reports "$demo_dir/reports.json" --decision-log "$demo_dir/decisions.log" \
+		-o "$demo_dir/compliance-report.json"
+	note "saqrctl report: the policy in force, violations by rule, namespace and owner, break-glass,"
+	note "each rule's clause, denials over time; one self-contained page:"
+	echo "  $demo_dir/compliance-report.html"
+}
+
 demo_dump() {
 	echo "---- state at the failure ----"
 	kubectl -n "$ns" get md,tj,dp,deploy,rs,jobs,pods -o wide 2>&1 | sed 's/^/  /'

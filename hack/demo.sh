@@ -54,12 +54,16 @@ cmd_up() {
 	demo_drift
 	timing "4. drift, incident, retrain, rollback" "$(since "$t")"
 	rm -f "$demo_dir/traffic.mode" # the traffic stops; the ITSM webhook keeps listening
+	t=$(now)
+	demo_compliance
+	timing "5. policy reports, evidence" "$(since "$t")"
 	e2e_rss
 	trap - EXIT INT TERM HUP
 	step "Done in $(since "$e2e_t0")s. Saqr keeps running on the node; explore with:"
 	echo "  export KUBECONFIG=$KUBECONFIG PATH=$bindir:\$PATH"
 	echo "  kubectl -n $ns get md,tj,dp,deploy,rs,pods; kubectl -n $ns describe dp fraud-detector-drift"
 	echo "  kubectl -n saqr-system logs deploy/saqr-operator; the ITSM webhook's log: $demo_dir/sink.jsonl"
+	echo "  kubectl get reports -A; the evidence for an auditor: $demo_dir/compliance-report.html"
 	echo "  stop everything with: make demo-down"
 }
 

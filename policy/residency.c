@@ -538,19 +538,23 @@ static void rs_storage_all(struct policy_eval_ctx *ev)
 	static const struct rs_storage model[] = {
 	    {"spec.model.uri", "spec.storage.provider", "spec.storage.region"},
 	    {"spec.canary.model.uri", "spec.storage.provider", "spec.storage.region"},
+	    {"spec.modelOverride.model.uri", "spec.storage.provider", "spec.storage.region"},
 	};
 	static const struct rs_storage training[] = {
 	    {"spec.dataset.uri", "spec.dataset.provider", "spec.dataset.region"},
 	    {"spec.output.uri", "spec.output.provider", "spec.output.region"},
 	};
 	const struct rs_storage *s = NULL;
-	size_t i;
+	size_t i, n = 0;
 
-	if (ev->kind == PODSPEC_KIND_MODEL_DEPLOYMENT)
+	if (ev->kind == PODSPEC_KIND_MODEL_DEPLOYMENT) {
 		s = model;
-	else if (ev->kind == PODSPEC_KIND_TRAINING_JOB)
+		n = sizeof(model) / sizeof(model[0]);
+	} else if (ev->kind == PODSPEC_KIND_TRAINING_JOB) {
 		s = training;
-	for (i = 0; s && i < 2; i++)
+		n = sizeof(training) / sizeof(training[0]);
+	}
+	for (i = 0; s && i < n; i++)
 		rs_storage_check(ev, &s[i]);
 }
 

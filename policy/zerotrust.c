@@ -234,7 +234,8 @@ static bool zt_fetchable(const char *uri)
 	return false;
 }
 
-/* One model ("spec.model" or "spec.canary.model") under modelSignature.required. */
+/* One model ("spec.model", "spec.canary.model" or "spec.modelOverride.model") under
+ * modelSignature.required. */
 static void zt_model_signature(struct policy_eval_ctx *ev, const char *model)
 {
 	const json_t *m = json_path(ev->obj, model);
@@ -263,6 +264,8 @@ static void zt_model_signatures(struct policy_eval_ctx *ev)
 	zt_model_signature(ev, "spec.model");
 	if (json_is_object(json_path(ev->obj, "spec.canary.model")))
 		zt_model_signature(ev, "spec.canary.model");
+	if (json_is_object(json_path(ev->obj, "spec.modelOverride.model")))
+		zt_model_signature(ev, "spec.modelOverride.model");
 	if (!json_path_bool(ev->obj, "spec.fetch.enabled", true, NULL))
 		zt_report(
 		    ev, "zeroTrust.modelSignature", "spec.fetch.enabled",
@@ -274,6 +277,8 @@ static void zt_model(struct policy_eval_ctx *ev)
 {
 	const char *tls = json_path_str(ev->obj, "spec.security.tlsSecretName", "");
 	bool canary = json_is_object(json_path(ev->obj, "spec.canary.model"));
+	/* the model Saqr's promotion or rollback put in force (spec.modelOverride) obeys the same */
+	bool override = json_is_object(json_path(ev->obj, "spec.modelOverride.model"));
 
 	if (ev->p->zero_trust.require_model_tls && tls[0] == '\0')
 		zt_report(ev, "zeroTrust.modelTLS", "spec.security.tlsSecretName",
@@ -284,12 +289,18 @@ static void zt_model(struct policy_eval_ctx *ev)
 		zt_transport(ev, "spec.canary.model.uri");
 		zt_transport(ev, "spec.canary.model.signature");
 	}
+	if (override) {
+		zt_transport(ev, "spec.modelOverride.model.uri");
+		zt_transport(ev, "spec.modelOverride.model.signature");
+	}
 	zt_model_signatures(ev);
 	if (!ev->p->zero_trust.require_model_digest)
 		return;
 	zt_model_digest(ev, "spec.model.digest");
 	if (canary)
 		zt_model_digest(ev, "spec.canary.model.digest");
+	if (override)
+		zt_model_digest(ev, "spec.modelOverride.model.digest");
 }
 
 void zerotrust_pod(struct policy_eval_ctx *ev)

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "operator/driftpolicy/notify.h"
 #include "operator/driftpolicy/controller_internal.h"
+#include "operator/modeloverride.h"
 
 #define DP_MAX_DELIVERIES 50 /* per reconcile; the rest wait for the next one */
 
@@ -113,7 +114,7 @@ static void dp_rollback(struct driftpolicy__run *run, json_t *inc)
 	int rc;
 
 	if (driftactions_rolled_back_for(run->md, id)) {
-		driftactions_model_label(json_path(run->md, "spec.model"), label, sizeof(label));
+		driftactions_model_label(mo_model(run->md), label, sizeof(label));
 		json_object_set_new(inc, "rolledBackTo", json_string(label));
 		return;
 	}
@@ -127,7 +128,7 @@ static void dp_rollback(struct driftpolicy__run *run, json_t *inc)
 		return;
 	}
 	driftactions_model_label(target, label, sizeof(label));
-	rc = driftactions_rollback_patch(target, id, &patch);
+	rc = driftactions_rollback_patch(run->md, target, id, &patch);
 	if (rc == 0)
 		rc = ops->patch(ops, &driftpolicy__res_md, run->ns, md_name, KUBE_PATCH_MERGE, patch, &wo,
 				NULL, &st);

@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "operator/driftpolicy/drifteval.h"
+#include "operator/modeloverride.h"
 #include "operator/objmeta.h"
 #include "operator/trainingjob/trainingjob.h"
 #include "policy/exemptions.h"
@@ -207,7 +208,7 @@ static bool da_same_model(const json_t *a, const json_t *b)
 
 const json_t *driftactions_rollback_target(const json_t *md)
 {
-	const json_t *model = json_path(md, "spec.model");
+	const json_t *model = mo_model(md);
 	size_t i;
 	json_t *e;
 
@@ -224,27 +225,31 @@ bool driftactions_rolled_back_for(const json_t *md, const char *incident_id)
 	return v && incident_id && strcmp(v, incident_id) == 0;
 }
 
-/* entry's key into model, or null (removed by the merge patch) when entry lacks it. */
-static int da_model_field(json_t *model, const json_t *entry, const char *key, bool keep_missing)
+int driftactions_rollback_patch(const json_t *md, const json_t *entry, const char *incident_id, json_t **out)
 {
-	const json_t *v = json_object_get(entry, key);
+	static const char *const kept[] = {"name", "format", NULL};
+	const json_t *spec_model = json_path(md, "spec.model");
+	json_t *model = json_deep_copy(entry), *patch = NULL;
+	char source[160];
 
-	if (!json_is_string(v))
-		return keep_missing ? 0 : json_object_set_new(model, key, json_null());
-	return json_object_set_new(model, key, json_deep_copy(v));
-}
-
-int driftactions_rollback_patch(const json_t *entry, const char *incident_id, json_t **out)
-{
-	json_t *model = json_object();
-	json_t *patch = json_pack("{s:{s:{s:s}}, s:{}}", "metadata", "annotations",
-				  DRIFTACTIONS_ANN_ROLLED_BACK_FOR, incident_id ? incident_id : "", "spec");
-
-	if (!model || !patch || da_model_field(model, entry, "version", false) ||
-	    da_model_field(model, entry, "uri", false) || da_model_field(model, entry, "digest", false) ||
-	    da_model_field(model, entry, "signature", false) || da_model_field(model, entry, "name", true) ||
-	    da_model_field(model, entry, "format", true) ||
-	    json_object_set_new(json_object_get(patch, "spec"), "model", model)) {
+	if (!model)
+		return SAQR_ENOMEM;
+	json_object_del(model, "deployedAt");
+	/* name and format: the entry's, else spec.model's */
+	for (int i = 0; kept[i]; i++)
+		if (!json_is_string(json_object_get(model, kept[i])) &&
+		    json_is_string(json_object_get(spec_model, kept[i])) &&
+		    json_object_set(model, kept[i], json_object_get(spec_model, kept[i]))) {
+			json_decref(model);
+			return SAQR_ENOMEM;
+		}
+	snprintf(source, sizeof(source), "incident %.120s", incident_id ? incident_id : "");
+	patch = mo_patch(md, model, MO_REASON_ROLLBACK, source);
+	json_decref(model);
+	if (!patch ||
+	    json_object_set_new(patch, "metadata",
+				json_pack("{s:{s:s}}", "annotations", DRIFTACTIONS_ANN_ROLLED_BACK_FOR,
+					  incident_id ? incident_id : ""))) {
 		json_decref(patch);
 		return SAQR_ENOMEM;
 	}

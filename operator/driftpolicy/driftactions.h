@@ -54,15 +54,18 @@ int driftactions_retrain_object(const json_t *dp, const json_t *tjs, const char 
 
 /* ---- rollback ---- */
 
-/* The newest entry of md's status.history whose model (uri, version, digest) differs from
- * spec.model: what a rollback restores. NULL when there is none. Borrowed. */
+/* The newest entry of md's status.history whose model (uri, version, digest) differs from the
+ * model in force (spec.modelOverride or spec.model, operator/modeloverride.h): what a rollback
+ * restores. NULL when there is none. Borrowed. */
 const json_t *driftactions_rollback_target(const json_t *md);
 /* Whether md was already rolled back for incident_id (its annotation says so). */
 bool driftactions_rolled_back_for(const json_t *md, const char *incident_id);
-/* The merge patch for md: spec.model from entry (fields entry lacks are removed, except name
- * and format which stay) and the annotation saqr.dev/rolled-back-for=incident_id.
+/* The merge patch for md that puts entry's model in force without rewriting spec.model, which
+ * Git owns: spec.modelOverride {model: entry's version, uri, digest, signature (those entry
+ * lacks removed) with entry's name and format or else spec.model's, reason "Rollback", source
+ * "incident <id>", base: spec.model}, and the annotation saqr.dev/rolled-back-for=incident_id.
  * 0 or SAQR_ENOMEM. */
-int driftactions_rollback_patch(const json_t *entry, const char *incident_id, json_t **out);
+int driftactions_rollback_patch(const json_t *md, const json_t *entry, const char *incident_id, json_t **out);
 /* "version (uri)" of a model entry into out. */
 void driftactions_model_label(const json_t *model, char *out, size_t outlen);
 

@@ -12,6 +12,7 @@
 #include "operator/conditions.h"
 #include "operator/crstatus.h"
 #include "operator/modeldeployment/modeldeployment.h"
+#include "operator/modeloverride.h"
 #include "operator/opctl.h"
 #include "operator/operator.h"
 #include "operator/owned.h"
@@ -41,7 +42,8 @@ struct mdc {
 /* One reconcile. */
 struct mdc_run {
 	struct mdc *c;
-	const json_t *md;
+	const json_t *md;   /* as read, with the model in force as spec.model (mo_effective) */
+	const json_t *orig; /* as read */
 	struct md_desired d;
 	bool have_desired;
 	json_t *live[MD_OWNED_COUNT]; /* as the objects now stand (apply answer or cache) */
@@ -156,6 +158,8 @@ static int mdc_write_status(struct mdc_run *r)
 	opctl_now(now, sizeof(now));
 	if (rc == 0)
 		rc = md_status(r->md, &obs, now, &st);
+	if (rc == 0 && json_object_set_new(st, "modelSource", mo_source(r->orig)))
+		rc = SAQR_ENOMEM;
 	if (rc == 0)
 		rc = crstatus_write(r->c->ops, &mdc_res, r->c->memo, r->md, st, &written, &kst);
 	if (rc == 0 && written)
@@ -202,11 +206,40 @@ static int mdc_run(struct mdc_run *r)
 	return r->err ? r->err : rc;
 }
 
+/* spec.model changed since the override was written (Git moved on): remove the override, which
+ * no longer applies. The reconcile goes on with spec.model; the patch's event brings it back. */
+static void mdc_clear_stale_override(struct mdc *c, const json_t *md)
+{
+	struct kube_write_opts wo = {.field_manager = OBJMETA_MANAGER};
+	struct kube_status kst = {0};
+	json_t *patch = mo_clear_patch(), *out = NULL;
+	int rc = patch ? c->ops->patch(c->ops, &mdc_res, json_path_str(md, "metadata.namespace", ""),
+				       json_path_str(md, "metadata.name", ""), KUBE_PATCH_MERGE, patch, &wo,
+				       &out, &kst)
+		       : SAQR_ENOMEM;
+
+	if (rc == 0)
+		(void)events_record(
+		    c->events, md, "Normal", "ModelOverrideSuperseded", "Reconcile",
+		    "spec.model (version %s) changed since spec.modelOverride (%s, version %s) "
+		    "was written: it is served instead and the override is removed",
+		    json_path_str(md, "spec.model.version", "(unset)"),
+		    json_path_str(md, "spec." MO_FIELD ".reason", "?"),
+		    json_path_str(md, "spec." MO_FIELD ".model.version", "(unset)"));
+	else
+		log_warn("removing a stale modelOverride failed", "controller", MDC_NAME, "namespace",
+			 json_path_str(md, "metadata.namespace", ""), "name",
+			 json_path_str(md, "metadata.name", ""), "error", saqr_strerror(rc), "message",
+			 kst.message);
+	json_decref(patch);
+	json_decref(out);
+}
+
 static struct workqueue_result mdc_reconcile(void *ud, const char *ns, const char *name)
 {
 	struct mdc *c = ud;
 	struct mdc_run r = {.c = c};
-	json_t *md = NULL;
+	json_t *md = NULL, *eff;
 	int rc;
 
 	if (informer_get(c->mds, ns, name, &md) != 0) {
@@ -217,10 +250,19 @@ static struct workqueue_result mdc_reconcile(void *ud, const char *ns, const cha
 		json_decref(md);
 		return opctl_result(0, false);
 	}
-	r.md = md;
+	if (mo_state(md) == MO_STALE)
+		mdc_clear_stale_override(c, md);
+	eff = mo_effective(md);
+	if (!eff) {
+		json_decref(md);
+		return opctl_result(SAQR_ENOMEM, false);
+	}
+	r.md = eff;
+	r.orig = md;
 	opctl_changes_init(&r.ch);
 	rc = mdc_run(&r);
 	mdc_run_release(&r);
+	json_decref(eff);
 	json_decref(md);
 	return opctl_result(rc, r.waiting);
 }

@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/jsonutil.h"
 #include "operator/conditions.h"
+#include "operator/modeloverride.h"
 #include "operator/trainingjob/trainingjob.h"
 
 #define MSG_MAX 1024
@@ -340,13 +341,16 @@ static bool is_target(const json_t *tj, const json_t *md)
 	       strcmp(json_path_str(md, "metadata.namespace", ""), ns) == 0;
 }
 
+/* Whether md's model in force (spec.modelOverride or spec.model) is that one. */
 static bool serves(const json_t *md, const char *uri, const char *version, const char *digest,
 		   const char *signature)
 {
-	return strcmp(json_path_str(md, "spec.model.uri", ""), uri) == 0 &&
-	       strcmp(json_path_str(md, "spec.model.version", ""), version) == 0 &&
-	       strcmp(json_path_str(md, "spec.model.digest", ""), digest) == 0 &&
-	       strcmp(json_path_str(md, "spec.model.signature", ""), signature ? signature : "") == 0;
+	const json_t *m = mo_model(md);
+
+	return strcmp(json_path_str(m, "uri", ""), uri) == 0 &&
+	       strcmp(json_path_str(m, "version", ""), version) == 0 &&
+	       strcmp(json_path_str(m, "digest", ""), digest) == 0 &&
+	       strcmp(json_path_str(m, "signature", ""), signature ? signature : "") == 0;
 }
 
 int tj_promotion(const json_t *tj, const json_t *status, const json_t *md, json_t **patch)
@@ -356,7 +360,8 @@ int tj_promotion(const json_t *tj, const json_t *status, const json_t *md, json_
 	const char *name = json_path_str(tj, "metadata.name", "");
 	const char *digest = tj_output_digest(status);
 	const char *signature = tj_output_signature(status);
-	json_t *p;
+	char source[288]; /* "TrainingJob/" and a name of at most 253 */
+	json_t *p, *model;
 
 	if (!patch || !*uri || !*version || !*name || !tj_promotion_target(tj))
 		return SAQR_EINVAL;
@@ -370,12 +375,27 @@ int tj_promotion(const json_t *tj, const json_t *status, const json_t *md, json_
 		*patch = NULL;
 		return 0;
 	}
-	/* a signature of the model replaced must not stay: null removes it */
-	p = json_pack("{s:{s:{s:s}}, s:{s:{s:s, s:s, s:s, s:o}}}", "metadata", "annotations",
-		      TJ_ANN_PROMOTED_FROM, name, "spec", "model", "uri", uri, "version", version, "digest",
-		      digest, "signature", signature ? json_string(signature) : json_null());
-	if (!p)
+	/* spec.model stays Git's: the promoted model goes into spec.modelOverride, with its name and
+	 * format; a signature of the model replaced does not stay */
+	model = json_deep_copy(json_path(md, "spec.model"));
+	if (!model || json_object_set_new(model, "uri", json_string(uri)) ||
+	    json_object_set_new(model, "version", json_string(version)) ||
+	    json_object_set_new(model, "digest", json_string(digest))) {
+		json_decref(model);
 		return SAQR_ENOMEM;
+	}
+	if (signature)
+		json_object_set_new(model, "signature", json_string(signature));
+	else
+		json_object_del(model, "signature");
+	snprintf(source, sizeof(source), "TrainingJob/%s", name);
+	p = mo_patch(md, model, MO_REASON_PROMOTION, source);
+	json_decref(model);
+	if (!p || json_object_set_new(p, "metadata",
+				      json_pack("{s:{s:s}}", "annotations", TJ_ANN_PROMOTED_FROM, name))) {
+		json_decref(p);
+		return SAQR_ENOMEM;
+	}
 	*patch = p;
 	return 0;
 }

@@ -155,15 +155,19 @@ const char *tj_promotion_target(const json_t *tj);
  * Promoted is not True. Once Promoted is True this stays false: a model is promoted once. */
 bool tj_promotion_pending(const json_t *tj, const json_t *status);
 
-/* The merge patch (application/merge-patch+json) that points md's spec.model at tj's output:
+/* The merge patch (application/merge-patch+json) that puts tj's output in force in md without
+ * rewriting spec.model, which Git owns (operator/modeloverride.h):
  * {"metadata":{"annotations":{"saqr.dev/promoted-from":"<tj>"}},
- *  "spec":{"model":{"uri":<output.uri>,"version":<promote.version>,"digest":<digest>,
- *                   "signature":<signature, or null>}}}
+ *  "spec":{"modelOverride":{"model":{spec.model's name and format, "uri":<output.uri>,
+ *          "version":<promote.version>,"digest":<digest>,"signature":<signature, or removed>},
+ *          "reason":"Promotion","source":"TrainingJob/<tj>","base":{spec.model's uri, version,
+ *          digest}}}}
  * with the digest and signature the trainer reported (status.outputModel; status as from
  * tj_status): the previous model's signature never stays on the new model.
- * *patch is NULL when md already serves that uri, version, digest and signature. md is the target as read
- * (NULL when it does not exist). 0, SAQR_EEMPTY (no digest in status), SAQR_ENOTFOUND (md
- * NULL), SAQR_EINVAL (md is not the target, or tj cannot promote), SAQR_ENOMEM. */
+ * *patch is NULL when md's model in force already is that uri, version, digest and signature.
+ * md is the target as read (NULL when it does not exist). 0, SAQR_EEMPTY (no digest in status),
+ * SAQR_ENOTFOUND (md NULL), SAQR_EINVAL (md is not the target, or tj cannot promote),
+ * SAQR_ENOMEM. */
 int tj_promotion(const json_t *tj, const json_t *status, const json_t *md, json_t **patch);
 
 /* Record the promotion outcome in status (as from tj_status): fail_reason NULL means the target

@@ -8,7 +8,8 @@
 #  3. the TrainingJob's Job Complete with 2 succeeded pods; promotion to v4 and a new ReplicaSet;
 #  4. the DriftPolicy scraping the agents through the EndpointSlice: DriftDetected True, the
 #     incident delivered to the ITSM webhook, a retraining TrainingJob created, and the rollback
-#     to v3 visible in the Deployment's pod template.
+#     to v3 visible in the Deployment's pod template;
+#  5. the audit's openreports.io Reports in the namespace, and saqrctl report's evidence (HTML, JSON).
 # Teardown always (EXIT trap, also on failure or a signal), then checks that nothing is left.
 # Prints timings and the node's RSS. Expects the image archives ($SAQR_IMAGES, default build/images).
 set -euo pipefail
@@ -88,6 +89,23 @@ check_training() {
 	fi
 	until_ok 60 '[ "$(md_pods | grep -c .)" = 2 ]' || true # the old ReplicaSet's pods terminate
 	check_md_pods
+	# GitOps: spec.model stays Git's v3, the promotion is spec.modelOverride pinned by the digest
+	# rank 0 reported; a server-side apply of the Git manifest by another field manager (what
+	# Argo CD's self-heal does) leaves it in force.
+	local digest
+	digest=$(jsonpath tj fraud-detector-train '{.status.outputModel.digest}')
+	[ "$(jsonpath md fraud-detector '{.spec.model.version}')" = v3 ] &&
+		[ "$(jsonpath md fraud-detector '{.spec.modelOverride.model.digest}')" = "$digest" ] &&
+		[ -n "$digest" ] && log "ok: spec.model is still v3; spec.modelOverride pins v4 by $digest" ||
+		fail "promotion: spec.model $(jsonpath md fraud-detector '{.spec.model.version}'), override digest $(jsonpath md fraud-detector '{.spec.modelOverride.model.digest}'), trained $digest"
+	kubectl -n "$ns" apply --server-side --field-manager=argocd-controller --force-conflicts \
+		-f "$demo_dir/modeldeployment.yaml" >/dev/null
+	sleep 3
+	[ "$(jsonpath md fraud-detector '{.spec.modelOverride.model.version}')" = v4 ] &&
+		[ "$(demo_template_version)" = v4 ] &&
+		[ "$(jsonpath md fraud-detector '{.status.modelSource.type}')" = Promotion ] &&
+		log "ok: the promotion holds after an Argo CD-style server-side apply of the Git manifest" ||
+		fail "after a server-side apply of the Git manifest: override $(jsonpath md fraud-detector '{.spec.modelOverride.model.version}'), template $(demo_template_version)"
 }
 
 check_drift() {
@@ -106,9 +124,24 @@ check_drift() {
 	# Its pods carry the policy's compliance labels, so saqr-webhook admits them and it runs.
 	[ -n "$tj" ] && cond_is tj "$tj" Succeeded True && log "ok: $tj succeeded (its pods were admitted)" ||
 		fail "the retraining TrainingJob '$tj' did not succeed"
-	[ "$(jsonpath md fraud-detector '{.spec.model.version}')" = v3 ] || fail "the ModelDeployment is not back on v3"
+	[ "$(jsonpath md fraud-detector '{.spec.modelOverride.model.version}')" = v3 ] &&
+		[ "$(jsonpath md fraud-detector '{.spec.modelOverride.reason}')" = Rollback ] ||
+		fail "the ModelDeployment's spec.modelOverride is not the rollback to v3"
 	[ "$(demo_template_version)" = v3 ] && log "ok: the Deployment's pod template is back on v3 (SAQR_MODEL_VERSION)" ||
 		fail "the Deployment's pod template is at '$(demo_template_version)', want v3"
+}
+
+check_compliance() {
+	local n results
+	n=$(kubectl -n "$ns" get reports.openreports.io -o name | grep -c . || true)
+	results=$(kubectl -n "$ns" get reports.openreports.io -o 'jsonpath={range .items[*]}{.results[*].policy}{"\n"}{end}' | grep -c . || true)
+	[ "$n" -ge 1 ] && [ "$results" -ge 1 ] && log "ok: the audit wrote $n policy Report(s) in $ns, with results" ||
+		fail "policy reports in $ns: $n report(s), $results with results"
+	grep -q '<html' "$demo_dir/compliance-report.html" 2>/dev/null &&
+		log "ok: saqrctl report wrote the evidence page ($(wc -c <"$demo_dir/compliance-report.html") bytes)" ||
+		fail "no HTML evidence page at $demo_dir/compliance-report.html"
+	[ "$(head -c 1 "$demo_dir/compliance-report.json" 2>/dev/null)" = "{" ] &&
+		log "ok: and its JSON form" || fail "the JSON evidence is not a JSON object"
 }
 
 e2e_node_up
@@ -131,5 +164,9 @@ t=$(now)
 demo_drift
 timing "4. drift, incident, retrain, rollback" "$(since "$t")"
 check_drift
+t=$(now)
+demo_compliance
+timing "5. policy reports, evidence" "$(since "$t")"
+check_compliance
 e2e_rss
 timing "walk-through (install to last check)" "$(since "$t_all")"

@@ -770,7 +770,7 @@ static void set_sample_statuses(void)
 {
 	patch_status("md/fraud-detector",
 		     "{\"status\":{\"readyReplicas\":2,\"replicas\":2,\"url\":\"https://fraud-detector." NS
-		     ".svc:8080\","
+		     ".svc:8080\",\"currentModel\":{\"version\":\"v3\"},\"modelSource\":{\"type\":\"Spec\"},"
 		     "\"conditions\":[" COND("Ready", "True", "Available") "]}}",
 		     0, "patched");
 	patch_status("tj/fraud-detector-train",
@@ -793,12 +793,14 @@ static void test_printer_columns(void **state)
 	ensure_samples(&out);
 	set_sample_statuses();
 	expect(KUBECTL(&out, "get", "-n", NS, "md,tj,dp"), 0, &out,
-	       "NAME                                      MODEL            VERSION   READY   REPLICAS   AGE");
+	       "NAME                                      MODEL            VERSION   SOURCE   READY   "
+	       "REPLICAS   AGE");
 	expect_output(&out, "FRAMEWORK   REPLICAS   STATUS    AGE");
 	expect_output(&out, "TARGET           DRIFT   SLO     LAST EVALUATED   AGE");
 	assert_null(strstr(buf_str(&out), "URL"));
 	expect_cell(&out, "modeldeployment.saqr.dev/fraud-detector", "MODEL", "fraud-detector");
 	expect_cell(&out, "modeldeployment.saqr.dev/fraud-detector", "VERSION", "v3");
+	expect_cell(&out, "modeldeployment.saqr.dev/fraud-detector", "SOURCE", "Spec");
 	expect_cell(&out, "modeldeployment.saqr.dev/fraud-detector", "READY", "True");
 	expect_cell(&out, "modeldeployment.saqr.dev/fraud-detector", "REPLICAS", "2");
 	expect_cell(&out, "trainingjob.saqr.dev/fraud-detector-train", "FRAMEWORK", "pytorch");

@@ -717,9 +717,13 @@ static void test_drift_opens_incident_and_acts(void **state)
 	    "trainer@sha256:abababababababababababababababababababababababababababababababab");
 	json_decref(tj);
 	md = get(&mds, MD_NAME);
-	assert_string_equal(json_path_str(md, "spec.model.version", ""), "v2");
-	assert_string_equal(json_path_str(md, "spec.model.uri", ""), "s3://models/fraud/v2");
-	assert_null(json_path(md, "spec.model.digest"));
+	/* spec.model stays Git's (v3); the rollback is the override in force on top of it */
+	assert_string_equal(json_path_str(md, "spec.model.version", ""), "v3");
+	assert_string_equal(json_path_str(md, "spec.modelOverride.model.version", ""), "v2");
+	assert_string_equal(json_path_str(md, "spec.modelOverride.model.uri", ""), "s3://models/fraud/v2");
+	assert_null(json_path(md, "spec.modelOverride.model.digest"));
+	assert_string_equal(json_path_str(md, "spec.modelOverride.reason", ""), "Rollback");
+	assert_string_equal(json_path_str(md, "spec.modelOverride.base.version", ""), "v3");
 	json_decref(md);
 	/* later evaluations of the same drift change nothing: no second notification, job or rollback */
 	wait_evaluations(DP_NAME, 2);
@@ -729,7 +733,7 @@ static void test_drift_opens_incident_and_acts(void **state)
 	assert_int_equal(json_array_size(json_object_get(list, "items")), 1);
 	json_decref(list);
 	md = get(&mds, MD_NAME);
-	assert_string_equal(json_path_str(md, "spec.model.version", ""), "v2");
+	assert_string_equal(json_path_str(md, "spec.modelOverride.model.version", ""), "v2");
 	json_decref(md);
 }
 

@@ -870,9 +870,13 @@ static void test_tj_promotes_once(void **state)
 	tj = wait_obj(&r_tj, env.ns, "ranker-train", "cond:Promoted.status", "True");
 	expect_text(tj, "cond:Ready.reason", "Succeeded");
 	expect_text(tj, "status.outputModel.digest", TRAINED_DIGEST);
-	md = wait_obj(&r_md, env.ns, "ranker", "spec.model.version", "v2");
-	expect_text(md, "spec.model.uri", "s3://uae-models/ranker-train/out/model.onnx");
-	expect_text(md, "spec.model.digest", TRAINED_DIGEST); /* the pin follows the model */
+	/* spec.model stays Git's: the promoted model is spec.modelOverride */
+	md = wait_obj(&r_md, env.ns, "ranker", "spec.modelOverride.model.version", "v2");
+	expect_text(md, "spec.model.version", "v1");
+	expect_text(md, "spec.modelOverride.model.uri", "s3://uae-models/ranker-train/out/model.onnx");
+	expect_text(md, "spec.modelOverride.model.digest", TRAINED_DIGEST); /* the pin follows the model */
+	expect_text(md, "spec.modelOverride.reason", "Promotion");
+	wait_template_version(env.ns, "ranker", "v2");
 	assert_string_equal(json_string_value(json_object_get(json_path(md, "metadata.annotations"),
 							      "saqr.dev/promoted-from")),
 			    "ranker-train");
@@ -894,6 +898,67 @@ static void test_tj_promotes_once(void **state)
 	md = wait_obj(&r_md, env.ns, "ranker", NULL, NULL);
 	expect_text(md, "spec.model.version", "v3");
 	json_decref(md);
+	/* the hand-changed spec.model superseded the override, which the operator removed */
+	json_decref(wait_obj(&r_md, env.ns, "ranker", "spec.modelOverride", ""));
+	wait_template_version(env.ns, "ranker", "v3");
+}
+
+/* Server-side apply of the Git manifest, as Argo CD does (ServerSideApply=true, self-heal). */
+static void argocd_apply(const char *name, const char *version)
+{
+	struct kube_write_opts wo = {.field_manager = "argocd-controller", .force = true};
+	struct kube_status st = {0};
+	json_t *manifest = md_obj(env.ns, name, 1);
+	int rc;
+
+	json_object_set_new(json_object_get(manifest, "spec"), "model", model(name, version));
+	rc = kube_patch(env.c, &r_md, env.ns, name, KUBE_PATCH_APPLY, manifest, &wo, NULL, &st);
+	if (rc)
+		fail_msg("argocd apply %s: %s: %s", name, saqr_strerror(rc), st.message);
+	json_decref(manifest);
+}
+
+/* GitOps: Git (Argo CD, a second field manager re-applying the manifest) owns spec.model; a
+ * promotion holds across syncs; a new version in Git supersedes it; the status says why. */
+static void test_gitops_override_holds(void **state)
+{
+	json_t *tj = tj_obj("scorer-train", 1, NULL), *md;
+
+	(void)state;
+	argocd_apply("scorer", "v1");
+	wait_template_version(env.ns, "scorer", "v1");
+	json_object_set_new(json_object_get(tj, "spec"), "promote",
+			    json_pack("{s:s, s:s}", "modelDeployment", "scorer", "version", "v2"));
+	create_obj(&r_tj, env.ns, tj);
+	json_decref(wait_obj(&r_job, env.ns, "scorer-train", NULL, NULL));
+	job_pod_terminated("scorer-train", "{\"output\":{\"digest\":\"" TRAINED_DIGEST "\"}}");
+	job_succeeded("scorer-train", 1);
+	json_decref(wait_obj(&r_md, env.ns, "scorer", "spec.modelOverride.model.version", "v2"));
+	wait_template_version(env.ns, "scorer", "v2");
+	deployment_rolled_out(env.ns, "scorer", 1);
+	md = wait_obj(&r_md, env.ns, "scorer", "status.currentModel.version", "v2");
+	expect_text(md, "status.modelSource.type", "Promotion");
+	expect_text(md, "status.modelSource.source", "TrainingJob/scorer-train");
+	json_decref(md);
+
+	/* Argo CD syncs the unchanged Git manifest (v1): the promotion holds */
+	argocd_apply("scorer", "v1");
+	pause_ms(1000);
+	md = wait_obj(&r_md, env.ns, "scorer", NULL, NULL);
+	expect_text(md, "spec.model.version", "v1");
+	expect_text(md, "spec.modelOverride.model.version", "v2");
+	json_decref(md);
+	wait_template_version(env.ns, "scorer", "v2");
+
+	/* a new version committed to Git supersedes the override */
+	argocd_apply("scorer", "v3");
+	json_decref(wait_obj(&r_md, env.ns, "scorer", "spec.modelOverride", ""));
+	wait_template_version(env.ns, "scorer", "v3");
+	deployment_rolled_out(env.ns, "scorer", 1);
+	md = wait_obj(&r_md, env.ns, "scorer", "status.currentModel.version", "v3");
+	expect_text(md, "status.modelSource.type", "Spec");
+	json_decref(md);
+	wait_event(env.ns, "scorer", "ModelOverrideSuperseded", "spec.model (version v3) changed");
 }
 
 /* A trainer that reports no digest: nothing is promoted, and the TrainingJob says what to write. */
@@ -1122,6 +1187,7 @@ int main(void)
 	    cmocka_unit_test(test_tj_failure),
 	    cmocka_unit_test(test_tj_promotes_once),
 	    cmocka_unit_test(test_tj_promotion_needs_digest),
+	    cmocka_unit_test(test_gitops_override_holds),
 	    cmocka_unit_test(test_no_writes_when_converged),
 	    cmocka_unit_test(test_endpoints),
 	    cmocka_unit_test(test_flags),

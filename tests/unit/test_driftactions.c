@@ -255,6 +255,27 @@ static void test_rollback_target(void **state)
 	json_decref(md);
 }
 
+/* After a rollback (an override in force on top of spec.model), the next rollback goes back from
+ * the model in force, not from spec.model. */
+static void test_rollback_target_under_override(void **state)
+{
+	json_t *md = load_json("md_history.json"), *patch = NULL;
+	const json_t *t;
+
+	(void)state;
+	json_array_append_new(json_path(md, "status.history"),
+			      json_pack("{s:s, s:s, s:s}", "version", "v1", "uri", "s3://models/fraud/v1",
+					"deployedAt", "2025-11-01T08:00:00Z"));
+	t = driftactions_rollback_target(md);
+	assert_int_equal(driftactions_rollback_patch(md, t, "inc-1", &patch), 0);
+	json_object_set(json_object_get(md, "spec"), "modelOverride", json_path(patch, "spec.modelOverride"));
+	json_decref(patch);
+	/* v2 in force now: the newest history entry that is not v2 is v3 */
+	t = driftactions_rollback_target(md);
+	assert_string_equal(json_path_str(t, "version", ""), "v3");
+	json_decref(md);
+}
+
 /* A signed entry: the rollback restores its signature with the model. */
 static void test_rollback_restores_signature(void **state)
 {
@@ -262,13 +283,18 @@ static void test_rollback_restores_signature(void **state)
 	    json_pack("{s:s, s:s, s:s, s:s}", "version", "v2", "uri", "s3://models/fraud/v2", "digest",
 		      "sha256:2222222222222222222222222222222222222222222222222222222222222222", "signature",
 		      "s3://models/fraud/v2.sig");
-	json_t *patch = NULL;
+	json_t *md = load_json("md_history.json"), *patch = NULL;
 
 	(void)state;
-	assert_int_equal(driftactions_rollback_patch(entry, "inc-8", &patch), 0);
-	assert_string_equal(json_path_str(patch, "spec.model.signature", ""), "s3://models/fraud/v2.sig");
+	assert_int_equal(driftactions_rollback_patch(md, entry, "inc-8", &patch), 0);
+	assert_string_equal(json_path_str(patch, "spec.modelOverride.model.signature", ""),
+			    "s3://models/fraud/v2.sig");
+	/* name and format were not in the entry: spec.model's */
+	assert_string_equal(json_path_str(patch, "spec.modelOverride.model.name", ""), "fraud-detector");
+	assert_string_equal(json_path_str(patch, "spec.modelOverride.model.format", ""), "onnx");
 	json_decref(patch);
 	json_decref(entry);
+	json_decref(md);
 }
 
 static void test_rollback_patch_and_marker(void **state)
@@ -278,13 +304,20 @@ static void test_rollback_patch_and_marker(void **state)
 	char label[128];
 
 	(void)state;
-	assert_int_equal(driftactions_rollback_patch(t, "inc-7", &patch), 0);
-	assert_string_equal(json_path_str(patch, "spec.model.version", ""), "v2");
-	assert_string_equal(json_path_str(patch, "spec.model.uri", ""), "s3://models/fraud/v2");
-	assert_true(json_is_null(json_path(patch, "spec.model.digest"))); /* v2 had none: removed */
+	assert_int_equal(driftactions_rollback_patch(md, t, "inc-7", &patch), 0);
+	/* spec.model stays Git's: the rollback is an override on top of it */
+	assert_null(json_path(patch, "spec.model"));
+	assert_string_equal(json_path_str(patch, "spec.modelOverride.model.version", ""), "v2");
+	assert_string_equal(json_path_str(patch, "spec.modelOverride.model.uri", ""), "s3://models/fraud/v2");
+	/* v2 had no digest: removed from the override */
+	assert_true(json_is_null(json_path(patch, "spec.modelOverride.model.digest")));
 	/* nor a signature: the current model's must not stay on v2 */
-	assert_true(json_is_null(json_path(patch, "spec.model.signature")));
-	assert_string_equal(json_path_str(patch, "spec.model.format", ""), "onnx");
+	assert_true(json_is_null(json_path(patch, "spec.modelOverride.model.signature")));
+	assert_string_equal(json_path_str(patch, "spec.modelOverride.model.format", ""), "onnx");
+	assert_string_equal(json_path_str(patch, "spec.modelOverride.reason", ""), "Rollback");
+	assert_string_equal(json_path_str(patch, "spec.modelOverride.source", ""), "incident inc-7");
+	assert_string_equal(json_path_str(patch, "spec.modelOverride.base.version", ""), "v3");
+	assert_string_equal(json_path_str(patch, "spec.modelOverride.base.uri", ""), "s3://models/fraud/v3");
 	assert_string_equal(json_string_value(json_object_get(json_path(patch, "metadata.annotations"),
 							      DRIFTACTIONS_ANN_ROLLED_BACK_FOR)),
 			    "inc-7");
@@ -444,6 +477,7 @@ int main(void)
 	    cmocka_unit_test(test_retrain_object),
 	    cmocka_unit_test(test_rollback_target),
 	    cmocka_unit_test(test_rollback_patch_and_marker),
+	    cmocka_unit_test(test_rollback_target_under_override),
 	    cmocka_unit_test(test_rollback_restores_signature),
 	    cmocka_unit_test(test_secret_values),
 	    cmocka_unit_test(test_sinks),

@@ -290,12 +290,20 @@ static void test_promotion_once(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_path(patch, "metadata.annotations"),
 							      "saqr.dev/promoted-from")),
 			    "fraud-train");
-	assert_int_equal(json_object_size(json_path(patch, "spec.model")), 4);
+	/* spec.model stays Git's: the promoted model is an override on top of it */
+	assert_null(json_path(patch, "spec.model"));
 	/* unsigned output: the previous model's signature is removed, never kept */
-	assert_true(json_is_null(json_path(patch, "spec.model.signature")));
-	assert_string_equal(S(patch, "spec.model.uri"), "s3://saqr-models/fraud/1.5.0/model.onnx");
-	assert_string_equal(S(patch, "spec.model.version"), "1.5.0");
-	assert_string_equal(S(patch, "spec.model.digest"), DIGEST); /* the pin follows the model */
+	assert_true(json_is_null(json_path(patch, "spec.modelOverride.model.signature")));
+	assert_string_equal(S(patch, "spec.modelOverride.model.uri"),
+			    "s3://saqr-models/fraud/1.5.0/model.onnx");
+	assert_string_equal(S(patch, "spec.modelOverride.model.version"), "1.5.0");
+	/* the pin follows the model */
+	assert_string_equal(S(patch, "spec.modelOverride.model.digest"), DIGEST);
+	assert_string_equal(S(patch, "spec.modelOverride.model.name"), S(md, "spec.model.name"));
+	assert_string_equal(S(patch, "spec.modelOverride.reason"), "Promotion");
+	assert_string_equal(S(patch, "spec.modelOverride.source"), "TrainingJob/fraud-train");
+	assert_string_equal(S(patch, "spec.modelOverride.base.version"), S(md, "spec.model.version"));
+	assert_string_equal(S(patch, "spec.modelOverride.base.uri"), S(md, "spec.model.uri"));
 	json_decref(patch);
 
 	/* the PATCH went through */
@@ -334,8 +342,9 @@ static void test_promotion_signed(void **state)
 	assert_string_equal(S(st, "outputModel.signature"), "s3://saqr-models/fraud/1.5.0/model.sig");
 	assert_string_equal(tj_output_signature(st), "s3://saqr-models/fraud/1.5.0/model.sig");
 	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
-	assert_string_equal(S(patch, "spec.model.signature"), "s3://saqr-models/fraud/1.5.0/model.sig");
-	assert_string_equal(S(patch, "spec.model.digest"), DIGEST);
+	assert_string_equal(S(patch, "spec.modelOverride.model.signature"),
+			    "s3://saqr-models/fraud/1.5.0/model.sig");
+	assert_string_equal(S(patch, "spec.modelOverride.model.digest"), DIGEST);
 	json_decref(patch);
 	/* recorded: carried over when the pods are not read again */
 	json_object_set(tj, "status", st);
@@ -362,6 +371,30 @@ static void test_promotion_signed(void **state)
 	json_decref(tj);
 }
 
+/* The promoted model in force through spec.modelOverride counts as served: no second patch. */
+static void test_promotion_served_by_override(void **state)
+{
+	json_t *tj = load("tj_fraud.json"), *md = load("md_fraud.json"), *patch = NULL;
+	json_t *st = status_digest(tj, "job_succeeded.json", T1, DIGEST);
+
+	(void)state;
+	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
+	json_object_set(json_object_get(md, "spec"), "modelOverride", json_path(patch, "spec.modelOverride"));
+	json_decref(patch);
+	patch = (json_t *)0x1;
+	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
+	assert_null(patch);
+	/* Git moved spec.model on: the override is stale, the output is promoted again over it */
+	json_object_set_new(json_path(md, "spec.model"), "version", json_string("1.6.0"));
+	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
+	assert_non_null(patch);
+	assert_string_equal(S(patch, "spec.modelOverride.base.version"), "1.6.0");
+	json_decref(patch);
+	json_decref(st);
+	json_decref(md);
+	json_decref(tj);
+}
+
 static void test_promotion_target_already_serving(void **state)
 {
 	json_t *tj = load("tj_fraud.json"), *md = load("md_fraud.json"), *patch = (json_t *)0x1;
@@ -380,7 +413,7 @@ static void test_promotion_target_already_serving(void **state)
 	    json_string("sha256:0000000000000000000000000000000000000000000000000000000000000000"));
 	assert_int_equal(tj_promotion(tj, st, md, &patch), 0);
 	assert_non_null(patch);
-	assert_string_equal(S(patch, "spec.model.digest"), DIGEST);
+	assert_string_equal(S(patch, "spec.modelOverride.model.digest"), DIGEST);
 	json_decref(patch);
 	json_decref(st);
 	json_decref(md);
@@ -545,6 +578,7 @@ int main(void)
 	    cmocka_unit_test(test_transition_from_running_to_succeeded),
 	    cmocka_unit_test(test_promotion_once),
 	    cmocka_unit_test(test_promotion_signed),
+	    cmocka_unit_test(test_promotion_served_by_override),
 	    cmocka_unit_test(test_promotion_target_already_serving),
 	    cmocka_unit_test(test_promotion_without_digest),
 	    cmocka_unit_test(test_output_wanted),

@@ -346,6 +346,27 @@ static void test_model_deployment(void **state)
 	policy_free(p);
 }
 
+/* The model Saqr's promotion or rollback put in force obeys the same rules as spec.model. */
+static void test_model_override(void **state)
+{
+	struct policy *p = policytest_only("zeroTrust", NULL);
+	json_t *m = policytest_yaml(model);
+	struct policy_decision dec;
+
+	(void)state;
+	policytest_set(m, "spec.modelOverride",
+		       policytest_yaml("{reason: Rollback, base: {version: v3}, model: {version: v2, uri: "
+				       "'http://models.example.ae/fraud/v2'}}"));
+	policytest_eval(p, m, &dec);
+	assert_non_null(policytest_find(&dec, "zeroTrust.modelDigest", "spec.modelOverride.model.digest"));
+	assert_int_equal(
+	    policytest_count(&dec, "zeroTrust.insecureTransport", "spec.modelOverride.model.uri"), 1);
+	assert_int_equal(policytest_count(&dec, "zeroTrust.modelDigest", "spec.model.digest"), 0);
+	policy_decision_release(&dec);
+	json_decref(m);
+	policy_free(p);
+}
+
 static void test_training_job(void **state)
 {
 	struct policy *p = policytest_only("zeroTrust", NULL);
@@ -507,6 +528,7 @@ int main(void)
 	    cmocka_unit_test(test_service_account),
 	    cmocka_unit_test(test_automount),
 	    cmocka_unit_test(test_model_deployment),
+	    cmocka_unit_test(test_model_override),
 	    cmocka_unit_test(test_training_job),
 	    cmocka_unit_test(test_model_signature),
 	    cmocka_unit_test(test_model_signature_unverified),
