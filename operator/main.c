@@ -54,10 +54,12 @@ struct op_flags {
 	bool audit;		 /* run the audit controller (default true) */
 	const char *policy_file; /* NULL: the built-in default policy */
 	enum audit_format report_format;
-	const char *compliance_sink;	/* NULL: no break-glass incidents */
-	struct http_netpolicy outbound; /* --allow-outbound-*, --allow-insecure-credentials */
-	bool allow_apiserver;		/* --allow-outbound-apiserver */
-	bool help;			/* --help was given (and the usage printed) */
+	const char *compliance_sink;	   /* NULL: no break-glass incidents */
+	const char *audit_skip_namespaces; /* comma-separated; NULL: none */
+	const char *audit_skip_label;	   /* a namespace label whose value "disabled" skips it */
+	struct http_netpolicy outbound;	   /* --allow-outbound-*, --allow-insecure-credentials */
+	bool allow_apiserver;		   /* --allow-outbound-apiserver */
+	bool help;			   /* --help was given (and the usage printed) */
 };
 
 struct op_app {
@@ -194,6 +196,12 @@ static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 	     .arg = "openreports|wgpolicy", .help = "kind of the policy reports (default openreports)"},
 	    {"compliance-sink", NULL, FLAGS_STRING, &f->compliance_sink, .arg = "URL",
 	     .help = "webhook that receives break-glass expiry incidents"},
+	    {"audit-skip-namespaces", NULL, FLAGS_STRING, &f->audit_skip_namespaces, .arg = "NS[,NS...]",
+	     .help =
+		 "namespaces the audit leaves out, as the webhook's\nnamespaceSelector does (default none)"},
+	    {"audit-skip-label", NULL, FLAGS_STRING, &f->audit_skip_label, .arg = "KEY",
+	     .help =
+		 "leave out namespaces whose label KEY is \"disabled\",\nas the webhook does (default none)"},
 	    {"allow-outbound-loopback", NULL, FLAGS_BOOL, &f->outbound.allow_loopback, .arg = "[=true|false]",
 	     .help =
 		 "let DriftPolicy sinks, Prometheus and scrapes reach\nloopback addresses (default false)"},
@@ -318,7 +326,9 @@ static int op_register(struct op_app *a)
 		    &a->ctx, &(struct audit_config){.policy_file = a->flags.policy_file,
 						    .format = a->flags.report_format,
 						    .compliance_sink = a->flags.compliance_sink,
-						    .namespace = a->flags.namespace});
+						    .namespace = a->flags.namespace,
+						    .skip_namespaces = a->flags.audit_skip_namespaces,
+						    .skip_label = a->flags.audit_skip_label});
 	if (rc)
 		log_error("cannot register the controllers", "error", saqr_strerror(rc));
 	return rc;

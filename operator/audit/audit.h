@@ -35,7 +35,15 @@ struct audit_config {
 	const char *namespace;	     /* the manager watches only this one; NULL: all */
 	double policy_poll;	     /* 0: AUDIT_POLICY_POLL */
 	double batch_delay;	     /* 0: AUDIT_BATCH_DELAY; < 0: none */
+	/* What the webhook's namespaceSelector leaves out, the audit leaves out too (no report):
+	 * these namespaces (comma-separated; NULL: none), and those whose label skip_label is
+	 * "disabled" (NULL: no label check). */
+	const char *skip_namespaces;
+	const char *skip_label;
 };
+
+/* Whether cfg leaves out the namespace ns (its Namespace object, for the label; may be NULL). */
+bool audit_skips_namespace(const struct audit_config *cfg, const char *name, const json_t *ns);
 
 struct audit_controller;
 

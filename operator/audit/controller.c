@@ -481,6 +481,29 @@ static struct workqueue_result audit_requeue(const struct audit_run *run, bool r
 	return (struct workqueue_result){.requeue_after = fmax(wait, AUDIT_MIN_REQUEUE)};
 }
 
+bool audit_skips_namespace(const struct audit_config *cfg, const char *name, const json_t *ns)
+{
+	const char *s = cfg ? cfg->skip_namespaces : NULL;
+	size_t n = name ? strlen(name) : 0;
+
+	if (!name)
+		return false;
+	while (s && *s) {
+		size_t len = strcspn(s, ",");
+
+		if (len == n && strncmp(s, name, n) == 0)
+			return true;
+		s += len + (s[len] == ',');
+	}
+	if (cfg && cfg->skip_label && *cfg->skip_label) {
+		const char *v =
+		    json_string_value(json_object_get(json_path(ns, "metadata.labels"), cfg->skip_label));
+
+		return v && strcmp(v, "disabled") == 0;
+	}
+	return false;
+}
+
 static struct workqueue_result audit_reconcile(void *ud, const char *ns, const char *name)
 {
 	struct audit_run run = {.c = ud, .ns = name, .now = (time_t)ctrltime_wall(), .wake = HUGE_VAL};
@@ -497,6 +520,16 @@ static struct workqueue_result audit_reconcile(void *ud, const char *ns, const c
 	if (informer_get(run.c->namespaces, NULL, name, &probe)) {
 		audit_forget_namespace(run.c, name);
 		return (struct workqueue_result){0};
+	}
+	if (audit_skips_namespace(&run.c->cfg, name, probe)) {
+		json_decref(probe);
+		audit_set_gauges(run.c, name, NULL); /* its objects stay cached: the label may go */
+		/* a report written before the namespace was left out goes */
+		rc = audit_get_report(&run, &prev);
+		if (rc == 0 && prev)
+			rc = audit_delete_report(&run);
+		json_decref(prev);
+		return (struct workqueue_result){.err = rc};
 	}
 	json_decref(probe);
 	rc = audit_report_init(&run.report);

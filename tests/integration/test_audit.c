@@ -259,7 +259,8 @@ static int start_manager(void)
 				  .compliance_sink = env.sink_url,
 				  .namespace = env.ns,
 				  .policy_poll = 0.2,
-				  .batch_delay = -1};
+				  .batch_delay = -1,
+				  .skip_label = "saqr.dev/webhook"};
 
 	httprecv_url(env.sink, env.sink_url, sizeof(env.sink_url));
 	if (manager_new(&env.ops, &mc, &env.mgr))
@@ -452,6 +453,44 @@ static void test_break_glass_expiry_notifies_once(void **state)
 	assert_int_equal(expiry_events(), 1);
 }
 
+/* A namespace the webhook leaves out (label saqr.dev/webhook=disabled) the audit leaves out too:
+ * its report goes, and comes back when the label does. */
+static void label_namespace(json_t *value)
+{
+	struct kube_write_opts wo = {0};
+	json_t *patch = json_pack("{s:{s:{s:o}}}", "metadata", "labels", "saqr.dev/webhook", value);
+
+	assert_int_equal(
+	    kube_patch(env.client, &namespaces, NULL, env.ns, KUBE_PATCH_MERGE, patch, &wo, NULL, NULL), 0);
+	json_decref(patch);
+}
+
+static void test_skipped_namespace_has_no_report(void **state)
+{
+	struct audit_config skip = {.skip_namespaces = "kube-system,saqr-system"};
+	json_t *rep = get_report();
+	time_t deadline;
+
+	(void)state;
+	assert_non_null(rep);
+	json_decref(rep);
+	label_namespace(json_string("disabled"));
+	for (deadline = time(NULL) + 30; (rep = get_report()) != NULL; json_decref(rep)) {
+		if (time(NULL) > deadline)
+			fail_msg("the report of a namespace labelled saqr.dev/webhook=disabled stayed");
+		usleep(100000);
+	}
+	assert_true(audit_skips_namespace(&skip, "saqr-system", NULL));
+	assert_true(audit_skips_namespace(&skip, "kube-system", NULL));
+	assert_false(audit_skips_namespace(&skip, "saqr", NULL));
+	assert_false(audit_skips_namespace(&skip, "kube-system-2", NULL));
+	label_namespace(json_null());
+	for (deadline = time(NULL) + 30; (rep = get_report()) == NULL; usleep(100000))
+		if (time(NULL) > deadline)
+			fail_msg("the report did not come back once the label went");
+	json_decref(rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +499,7 @@ int main(void)
 	    cmocka_unit_test(test_policy_change_updates_report),
 	    cmocka_unit_test(test_fixed_object_leaves_report),
 	    cmocka_unit_test(test_break_glass_expiry_notifies_once),
+	    cmocka_unit_test(test_skipped_namespace_has_no_report),
 	};
 
 	return cmocka_run_group_tests_name("audit (integration)", tests, setup, teardown);

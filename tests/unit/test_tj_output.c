@@ -91,10 +91,14 @@ static void test_parse_signature(void **state)
 		   "space or control character");
 	long_sig = malloc(3000);
 	assert_non_null(long_sig);
-	memset(long_sig, 0, 3000);
-	strcpy(long_sig, "{\"output\":{\"digest\":\"" DIGEST "\",\"signature\":\"");
-	memset(long_sig + strlen(long_sig), 'x', 2049);
-	strcat(long_sig, "\"}}");
+	{
+		char sig[2050];
+
+		memset(sig, 'x', 2049);
+		sig[2049] = '\0';
+		snprintf(long_sig, 3000, "{\"output\":{\"digest\":\"" DIGEST "\",\"signature\":\"%s\"}}",
+			 sig);
+	}
 	expect_bad(long_sig, SAQR_EINVAL, "output.signature has 2049 characters");
 	free(long_sig);
 }
