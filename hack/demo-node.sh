@@ -62,7 +62,8 @@ demo_install() {
 		--set "operator.agentImage.digest=$(e2e_pinned saqr.local/saqr-agent:dev | cut -d@ -f2)" \
 		--set "operator.fetchImage.digest=$(e2e_pinned saqr.local/saqr-fetch:dev | cut -d@ -f2)" \
 		--set "policy.spec.zeroTrust.allowedEndpoints[0]=http://$node_gw:$sink_port/hooks/" \
-		--set reports.installCRDs=true
+		--set reports.installCRDs=true \
+		--set "operator.extraArgs[0]=--trusted-keys-secret=model-signing-keys"
 	show kubectl -n saqr-system get pods -o wide
 }
 

@@ -19,8 +19,12 @@
 
 #define MDC_NAME "modeldeployment"
 #define MDC_MSG_MAX 1024
+/* While saqr-fetch has not verified the model, look at the pods again this often: a pod stuck
+ * in Init changes no Deployment, so no event would bring the reconcile back. */
+#define MDC_VERIFY_RECHECK 10.0
 
 static const struct kube_resource mdc_res = {"saqr.dev", "v1alpha1", "modeldeployments", true};
+static const struct kube_resource mdc_pod_res = {"", "v1", "pods", true};
 
 /* The type of each owned entry, index for index with enum md_owned_index. */
 static const struct kube_resource *const mdc_owned_res[MD_OWNED_COUNT] = {
@@ -48,6 +52,7 @@ struct mdc_run {
 	bool have_desired;
 	json_t *live[MD_OWNED_COUNT]; /* as the objects now stand (apply answer or cache) */
 	bool waiting;		      /* the cache lags one of our Deployment applies */
+	bool verifying;		      /* ModelVerified is not True yet: look again later */
 	int err;		      /* the first API error */
 	char apply_error[MDC_MSG_MAX];
 	struct opctl_changes ch;
@@ -134,10 +139,49 @@ static void mdc_status_events(struct mdc_run *r, const json_t *prev, const json_
 	     !same_message(prev, st, "Ready")))
 		(void)events_record(r->c->events, r->md, "Warning", MD_REASON_INVALID, "Validate", "%s",
 				    cond_message(conds, "Ready", ""));
+	/* saqr-fetch refused the model: say so once per verdict */
+	if (cond_has_status(conds, MD_COND_MODEL_VERIFIED, COND_FALSE) &&
+	    (!cond_has_status(json_object_get(prev, "conditions"), MD_COND_MODEL_VERIFIED, COND_FALSE) ||
+	     !same_message(prev, st, MD_COND_MODEL_VERIFIED)))
+		(void)events_record(r->c->events, r->md, "Warning",
+				    cond_reason(conds, MD_COND_MODEL_VERIFIED, "FetchFailed"), "Verify", "%s",
+				    cond_message(conds, MD_COND_MODEL_VERIFIED, ""));
 	if (json_is_object(cur) && !json_same(cur, json_object_get(prev, "currentModel")))
 		(void)events_record(r->c->events, r->md, "Normal", "RolledOut", "Rollout",
 				    "model version %s (%s) is serving",
 				    json_path_str(cur, "version", "(unset)"), json_path_str(cur, "uri", ""));
+}
+
+/* The primary's pods (one LIST by the ModelDeployment's label), for saqr-fetch's verdicts in
+ * their termination messages. NULL when the LIST fails (the condition then waits). */
+static json_t *mdc_pods(struct mdc_run *r)
+{
+	char selector[OBJMETA_NAME_BUF + 64];
+	struct kube_list_opts lo = {.label_selector = selector};
+	struct kube_status kst = {0};
+	json_t *list = NULL, *items;
+
+	snprintf(selector, sizeof(selector), "%s=%s", OBJMETA_LABEL_MD,
+		 json_path_str(r->md, "metadata.name", ""));
+	if (r->c->ops->list_all(r->c->ops, &mdc_pod_res, json_path_str(r->md, "metadata.namespace", ""), &lo,
+				&list, &kst) != 0) {
+		log_warn("listing the model pods failed", "controller", MDC_NAME, "namespace",
+			 json_path_str(r->md, "metadata.namespace", ""), "name",
+			 json_path_str(r->md, "metadata.name", ""), "message", kst.message);
+		return NULL;
+	}
+	items = json_incref(json_object_get(list, "items"));
+	json_decref(list);
+	return items;
+}
+
+/* Whether the status says saqr-fetch runs and has not verified the model (yet). */
+static bool mdc_unverified(const json_t *st)
+{
+	const json_t *conds = json_object_get(st, "conditions");
+
+	return cond_reason(conds, MD_COND_MODEL_VERIFIED, NULL) &&
+	       !cond_has_status(conds, MD_COND_MODEL_VERIFIED, COND_TRUE);
 }
 
 static int mdc_write_status(struct mdc_run *r)
@@ -158,6 +202,19 @@ static int mdc_write_status(struct mdc_run *r)
 	opctl_now(now, sizeof(now));
 	if (rc == 0)
 		rc = md_status(r->md, &obs, now, &st);
+	/* not verified by the Deployment alone: what saqr-fetch said in the pods */
+	if (rc == 0 && mdc_unverified(st)) {
+		json_t *pods = mdc_pods(r);
+
+		obs.pods = pods;
+		if (pods) {
+			json_decref(st);
+			st = NULL;
+			rc = md_status(r->md, &obs, now, &st);
+		}
+		json_decref(pods);
+		r->verifying = rc == 0 && mdc_unverified(st);
+	}
 	if (rc == 0 && json_object_set_new(st, "modelSource", mo_source(r->orig)))
 		rc = SAQR_ENOMEM;
 	if (rc == 0)
@@ -239,6 +296,7 @@ static struct workqueue_result mdc_reconcile(void *ud, const char *ns, const cha
 {
 	struct mdc *c = ud;
 	struct mdc_run r = {.c = c};
+	struct workqueue_result res;
 	json_t *md = NULL, *eff;
 	int rc;
 
@@ -264,7 +322,10 @@ static struct workqueue_result mdc_reconcile(void *ud, const char *ns, const cha
 	mdc_run_release(&r);
 	json_decref(eff);
 	json_decref(md);
-	return opctl_result(rc, r.waiting);
+	res = opctl_result(rc, r.waiting);
+	if (!res.err && !res.requeue && !res.requeue_after && r.verifying)
+		res.requeue_after = MDC_VERIFY_RECHECK;
+	return res;
 }
 
 /* ---- registration ---- */

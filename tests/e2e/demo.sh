@@ -9,7 +9,9 @@
 #  4. the DriftPolicy scraping the agents through the EndpointSlice: DriftDetected True, the
 #     incident delivered to the ITSM webhook, a retraining TrainingJob created, and the rollback
 #     to v3 visible in the Deployment's pod template;
-#  5. the audit's openreports.io Reports in the namespace, and saqrctl report's evidence (HTML, JSON).
+#  5. the audit's openreports.io Reports in the namespace, and saqrctl report's evidence (HTML, JSON);
+#  6. model integrity: an altered file and an untrusted signature refused by saqr-fetch, a model
+#     signed with `saqrctl model sign` verified and serving.
 # Teardown always (EXIT trap, also on failure or a signal), then checks that nothing is left.
 # Prints timings and the node's RSS. Expects the image archives ($SAQR_IMAGES, default build/images).
 set -euo pipefail
@@ -144,6 +146,52 @@ check_compliance() {
 		log "ok: and its JSON form" || fail "the JSON evidence is not a JSON object"
 }
 
+# A ModelDeployment of one pod from the sample, model patch-json as its spec.model.
+integrity_md() { # name model-patch-json
+	demo_sample modeldeployment.yaml "{\"metadata\": {\"name\": \"$1\"}, \"spec\": {\"model\": $2,
+		\"storage\": null, \"server\": {\"image\": \"$server_image\",
+		\"args\": [\"--address\", \"0.0.0.0\", \"--port\", \"8080\"], \"resources\": $small_resources},
+		\"agent\": {\"config\": \"fraud-detector-agent\", \"resources\": $small_resources}, \"fetch\": {\"maxBytes\": 1048576, \"resources\": $small_resources},
+		\"autoscaling\": null, \"replicas\": 1}}" | kubectl -n "$ns" apply -f - >/dev/null
+}
+
+# "status reason" of the ModelVerified condition of md name.
+verified() { jsonpath md "$1" '{.status.conditions[?(@.type=="ModelVerified")].status} {.status.conditions[?(@.type=="ModelVerified")].reason}'; }
+
+# Model integrity on the node: saqr-fetch refuses an altered file and a signature by an untrusted
+# key before the server starts, and lets a model signed by a trusted key (saqrctl model sign) serve.
+check_integrity() {
+	local keys="$demo_dir/keys" models="$demo_dir/models" got
+	mkdir -p "$keys" "$models/v3-altered"
+	openssl ecparam -name prime256v1 -genkey -noout -out "$keys/signing.pem" 2>/dev/null
+	openssl ec -in "$keys/signing.pem" -pubout -out "$keys/signing.pub" 2>/dev/null
+	openssl ecparam -name prime256v1 -genkey -noout -out "$keys/rogue.pem" 2>/dev/null
+	kubectl -n "$ns" create secret generic model-signing-keys --from-file=signing.pub="$keys/signing.pub" >/dev/null
+	"$root/bin/saqrctl" model sign --key "$keys/signing.pem" --output "$models/v3/model.sig" \
+		"$models/v3/model.onnx" >/dev/null
+	"$root/bin/saqrctl" model sign --key "$keys/rogue.pem" --output "$models/v3/model-rogue.sig" \
+		"$models/v3/model.onnx" >/dev/null
+	{ cat "$models/v3/model.onnx"; printf x; } >"$models/v3-altered/model.onnx"
+	chmod -R a+rX "$models"
+	local v3="\"uri\": \"pvc://fraud-models/v3/model.onnx\", \"digest\": \"$model_digest_v3\""
+	integrity_md fraud-altered "{\"uri\": \"pvc://fraud-models/v3-altered/model.onnx\", \"digest\": \"$model_digest_v3\"}"
+	integrity_md fraud-forged "{$v3, \"signature\": \"/mnt/pvc/fraud-models/v3/model-rogue.sig\"}"
+	integrity_md fraud-signed "{$v3, \"signature\": \"/mnt/pvc/fraud-models/v3/model.sig\"}"
+	until_ok 90 '[ "$(verified fraud-altered)" = "False DigestMismatch" ]' &&
+		log "ok: an altered model file is refused before the server starts (ModelVerified=False DigestMismatch)" ||
+		fail "altered model: ModelVerified is '$(verified fraud-altered)'"
+	until_ok 60 '[ "$(verified fraud-forged)" = "False SignatureInvalid" ]' &&
+		log "ok: a signature by an untrusted key is refused (ModelVerified=False SignatureInvalid)" ||
+		fail "forged signature: ModelVerified is '$(verified fraud-forged)'"
+	until_ok 90 '[ "$(verified fraud-signed)" = "True ModelVerified" ] && cond_is md fraud-signed Ready True' &&
+		log "ok: a model signed with the trusted key (saqrctl model sign) is verified and serves" ||
+		fail "signed model: ModelVerified is '$(verified fraud-signed)', Ready $(jsonpath md fraud-signed '{.status.conditions[?(@.type=="Ready")].status}')"
+	got=$(kubectl -n "$ns" get pods -l app.kubernetes.io/instance=fraud-altered -o \
+		'jsonpath={.items[0].status.containerStatuses[?(@.name=="model-server")].state.running}')
+	[ -z "$got" ] && log "ok: the altered model's server never started" || fail "the altered model's server runs: $got"
+	kubectl -n "$ns" delete md fraud-altered fraud-forged fraud-signed --wait=false >/dev/null
+}
+
 e2e_node_up
 exec 8>&1 9>&2 # after the node's daemons started: they must not hold them
 trap on_exit EXIT
@@ -168,5 +216,8 @@ t=$(now)
 demo_compliance
 timing "5. policy reports, evidence" "$(since "$t")"
 check_compliance
+t=$(now)
+check_integrity
+timing "model integrity (altered, forged, signed)" "$(since "$t")"
 e2e_rss
 timing "walk-through (install to last check)" "$(since "$t_all")"

@@ -961,6 +961,44 @@ static void test_gitops_override_holds(void **state)
 	wait_event(env.ns, "scorer", "ModelOverrideSuperseded", "spec.model (version v3) changed");
 }
 
+/* A model pod of md whose saqr-fetch init container exited with message (its verdict). */
+static void fetch_pod_terminated(const char *md, const char *pod, int code, const char *message)
+{
+	create_obj(&r_pod, env.ns,
+		   json_pack("{s:s, s:s, s:{s:s, s:{s:s}, s:{s:s, s:s}}, s:{s:[{s:s, s:s}], s:[{s:s, s:s}]}}",
+			     "apiVersion", "v1", "kind", "Pod", "metadata", "name", pod, "labels",
+			     "saqr.dev/modeldeployment", md, "annotations", "saqr.dev/model-version", "v1",
+			     "saqr.dev/model-digest", DIGEST, "spec", "initContainers", "name", "saqr-fetch",
+			     "image", "saqr-fetch", "containers", "name", "model-server", "image", "server"));
+	patch_obj(&r_pod, env.ns, pod, KUBE_PATCH_MERGE,
+		  json_pack("{s:{s:s, s:[{s:s, s:b, s:i, s:s, s:s, s:{s:{s:i, s:s, s:s}}}]}}", "status",
+			    "phase", "Pending", "initContainerStatuses", "name", "saqr-fetch", "ready", 0,
+			    "restartCount", 1, "image", "saqr-fetch", "imageID", "saqr-fetch@" DIGEST,
+			    "state", "terminated", "exitCode", code, "reason", "Error", "message", message),
+		  true);
+}
+
+/* saqr-fetch refused the model in a pod (no Deployment change brings the reconcile back): the
+ * ModelDeployment reads the pods' verdicts, says DigestMismatch, and records a Warning Event. */
+static void test_md_fetch_refusal_is_reported(void **state)
+{
+	json_t *md;
+
+	(void)state;
+	create_obj(&r_md, env.ns, md_obj(env.ns, "tampered", 1));
+	json_decref(wait_obj(&r_dep, env.ns, "tampered", NULL, NULL));
+	json_decref(wait_obj(&r_md, env.ns, "tampered", "cond:ModelVerified.reason", "Verifying"));
+	fetch_pod_terminated("tampered", "tampered-abc12", 1,
+			     "{\"reason\":\"DigestMismatch\",\"message\":\"model digest sha256:00 is not the "
+			     "required " DIGEST "\"}");
+	md = wait_obj(&r_md, env.ns, "tampered", "cond:ModelVerified.reason", "DigestMismatch");
+	expect_text(md, "cond:ModelVerified.status", "False");
+	assert_non_null(strstr(text_at(md, "cond:ModelVerified.message", (char[512]){0}, 512),
+			       "pod tampered-abc12: model digest sha256:00 is not the required"));
+	json_decref(md);
+	wait_event(env.ns, "tampered", "DigestMismatch", "pod tampered-abc12");
+}
+
 /* A trainer that reports no digest: nothing is promoted, and the TrainingJob says what to write. */
 static void test_tj_promotion_needs_digest(void **state)
 {
@@ -1183,6 +1221,7 @@ int main(void)
 	    cmocka_unit_test(test_md_hand_edits_are_put_back),
 	    cmocka_unit_test(test_md_status_follows_the_deployment),
 	    cmocka_unit_test(test_md_invalid_spec_is_reported),
+	    cmocka_unit_test(test_md_fetch_refusal_is_reported),
 	    cmocka_unit_test(test_tj_creates_indexed_job_and_service),
 	    cmocka_unit_test(test_tj_failure),
 	    cmocka_unit_test(test_tj_promotes_once),
