@@ -82,6 +82,13 @@ demo_prepare_namespace() {
 		--from-file=tls.crt="$demo_dir/model-certs/tls.crt" --from-file=tls.key="$demo_dir/model-certs/tls.key" \
 		--from-file=ca.crt="$demo_dir/model-certs/ca.crt" >/dev/null
 	kubectl -n "$ns" create secret generic itsm-webhook --from-literal=hmacKey=demo-signing-key >/dev/null
+	# The model signing key pair: the trainer signs its output with the private key (a Secret in
+	# its env), saqr-fetch verifies with the public one (--trusted-keys-secret=model-signing-keys).
+	mkdir -p "$demo_dir/keys"
+	openssl ecparam -name prime256v1 -genkey -noout -out "$demo_dir/keys/signing.pem" 2>/dev/null
+	openssl ec -in "$demo_dir/keys/signing.pem" -pubout -out "$demo_dir/keys/signing.pub" 2>/dev/null
+	kubectl -n "$ns" create secret generic model-signing-keys --from-file=signing.pub="$demo_dir/keys/signing.pub" >/dev/null
+	kubectl -n "$ns" create secret generic model-signing-key --from-file=signing.pem="$demo_dir/keys/signing.pem" >/dev/null
 	kubectl -n "$ns" create configmap fraud-detector-agent --from-file=agent.yaml=/dev/stdin >/dev/null <<'YAML'
 features:
   - {name: amount_aed, type: numerical, edges: [50, 200, 1000, 5000], index: 0}
@@ -199,9 +206,14 @@ demo_training() {
 	step "3. The sample TrainingJob trains on 2 pods, succeeds, and promotes its model (v3 -> v4): a new ReplicaSet rolls out"
 	note "manifests/samples/trainingjob.yaml with saqr-demo-trainer (it checks the rank environment), small"
 	note "resources, and its output on the model claim: Saqr mounts the claim at /var/run/saqr/output, rank 0"
-	note "writes v4/model.onnx there (SAQR_OUTPUT_PATH) and reports its sha256 in its termination message"
+	note "writes v4/model.onnx there (SAQR_OUTPUT_PATH), signs it (OMS, the key from the Secret"
+	note "model-signing-key in its env) into v4/model.sig, and reports both in its termination message"
 	demo_sample trainingjob.yaml "{\"spec\": {\"image\": \"$trainer_image\",
-		\"command\": [\"/usr/local/bin/saqr-demo-trainer\"], \"args\": [\"--steps\", \"2000\"],
+		\"command\": [\"/usr/local/bin/saqr-demo-trainer\"], \"args\": [\"--steps\", \"2000\",
+			\"--signing-key-env\", \"TRAINER_SIGNING_KEY\", \"--signature\", \"/var/run/saqr/output/v4/model.sig\",
+			\"--signature-ref\", \"/mnt/pvc/fraud-models/v4/model.sig\"],
+		\"env\": [{\"name\": \"TRAINER_SIGNING_KEY\", \"valueFrom\": {\"secretKeyRef\":
+			{\"name\": \"model-signing-key\", \"key\": \"signing.pem\"}}}],
 		\"output\": {\"uri\": \"pvc://fraud-models/v4/model.onnx\", \"provider\": null, \"region\": null},
 		\"resources\": $small_resources}}" >"$demo_dir/trainingjob.yaml"
 	demo_rs_before=$(demo_replicasets)

@@ -100,6 +100,13 @@ check_training() {
 		[ "$(jsonpath md fraud-detector '{.spec.modelOverride.model.digest}')" = "$digest" ] &&
 		[ -n "$digest" ] && log "ok: spec.model is still v3; spec.modelOverride pins v4 by $digest" ||
 		fail "promotion: spec.model $(jsonpath md fraud-detector '{.spec.model.version}'), override digest $(jsonpath md fraud-detector '{.spec.modelOverride.model.digest}'), trained $digest"
+	# The trainer signed its output: the promotion carried the signature, saqr-fetch verified it.
+	[ "$(jsonpath md fraud-detector '{.spec.modelOverride.model.signature}')" = /mnt/pvc/fraud-models/v4/model.sig ] &&
+		[ "$(jsonpath md fraud-detector '{.status.conditions[?(@.type=="ModelVerified")].status}')" = True ] &&
+		"$root/bin/saqrctl" model verify --key "$demo_dir/keys/signing.pub" --signature "$demo_dir/models/v4/model.sig" \
+			"$demo_dir/models/v4/model.onnx" >/dev/null &&
+		log "ok: the trained model was signed by the trainer, promoted with its signature and verified by saqr-fetch" ||
+		fail "signed promotion: signature '$(jsonpath md fraud-detector '{.spec.modelOverride.model.signature}')', ModelVerified $(jsonpath md fraud-detector '{.status.conditions[?(@.type=="ModelVerified")].status}')"
 	kubectl -n "$ns" apply --server-side --field-manager=argocd-controller --force-conflicts \
 		-f "$demo_dir/modeldeployment.yaml" >/dev/null
 	sleep 3
@@ -162,11 +169,8 @@ verified() { jsonpath md "$1" '{.status.conditions[?(@.type=="ModelVerified")].s
 # key before the server starts, and lets a model signed by a trusted key (saqrctl model sign) serve.
 check_integrity() {
 	local keys="$demo_dir/keys" models="$demo_dir/models" got
-	mkdir -p "$keys" "$models/v3-altered"
-	openssl ecparam -name prime256v1 -genkey -noout -out "$keys/signing.pem" 2>/dev/null
-	openssl ec -in "$keys/signing.pem" -pubout -out "$keys/signing.pub" 2>/dev/null
+	mkdir -p "$models/v3-altered"
 	openssl ecparam -name prime256v1 -genkey -noout -out "$keys/rogue.pem" 2>/dev/null
-	kubectl -n "$ns" create secret generic model-signing-keys --from-file=signing.pub="$keys/signing.pub" >/dev/null
 	"$root/bin/saqrctl" model sign --key "$keys/signing.pem" --output "$models/v3/model.sig" \
 		"$models/v3/model.onnx" >/dev/null
 	"$root/bin/saqrctl" model sign --key "$keys/rogue.pem" --output "$models/v3/model-rogue.sig" \

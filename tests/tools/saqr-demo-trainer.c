@@ -6,9 +6,16 @@
  * SAQR_OUTPUT_PATH when set, the job's output on a claim Saqr mounts; else SAQR_OUTPUT or
  * /tmp/model.bin), prints its sha256 and
  * reports it as the TrainingJob's output in its termination message (docs/api.md):
- * {"output":{"uri":"<SAQR_OUTPUT_URI>","digest":"sha256:<hex>"}} (uri only when that is set).
+ * {"output":{"uri":"<SAQR_OUTPUT_URI>","digest":"sha256:<hex>","signature":"<REF>"}} (uri only
+ * when that is set, signature only when rank 0 signed).
  *
  *   saqr-demo-trainer [--output FILE] [--steps N] [--allow-single] [--termination-log PATH]
+ *                     [--signing-key-env VAR --signature FILE [--signature-ref REF]]
+ *
+ * With --signing-key-env, rank 0 signs its output with the PEM private key in the environment
+ * variable VAR (a Secret, through the TrainingJob's env) into FILE, an OpenSSF Model Signing
+ * bundle as `saqrctl model sign` writes, and reports REF (default FILE: where saqr-fetch will
+ * read it, e.g. /mnt/pvc/<claim>/<path>) as the output's signature.
  *
  * --termination-log defaults to /dev/termination-log; "" writes none. A path that cannot be
  * written (outside a pod) is reported on stderr and does not fail the run.
@@ -23,6 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/buf.h"
+#include "oms/bundle.h"
+#include "oms/key.h"
+#include "oms/manifest.h"
 
 static int problems;
 
@@ -57,8 +69,47 @@ static void json_str(FILE *f, const char *s)
 	}
 }
 
+/* Sign the model file output with the PEM private key in the environment variable key_env
+ * (an OMS bundle, as `saqrctl model sign` writes) into sig. 0, or -1 with the reason on stderr. */
+static int sign_output(const char *output, const char *key_env, const char *sig)
+{
+	const char *pem = getenv(key_env);
+	struct oms_key *key = NULL;
+	struct oms_manifest m;
+	struct buf bundle;
+	char err[512] = "";
+	FILE *f = NULL;
+	int rc;
+
+	oms_manifest_init(&m);
+	buf_init(&bundle, OMS_BUNDLE_MAX);
+	rc = pem && *pem ? oms_key_from_pem(pem, strlen(pem), true, &key, err, sizeof(err)) : -1;
+	if (!pem || !*pem)
+		snprintf(err, sizeof(err), "%s holds no private key", key_env);
+	if (!rc)
+		rc = oms_manifest_scan(&m, output, NULL, err, sizeof(err));
+	if (!rc)
+		rc = oms_sign(&m, "model", NULL, key, &bundle, err, sizeof(err));
+	if (!rc && (!(f = fopen(sig, "wb")) || fwrite(bundle.data, 1, bundle.len, f) != bundle.len)) {
+		snprintf(err, sizeof(err), "%s: %s", sig, strerror(errno));
+		rc = -1;
+	}
+	if (f && fclose(f) != 0 && !rc) {
+		snprintf(err, sizeof(err), "%s: %s", sig, strerror(errno));
+		rc = -1;
+	}
+	if (rc)
+		fprintf(stderr, "saqr-demo-trainer: cannot sign %s: %s\n", output, err);
+	else
+		printf("signed %s into %s\n", output, sig);
+	oms_key_free(key);
+	oms_manifest_release(&m);
+	buf_release(&bundle);
+	return rc ? -1 : 0;
+}
+
 /* The TrainingJob's report: what the operator reads from completion index 0's pod. */
-static void write_termination(const char *path, const char *hex)
+static void write_termination(const char *path, const char *hex, const char *signature)
 {
 	const char *uri = getenv("SAQR_OUTPUT_URI");
 	FILE *f;
@@ -76,7 +127,13 @@ static void write_termination(const char *path, const char *hex)
 		json_str(f, uri);
 		fputs("\",", f);
 	}
-	fprintf(f, "\"digest\":\"sha256:%s\"}}", hex);
+	fprintf(f, "\"digest\":\"sha256:%s\"", hex);
+	if (signature && *signature) {
+		fputs(",\"signature\":\"", f);
+		json_str(f, signature);
+		fputc('"', f);
+	}
+	fputs("}}", f);
 	if (fclose(f) != 0)
 		fprintf(stderr, "saqr-demo-trainer: no termination message: %s: %s\n", path, strerror(errno));
 }
@@ -100,6 +157,7 @@ int main(int argc, char **argv)
 {
 	const char *output = NULL;
 	const char *termination = "/dev/termination-log";
+	const char *key_env = NULL, *sig = NULL, *sig_ref = NULL;
 	char hex[2 * EVP_MAX_MD_SIZE + 1];
 	const char *world_s, *rank_s, *addr, *port_s, *index_s, *nnodes_s;
 	long world = 1, rank = 0, port = 0, index, nnodes, steps = 100;
@@ -118,10 +176,18 @@ int main(int argc, char **argv)
 			allow_single = 1;
 		else if (strcmp(argv[i], "--termination-log") == 0 && i + 1 < argc)
 			termination = argv[++i];
+		else if (strcmp(argv[i], "--signing-key-env") == 0 && i + 1 < argc)
+			key_env = argv[++i];
+		else if (strcmp(argv[i], "--signature") == 0 && i + 1 < argc)
+			sig = argv[++i];
+		else if (strcmp(argv[i], "--signature-ref") == 0 && i + 1 < argc)
+			sig_ref = argv[++i];
 		else {
 			fprintf(stderr,
 				"usage: saqr-demo-trainer [--output FILE] [--steps N] [--allow-single] "
-				"[--termination-log PATH]\n");
+				"[--termination-log PATH]\n"
+				"                         [--signing-key-env VAR --signature FILE "
+				"[--signature-ref REF]]\n");
 			return strcmp(argv[i], "--help") == 0 ? 0 : 2;
 		}
 	}
@@ -198,6 +264,13 @@ int main(int argc, char **argv)
 		snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", digest[i]);
 	hex[2 * dlen] = '\0';
 	printf("sha256=%s path=%s rank=%ld world=%ld\n", hex, output, rank, world);
-	write_termination(termination, hex);
+	/* rank 0 signs the job's output (the other ranks keep theirs unsigned) */
+	if (key_env && sig && rank == 0) {
+		if (sign_output(output, key_env, sig))
+			return 1;
+	} else {
+		sig = sig_ref = NULL;
+	}
+	write_termination(termination, hex, sig_ref ? sig_ref : sig);
 	return 0;
 }
