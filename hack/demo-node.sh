@@ -51,7 +51,7 @@ demo_images() { # the local images, pinned by the digest containerd knows (zeroT
 # Saqr by its Helm chart (one replica each), with the agent and fetch images pinned, and a policy
 # that lets DriftPolicies notify the demo's ITSM webhook over plain http (the default policy
 # wants https sinks, or the endpoint listed in zeroTrust.allowedEndpoints).
-demo_install() {
+demo_install() { # [extra helm arguments]
 	step "Install Saqr with its Helm chart into saqr-system (the images built here, imported into containerd)"
 	demo_images
 	demo_sink_start
@@ -63,7 +63,7 @@ demo_install() {
 		--set "operator.fetchImage.digest=$(e2e_pinned saqr.local/saqr-fetch:dev | cut -d@ -f2)" \
 		--set "policy.spec.zeroTrust.allowedEndpoints[0]=http://$node_gw:$sink_port/hooks/" \
 		--set reports.installCRDs=true \
-		--set "operator.extraArgs[0]=--trusted-keys-secret=model-signing-keys"
+		--set "operator.extraArgs[0]=--trusted-keys-secret=model-signing-keys" "$@"
 	show kubectl -n saqr-system get pods -o wide
 }
 

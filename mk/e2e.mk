@@ -4,7 +4,7 @@
 # the webhook's Service, a webhook pod killed under load, the demo's walk-through asserted; and
 # the admission latency benchmark.
 .PHONY: test-e2e
-test-e2e: images-bin ## Node up, Saqr by Helm and kubectl apply -k, admission, webhook kill (tests/e2e/install.sh); then the demo's walk-through (tests/e2e/demo.sh); node down each time, nothing left.
+test-e2e: images-bin observability-tools ## Node up, Saqr by Helm and kubectl apply -k, admission, webhook kill (tests/e2e/install.sh); then the demo's walk-through (tests/e2e/demo.sh); node down each time, nothing left.
 	@hack/deps.sh node
 	@hack/tools.sh build node
 	@$(IMAGES) build $(IMAGES_DIR)
@@ -12,7 +12,7 @@ test-e2e: images-bin ## Node up, Saqr by Helm and kubectl apply -k, admission, w
 	@SAQR_IMAGES=$(IMAGES_DIR) tests/e2e/demo.sh
 
 .PHONY: test-e2e-demo
-test-e2e-demo: images-bin ## Only the demo's walk-through on a real node, with assertions (tests/e2e/demo.sh).
+test-e2e-demo: images-bin observability-tools ## Only the demo's walk-through on a real node, with assertions (tests/e2e/demo.sh).
 	@hack/deps.sh node
 	@hack/tools.sh build node
 	@$(IMAGES) build $(IMAGES_DIR)

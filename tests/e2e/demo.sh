@@ -11,7 +11,10 @@
 #     to v3 visible in the Deployment's pod template;
 #  5. the audit's openreports.io Reports in the namespace, and saqrctl report's evidence (HTML, JSON);
 #  6. model integrity: an altered file and an untrusted signature refused by saqr-fetch, a model
-#     signed with `saqrctl model sign` verified and serving.
+#     signed with `saqrctl model sign` verified and serving;
+#  7. the drift through real Prometheus (scraping the agents) and real Alertmanager (host
+#     processes on the node's address): a second DriftPolicy detects it and the alert is in
+#     Alertmanager's API.
 # Teardown always (EXIT trap, also on failure or a signal), then checks that nothing is left.
 # Prints timings and the node's RSS. Expects the image archives ($SAQR_IMAGES, default build/images).
 set -euo pipefail
@@ -196,13 +199,79 @@ check_integrity() {
 	kubectl -n "$ns" delete md fraud-altered fraud-forged fraud-signed --wait=false >/dev/null
 }
 
+# A free TCP port on the node's address.
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 20000))
+		ss -ltn "( sport = :$p )" | grep -q ":$p" || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# Real Prometheus and Alertmanager on the node's address (host processes, built from their Go
+# modules by hack/observability.sh), before Saqr is installed: the chart's policy must list them
+# in zeroTrust.allowedEndpoints. Prometheus scrapes the agents listed in a file_sd file.
+obs_start() {
+	local bin
+	bin=$("$root/hack/observability.sh" bindir)
+	prom_port=$(free_port) am_port=$(free_port)
+	echo '[]' >"$demo_dir/prom-targets.json"
+	cat >"$demo_dir/prometheus.yml" <<YAML
+global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: saqr-agent
+    file_sd_configs: [{files: ['$demo_dir/prom-targets.json'], refresh_interval: 1s}]
+YAML
+	cat >"$demo_dir/alertmanager.yml" <<YAML
+global: {resolve_timeout: 1h}
+route: {receiver: sink, group_by: [alertname, driftpolicy], group_wait: 1s, group_interval: 1s, repeat_interval: 1h}
+receivers: [{name: sink}]
+YAML
+	demo_bg prometheus "$demo_dir/prometheus.log" "$bin/prometheus" --config.file "$demo_dir/prometheus.yml" \
+		--storage.tsdb.path "$demo_dir/prometheus-data" --web.listen-address "$node_gw:$prom_port"
+	demo_bg alertmanager "$demo_dir/alertmanager.log" "$bin/alertmanager" --config.file "$demo_dir/alertmanager.yml" \
+		--storage.path "$demo_dir/alertmanager-data" --web.listen-address "$node_gw:$am_port" --cluster.listen-address=
+	until_ok 60 curl -fsS "http://$node_gw:$prom_port/-/ready" -o /dev/null
+	until_ok 60 curl -fsS "http://$node_gw:$am_port/-/ready" -o /dev/null
+	log "Prometheus on $node_gw:$prom_port, Alertmanager on $node_gw:$am_port"
+}
+
+# The same drift through real Prometheus: a second DriftPolicy whose source is the Prometheus
+# API scraping the agents, alerting real Alertmanager (no retrain, no rollback).
+check_prometheus() {
+	local ips targets alerts
+	ips=$(kubectl -n "$ns" get pods -l app.kubernetes.io/instance=fraud-detector --field-selector=status.phase=Running \
+		-o 'jsonpath={range .items[*]}"{.status.podIP}:9090",{end}')
+	targets="[{\"targets\": [${ips%,}], \"labels\": {\"namespace\": \"$ns\", \"service\": \"fraud-detector\"}}]"
+	echo "$targets" >"$demo_dir/prom-targets.json.new" && mv "$demo_dir/prom-targets.json.new" "$demo_dir/prom-targets.json"
+	echo drift >"$demo_dir/traffic.mode"
+	demo_sample driftpolicy.yaml "{\"metadata\": {\"name\": \"fraud-detector-drift-prom\"}, \"spec\": {\"interval\": \"5s\",
+		\"source\": {\"scrape\": null, \"prometheus\": {\"url\": \"http://$node_gw:$prom_port\"}},
+		\"actions\": {\"cooldown\": \"1h\", \"alert\": {\"sinks\": [{\"type\": \"alertmanager\",
+			\"url\": \"http://$node_gw:$am_port\"}]}, \"retrain\": null, \"rollback\": null}}}" |
+		kubectl -n "$ns" apply -f - >/dev/null
+	until_ok 60 '[ "$(curl -fsS "http://$node_gw:$prom_port/api/v1/query?query=count(saqr_feature_value_bucket)" | grep -c "\"value\"")" = 1 ]' &&
+		log "ok: real Prometheus scrapes the agents ($(echo "$ips" | tr ',' ' '))" ||
+		fail "Prometheus has no saqr_feature_value_bucket series: $(curl -sS "http://$node_gw:$prom_port/api/v1/targets" | head -c 400)"
+	until_ok 120 cond_is dp fraud-detector-drift-prom DriftDetected True &&
+		log "ok: the DriftPolicy reading real Prometheus detects the drift" ||
+		fail "DriftDetected on the Prometheus DriftPolicy: $(jsonpath dp fraud-detector-drift-prom '{.status.conditions[?(@.type=="DriftDetected")]}')"
+	until_ok 60 'curl -fsS "http://$node_gw:$am_port/api/v2/alerts" | grep -q fraud-detector-drift-prom' &&
+		log "ok: the incident is an alert in real Alertmanager's API" ||
+		fail "no alert of fraud-detector-drift-prom in Alertmanager: $(curl -sS "http://$node_gw:$am_port/api/v2/alerts" | head -c 400)"
+	kubectl -n "$ns" delete dp fraud-detector-drift-prom --wait=false >/dev/null
+}
+
 e2e_node_up
 exec 8>&1 9>&2 # after the node's daemons started: they must not hold them
 trap on_exit EXIT
 trap 'exec 1>&8 2>&9; log interrupted; exit 130' INT TERM HUP
 mkdir -p "$demo_dir"
 t_all=$(now)
-demo_install
+obs_start
+demo_install --set "policy.spec.zeroTrust.allowedEndpoints[1]=http://$node_gw:$prom_port" \
+	--set "policy.spec.zeroTrust.allowedEndpoints[2]=http://$node_gw:$am_port"
 t=$(now)
 demo_modeldeployment
 timing "1. ModelDeployment pods Ready" "$(since "$t")"
@@ -223,5 +292,8 @@ check_compliance
 t=$(now)
 check_integrity
 timing "model integrity (altered, forged, signed)" "$(since "$t")"
+t=$(now)
+check_prometheus
+timing "drift through real Prometheus, alert in Alertmanager" "$(since "$t")"
 e2e_rss
 timing "walk-through (install to last check)" "$(since "$t_all")"
