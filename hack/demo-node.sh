@@ -239,6 +239,11 @@ demo_training() {
 	kubectl -n "$ns" rollout status deployment/fraud-detector --timeout=90s >/dev/null
 	until_ok 60 '[ "$(jsonpath md fraud-detector {.status.currentModel.version})" = v4 ]'
 	show kubectl -n "$ns" get md fraud-detector
+	note "saqr-fetch verified v4's digest and the trainer's signature (the key in the Secret model-signing-keys)"
+	note "before the server started:"
+	kubectl -n "$ns" logs deploy/fraud-detector -c saqr-fetch 2>&1 | grep -iE 'signature|verified' | cut -c1-220 | sed 's/^/  /'
+	show kubectl -n "$ns" get md fraud-detector -o \
+		"jsonpath={.status.conditions[?(@.type==\"ModelVerified\")].message}{'\n'}"
 	note "the Deployment's new ReplicaSet (SAQR_MODEL_VERSION=v4) replaced the first one:"
 	show kubectl -n "$ns" get replicasets -l app.kubernetes.io/instance=fraud-detector
 	show kubectl -n "$ns" get md fraud-detector -o "jsonpath={range .status.history[*]}{.version} {.uri}{'\n'}{end}"

@@ -457,9 +457,11 @@ static int set_model_verified(json_t *conds, const struct md_eval *e)
 		return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_FALSE, f.reason, f.msg);
 	if (verified || (e->prim.complete && e->model_ok)) {
 		snprintf(msg, sizeof(msg),
-			 "saqr-fetch verified model version %s (%s%s) before the server started", version,
+			 "saqr-fetch verified model version %s (%s%s%s%s) before the server started", version,
 			 *json_path_str(model, "digest", "") ? "digest " : "no digest given",
-			 json_path_str(model, "digest", ""));
+			 json_path_str(model, "digest", ""),
+			 *json_path_str(model, "signature", "") ? ", signature " : "",
+			 json_path_str(model, "signature", ""));
 		return cond_put(conds, e, MD_COND_MODEL_VERIFIED, COND_TRUE, MD_COND_MODEL_VERIFIED, msg);
 	}
 	if (e->prim.deadline) {

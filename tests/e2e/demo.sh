@@ -184,19 +184,32 @@ check_integrity() {
 	integrity_md fraud-altered "{\"uri\": \"pvc://fraud-models/v3-altered/model.onnx\", \"digest\": \"$model_digest_v3\"}"
 	integrity_md fraud-forged "{$v3, \"signature\": \"/mnt/pvc/fraud-models/v3/model-rogue.sig\"}"
 	integrity_md fraud-signed "{$v3, \"signature\": \"/mnt/pvc/fraud-models/v3/model.sig\"}"
+	integrity_md fraud-wrongdigest "{\"uri\": \"pvc://fraud-models/v3/model.onnx\",
+		\"digest\": \"sha256:$(printf 0%.0s $(seq 1 64))\"}"
+	integrity_md fraud-nosig "{$v3, \"signature\": \"/mnt/pvc/fraud-models/v3/missing.sig\"}"
 	until_ok 90 '[ "$(verified fraud-altered)" = "False DigestMismatch" ]' &&
 		log "ok: an altered model file is refused before the server starts (ModelVerified=False DigestMismatch)" ||
 		fail "altered model: ModelVerified is '$(verified fraud-altered)'"
 	until_ok 60 '[ "$(verified fraud-forged)" = "False SignatureInvalid" ]' &&
 		log "ok: a signature by an untrusted key is refused (ModelVerified=False SignatureInvalid)" ||
 		fail "forged signature: ModelVerified is '$(verified fraud-forged)'"
+	until_ok 60 '[ "$(verified fraud-wrongdigest)" = "False DigestMismatch" ]' &&
+		log "ok: a wrong digest is refused (ModelVerified=False DigestMismatch)" ||
+		fail "wrong digest: ModelVerified is '$(verified fraud-wrongdigest)'"
+	until_ok 60 '[ "$(verified fraud-nosig | cut -d" " -f1)" = False ]' &&
+		log "ok: a missing signature file is refused ($(verified fraud-nosig))" ||
+		fail "missing signature: ModelVerified is '$(verified fraud-nosig)'"
+	kubectl -n "$ns" get events --field-selector involvedObject.name=fraud-wrongdigest,reason=DigestMismatch \
+		-o name | grep -q . && log "ok: and a Warning Event DigestMismatch on the ModelDeployment" ||
+		fail "no DigestMismatch Event on fraud-wrongdigest"
 	until_ok 90 '[ "$(verified fraud-signed)" = "True ModelVerified" ] && cond_is md fraud-signed Ready True' &&
 		log "ok: a model signed with the trusted key (saqrctl model sign) is verified and serves" ||
 		fail "signed model: ModelVerified is '$(verified fraud-signed)', Ready $(jsonpath md fraud-signed '{.status.conditions[?(@.type=="Ready")].status}')"
 	got=$(kubectl -n "$ns" get pods -l app.kubernetes.io/instance=fraud-altered -o \
 		'jsonpath={.items[0].status.containerStatuses[?(@.name=="model-server")].state.running}')
 	[ -z "$got" ] && log "ok: the altered model's server never started" || fail "the altered model's server runs: $got"
-	kubectl -n "$ns" delete md fraud-altered fraud-forged fraud-signed --wait=false >/dev/null
+	kubectl -n "$ns" delete md fraud-altered fraud-forged fraud-signed fraud-wrongdigest fraud-nosig \
+		--wait=false >/dev/null
 }
 
 # A free TCP port on the node's address.
@@ -291,7 +304,7 @@ timing "5. policy reports, evidence" "$(since "$t")"
 check_compliance
 t=$(now)
 check_integrity
-timing "model integrity (altered, forged, signed)" "$(since "$t")"
+timing "model integrity (5 ModelDeployments)" "$(since "$t")"
 t=$(now)
 check_prometheus
 timing "drift through real Prometheus, alert in Alertmanager" "$(since "$t")"

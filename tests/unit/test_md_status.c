@@ -507,6 +507,12 @@ static void test_model_verified(void **state)
 	expect_cond(st, "ModelVerified", "True", "ModelVerified",
 		    "verified model version 1.4.0 (digest sha256:3f");
 	json_decref(st);
+	/* a signed model: the message names the signature verified too */
+	json_object_set_new(json_path(md, "spec.model"), "signature", json_string("s3://m/1.4.0/model.sig"));
+	st = status_of(md, "deploy_available.json", NULL, T0);
+	expect_cond(st, "ModelVerified", "True", "ModelVerified", ", signature s3://m/1.4.0/model.sig)");
+	json_object_del(json_path(md, "spec.model"), "signature");
+	json_decref(st);
 	st = status_of(md, "deploy_deadline_exceeded.json", NULL, T0);
 	expect_cond(st, "ModelVerified", "Unknown", "ProgressDeadlineExceeded", "-c saqr-fetch");
 	json_decref(st);
