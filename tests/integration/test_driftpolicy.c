@@ -725,6 +725,22 @@ static void test_drift_opens_incident_and_acts(void **state)
 	assert_string_equal(json_path_str(md, "spec.modelOverride.reason", ""), "Rollback");
 	assert_string_equal(json_path_str(md, "spec.modelOverride.base.version", ""), "v3");
 	json_decref(md);
+	/* Argo CD syncs the Git manifest (server-side apply by another field manager, forced): the
+	 * rollback holds */
+	{
+		struct kube_write_opts wo = {.field_manager = "argocd-controller", .force = true};
+		json_t *manifest = model_deployment(MD_NAME, httpd_port(env.server));
+
+		json_object_set_new(json_object_get(manifest, "metadata"), "namespace", json_string(env.ns));
+		assert_int_equal(kube_patch(env.client, &mds, env.ns, MD_NAME, KUBE_PATCH_APPLY, manifest,
+					    &wo, NULL, NULL),
+				 0);
+		json_decref(manifest);
+		md = get(&mds, MD_NAME);
+		assert_string_equal(json_path_str(md, "spec.model.version", ""), "v3");
+		assert_string_equal(json_path_str(md, "spec.modelOverride.model.version", ""), "v2");
+		json_decref(md);
+	}
 	/* later evaluations of the same drift change nothing: no second notification, job or rollback */
 	wait_evaluations(DP_NAME, 2);
 	for (int i = 0; i < NSINKS; i++)
