@@ -25,6 +25,7 @@
 #include "httpd/httpd.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "operator/admissionpolicy/admissionpolicy.h"
 #include "operator/audit/audit.h"
 #include "operator/modeldeployment/modeldeployment.h"
 #include "operator/operator.h"
@@ -33,8 +34,9 @@
 #define OP_MAX_WORKERS 64
 #define OP_DEFAULT_METRICS_PORT 8080
 #define OP_ID_MAX 256
-#define OP_LIST_PAGE_SIZE 50 /* a page of full Deployments parses into ~3 MiB of trees */
-#define OP_MALLOC_ARENAS 2   /* glibc: fewer arenas, less memory kept by each thread */
+#define OP_LIST_PAGE_SIZE 50		  /* a page of full Deployments parses into ~3 MiB of trees */
+#define OP_MALLOC_ARENAS 2		  /* glibc: fewer arenas, less memory kept by each thread */
+#define OP_POLICY_CONFIGMAP "saqr-policy" /* --policy-configmap's name when only the resource is given */
 
 struct op_flags {
 	const char *kubeconfig;
@@ -55,6 +57,8 @@ struct op_flags {
 	const char *policy_file; /* NULL: the built-in default policy */
 	enum audit_format report_format;
 	const char *compliance_sink;	/* NULL: no break-glass incidents */
+	const char *policy_resource;	/* --policy-resource: the AdmissionPolicy to follow; NULL: off */
+	const char *policy_configmap;	/* --policy-configmap NAMESPACE/NAME; NULL: <own ns>/saqr-policy */
 	struct http_netpolicy outbound; /* --allow-outbound-*, --allow-insecure-credentials */
 	bool allow_apiserver;		/* --allow-outbound-apiserver */
 	bool help;			/* --help was given (and the usage printed) */
@@ -71,6 +75,8 @@ struct op_app {
 	struct httpd *httpd;
 	char identity[OP_ID_MAX];
 	char own_namespace[256];
+	char policy_cm_ns[256]; /* --policy-configmap, split */
+	char policy_cm_name[256];
 	pthread_t signal_thread;
 	atomic_bool stopping;
 };
@@ -192,6 +198,12 @@ static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 		     "policy)"},
 	    {"report-format", NULL, FLAGS_FUNC, &f->report_format, .parse = op_parse_report_format,
 	     .arg = "openreports|wgpolicy", .help = "kind of the policy reports (default openreports)"},
+	    {"policy-resource", NULL, FLAGS_STRING, &f->policy_resource, .arg = "NAME",
+	     .help = "follow the AdmissionPolicy NAME: validate each change and\nwrite it into "
+		     "--policy-configmap (default: off)"},
+	    {"policy-configmap", NULL, FLAGS_STRING, &f->policy_configmap, .arg = "NAMESPACE/NAME",
+	     .help = "ConfigMap (key policy.yaml) the webhook and the audit mount\n(default: "
+		     "<own namespace>/" OP_POLICY_CONFIGMAP ")"},
 	    {"compliance-sink", NULL, FLAGS_STRING, &f->compliance_sink, .arg = "URL",
 	     .help = "webhook that receives break-glass expiry incidents"},
 	    {"allow-outbound-loopback", NULL, FLAGS_BOOL, &f->outbound.allow_loopback, .arg = "[=true|false]",
@@ -293,6 +305,24 @@ static void op_outbound(struct op_app *a)
 	a->ctx.outbound = &a->flags.outbound;
 }
 
+/* --policy-resource: the AdmissionPolicy controller, writing into --policy-configmap. */
+static int op_register_policy_resource(struct op_app *a)
+{
+	struct ap_config ac = {.name = a->flags.policy_resource};
+
+	if (!a->flags.policy_configmap) {
+		snprintf(a->policy_cm_ns, sizeof(a->policy_cm_ns), "%s", a->own_namespace);
+		snprintf(a->policy_cm_name, sizeof(a->policy_cm_name), "%s", OP_POLICY_CONFIGMAP);
+	} else if (ap_configmap_ref_parse(a->flags.policy_configmap, a->policy_cm_ns, sizeof(a->policy_cm_ns),
+					  a->policy_cm_name, sizeof(a->policy_cm_name))) {
+		log_error("--policy-configmap: expected NAMESPACE/NAME", "value", a->flags.policy_configmap);
+		return SAQR_EINVAL;
+	}
+	ac.configmap_namespace = a->policy_cm_ns;
+	ac.configmap_name = a->policy_cm_name;
+	return operator_register_admissionpolicy(&a->ctx, &ac);
+}
+
 static int op_register(struct op_app *a)
 {
 	int rc;
@@ -319,6 +349,8 @@ static int op_register(struct op_app *a)
 						    .format = a->flags.report_format,
 						    .compliance_sink = a->flags.compliance_sink,
 						    .namespace = a->flags.namespace});
+	if (rc == 0 && a->flags.policy_resource && *a->flags.policy_resource)
+		rc = op_register_policy_resource(a);
 	if (rc)
 		log_error("cannot register the controllers", "error", saqr_strerror(rc));
 	return rc;
