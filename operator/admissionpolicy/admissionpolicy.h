@@ -76,9 +76,11 @@ struct ap_outcome {
 
 /* The part of ap's status that loader (AP_LOADER_OPERATOR) owns, to server-side apply:
  * {observedGeneration, conditions: [Accepted], loaded: [{name: loader, generation, loadedAt,
- * accepted, message}]}. lastTransitionTime (and loadedAt) stay those of ap's status when the
- * condition's status (and the entry) did not change. now is RFC 3339. *out is a new reference.
- * 0, SAQR_EINVAL or SAQR_ENOMEM. */
+ * accepted, message}]}. The entry's generation is the one in force at the loader (ap's when
+ * Loaded, else o->in_force), accepted says whether that is ap's current generation, and message
+ * why not. lastTransitionTime stays the one of ap's status when the condition's status did not
+ * change, loadedAt when the entry's generation did not. now is RFC 3339. *out is a new
+ * reference. 0, SAQR_EINVAL or SAQR_ENOMEM. */
 int ap_status(const json_t *ap, const struct ap_outcome *o, const char *loader, const char *now,
 	      json_t **out);
 

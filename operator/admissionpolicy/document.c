@@ -166,11 +166,13 @@ static void ap_condition_message(const struct ap_outcome *o, long long gen, char
 			 o->configmap, o->detail ? o->detail : "", kept);
 }
 
-/* loader's entry: loadedAt stays the previous one when nothing else changed. */
+/* loader's entry: the generation in force there (this one when it loaded, else the last good one)
+ * and since when (loadedAt stays the previous one while that generation does not change). */
 static json_t *ap_entry(const json_t *prev_status, const struct ap_outcome *o, const char *loader,
 			long long gen, const char *now)
 {
 	bool ok = strcmp(o->reason, AP_REASON_LOADED) == 0;
+	long long in_force = ok ? gen : o->in_force;
 	char msg[AP_MSG_MAX];
 	const json_t *prev = ap_loaded_entry(prev_status, loader);
 	json_t *e;
@@ -178,12 +180,12 @@ static json_t *ap_entry(const json_t *prev_status, const struct ap_outcome *o, c
 	if (ok)
 		snprintf(msg, sizeof(msg), "written to ConfigMap %s", o->configmap);
 	else
-		snprintf(msg, sizeof(msg), "%s", o->detail ? o->detail : o->reason);
-	e = json_pack("{s:s, s:I, s:s, s:b, s:s}", "name", loader, "generation", (json_int_t)gen, "loadedAt",
-		      now, "accepted", ok, "message", msg);
-	if (e && prev && json_path_int(prev, "generation", -1) == gen &&
-	    json_path_bool(prev, "accepted", !ok, NULL) == ok &&
-	    strcmp(json_path_str(prev, "message", ""), msg) == 0 && json_path_str(prev, "loadedAt", NULL))
+		snprintf(msg, sizeof(msg), "generation %lld not loaded: %s", gen,
+			 o->detail ? o->detail : o->reason);
+	e = json_pack("{s:s, s:I, s:s, s:b, s:s}", "name", loader, "generation", (json_int_t)in_force,
+		      "loadedAt", now, "accepted", ok, "message", msg);
+	if (e && prev && json_path_int(prev, "generation", -1) == in_force &&
+	    json_path_str(prev, "loadedAt", NULL))
 		json_object_set(e, "loadedAt", json_object_get(prev, "loadedAt"));
 	return e;
 }
