@@ -2,8 +2,11 @@
  * only that controller running in a manager built here: a valid AdmissionPolicy is written into the
  * policy ConfigMap (Accepted=True); a wrong type is refused by the API server (the CRD's schema);
  * a policy the loader refuses gets Accepted=False naming the field and a Warning Event, while the
- * ConfigMap keeps the last good policy; fixing it is accepted again. Waits poll with a deadline. */
+ * ConfigMap keeps the last good policy; fixing it is accepted again. A webhook pod's reporter
+ * (webhook/apstatus.h) owns its own entry of status.loaded next to the operator's. Waits poll
+ * with a deadline. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +25,9 @@
 #include "operator/runtime/kubeops.h"
 #include "operator/runtime/manager.h"
 #include "policy/policy.h"
+#include "webhook/apstatus.h"
 #include "../support/kubetest.h"
+#include "../support/proc.h"
 
 #define WAIT_LIMIT 90.0
 #define CM_NAME "saqr-policy"
@@ -335,6 +340,131 @@ static void test_fixed_policy_is_accepted_again(void **state)
 	json_decref(ap);
 }
 
+struct want_entry {
+	const char *name;
+	long long generation;
+	bool accepted;
+	const char *message_part;
+};
+
+static bool entry_is(void *arg)
+{
+	const struct want_entry *w = arg;
+	json_t *ap = get_ap();
+	const json_t *e = ap_loaded_entry(json_object_get(ap, "status"), w->name);
+	bool ok = e && json_path_int(e, "generation", -1) == w->generation &&
+		  json_path_bool(e, "accepted", !w->accepted, NULL) == w->accepted &&
+		  strstr(json_path_str(e, "message", ""), w->message_part);
+
+	json_decref(ap);
+	return ok;
+}
+
+static void expect_entry(const char *name, long long generation, bool accepted, const char *message_part)
+{
+	struct want_entry w = {name, generation, accepted, message_part};
+	json_t *ap;
+
+	if (kubetest_wait_for(entry_is, &w, WAIT_LIMIT))
+		return;
+	ap = get_ap();
+	fail_msg("want %s at generation %lld (accepted %d, \"%s\"); status: %s", name, generation, accepted,
+		 message_part, json_dumps(json_object_get(ap, "status"), JSON_COMPACT));
+}
+
+/* The policy file as the webhook pod has it mounted: the ConfigMap's policy.yaml. */
+static char *write_mounted_file(void)
+{
+	json_t *doc = configmap_policy();
+	char *text = json_dumps(doc, JSON_INDENT(2)), *path = NULL;
+
+	assert_non_null(text);
+	assert_int_equal(kubetest_write_temp(text, strlen(text), &path), 0);
+	free(text);
+	json_decref(doc);
+	return path;
+}
+
+/* Each webhook pod applies its own entry (field manager saqr-webhook/<pod>); the operator's
+ * applies of its entry leave them alone, and theirs leave the operator's. */
+static void test_webhook_pods_report_their_own_entries(void **state)
+{
+	char *file = write_mounted_file();
+	struct apstatus_config c = {
+	    .client = env.client, .resource = env.name, .policy_file = file, .retry = 0.2};
+	struct apstatus *a = NULL, *b = NULL;
+	json_t *ap;
+
+	(void)state;
+	c.pod = "pod-a";
+	assert_int_equal(apstatus_new(&c, &a), 0);
+	c.pod = "pod-b";
+	assert_int_equal(apstatus_new(&c, &b), 0);
+	apstatus_note(a, true, NULL);
+	apstatus_note(b, true, NULL);
+	expect_entry("saqr-webhook/pod-a", 4, true, "loaded ");
+	expect_entry("saqr-webhook/pod-b", 4, true, "loaded ");
+	apstatus_note(b, false, "spec.podSecurity.level: \"strict\" is not one of baseline, restricted");
+	expect_entry("saqr-webhook/pod-b", 4, false,
+		     "reload refused, generation 4 stays: spec.podSecurity.level");
+	expect_entry("saqr-webhook/pod-a", 4, true, "loaded ");
+	expect_entry(AP_LOADER_OPERATOR, 4, true, "written to ConfigMap");
+	/* A new generation: the operator applies its entry again; the pods' entries stay theirs. */
+	merge_patch_ap(json_pack("{s:{s:{s:s}}}", "spec", "podSecurity", "level", "baseline"));
+	ap = expect_status(5, COND_TRUE, AP_REASON_LOADED);
+	json_decref(ap);
+	expect_entry(AP_LOADER_OPERATOR, 5, true, "written to ConfigMap");
+	expect_entry("saqr-webhook/pod-a", 4, true, "loaded ");
+	expect_entry("saqr-webhook/pod-b", 4, false, "reload refused");
+	apstatus_free(a);
+	apstatus_free(b);
+	unlink(file);
+	free(file);
+}
+
+/* Replace path with the mounted document at another generation (a new inode, as the kubelet's
+ * ConfigMap volume swap). */
+static void set_file_generation(const char *path, long long generation)
+{
+	json_t *doc = configmap_policy();
+	char tmp[1100], *text;
+
+	assert_non_null(doc);
+	json_object_set_new(json_object_get(doc, "metadata"), "generation", json_integer(generation));
+	text = json_dumps(doc, JSON_INDENT(2));
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	assert_int_equal(kubetest_write("", tmp, text), 0);
+	assert_int_equal(rename(tmp, path), 0);
+	free(text);
+	json_decref(doc);
+}
+
+/* The real saqr-webhook with --policy-resource reports its first load and each reload. */
+static void test_saqr_webhook_reports_its_loads(void **state)
+{
+	const char *dir = getenv("SAQR_SAN_BIN");
+	char bin[600], log[700], *file = write_mounted_file();
+	const char *argv[] = {bin,	   "--policy-file", file, "--policy-resource", env.name, "--address",
+			      "127.0.0.1", "--port",	    "0",  "--log-level",       "warn",	 NULL};
+	const char *envs[] = {"POD_NAME=pod-c", NULL};
+	struct proc p = {0};
+
+	(void)state;
+	if (!dir)
+		skip();
+	snprintf(bin, sizeof(bin), "%s/saqr-webhook", dir);
+	snprintf(log, sizeof(log), "%s.log", file);
+	assert_int_equal(proc_start(&p, argv, envs, log), 0);
+	expect_entry("saqr-webhook/pod-c", 5, true, "loaded ");
+	set_file_generation(file, 6);
+	expect_entry("saqr-webhook/pod-c", 6, true, "loaded ");
+	assert_int_equal(proc_stop(&p, SIGTERM, 10000), 0);
+	assert_int_equal(p.exit_code, 0); /* and no leak: ASan would say otherwise */
+	unlink(log);
+	unlink(file);
+	free(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +472,8 @@ int main(void)
 	    cmocka_unit_test(test_wrong_type_is_refused_by_the_api_server),
 	    cmocka_unit_test(test_invalid_policy_is_refused_and_last_good_stays),
 	    cmocka_unit_test(test_fixed_policy_is_accepted_again),
+	    cmocka_unit_test(test_webhook_pods_report_their_own_entries),
+	    cmocka_unit_test(test_saqr_webhook_reports_its_loads),
 	};
 
 	return cmocka_run_group_tests_name("admissionpolicy (integration)", tests, setup, teardown);
