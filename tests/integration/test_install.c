@@ -823,7 +823,7 @@ static void test_helm_policy_override(void **state)
 static void test_helm_policy_resource(void **state)
 {
 	const char *extra[] = {"--set", "policy.resource.enabled=true", NULL};
-	json_t *docs = helm_render(extra), *off = helm_render(NULL), *base = NULL, *ap, *args;
+	json_t *docs = helm_render(extra), *off = helm_render(NULL), *base = NULL, *ap, *args, *wh;
 	char *path = path_in_root("charts/saqr/files/policy.yaml"), err[256];
 	size_t len = 0;
 	char *text = read_all(path, &len);
@@ -851,6 +851,20 @@ static void test_helm_policy_resource(void **state)
 	assert_string_equal(
 	    json_path_str(must_find(docs, "Role", "saqr-operator-policy"), "rules.0.resourceNames.0", ""),
 	    "saqr-policy");
+	/* The webhook reports its loads: a token, the API server's port, the right to its entry. */
+	wh = must_find(docs, "Deployment", "saqr-webhook");
+	assert_true(
+	    str_in_array(json_path(wh, "spec.template.spec.containers.0.args"), "--policy-resource=saqr"));
+	assert_true(json_path_bool(wh, "spec.template.spec.automountServiceAccountToken", false, NULL));
+	assert_true(netpol_allows(docs, pod_labels(wh), "egress", NULL, 443, true));
+	check_verbs(must_find(docs, "ClusterRole", "saqr-webhook-admissionpolicies"), "saqr.dev",
+		    "admissionpolicies/status", "patch");
+	check_verbs(must_find(docs, "ClusterRole", "saqr-webhook-admissionpolicies"), "saqr.dev",
+		    "admissionpolicies", "");
+	assert_false(json_path_bool(must_find(off, "Deployment", "saqr-webhook"),
+				    "spec.template.spec.automountServiceAccountToken", true, NULL));
+	assert_false(netpol_allows(off, pod_labels(must_find(off, "Deployment", "saqr-webhook")), "egress",
+				   NULL, 443, true));
 	assert_int_equal(count_kind(off, "AdmissionPolicy"), 0);
 	assert_null(find_obj(off, "Role", "saqr-operator-policy"));
 	assert_false(str_in_array(
