@@ -234,6 +234,10 @@ static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 	if (f->help)
 		op_usage(opts, stdout);
 	op_flags_settle(f);
+	if (f->policy_configmap && !f->policy_resource) {
+		fprintf(stderr, "saqr-operator: --policy-configmap needs --policy-resource\n");
+		return SAQR_EINVAL;
+	}
 	return 0;
 }
 
