@@ -173,7 +173,8 @@ DEPLOY_DIR ?= manifests
 install: ## Install the CRDs (crds/) into the current cluster, server-side, and wait until they are Established.
 	$(CLUSTER_KUBECTL) apply --server-side -f crds/
 	$(CLUSTER_KUBECTL) wait --for condition=Established --timeout=60s \
-		crd/modeldeployments.saqr.dev crd/trainingjobs.saqr.dev crd/driftpolicies.saqr.dev
+		crd/modeldeployments.saqr.dev crd/trainingjobs.saqr.dev crd/driftpolicies.saqr.dev \
+		crd/admissionpolicies.saqr.dev
 
 .PHONY: uninstall
 uninstall: ## Delete the CRDs, and with them every ModelDeployment, TrainingJob and DriftPolicy in the cluster.

@@ -25,6 +25,7 @@
 #include "httpd/httpd.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
+#include "operator/admissionpolicy/admissionpolicy.h"
 #include "operator/audit/audit.h"
 #include "operator/modeldeployment/modeldeployment.h"
 #include "operator/operator.h"
@@ -33,8 +34,9 @@
 #define OP_MAX_WORKERS 64
 #define OP_DEFAULT_METRICS_PORT 8080
 #define OP_ID_MAX 256
-#define OP_LIST_PAGE_SIZE 50 /* a page of full Deployments parses into ~3 MiB of trees */
-#define OP_MALLOC_ARENAS 2   /* glibc: fewer arenas, less memory kept by each thread */
+#define OP_LIST_PAGE_SIZE 50		  /* a page of full Deployments parses into ~3 MiB of trees */
+#define OP_MALLOC_ARENAS 2		  /* glibc: fewer arenas, less memory kept by each thread */
+#define OP_POLICY_CONFIGMAP "saqr-policy" /* --policy-configmap's name when only the resource is given */
 
 struct op_flags {
 	const char *kubeconfig;
@@ -57,6 +59,8 @@ struct op_flags {
 	const char *compliance_sink;	   /* NULL: no break-glass incidents */
 	const char *audit_skip_namespaces; /* comma-separated; NULL: none */
 	const char *audit_skip_label;	   /* a namespace label whose value "disabled" skips it */
+	const char *policy_resource;	   /* --policy-resource: the AdmissionPolicy to follow; NULL: off */
+	const char *policy_configmap;	   /* --policy-configmap NAMESPACE/NAME; NULL: <own ns>/saqr-policy */
 	struct http_netpolicy outbound;	   /* --allow-outbound-*, --allow-insecure-credentials */
 	bool allow_apiserver;		   /* --allow-outbound-apiserver */
 	bool help;			   /* --help was given (and the usage printed) */
@@ -73,6 +77,8 @@ struct op_app {
 	struct httpd *httpd;
 	char identity[OP_ID_MAX];
 	char own_namespace[256];
+	char policy_cm_ns[256]; /* --policy-configmap, split */
+	char policy_cm_name[256];
 	pthread_t signal_thread;
 	atomic_bool stopping;
 };
@@ -194,6 +200,12 @@ static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 		     "policy)"},
 	    {"report-format", NULL, FLAGS_FUNC, &f->report_format, .parse = op_parse_report_format,
 	     .arg = "openreports|wgpolicy", .help = "kind of the policy reports (default openreports)"},
+	    {"policy-resource", NULL, FLAGS_STRING, &f->policy_resource, .arg = "NAME",
+	     .help = "follow the AdmissionPolicy NAME: validate each change and\nwrite it into "
+		     "--policy-configmap (default: off)"},
+	    {"policy-configmap", NULL, FLAGS_STRING, &f->policy_configmap, .arg = "NAMESPACE/NAME",
+	     .help = "ConfigMap (key policy.yaml) the webhook and the audit mount\n(default: "
+		     "<own namespace>/" OP_POLICY_CONFIGMAP ")"},
 	    {"compliance-sink", NULL, FLAGS_STRING, &f->compliance_sink, .arg = "URL",
 	     .help = "webhook that receives break-glass expiry incidents"},
 	    {"audit-skip-namespaces", NULL, FLAGS_STRING, &f->audit_skip_namespaces, .arg = "NS[,NS...]",
@@ -230,6 +242,10 @@ static int op_parse_flags(int argc, char **argv, struct op_flags *f)
 	if (f->help)
 		op_usage(opts, stdout);
 	op_flags_settle(f);
+	if (f->policy_configmap && !f->policy_resource) {
+		fprintf(stderr, "saqr-operator: --policy-configmap needs --policy-resource\n");
+		return SAQR_EINVAL;
+	}
 	return 0;
 }
 
@@ -301,6 +317,24 @@ static void op_outbound(struct op_app *a)
 	a->ctx.outbound = &a->flags.outbound;
 }
 
+/* --policy-resource: the AdmissionPolicy controller, writing into --policy-configmap. */
+static int op_register_policy_resource(struct op_app *a)
+{
+	struct ap_config ac = {.name = a->flags.policy_resource};
+
+	if (!a->flags.policy_configmap) {
+		snprintf(a->policy_cm_ns, sizeof(a->policy_cm_ns), "%s", a->own_namespace);
+		snprintf(a->policy_cm_name, sizeof(a->policy_cm_name), "%s", OP_POLICY_CONFIGMAP);
+	} else if (ap_configmap_ref_parse(a->flags.policy_configmap, a->policy_cm_ns, sizeof(a->policy_cm_ns),
+					  a->policy_cm_name, sizeof(a->policy_cm_name))) {
+		log_error("--policy-configmap: expected NAMESPACE/NAME", "value", a->flags.policy_configmap);
+		return SAQR_EINVAL;
+	}
+	ac.configmap_namespace = a->policy_cm_ns;
+	ac.configmap_name = a->policy_cm_name;
+	return operator_register_admissionpolicy(&a->ctx, &ac);
+}
+
 static int op_register(struct op_app *a)
 {
 	int rc;
@@ -329,6 +363,8 @@ static int op_register(struct op_app *a)
 						    .namespace = a->flags.namespace,
 						    .skip_namespaces = a->flags.audit_skip_namespaces,
 						    .skip_label = a->flags.audit_skip_label});
+	if (rc == 0 && a->flags.policy_resource && *a->flags.policy_resource)
+		rc = op_register_policy_resource(a);
 	if (rc)
 		log_error("cannot register the controllers", "error", saqr_strerror(rc));
 	return rc;

@@ -1,6 +1,8 @@
 /* saqr-webhook: the validating admission webhook. Serves AdmissionReviews over HTTPS, judges
  * them with the policy file (hot-reloaded, as is the serving certificate), and shuts down
- * gracefully on SIGTERM or SIGINT. */
+ * gracefully on SIGTERM or SIGINT. With --policy-resource it also reports the policy it loaded in
+ * the AdmissionPolicy's status (its only API server calls). */
+#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -16,6 +18,9 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "httpd/httpd.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "webhook/apstatus.h"
 #include "webhook/reload.h"
 #include "webhook/webhook.h"
 
@@ -27,6 +32,7 @@ struct flags {
 	const char *key_file;
 	const char *client_ca_file;
 	const char *policy_file;
+	const char *policy_resource; /* report loads in this AdmissionPolicy's status; NULL: off */
 	const char *address;
 	int port;
 	int metrics_port; /* -1: none */
@@ -40,6 +46,9 @@ struct flags {
 /* What the daemon runs; torn down in reverse order. */
 struct daemon {
 	struct metrics *metrics;
+	struct kube_config *kube_cfg; /* with --policy-resource */
+	struct kube_client *client;
+	struct apstatus *apstatus;
 	struct reload *reload;
 	struct webhook *webhook;
 	struct httpd *server;
@@ -97,12 +106,18 @@ static int parse_bytes(const char *s, void *target)
 /* The flags that only make sense together. 0 or SAQR_EINVAL (reported on stderr). */
 static int check_flags(const struct flags *f)
 {
+	const char *pod = getenv("POD_NAME");
+
 	if (!f->cert_file != !f->key_file) {
 		fprintf(stderr, "saqr-webhook: --cert-file and --key-file go together\n");
 		return SAQR_EINVAL;
 	}
 	if (f->client_ca_file && !f->cert_file) {
 		fprintf(stderr, "saqr-webhook: --client-ca-file needs --cert-file\n");
+		return SAQR_EINVAL;
+	}
+	if (f->policy_resource && (!f->policy_file || !pod || !*pod)) {
+		fprintf(stderr, "saqr-webhook: --policy-resource needs --policy-file and $POD_NAME\n");
 		return SAQR_EINVAL;
 	}
 	if (f->max_inflight / 4 * 3 < WEBHOOK_MAX_BODY) {
@@ -126,6 +141,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	     .help = "require client certificates signed by this CA (PEM)"},
 	    {"policy-file", NULL, FLAGS_STRING, &f->policy_file, .arg = "PATH",
 	     .help = "admission policy (YAML); default: the built-in policy"},
+	    {"policy-resource", NULL, FLAGS_STRING, &f->policy_resource, .arg = "NAME",
+	     .help = "after each load of the policy file, report it as\nsaqr-webhook/$POD_NAME in the "
+		     "status of the\nAdmissionPolicy NAME (default: off)"},
 	    {"address", NULL, FLAGS_STRING, &f->address, .arg = "ADDR",
 	     .help = "address to listen on (default: all)"},
 	    {"port", NULL, FLAGS_INT, &f->port, 0, 65535, .arg = "N",
@@ -168,6 +186,28 @@ static int reload_tls(void *ud)
 	return d->server ? httpd_reload_tls(d->server) : 0;
 }
 
+/* --policy-resource: the API client (in-cluster, or $KUBECONFIG) and the status reporter. */
+static int start_reporter(struct daemon *d, const struct flags *f)
+{
+	struct apstatus_config ac = {
+	    .resource = f->policy_resource, .pod = getenv("POD_NAME"), .policy_file = f->policy_file};
+	char err[512] = "";
+	int rc;
+
+	if (!f->policy_resource)
+		return 0;
+	rc = kube_config_load_default(NULL, &d->kube_cfg, err, sizeof(err));
+	if (rc == 0)
+		rc = kube_client_new(d->kube_cfg, &d->client);
+	ac.client = d->client;
+	if (rc == 0)
+		rc = apstatus_new(&ac, &d->apstatus);
+	if (rc)
+		log_error("cannot report to the AdmissionPolicy", "name", f->policy_resource, "error",
+			  err[0] ? err : saqr_strerror(rc));
+	return rc;
+}
+
 static int start_reloader(struct daemon *d, const struct flags *f)
 {
 	struct reload_opts ro = {
@@ -177,6 +217,8 @@ static int start_reloader(struct daemon *d, const struct flags *f)
 	    .reload_tls = reload_tls,
 	    .tls_ud = d,
 	    .metrics = d->metrics,
+	    .on_policy = d->apstatus ? apstatus_note : NULL,
+	    .policy_ud = d->apstatus,
 	};
 	char err[512] = "";
 	int rc = reload_new(&ro, &d->reload, err, sizeof(err));
@@ -246,6 +288,9 @@ static void stop_daemon(struct daemon *d, int delay)
 	httpd_stop(d->server); /* finishes the requests in flight */
 	httpd_stop(d->ops);
 	reload_free(d->reload);
+	apstatus_free(d->apstatus); /* after the reloader, which tells it */
+	kube_client_free(d->client);
+	kube_config_free(d->kube_cfg);
 	webhook_free(d->webhook);
 	metrics_free(d->metrics);
 }
@@ -258,7 +303,9 @@ static int start_daemon(struct daemon *d, const struct flags *f)
 	d->metrics = metrics_new();
 	if (!d->metrics)
 		return SAQR_ENOMEM;
-	rc = start_reloader(d, f);
+	rc = start_reporter(d, f);
+	if (!rc)
+		rc = start_reloader(d, f);
 	if (rc)
 		return rc;
 	wo.reload = d->reload;
@@ -307,6 +354,8 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return 1;
 
 	rc = start_daemon(&d, &f);
 	if (!rc) {
@@ -317,5 +366,6 @@ int main(int argc, char **argv)
 	stop_daemon(&d, rc ? 0 : f.shutdown_delay);
 	if (!rc)
 		log_info("stopped", "status", "clean");
+	curl_global_cleanup();
 	return rc ? 1 : 0;
 }

@@ -29,6 +29,8 @@ struct reload {
 	int (*reload_tls)(void *ud);
 	void *tls_ud;
 	struct metrics *metrics;
+	void (*on_policy)(void *ud, bool loaded, const char *message);
+	void *policy_ud;
 	unsigned interval_ms;
 
 	pthread_mutex_t lock; /* current, stop */
@@ -105,6 +107,12 @@ static void reload__swap(struct reload *r, struct reload_policy *rp)
 	reload_policy_put(old);
 }
 
+static void reload__tell(struct reload *r, bool loaded, const char *message)
+{
+	if (r->on_policy)
+		r->on_policy(r->policy_ud, loaded, message);
+}
+
 static int reload__policy(struct reload *r)
 {
 	static const char help[] = "Policy file reloads, by result.";
@@ -128,6 +136,7 @@ static int reload__policy(struct reload *r)
 			metrics_gauge_set(r->metrics, "saqr_policy_last_reload_successful",
 					  "Whether the last policy reload succeeded (1) or was refused (0).",
 					  "", 0);
+		reload__tell(r, false, err[0] ? err : saqr_strerror(rc));
 		return rc;
 	}
 	r->generation++;
@@ -138,6 +147,7 @@ static int reload__policy(struct reload *r)
 	if (r->metrics)
 		metrics_gauge_set(r->metrics, "saqr_policy_last_reload_successful",
 				  "Whether the last policy reload succeeded (1) or was refused (0).", "", 1);
+	reload__tell(r, true, NULL);
 	return 0;
 }
 
@@ -185,6 +195,8 @@ static int reload__copy_opts(struct reload *r, const struct reload_opts *opts)
 	r->reload_tls = opts->reload_tls;
 	r->tls_ud = opts->tls_ud;
 	r->metrics = opts->metrics;
+	r->on_policy = opts->on_policy;
+	r->policy_ud = opts->policy_ud;
 	r->interval_ms = opts->interval_ms ? opts->interval_ms : 1000;
 	return 0;
 }
@@ -216,6 +228,8 @@ static int reload__first_load(struct reload *r, char *err, size_t errlen)
 		return SAQR_ENOMEM;
 	}
 	r->generation = 1;
+	if (r->policy_file)
+		reload__tell(r, true, NULL);
 	return 0;
 }
 

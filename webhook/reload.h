@@ -12,6 +12,7 @@
 #define SAQR_WEBHOOK_RELOAD_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/metrics.h"
@@ -32,7 +33,11 @@ struct reload_opts {
 	int (*reload_tls)(void *ud); /* called when the certificate or key changed; 0 on success */
 	void *tls_ud;
 	struct metrics *metrics; /* where reloads are counted; may be NULL */
-	unsigned interval_ms;	 /* watcher period; 0: 1000 */
+	/* Called after each load of policy_file (the first one and every reload, refused ones too),
+	 * on the loading thread: loaded, else the loader's message. May be NULL; must not block. */
+	void (*on_policy)(void *ud, bool loaded, const char *message);
+	void *policy_ud;
+	unsigned interval_ms; /* watcher period; 0: 1000 */
 };
 
 struct reload;

@@ -198,7 +198,7 @@ static int setup(void **state)
 	if (code == 0)
 		code = KUBECTL(&out, "wait", "--for", "condition=Established", "--timeout=60s",
 			       "crd/modeldeployments.saqr.dev", "crd/trainingjobs.saqr.dev",
-			       "crd/driftpolicies.saqr.dev");
+			       "crd/driftpolicies.saqr.dev", "crd/admissionpolicies.saqr.dev");
 	if (code == 0) {
 		buf_reset(&out);
 		code = kubectl_io("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " NS "\n", &out, NULL,
@@ -254,14 +254,14 @@ static void test_crds_are_established_with_names(void **state)
 	buf_release(&out);
 }
 
-static json_t *crd_schema(const char *name)
+static json_t *crd_schema_scoped(const char *name, const char *scope)
 {
 	json_t *crd = get_json((const char *const[]){"get", "crd", name, "-o", "json", NULL});
 	json_t *versions = json_path(crd, "spec.versions");
 	json_t *schema;
 
 	assert_int_equal(json_array_size(versions), 1);
-	assert_string_equal(json_path_str(crd, "spec.scope", ""), "Namespaced");
+	assert_string_equal(json_path_str(crd, "spec.scope", ""), scope);
 	assert_true(json_path_bool(crd, "spec.versions.0.served", false, NULL));
 	assert_true(json_path_bool(crd, "spec.versions.0.storage", false, NULL));
 	assert_non_null(json_path(crd, "spec.versions.0.subresources.status"));
@@ -269,6 +269,11 @@ static json_t *crd_schema(const char *name)
 	json_decref(crd);
 	assert_non_null(schema);
 	return schema;
+}
+
+static json_t *crd_schema(const char *name)
+{
+	return crd_schema_scoped(name, "Namespaced");
 }
 
 /* Every property below schema needs a non-empty description (kubectl explain shows it), except the
@@ -833,6 +838,38 @@ static void test_category_and_short_names(void **state)
 	buf_release(&out);
 }
 
+/* The cluster-scoped AdmissionPolicy: named, described field by field, and the policy file format
+ * itself (the shipped default policy is a valid object). */
+static void test_admissionpolicy_crd(void **state)
+{
+	json_t *schema = crd_schema_scoped("admissionpolicies.saqr.dev", "Cluster");
+	char file[1100];
+	struct buf out, missing;
+	int fields = 0;
+
+	(void)state;
+	buf_init(&out, OUT_MAX);
+	buf_init(&missing, OUT_MAX);
+	collect_undescribed(schema, "", &missing, &fields);
+	json_decref(schema);
+	if (missing.len || fields < 60)
+		fail_msg("%d fields; without a description:\n%s", fields, buf_str(&missing));
+	expect(KUBECTL(&out, "api-resources", "--api-group=saqr.dev", "-o", "wide"), 0, &out, NULL);
+	expect_cell(&out, "admissionpolicies", "SHORTNAMES", "ap");
+	expect_cell(&out, "admissionpolicies", "NAMESPACED", "false");
+	expect_cell(&out, "admissionpolicies", "KIND", "AdmissionPolicy");
+	explain(&out, "admissionpolicy.spec.zeroTrust");
+	expect_output(&out, "Zero Trust rules: allowed registries");
+	expect_output(&out, "allowedRegistries\t<[]string>");
+	explain(&out, "admissionpolicy.status.loaded");
+	expect_output(&out, "Who has which generation in force");
+	expect(KUBECTL(&out, "apply", "--server-side", "--dry-run=server", "-f",
+		       repo_path(file, sizeof(file), "manifests/policy/default.yaml")),
+	       0, &out, "admissionpolicy.saqr.dev/default serverside-applied (server dry run)");
+	buf_release(&missing);
+	buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -850,6 +887,7 @@ int main(void)
 	    cmocka_unit_test(test_explain_reads_well),
 	    cmocka_unit_test(test_printer_columns),
 	    cmocka_unit_test(test_category_and_short_names),
+	    cmocka_unit_test(test_admissionpolicy_crd),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

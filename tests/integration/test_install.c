@@ -817,6 +817,66 @@ static void test_helm_policy_override(void **state)
 	json_decref(docs);
 }
 
+/* policy.resource.enabled: the AdmissionPolicy (a post-install/upgrade hook, since its CRD comes
+ * with the release) carries the policy's spec, the operator follows it with the rights for that
+ * and no more, and the ConfigMap is the file as it is. Off (the default), none of it. */
+static void test_helm_policy_resource(void **state)
+{
+	const char *extra[] = {"--set", "policy.resource.enabled=true", NULL};
+	json_t *docs = helm_render(extra), *off = helm_render(NULL), *base = NULL, *ap, *args, *wh;
+	char *path = path_in_root("charts/saqr/files/policy.yaml"), err[256];
+	size_t len = 0;
+	char *text = read_all(path, &len);
+
+	(void)state;
+	assert_non_null(text);
+	assert_int_equal(yaml_to_json(text, len, RENDER_MAX, &base, err, sizeof(err)), 0);
+	ap = must_find(docs, "AdmissionPolicy", "saqr");
+	assert_string_equal(json_path_str(ap, "apiVersion", ""), "saqr.dev/v1alpha1");
+	assert_string_equal(dotted_key(ap, "metadata.annotations", "helm.sh/hook"),
+			    "post-install,post-upgrade");
+	assert_true(json_equal(json_object_get(ap, "spec"), json_object_get(base, "spec")));
+	args =
+	    json_path(must_find(docs, "Deployment", "saqr-operator"), "spec.template.spec.containers.0.args");
+	assert_true(str_in_array(args, "--policy-resource=saqr"));
+	assert_true(str_in_array(args, "--policy-configmap=" NS "/saqr-policy"));
+	assert_true(str_in_array(args, "--policy=/etc/saqr/policy/policy.yaml"));
+	assert_string_equal(dotted_key(must_find(docs, "ConfigMap", "saqr-policy"), "data", "policy.yaml"),
+			    text);
+	check_verbs(must_find(docs, "ClusterRole", "saqr-operator-admissionpolicies"), "saqr.dev",
+		    "admissionpolicies", "get,list,watch");
+	check_verbs(must_find(docs, "ClusterRole", "saqr-operator-admissionpolicies"), "saqr.dev",
+		    "admissionpolicies/status", "get,patch");
+	check_verbs(must_find(docs, "Role", "saqr-operator-policy"), "", "configmaps", "get,patch");
+	assert_string_equal(
+	    json_path_str(must_find(docs, "Role", "saqr-operator-policy"), "rules.0.resourceNames.0", ""),
+	    "saqr-policy");
+	/* The webhook reports its loads: a token, the API server's port, the right to its entry. */
+	wh = must_find(docs, "Deployment", "saqr-webhook");
+	assert_true(
+	    str_in_array(json_path(wh, "spec.template.spec.containers.0.args"), "--policy-resource=saqr"));
+	assert_true(json_path_bool(wh, "spec.template.spec.automountServiceAccountToken", false, NULL));
+	assert_true(netpol_allows(docs, pod_labels(wh), "egress", NULL, 443, true));
+	check_verbs(must_find(docs, "ClusterRole", "saqr-webhook-admissionpolicies"), "saqr.dev",
+		    "admissionpolicies/status", "patch");
+	check_verbs(must_find(docs, "ClusterRole", "saqr-webhook-admissionpolicies"), "saqr.dev",
+		    "admissionpolicies", "");
+	assert_false(json_path_bool(must_find(off, "Deployment", "saqr-webhook"),
+				    "spec.template.spec.automountServiceAccountToken", true, NULL));
+	assert_false(netpol_allows(off, pod_labels(must_find(off, "Deployment", "saqr-webhook")), "egress",
+				   NULL, 443, true));
+	assert_int_equal(count_kind(off, "AdmissionPolicy"), 0);
+	assert_null(find_obj(off, "Role", "saqr-operator-policy"));
+	assert_false(str_in_array(
+	    json_path(must_find(off, "Deployment", "saqr-operator"), "spec.template.spec.containers.0.args"),
+	    "--policy-resource=saqr"));
+	json_decref(base);
+	free(text);
+	free(path);
+	json_decref(off);
+	json_decref(docs);
+}
+
 static void test_helm_service_monitor(void **state)
 {
 	const char *extra[] = {"--set", "serviceMonitor.enabled=true", "--set",
@@ -1317,6 +1377,7 @@ int main(void)
 	    cmocka_unit_test(test_helm_crds_disabled_or_not_kept),
 	    cmocka_unit_test(test_helm_watch_namespace),
 	    cmocka_unit_test(test_helm_policy_override),
+	    cmocka_unit_test(test_helm_policy_resource),
 	    cmocka_unit_test(test_helm_service_monitor),
 	    cmocka_unit_test(test_helm_schema_refuses_bad_values),
 	    cmocka_unit_test(test_kustomize_manifests),

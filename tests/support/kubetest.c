@@ -7,9 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/err.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "proc.h"
+
+#define KUBETEST_KUBECTL_ARGS 14
 
 const char *kubetest_root(void)
 {
@@ -133,4 +140,65 @@ int kubetest_write_temp(const char *data, size_t len, char **path_out)
 	}
 	*path_out = path;
 	return 0;
+}
+
+static double kubetest_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool kubetest_wait_for(bool (*pred)(void *arg), void *arg, double limit)
+{
+	const struct timespec pause = {0, 100 * 1000000L};
+	double deadline = kubetest_mono() + limit;
+
+	while (!pred(arg)) {
+		if (kubetest_mono() > deadline)
+			return false;
+		nanosleep(&pause, NULL);
+	}
+	return true;
+}
+
+int kubetest_kubectl(const char *const args[])
+{
+	const char *bin = getenv("SAQR_TOOLS_BIN");
+	const char *argv[KUBETEST_KUBECTL_ARGS + 2];
+	char path[512];
+	struct buf out;
+	int code = -1, n = 0;
+
+	snprintf(path, sizeof(path), "%s%skubectl", bin ? bin : "", bin ? "/" : "");
+	argv[0] = path;
+	while (n < KUBETEST_KUBECTL_ARGS && args[n]) {
+		argv[n + 1] = args[n];
+		n++;
+	}
+	if (args[n])
+		return -1;
+	argv[n + 1] = NULL;
+	buf_init(&out, 1 << 20);
+	if (proc_run(argv, NULL, &out, &code) != 0 || code != 0) {
+		fprintf(stderr, "kubectl failed (%d): %s\n", code, buf_str(&out));
+		code = code ? code : -1;
+	}
+	buf_release(&out);
+	return code;
+}
+
+int kubetest_connect(struct kube_client **out)
+{
+	struct kube_config *cfg = NULL;
+	char err[256] = "";
+	int rc = kube_config_load_default(NULL, &cfg, err, sizeof(err));
+
+	if (rc == 0)
+		rc = kube_client_new(cfg, out);
+	if (rc)
+		fprintf(stderr, "cannot connect to the cluster: %s %s\n", saqr_strerror(rc), err);
+	kube_config_free(cfg);
+	return rc;
 }

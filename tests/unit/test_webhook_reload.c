@@ -329,6 +329,44 @@ static void test_watcher_thread_reloads_by_itself(void **state)
 	reload_free(r); /* stops and joins the watcher */
 }
 
+/* on_policy hears of every load of the file: the first, each reload, and each refusal. */
+struct told {
+	int loaded, refused;
+	char last[256];
+};
+
+static void note_load(void *ud, bool loaded, const char *message)
+{
+	struct told *t = ud;
+
+	if (loaded)
+		t->loaded++;
+	else
+		t->refused++;
+	snprintf(t->last, sizeof(t->last), "%s", message ? message : "");
+}
+
+static void test_on_policy_is_told_of_each_load(void **state)
+{
+	struct fixture *f = *state;
+	struct told t = {0};
+	struct reload_opts o = {.policy_file = f->policy, .on_policy = note_load, .policy_ud = &t};
+	struct reload *r = NULL;
+	char err[256] = "";
+
+	assert_int_equal(reload_new(&o, &r, err, sizeof(err)), 0);
+	assert_int_equal(t.loaded, 1);
+	put_file(f->policy, "spec: {podSecurity: {level: strict}}\n", 37, NULL);
+	assert_true(reload_poll(r) < 0);
+	assert_int_equal(t.refused, 1);
+	assert_non_null(strstr(t.last, "spec.podSecurity.level"));
+	put_file(f->policy, f->good, f->good_len, "\n# fixed\n");
+	assert_int_equal(reload_poll(r), 0);
+	assert_int_equal(t.loaded, 2);
+	assert_string_equal(t.last, "");
+	reload_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +377,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_certificate_changes_reload_tls, before, after),
 	    cmocka_unit_test_setup_teardown(test_bad_initial_policy, before, after),
 	    cmocka_unit_test_setup_teardown(test_watcher_thread_reloads_by_itself, before, after),
+	    cmocka_unit_test_setup_teardown(test_on_policy_is_told_of_each_load, before, after),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

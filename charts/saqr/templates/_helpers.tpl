@@ -134,13 +134,24 @@ merged over it. */}}
 {{- if not $file }}
 {{- fail "files/policy.yaml is missing from the chart (run `make manifests`)" }}
 {{- end }}
-{{- if .Values.policy }}
+{{- $overrides := omit (.Values.policy | default dict) "resource" }}
+{{- if $overrides }}
 {{- $base := fromYaml $file }}
 {{- if hasKey $base "Error" }}
 {{- fail (printf "files/policy.yaml does not parse: %s" $base.Error) }}
 {{- end }}
-{{- toYaml (mergeOverwrite $base (deepCopy .Values.policy)) }}
+{{- toYaml (mergeOverwrite $base (deepCopy $overrides)) }}
 {{- else }}
 {{- $file }}
 {{- end }}
+{{- end }}
+
+{{/* Whether the policy is also an AdmissionPolicy that saqr-operator follows (policy.resource.enabled). */}}
+{{- define "saqr.policyResourceEnabled" -}}
+{{- if dig "resource" "enabled" false (.Values.policy | default dict) }}true{{ end }}
+{{- end }}
+
+{{/* The name of that cluster-scoped AdmissionPolicy. */}}
+{{- define "saqr.policyResourceName" -}}
+{{- dig "resource" "name" "" (.Values.policy | default dict) | default (include "saqr.fullname" .) }}
 {{- end }}
