@@ -189,7 +189,9 @@ static int oms_envelope_open(const json_t *bundle, struct oms_key *const *keys, 
 	return rc;
 }
 
-static int oms_resource_add(struct oms_manifest *m, const json_t *r, char *err, size_t errlen)
+/* One resource into m. A lone resource named "." is the file of a single-file model, as
+ * model_signing 1.0.0 signed it. */
+static int oms_resource_add(struct oms_manifest *m, const json_t *r, bool lone, char *err, size_t errlen)
 {
 	const char *name = json_path_str(r, "name", NULL), *alg = json_path_str(r, "algorithm", NULL);
 	unsigned char d[OMS_SHA256_LEN];
@@ -198,7 +200,7 @@ static int oms_resource_add(struct oms_manifest *m, const json_t *r, char *err, 
 	if (!name || !alg || strcmp(alg, "sha256") != 0 || !oms_unhex(json_path_str(r, "digest", ""), d))
 		return saqr_fail(SAQR_EPARSE, err, errlen,
 				 "statement: a resource without a name and a sha256 digest");
-	rc = oms_manifest_add(m, name, d, 0);
+	rc = lone && strcmp(name, OMS_SELF) == 0 ? oms_manifest_add_self(m, d) : oms_manifest_add(m, name, d, 0);
 	if (rc)
 		return saqr_fail(rc == SAQR_EINVAL ? SAQR_EPARSE : rc, err, errlen,
 				 "statement: resource \"%.200s\": %s", name,
@@ -241,7 +243,7 @@ static int oms_statement_read(const json_t *st, struct oms_verified *v, char *er
 	snprintf(v->model_name, sizeof(v->model_name), "%s", json_path_str(st, "subject.0.name", ""));
 	json_array_foreach(list, i, r)
 	{
-		rc = oms_resource_add(&v->manifest, r, err, errlen);
+		rc = oms_resource_add(&v->manifest, r, json_array_size(list) == 1, err, errlen);
 		if (rc)
 			return rc;
 	}

@@ -49,13 +49,11 @@ bool oms_path_ok(const char *name)
 	return true;
 }
 
-int oms_manifest_add(struct oms_manifest *m, const char *name, const unsigned char digest[OMS_SHA256_LEN],
-		     uint64_t size)
+static int oms_manifest_push(struct oms_manifest *m, const char *name, const unsigned char digest[OMS_SHA256_LEN],
+			     uint64_t size)
 {
 	struct oms_entry *e;
 
-	if (!oms_path_ok(name))
-		return SAQR_EINVAL;
 	if (m->n >= OMS_MAX_FILES)
 		return SAQR_ETOOBIG;
 	if (m->n == m->cap) {
@@ -75,6 +73,21 @@ int oms_manifest_add(struct oms_manifest *m, const char *name, const unsigned ch
 	e->size = size;
 	m->n++;
 	return 0;
+}
+
+int oms_manifest_add(struct oms_manifest *m, const char *name, const unsigned char digest[OMS_SHA256_LEN],
+		     uint64_t size)
+{
+	return oms_path_ok(name) ? oms_manifest_push(m, name, digest, size) : SAQR_EINVAL;
+}
+
+int oms_manifest_add_self(struct oms_manifest *m, const unsigned char digest[OMS_SHA256_LEN])
+{
+	int rc = m->n ? SAQR_EINVAL : oms_manifest_push(m, OMS_SELF, digest, 0);
+
+	if (rc == 0)
+		m->single_file = true;
+	return rc;
 }
 
 static int oms_entry_cmp(const void *a, const void *b)
@@ -317,6 +330,12 @@ int oms_manifest_compare(const struct oms_manifest *signed_m, const struct oms_m
 	int rc = 0;
 
 	buf_init(&d.msg, 2048);
+	if (signed_m->n == 1 && actual->n == 1 && strcmp(signed_m->entries[0].name, OMS_SELF) == 0 &&
+	    actual->single_file) { /* the file itself, whatever its name */
+		if (memcmp(signed_m->entries[0].digest, actual->entries[0].digest, OMS_SHA256_LEN) != 0)
+			oms_diff_note(&d, "digest differs from the signed one", actual->entries[0].name);
+		i = j = 1;
+	}
 	while (i < signed_m->n || j < actual->n) {
 		int c = i >= signed_m->n ? 1
 			: j >= actual->n ? -1

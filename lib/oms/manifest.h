@@ -43,6 +43,12 @@ bool oms_path_ok(const char *name);
  * or SAQR_ENOMEM. Order does not matter: oms_manifest_sort puts the entries in order. */
 int oms_manifest_add(struct oms_manifest *m, const char *name, const unsigned char digest[OMS_SHA256_LEN],
 		     uint64_t size);
+/* The name model_signing 1.0.0 gives the one resource of a single-file model: the file itself. */
+#define OMS_SELF "."
+/* Record a single-file model's one file under OMS_SELF (as read from such a signature), so that
+ * oms_manifest_compare matches it with a scanned single file whatever that file is called.
+ * 0, SAQR_EINVAL (m not empty) or SAQR_ENOMEM. */
+int oms_manifest_add_self(struct oms_manifest *m, const unsigned char digest[OMS_SHA256_LEN]);
 /* Sort by path. 0, or SAQR_EINVAL when a path appears twice (named in err). */
 int oms_manifest_sort(struct oms_manifest *m, char *err, size_t errlen);
 /* The entry for name, or NULL; the manifest must be sorted. Borrowed. */
@@ -70,7 +76,7 @@ int oms_manifest_model_digest(const struct oms_manifest *m, unsigned char out[OM
 int oms_manifest_root_digest(const struct oms_manifest *m, unsigned char out[OMS_SHA256_LEN]);
 
 /* Check the files in actual against the signed manifest (both sorted): the same paths with the
- * same digests. 0, or SAQR_EINVAL with the first differences in err: a file not in the signed
+ * same digests (a signed OMS_SELF entry and a scanned single file: the same digest). 0, or SAQR_EINVAL with the first differences in err: a file not in the signed
  * manifest, a signed file that is missing, a file whose digest differs. */
 int oms_manifest_compare(const struct oms_manifest *signed_m, const struct oms_manifest *actual, char *err,
 			 size_t errlen);

@@ -389,6 +389,33 @@ static void test_verify_refusals(void **state)
 
 /* A bundle over a statement whose subject digest does not match its resources, properly signed:
  * refused as inconsistent. */
+/* A bundle (appended to bundle) of the statement st, signed with the private key keyname. */
+static void sign_statement(const char *st, const char *keyname, struct buf *bundle)
+{
+	struct oms_key *key = load_key(keyname, true);
+	struct buf pae, sig, s64, p64;
+
+	buf_init(&pae, 65536);
+	buf_init(&sig, 1024);
+	buf_init(&s64, 1024);
+	buf_init(&p64, 65536);
+	assert_int_equal(dsse_pae(OMS_PAYLOAD_TYPE, st, strlen(st), &pae), 0);
+	assert_int_equal(oms_key_sign(key, pae.data, pae.len, &sig), 0);
+	assert_int_equal(dsse_b64_encode(sig.data, sig.len, &s64), 0);
+	assert_int_equal(dsse_b64_encode(st, strlen(st), &p64), 0);
+	assert_int_equal(
+	    buf_addf(bundle,
+		     "{\"mediaType\":\"%s\",\"dsseEnvelope\":{\"payloadType\":\"%s\",\"payload\":\"%s\","
+		     "\"signatures\":[{\"sig\":\"%s\"}]}}",
+		     OMS_BUNDLE_MEDIA_TYPE, OMS_PAYLOAD_TYPE, buf_str(&p64), buf_str(&s64)),
+	    0);
+	oms_key_free(key);
+	buf_release(&pae);
+	buf_release(&sig);
+	buf_release(&s64);
+	buf_release(&p64);
+}
+
 static void test_inconsistent_statement(void **state)
 {
 	static const char st[] =
@@ -398,35 +425,71 @@ static void test_inconsistent_statement(void **state)
 	    "\"predicate\":{\"serialization\":{\"method\":\"files\",\"hash_type\":\"sha256\","
 	    "\"allow_symlinks\":false},\"resources\":[{\"name\":\"a\",\"algorithm\":\"sha256\","
 	    "\"digest\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}]}}";
-	struct oms_key *key = load_key("p256.key", true);
-	struct buf pae, sig, s64, p64, bundle;
 	struct oms_verified v;
+	struct buf bundle;
 	char err[256] = "";
 
 	(void)state;
-	buf_init(&pae, 65536);
-	buf_init(&sig, 1024);
-	buf_init(&s64, 1024);
-	buf_init(&p64, 65536);
 	buf_init(&bundle, 65536);
-	assert_int_equal(dsse_pae(OMS_PAYLOAD_TYPE, st, strlen(st), &pae), 0);
-	assert_int_equal(oms_key_sign(key, pae.data, pae.len, &sig), 0);
-	assert_int_equal(dsse_b64_encode(sig.data, sig.len, &s64), 0);
-	assert_int_equal(dsse_b64_encode(st, strlen(st), &p64), 0);
-	assert_int_equal(
-	    buf_addf(&bundle,
-		     "{\"mediaType\":\"%s\",\"dsseEnvelope\":{\"payloadType\":\"%s\",\"payload\":\"%s\","
-		     "\"signatures\":[{\"sig\":\"%s\"}]}}",
-		     OMS_BUNDLE_MEDIA_TYPE, OMS_PAYLOAD_TYPE, buf_str(&p64), buf_str(&s64)),
-	    0);
-	oms_key_free(key);
+	sign_statement(st, "p256.key", &bundle);
 	assert_int_equal(verify_with(&bundle, "p256.pub", &v, err, sizeof(err)), SAQR_EINVAL);
 	assert_string_equal(err, "statement: the subject digest does not match the resources");
-	buf_release(&pae);
-	buf_release(&sig);
-	buf_release(&s64);
-	buf_release(&p64);
 	buf_release(&bundle);
+}
+
+/* model_signing 1.0.0 names the one resource of a single-file model ".": it is the file itself,
+ * whatever the file is called where it is verified; "." in a longer list stays refused. */
+static void test_single_file_self(void **state)
+{
+	static const char st[] =
+	    "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":"
+	    "\"https://model_signing/signature/v1.0\",\"subject\":[{\"name\":\"model.bin\",\"digest\":"
+	    "{\"sha256\":\"4f8b42c22dd3729b519ba6f68d2da7cc5b2d606d05daed5ad5128cc03e6c6358\"}}],"
+	    "\"predicate\":{\"serialization\":{\"method\":\"files\",\"hash_type\":\"sha256\","
+	    "\"allow_symlinks\":false},\"resources\":[{\"name\":\".\",\"digest\":"
+	    "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\"algorithm\":\"sha256\"}]}}";
+	static const char two[] =
+	    "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":"
+	    "\"https://model_signing/signature/v1.0\",\"subject\":[{\"name\":\"m\",\"digest\":"
+	    "{\"sha256\":\"4f8b42c22dd3729b519ba6f68d2da7cc5b2d606d05daed5ad5128cc03e6c6358\"}}],"
+	    "\"predicate\":{\"serialization\":{\"method\":\"files\",\"hash_type\":\"sha256\"},"
+	    "\"resources\":[{\"name\":\".\",\"algorithm\":\"sha256\",\"digest\":"
+	    "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"},{\"name\":\"b\","
+	    "\"algorithm\":\"sha256\",\"digest\":"
+	    "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"}]}}";
+	char *dir = make_model(), path[4096], err[512] = "";
+	struct oms_manifest file, tree;
+	struct oms_verified v;
+	struct buf bundle;
+
+	(void)state;
+	buf_init(&bundle, 65536);
+	sign_statement(st, "p384.key", &bundle);
+	assert_int_equal(verify_with(&bundle, "p384.pub", &v, err, sizeof(err)), 0);
+	assert_true(v.manifest.single_file);
+	assert_string_equal(v.model_name, "model.bin");
+	oms_manifest_init(&file);
+	oms_manifest_init(&tree);
+	snprintf(path, sizeof(path), "%s/sub/b.bin", dir); /* "abc", under another name */
+	assert_int_equal(oms_manifest_scan(&file, path, NULL, err, sizeof(err)), 0);
+	assert_int_equal(oms_manifest_compare(&v.manifest, &file, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/a.txt", dir); /* another content */
+	oms_manifest_release(&file);
+	assert_int_equal(oms_manifest_scan(&file, path, NULL, err, sizeof(err)), 0);
+	assert_int_equal(oms_manifest_compare(&v.manifest, &file, err, sizeof(err)), SAQR_EINVAL);
+	assert_string_equal(err, "1 file(s) do not match the signed manifest: a.txt: digest differs from the "
+				 "signed one");
+	assert_int_equal(oms_manifest_scan(&tree, dir, NULL, err, sizeof(err)), 0); /* not a directory */
+	assert_int_equal(oms_manifest_compare(&v.manifest, &tree, err, sizeof(err)), SAQR_EINVAL);
+	oms_manifest_release(&file);
+	oms_manifest_release(&tree);
+	oms_verified_release(&v);
+	buf_reset(&bundle);
+	sign_statement(two, "p384.key", &bundle);
+	assert_int_equal(verify_with(&bundle, "p384.pub", &v, err, sizeof(err)), SAQR_EPARSE);
+	assert_string_equal(err, "statement: resource \".\": a path a manifest cannot hold");
+	buf_release(&bundle);
+	rm_model(dir);
 }
 
 static void test_compare(void **state)
@@ -545,6 +608,7 @@ int main(void)
 	    cmocka_unit_test(test_sign_verify),
 	    cmocka_unit_test(test_verify_refusals),
 	    cmocka_unit_test(test_inconsistent_statement),
+	    cmocka_unit_test(test_single_file_self),
 	    cmocka_unit_test(test_compare),
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_saqrctl_model),
