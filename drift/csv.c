@@ -56,7 +56,8 @@ __attribute__((format(printf, 4, 5))) static void errmsg(const struct csv_reader
 
 #define fail(r, rc, err, errlen, ...) (errmsg((r), (err), (errlen), __VA_ARGS__), (rc))
 
-static int reader_new(const char *name, size_t max_record, struct csv_reader **out)
+/* A reader whose buffer holds a record of max_record bytes and chunk more bytes read ahead. */
+static int reader_new(const char *name, size_t max_record, size_t chunk, struct csv_reader **out)
 {
 	struct csv_reader *r = calloc(1, sizeof(*r));
 
@@ -64,7 +65,7 @@ static int reader_new(const char *name, size_t max_record, struct csv_reader **o
 		return SAQR_ENOMEM;
 	r->fd = -1;
 	r->max_record = max_record ? max_record : CSV_MAX_RECORD;
-	r->cap = r->max_record + CSV_CHUNK;
+	r->cap = r->max_record + chunk;
 	r->name = strdup(name ? name : "-");
 	r->buf = calloc(1, r->cap + 1 + CSV_SLACK);
 	r->line = 1;
@@ -86,7 +87,7 @@ int csv_open(const char *path, size_t max_record, struct csv_reader **out, char 
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return SAQR_EIO;
 	}
-	if (reader_new(path, max_record, &r)) {
+	if (reader_new(path, max_record, CSV_CHUNK, &r)) {
 		close(fd);
 		return SAQR_ENOMEM;
 	}
@@ -102,7 +103,8 @@ int csv_open_mem(const char *data, size_t len, const char *name, size_t max_reco
 
 	(void)err;
 	(void)errlen;
-	if (reader_new(name, max_record, &r))
+	/* no read-ahead beyond the data: a small input gets a small buffer */
+	if (reader_new(name, max_record, len < CSV_CHUNK ? len + 64 : CSV_CHUNK, &r))
 		return SAQR_ENOMEM;
 	r->mem = data;
 	r->mem_len = len;
