@@ -4,6 +4,7 @@
 #include "fetch/remote.h"
 
 #include <curl/curl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,7 +240,9 @@ static size_t remote_write(char *p, size_t size, size_t n, void *arg)
 	if (!x->status)
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
 	if (!http_status_ok(x->status)) {
-		(void)buf_add(&x->errbody, p, size * n < REMOTE_ERRBODY_MAX - x->errbody.len ? size * n : 0);
+		size_t room = REMOTE_ERRBODY_MAX - x->errbody.len; /* keep the start of a long body */
+
+		(void)buf_add(&x->errbody, p, size * n < room ? size * n : room);
 		return size * n;
 	}
 	if (x->write(x->ctx, p, size * n)) {
@@ -261,6 +264,63 @@ static void remote_encryption(CURL *h, struct remote_result *res)
 		}
 }
 
+/* n bytes of XML text into out with its five named and numeric (&#34;) character references. */
+static void remote_xml_unescape(const char *p, size_t n, char *out, size_t outlen)
+{
+	static const struct {
+		const char *ref;
+		char c;
+	} refs[] = {{"&quot;", '"'}, {"&#34;", '"'}, {"&apos;", '\''}, {"&#39;", '\''},
+		    {"&lt;", '<'},   {"&gt;", '>'},  {"&amp;", '&'}};
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 1 < outlen; o++) {
+		size_t k = 0, len = 0;
+
+		while (p[i] == '&' && k < sizeof(refs) / sizeof(refs[0]) &&
+		       !(i + (len = strlen(refs[k].ref)) <= n && memcmp(p + i, refs[k].ref, len) == 0))
+			k++;
+		if (p[i] == '&' && k < sizeof(refs) / sizeof(refs[0])) {
+			out[o] = refs[k].c;
+			i += len;
+		} else {
+			out[o] = p[i++];
+		}
+	}
+	if (outlen)
+		out[o < outlen ? o : outlen - 1] = '\0';
+}
+
+/* The text of element tag in an S3 or Azure XML error body ("" when absent), into out. */
+static void remote_xml_text(const char *body, const char *tag, char *out, size_t outlen)
+{
+	char open[32], close[32];
+	const char *a, *b;
+
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	a = strstr(body, open);
+	b = a ? strstr(a, close) : NULL;
+	out[0] = '\0';
+	if (a && b)
+		remote_xml_unescape(a + strlen(open), (size_t)(b - a) - strlen(open), out, outlen);
+}
+
+/* "HTTP 403: SignatureDoesNotMatch: The request signature ..." from an XML error body, else the
+ * body's start as it is. */
+static int remote_http_error(const char *host, long status, const char *body, char *err, size_t errlen)
+{
+	char code[128], msg[512];
+
+	remote_xml_text(body, "Code", code, sizeof(code));
+	remote_xml_text(body, "Message", msg, sizeof(msg));
+	if (code[0])
+		return saqr_fail(SAQR_EAPI, err, errlen, "%s: HTTP %ld: %s%s%s", host, status, code,
+				 msg[0] ? ": " : "", msg);
+	return saqr_fail(SAQR_EAPI, err, errlen, "%s: HTTP %ld: %.300s", host, status,
+			 body[0] ? body : (status == 403 ? "(no body; check the credentials and the region)" : ""));
+}
+
 static int remote_outcome(CURLcode cc, struct remote_xfer *x, const char *errbuf, const char *url,
 			  struct remote_result *res, char *err, size_t errlen)
 {
@@ -277,8 +337,7 @@ static int remote_outcome(CURLcode cc, struct remote_xfer *x, const char *errbuf
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &res->status);
 	if (!http_status_ok(res->status)) {
 		res->retryable = res->status == 429 || res->status >= 500;
-		return saqr_fail(SAQR_EAPI, err, errlen, "%s: HTTP %ld: %.300s", host, res->status,
-				 buf_str(&x->errbody));
+		return remote_http_error(host, res->status, buf_str(&x->errbody), err, errlen);
 	}
 	remote_encryption(x->h, res);
 	return 0;

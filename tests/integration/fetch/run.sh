@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# saqr-fetch against real object stores on 127.0.0.1: Azurite (Azure Blob, Shared Key) and s3rver
-# (S3-compatible; it accepts any signature, so SigV4 itself is checked by test_sigv4's vectors). Uploads a model signed with `saqrctl model sign`, fetches and
-# verifies it, then tampers with it: an altered object, an extra object, a wrong digest, wrong
-# credentials. Both servers are npm packages installed once into ~/.cache/saqr/npm.
+# saqr-fetch against real object stores on 127.0.0.1: Azurite (Azure Blob, Shared Key; an npm
+# package installed once into ~/.cache/saqr/npm) and VersityGW (S3, Signature V4 checked on every
+# request; built once by hack/s3gw.sh). Uploads a model signed with `saqrctl model sign`, fetches
+# and verifies it, then tampers with it: an altered object, an extra object, a wrong digest, wrong
+# credentials.
 #   tests/integration/fetch/run.sh BIN_DIR
 set -uo pipefail
 
@@ -14,7 +15,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/saqr-fetch-it.XXXXXX")
 keys=$root/tests/data/oms
 azkey='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 azep=http://127.0.0.1:${SAQR_AZURITE_PORT:-10000}/devstoreaccount1
-s3ep=http://127.0.0.1:${SAQR_S3RVER_PORT:-4568}
+s3ep=http://127.0.0.1:${SAQR_S3GW_PORT:-4568}
+s3region=me-central-1
+s3key=AKIDSAQRTEST s3secret=saqr-fetch-store-test-secret-0123456789
 passed=0 failed=0 pids=()
 
 cleanup() {
@@ -24,10 +27,11 @@ cleanup() {
 trap cleanup EXIT
 
 install_servers() {
-	[ -x "$npm_dir/node_modules/.bin/azurite-blob" ] && [ -x "$npm_dir/node_modules/.bin/s3rver" ] && return 0
+	s3gw=$("$root/hack/s3gw.sh" bin) || return 1
+	[ -x "$npm_dir/node_modules/.bin/azurite-blob" ] && return 0
 	command -v npm >/dev/null || { echo "fetch-it: npm is needed (apt-get install npm)" >&2; return 1; }
 	mkdir -p "$npm_dir"
-	npm install --silent --no-audit --no-fund --prefix "$npm_dir" azurite@3.37.0 s3rver@3.7.1 >&2
+	npm install --silent --no-audit --no-fund --prefix "$npm_dir" azurite@3.37.0 >&2
 }
 
 wait_port() {
@@ -43,16 +47,16 @@ start_servers() {
 	"$npm_dir/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "${azep##*:}" --location "$work/az" \
 		--skipApiVersionCheck --silent >"$work/azurite.log" 2>&1 &
 	pids+=($!)
-	"$npm_dir/node_modules/.bin/s3rver" -d "$work/s3" -a 127.0.0.1 -p "${s3ep##*:}" --configure-bucket models \
-		>"$work/s3rver.log" 2>&1 &
+	mkdir -p "$work/az" "$work/s3/models" # a posix bucket is a directory
+	"$s3gw" --access "$s3key" --secret "$s3secret" --port "127.0.0.1:${s3ep##*:}" --region "$s3region" \
+		posix "$work/s3" >"$work/s3gw.log" 2>&1 &
 	pids+=($!)
-	mkdir -p "$work/az" "$work/s3"
 	azp=${azep#http://127.0.0.1:}
 	wait_port "${azp%%/*}" && wait_port "${s3ep##*:}"
 }
 
 s3put() { # KEY FILE
-	curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+	curl -sf --aws-sigv4 "aws:amz:$s3region:s3" --user "$s3key:$s3secret" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
 		-T "$2" "$s3ep/models/$1" -o /dev/null
 }
 azput() { python3 "$here/azput.py" "$azep" devstoreaccount1 "$azkey" models "$@"; }
@@ -72,6 +76,17 @@ expect() {
 	else
 		echo "FAIL $name: exit $got (want $want), termination message: $term"
 		tail -3 "$work/fetch.log"
+		failed=$((failed + 1))
+	fi
+}
+
+# expect_message NAME TEXT: the last termination message holds TEXT (the store's error, decoded).
+expect_message() {
+	if grep -qF -- "$2" "$work/term" 2>/dev/null; then
+		echo "ok   $1"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $1: termination message: $(cat "$work/term" 2>/dev/null)"
 		failed=$((failed + 1))
 	fi
 }
@@ -115,8 +130,14 @@ main() {
 	start_servers || { cat "$work"/*.log >&2; exit 1; }
 	make_model || { echo "fetch-it: saqrctl model failed" >&2; exit 1; }
 	azput >/dev/null || { echo "fetch-it: cannot create the Azurite container" >&2; exit 1; }
-	AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \
-		run_store s3 s3put s3://models --s3-endpoint "$s3ep"
+	AWS_ACCESS_KEY_ID=$s3key AWS_SECRET_ACCESS_KEY=$s3secret \
+		run_store s3 s3put s3://models --s3-endpoint "$s3ep" --s3-region "$s3region"
+	AWS_ACCESS_KEY_ID=$s3key AWS_SECRET_ACCESS_KEY=${s3secret}x expect "s3: wrong secret" 1 FetchFailed \
+		--uri s3://models/m/ --s3-endpoint "$s3ep" --s3-region "$s3region"
+	expect_message "s3: wrong secret, the store's reason" "HTTP 403: SignatureDoesNotMatch: "
+	AWS_ACCESS_KEY_ID=$s3key AWS_SECRET_ACCESS_KEY=$s3secret expect "s3: wrong region" 1 FetchFailed \
+		--uri s3://models/m/ --s3-endpoint "$s3ep" --s3-region us-east-1
+	expect_message "s3: wrong region, the store's reason" 'the region \"us-east-1\" is wrong'
 	AZURE_STORAGE_KEY=$azkey run_store azure azput azureblob://devstoreaccount1/models --azure-endpoint "$azep" \
 		--require-encrypted
 	AZURE_STORAGE_KEY=${azkey/E/F} expect "azure: wrong key" 1 FetchFailed \
