@@ -38,10 +38,10 @@ static void read_histogram(const struct promtext *p, const char *name, const str
 	double q, edges[258], counts[257];
 	char err[256] = "";
 	bool reset;
+	int rc = promtext_histogram(p, name, filter, nfilter, &h, err, sizeof(err));
 
-	if (promtext_histogram(p, name, filter, nfilter, &h, err, sizeof(err)) != 0) {
-		if (err[0] == '\0' && promtext_histogram(p, name, filter, nfilter, &h, err, sizeof(err)) ==
-					  SAQR_EINVAL)
+	if (rc != 0) {
+		if (rc == SAQR_EINVAL && err[0] == '\0')
 			abort(); /* an invalid histogram must say why */
 		promtext_hist_release(&h);
 		return;
