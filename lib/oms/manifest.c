@@ -329,6 +329,9 @@ int oms_manifest_compare(const struct oms_manifest *signed_m, const struct oms_m
 	size_t i = 0, j = 0;
 	int rc = 0;
 
+	if (signed_m->n == 1 && strcmp(signed_m->entries[0].name, OMS_SELF) == 0 && !actual->single_file)
+		return saqr_fail(SAQR_EINVAL, err, errlen,
+				 "the signature is for a single-file model, and this model is a directory");
 	buf_init(&d.msg, 2048);
 	if (signed_m->n == 1 && actual->n == 1 && strcmp(signed_m->entries[0].name, OMS_SELF) == 0 &&
 	    actual->single_file) { /* the file itself, whatever its name */

@@ -481,6 +481,7 @@ static void test_single_file_self(void **state)
 				 "signed one");
 	assert_int_equal(oms_manifest_scan(&tree, dir, NULL, err, sizeof(err)), 0); /* not a directory */
 	assert_int_equal(oms_manifest_compare(&v.manifest, &tree, err, sizeof(err)), SAQR_EINVAL);
+	assert_string_equal(err, "the signature is for a single-file model, and this model is a directory");
 	oms_manifest_release(&file);
 	oms_manifest_release(&tree);
 	oms_verified_release(&v);
