@@ -2,6 +2,7 @@
  * time as an inline SVG bar chart. No script and no external resource, so that the page can be
  * archived and opened anywhere; every string from the inputs is escaped. */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -117,6 +118,14 @@ static void evh_value(FILE *f, const json_t *row, const char *key)
 		evidence_html_escape(f, json_string_value(json_object_get(v, "framework")));
 		fputs(": ", f);
 		evidence_html_escape(f, json_string_value(json_object_get(v, "clause")));
+	} else if (strcmp(key, "waived") == 0 && json_string_value(v)) { /* "a,b": room to wrap */
+		char *copy = strdup(json_string_value(v)), *save = NULL;
+
+		for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+			fputs(t == copy ? "" : ", ", f);
+			evidence_html_escape(f, t);
+		}
+		free(copy);
 	} else {
 		evidence_html_escape(f, json_string_value(v));
 	}
