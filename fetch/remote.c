@@ -318,7 +318,8 @@ static int remote_http_error(const char *host, long status, const char *body, ch
 		return saqr_fail(SAQR_EAPI, err, errlen, "%s: HTTP %ld: %s%s%s", host, status, code,
 				 msg[0] ? ": " : "", msg);
 	return saqr_fail(SAQR_EAPI, err, errlen, "%s: HTTP %ld: %.300s", host, status,
-			 body[0] ? body : (status == 403 ? "(no body; check the credentials and the region)" : ""));
+			 body[0] ? body
+				 : (status == 403 ? "(no body; check the credentials and the region)" : ""));
 }
 
 static int remote_outcome(CURLcode cc, struct remote_xfer *x, const char *errbuf, const char *url,

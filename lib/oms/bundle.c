@@ -200,7 +200,8 @@ static int oms_resource_add(struct oms_manifest *m, const json_t *r, bool lone, 
 	if (!name || !alg || strcmp(alg, "sha256") != 0 || !oms_unhex(json_path_str(r, "digest", ""), d))
 		return saqr_fail(SAQR_EPARSE, err, errlen,
 				 "statement: a resource without a name and a sha256 digest");
-	rc = lone && strcmp(name, OMS_SELF) == 0 ? oms_manifest_add_self(m, d) : oms_manifest_add(m, name, d, 0);
+	rc = lone && strcmp(name, OMS_SELF) == 0 ? oms_manifest_add_self(m, d)
+						 : oms_manifest_add(m, name, d, 0);
 	if (rc)
 		return saqr_fail(rc == SAQR_EINVAL ? SAQR_EPARSE : rc, err, errlen,
 				 "statement: resource \"%.200s\": %s", name,

@@ -49,8 +49,8 @@ bool oms_path_ok(const char *name)
 	return true;
 }
 
-static int oms_manifest_push(struct oms_manifest *m, const char *name, const unsigned char digest[OMS_SHA256_LEN],
-			     uint64_t size)
+static int oms_manifest_push(struct oms_manifest *m, const char *name,
+			     const unsigned char digest[OMS_SHA256_LEN], uint64_t size)
 {
 	struct oms_entry *e;
 

@@ -76,8 +76,9 @@ int oms_manifest_model_digest(const struct oms_manifest *m, unsigned char out[OM
 int oms_manifest_root_digest(const struct oms_manifest *m, unsigned char out[OMS_SHA256_LEN]);
 
 /* Check the files in actual against the signed manifest (both sorted): the same paths with the
- * same digests (a signed OMS_SELF entry and a scanned single file: the same digest). 0, or SAQR_EINVAL with the first differences in err: a file not in the signed
- * manifest, a signed file that is missing, a file whose digest differs. */
+ * same digests (a signed OMS_SELF entry and a scanned single file: the same digest). 0, or
+ * SAQR_EINVAL with the first differences in err: a file not in the signed manifest, a signed file
+ * that is missing, a file whose digest differs. */
 int oms_manifest_compare(const struct oms_manifest *signed_m, const struct oms_manifest *actual, char *err,
 			 size_t errlen);
 

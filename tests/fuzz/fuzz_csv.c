@@ -24,10 +24,11 @@ static void read_all(const uint8_t *data, size_t size, size_t max_record)
 	while ((rc = csv_next(r, &f, &n, err, sizeof(err))) == 1) {
 		for (size_t i = 0; i < n; i++) {
 			double fast = 0, slow = 0;
-			bool a = csv_field_double(&f[i], &fast), b = csv_parse_double(f[i].s, f[i].len, &slow);
+			bool a = csv_field_double(&f[i], &fast),
+			     b = csv_parse_double(f[i].s, f[i].len, &slow);
 
-			if (f[i].s[f[i].len] != '\0' || a != b || (a && memcmp(&fast, &slow, sizeof(fast)) != 0 &&
-								   !(isnan(fast) && isnan(slow))))
+			if (f[i].s[f[i].len] != '\0' || a != b ||
+			    (a && memcmp(&fast, &slow, sizeof(fast)) != 0 && !(isnan(fast) && isnan(slow))))
 				abort();
 			(void)csv_is_missing(f[i].s, f[i].len);
 		}
@@ -40,7 +41,8 @@ static void read_all(const uint8_t *data, size_t size, size_t max_record)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	read_all(data, size, 4096); /* the default cap (1 MiB) behaves alike, and calloc of it per input is slow */
+	read_all(data, size,
+		 4096); /* the default cap (1 MiB) behaves alike, and calloc of it per input is slow */
 	read_all(data, size, 64);
 	return 0;
 }

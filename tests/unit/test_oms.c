@@ -447,7 +447,8 @@ static void test_single_file_self(void **state)
 	    "{\"sha256\":\"4f8b42c22dd3729b519ba6f68d2da7cc5b2d606d05daed5ad5128cc03e6c6358\"}}],"
 	    "\"predicate\":{\"serialization\":{\"method\":\"files\",\"hash_type\":\"sha256\","
 	    "\"allow_symlinks\":false},\"resources\":[{\"name\":\".\",\"digest\":"
-	    "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\"algorithm\":\"sha256\"}]}}";
+	    "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\"algorithm\":\"sha256\"}]}"
+	    "}";
 	static const char two[] =
 	    "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":"
 	    "\"https://model_signing/signature/v1.0\",\"subject\":[{\"name\":\"m\",\"digest\":"
