@@ -1,6 +1,6 @@
 /* libFuzzer target for policy_eval: any YAML or JSON document is evaluated against the
  * default policy as a ModelDeployment, a TrainingJob, a Deployment and as itself. Build it
- * like fuzz_policy_load.c; seeds are in tests/fuzz/corpus/policy_eval/. */
+ * like fuzz_policy_load.c; seeds are in tests/fuzz/corpus/fuzz_policy_eval/. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

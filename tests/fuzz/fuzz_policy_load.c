@@ -1,7 +1,7 @@
 /* libFuzzer target for the policy loader: any bytes either load into a policy or fail with a
  * message; a loaded policy is then exercised on a fixed Deployment. Build it with clang
  * -fsanitize=fuzzer,address,undefined -I. -Ilib against lib/common and policy/; seeds are in
- * tests/fuzz/corpus/policy_load/. */
+ * tests/fuzz/corpus/fuzz_policy_load/. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
