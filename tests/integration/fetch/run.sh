@@ -138,6 +138,10 @@ main() {
 	AWS_ACCESS_KEY_ID=$s3key AWS_SECRET_ACCESS_KEY=$s3secret expect "s3: wrong region" 1 FetchFailed \
 		--uri s3://models/m/ --s3-endpoint "$s3ep" --s3-region us-east-1
 	expect_message "s3: wrong region, the store's reason" 'the region \"us-east-1\" is wrong'
+	# VersityGW's posix backend reports no server-side encryption: --require-encrypted fails closed
+	AWS_ACCESS_KEY_ID=$s3key AWS_SECRET_ACCESS_KEY=$s3secret expect "s3: encryption not reported" 1 FetchFailed \
+		--uri s3://models/m/ --s3-endpoint "$s3ep" --s3-region "$s3region" --require-encrypted
+	expect_message "s3: encryption not reported, named" "did not report encryption at rest (x-amz-server-side-encryption)"
 	AZURE_STORAGE_KEY=$azkey run_store azure azput azureblob://devstoreaccount1/models --azure-endpoint "$azep" \
 		--require-encrypted
 	AZURE_STORAGE_KEY=${azkey/E/F} expect "azure: wrong key" 1 FetchFailed \
